@@ -1,0 +1,207 @@
+# Makefile — builds batchbox with GNU make.  Normally driven by ./build.sh,
+# which first installs the apt packages and prepares third_party/; see
+# docs/build.md.
+#
+#   make                              build/batchbox, unit tests, benchmarks
+#   make SANITIZE=1 BUILD=build/asan  the same under ASan+UBSan
+#   make batchbox | tests | bench | clean   (run clean on its own: make clean && make)
+#   make V=1                          show full command lines
+#
+# Sources are discovered, never listed: every src/**/*.c except src/tools/
+# is part of the program; every tests/unit/**/test_*.c is a unit-test binary;
+# every bench/*.c is a benchmark.  Object files mirror the source tree under
+# $(BUILD)/obj/.  File names must not contain spaces.
+
+SANITIZE ?= 0
+ifeq ($(SANITIZE),1)
+BUILD ?= build/asan
+else
+BUILD ?= build
+endif
+
+.DEFAULT_GOAL := all
+.DELETE_ON_ERROR:
+.SUFFIXES:
+.PHONY: all batchbox tests bench clean help
+
+include third_party/build.mk
+
+ifeq ($(V),1)
+Q :=
+say = @:
+else
+Q := @
+say = @printf '  %-7s %s\n' $(1) $(2)
+endif
+
+# Goals that need neither third_party/ nor the generated files.
+NOBUILD_GOALS := clean help
+ifeq ($(MAKECMDGOALS),)
+NEEDS_BUILD := 1
+else ifneq ($(filter-out $(NOBUILD_GOALS),$(MAKECMDGOALS)),)
+NEEDS_BUILD := 1
+endif
+
+# ---------------------------------------------------------------- sources
+
+SRCS       := $(shell find src -path src/tools -prune -o -name '*.c' -print | LC_ALL=C sort)
+OBJS       := $(SRCS:%.c=$(BUILD)/obj/%.o)
+MAIN_OBJ   := $(BUILD)/obj/src/main.o
+LIB_OBJS   := $(filter-out $(MAIN_OBJ),$(OBJS))
+
+TEST_SRCS  := $(shell find tests/unit -name 'test_*.c' 2>/dev/null | LC_ALL=C sort)
+TEST_OBJS  := $(TEST_SRCS:%.c=$(BUILD)/obj/%.o)
+TEST_NAMES := $(basename $(notdir $(TEST_SRCS)))
+TEST_BINS  := $(addprefix $(BUILD)/tests/,$(TEST_NAMES))
+ifneq ($(words $(TEST_NAMES)),$(words $(sort $(TEST_NAMES))))
+$(error two unit tests share a file name under tests/unit: $(TEST_SRCS))
+endif
+
+BENCH_SRCS := $(wildcard bench/*.c)
+BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
+
+# Embedded assets: every file under web/ (hidden files and node_modules/
+# excepted) plus schema.sql.  web/x/y.css is served as "/x/y.css".
+WEB_FILES   := $(shell find web \( -name '.*' -o -name node_modules \) -prune -o -type f -print 2>/dev/null | LC_ALL=C sort)
+ASSET_FILES := $(WEB_FILES) schema.sql
+EMBEDGEN    := $(BUILD)/embedgen
+GEN_C       := $(BUILD)/gen/assets.c
+GEN_OBJ     := $(BUILD)/obj/gen/assets.o
+ASSET_LIST  := $(BUILD)/gen/assets.list
+
+TP_OBJS    := $(BUILD)/obj/third_party/civetweb.o $(BUILD)/obj/third_party/cJSON.o
+
+# ------------------------------------------------------------------ flags
+
+WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+            -Wmissing-prototypes -Wno-unused-parameter \
+            -Wno-format-truncation
+# -Wno-format-truncation: snprintf into fixed buffers truncates on purpose
+# (messages, paths already length-checked); gcc's -O2 guesses are noise.
+INCLUDES := -Isrc -I$(BUILD)/gen -I$(CIVETWEB_INC) -I$(CJSON_INC)
+
+ifeq ($(SANITIZE),1)
+OPT    := -O1 -g -fno-omit-frame-pointer
+SAN    := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+# Third-party code gets ASan (it touches our buffers) but not UBSan: a
+# halt on undefined behaviour inside civetweb is not ours to fix.
+TP_SAN := -fsanitize=address
+else
+OPT    := -O2 -g
+SAN    :=
+TP_SAN :=
+endif
+
+BB_CFLAGS    := -std=c11 $(WARN) -D_GNU_SOURCE $(INCLUDES) $(OPT) $(SAN) -pthread $(CFLAGS)
+TEST_CFLAGS  := $(BB_CFLAGS) -Itests/unit
+TP_CFLAGS    := -w $(OPT) $(TP_SAN) -pthread -I$(CIVETWEB_INC) -I$(CJSON_INC) $(CFLAGS)
+TOOL_CFLAGS  := -std=c11 $(WARN) -D_GNU_SOURCE $(OPT) $(SAN) $(CFLAGS)
+BENCH_CFLAGS := -std=c11 $(WARN) -D_GNU_SOURCE -O2 -g -pthread $(CFLAGS)
+
+# Static archives, by full path: ask the compiler first, fall back to
+# Debian's locations.
+find_static = $(or $(realpath $(shell $(CC) -print-file-name=$(1) 2>/dev/null)),$(2))
+SQLITE_A := $(call find_static,libsqlite3.a,/usr/lib/x86_64-linux-gnu/libsqlite3.a)
+S3_A     := $(call find_static,libs3.a,/usr/lib/libs3.a)
+SODIUM_A := $(call find_static,libsodium.a,/usr/lib/x86_64-linux-gnu/libsodium.a)
+STATIC_LIBS := $(S3_A) $(SQLITE_A) $(SODIUM_A)
+
+# libcurl (and its TLS/compression libraries) stays dynamic (SPEC §2);
+# libxml2 is needed by libs3.a.  --as-needed drops what nothing uses.
+BB_LDFLAGS := -pthread $(SAN) -Wl,--as-needed $(LDFLAGS)
+BB_LDLIBS  := $(STATIC_LIBS) -lcurl -lxml2 -lpthread -lm -ldl -lz $(LDLIBS)
+
+# Everything is rebuilt when the flags (or the compiler) change: the
+# command lines are recorded in $(BUILD)/.flags, rewritten only on change.
+FLAGS_FILE := $(BUILD)/.flags
+FLAGS_NOW  := $(CC) | $(BB_CFLAGS) | $(TP_CFLAGS) | $(TOOL_CFLAGS) | $(BENCH_CFLAGS) | $(BB_LDFLAGS) | $(BB_LDLIBS) | $(CIVETWEB_DEFS) | $(CJSON_DEFS)
+
+# Writes $(2) into file $(1) only when it differs, so its mtime means
+# "last changed".
+define write_if_changed
+$(shell mkdir -p $(dir $(1)) && printf '%s\n' '$(2)' > '$(1).tmp' && \
+  { cmp -s '$(1).tmp' '$(1)' && rm -f '$(1).tmp' || mv -f '$(1).tmp' '$(1)'; })
+endef
+
+ifdef NEEDS_BUILD
+ifeq ($(wildcard $(THIRD_PARTY_STAMP)),)
+$(error third_party/ is not prepared: run ./build.sh, which fetches, verifies and extracts the pinned sources (third_party/README.md))
+endif
+$(call write_if_changed,$(FLAGS_FILE),$(FLAGS_NOW))
+$(call write_if_changed,$(ASSET_LIST),$(ASSET_FILES))
+# A test whose source was deleted must not keep running from a stale binary.
+STALE_TESTS := $(filter-out $(TEST_BINS),$(wildcard $(BUILD)/tests/test_*))
+$(if $(STALE_TESTS),$(shell rm -f $(STALE_TESTS)))
+endif
+
+# ---------------------------------------------------------------- targets
+
+BIN := $(BUILD)/batchbox
+
+all: batchbox tests bench
+batchbox: $(BIN)
+tests: $(TEST_BINS)
+bench: $(BENCH_BINS)
+
+help:
+	@sed -n '1,14p' Makefile
+
+clean:
+	rm -rf $(BUILD)
+
+$(BIN): $(OBJS) $(GEN_OBJ) $(TP_OBJS) $(STATIC_LIBS)
+	$(call say,LINK,$@)
+	$(Q)$(CC) $(BB_LDFLAGS) -o $@ $(filter %.o,$^) $(BB_LDLIBS)
+
+# Our code (src/ and tests/unit/), mirrored under $(BUILD)/obj/.
+$(BUILD)/obj/%.o: %.c $(FLAGS_FILE)
+	$(call say,CC,$<)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(BB_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(TEST_OBJS): BB_CFLAGS := $(TEST_CFLAGS)
+
+# One binary per unit test, linked with everything but src/main.c.
+define test_rule
+$(BUILD)/tests/$(basename $(notdir $(1))): $(BUILD)/obj/$(1:.c=.o) $$(LIB_OBJS) $$(GEN_OBJ) $$(TP_OBJS) $$(STATIC_LIBS)
+	$$(call say,LINK,$$@)
+	@mkdir -p $$(@D)
+	$$(Q)$$(CC) $$(BB_LDFLAGS) -o $$@ $$(filter %.o,$$^) $$(BB_LDLIBS)
+endef
+$(foreach t,$(TEST_SRCS),$(eval $(call test_rule,$(t))))
+
+# Third-party objects: their own flags, warnings silenced.
+$(BUILD)/obj/third_party/civetweb.o: $(CIVETWEB_SRC) $(FLAGS_FILE)
+	$(call say,CC,$<)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(TP_CFLAGS) $(CIVETWEB_DEFS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/obj/third_party/cJSON.o: $(CJSON_SRC) $(FLAGS_FILE)
+	$(call say,CC,$<)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(TP_CFLAGS) $(CJSON_DEFS) -MMD -MP -c -o $@ $<
+
+# Embedded assets.
+$(EMBEDGEN): src/tools/embedgen.c $(FLAGS_FILE)
+	$(call say,CC,$<)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(TOOL_CFLAGS) -MMD -MP -MF $@.d -MT $@ -o $@ $<
+
+$(GEN_C): $(EMBEDGEN) $(ASSET_FILES) $(ASSET_LIST)
+	$(call say,GEN,$@)
+	@mkdir -p $(@D)
+	$(Q)$(EMBEDGEN) -o $@ -s web/ $(ASSET_FILES)
+
+$(GEN_OBJ): $(GEN_C) $(FLAGS_FILE)
+	$(call say,CC,$<)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(BB_CFLAGS) -MMD -MP -c -o $@ $<
+
+# Benchmarks: standalone programs, pthreads only.
+$(BUILD)/bench/%: bench/%.c $(FLAGS_FILE)
+	$(call say,CC,$<)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(BENCH_CFLAGS) -MMD -MP -MF $@.d -MT $@ -o $@ $< -lpthread
+
+-include $(OBJS:.o=.d) $(TEST_OBJS:.o=.d) $(GEN_OBJ:.o=.d) $(TP_OBJS:.o=.d) \
+         $(EMBEDGEN).d $(BENCH_BINS:=.d)

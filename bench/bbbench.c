@@ -1,0 +1,2461 @@
+/*
+ * bbbench.c — the batchbox benchmark driver (SPEC §9 targets).
+ *
+ * Starts a real batchbox server on a temporary data directory and a free
+ * loopback port, drives it with its own minimal HTTP/1.1 and SSE clients
+ * (raw sockets, libc + pthreads only), and prints each SPEC §9 target with
+ * the measured figure and PASS/MISS.  Phases (all on by default, pick with
+ * --only):
+ *
+ *   idle     server RSS right after start, after e2e, and peak (VmHWM)
+ *   e2e      K SSE listeners + C keep-alive submitters POST N noop jobs as fast
+ *            as they can; submit req/s, end-to-end jobs/s (first send until
+ *            every listener has seen the last succeeded event), latency
+ *            submit→succeeded (per job, the maximum across listeners), and
+ *            exactly-once delivery of every succeeded event to every listener
+ *   paced    the same at a fixed rate (default half the measured e2e rate)
+ *   get      50 keep-alive connections GET /api/v1/jobs/<id> for D seconds
+ *   fanout   S SSE subscribers on a few epoll threads; M jobs 100 ms apart;
+ *            job_created delivery latency to every subscriber, and the
+ *            latency of GET /health on fresh connections meanwhile
+ *   startup  SIGTERM the server, restart on the existing database 3 times,
+ *            time fork → first 200 from /health
+ *
+ * Bounded everywhere: socket timeouts, no-progress timeouts per phase, and a
+ * watchdog thread that kills the server, removes the data directory and exits
+ * non-zero when the overall deadline passes or SIGINT/SIGTERM arrives.
+ *
+ * Exit status: 0 ran (targets may still be MISS), 1 setup/server failure,
+ * 2 correctness failure (lost or duplicated events, failed submits),
+ * 3 watchdog / signal.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ------------------------------------------------------------------ limits */
+
+#define RBUF_CAP        65536   /* HTTP client receive buffer */
+#define BODY_CAP        16384   /* response body kept by the client (rest dropped) */
+#define SSE_HDR_CAP     4096    /* SSE response header block */
+#define SSE_LINE_CAP    8192    /* one SSE line / one event's data */
+#define SAMPLES_CAP     (16L * 1000 * 1000) /* latency samples per collector */
+#define MAX_THREADS     512
+#define MAX_SSE         256
+#define MAX_FANOUT      15000
+#define MAX_FAN_EVENTS  1000
+#define GET_CONNS       50
+#define FAN_THREADS     2
+#define SSE_RECONNECTS  20
+#define IO_TIMEOUT_MS   10000
+#define NO_PROGRESS_NS  (15LL * 1000000000LL)
+
+#define NS_PER_MS 1000000LL
+#define NS_PER_S  1000000000LL
+
+/* ------------------------------------------------------------------ options */
+
+enum phase_bit {
+    PH_IDLE = 1, PH_E2E = 2, PH_PACED = 4, PH_GET = 8, PH_FANOUT = 16, PH_STARTUP = 32
+};
+
+struct opts {
+    const char *bin;
+    long jobs;          /* e2e accepted jobs wanted */
+    int sse;            /* e2e/paced SSE listeners */
+    int conc;           /* submitter connections */
+    int fanout;         /* fanout subscribers */
+    int fan_events;     /* fanout jobs submitted */
+    double get_seconds;
+    double rate;        /* paced rate; 0 = half the e2e rate */
+    long paced_jobs;    /* 0 = rate × 4 s */
+    int workers;
+    int timeout_s;      /* watchdog */
+    unsigned only;
+    bool keep;
+    bool json;
+};
+
+/* ------------------------------------------------------------------ globals */
+
+static struct opts g_o;
+static atomic_int g_server_pid;          /* 0 when no server runs */
+static char g_datadir[PATH_MAX];
+static atomic_bool g_cleanup_claimed;
+static atomic_bool g_done;               /* main finished; watchdog leaves */
+static int g_port;
+
+/* Per-jobId bookkeeping (jobIds are small decimal integers in order). */
+static long g_id_cap;                    /* valid ids are 1 .. g_id_cap-1 */
+static int64_t *g_submit_ns;             /* send time of the accepted POST */
+static unsigned char *g_phase_of_id;     /* which phase accepted the id (0 none) */
+static long *g_all_ids;                  /* every accepted id, in acceptance order */
+static atomic_long g_all_ids_n;
+static long g_all_ids_cap;
+
+/* ------------------------------------------------------------------ small helpers */
+
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+        return 0;
+    return (int64_t)ts.tv_sec * NS_PER_S + ts.tv_nsec;
+}
+
+static void sleep_until(int64_t t)
+{
+    struct timespec ts = { .tv_sec = (time_t)(t / NS_PER_S), .tv_nsec = (long)(t % NS_PER_S) };
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+        ;
+}
+
+static void sleep_ms(double ms)
+{
+    sleep_until(now_ns() + (int64_t)(ms * NS_PER_MS));
+}
+
+static void logmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void logmsg(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("bbbench: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+/* Allocates zeroed memory or exits; caller frees with free(). */
+static void *xcalloc(size_t n, size_t sz)
+{
+    void *p = calloc(n ? n : 1, sz ? sz : 1);
+    if (!p) {
+        logmsg("out of memory (%zu x %zu)", n, sz);
+        exit(1);
+    }
+    return p;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* ------------------------------------------------------------------ latency samples */
+
+/* A growable array of latencies in ns, capped at SAMPLES_CAP. */
+struct samples {
+    int64_t *v;
+    long n;
+    long cap;
+    long dropped;
+};
+
+static void samples_add(struct samples *s, int64_t x)
+{
+    if (s->n == s->cap) {
+        if (s->cap >= SAMPLES_CAP) {
+            s->dropped++;
+            return;
+        }
+        long nc = s->cap ? s->cap * 2 : 4096;
+        if (nc > SAMPLES_CAP)
+            nc = SAMPLES_CAP;
+        int64_t *nv = realloc(s->v, (size_t)nc * sizeof *nv);
+        if (!nv) {
+            s->dropped++;
+            return;
+        }
+        s->v = nv;
+        s->cap = nc;
+    }
+    s->v[s->n++] = x;
+}
+
+static void samples_merge(struct samples *dst, const struct samples *src)
+{
+    for (long i = 0; i < src->n; i++)
+        samples_add(dst, src->v[i]);
+    dst->dropped += src->dropped;
+}
+
+static void samples_free(struct samples *s)
+{
+    free(s->v);
+    memset(s, 0, sizeof *s);
+}
+
+struct pct {
+    long n;
+    double p50, p95, p99, max, mean; /* milliseconds */
+};
+
+/* Sorts s in place and fills percentiles (nearest-rank). */
+static struct pct samples_pct(struct samples *s)
+{
+    struct pct p = { 0 };
+    p.n = s->n;
+    if (s->n == 0)
+        return p;
+    qsort(s->v, (size_t)s->n, sizeof s->v[0], cmp_i64);
+    double sum = 0;
+    for (long i = 0; i < s->n; i++)
+        sum += (double)s->v[i];
+    long i50 = (long)((double)s->n * 0.50 + 0.999999) - 1;
+    long i95 = (long)((double)s->n * 0.95 + 0.999999) - 1;
+    long i99 = (long)((double)s->n * 0.99 + 0.999999) - 1;
+    if (i50 < 0) i50 = 0;
+    if (i95 < 0) i95 = 0;
+    if (i99 < 0) i99 = 0;
+    p.p50 = (double)s->v[i50] / NS_PER_MS;
+    p.p95 = (double)s->v[i95] / NS_PER_MS;
+    p.p99 = (double)s->v[i99] / NS_PER_MS;
+    p.max = (double)s->v[s->n - 1] / NS_PER_MS;
+    p.mean = sum / (double)s->n / NS_PER_MS;
+    return p;
+}
+
+/* ------------------------------------------------------------------ JSON-ish field parsing */
+
+/* Finds "key" : <value> in a one-line JSON object and parses a decimal
+ * integer value (quoted or not).  Returns -1 when absent or not a number. */
+static long json_int_field(const char *s, size_t n, const char *key)
+{
+    char pat[64];
+    int pl = snprintf(pat, sizeof pat, "\"%s\"", key);
+    if (pl <= 0 || (size_t)pl >= sizeof pat)
+        return -1;
+    const char *end = s + n;
+    const char *p = memmem(s, n, pat, (size_t)pl);
+    if (!p)
+        return -1;
+    p += pl;
+    while (p < end && (*p == ' ' || *p == '\t'))
+        p++;
+    if (p >= end || *p != ':')
+        return -1;
+    p++;
+    while (p < end && (*p == ' ' || *p == '\t'))
+        p++;
+    if (p < end && *p == '"')
+        p++;
+    if (p >= end || !isdigit((unsigned char)*p))
+        return -1;
+    long v = 0;
+    while (p < end && isdigit((unsigned char)*p)) {
+        if (v > (LONG_MAX - 9) / 10)
+            return -1;
+        v = v * 10 + (*p - '0');
+        p++;
+    }
+    return v;
+}
+
+/* True when "key":"value" occurs (spaces around the colon allowed). */
+static bool json_str_field_is(const char *s, size_t n, const char *key, const char *want)
+{
+    char pat[64];
+    int pl = snprintf(pat, sizeof pat, "\"%s\"", key);
+    if (pl <= 0 || (size_t)pl >= sizeof pat)
+        return false;
+    const char *end = s + n;
+    const char *p = memmem(s, n, pat, (size_t)pl);
+    if (!p)
+        return false;
+    p += pl;
+    while (p < end && *p == ' ')
+        p++;
+    if (p >= end || *p != ':')
+        return false;
+    p++;
+    while (p < end && *p == ' ')
+        p++;
+    if (p >= end || *p != '"')
+        return false;
+    p++;
+    size_t wl = strlen(want);
+    return (size_t)(end - p) > wl && memcmp(p, want, wl) == 0 && p[wl] == '"';
+}
+
+/* ------------------------------------------------------------------ sockets */
+
+static int set_timeouts(int fd, int ms)
+{
+    struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000 };
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) != 0)
+        return -1;
+    if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) != 0)
+        return -1;
+    return 0;
+}
+
+/* Opens a blocking TCP connection to 127.0.0.1:port with TCP_NODELAY and
+ * send/receive timeouts of timeout_ms.  Returns the fd (caller closes) or -1. */
+static int tcp_connect(int port, int timeout_ms)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    int one = 1;
+    if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0 ||
+        set_timeouts(fd, timeout_ms) != 0) {
+        close(fd);
+        return -1;
+    }
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int rc;
+    do {
+        rc = connect(fd, (struct sockaddr *)&sa, sizeof sa);
+    } while (rc != 0 && errno == EINTR);
+    if (rc != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static int send_all(int fd, const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* A free loopback port (bound then released; racy but fine on a test box). */
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = 0 };
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t sl = sizeof sa;
+    int port = -1;
+    if (bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0 &&
+        getsockname(fd, (struct sockaddr *)&sa, &sl) == 0)
+        port = ntohs(sa.sin_port);
+    close(fd);
+    return port;
+}
+
+/* ------------------------------------------------------------------ HTTP/1.1 client */
+
+/* One keep-alive client connection.  fd < 0 means "connect on next use". */
+struct conn {
+    int fd;
+    int port;
+    bool reused;        /* a response was already read on this fd */
+    size_t rlen, roff;
+    char rbuf[RBUF_CAP];
+};
+
+struct http_resp {
+    int status;
+    bool close;
+    size_t body_len;    /* bytes stored in body (truncated at BODY_CAP-1) */
+    size_t body_total;  /* bytes the server sent */
+    char body[BODY_CAP];
+};
+
+enum { HTTP_OK = 0, HTTP_EIO = -1, HTTP_EOF_CLEAN = -2, HTTP_EPROTO = -3 };
+
+static void conn_init(struct conn *c, int port)
+{
+    c->fd = -1;
+    c->port = port;
+    c->reused = false;
+    c->rlen = c->roff = 0;
+}
+
+static void conn_close(struct conn *c)
+{
+    if (c->fd >= 0)
+        close(c->fd);
+    c->fd = -1;
+    c->reused = false;
+    c->rlen = c->roff = 0;
+}
+
+/* Reads more bytes into rbuf.  Returns >0 bytes, 0 on EOF, -1 on error/timeout. */
+static ssize_t conn_fill(struct conn *c)
+{
+    if (c->roff == c->rlen)
+        c->roff = c->rlen = 0;
+    if (c->rlen == RBUF_CAP) {
+        if (c->roff == 0)
+            return -1;
+        memmove(c->rbuf, c->rbuf + c->roff, c->rlen - c->roff);
+        c->rlen -= c->roff;
+        c->roff = 0;
+    }
+    for (;;) {
+        ssize_t r = recv(c->fd, c->rbuf + c->rlen, RBUF_CAP - c->rlen, 0);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r > 0)
+            c->rlen += (size_t)r;
+        return r;
+    }
+}
+
+/* Reads one CRLF-terminated line into out (NUL-terminated, CRLF stripped). */
+static int conn_line(struct conn *c, char *out, size_t cap)
+{
+    for (int guard = 0; guard < 1000; guard++) {
+        char *s = c->rbuf + c->roff;
+        char *nl = memchr(s, '\n', c->rlen - c->roff);
+        if (nl) {
+            size_t l = (size_t)(nl - s);
+            size_t k = l;
+            if (k > 0 && s[k - 1] == '\r')
+                k--;
+            if (k >= cap)
+                return HTTP_EPROTO;
+            memcpy(out, s, k);
+            out[k] = '\0';
+            c->roff += l + 1;
+            return HTTP_OK;
+        }
+        ssize_t r = conn_fill(c);
+        if (r <= 0)
+            return HTTP_EIO;
+    }
+    return HTTP_EPROTO;
+}
+
+/* Consumes n body bytes, keeping what fits in resp->body. */
+static int conn_take(struct conn *c, uint64_t n, struct http_resp *resp)
+{
+    while (n > 0) {
+        if (c->roff == c->rlen) {
+            ssize_t r = conn_fill(c);
+            if (r <= 0)
+                return HTTP_EIO;
+        }
+        size_t avail = c->rlen - c->roff;
+        size_t k = avail < n ? avail : (size_t)n;
+        size_t room = BODY_CAP - 1 - resp->body_len;
+        size_t cp = k < room ? k : room;
+        memcpy(resp->body + resp->body_len, c->rbuf + c->roff, cp);
+        resp->body_len += cp;
+        resp->body_total += k;
+        c->roff += k;
+        n -= k;
+    }
+    return HTTP_OK;
+}
+
+/* Reads one response (status line, headers, Content-Length / chunked /
+ * until-close body).  HTTP_EOF_CLEAN when the peer closed before any byte. */
+static int http_read_response(struct conn *c, struct http_resp *resp)
+{
+    resp->status = 0;
+    resp->close = false;
+    resp->body_len = resp->body_total = 0;
+    resp->body[0] = '\0';
+
+    if (c->roff == c->rlen) {
+        ssize_t r = conn_fill(c);
+        if (r == 0)
+            return HTTP_EOF_CLEAN;
+        if (r < 0)
+            return HTTP_EIO;
+    }
+    char line[2048];
+    int rc = conn_line(c, line, sizeof line);
+    if (rc != HTTP_OK)
+        return rc;
+    if (strncmp(line, "HTTP/1.", 7) != 0 || strlen(line) < 12)
+        return HTTP_EPROTO;
+    resp->status = atoi(line + 9);
+    if (line[7] == '0')
+        resp->close = true;
+
+    long long clen = -1;
+    bool chunked = false;
+    for (int h = 0; h < 200; h++) {
+        rc = conn_line(c, line, sizeof line);
+        if (rc != HTTP_OK)
+            return rc;
+        if (line[0] == '\0')
+            break;
+        if (strncasecmp(line, "content-length:", 15) == 0)
+            clen = atoll(line + 15);
+        else if (strncasecmp(line, "transfer-encoding:", 18) == 0 && strcasestr(line + 18, "chunked"))
+            chunked = true;
+        else if (strncasecmp(line, "connection:", 11) == 0) {
+            if (strcasestr(line + 11, "close"))
+                resp->close = true;
+            else if (strcasestr(line + 11, "keep-alive"))
+                resp->close = false;
+        }
+    }
+    if ((resp->status >= 100 && resp->status < 200) || resp->status == 204 || resp->status == 304)
+        return HTTP_OK;
+    if (chunked) {
+        for (int guard = 0; guard < 1000000; guard++) {
+            rc = conn_line(c, line, sizeof line);
+            if (rc != HTTP_OK)
+                return rc;
+            char *e;
+            unsigned long long sz = strtoull(line, &e, 16);
+            if (e == line)
+                return HTTP_EPROTO;
+            if (sz == 0) {
+                for (int t = 0; t < 100; t++) { /* trailers */
+                    rc = conn_line(c, line, sizeof line);
+                    if (rc != HTTP_OK)
+                        return rc;
+                    if (line[0] == '\0')
+                        break;
+                }
+                break;
+            }
+            rc = conn_take(c, sz, resp);
+            if (rc != HTTP_OK)
+                return rc;
+            rc = conn_line(c, line, sizeof line);
+            if (rc != HTTP_OK)
+                return rc;
+        }
+    } else if (clen >= 0) {
+        rc = conn_take(c, (uint64_t)clen, resp);
+        if (rc != HTTP_OK)
+            return rc;
+    } else {
+        /* until close */
+        resp->close = true;
+        for (long guard = 0; guard < 100000; guard++) {
+            size_t avail = c->rlen - c->roff;
+            if (avail > 0 && conn_take(c, avail, resp) != HTTP_OK)
+                return HTTP_EIO;
+            ssize_t r = conn_fill(c);
+            if (r == 0)
+                break;
+            if (r < 0)
+                return HTTP_EIO;
+        }
+    }
+    resp->body[resp->body_len] = '\0';
+    return HTTP_OK;
+}
+
+/* Sends one request on c (connecting if needed) and reads the response.
+ * Retries once on a fresh connection when a reused keep-alive connection
+ * turns out to be closed by the server before answering.  Returns HTTP_OK or
+ * a negative HTTP_* code (connection is then closed). */
+static int http_request(struct conn *c, const char *method, const char *path,
+                        const char *body, struct http_resp *resp)
+{
+    char req[1024];
+    size_t blen = body ? strlen(body) : 0;
+    int n;
+    if (body)
+        n = snprintf(req, sizeof req,
+                     "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+                     "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
+                     method, path, c->port, blen, body);
+    else
+        n = snprintf(req, sizeof req, "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n",
+                     method, path, c->port);
+    if (n <= 0 || (size_t)n >= sizeof req)
+        return HTTP_EPROTO;
+
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (c->fd < 0) {
+            c->fd = tcp_connect(c->port, IO_TIMEOUT_MS);
+            if (c->fd < 0)
+                return HTTP_EIO;
+            c->reused = false;
+            c->rlen = c->roff = 0;
+        }
+        bool was_reused = c->reused;
+        if (send_all(c->fd, req, (size_t)n) != 0) {
+            conn_close(c);
+            if (was_reused)
+                continue;
+            return HTTP_EIO;
+        }
+        int rc = http_read_response(c, resp);
+        if (rc == HTTP_EOF_CLEAN && was_reused) {
+            conn_close(c);
+            continue;
+        }
+        if (rc != HTTP_OK) {
+            conn_close(c);
+            return rc == HTTP_EOF_CLEAN ? HTTP_EIO : rc;
+        }
+        c->reused = true;
+        if (resp->close)
+            conn_close(c);
+        return HTTP_OK;
+    }
+    return HTTP_EIO;
+}
+
+/* GET path on a fresh connection; returns status or negative error. */
+static int http_get_once(int port, const char *path, int timeout_ms)
+{
+    struct conn *c = xcalloc(1, sizeof *c);
+    struct http_resp *r = xcalloc(1, sizeof *r);
+    conn_init(c, port);
+    c->fd = tcp_connect(port, timeout_ms);
+    int st = -1;
+    if (c->fd >= 0 && http_request(c, "GET", path, NULL, r) == HTTP_OK)
+        st = r->status;
+    conn_close(c);
+    free(c);
+    free(r);
+    return st;
+}
+
+/* ------------------------------------------------------------------ SSE parser */
+
+typedef void (*sse_cb)(void *ctx, const char *event, const char *data, size_t dlen, int64_t t);
+
+/* Incremental parser for an SSE HTTP response: header block, optional
+ * chunked transfer coding, then event-stream lines. */
+struct sse {
+    int stage;          /* 0 headers, 1 body, 2 error */
+    size_t hlen;
+    int status;
+    bool chunked;
+    int cstate;         /* 0 size line, 1 data, 2 CRLF after data, 3 done */
+    char csz[32];
+    size_t cszlen;
+    uint64_t cremain;
+    size_t llen;
+    bool loverflow;
+    size_t dlen;
+    bool has_data;
+    bool got_retry;
+    long long last_id;
+    long overflows;
+    char event[48];
+    char hdr[SSE_HDR_CAP];
+    char line[SSE_LINE_CAP];
+    char data[SSE_LINE_CAP];
+};
+
+static void sse_reset(struct sse *p)
+{
+    p->stage = 0;
+    p->hlen = 0;
+    p->status = 0;
+    p->chunked = false;
+    p->cstate = 0;
+    p->cszlen = 0;
+    p->cremain = 0;
+    p->llen = 0;
+    p->loverflow = false;
+    p->dlen = 0;
+    p->has_data = false;
+    p->got_retry = false;
+    p->event[0] = '\0';
+    /* last_id and overflows survive reconnects */
+}
+
+static void sse_line(struct sse *p, char *l, size_t n, sse_cb cb, void *ctx, int64_t t)
+{
+    if (n > 0 && l[n - 1] == '\r')
+        n--;
+    l[n] = '\0';
+    if (n == 0) {
+        if (p->has_data) {
+            p->data[p->dlen] = '\0';
+            cb(ctx, p->event[0] ? p->event : "message", p->data, p->dlen, t);
+        }
+        p->has_data = false;
+        p->dlen = 0;
+        p->event[0] = '\0';
+        return;
+    }
+    if (l[0] == ':')
+        return;
+    char *colon = memchr(l, ':', n);
+    const char *val = "";
+    size_t fl = n, vl = 0;
+    if (colon) {
+        fl = (size_t)(colon - l);
+        val = colon + 1;
+        if (*val == ' ')
+            val++;
+        vl = n - (size_t)(val - l);
+    }
+    if (fl == 5 && memcmp(l, "event", 5) == 0) {
+        size_t k = vl < sizeof p->event - 1 ? vl : sizeof p->event - 1;
+        memcpy(p->event, val, k);
+        p->event[k] = '\0';
+    } else if (fl == 4 && memcmp(l, "data", 4) == 0) {
+        if (p->has_data && p->dlen + 1 < SSE_LINE_CAP)
+            p->data[p->dlen++] = '\n';
+        size_t room = SSE_LINE_CAP - 1 - p->dlen;
+        size_t k = vl < room ? vl : room;
+        memcpy(p->data + p->dlen, val, k);
+        p->dlen += k;
+        p->has_data = true;
+    } else if (fl == 2 && memcmp(l, "id", 2) == 0) {
+        p->last_id = atoll(val);
+    } else if (fl == 5 && memcmp(l, "retry", 5) == 0) {
+        p->got_retry = true;
+    }
+}
+
+static void sse_body(struct sse *p, const char *b, size_t n, sse_cb cb, void *ctx, int64_t t)
+{
+    while (n > 0) {
+        const char *nl = memchr(b, '\n', n);
+        size_t k = nl ? (size_t)(nl - b) : n;
+        if (!p->loverflow) {
+            if (p->llen + k < SSE_LINE_CAP) {
+                memcpy(p->line + p->llen, b, k);
+                p->llen += k;
+            } else {
+                p->loverflow = true;
+                p->overflows++;
+            }
+        }
+        if (!nl)
+            return;
+        if (!p->loverflow)
+            sse_line(p, p->line, p->llen, cb, ctx, t);
+        p->llen = 0;
+        p->loverflow = false;
+        b += k + 1;
+        n -= k + 1;
+    }
+}
+
+static void sse_dechunk(struct sse *p, const char *b, size_t n, sse_cb cb, void *ctx, int64_t t)
+{
+    while (n > 0 && p->stage == 1) {
+        if (p->cstate == 0) {
+            char ch = *b++;
+            n--;
+            if (ch == '\n') {
+                p->csz[p->cszlen] = '\0';
+                p->cremain = strtoull(p->csz, NULL, 16);
+                p->cszlen = 0;
+                p->cstate = p->cremain ? 1 : 3;
+            } else if (ch != '\r' && p->cszlen + 1 < sizeof p->csz) {
+                p->csz[p->cszlen++] = ch;
+            }
+        } else if (p->cstate == 1) {
+            size_t k = n < p->cremain ? n : (size_t)p->cremain;
+            sse_body(p, b, k, cb, ctx, t);
+            b += k;
+            n -= k;
+            p->cremain -= k;
+            if (p->cremain == 0)
+                p->cstate = 2;
+        } else if (p->cstate == 2) {
+            char ch = *b++;
+            n--;
+            if (ch == '\n')
+                p->cstate = 0;
+        } else {
+            return; /* terminal chunk seen; ignore the rest */
+        }
+    }
+}
+
+/* Feeds received bytes.  Returns 0, or -1 when the response is not a 200
+ * (p->status says which). */
+static int sse_feed(struct sse *p, const char *b, size_t n, sse_cb cb, void *ctx, int64_t t)
+{
+    if (p->stage == 2)
+        return -1;
+    if (p->stage == 0) {
+        size_t room = SSE_HDR_CAP - 1 - p->hlen;
+        size_t k = n < room ? n : room;
+        memcpy(p->hdr + p->hlen, b, k);
+        size_t old = p->hlen;
+        p->hlen += k;
+        p->hdr[p->hlen] = '\0';
+        char *end = strstr(p->hdr, "\r\n\r\n");
+        if (!end) {
+            if (p->hlen == SSE_HDR_CAP - 1) {
+                p->stage = 2;
+                return -1;
+            }
+            return 0;
+        }
+        size_t hdr_bytes = (size_t)(end - p->hdr) + 4;
+        if (strncmp(p->hdr, "HTTP/1.", 7) == 0 && p->hlen > 12)
+            p->status = atoi(p->hdr + 9);
+        *end = '\0';
+        for (char *h = strstr(p->hdr, "\r\n"); h; h = strstr(h + 2, "\r\n")) {
+            if (strncasecmp(h + 2, "transfer-encoding:", 18) == 0 && strcasestr(h + 20, "chunked"))
+                p->chunked = true;
+        }
+        if (p->status != 200) {
+            p->stage = 2;
+            return -1;
+        }
+        p->stage = 1;
+        size_t used = hdr_bytes - old;   /* bytes of this call that were header */
+        b += used;
+        n -= used;
+    }
+    if (p->chunked)
+        sse_dechunk(p, b, n, cb, ctx, t);
+    else
+        sse_body(p, b, n, cb, ctx, t);
+    return 0;
+}
+
+/* ------------------------------------------------------------------ server process */
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *f)
+{
+    (void)st;
+    (void)flag;
+    (void)f;
+    if (remove(path) != 0 && errno != ENOENT)
+        return 0; /* keep going; best effort */
+    return 0;
+}
+
+static void remove_datadir(void)
+{
+    if (g_datadir[0] == '\0')
+        return;
+    if (nftw(g_datadir, rm_entry, 32, FTW_DEPTH | FTW_PHYS) != 0)
+        logmsg("warning: could not fully remove %s", g_datadir);
+}
+
+/* Kills the server (if any) and removes the data dir unless --keep.  Only the
+ * first caller does the work. */
+static bool cleanup_once(void)
+{
+    if (atomic_exchange(&g_cleanup_claimed, true))
+        return false;
+    int pid = atomic_exchange(&g_server_pid, 0);
+    if (pid > 0) {
+        if (kill(pid, SIGKILL) != 0 && errno != ESRCH)
+            logmsg("warning: kill(%d): %s", pid, strerror(errno));
+        int st;
+        while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+            ;
+    }
+    if (g_o.keep)
+        logmsg("data dir kept: %s", g_datadir);
+    else
+        remove_datadir();
+    return true;
+}
+
+static void print_server_log_tail(void)
+{
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/server.stderr.log", g_datadir);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return;
+    static char ring[20][512];
+    int n = 0;
+    while (fgets(ring[n % 20], sizeof ring[0], f))
+        n++;
+    if (fclose(f) != 0)
+        return;
+    int start = n > 20 ? n - 20 : 0;
+    if (n > 0)
+        logmsg("last %d line(s) of the server's stderr:", n - start);
+    for (int i = start; i < n; i++)
+        fprintf(stderr, "  | %s", ring[i % 20]);
+}
+
+static void *watchdog_main(void *arg)
+{
+    (void)arg;
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
+    int64_t deadline = now_ns() + (int64_t)g_o.timeout_s * NS_PER_S;
+    while (!atomic_load(&g_done)) {
+        struct timespec ts = { .tv_sec = 0, .tv_nsec = 200 * 1000 * 1000 };
+        int sig = sigtimedwait(&set, NULL, &ts);
+        if (sig > 0) {
+            logmsg("signal %d: stopping", sig);
+            break;
+        }
+        if (now_ns() > deadline) {
+            logmsg("watchdog: overall time limit of %d s reached", g_o.timeout_s);
+            break;
+        }
+    }
+    if (atomic_load(&g_done))
+        return NULL;
+    print_server_log_tail();
+    cleanup_once();
+    _exit(3);
+}
+
+/* fork/execs the server.  *t_fork gets the time just before fork.
+ * Returns the pid or -1. */
+static int server_spawn(int port, int64_t *t_fork)
+{
+    char listen[64], workers[16], outp[PATH_MAX + 32], errp[PATH_MAX + 32];
+    snprintf(listen, sizeof listen, "127.0.0.1:%d", port);
+    snprintf(workers, sizeof workers, "%d", g_o.workers);
+    snprintf(outp, sizeof outp, "%s/server.stdout.log", g_datadir);
+    snprintf(errp, sizeof errp, "%s/server.stderr.log", g_datadir);
+    char *argv[] = { (char *)g_o.bin, "serve", "--data", g_datadir, "--listen", listen,
+                     "--workers", workers, NULL };
+    int fo = open(outp, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    int fe = open(errp, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    int fi = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (fo < 0 || fe < 0 || fi < 0) {
+        logmsg("cannot open server log files in %s: %s", g_datadir, strerror(errno));
+        if (fo >= 0) close(fo);
+        if (fe >= 0) close(fe);
+        if (fi >= 0) close(fi);
+        return -1;
+    }
+    sigset_t empty;
+    sigemptyset(&empty);
+    *t_fork = now_ns();
+    pid_t pid = fork();
+    if (pid == 0) {
+        /* child: async-signal-safe calls only */
+        (void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+        (void)signal(SIGPIPE, SIG_DFL);
+        (void)pthread_sigmask(SIG_SETMASK, &empty, NULL);
+        if (dup2(fi, 0) < 0 || dup2(fo, 1) < 0 || dup2(fe, 2) < 0)
+            _exit(126);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    close(fo);
+    close(fe);
+    close(fi);
+    if (pid < 0) {
+        logmsg("fork: %s", strerror(errno));
+        return -1;
+    }
+    atomic_store(&g_server_pid, (int)pid);
+    return (int)pid;
+}
+
+/* Polls /api/v1/health on fresh connections until 200.  Returns the time of
+ * the first 200, or -1 (server died or timeout_ms passed). */
+static int64_t wait_healthy(int pid, int port, int timeout_ms)
+{
+    int64_t deadline = now_ns() + (int64_t)timeout_ms * NS_PER_MS;
+    while (now_ns() < deadline) {
+        int st;
+        pid_t w = waitpid(pid, &st, WNOHANG);
+        if (w == pid) {
+            atomic_store(&g_server_pid, 0);
+            if (WIFEXITED(st))
+                logmsg("server exited with status %d before answering /health", WEXITSTATUS(st));
+            else if (WIFSIGNALED(st))
+                logmsg("server killed by signal %d before answering /health", WTERMSIG(st));
+            return -1;
+        }
+        int code = http_get_once(port, "/api/v1/health", 2000);
+        if (code == 200)
+            return now_ns();
+        sleep_ms(code < 0 ? 0.5 : 5);
+    }
+    logmsg("server did not answer /health with 200 within %d ms", timeout_ms);
+    return -1;
+}
+
+struct stop_result {
+    double ms;
+    int exit_code;      /* -1 killed by signal, -2 had to SIGKILL */
+};
+
+/* SIGTERM, wait up to timeout_ms, SIGKILL if needed. */
+static struct stop_result server_stop(int pid, int timeout_ms)
+{
+    struct stop_result r = { 0, -1 };
+    int64_t t0 = now_ns();
+    if (kill(pid, SIGTERM) != 0)
+        logmsg("kill(SIGTERM): %s", strerror(errno));
+    int64_t deadline = t0 + (int64_t)timeout_ms * NS_PER_MS;
+    int st = 0;
+    for (;;) {
+        pid_t w = waitpid(pid, &st, WNOHANG);
+        if (w == pid)
+            break;
+        if (w < 0 && errno != EINTR) {
+            r.exit_code = -3;
+            break;
+        }
+        if (now_ns() > deadline) {
+            logmsg("server did not exit within %d ms of SIGTERM; SIGKILL", timeout_ms);
+            if (kill(pid, SIGKILL) != 0)
+                logmsg("kill(SIGKILL): %s", strerror(errno));
+            while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+                ;
+            r.exit_code = -2;
+            r.ms = (double)(now_ns() - t0) / NS_PER_MS;
+            atomic_store(&g_server_pid, 0);
+            return r;
+        }
+        sleep_ms(2);
+    }
+    atomic_store(&g_server_pid, 0);
+    r.ms = (double)(now_ns() - t0) / NS_PER_MS;
+    if (r.exit_code != -3)
+        r.exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return r;
+}
+
+/* VmRSS / VmHWM of pid in kB, -1 when unreadable. */
+static long proc_status_kb(int pid, const char *key)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", pid);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return -1;
+    long v = -1;
+    size_t kl = strlen(key);
+    while (fgets(line, sizeof line, f)) {
+        if (strncmp(line, key, kl) == 0 && line[kl] == ':') {
+            v = atol(line + kl + 1);
+            break;
+        }
+    }
+    if (fclose(f) != 0)
+        return -1;
+    return v;
+}
+
+static long proc_threads(int pid)
+{
+    return proc_status_kb(pid, "Threads");
+}
+
+/* ------------------------------------------------------------------ results */
+
+struct results {
+    /* idle */
+    bool idle_ran;
+    long rss_start_kb, rss_after_e2e_kb, hwm_kb, threads_start;
+    /* e2e */
+    bool e2e_ran;
+    long e2e_wanted, e2e_accepted, e2e_submit_fail, e2e_missing, e2e_dups, e2e_unexpected;
+    long e2e_reconnects, e2e_overflows;
+    double e2e_submit_rps, e2e_jps, e2e_wall_s;
+    struct pct e2e_lat, e2e_lat_pairs;
+    /* paced */
+    bool paced_ran;
+    double paced_rate, paced_achieved;
+    long paced_wanted, paced_accepted, paced_submit_fail, paced_missing, paced_dups, paced_unexpected;
+    long paced_reconnects;
+    double paced_max_lag_ms;
+    struct pct paced_lat, paced_lat_pairs;
+    /* get */
+    bool get_ran;
+    long get_requests, get_errors;
+    double get_rps, get_seconds;
+    struct pct get_lat;
+    /* fanout */
+    bool fan_ran;
+    int fan_wanted, fan_ready, fan_rejected, fan_closed, fan_events;
+    double fan_connect_s;
+    long fan_missing, fan_dups, fan_rss_kb, fan_threads;
+    struct pct fan_lat, fan_all_lat, health_lat;
+    long health_fail;
+    /* startup */
+    bool startup_ran;
+    int startup_runs;
+    double startup_ms[3], startup_best, startup_median;
+    double stop_ms_first;
+    int stop_exit_first;
+    long startup_rss_kb;
+    /* general */
+    long server_error_lines;
+    bool correctness_fail;
+    bool server_fail;
+};
+
+static struct results R;
+
+/* ------------------------------------------------------------------ id bookkeeping */
+
+static void ids_alloc(long cap)
+{
+    g_id_cap = cap;
+    g_submit_ns = xcalloc((size_t)cap, sizeof *g_submit_ns);
+    g_phase_of_id = xcalloc((size_t)cap, 1);
+    g_all_ids_cap = cap;
+    g_all_ids = xcalloc((size_t)cap, sizeof *g_all_ids);
+}
+
+/* ------------------------------------------------------------------ submitters */
+
+struct submit_phase {
+    int phase;              /* value stored in g_phase_of_id */
+    long target;
+    double rate;            /* 0 = unpaced */
+    int64_t t0;
+    atomic_long next_slot;
+    atomic_long accepted;
+    atomic_long failed;
+    atomic_long bad_id;
+    atomic_bool abort;
+    long *ids;              /* accepted ids of this phase (size target) */
+    atomic_long ids_n;
+    atomic_int last_status; /* last non-202 status seen (diagnostics) */
+    char last_body[256];
+};
+
+struct submitter {
+    struct submit_phase *ph;
+    pthread_t th;
+    int64_t first_send, last_ok;
+    double max_lag_ms;
+    struct conn c;
+    struct http_resp r;
+};
+
+static void record_accepted(struct submit_phase *ph, long id, int64_t t_send)
+{
+    g_submit_ns[id] = t_send;
+    g_phase_of_id[id] = (unsigned char)ph->phase;
+    long k = atomic_fetch_add(&ph->ids_n, 1);
+    if (k < ph->target)
+        ph->ids[k] = id;
+    long a = atomic_fetch_add(&g_all_ids_n, 1);
+    if (a < g_all_ids_cap)
+        g_all_ids[a] = id;
+}
+
+static void *submitter_main(void *arg)
+{
+    struct submitter *s = arg;
+    struct submit_phase *ph = s->ph;
+    s->first_send = INT64_MAX;
+    s->last_ok = 0;
+    while (!atomic_load(&ph->abort)) {
+        long slot = atomic_fetch_add(&ph->next_slot, 1);
+        if (slot >= ph->target)
+            break;
+        if (ph->rate > 0) {
+            int64_t due = ph->t0 + (int64_t)((double)slot * (double)NS_PER_S / ph->rate);
+            sleep_until(due);
+            double lag = (double)(now_ns() - due) / NS_PER_MS;
+            if (lag > s->max_lag_ms)
+                s->max_lag_ms = lag;
+        }
+        bool ok = false;
+        for (int attempt = 0; attempt < 3 && !ok && !atomic_load(&ph->abort); attempt++) {
+            int64_t t_send = now_ns();
+            if (t_send < s->first_send)
+                s->first_send = t_send;
+            int rc = http_request(&s->c, "POST", "/api/v1/jobs", "{\"preset\":\"noop\"}", &s->r);
+            if (rc != HTTP_OK) {
+                atomic_store(&ph->last_status, rc);
+                sleep_ms(10);
+                continue;
+            }
+            if (s->r.status != 202) {
+                atomic_store(&ph->last_status, s->r.status);
+                snprintf(ph->last_body, sizeof ph->last_body, "%.200s", s->r.body);
+                sleep_ms(10);
+                continue;
+            }
+            int64_t t_ok = now_ns();
+            long id = json_int_field(s->r.body, s->r.body_len, "jobId");
+            if (id <= 0 || id >= g_id_cap) {
+                atomic_fetch_add(&ph->bad_id, 1);
+                snprintf(ph->last_body, sizeof ph->last_body, "%.200s", s->r.body);
+                atomic_store(&ph->abort, true);
+                break;
+            }
+            record_accepted(ph, id, t_send);
+            atomic_fetch_add(&ph->accepted, 1);
+            s->last_ok = t_ok;
+            ok = true;
+        }
+        if (!ok)
+            atomic_fetch_add(&ph->failed, 1);
+        if (atomic_load(&ph->failed) > 100 + ph->target / 10) {
+            atomic_store(&ph->abort, true);
+            break;
+        }
+    }
+    conn_close(&s->c);
+    return NULL;
+}
+
+struct submit_outcome {
+    int64_t first_send, last_ok;
+    double max_lag_ms;
+    bool ok;
+};
+
+/* Runs a submit phase with conc connections; blocks until done. */
+static struct submit_outcome run_submitters(struct submit_phase *ph, int conc)
+{
+    struct submit_outcome out = { INT64_MAX, 0, 0, true };
+    struct submitter *subs = xcalloc((size_t)conc, sizeof *subs);
+    int started = 0;
+    ph->t0 = now_ns() + 2 * NS_PER_MS;
+    for (int i = 0; i < conc; i++) {
+        subs[i].ph = ph;
+        conn_init(&subs[i].c, g_port);
+        if (pthread_create(&subs[i].th, NULL, submitter_main, &subs[i]) != 0) {
+            logmsg("pthread_create failed for submitter %d", i);
+            atomic_store(&ph->abort, true);
+            out.ok = false;
+            break;
+        }
+        started++;
+    }
+    for (int i = 0; i < started; i++) {
+        if (pthread_join(subs[i].th, NULL) != 0)
+            logmsg("pthread_join failed");
+        if (subs[i].first_send < out.first_send)
+            out.first_send = subs[i].first_send;
+        if (subs[i].last_ok > out.last_ok)
+            out.last_ok = subs[i].last_ok;
+        if (subs[i].max_lag_ms > out.max_lag_ms)
+            out.max_lag_ms = subs[i].max_lag_ms;
+    }
+    free(subs);
+    if (atomic_load(&ph->bad_id) > 0) {
+        logmsg("a 202 carried a jobId outside 1..%ld (body: %s)", g_id_cap - 1, ph->last_body);
+        out.ok = false;
+    }
+    if (atomic_load(&ph->failed) > 0)
+        logmsg("%ld submit(s) failed after 3 tries; last status/error %d, last body: %s",
+               atomic_load(&ph->failed), atomic_load(&ph->last_status), ph->last_body);
+    return out;
+}
+
+/* ------------------------------------------------------------------ SSE listeners (thread each) */
+
+struct listener {
+    int idx;
+    pthread_t th;
+    atomic_bool *stop;
+    atomic_long *seen_total;
+    int64_t *seen_ns;        /* by jobId: first succeeded event arrival */
+    uint16_t *seen_cnt;      /* by jobId: how many succeeded events */
+    atomic_bool ready;
+    atomic_bool dead;
+    long reconnects;
+    long out_of_range;
+    long non200;
+    int last_status;
+    struct sse p;
+};
+
+static void listener_cb(void *ctx, const char *event, const char *data, size_t dlen, int64_t t)
+{
+    struct listener *l = ctx;
+    if (strcmp(event, "job_state_changed") != 0)
+        return;
+    if (!json_str_field_is(data, dlen, "state", "succeeded"))
+        return;
+    long id = json_int_field(data, dlen, "jobId");
+    if (id <= 0 || id >= g_id_cap) {
+        l->out_of_range++;
+        return;
+    }
+    if (l->seen_cnt[id] == 0) {
+        l->seen_ns[id] = t;
+        atomic_fetch_add(l->seen_total, 1);
+    }
+    if (l->seen_cnt[id] < UINT16_MAX)
+        l->seen_cnt[id]++;
+}
+
+/* Opens the SSE request on a new socket with a short receive timeout. */
+static int sse_open(int port, long long last_id, int rcv_ms)
+{
+    int fd = tcp_connect(port, IO_TIMEOUT_MS);
+    if (fd < 0)
+        return -1;
+    char req[512];
+    int n;
+    if (last_id > 0)
+        n = snprintf(req, sizeof req,
+                     "GET /api/v1/jobs/events HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+                     "Accept: text/event-stream\r\nLast-Event-ID: %lld\r\n\r\n", port, last_id);
+    else
+        n = snprintf(req, sizeof req,
+                     "GET /api/v1/jobs/events HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+                     "Accept: text/event-stream\r\n\r\n", port);
+    if (n <= 0 || (size_t)n >= sizeof req || send_all(fd, req, (size_t)n) != 0 ||
+        (rcv_ms > 0 && set_timeouts(fd, rcv_ms) != 0)) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static void *listener_main(void *arg)
+{
+    struct listener *l = arg;
+    char *buf = xcalloc(1, RBUF_CAP);
+    int fd = -1;
+    int attempts = 0;
+    while (!atomic_load(l->stop)) {
+        if (fd < 0) {
+            if (attempts > SSE_RECONNECTS) {
+                logmsg("SSE listener %d: giving up after %d reconnects", l->idx, SSE_RECONNECTS);
+                atomic_store(&l->dead, true);
+                break;
+            }
+            if (attempts > 0) {
+                l->reconnects++;
+                sleep_ms(50);
+            }
+            attempts++;
+            sse_reset(&l->p);
+            fd = sse_open(g_port, l->p.last_id, 200);
+            if (fd < 0)
+                continue;
+        }
+        ssize_t r = recv(fd, buf, RBUF_CAP, 0);
+        if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+            continue;
+        if (r <= 0) {
+            if (!atomic_load(l->stop))
+                logmsg("SSE listener %d: connection %s (last event id %lld)", l->idx,
+                       r == 0 ? "closed by server" : "error", l->p.last_id);
+            close(fd);
+            fd = -1;
+            continue;
+        }
+        if (sse_feed(&l->p, buf, (size_t)r, listener_cb, l, now_ns()) != 0) {
+            l->non200++;
+            l->last_status = l->p.status;
+            close(fd);
+            fd = -1;
+            continue;
+        }
+        if (l->p.got_retry && !atomic_load(&l->ready))
+            atomic_store(&l->ready, true);
+    }
+    if (fd >= 0)
+        close(fd);
+    free(buf);
+    return NULL;
+}
+
+/* ------------------------------------------------------------------ e2e / paced phase */
+
+struct flow_result {
+    long wanted, accepted, failed, missing, dups, unexpected, reconnects, overflows;
+    double submit_rps, jps, wall_s, max_lag_ms, achieved_rate;
+    struct pct lat, lat_pairs;
+    bool ok;
+};
+
+static struct flow_result run_flow(int phase, long njobs, double rate, const char *name)
+{
+    struct flow_result fr = { 0 };
+    fr.wanted = njobs;
+    fr.ok = true;
+    int k = g_o.sse;
+    atomic_bool stop = false;
+    atomic_long seen_total = 0;
+    struct listener *ls = xcalloc((size_t)k, sizeof *ls);
+    int started = 0;
+    for (int i = 0; i < k; i++) {
+        ls[i].idx = i;
+        ls[i].stop = &stop;
+        ls[i].seen_total = &seen_total;
+        ls[i].seen_ns = xcalloc((size_t)g_id_cap, sizeof *ls[i].seen_ns);
+        ls[i].seen_cnt = xcalloc((size_t)g_id_cap, sizeof *ls[i].seen_cnt);
+        if (pthread_create(&ls[i].th, NULL, listener_main, &ls[i]) != 0) {
+            logmsg("pthread_create failed for SSE listener %d", i);
+            fr.ok = false;
+            break;
+        }
+        started++;
+    }
+    /* wait until every listener got the retry: line */
+    int64_t deadline = now_ns() + 15 * NS_PER_S;
+    int ready = 0;
+    while (fr.ok && now_ns() < deadline) {
+        ready = 0;
+        for (int i = 0; i < started; i++)
+            ready += atomic_load(&ls[i].ready) ? 1 : 0;
+        if (ready == k)
+            break;
+        sleep_ms(5);
+    }
+    if (ready != k) {
+        logmsg("%s: only %d of %d SSE listeners connected (last status %d)", name, ready, k,
+               started > 0 ? ls[0].last_status : 0);
+        fr.ok = false;
+    }
+
+    struct submit_phase *ph = xcalloc(1, sizeof *ph);
+    ph->phase = phase;
+    ph->target = njobs;
+    ph->rate = rate;
+    ph->ids = xcalloc((size_t)njobs, sizeof *ph->ids);
+    struct submit_outcome so = { INT64_MAX, 0, 0, false };
+    if (fr.ok) {
+        if (rate > 0)
+            logmsg("%s: submitting %ld noop jobs at %.0f/s over %d connections, %d SSE listeners",
+                   name, njobs, rate, g_o.conc, k);
+        else
+            logmsg("%s: submitting %ld noop jobs over %d connections, %d SSE listeners",
+                   name, njobs, g_o.conc, k);
+        so = run_submitters(ph, g_o.conc);
+        if (!so.ok)
+            fr.ok = false;
+    }
+    fr.accepted = atomic_load(&ph->accepted);
+    fr.failed = njobs - fr.accepted; /* failed after retries, or never sent (abort) */
+    fr.max_lag_ms = so.max_lag_ms;
+
+    /* wait for all succeeded events to reach all listeners (no-progress timeout) */
+    if (fr.ok && fr.accepted > 0) {
+        long want = fr.accepted * k;
+        long last = -1;
+        int64_t last_change = now_ns();
+        for (;;) {
+            long cur = atomic_load(&seen_total);
+            if (cur >= want)
+                break;
+            int dead = 0;
+            for (int i = 0; i < started; i++)
+                dead += atomic_load(&ls[i].dead) ? 1 : 0;
+            if (dead > 0) {
+                logmsg("%s: %d SSE listener(s) gave up", name, dead);
+                break;
+            }
+            if (cur != last) {
+                last = cur;
+                last_change = now_ns();
+            } else if (now_ns() - last_change > NO_PROGRESS_NS) {
+                logmsg("%s: no succeeded events for %lld s; %ld of %ld deliveries seen", name,
+                       NO_PROGRESS_NS / NS_PER_S, cur, want);
+                break;
+            }
+            sleep_ms(2);
+        }
+    }
+    sleep_ms(300); /* let stray duplicates arrive before counting */
+    atomic_store(&stop, true);
+    for (int i = 0; i < started; i++)
+        if (pthread_join(ls[i].th, NULL) != 0)
+            logmsg("pthread_join failed");
+
+    /* account */
+    long n_ids = atomic_load(&ph->ids_n);
+    if (n_ids > njobs)
+        n_ids = njobs;
+    struct samples lat = { 0 }, pairs = { 0 };
+    int64_t t_end = 0;
+    for (long j = 0; j < n_ids; j++) {
+        long id = ph->ids[j];
+        int64_t worst = -1;
+        bool all = true;
+        for (int i = 0; i < k; i++) {
+            uint16_t c = ls[i].seen_cnt[id];
+            if (c == 0) {
+                fr.missing++;
+                all = false;
+                continue;
+            }
+            if (c > 1)
+                fr.dups += c - 1;
+            int64_t d = ls[i].seen_ns[id] - g_submit_ns[id];
+            samples_add(&pairs, d);
+            if (d > worst)
+                worst = d;
+            if (ls[i].seen_ns[id] > t_end)
+                t_end = ls[i].seen_ns[id];
+        }
+        if (all)
+            samples_add(&lat, worst);
+    }
+    for (int i = 0; i < k; i++) {
+        for (long id = 1; id < g_id_cap; id++)
+            if (ls[i].seen_cnt[id] > 0 && g_phase_of_id[id] != phase)
+                fr.unexpected++;
+        fr.unexpected += ls[i].out_of_range;
+        fr.reconnects += ls[i].reconnects;
+        fr.overflows += ls[i].p.overflows;
+    }
+    fr.lat = samples_pct(&lat);
+    fr.lat_pairs = samples_pct(&pairs);
+    if (fr.accepted > 0 && so.last_ok > so.first_send) {
+        fr.submit_rps = (double)fr.accepted / ((double)(so.last_ok - so.first_send) / NS_PER_S);
+        fr.achieved_rate = fr.submit_rps;
+    }
+    if (fr.accepted > 0 && t_end > so.first_send) {
+        fr.wall_s = (double)(t_end - so.first_send) / NS_PER_S;
+        fr.jps = (double)fr.accepted / fr.wall_s;
+    }
+    if (fr.missing > 0 || fr.failed > 0 || fr.dups > 0 || fr.unexpected > 0)
+        fr.ok = false;
+    logmsg("%s: accepted %ld/%ld, submit %.0f req/s, end-to-end %.0f jobs/s, latency p50 %.2f "
+           "p99 %.2f max %.2f ms, missing %ld, duplicates %ld, unexpected %ld, reconnects %ld",
+           name, fr.accepted, njobs, fr.submit_rps, fr.jps, fr.lat.p50, fr.lat.p99, fr.lat.max,
+           fr.missing, fr.dups, fr.unexpected, fr.reconnects);
+    samples_free(&lat);
+    samples_free(&pairs);
+    for (int i = 0; i < k; i++) {
+        free(ls[i].seen_ns);
+        free(ls[i].seen_cnt);
+    }
+    free(ls);
+    free(ph->ids);
+    free(ph);
+    return fr;
+}
+
+/* ------------------------------------------------------------------ seed jobs (for --only get) */
+
+static bool seed_jobs(long n)
+{
+    struct submit_phase *ph = xcalloc(1, sizeof *ph);
+    ph->phase = 9;
+    ph->target = n;
+    ph->ids = xcalloc((size_t)n, sizeof *ph->ids);
+    struct submit_outcome so = run_submitters(ph, g_o.conc);
+    bool ok = so.ok && atomic_load(&ph->accepted) == n;
+    free(ph->ids);
+    free(ph);
+    return ok;
+}
+
+/* ------------------------------------------------------------------ GET phase */
+
+struct getter {
+    pthread_t th;
+    int64_t deadline;
+    uint64_t rng;
+    long requests, errors;
+    struct samples lat;
+    struct conn c;
+    struct http_resp r;
+};
+
+static void *getter_main(void *arg)
+{
+    struct getter *g = arg;
+    long nids = atomic_load(&g_all_ids_n);
+    if (nids > g_all_ids_cap)
+        nids = g_all_ids_cap;
+    char path[64];
+    for (long guard = 0; guard < 100000000L; guard++) {
+        int64_t t0 = now_ns();
+        if (t0 >= g->deadline)
+            break;
+        g->rng ^= g->rng << 13;
+        g->rng ^= g->rng >> 7;
+        g->rng ^= g->rng << 17;
+        long id = g_all_ids[(long)(g->rng % (uint64_t)nids)];
+        snprintf(path, sizeof path, "/api/v1/jobs/%ld", id);
+        int rc = http_request(&g->c, "GET", path, NULL, &g->r);
+        int64_t t1 = now_ns();
+        g->requests++;
+        if (rc != HTTP_OK || g->r.status != 200 || json_int_field(g->r.body, g->r.body_len, "jobId") != id) {
+            g->errors++;
+            if (rc != HTTP_OK)
+                sleep_ms(5);
+            continue;
+        }
+        samples_add(&g->lat, t1 - t0);
+    }
+    conn_close(&g->c);
+    return NULL;
+}
+
+static void run_get(void)
+{
+    long nids = atomic_load(&g_all_ids_n);
+    if (nids == 0) {
+        logmsg("get: no jobs yet; seeding 2000");
+        if (!seed_jobs(2000)) {
+            logmsg("get: seeding failed");
+            R.server_fail = true;
+            return;
+        }
+    }
+    logmsg("get: %d keep-alive connections for %.1f s over %ld job ids", GET_CONNS,
+           g_o.get_seconds, atomic_load(&g_all_ids_n));
+    struct getter *gs = xcalloc(GET_CONNS, sizeof *gs);
+    int64_t t0 = now_ns();
+    int64_t deadline = t0 + (int64_t)(g_o.get_seconds * NS_PER_S);
+    int started = 0;
+    for (int i = 0; i < GET_CONNS; i++) {
+        gs[i].deadline = deadline;
+        gs[i].rng = 0x9E3779B97F4A7C15ULL * (uint64_t)(i + 1);
+        conn_init(&gs[i].c, g_port);
+        if (pthread_create(&gs[i].th, NULL, getter_main, &gs[i]) != 0) {
+            logmsg("pthread_create failed for getter %d", i);
+            break;
+        }
+        started++;
+    }
+    struct samples all = { 0 };
+    for (int i = 0; i < started; i++) {
+        if (pthread_join(gs[i].th, NULL) != 0)
+            logmsg("pthread_join failed");
+        R.get_requests += gs[i].requests;
+        R.get_errors += gs[i].errors;
+        samples_merge(&all, &gs[i].lat);
+        samples_free(&gs[i].lat);
+    }
+    double secs = (double)(now_ns() - t0) / NS_PER_S;
+    R.get_ran = true;
+    R.get_seconds = secs;
+    R.get_rps = (double)(R.get_requests - R.get_errors) / secs;
+    R.get_lat = samples_pct(&all);
+    samples_free(&all);
+    free(gs);
+    logmsg("get: %.0f req/s, p50 %.2f ms, p99 %.2f ms, errors %ld", R.get_rps, R.get_lat.p50,
+           R.get_lat.p99, R.get_errors);
+}
+
+/* ------------------------------------------------------------------ fan-out phase */
+
+struct fev {
+    long id;
+    int64_t t;
+};
+
+struct fsub {
+    int fd;
+    bool ready;
+    bool rejected;
+    bool closed;
+    int nev, evcap;
+    struct fev *ev;
+    struct sse p;
+};
+
+struct fan_worker {
+    pthread_t th;
+    int ep;
+    atomic_bool *stop;
+};
+
+static atomic_int g_fan_ready, g_fan_rejected, g_fan_closed;
+static atomic_long g_fan_created;
+
+static void fan_cb(void *ctx, const char *event, const char *data, size_t dlen, int64_t t)
+{
+    struct fsub *s = ctx;
+    if (strcmp(event, "job_created") != 0)
+        return;
+    long id = json_int_field(data, dlen, "jobId");
+    if (id <= 0)
+        return;
+    if (s->nev < s->evcap) {
+        s->ev[s->nev].id = id;
+        s->ev[s->nev].t = t;
+        s->nev++;
+    }
+    atomic_fetch_add(&g_fan_created, 1);
+}
+
+static void fsub_close(struct fsub *s)
+{
+    if (s->fd >= 0)
+        close(s->fd);
+    s->fd = -1;
+    s->closed = true;
+}
+
+static void *fan_worker_main(void *arg)
+{
+    struct fan_worker *w = arg;
+    struct epoll_event evs[128];
+    char *buf = xcalloc(1, RBUF_CAP);
+    while (!atomic_load(w->stop)) {
+        int n = epoll_wait(w->ep, evs, 128, 100);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            logmsg("epoll_wait: %s", strerror(errno));
+            break;
+        }
+        for (int i = 0; i < n; i++) {
+            struct fsub *s = evs[i].data.ptr;
+            for (int rounds = 0; rounds < 16 && s->fd >= 0; rounds++) {
+                ssize_t r = recv(s->fd, buf, RBUF_CAP, 0);
+                if (r < 0 && errno == EINTR)
+                    continue;
+                if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+                    break;
+                if (r <= 0) {
+                    fsub_close(s);
+                    atomic_fetch_add(&g_fan_closed, 1);
+                    break;
+                }
+                if (sse_feed(&s->p, buf, (size_t)r, fan_cb, s, now_ns()) != 0) {
+                    s->rejected = true;
+                    atomic_fetch_add(&g_fan_rejected, 1);
+                    fsub_close(s);
+                    break;
+                }
+                if (s->p.got_retry && !s->ready) {
+                    s->ready = true;
+                    atomic_fetch_add(&g_fan_ready, 1);
+                }
+            }
+        }
+    }
+    free(buf);
+    return NULL;
+}
+
+static void raise_nofile(long want)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return;
+    rlim_t target = (rlim_t)want;
+    if (rl.rlim_max != RLIM_INFINITY && target > rl.rlim_max)
+        target = rl.rlim_max;
+    if (rl.rlim_cur < target) {
+        rl.rlim_cur = target;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+            logmsg("setrlimit(NOFILE, %ld): %s", (long)target, strerror(errno));
+    }
+}
+
+static void run_fanout(int pid)
+{
+    int S = g_o.fanout, M = g_o.fan_events;
+    R.fan_ran = true;
+    R.fan_wanted = S;
+    R.fan_events = M;
+    atomic_store(&g_fan_ready, 0);
+    atomic_store(&g_fan_rejected, 0);
+    atomic_store(&g_fan_closed, 0);
+    atomic_store(&g_fan_created, 0);
+    atomic_bool stop = false;
+    struct fsub *subs = xcalloc((size_t)S, sizeof *subs);
+    struct fan_worker ws[FAN_THREADS];
+    int wstarted = 0;
+    for (int i = 0; i < FAN_THREADS; i++) {
+        ws[i].stop = &stop;
+        ws[i].ep = epoll_create1(EPOLL_CLOEXEC);
+        if (ws[i].ep < 0 || pthread_create(&ws[i].th, NULL, fan_worker_main, &ws[i]) != 0) {
+            logmsg("fanout: cannot start epoll thread %d", i);
+            if (ws[i].ep >= 0)
+                close(ws[i].ep);
+            break;
+        }
+        wstarted++;
+    }
+    logmsg("fanout: opening %d SSE subscribers", S);
+    int64_t tc0 = now_ns();
+    int opened = 0;
+    for (int i = 0; i < S && wstarted == FAN_THREADS; i++) {
+        struct fsub *s = &subs[i];
+        s->evcap = M + 16;
+        s->ev = xcalloc((size_t)s->evcap, sizeof *s->ev);
+        s->fd = sse_open(g_port, 0, 0);
+        if (s->fd < 0) {
+            logmsg("fanout: connect/send failed for subscriber %d: %s", i, strerror(errno));
+            s->closed = true;
+            break;
+        }
+        int fl = fcntl(s->fd, F_GETFL);
+        struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP, .data.ptr = s };
+        if (fl < 0 || fcntl(s->fd, F_SETFL, fl | O_NONBLOCK) != 0 ||
+            epoll_ctl(ws[i % FAN_THREADS].ep, EPOLL_CTL_ADD, s->fd, &ev) != 0) {
+            logmsg("fanout: fcntl/epoll_ctl failed for subscriber %d", i);
+            fsub_close(s);
+            break;
+        }
+        opened++;
+    }
+    int64_t deadline = now_ns() + 60 * NS_PER_S;
+    while (now_ns() < deadline &&
+           atomic_load(&g_fan_ready) + atomic_load(&g_fan_rejected) + atomic_load(&g_fan_closed) < opened)
+        sleep_ms(5);
+    R.fan_connect_s = (double)(now_ns() - tc0) / NS_PER_S;
+    R.fan_ready = atomic_load(&g_fan_ready);
+    R.fan_rejected = atomic_load(&g_fan_rejected);
+    R.fan_rss_kb = proc_status_kb(pid, "VmRSS");
+    R.fan_threads = proc_threads(pid);
+    logmsg("fanout: %d opened, %d streaming, %d rejected (non-200), %d closed, in %.2f s; "
+           "server RSS %ld kB, %ld threads", opened, R.fan_ready, R.fan_rejected,
+           atomic_load(&g_fan_closed), R.fan_connect_s, R.fan_rss_kb, R.fan_threads);
+
+    /* submit M jobs 100 ms apart; a /health on a fresh connection after each */
+    struct conn *c = xcalloc(1, sizeof *c);
+    struct http_resp *r = xcalloc(1, sizeof *r);
+    conn_init(c, g_port);
+    long *ids = xcalloc((size_t)M, sizeof *ids);
+    int64_t *sent = xcalloc((size_t)M, sizeof *sent);
+    struct samples hl = { 0 };
+    int64_t t0 = now_ns() + 50 * NS_PER_MS;
+    int submitted = 0;
+    for (int m = 0; m < M && R.fan_ready > 0; m++) {
+        sleep_until(t0 + (int64_t)m * 100 * NS_PER_MS);
+        int64_t ts = now_ns();
+        int rc = http_request(c, "POST", "/api/v1/jobs", "{\"preset\":\"noop\"}", r);
+        if (rc != HTTP_OK || r->status != 202) {
+            logmsg("fanout: submit %d failed (rc %d, status %d)", m, rc, r->status);
+            continue;
+        }
+        long id = json_int_field(r->body, r->body_len, "jobId");
+        if (id <= 0 || id >= g_id_cap) {
+            logmsg("fanout: bad jobId in %s", r->body);
+            continue;
+        }
+        ids[submitted] = id;
+        sent[submitted] = ts;
+        submitted++;
+        g_phase_of_id[id] = 5;
+        g_submit_ns[id] = ts;
+        int64_t h0 = now_ns();
+        int st = http_get_once(g_port, "/api/v1/health", IO_TIMEOUT_MS);
+        int64_t h1 = now_ns();
+        if (st == 200)
+            samples_add(&hl, h1 - h0);
+        else
+            R.health_fail++;
+    }
+    conn_close(c);
+    /* wait for delivery to every streaming subscriber */
+    long want = (long)submitted * R.fan_ready;
+    int64_t last_change = now_ns();
+    long last = -1;
+    for (;;) {
+        long cur = atomic_load(&g_fan_created);
+        if (cur >= want)
+            break;
+        if (cur != last) {
+            last = cur;
+            last_change = now_ns();
+        } else if (now_ns() - last_change > 10 * NS_PER_S) {
+            logmsg("fanout: delivery stalled at %ld of %ld", cur, want);
+            break;
+        }
+        sleep_ms(5);
+    }
+    sleep_ms(200);
+    atomic_store(&stop, true);
+    for (int i = 0; i < wstarted; i++) {
+        if (pthread_join(ws[i].th, NULL) != 0)
+            logmsg("pthread_join failed");
+        close(ws[i].ep);
+    }
+    R.fan_closed = atomic_load(&g_fan_closed);
+    struct samples pairs = { 0 }, toall = { 0 };
+    for (int m = 0; m < submitted; m++) {
+        int64_t worst = -1;
+        bool all = true;
+        for (int i = 0; i < S; i++) {
+            struct fsub *s = &subs[i];
+            if (!s->ready)
+                continue;
+            int found = 0;
+            int64_t t = 0;
+            for (int e = 0; e < s->nev; e++)
+                if (s->ev[e].id == ids[m]) {
+                    if (found == 0)
+                        t = s->ev[e].t;
+                    found++;
+                }
+            if (found == 0) {
+                R.fan_missing++;
+                all = false;
+                continue;
+            }
+            R.fan_dups += found - 1;
+            int64_t d = t - sent[m];
+            samples_add(&pairs, d);
+            if (d > worst)
+                worst = d;
+        }
+        if (all && worst >= 0)
+            samples_add(&toall, worst);
+    }
+    R.fan_lat = samples_pct(&pairs);
+    R.fan_all_lat = samples_pct(&toall);
+    R.health_lat = samples_pct(&hl);
+    R.fan_events = submitted;
+    logmsg("fanout: %d events to %d subscribers: p50 %.2f ms, p99 %.2f ms, max %.2f ms, "
+           "missing %ld; /health max %.2f ms", submitted, R.fan_ready, R.fan_lat.p50,
+           R.fan_lat.p99, R.fan_lat.max, R.fan_missing, R.health_lat.max);
+    if (R.fan_missing > 0 || R.fan_dups > 0)
+        R.correctness_fail = true;
+    for (int i = 0; i < S; i++) {
+        fsub_close(&subs[i]);
+        free(subs[i].ev);
+    }
+    samples_free(&pairs);
+    samples_free(&toall);
+    samples_free(&hl);
+    free(subs);
+    free(c);
+    free(r);
+    free(ids);
+    free(sent);
+}
+
+/* ------------------------------------------------------------------ startup phase */
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Stops the running server, restarts 3 times on the same db, timing fork →
+ * first 200 from /health.  Leaves no server running. */
+static void run_startup(int pid)
+{
+    R.startup_ran = true;
+    struct stop_result sr = server_stop(pid, 20000);
+    R.stop_ms_first = sr.ms;
+    R.stop_exit_first = sr.exit_code;
+    logmsg("startup: graceful stop took %.0f ms, exit code %d", sr.ms, sr.exit_code);
+    for (int run = 0; run < 3; run++) {
+        int64_t tf;
+        int np = server_spawn(g_port, &tf);
+        if (np < 0) {
+            R.server_fail = true;
+            return;
+        }
+        int64_t th = wait_healthy(np, g_port, 10000);
+        if (th < 0) {
+            R.server_fail = true;
+            return;
+        }
+        R.startup_ms[run] = (double)(th - tf) / NS_PER_MS;
+        R.startup_runs++;
+        if (run == 0) {
+            sleep_ms(100);
+            R.startup_rss_kb = proc_status_kb(np, "VmRSS");
+        }
+        struct stop_result s2 = server_stop(np, 20000);
+        logmsg("startup: run %d: %.1f ms to first 200 from /health (stop %.0f ms, exit %d)",
+               run + 1, R.startup_ms[run], s2.ms, s2.exit_code);
+    }
+    double sorted[3];
+    memcpy(sorted, R.startup_ms, sizeof sorted);
+    qsort(sorted, 3, sizeof sorted[0], cmp_double);
+    R.startup_best = sorted[0];
+    R.startup_median = sorted[1];
+}
+
+/* ------------------------------------------------------------------ reporting */
+
+static const char *pf(bool pass)
+{
+    return pass ? "PASS" : "MISS";
+}
+
+static long count_server_errors(void)
+{
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/server.stderr.log", g_datadir);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return -1;
+    char line[4096];
+    long n = 0;
+    while (fgets(line, sizeof line, f))
+        if (strstr(line, "\"level\":\"error\"") || strstr(line, "\"level\": \"error\""))
+            n++;
+    if (fclose(f) != 0)
+        return -1;
+    return n;
+}
+
+static void print_table(FILE *o)
+{
+    fprintf(o, "\nbatchbox benchmark results (server %s, --workers %d)\n", g_o.bin, g_o.workers);
+    fprintf(o, "%-58s %-30s %s\n", "SPEC §9 target", "measured", "result");
+    fprintf(o, "%.*s\n", 96, "------------------------------------------------------------------------------------------------");
+    char m[128];
+    if (R.e2e_ran) {
+        snprintf(m, sizeof m, "%.0f jobs/s", R.e2e_jps);
+        fprintf(o, "%-58s %-30s %s\n", "e2e no-op jobs/s (submit→worker→SSE), >= 5000", m,
+                pf(R.e2e_jps >= 5000 && R.e2e_missing == 0));
+    }
+    if (R.paced_ran) {
+        snprintf(m, sizeof m, "p99 %.1f ms at %.0f/s", R.paced_lat.p99, R.paced_achieved);
+        fprintf(o, "%-58s %-30s %s\n", "p99 submit→succeeded at half that rate, < 50 ms", m,
+                pf(R.paced_lat.p99 < 50 && R.paced_missing == 0 && R.paced_lat.n > 0));
+    }
+    if (R.get_ran) {
+        snprintf(m, sizeof m, "%.0f req/s", R.get_rps);
+        fprintf(o, "%-58s %-30s %s\n", "GET /jobs/:id, 50 keep-alive conns, >= 20000 req/s", m,
+                pf(R.get_rps >= 20000 && R.get_errors == 0));
+    }
+    if (R.fan_ran) {
+        snprintf(m, sizeof m, "%d of %d", R.fan_ready, R.fan_wanted);
+        fprintf(o, "%-58s %-30s %s\n", "2000 concurrent SSE subscribers held", m,
+                pf(R.fan_ready >= 2000 && R.fan_ready == R.fan_wanted));
+        snprintf(m, sizeof m, "p99 %.1f ms", R.fan_lat.p99);
+        fprintf(o, "%-58s %-30s %s\n", "one event to all subscribers, p99 < 100 ms", m,
+                pf(R.fan_lat.n > 0 && R.fan_lat.p99 < 100 && R.fan_missing == 0));
+        snprintf(m, sizeof m, "max %.1f ms (%ld ok, %ld failed)", R.health_lat.max,
+                 R.health_lat.n, R.health_fail);
+        fprintf(o, "%-58s %-30s %s\n", "API answered promptly meanwhile (/health < 100 ms)", m,
+                pf(R.health_lat.n > 0 && R.health_fail == 0 && R.health_lat.max < 100));
+    }
+    if (R.idle_ran) {
+        snprintf(m, sizeof m, "%.1f MB", (double)R.rss_start_kb / 1024);
+        fprintf(o, "%-58s %-30s %s\n", "idle RSS < 20 MB", m,
+                pf(R.rss_start_kb > 0 && R.rss_start_kb < 20 * 1024));
+    }
+    if (R.startup_ran && R.startup_runs == 3) {
+        snprintf(m, sizeof m, "median %.1f ms (best %.1f)", R.startup_median, R.startup_best);
+        fprintf(o, "%-58s %-30s %s\n", "start-up to serving on an existing db < 100 ms", m,
+                pf(R.startup_median < 100));
+    }
+
+    fprintf(o, "\ndetails\n");
+    if (R.e2e_ran) {
+        fprintf(o, "  e2e: %ld/%ld accepted (%ld failed) over %d conns, %d SSE listeners\n",
+                R.e2e_accepted, R.e2e_wanted, R.e2e_submit_fail, g_o.conc, g_o.sse);
+        fprintf(o, "       submit %.0f req/s; end-to-end %.0f jobs/s (%.2f s first send → last "
+                "event at every listener)\n", R.e2e_submit_rps, R.e2e_jps, R.e2e_wall_s);
+        fprintf(o, "       submit→succeeded, per job max across listeners: p50 %.1f  p95 %.1f  "
+                "p99 %.1f  max %.1f ms\n", R.e2e_lat.p50, R.e2e_lat.p95, R.e2e_lat.p99, R.e2e_lat.max);
+        fprintf(o, "       (all job×listener pairs: p50 %.1f  p99 %.1f ms)\n", R.e2e_lat_pairs.p50,
+                R.e2e_lat_pairs.p99);
+        fprintf(o, "       delivery: missing %ld, duplicates %ld, unexpected %ld, SSE reconnects %ld, "
+                "overlong lines %ld\n", R.e2e_missing, R.e2e_dups, R.e2e_unexpected,
+                R.e2e_reconnects, R.e2e_overflows);
+    }
+    if (R.paced_ran) {
+        fprintf(o, "  paced: target %.0f/s, achieved %.0f/s, %ld/%ld accepted, max send lag %.1f ms\n",
+                R.paced_rate, R.paced_achieved, R.paced_accepted, R.paced_wanted, R.paced_max_lag_ms);
+        fprintf(o, "       submit→succeeded, per job max across listeners: p50 %.1f  p95 %.1f  "
+                "p99 %.1f  max %.1f ms\n", R.paced_lat.p50, R.paced_lat.p95, R.paced_lat.p99,
+                R.paced_lat.max);
+        fprintf(o, "       (all pairs: p50 %.1f  p99 %.1f ms); missing %ld, duplicates %ld, "
+                "unexpected %ld, reconnects %ld\n", R.paced_lat_pairs.p50, R.paced_lat_pairs.p99,
+                R.paced_missing, R.paced_dups, R.paced_unexpected, R.paced_reconnects);
+    }
+    if (R.get_ran)
+        fprintf(o, "  get: %ld requests in %.2f s, %ld errors; latency p50 %.2f  p99 %.2f  max %.2f ms\n",
+                R.get_requests, R.get_seconds, R.get_errors, R.get_lat.p50, R.get_lat.p99,
+                R.get_lat.max);
+    if (R.fan_ran) {
+        fprintf(o, "  fanout: %d/%d subscribers streaming (%d rejected, %d closed) after %.2f s; "
+                "server RSS %.1f MB, %ld threads\n", R.fan_ready, R.fan_wanted, R.fan_rejected,
+                R.fan_closed, R.fan_connect_s, (double)R.fan_rss_kb / 1024, R.fan_threads);
+        fprintf(o, "       %d job_created events, 100 ms apart: per delivery p50 %.1f  p99 %.1f  "
+                "max %.1f ms; to all: p50 %.1f  max %.1f ms; missing %ld, duplicates %ld\n",
+                R.fan_events, R.fan_lat.p50, R.fan_lat.p99, R.fan_lat.max, R.fan_all_lat.p50,
+                R.fan_all_lat.max, R.fan_missing, R.fan_dups);
+        fprintf(o, "       GET /health on fresh connections meanwhile: p50 %.2f  max %.2f ms\n",
+                R.health_lat.p50, R.health_lat.max);
+    }
+    if (R.idle_ran)
+        fprintf(o, "  rss: start %.1f MB (%ld threads), after e2e %.1f MB, peak (VmHWM) %.1f MB\n",
+                (double)R.rss_start_kb / 1024, R.threads_start,
+                R.rss_after_e2e_kb > 0 ? (double)R.rss_after_e2e_kb / 1024 : 0.0,
+                (double)R.hwm_kb / 1024);
+    if (R.startup_ran)
+        fprintf(o, "  startup: runs %.1f / %.1f / %.1f ms; RSS after restart %.1f MB; graceful "
+                "stop after load %.0f ms (exit %d)\n", R.startup_ms[0], R.startup_ms[1],
+                R.startup_ms[2], (double)R.startup_rss_kb / 1024, R.stop_ms_first, R.stop_exit_first);
+    fprintf(o, "  server stderr lines with level error: %ld\n", R.server_error_lines);
+}
+
+static void json_pct(FILE *o, const char *name, const struct pct *p)
+{
+    fprintf(o, "\"%s\":{\"n\":%ld,\"p50\":%.3f,\"p95\":%.3f,\"p99\":%.3f,\"max\":%.3f}", name, p->n,
+            p->p50, p->p95, p->p99, p->max);
+}
+
+static void print_json(FILE *o)
+{
+    fprintf(o, "{\"workers\":%d,\"jobs\":%ld,\"sse\":%d,\"conc\":%d", g_o.workers, g_o.jobs,
+            g_o.sse, g_o.conc);
+    if (R.e2e_ran) {
+        fprintf(o, ",\"e2e\":{\"accepted\":%ld,\"failed\":%ld,\"submitRps\":%.1f,\"jobsPerSec\":%.1f,"
+                "\"wallSec\":%.3f,\"missing\":%ld,\"duplicates\":%ld,\"unexpected\":%ld,\"reconnects\":%ld,",
+                R.e2e_accepted, R.e2e_submit_fail, R.e2e_submit_rps, R.e2e_jps, R.e2e_wall_s,
+                R.e2e_missing, R.e2e_dups, R.e2e_unexpected, R.e2e_reconnects);
+        json_pct(o, "latencyMsMaxAcrossListeners", &R.e2e_lat);
+        fputc(',', o);
+        json_pct(o, "latencyMsPairs", &R.e2e_lat_pairs);
+        fputc('}', o);
+    }
+    if (R.paced_ran) {
+        fprintf(o, ",\"paced\":{\"rate\":%.1f,\"achieved\":%.1f,\"accepted\":%ld,\"failed\":%ld,"
+                "\"maxLagMs\":%.3f,\"missing\":%ld,\"duplicates\":%ld,\"unexpected\":%ld,\"reconnects\":%ld,",
+                R.paced_rate, R.paced_achieved, R.paced_accepted, R.paced_submit_fail,
+                R.paced_max_lag_ms, R.paced_missing, R.paced_dups, R.paced_unexpected,
+                R.paced_reconnects);
+        json_pct(o, "latencyMsMaxAcrossListeners", &R.paced_lat);
+        fputc(',', o);
+        json_pct(o, "latencyMsPairs", &R.paced_lat_pairs);
+        fputc('}', o);
+    }
+    if (R.get_ran) {
+        fprintf(o, ",\"get\":{\"requests\":%ld,\"errors\":%ld,\"seconds\":%.3f,\"rps\":%.1f,",
+                R.get_requests, R.get_errors, R.get_seconds, R.get_rps);
+        json_pct(o, "latencyMs", &R.get_lat);
+        fputc('}', o);
+    }
+    if (R.fan_ran) {
+        fprintf(o, ",\"fanout\":{\"wanted\":%d,\"streaming\":%d,\"rejected\":%d,\"closed\":%d,"
+                "\"connectSec\":%.3f,\"events\":%d,\"missing\":%ld,\"duplicates\":%ld,\"rssKb\":%ld,"
+                "\"threads\":%ld,\"healthFailed\":%ld,", R.fan_wanted, R.fan_ready, R.fan_rejected,
+                R.fan_closed, R.fan_connect_s, R.fan_events, R.fan_missing, R.fan_dups, R.fan_rss_kb,
+                R.fan_threads, R.health_fail);
+        json_pct(o, "deliveryMs", &R.fan_lat);
+        fputc(',', o);
+        json_pct(o, "toAllMs", &R.fan_all_lat);
+        fputc(',', o);
+        json_pct(o, "healthMs", &R.health_lat);
+        fputc('}', o);
+    }
+    if (R.idle_ran)
+        fprintf(o, ",\"rss\":{\"startKb\":%ld,\"startThreads\":%ld,\"afterE2eKb\":%ld,\"hwmKb\":%ld}",
+                R.rss_start_kb, R.threads_start, R.rss_after_e2e_kb, R.hwm_kb);
+    if (R.startup_ran)
+        fprintf(o, ",\"startup\":{\"runsMs\":[%.3f,%.3f,%.3f],\"bestMs\":%.3f,\"medianMs\":%.3f,"
+                "\"rssKb\":%ld,\"stopMs\":%.1f,\"stopExit\":%d}", R.startup_ms[0], R.startup_ms[1],
+                R.startup_ms[2], R.startup_best, R.startup_median, R.startup_rss_kb,
+                R.stop_ms_first, R.stop_exit_first);
+    fprintf(o, ",\"serverErrorLines\":%ld,\"correctnessFail\":%s,\"serverFail\":%s}\n",
+            R.server_error_lines, R.correctness_fail ? "true" : "false",
+            R.server_fail ? "true" : "false");
+}
+
+/* ------------------------------------------------------------------ options */
+
+static void usage(FILE *o)
+{
+    fprintf(o,
+            "usage: bbbench --bin PATH [options]\n"
+            "  --jobs N          e2e jobs (default 20000)\n"
+            "  --sse K           SSE listeners in e2e/paced (default 10)\n"
+            "  --conc C          submitter connections (default 32)\n"
+            "  --rate R          paced rate in jobs/s (default: half the e2e rate, or 2500)\n"
+            "  --paced-jobs N    paced jobs (default: rate x 4 s, within 500..jobs)\n"
+            "  --fanout S        fan-out SSE subscribers (default 2000)\n"
+            "  --fan-events M    fan-out jobs, 100 ms apart (default 20)\n"
+            "  --get-seconds D   GET phase length (default 5)\n"
+            "  --workers W       server --workers (default 2)\n"
+            "  --timeout SEC     overall watchdog (default 600)\n"
+            "  --only LIST       comma list of idle,e2e,paced,get,fanout,startup\n"
+            "  --keep            keep the temporary data dir\n"
+            "  --json            machine-readable results on stdout (table on stderr)\n");
+}
+
+static bool parse_long(const char *s, long lo, long hi, long *out)
+{
+    char *e;
+    errno = 0;
+    long v = strtol(s, &e, 10);
+    if (errno || e == s || *e || v < lo || v > hi)
+        return false;
+    *out = v;
+    return true;
+}
+
+static bool parse_only(const char *s, unsigned *mask)
+{
+    static const struct { const char *n; unsigned b; } names[] = {
+        { "idle", PH_IDLE }, { "e2e", PH_E2E }, { "paced", PH_PACED }, { "get", PH_GET },
+        { "fanout", PH_FANOUT }, { "sse-fanout", PH_FANOUT }, { "startup", PH_STARTUP },
+    };
+    *mask = 0;
+    const char *p = s;
+    while (*p) {
+        const char *e = strchr(p, ',');
+        size_t l = e ? (size_t)(e - p) : strlen(p);
+        bool found = false;
+        for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+            if (strlen(names[i].n) == l && strncmp(names[i].n, p, l) == 0) {
+                *mask |= names[i].b;
+                found = true;
+            }
+        if (!found)
+            return false;
+        p += l;
+        if (*p == ',')
+            p++;
+    }
+    return *mask != 0;
+}
+
+static int parse_args(int argc, char **argv)
+{
+    g_o.bin = NULL;
+    g_o.jobs = 20000;
+    g_o.sse = 10;
+    g_o.conc = 32;
+    g_o.fanout = 2000;
+    g_o.fan_events = 20;
+    g_o.get_seconds = 5;
+    g_o.workers = 2;
+    g_o.timeout_s = 600;
+    g_o.only = PH_IDLE | PH_E2E | PH_PACED | PH_GET | PH_FANOUT | PH_STARTUP;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        long x;
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            usage(stdout);
+            exit(0);
+        } else if (strcmp(a, "--keep") == 0) {
+            g_o.keep = true;
+            continue;
+        } else if (strcmp(a, "--json") == 0) {
+            g_o.json = true;
+            continue;
+        }
+        if (!v) {
+            fprintf(stderr, "bbbench: %s needs a value (or is unknown)\n", a);
+            return -1;
+        }
+        i++;
+        if (strcmp(a, "--bin") == 0)
+            g_o.bin = v;
+        else if (strcmp(a, "--jobs") == 0 && parse_long(v, 1, 2000000, &x))
+            g_o.jobs = x;
+        else if (strcmp(a, "--sse") == 0 && parse_long(v, 1, MAX_SSE, &x))
+            g_o.sse = (int)x;
+        else if (strcmp(a, "--conc") == 0 && parse_long(v, 1, MAX_THREADS, &x))
+            g_o.conc = (int)x;
+        else if (strcmp(a, "--fanout") == 0 && parse_long(v, 1, MAX_FANOUT, &x))
+            g_o.fanout = (int)x;
+        else if (strcmp(a, "--fan-events") == 0 && parse_long(v, 1, MAX_FAN_EVENTS, &x))
+            g_o.fan_events = (int)x;
+        else if (strcmp(a, "--get-seconds") == 0 && parse_long(v, 1, 600, &x))
+            g_o.get_seconds = (double)x;
+        else if (strcmp(a, "--rate") == 0 && parse_long(v, 1, 10000000, &x))
+            g_o.rate = (double)x;
+        else if (strcmp(a, "--paced-jobs") == 0 && parse_long(v, 1, 2000000, &x))
+            g_o.paced_jobs = x;
+        else if (strcmp(a, "--workers") == 0 && parse_long(v, 1, 256, &x))
+            g_o.workers = (int)x;
+        else if (strcmp(a, "--timeout") == 0 && parse_long(v, 10, 86400, &x))
+            g_o.timeout_s = (int)x;
+        else if (strcmp(a, "--only") == 0 && parse_only(v, &g_o.only))
+            ;
+        else {
+            fprintf(stderr, "bbbench: bad option or value: %s %s\n", a, v);
+            usage(stderr);
+            return -1;
+        }
+    }
+    if (!g_o.bin) {
+        fprintf(stderr, "bbbench: --bin PATH is required\n");
+        usage(stderr);
+        return -1;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ main */
+
+static int write_config(void)
+{
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/batchbox.json", g_datadir);
+    FILE *f = fopen(path, "we");
+    if (!f)
+        return -1;
+    int maxsub = g_o.fanout + 100 > 2100 ? g_o.fanout + 100 : 2100;
+    int n = fprintf(f, "{\"presets\":[{\"id\":\"noop\",\"workflow\":\"noop\",\"maxAttempts\":1}],"
+                       " \"events\": {\"maxSubscribers\": %d}}\n", maxsub);
+    if (fclose(f) != 0 || n < 0)
+        return -1;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (parse_args(argc, argv) != 0)
+        return 1;
+    if (access(g_o.bin, X_OK) != 0) {
+        fprintf(stderr, "bbbench: %s is not an executable: %s\n", g_o.bin, strerror(errno));
+        return 1;
+    }
+    if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
+        return 1;
+    raise_nofile((long)g_o.fanout + 1024);
+
+    /* ids: generous; verified on every 202 */
+    long paced_max = g_o.paced_jobs > 0 ? g_o.paced_jobs : g_o.jobs;
+    ids_alloc(2 * (g_o.jobs + paced_max + 2000 + g_o.fan_events) + 4096);
+
+    snprintf(g_datadir, sizeof g_datadir, "/tmp/bbbench.XXXXXX");
+    if (!mkdtemp(g_datadir)) {
+        fprintf(stderr, "bbbench: mkdtemp: %s\n", strerror(errno));
+        return 1;
+    }
+    /* signals go to the watchdog thread only */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
+    pthread_t wd;
+    if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0 ||
+        pthread_create(&wd, NULL, watchdog_main, NULL) != 0) {
+        fprintf(stderr, "bbbench: cannot start watchdog\n");
+        remove_datadir();
+        return 1;
+    }
+    int rc = 0;
+    if (write_config() != 0) {
+        logmsg("cannot write %s/batchbox.json", g_datadir);
+        rc = 1;
+        goto out;
+    }
+    g_port = free_port();
+    if (g_port <= 0) {
+        logmsg("no free port");
+        rc = 1;
+        goto out;
+    }
+    int64_t tf;
+    int pid = server_spawn(g_port, &tf);
+    if (pid < 0 || wait_healthy(pid, g_port, 15000) < 0) {
+        print_server_log_tail();
+        rc = 1;
+        goto out;
+    }
+    logmsg("server pid %d on 127.0.0.1:%d, data %s", pid, g_port, g_datadir);
+    sleep_ms(200);
+    R.idle_ran = (g_o.only & PH_IDLE) != 0;
+    R.rss_start_kb = proc_status_kb(pid, "VmRSS");
+    R.threads_start = proc_threads(pid);
+    R.rss_after_e2e_kb = -1;
+
+    if (g_o.only & PH_E2E) {
+        struct flow_result fr = run_flow(1, g_o.jobs, 0, "e2e");
+        R.e2e_ran = true;
+        R.e2e_wanted = fr.wanted;
+        R.e2e_accepted = fr.accepted;
+        R.e2e_submit_fail = fr.failed;
+        R.e2e_missing = fr.missing;
+        R.e2e_dups = fr.dups;
+        R.e2e_unexpected = fr.unexpected;
+        R.e2e_reconnects = fr.reconnects;
+        R.e2e_overflows = fr.overflows;
+        R.e2e_submit_rps = fr.submit_rps;
+        R.e2e_jps = fr.jps;
+        R.e2e_wall_s = fr.wall_s;
+        R.e2e_lat = fr.lat;
+        R.e2e_lat_pairs = fr.lat_pairs;
+        if (!fr.ok)
+            R.correctness_fail = true;
+        R.rss_after_e2e_kb = proc_status_kb(pid, "VmRSS");
+    }
+    if ((g_o.only & PH_PACED) && !R.server_fail) {
+        double rate = g_o.rate;
+        if (rate <= 0)
+            rate = R.e2e_ran && R.e2e_jps > 0 ? R.e2e_jps / 2 : 2500;
+        long n = g_o.paced_jobs;
+        if (n <= 0) {
+            n = (long)(rate * 4);
+            if (n < 500) n = 500;
+            if (n > g_o.jobs) n = g_o.jobs;
+        }
+        if (n > paced_max)
+            n = paced_max;
+        struct flow_result fr = run_flow(2, n, rate, "paced");
+        R.paced_ran = true;
+        R.paced_rate = rate;
+        R.paced_achieved = fr.achieved_rate;
+        R.paced_wanted = fr.wanted;
+        R.paced_accepted = fr.accepted;
+        R.paced_submit_fail = fr.failed;
+        R.paced_missing = fr.missing;
+        R.paced_dups = fr.dups;
+        R.paced_unexpected = fr.unexpected;
+        R.paced_reconnects = fr.reconnects;
+        R.paced_max_lag_ms = fr.max_lag_ms;
+        R.paced_lat = fr.lat;
+        R.paced_lat_pairs = fr.lat_pairs;
+        if (!fr.ok)
+            R.correctness_fail = true;
+    }
+    if ((g_o.only & PH_GET) && !R.server_fail)
+        run_get();
+    if ((g_o.only & PH_FANOUT) && !R.server_fail)
+        run_fanout(pid);
+    R.hwm_kb = proc_status_kb(pid, "VmHWM");
+    if (atomic_load(&g_server_pid) != pid) {
+        logmsg("the server is no longer running");
+        R.server_fail = true;
+    } else {
+        int st;
+        pid_t w = waitpid(pid, &st, WNOHANG);
+        if (w == pid) {
+            atomic_store(&g_server_pid, 0);
+            logmsg("the server died during the benchmark (status 0x%x)", st);
+            R.server_fail = true;
+            print_server_log_tail();
+        }
+    }
+    if ((g_o.only & PH_STARTUP) && !R.server_fail)
+        run_startup(pid);
+    R.server_error_lines = count_server_errors();
+
+    print_table(g_o.json ? stderr : stdout);
+    if (g_o.json)
+        print_json(stdout);
+    if (R.server_fail)
+        rc = 1;
+    else if (R.correctness_fail)
+        rc = 2;
+out:
+    if (rc == 1)
+        print_server_log_tail();
+    atomic_store(&g_done, true);
+    if (!cleanup_once())
+        for (;;)
+            pause(); /* the watchdog is exiting the process */
+    if (pthread_join(wd, NULL) != 0)
+        logmsg("pthread_join(watchdog) failed");
+    free(g_submit_ns);
+    free(g_phase_of_id);
+    free(g_all_ids);
+    return rc;
+}

@@ -1,0 +1,353 @@
+#!/usr/bin/env bash
+# build.sh — the one entry point for building batchbox on Debian 12 (run as
+# root): installs missing apt packages, fetches and verifies the pinned
+# third-party source packages into third_party/, builds with make, runs the
+# test suites and the benchmark.  docs/build.md explains every step.
+#
+#   ./build.sh [build]        deps + third_party + make -j2
+#   ./build.sh run [ARGS]     build, then serve on 127.0.0.1:8080 with ./data
+#   ./build.sh test           build normal + ASan/UBSan, run unit + API tests
+#   ./build.sh bench [ARGS]   build, then run build/bench/bbbench
+#   ./build.sh clean          remove build/
+#   ./build.sh distclean      also remove fetched and extracted third_party/
+#   ./build.sh third_party    only fetch/verify/extract third_party/
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+cd "$ROOT"
+
+JOBS=${JOBS:-2}
+TP=third_party
+PINS=$TP/pins
+APT_DIR=$TP/.apt          # private apt state: sources, lists, cache
+DL_DIR=$TP/.download      # exactly what `apt-get source` downloaded
+STAMP=$TP/.stamp          # "verified and extracted" for this pins file
+ASAN_BUILD=build/asan
+
+APT_PACKAGES=(
+    build-essential pkg-config dpkg-dev xz-utils ca-certificates
+    debian-archive-keyring libsqlite3-dev libcurl4-openssl-dev libs3-dev
+    libsodium-dev libxml2-dev python3 espeak-ng sox clang
+)
+
+log() { printf 'build.sh: %s\n' "$*" >&2; }
+die() { printf 'build.sh: error: %s\n' "$*" >&2; exit 1; }
+
+# ------------------------------------------------------------ apt packages
+
+ensure_packages() {
+    local missing=() p status
+    for p in "${APT_PACKAGES[@]}"; do
+        status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+        [[ $status == "install ok installed" ]] || missing+=("$p")
+    done
+    [[ ${#missing[@]} -eq 0 ]] && return 0
+    [[ $(id -u) -eq 0 ]] ||
+        die "missing packages (${missing[*]}); run as root or install them with apt-get"
+    log "installing: ${missing[*]}"
+    apt-get update
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
+}
+
+# ------------------------------------------------------------- third_party
+
+PIN_PKGS=() PIN_VERS=() PIN_DIRS=() SUM_HASHES=() SUM_FILES=()
+
+read_pins() {
+    local n=0 kind a b c rest
+    [[ -f $PINS ]] || die "$PINS is missing"
+    while read -r kind a b c rest || [[ -n $kind ]]; do
+        n=$((n + 1))
+        case $kind in
+        '' | '#'*) ;;
+        source)
+            [[ -n $c && -z $rest && $c =~ ^[A-Za-z0-9._-]+$ ]] ||
+                die "$PINS:$n: expected 'source PACKAGE VERSION DIR'"
+            PIN_PKGS+=("$a") PIN_VERS+=("$b") PIN_DIRS+=("$c")
+            ;;
+        sha256)
+            [[ $a =~ ^[0-9a-f]{64}$ && -n $b && -z $c && $b != */* ]] ||
+                die "$PINS:$n: expected 'sha256 HEX64 FILE'"
+            SUM_HASHES+=("$a") SUM_FILES+=("$b")
+            ;;
+        *) die "$PINS:$n: unknown line kind '$kind'" ;;
+        esac
+    done <"$PINS"
+    [[ ${#PIN_PKGS[@]} -gt 0 && ${#SUM_FILES[@]} -gt 0 ]] ||
+        die "$PINS names no source package or no checksum"
+    local i dsc f found
+    for i in "${!PIN_PKGS[@]}"; do
+        dsc=${PIN_PKGS[$i]}_${PIN_VERS[$i]#*:}.dsc
+        found=0
+        for f in "${SUM_FILES[@]}"; do [[ $f == "$dsc" ]] && found=1; done
+        [[ $found -eq 1 ]] || die "$PINS pins ${PIN_PKGS[$i]}=${PIN_VERS[$i]} but has no sha256 line for $dsc
+  (see 'Bumping a pin' in third_party/README.md)"
+    done
+}
+
+# The stamp records the pins it was made from, so editing pins re-runs
+# the preparation.
+stamp_content() {
+    printf 'pins-sha256 %s\n' "$(sha256sum <"$PINS" | cut -d' ' -f1)"
+}
+
+all_pinned_files_present() {
+    local f
+    for f in "${SUM_FILES[@]}"; do
+        [[ -f $DL_DIR/$f ]] || return 1
+    done
+}
+
+# Every file in the download dir must be pinned and match; every pinned
+# file must be there.  Dies with the details otherwise.
+verify_downloads() {
+    local i f actual bad=0 path
+    for i in "${!SUM_FILES[@]}"; do
+        f=${SUM_FILES[$i]}
+        if [[ ! -f $DL_DIR/$f ]]; then
+            log "MISSING  $f (pinned, not downloaded)"
+            bad=1
+            continue
+        fi
+        actual=$(sha256sum <"$DL_DIR/$f" | cut -d' ' -f1)
+        if [[ $actual != "${SUM_HASHES[$i]}" ]]; then
+            log "MISMATCH $f"
+            log "         pinned   ${SUM_HASHES[$i]}"
+            log "         download $actual"
+            bad=1
+        fi
+    done
+    for path in "$DL_DIR"/*; do
+        [[ -e $path ]] || continue
+        f=$(basename "$path")
+        local known=0 g
+        for g in "${SUM_FILES[@]}"; do [[ $g == "$f" ]] && known=1; done
+        if [[ $known -eq 0 ]]; then
+            log "UNPINNED $f (downloaded, but no sha256 line in $PINS)"
+            bad=1
+        fi
+    done
+    [[ $bad -eq 0 ]] || die "third-party sources failed verification against $PINS.
+  Nothing was extracted.  If you changed a pin on purpose, see third_party/README.md
+  ('Bumping a pin'); otherwise delete $DL_DIR and run ./build.sh again."
+    log "verified ${#SUM_FILES[@]} files against $PINS"
+}
+
+fetch_sources() {
+    local apt_abs=$ROOT/$APT_DIR i avail specs=() opts
+    mkdir -p "$apt_abs/parts" "$apt_abs/lists/partial" "$apt_abs/cache/archives/partial"
+    cat >"$apt_abs/parts/batchbox-sources.sources" <<'EOF'
+Types: deb-src
+URIs: http://deb.debian.org/debian
+Suites: bookworm bookworm-updates
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+Types: deb-src
+URIs: http://deb.debian.org/debian-security
+Suites: bookworm-security
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+EOF
+    opts=(-o Dir::Etc::SourceList=/dev/null
+          -o "Dir::Etc::SourceParts=$apt_abs/parts"
+          -o "Dir::State::Lists=$apt_abs/lists"
+          -o "Dir::Cache=$apt_abs/cache"
+          -o Acquire::Retries=3
+          -o Acquire::http::Timeout=60)
+    log "updating the private source index in $APT_DIR"
+    timeout 900 apt-get "${opts[@]}" -qq update ||
+        die "apt-get update of the private source index failed (network?)"
+
+    for i in "${!PIN_PKGS[@]}"; do
+        avail=$(apt-cache "${opts[@]}" showsrc "${PIN_PKGS[$i]}" 2>/dev/null |
+            sed -n 's/^Version: //p' | sort -u | paste -sd' ' -)
+        if ! grep -qxF -- "${PIN_VERS[$i]}" <(tr ' ' '\n' <<<"$avail"); then
+            die "pinned version ${PIN_PKGS[$i]}=${PIN_VERS[$i]} is not offered by the Debian archive
+  (available: ${avail:-none}).  Bump the pin as described in third_party/README.md."
+        fi
+        specs+=("${PIN_PKGS[$i]}=${PIN_VERS[$i]}")
+    done
+
+    rm -rf "$DL_DIR" "$DL_DIR.part"
+    mkdir -p "$DL_DIR.part"
+    # apt downloads as its unprivileged _apt user when it can write there.
+    if [[ $(id -u) -eq 0 ]] && id _apt >/dev/null 2>&1; then
+        chown _apt "$DL_DIR.part"
+    fi
+    log "downloading ${specs[*]}"
+    (cd "$DL_DIR.part" &&
+        timeout 900 apt-get "${opts[@]}" -qq source --download-only "${specs[@]}") ||
+        die "apt-get source --download-only ${specs[*]} failed"
+    chown -R "$(id -u):$(id -g)" "$DL_DIR.part"
+    mv "$DL_DIR.part" "$DL_DIR"
+}
+
+# Unpacks each verified .dsc with dpkg-source into a scratch directory
+# (dpkg-source also drops links to the orig tarballs beside its target),
+# then moves the tree into place.
+extract_sources() {
+    local i pkg ver dir dsc work=$TP/.extract
+    rm -rf "$work"
+    mkdir -p "$work"
+    for i in "${!PIN_PKGS[@]}"; do
+        pkg=${PIN_PKGS[$i]} ver=${PIN_VERS[$i]#*:} dir=$TP/${PIN_DIRS[$i]}
+        dsc=$DL_DIR/${pkg}_${ver}.dsc
+        [[ -f $dsc ]] || die "$dsc is missing (is its sha256 line in $PINS?)"
+        # --no-check: the sha256 pins above are our integrity check.  This
+        # applies Debian's patches (for cJSON, its CVE fixes).
+        if ! dpkg-source --no-check -x "$dsc" "$work/${PIN_DIRS[$i]}" >"$work/log" 2>&1; then
+            cat "$work/log" >&2
+            die "dpkg-source could not extract $dsc"
+        fi
+        rm -rf "$dir"
+        mv "$work/${PIN_DIRS[$i]}" "$dir"
+        log "extracted $pkg $ver into $dir"
+    done
+    rm -rf "$work"
+}
+
+prepare_third_party() {
+    local want i ok=1
+    read_pins
+    want=$(stamp_content)
+    if [[ -f $STAMP && $(<"$STAMP") == "$want" ]]; then
+        for i in "${!PIN_DIRS[@]}"; do
+            [[ -d $TP/${PIN_DIRS[$i]}/debian ]] || ok=0
+        done
+        [[ $ok -eq 1 ]] && return 0
+    fi
+    rm -f "$STAMP"
+    if all_pinned_files_present; then
+        log "pinned sources already downloaded; verifying (no network)"
+    else
+        fetch_sources
+    fi
+    verify_downloads
+    extract_sources
+    printf '%s\n' "$want" >"$STAMP"
+}
+
+# ------------------------------------------------------------------- build
+
+# do_build [MAKE_TARGET...] — default: everything (binary, tests, bench).
+do_build() {
+    ensure_packages
+    prepare_third_party
+    make -j"$JOBS" "$@"
+}
+
+# -------------------------------------------------------------------- test
+
+TOTAL_PASS=0
+TOTAL_FAIL=0
+SUITE_LINES=()
+SUMMARY_RE='^([A-Za-z]+: )?([0-9]+) passed, ([0-9]+) failed(, [0-9]+ skipped)?$'
+
+# run_suite LABEL CMD... — runs a suite, streams its output, and adds the
+# counts from its last "N passed, N failed" line.  A suite that exits
+# non-zero without reporting a failure (a crash, a missing file) counts one.
+run_suite() {
+    local label=$1 out rc line pass=0 fail=0
+    shift
+    out=$(mktemp)
+    echo
+    echo "=== $label: $*"
+    set +e
+    "$@" 2>&1 | tee "$out"
+    rc=${PIPESTATUS[0]}
+    set -e
+    line=$(grep -E "$SUMMARY_RE" "$out" | tail -n 1 || true)
+    rm -f "$out"
+    if [[ $line =~ $SUMMARY_RE ]]; then
+        pass=${BASH_REMATCH[2]}
+        fail=${BASH_REMATCH[3]}
+    fi
+    if [[ $rc -ne 0 && $fail -eq 0 ]]; then
+        echo "=== $label exited with status $rc without reporting a failed test; counting one"
+        fail=1
+    fi
+    TOTAL_PASS=$((TOTAL_PASS + pass))
+    TOTAL_FAIL=$((TOTAL_FAIL + fail))
+    SUITE_LINES+=("$(printf '%-16s %s passed, %s failed' "$label" "$pass" "$fail")")
+}
+
+# api_suite LABEL BINARY
+api_suite() {
+    if [[ ! -f tests/api/run.py ]]; then
+        echo
+        echo "=== $1: tests/api/run.py does not exist yet: API tests cannot run"
+        TOTAL_FAIL=$((TOTAL_FAIL + 1))
+        SUITE_LINES+=("$(printf '%-16s missing tests/api/run.py (1 failed)' "$1")")
+        return 0
+    fi
+    run_suite "$1" python3 tests/api/run.py --bin "$2"
+}
+
+do_test() {
+    ensure_packages
+    prepare_third_party
+    if ! make -j"$JOBS" || ! make -j"$JOBS" SANITIZE=1 BUILD="$ASAN_BUILD"; then
+        echo "=== the build failed; no test ran"
+        echo "0 passed, 1 failed"
+        exit 1
+    fi
+
+    run_suite "unit" tests/unit/run.sh build
+    api_suite "api" build/batchbox
+
+    export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+    export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+    run_suite "unit (asan)" tests/unit/run.sh "$ASAN_BUILD"
+    api_suite "api (asan)" "$ASAN_BUILD/batchbox"
+    unset ASAN_OPTIONS UBSAN_OPTIONS
+
+    echo
+    echo "=== summary"
+    printf '  %s\n' "${SUITE_LINES[@]}"
+    echo "${TOTAL_PASS} passed, ${TOTAL_FAIL} failed"
+    [[ $TOTAL_FAIL -eq 0 ]]
+}
+
+# -------------------------------------------------------------------- main
+
+cmd=${1:-build}
+[[ $# -gt 0 ]] && shift
+case $cmd in
+build)
+    [[ $# -eq 0 ]] || die "build takes no arguments"
+    do_build
+    ;;
+run)
+    do_build batchbox
+    exec build/batchbox serve --data ./data --listen 127.0.0.1:8080 "$@"
+    ;;
+test)
+    [[ $# -eq 0 ]] || die "test takes no arguments"
+    do_test
+    ;;
+bench)
+    do_build batchbox bench
+    [[ -x build/bench/bbbench ]] || die "build/bench/bbbench was not built (is bench/bbbench.c there?)"
+    exec build/bench/bbbench --bin build/batchbox "$@"
+    ;;
+third_party)
+    ensure_packages
+    prepare_third_party
+    ;;
+clean)
+    make clean
+    ;;
+distclean)
+    make clean
+    rm -rf "$STAMP" "$APT_DIR" "$DL_DIR" "$DL_DIR.part" "$TP/.extract"
+    read_pins
+    for d in "${PIN_DIRS[@]}"; do rm -rf "${TP:?}/$d"; done
+    ;;
+-h | --help | help)
+    sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
+    ;;
+*)
+    die "unknown command '$cmd' (try ./build.sh help)"
+    ;;
+esac

@@ -1,0 +1,90 @@
+-- schema.sql — batchbox's database, embedded into the binary at build time.
+--
+-- Migrations are the sections below, each starting with a line
+-- "-- migration N" (N = 1, 2, ...).  At start-up db.c runs every section
+-- whose N is greater than PRAGMA user_version, each in one transaction that
+-- also sets user_version = N.  Sections are append-only: never edit a
+-- released one, add a new one.  A database whose user_version is newer than
+-- the last section here is refused (an older binary must not touch it).
+
+-- migration 1
+CREATE TABLE jobs (
+    id               INTEGER PRIMARY KEY,
+    owner_id         INTEGER,
+    state            TEXT    NOT NULL
+                     CHECK (state IN ('queued','running','succeeded','failed','canceled')),
+    preset           TEXT    NOT NULL,
+    md               TEXT,
+    input_path       TEXT,
+    with_tts         INTEGER NOT NULL DEFAULT 0,
+    upload           TEXT    NOT NULL DEFAULT 'auto',
+    voice_accent     TEXT,
+    force_tts        INTEGER NOT NULL DEFAULT 0,
+    notion_database  TEXT,
+    mode             TEXT,
+    priority         INTEGER NOT NULL DEFAULT 0,
+    params           TEXT    NOT NULL DEFAULT '{}',
+    progress         REAL    NOT NULL DEFAULT 0,
+    attempts         INTEGER NOT NULL DEFAULT 0,
+    max_attempts     INTEGER NOT NULL DEFAULT 1,
+    parent_job_id    INTEGER REFERENCES jobs(id),
+    manifest_path    TEXT,
+    notion_url       TEXT,
+    page_url         TEXT,
+    error            TEXT,
+    cancel_requested INTEGER NOT NULL DEFAULT 0,
+    interruptions    INTEGER NOT NULL DEFAULT 0,   -- attempts lost to a crash
+    lease_until      INTEGER NOT NULL DEFAULT 0,   -- ms; running jobs only
+    run_after        INTEGER NOT NULL DEFAULT 0,   -- ms; queued jobs wait until then
+    idem_key         TEXT,
+    idem_hash        TEXT,
+    created_at       INTEGER NOT NULL,
+    updated_at       INTEGER NOT NULL,
+    started_at       INTEGER,
+    finished_at      INTEGER
+);
+-- The claim walks this partial index in the order it sorts (priority desc,
+-- then age): ~20 µs even with a deep queue (MEASUREMENTS.md).
+CREATE INDEX jobs_claim ON jobs (priority DESC, id) WHERE state = 'queued';
+CREATE INDEX jobs_running ON jobs (lease_until) WHERE state = 'running';
+CREATE INDEX jobs_state ON jobs (state, id);
+CREATE INDEX jobs_preset ON jobs (preset, id);
+CREATE INDEX jobs_owner ON jobs (owner_id, id);
+CREATE UNIQUE INDEX jobs_idem ON jobs (ifnull(owner_id, 0), idem_key)
+    WHERE idem_key IS NOT NULL;
+
+-- The job event log.  id is the SSE event id: AUTOINCREMENT keeps it
+-- monotonic even after retention deletes the newest-but-one rows.
+CREATE TABLE job_events (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    job_id     INTEGER NOT NULL,
+    owner_id   INTEGER,
+    type       TEXT    NOT NULL,
+    payload    TEXT    NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX job_events_job ON job_events (job_id, id);
+
+-- Output lines of jobs (stdout/stderr of commands, step messages).
+CREATE TABLE job_logs (
+    id      INTEGER PRIMARY KEY,
+    job_id  INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+    attempt INTEGER NOT NULL,
+    stream  TEXT    NOT NULL,
+    line    TEXT    NOT NULL,
+    ts      INTEGER NOT NULL
+);
+CREATE INDEX job_logs_job ON job_logs (job_id, id);
+
+-- Files a job produced.  storage/location say where the bytes are.
+CREATE TABLE artifacts (
+    job_id       INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+    name         TEXT    NOT NULL,
+    size         INTEGER NOT NULL,
+    sha256       TEXT    NOT NULL,
+    content_type TEXT    NOT NULL,
+    storage      TEXT    NOT NULL DEFAULT 'fs',
+    location     TEXT    NOT NULL,
+    created_at   INTEGER NOT NULL,
+    PRIMARY KEY (job_id, name)
+);

@@ -1,0 +1,325 @@
+/* jobs.c — job routes: submit, list, get, logs, artifacts, actions. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "civetweb.h"
+#include "cJSON.h"
+#include "http/http.h"
+#include "infra/db/repo_job.h"
+#include "service/jobs.h"
+#include "util/buf.h"
+#include "util/util.h"
+
+void route_jobs_submit(http_req *r)
+{
+    cJSON *body = http_json_body_or_reply(r);
+    if (!body)
+        return;
+    bb_errctx e = {0};
+    int64_t id = 0;
+    bool existed = false;
+    const char *key = http_header(r, "Idempotency-Key");
+    if (svc_job_submit(r->app, &r->who, body, key, r->body, r->body_len, &id, &existed, &e) !=
+        BB_OK) {
+        http_reply_err(r, &e);
+    } else {
+        char out[64];
+        int n = snprintf(out, sizeof out, "{\"jobId\":\"%lld\"}", (long long)id);
+        char loc[96];
+        snprintf(loc, sizeof loc, "Location: /api/v1/jobs/%lld\r\n%s", (long long)id,
+                 existed ? "Idempotent-Replayed: true\r\n" : "");
+        r->job_id = id;
+        http_reply_bytes(r, 202, "application/json", out, (size_t)n, loc);
+    }
+    bb_err_clear(&e);
+    cJSON_Delete(body);
+}
+
+void route_jobs_list(http_req *r)
+{
+    char state[32], preset[128], q[256], limit[16], cursor[32];
+    bb_errctx e = {0};
+    struct job_filter f;
+    const char *st = http_query(r, "state", state, sizeof state);
+    const char *pr = http_query(r, "preset", preset, sizeof preset);
+    const char *qq = http_query(r, "q", q, sizeof q);
+    const char *li = http_query(r, "limit", limit, sizeof limit);
+    const char *cu = http_query(r, "cursor", cursor, sizeof cursor);
+    /* a value too long for its buffer is reported, not truncated */
+    const char *qs = r->ri->query_string;
+    char probe[2];
+    static const char *const names[] = {"state", "preset", "q", "limit", "cursor"};
+    for (size_t i = 0; qs && i < 5; i++)
+        if (mg_get_var(qs, strlen(qs), names[i], probe, sizeof probe) == -2) {
+            const char *got[] = {st, pr, qq, li, cu};
+            if (!got[i])
+                bb_fail_field(&e, names[i], "value is too long");
+        }
+    if (e.code == BB_OK &&
+        svc_job_filter(r->app, &r->who, st, pr, qq, li, cu, &f, &e) == BB_OK) {
+        job *items = NULL;
+        size_t n = 0;
+        int rc = repo_job_list(r->app->db, &f, &items, &n);
+        if (rc != BB_OK) {
+            http_reply_error(r, BB_EIO, "database error");
+        } else {
+            cJSON *doc = cJSON_CreateObject();
+            cJSON *arr = cJSON_AddArrayToObject(doc, "items");
+            for (size_t i = 0; i < n; i++)
+                cJSON_AddItemToArray(arr, job_to_dto(&items[i]));
+            if (n == (size_t)f.limit && n > 0) {
+                char next[24];
+                snprintf(next, sizeof next, "%lld", (long long)items[n - 1].id);
+                cJSON_AddStringToObject(doc, "nextCursor", next);
+            } else {
+                cJSON_AddNullToObject(doc, "nextCursor");
+            }
+            http_reply_json(r, 200, doc);
+            cJSON_Delete(doc);
+        }
+        for (size_t i = 0; i < n; i++)
+            job_clear(&items[i]);
+        free(items);
+    } else {
+        http_reply_err(r, &e);
+    }
+    bb_err_clear(&e);
+}
+
+void route_job_get(http_req *r)
+{
+    int64_t id;
+    if (!http_job_id_or_reply(r, &id))
+        return;
+    job j;
+    bb_errctx e = {0};
+    if (svc_job_get(r->app, &r->who, id, &j, &e) != BB_OK) {
+        http_reply_err(r, &e);
+        return;
+    }
+    char *text = job_dto_json(&j);
+    job_clear(&j);
+    if (!text) {
+        http_reply_error(r, BB_EINTERNAL, "out of memory");
+        return;
+    }
+    http_reply_bytes(r, 200, "application/json", text, strlen(text), "Cache-Control: no-store\r\n");
+    free(text);
+}
+
+struct logs_out {
+    buf b;
+    http_req *r;
+    bool stream;
+    bool failed;
+};
+
+static int collect_line(void *ud, const char *stream, const char *line)
+{
+    (void)stream;
+    struct logs_out *o = ud;
+    if (buf_puts(&o->b, line) != 0 || buf_puts(&o->b, "\n") != 0)
+        return 1;
+    return 0;
+}
+
+void route_job_logs(http_req *r)
+{
+    int64_t id;
+    if (!http_job_id_or_reply(r, &id))
+        return;
+    char fv[8];
+    const char *follow = http_query(r, "follow", fv, sizeof fv);
+    bool stream = follow && (strcmp(follow, "1") == 0 || strcmp(follow, "true") == 0);
+    job j;
+    bb_errctx e = {0};
+    if (svc_job_get(r->app, &r->who, id, &j, &e) != BB_OK) {
+        http_reply_err(r, &e);
+        return;
+    }
+    job_clear(&j);
+    struct logs_out o = {.r = r, .stream = stream};
+    buf_init(&o.b, 64u << 20);
+    int64_t last = 0;
+    if (!stream) {
+        /* The whole log, page by page (capped at 64 MiB). */
+        for (;;) {
+            int64_t before = last;
+            if (repo_job_logs(r->app->db, id, last, 5000, collect_line, &o, &last) != BB_OK) {
+                http_reply_error(r, BB_EIO, "database error");
+                buf_free(&o.b);
+                return;
+            }
+            if (last == before)
+                break;
+        }
+        http_reply_bytes(r, 200, "text/plain; charset=utf-8", o.b.data ? o.b.data : "", o.b.len,
+                         "Cache-Control: no-store\r\n");
+        buf_free(&o.b);
+        return;
+    }
+    if (http_begin_stream(r, 200, "text/plain; charset=utf-8",
+                          "Cache-Control: no-store\r\nX-Accel-Buffering: no\r\n") != 0) {
+        buf_free(&o.b);
+        return;
+    }
+    /* Follow: poll the log every 200 ms until the job is terminal and every
+     * line has been sent, or the client leaves, or the server stops. */
+    for (int idle_checks = 0;;) {
+        int64_t before = last;
+        if (repo_job_logs(r->app->db, id, last, 5000, collect_line, &o, &last) != BB_OK)
+            break;
+        if (o.b.len && http_write(r, o.b.data, o.b.len) != 0)
+            break;
+        buf_reset(&o.b);
+        if (last != before)
+            continue;
+        job cur;
+        bb_errctx e2 = {0};
+        bool done = svc_job_get(r->app, &r->who, id, &cur, &e2) != BB_OK ||
+                    job_state_terminal(cur.state);
+        if (e2.code == BB_OK)
+            job_clear(&cur);
+        if (done && idle_checks++ > 0)
+            break;
+        if (atomic_load(&r->app->stopping))
+            break;
+        usleep(200000);
+    }
+    buf_free(&o.b);
+}
+
+static void artifact_url(char *out, size_t cap, int64_t id, const char *name)
+{
+    size_t n = (size_t)snprintf(out, cap, "/api/v1/jobs/%lld/artifacts/", (long long)id);
+    static const char hex[] = "0123456789ABCDEF";
+    for (const unsigned char *p = (const unsigned char *)name; *p && n + 4 < cap; p++) {
+        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+            *p == '-' || *p == '_' || *p == '.' || *p == '~') {
+            out[n++] = (char)*p;
+        } else {
+            out[n++] = '%';
+            out[n++] = hex[*p >> 4];
+            out[n++] = hex[*p & 15];
+        }
+    }
+    out[n] = '\0';
+}
+
+void route_job_artifacts(http_req *r)
+{
+    int64_t id;
+    if (!http_job_id_or_reply(r, &id))
+        return;
+    job j;
+    bb_errctx e = {0};
+    if (svc_job_get(r->app, &r->who, id, &j, &e) != BB_OK) {
+        http_reply_err(r, &e);
+        return;
+    }
+    job_clear(&j);
+    struct artifact_rec *arts = NULL;
+    size_t n = 0;
+    if (repo_artifacts_list(r->app->db, id, &arts, &n) != BB_OK) {
+        http_reply_error(r, BB_EIO, "database error");
+        return;
+    }
+    cJSON *doc = cJSON_CreateObject();
+    cJSON *items = cJSON_AddArrayToObject(doc, "items");
+    for (size_t i = 0; i < n; i++) {
+        cJSON *a = cJSON_CreateObject();
+        char url[1024];
+        artifact_url(url, sizeof url, id, arts[i].name);
+        cJSON_AddStringToObject(a, "name", arts[i].name);
+        cJSON_AddNumberToObject(a, "size", (double)arts[i].size);
+        cJSON_AddStringToObject(a, "contentType", arts[i].content_type);
+        cJSON_AddStringToObject(a, "sha256", arts[i].sha256);
+        cJSON_AddStringToObject(a, "url", url);
+        cJSON_AddItemToArray(items, a);
+    }
+    repo_artifacts_free(arts, n);
+    http_reply_json(r, 200, doc);
+    cJSON_Delete(doc);
+}
+
+void route_job_artifact(http_req *r)
+{
+    int64_t id;
+    if (!http_job_id_or_reply(r, &id))
+        return;
+    const char *name = http_param(r, "name");
+    if (!name || !*name || strchr(name, '/') || strcmp(name, ".") == 0 ||
+        strcmp(name, "..") == 0) {
+        http_reply_error(r, BB_ENOTFOUND, "no such artifact");
+        return;
+    }
+    job j;
+    bb_errctx e = {0};
+    if (svc_job_get(r->app, &r->who, id, &j, &e) != BB_OK) {
+        http_reply_err(r, &e);
+        return;
+    }
+    job_clear(&j);
+    struct artifact_rec a;
+    int rc = repo_artifact_get(r->app->db, id, name, &a);
+    if (rc != BB_OK) {
+        http_reply_error(r, rc == BB_ENOTFOUND ? BB_ENOTFOUND : BB_EIO,
+                         rc == BB_ENOTFOUND ? "no such artifact" : "database error");
+        return;
+    }
+    int fd = open(a.location, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        if (fd >= 0)
+            close(fd);
+        http_reply_error(r, BB_ENOTFOUND, "the artifact's file is missing on the server");
+        free(a.name);
+        free(a.sha256);
+        free(a.content_type);
+        free(a.location);
+        return;
+    }
+    char extra[256];
+    snprintf(extra, sizeof extra, "Content-Length: %lld\r\nETag: \"%s\"\r\nCache-Control: private, no-cache\r\n",
+             (long long)st.st_size, a.sha256);
+    if (http_begin_stream(r, 200, a.content_type, extra) == 0 && strcmp(r->method, "HEAD") != 0) {
+        char chunk[65536];
+        for (;;) {
+            ssize_t n = read(fd, chunk, sizeof chunk);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0 || http_write(r, chunk, (size_t)n) != 0)
+                break;
+        }
+    }
+    close(fd);
+    free(a.name);
+    free(a.sha256);
+    free(a.content_type);
+    free(a.location);
+}
+
+void route_job_action(http_req *r)
+{
+    int64_t id;
+    if (!http_job_id_or_reply(r, &id))
+        return;
+    cJSON *body = http_json_body_or_reply(r);
+    if (!body)
+        return;
+    bb_errctx e = {0};
+    cJSON *reply = NULL;
+    int status = 200;
+    if (svc_job_action(r->app, &r->who, id, body, &reply, &status, &e) != BB_OK)
+        http_reply_err(r, &e);
+    else
+        http_reply_json(r, status, reply);
+    cJSON_Delete(reply);
+    cJSON_Delete(body);
+    bb_err_clear(&e);
+}

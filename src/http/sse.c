@@ -1,0 +1,141 @@
+/* sse.c — GET /jobs/events: Server-Sent Events (SPEC §5).
+ *
+ * Each stream lives on its civetweb connection thread:
+ *   1. admission: at most events.maxSubscribers streams (503 + Retry-After
+ *      beyond, so API requests always find a thread);
+ *   2. subscribe to the bus first, remembering the newest published id L;
+ *   3. with Last-Event-ID N: replay the event log (N, L] from SQLite;
+ *   4. then live events from the bus (all > L, no gap, no duplicate),
+ *      coalesced into one write per wake-up, with a ": hb" comment when
+ *      idle for events.heartbeatSec;
+ *   5. leave when the client is gone (a write fails), when it fell too far
+ *      behind (bus overflow: it reconnects and resumes by Last-Event-ID),
+ *      or when the server stops (bus closed). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "http/http.h"
+#include "infra/db/repo_job.h"
+#include "service/jobs.h"
+#include "util/buf.h"
+#include "util/util.h"
+
+#define SSE_RETRY_MS 2000
+#define SSE_MAX_WRITE (256 * 1024)
+
+struct replay_ctx {
+    http_req *r;
+    buf b;
+    bool failed;
+};
+
+static int replay_one(void *ud, int64_t id, const char *type, const char *payload)
+{
+    struct replay_ctx *c = ud;
+    enum ev_type t;
+    if (ev_type_parse(type, &t) != 0)
+        return 0;
+    size_t len;
+    char *frame = sse_frame(id, t, payload, &len);
+    if (!frame)
+        return 1;
+    int rc = buf_append(&c->b, frame, len);
+    free(frame);
+    if (rc != 0 || c->b.len >= SSE_MAX_WRITE) {
+        if (http_write(c->r, c->b.data, c->b.len) != 0) {
+            c->failed = true;
+            return 1;
+        }
+        buf_reset(&c->b);
+        if (rc != 0)
+            return 1;
+    }
+    return 0;
+}
+
+void route_events(http_req *r)
+{
+    bb_app *app = r->app;
+    char tmp[64];
+    int64_t last_id = -1;
+    const char *hdr = http_header(r, "Last-Event-ID");
+    const char *q = http_query(r, "lastEventId", tmp, sizeof tmp);
+    const char *leid = hdr ? hdr : q;
+    if (leid && *leid && sse_parse_last_event_id(leid, &last_id) != 0) {
+        http_reply_error(r, BB_EINVAL, "Last-Event-ID must be a non-negative event id");
+        return;
+    }
+    struct bus_filter f = {.owner_id = principal_scope(&r->who)};
+    const char *jid = http_query(r, "jobId", tmp, sizeof tmp);
+    if (jid && (bb_parse_i64(jid, &f.job_id) != 0 || f.job_id < 1)) {
+        http_reply_error(r, BB_EINVAL, "jobId must be a job id");
+        return;
+    }
+    const char *logs = http_query(r, "logs", tmp, sizeof tmp);
+    f.logs = logs && (strcmp(logs, "1") == 0 || strcmp(logs, "true") == 0);
+
+    int n = atomic_fetch_add(&app->sse_clients, 1) + 1;
+    if (n > app->cfg->events.max_subscribers || atomic_load(&app->stopping)) {
+        atomic_fetch_sub(&app->sse_clients, 1);
+        bb_errctx e = {.code = BB_EUNAVAIL};
+        snprintf(e.message, sizeof e.message,
+                 "too many live event streams (limit %d); retry shortly",
+                 app->cfg->events.max_subscribers);
+        http_reply_err(r, &e);
+        return;
+    }
+    int64_t published = 0;
+    bus_sub *sub = bus_subscribe(app->bus, &f, &published);
+    buf out;
+    buf_init(&out, SSE_MAX_WRITE + (1u << 20));
+    if (!sub) {
+        http_reply_error(r, BB_EINTERNAL, "out of memory");
+        goto done;
+    }
+    if (http_begin_stream(r, 200, "text/event-stream; charset=utf-8",
+                          "Cache-Control: no-cache\r\nX-Accel-Buffering: no\r\n") != 0)
+        goto done;
+    char head[32];
+    int hl = snprintf(head, sizeof head, "retry: %d\n\n", SSE_RETRY_MS);
+    if (http_write(r, head, (size_t)hl) != 0)
+        goto done;
+
+    if (last_id >= 0 && last_id < published) {
+        struct replay_ctx c = {.r = r};
+        buf_init(&c.b, SSE_MAX_WRITE + (1u << 20));
+        int rc = repo_events_replay(app->db, last_id, published, f.owner_id, f.job_id, f.logs,
+                                    replay_one, &c);
+        if (!c.failed && rc == BB_OK && c.b.len)
+            c.failed = http_write(r, c.b.data, c.b.len) != 0;
+        buf_free(&c.b);
+        if (c.failed || rc != BB_OK)
+            goto done;
+    }
+
+    int hb_ms = app->cfg->events.heartbeat_sec * 1000;
+    int64_t last_write = bb_mono_us();
+    for (;;) {
+        int64_t idle_ms = (bb_mono_us() - last_write) / 1000;
+        int wait = hb_ms - (int)idle_ms;
+        if (wait < 1)
+            wait = 1;
+        enum bus_wait_result w = bus_wait(app->bus, sub, wait, &out, SSE_MAX_WRITE);
+        if (w == BUS_CLOSED || w == BUS_OVERFLOW)
+            break;
+        if (w == BUS_EVENTS) {
+            if (http_write(r, out.data, out.len) != 0)
+                break;
+            buf_reset(&out);
+            last_write = bb_mono_us();
+        } else if ((bb_mono_us() - last_write) / 1000 >= hb_ms) {
+            if (http_write(r, ": hb\n\n", 6) != 0)
+                break;
+            last_write = bb_mono_us();
+        }
+    }
+done:
+    buf_free(&out);
+    bus_unsubscribe(app->bus, sub);
+    atomic_fetch_sub(&app->sse_clients, 1);
+}

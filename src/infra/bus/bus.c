@@ -1,0 +1,274 @@
+/* bus.c — in-memory publish/subscribe for job events.
+ *
+ * DESIGN
+ * - One ring of the last `capacity` published events, owned by the bus and
+ *   guarded by `mu`.  Events are appended by exactly one thread, the db
+ *   writer, right after the transaction that logged them committed, so
+ *   their ids are increasing (bus_publish).  Publishing is O(1) per event
+ *   whatever the number of subscribers: it never touches a subscriber.
+ * - Each subscriber (one per SSE stream, living on that stream's civetweb
+ *   thread) holds only a cursor: the sequence number of the next ring slot
+ *   it has not read.  bus_wait() copies the frames between its cursor and
+ *   the head that pass its filter into the caller's buffer (coalescing
+ *   everything pending into one socket write), then advances the cursor.
+ *   The subscriber's "bounded queue" is therefore the ring itself: a
+ *   subscriber more than `capacity` events behind has lost events and gets
+ *   BUS_OVERFLOW; the SSE layer drops it and the client resumes from the
+ *   event log with Last-Event-ID.  A stalled client can never block the
+ *   writer or other clients, and costs no memory beyond its cursor.
+ * - Waiting: subscribers sleep on one condition variable; the publisher
+ *   broadcasts only when someone is waiting.
+ * - Shutdown: bus_close() sets `closed` and broadcasts; every bus_wait
+ *   returns BUS_CLOSED so SSE handlers return and civetweb can join its
+ *   threads (mg_stop waits for them).
+ */
+#include "infra/bus/bus.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "util/buf.h"
+
+struct bus_sub {
+    struct bus_filter f;
+    uint64_t cursor;          /* next sequence number to read */
+    struct bus_sub *prev, *next;
+};
+
+struct bus {
+    pthread_mutex_t mu;
+    pthread_cond_t cond;      /* CLOCK_MONOTONIC */
+    bus_event **ring;
+    size_t cap;
+    uint64_t head;            /* sequence number of the next event */
+    int64_t last_id;          /* id of the newest published event */
+    bool closed;
+    int waiters;
+    size_t nsubs;
+    struct bus_sub *subs;
+    uint64_t drops, published;
+};
+
+bus_event *bus_event_new(int64_t id, int64_t job_id, int64_t owner_id,
+                         enum ev_type type, const char *data)
+{
+    bus_event *ev = calloc(1, sizeof *ev);
+    if (!ev)
+        return NULL;
+    ev->id = id;
+    ev->job_id = job_id;
+    ev->owner_id = owner_id;
+    ev->type = type;
+    ev->frame = sse_frame(id, type, data, &ev->frame_len);
+    if (!ev->frame) {
+        free(ev);
+        return NULL;
+    }
+    return ev;
+}
+
+void bus_event_free(bus_event *ev)
+{
+    if (!ev)
+        return;
+    free(ev->frame);
+    free(ev);
+}
+
+bus *bus_new(size_t capacity)
+{
+    bus *b = calloc(1, sizeof *b);
+    if (!b)
+        return NULL;
+    b->cap = capacity ? capacity : 4096;
+    b->ring = calloc(b->cap, sizeof *b->ring);
+    if (!b->ring) {
+        free(b);
+        return NULL;
+    }
+    pthread_mutex_init(&b->mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&b->cond, &ca);
+    pthread_condattr_destroy(&ca);
+    return b;
+}
+
+void bus_close(bus *b)
+{
+    pthread_mutex_lock(&b->mu);
+    b->closed = true;
+    pthread_cond_broadcast(&b->cond);
+    pthread_mutex_unlock(&b->mu);
+}
+
+void bus_free(bus *b)
+{
+    if (!b)
+        return;
+    for (size_t i = 0; i < b->cap; i++)
+        bus_event_free(b->ring[i]);
+    free(b->ring);
+    pthread_mutex_destroy(&b->mu);
+    pthread_cond_destroy(&b->cond);
+    free(b);
+}
+
+void bus_publish(bus *b, bus_event **evs, size_t n)
+{
+    bus_event *evicted[64];
+    size_t nevicted = 0;
+    pthread_mutex_lock(&b->mu);
+    if (b->closed) {
+        pthread_mutex_unlock(&b->mu);
+        for (size_t i = 0; i < n; i++)
+            bus_event_free(evs[i]);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        size_t slot = (size_t)(b->head % b->cap);
+        bus_event *old = b->ring[slot];
+        b->ring[slot] = evs[i];
+        b->head++;
+        b->last_id = evs[i]->id;
+        b->published++;
+        if (old) {
+            if (nevicted == sizeof evicted / sizeof evicted[0]) {
+                /* rare: free under the lock rather than grow */
+                bus_event_free(old);
+            } else {
+                evicted[nevicted++] = old;
+            }
+        }
+    }
+    if (b->waiters)
+        pthread_cond_broadcast(&b->cond);
+    pthread_mutex_unlock(&b->mu);
+    for (size_t i = 0; i < nevicted; i++)
+        bus_event_free(evicted[i]);
+}
+
+bus_sub *bus_subscribe(bus *b, const struct bus_filter *f, int64_t *last_id)
+{
+    bus_sub *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->f = *f;
+    pthread_mutex_lock(&b->mu);
+    s->cursor = b->head;
+    *last_id = b->last_id;
+    s->next = b->subs;
+    if (b->subs)
+        b->subs->prev = s;
+    b->subs = s;
+    b->nsubs++;
+    pthread_mutex_unlock(&b->mu);
+    return s;
+}
+
+void bus_unsubscribe(bus *b, bus_sub *s)
+{
+    if (!s)
+        return;
+    pthread_mutex_lock(&b->mu);
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        b->subs = s->next;
+    if (s->next)
+        s->next->prev = s->prev;
+    b->nsubs--;
+    pthread_mutex_unlock(&b->mu);
+    free(s);
+}
+
+static bool matches(const struct bus_filter *f, const bus_event *ev)
+{
+    if (ev->type == EV_JOB_LOG && !f->logs)
+        return false;
+    if (f->job_id && ev->job_id != f->job_id)
+        return false;
+    if (f->owner_id && ev->owner_id != f->owner_id)
+        return false;
+    return true;
+}
+
+enum bus_wait_result bus_wait(bus *b, bus_sub *s, int timeout_ms, buf *out,
+                              size_t max_bytes)
+{
+    struct timespec deadline;
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    deadline.tv_sec += timeout_ms / 1000;
+    deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (deadline.tv_nsec >= 1000000000L) {
+        deadline.tv_sec++;
+        deadline.tv_nsec -= 1000000000L;
+    }
+    enum bus_wait_result res = BUS_TIMEOUT;
+    pthread_mutex_lock(&b->mu);
+    for (;;) {
+        if (b->closed) {
+            res = BUS_CLOSED;
+            break;
+        }
+        if (b->head - s->cursor > b->cap) {
+            b->drops++;
+            res = BUS_OVERFLOW;
+            break;
+        }
+        bool copied = false;
+        while (s->cursor < b->head && out->len < max_bytes) {
+            const bus_event *ev = b->ring[s->cursor % b->cap];
+            s->cursor++;
+            if (!matches(&s->f, ev))
+                continue;
+            if (buf_append(out, ev->frame, ev->frame_len) != 0) {
+                s->cursor--;
+                break;
+            }
+            copied = true;
+        }
+        if (copied) {
+            res = BUS_EVENTS;
+            break;
+        }
+        if (s->cursor < b->head)
+            continue;            /* only filtered-out events so far */
+        b->waiters++;
+        int rc = pthread_cond_timedwait(&b->cond, &b->mu, &deadline);
+        b->waiters--;
+        if (rc != 0 && s->cursor == b->head && !b->closed) {
+            res = BUS_TIMEOUT;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&b->mu);
+    return res;
+}
+
+size_t bus_subscribers(bus *b)
+{
+    pthread_mutex_lock(&b->mu);
+    size_t n = b->nsubs;
+    pthread_mutex_unlock(&b->mu);
+    return n;
+}
+
+uint64_t bus_drops(bus *b)
+{
+    pthread_mutex_lock(&b->mu);
+    uint64_t n = b->drops;
+    pthread_mutex_unlock(&b->mu);
+    return n;
+}
+
+uint64_t bus_published(bus *b)
+{
+    pthread_mutex_lock(&b->mu);
+    uint64_t n = b->published;
+    pthread_mutex_unlock(&b->mu);
+    return n;
+}

@@ -1,0 +1,69 @@
+/* bus.h — the in-memory event bus between the writer (publisher) and the
+ * SSE streams (subscribers).  See the DESIGN comment in bus.c. */
+#ifndef BB_BUS_H
+#define BB_BUS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "domain/event.h"
+
+/* One published event.  frame is the complete SSE text of the event. */
+typedef struct bus_event {
+    int64_t id;          /* event-log id (= SSE id), strictly increasing */
+    int64_t job_id;
+    int64_t owner_id;    /* 0 = none */
+    enum ev_type type;
+    char *frame;         /* owned */
+    size_t frame_len;
+} bus_event;
+
+/* Makes an event owning a fresh SSE frame built from data (copied).
+ * Caller owns the result (bus_event_free); NULL on OOM. */
+bus_event *bus_event_new(int64_t id, int64_t job_id, int64_t owner_id,
+                         enum ev_type type, const char *data);
+void bus_event_free(bus_event *ev);
+
+typedef struct bus bus;
+typedef struct bus_sub bus_sub;
+
+/* What a subscriber wants.  owner_id 0 = every owner (admin/no auth). */
+struct bus_filter {
+    int64_t owner_id;
+    int64_t job_id;      /* 0 = every job */
+    bool logs;           /* include job_log events */
+};
+
+/* capacity: how many events the ring keeps (power of two not required). */
+bus *bus_new(size_t capacity);
+/* Wakes every subscriber with BUS_CLOSED; later publishes are dropped. */
+void bus_close(bus *b);
+void bus_free(bus *b);
+
+/* Publishes (takes ownership of every event).  Called by one thread only
+ * (the db writer), in id order. */
+void bus_publish(bus *b, bus_event **evs, size_t n);
+
+/* Subscribes; *last_id receives the id of the newest event already
+ * published (events after it will reach this subscriber).  Caller owns the
+ * subscription (bus_unsubscribe). */
+bus_sub *bus_subscribe(bus *b, const struct bus_filter *f, int64_t *last_id);
+void bus_unsubscribe(bus *b, bus_sub *s);
+
+enum bus_wait_result { BUS_EVENTS, BUS_TIMEOUT, BUS_OVERFLOW, BUS_CLOSED };
+
+/* Waits up to timeout_ms for events newer than the subscriber's cursor and
+ * appends the frames of those matching its filter to out (at most about
+ * max_bytes).  BUS_OVERFLOW: the subscriber fell more than the ring's
+ * capacity behind and must be dropped (it can resume from the log). */
+struct buf;
+enum bus_wait_result bus_wait(bus *b, bus_sub *s, int timeout_ms,
+                              struct buf *out, size_t max_bytes);
+
+/* Counters for stats/metrics. */
+size_t bus_subscribers(bus *b);
+uint64_t bus_drops(bus *b);
+uint64_t bus_published(bus *b);
+
+#endif

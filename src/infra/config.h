@@ -1,0 +1,88 @@
+/* config.h — batchbox.json (SPEC §3.1): the single source of truth that the
+ * HTTP layer (/config/job-options, submit validation) and the workers run
+ * from.  Loaded once at start-up; read-only afterwards, so any thread may
+ * read it without locking.  All strings are owned by the bb_config and
+ * freed by config_free(). */
+#ifndef BB_CONFIG_H
+#define BB_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Workflows this build can run.  A preset naming any other workflow is a
+ * configuration error. */
+enum bb_workflow { BB_WF_NOOP, BB_WF_COMMAND };
+
+typedef struct bb_preset {
+    char *id;             /* unique, [A-Za-z0-9._-]{1,64} */
+    char *label;          /* defaults to id */
+    enum bb_workflow workflow;
+    char **argv;          /* command: NULL-terminated template, argc >= 1 */
+    size_t argc;
+    int timeout_sec;      /* command: 0 = none; default 600 */
+    int max_attempts;     /* >= 1; default 3 */
+    int concurrency;      /* 0 = unlimited; else max running at once */
+    int retry_delay_ms;   /* base of the exponential backoff; default 1000 */
+    bool uses_input;      /* argv mentions {input} (a job must then give md) */
+} bb_preset;
+
+typedef struct bb_voice {
+    char *id, *label, *accent, *gender, *provider, *provider_voice;
+} bb_voice;
+
+typedef struct bb_notion_db {
+    char *id, *name;
+} bb_notion_db;
+
+typedef struct bb_config {
+    char *listen;               /* "127.0.0.1:8080" */
+    int workers;                /* >= 1; default: number of online cores */
+    char *input_root;           /* absolute path (resolved at load) */
+    struct {
+        char *registration;     /* "open" | "closed" */
+        int64_t access_ttl_sec, refresh_ttl_sec;
+    } auth;
+    struct {
+        int64_t max_upload_bytes, max_body_bytes, user_quota_bytes;
+    } limits;
+    struct {
+        int heartbeat_sec;      /* 1..3600, default 25 */
+        int64_t retain_events;  /* >= 1000, default 100000 */
+        int max_subscribers;    /* SSE cap, 1..10000, default 2000 */
+    } events;
+    struct {
+        char *driver;           /* "fs" (only driver in this build) */
+        struct {
+            char *endpoint, *bucket, *region, *access_key, *secret_key;
+            bool https, path_style;
+        } s3;
+    } storage;
+    bb_preset *presets; size_t npresets;
+    bb_voice *voices; size_t nvoices;
+    bb_notion_db *notion_dbs; size_t nnotion_dbs;
+} bb_config;
+
+/* Loads configuration.  path: explicit file (must exist), or NULL to use
+ * defaults only.  Environment overrides (BATCHBOX_*) are applied after the
+ * file.  base_dir resolves relative paths (inputRoot).  On failure returns
+ * -1 and writes a message naming the offending key into err.
+ * On success *out owns everything; free with config_free(). */
+int config_load(const char *path, const char *base_dir, bb_config *out,
+                char *err, size_t errlen);
+/* Same, from a JSON text already in memory (used by tests and fuzzing). */
+int config_load_text(const char *json, const char *base_dir, bb_config *out,
+                     char *err, size_t errlen);
+void config_free(bb_config *c);
+
+/* Lookups; return borrowed pointers or NULL. */
+const bb_preset *config_preset(const bb_config *c, const char *id);
+const bb_notion_db *config_notion_db(const bb_config *c, const char *id);
+bool config_has_accent(const bb_config *c, const char *accent);
+
+/* The environment overrides, one table (docs and --help list them from
+ * here): the i-th variable ("BATCHBOX_WORKERS") and the key it sets
+ * ("workers").  Returns false past the end.  Strings are static. */
+bool config_env_override(size_t i, const char **env, const char **key);
+
+#endif

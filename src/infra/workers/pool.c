@@ -1,0 +1,592 @@
+/* pool.c — worker threads that run jobs, and the maintenance thread.
+ *
+ * DESIGN
+ * - N worker threads (default: cores).  Each loops through explicit
+ *   phases: claim (a db writer operation that picks the best queued job —
+ *   priority, then age — marks it running with a lease and counts the
+ *   attempt) → execute (the preset's workflow: noop or command, on this
+ *   thread) → persist (one writer operation: succeeded with its artifacts,
+ *   retry-with-backoff, failed, canceled or requeued) → publish (the writer
+ *   publishes the transition's event after the commit; see db.c).
+ * - State owned here, guarded by `mu`: each worker's current job id and
+ *   preset (read by pool_cancel and the concurrency check), `stopping`,
+ *   `wake_seq`.  A worker's `cancel` flag is atomic: set by HTTP threads
+ *   (pool_cancel) or by pool_stop, read by the executor.  Claims are
+ *   serialized by `claim_mu` so per-preset concurrency limits hold: the
+ *   list of presets at their limit is computed and the claimed job
+ *   registered under it.
+ * - Idle workers sleep on `cond` until pool_wake (a submit, a retry, a
+ *   finished job freeing a concurrency slot) or the next run_after of a
+ *   delayed retry, at most 1 s.
+ * - The maintenance thread renews the leases of running jobs every 10 s
+ *   (lease 30 s), requeues jobs whose lease expired (a worker that died),
+ *   and trims the event log to events.retainEvents.
+ * - Shutdown (pool_stop): no new claims; running jobs get the grace period
+ *   to finish; then their executors are told to stop (child processes get
+ *   SIGTERM, then SIGKILL) and those jobs are requeued without counting
+ *   the attempt; all threads are joined.
+ * - Every worker uses the shared db (writer queue + reader pool); none
+ *   holds its own SQLite connection.
+ */
+#include "infra/workers/pool.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "cJSON.h"
+#include "infra/db/repo_job.h"
+#include "infra/exec/exec.h"
+#include "util/err.h"
+#include "util/log.h"
+#include "util/util.h"
+
+#define LOG_BATCH 128
+#define LOG_FLUSH_US 50000
+#define MAX_LOG_LINES_PER_ATTEMPT 100000
+
+struct worker {
+    pool *p;
+    pthread_t th;
+    int idx;
+    int64_t job_id;          /* guarded by p->mu; 0 = idle */
+    char preset[72];         /* guarded by p->mu */
+    atomic_bool cancel;
+    atomic_bool shutdown;    /* the stop came from pool_stop: requeue */
+};
+
+struct pool {
+    bb_app *app;
+    pthread_mutex_t mu;
+    pthread_cond_t cond;     /* CLOCK_MONOTONIC; workers idle + pool_stop */
+    pthread_mutex_t claim_mu;
+    bool stopping;
+    uint64_t wake_seq;
+    int n, busy;
+    struct worker *w;
+    pthread_t maint;
+    bool maint_started;
+};
+
+static void deadline_in(struct timespec *ts, int64_t ms)
+{
+    clock_gettime(CLOCK_MONOTONIC, ts);
+    ts->tv_sec += ms / 1000;
+    ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts->tv_nsec >= 1000000000L) {
+        ts->tv_sec++;
+        ts->tv_nsec -= 1000000000L;
+    }
+}
+
+/* ",a,b," list of presets at their concurrency limit, or NULL.  Caller
+ * holds p->mu; result is malloc'd (caller frees). */
+static char *blocked_presets(pool *p)
+{
+    const bb_config *cfg = p->app->cfg;
+    char *list = NULL;
+    size_t len = 0;
+    for (size_t i = 0; i < cfg->npresets; i++) {
+        const bb_preset *pr = &cfg->presets[i];
+        if (pr->concurrency <= 0)
+            continue;
+        int running = 0;
+        for (int k = 0; k < p->n; k++)
+            if (p->w[k].job_id && strcmp(p->w[k].preset, pr->id) == 0)
+                running++;
+        if (running < pr->concurrency)
+            continue;
+        size_t add = strlen(pr->id) + 1;
+        char *nl = realloc(list, len + add + 2);
+        if (!nl)
+            break;
+        list = nl;
+        if (len == 0)
+            list[len++] = ',';
+        memcpy(list + len, pr->id, add - 1);
+        len += add - 1;
+        list[len++] = ',';
+        list[len] = '\0';
+    }
+    return list;
+}
+
+/* ---- executing ---------------------------------------------------------- */
+
+struct run_ctx {
+    pool *p;
+    job *j;
+    struct log_line lines[LOG_BATCH];
+    size_t nlines;
+    int64_t first_pending_us;
+    long total_lines;
+    bool truncated;
+    int64_t last_progress_us;
+};
+
+static void flush_logs(struct run_ctx *rc)
+{
+    if (!rc->nlines)
+        return;
+    int err = repo_job_append_logs(rc->p->app->db, rc->j->id, rc->j->attempts, rc->lines,
+                                   rc->nlines);
+    if (err != BB_OK)
+        bb_warn("could not store log lines", "error", bb_err_code((enum bb_err)err));
+    for (size_t i = 0; i < rc->nlines; i++)
+        free((char *)rc->lines[i].text);
+    rc->nlines = 0;
+}
+
+static void add_log(struct run_ctx *rc, const char *stream, const char *line, size_t len)
+{
+    if (rc->total_lines >= MAX_LOG_LINES_PER_ATTEMPT) {
+        if (rc->truncated)
+            return;
+        rc->truncated = true;
+        stream = "system";
+        line = "[batchbox: log truncated after 100000 lines]";
+        len = strlen(line);
+    }
+    char *text = bb_utf8_sanitize(line, len);
+    if (!text)
+        return;
+    rc->total_lines++;
+    rc->lines[rc->nlines].stream = stream;
+    rc->lines[rc->nlines].text = text;
+    rc->lines[rc->nlines].ts = bb_now_ms();
+    if (rc->nlines++ == 0)
+        rc->first_pending_us = bb_mono_us();
+    if (rc->nlines == LOG_BATCH || bb_mono_us() - rc->first_pending_us > LOG_FLUSH_US)
+        flush_logs(rc);
+}
+
+static void on_log_line(void *ud, const char *stream, const char *line, size_t len)
+{
+    add_log(ud, stream, line, len);
+}
+
+static void on_progress(void *ud, double fraction)
+{
+    struct run_ctx *rc = ud;
+    int64_t now = bb_mono_us();
+    if (now - rc->last_progress_us < 200000 && fraction < 1.0)
+        return;
+    rc->last_progress_us = now;
+    flush_logs(rc);
+    repo_job_set_progress(rc->p->app->db, rc->j->id, fraction);
+}
+
+/* Hashes a file with SHA-256 into hex[65].  0 or -1. */
+static int sha256_file(const char *path, char hex[65], int64_t *size)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        return -1;
+    crypto_hash_sha256_state st;
+    crypto_hash_sha256_init(&st);
+    unsigned char buf[65536];
+    int64_t total = 0;
+    for (;;) {
+        ssize_t n = read(fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            close(fd);
+            return -1;
+        }
+        if (n == 0)
+            break;
+        crypto_hash_sha256_update(&st, buf, (unsigned long long)n);
+        total += n;
+    }
+    close(fd);
+    unsigned char out[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256_final(&st, out);
+    sodium_bin2hex(hex, 65, out, sizeof out);
+    *size = total;
+    return 0;
+}
+
+/* Lists the regular files at the top of outdir as artifacts (caller frees
+ * with repo_artifacts_free).  Skips what cannot be an artifact name. */
+static int scan_artifacts(const char *outdir, struct artifact_rec **out, size_t *n,
+                          struct run_ctx *rc)
+{
+    *out = NULL;
+    *n = 0;
+    DIR *d = opendir(outdir);
+    if (!d)
+        return errno == ENOENT ? 0 : -1;
+    size_t cap = 0;
+    struct dirent *e;
+    int ret = 0;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        char path[PATH_MAX];
+        snprintf(path, sizeof path, "%s/%s", outdir, e->d_name);
+        struct stat st;
+        if (lstat(path, &st) != 0 || !S_ISREG(st.st_mode) ||
+            !bb_utf8_valid(e->d_name, strlen(e->d_name))) {
+            char msg[PATH_MAX + 64];
+            snprintf(msg, sizeof msg, "[batchbox: %s is not a regular file; not kept as an artifact]",
+                     e->d_name);
+            add_log(rc, "system", msg, strlen(msg));
+            continue;
+        }
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 8;
+            struct artifact_rec *p = realloc(*out, cap * sizeof *p);
+            if (!p) {
+                ret = -1;
+                break;
+            }
+            *out = p;
+        }
+        struct artifact_rec *a = &(*out)[*n];
+        memset(a, 0, sizeof *a);
+        char hex[65];
+        if (sha256_file(path, hex, &a->size) != 0) {
+            ret = -1;
+            break;
+        }
+        a->name = strdup(e->d_name);
+        a->sha256 = strdup(hex);
+        a->content_type = strdup(bb_content_type_for(e->d_name));
+        a->location = strdup(path);
+        (*n)++;
+        if (!a->name || !a->sha256 || !a->content_type || !a->location) {
+            ret = -1;
+            break;
+        }
+    }
+    closedir(d);
+    return ret;
+}
+
+/* Runs one claimed job through execute and persist. */
+static void run_job(struct worker *w, job *j)
+{
+    pool *p = w->p;
+    bb_app *app = p->app;
+    const bb_preset *preset = config_preset(app->cfg, j->preset);
+    struct run_ctx rc = {.p = p, .j = j};
+    enum exec_result res = EXEC_FAILED;
+    char error[512] = "";
+    bool retryable = false;
+    char outdir[PATH_MAX], workdir[PATH_MAX];
+    snprintf(outdir, sizeof outdir, "%s/%lld", app->artifacts_dir, (long long)j->id);
+    snprintf(workdir, sizeof workdir, "%s/%lld", app->work_dir, (long long)j->id);
+
+    if (!preset) {
+        snprintf(error, sizeof error, "preset \"%s\" is no longer configured", j->preset);
+    } else if (preset->workflow == BB_WF_NOOP) {
+        res = atomic_load(&w->cancel) ? EXEC_CANCELED : EXEC_OK;
+    } else {
+        /* A fresh output directory per attempt: only this attempt's files
+         * become artifacts. */
+        if (bb_rmtree(outdir) != 0 || bb_mkdirs(outdir, false) != 0 ||
+            bb_rmtree(workdir) != 0 || bb_mkdirs(workdir, false) != 0) {
+            snprintf(error, sizeof error, "cannot prepare job directories: %s", strerror(errno));
+            retryable = true;
+        } else {
+            cJSON *params = cJSON_Parse(j->params ? j->params : "{}");
+            exec_ctx ctx = {
+                .job_id = j->id, .preset = preset, .input_path = j->input_path,
+                .outdir = outdir, .workdir = workdir, .params = params,
+                .cancel = &w->cancel, .kill_grace_ms = 3000,
+                .log_line = on_log_line, .progress = on_progress, .ud = &rc,
+            };
+            res = exec_command(&ctx);
+            snprintf(error, sizeof error, "%s", ctx.error);
+            retryable = ctx.retryable;
+            cJSON_Delete(params);
+            bb_rmtree(workdir);
+        }
+    }
+
+    struct artifact_rec *arts = NULL;
+    size_t narts = 0;
+    if (res == EXEC_OK && preset && preset->workflow != BB_WF_NOOP &&
+        scan_artifacts(outdir, &arts, &narts, &rc) != 0) {
+        res = EXEC_FAILED;
+        snprintf(error, sizeof error, "cannot read the job's output files: %s", strerror(errno));
+        retryable = true;
+    }
+
+    struct job_finish f = {.job_id = j->id, .artifacts = arts, .nartifacts = narts};
+    char msg[600];
+    switch (res) {
+    case EXEC_OK:
+        f.kind = FINISH_SUCCEEDED;
+        break;
+    case EXEC_CANCELED:
+        f.kind = atomic_load(&w->shutdown) ? FINISH_REQUEUE : FINISH_CANCELED;
+        f.error = "canceled";
+        break;
+    case EXEC_FAILED:
+        if (retryable && j->attempts < j->max_attempts && !atomic_load(&w->shutdown)) {
+            f.kind = FINISH_RETRY;
+            int64_t delay = job_backoff_ms(preset ? preset->retry_delay_ms : 1000, j->attempts,
+                                           randombytes_random());
+            f.run_after = bb_now_ms() + delay;
+            snprintf(msg, sizeof msg, "%s (attempt %d of %d; retrying in %.1f s)", error,
+                     j->attempts, j->max_attempts, (double)delay / 1000.0);
+            add_log(&rc, "system", msg, strlen(msg));
+        } else if (atomic_load(&w->shutdown) && retryable) {
+            f.kind = FINISH_REQUEUE;
+        } else {
+            f.kind = FINISH_FAILED;
+            if (retryable && j->max_attempts > 1) {
+                snprintf(msg, sizeof msg, "%s (after %d attempts)", error, j->attempts);
+                snprintf(error, sizeof error, "%s", msg);
+            }
+        }
+        f.error = error;
+        break;
+    }
+    if (f.kind == FINISH_FAILED || f.kind == FINISH_CANCELED) {
+        snprintf(msg, sizeof msg, "[batchbox: job %s: %s]",
+                 f.kind == FINISH_FAILED ? "failed" : "canceled", error);
+        add_log(&rc, "system", msg, strlen(msg));
+    }
+    flush_logs(&rc);
+    int err = repo_job_finish(app->db, &f);
+    if (err != BB_OK) {
+        char id[24];
+        snprintf(id, sizeof id, "%lld", (long long)j->id);
+        bb_error("could not record the job's result", "jobId", id,
+                 "error", bb_err_code((enum bb_err)err));
+    }
+    repo_artifacts_free(arts, narts);
+}
+
+/* ---- the worker loop ---------------------------------------------------- */
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    pool *p = w->p;
+    for (;;) {
+        pthread_mutex_lock(&p->mu);
+        if (p->stopping) {
+            pthread_mutex_unlock(&p->mu);
+            break;
+        }
+        uint64_t seq = p->wake_seq;
+        pthread_mutex_unlock(&p->mu);
+
+        job j;
+        bool found = false;
+        int64_t next_due = 0;
+        pthread_mutex_lock(&p->claim_mu);
+        pthread_mutex_lock(&p->mu);
+        char *blocked = blocked_presets(p);
+        bool stop = p->stopping;
+        pthread_mutex_unlock(&p->mu);
+        int rc = stop ? BB_EUNAVAIL
+                      : repo_job_claim(p->app->db, bb_now_ms(), POOL_LEASE_MS, blocked, &j,
+                                       &found, &next_due);
+        free(blocked);
+        if (found) {
+            pthread_mutex_lock(&p->mu);
+            w->job_id = j.id;
+            bb_strlcpy(w->preset, j.preset, sizeof w->preset);
+            atomic_store(&w->cancel, j.cancel_requested);
+            atomic_store(&w->shutdown, false);
+            p->busy++;
+            pthread_mutex_unlock(&p->mu);
+        }
+        pthread_mutex_unlock(&p->claim_mu);
+
+        if (!found) {
+            int64_t wait_ms = 1000;
+            if (rc != BB_OK)
+                wait_ms = 200;
+            else if (next_due) {
+                int64_t until = next_due - bb_now_ms();
+                if (until < wait_ms)
+                    wait_ms = until < 1 ? 1 : until;
+            }
+            struct timespec ts;
+            deadline_in(&ts, wait_ms);
+            pthread_mutex_lock(&p->mu);
+            while (!p->stopping && p->wake_seq == seq)
+                if (pthread_cond_timedwait(&p->cond, &p->mu, &ts) == ETIMEDOUT)
+                    break;
+            pthread_mutex_unlock(&p->mu);
+            continue;
+        }
+
+        run_job(w, &j);
+        job_clear(&j);
+
+        pthread_mutex_lock(&p->mu);
+        w->job_id = 0;
+        w->preset[0] = '\0';
+        p->busy--;
+        p->wake_seq++;           /* a concurrency slot may have opened */
+        pthread_cond_broadcast(&p->cond);
+        pthread_mutex_unlock(&p->mu);
+    }
+    return NULL;
+}
+
+/* ---- maintenance ------------------------------------------------------- */
+
+static void *maint_main(void *arg)
+{
+    pool *p = arg;
+    bb_app *app = p->app;
+    int64_t last_renew = bb_mono_us(), last_expire = last_renew, last_trim = 0;
+    for (;;) {
+        struct timespec ts;
+        deadline_in(&ts, 1000);
+        pthread_mutex_lock(&p->mu);
+        if (!p->stopping)
+            pthread_cond_timedwait(&p->cond, &p->mu, &ts);
+        bool stop = p->stopping;
+        int64_t ids[256];
+        size_t nids = 0;
+        for (int i = 0; i < p->n && nids < 256; i++)
+            if (p->w[i].job_id)
+                ids[nids++] = p->w[i].job_id;
+        pthread_mutex_unlock(&p->mu);
+        if (stop)
+            break;
+        int64_t now = bb_mono_us();
+        if (now - last_renew >= (int64_t)POOL_RENEW_MS * 1000) {
+            last_renew = now;
+            if (repo_job_renew_leases(app->db, ids, nids, bb_now_ms() + POOL_LEASE_MS) != BB_OK)
+                bb_warn("lease renewal failed");
+        }
+        if (now - last_expire >= 5000000) {
+            last_expire = now;
+            int n = 0;
+            if (repo_job_expire_leases(app->db, bb_now_ms(), &n) == BB_OK && n > 0) {
+                char num[16];
+                snprintf(num, sizeof num, "%d", n);
+                bb_warn("requeued jobs whose worker lease expired", "count", num);
+                pool_wake(p);
+            }
+        }
+        if (now - last_trim >= 30000000) {
+            last_trim = now;
+            int64_t deleted = 0;
+            if (repo_events_trim(app->db, app->cfg->events.retain_events, &deleted) != BB_OK)
+                bb_warn("event log trim failed");
+        }
+    }
+    return NULL;
+}
+
+/* ---- public ------------------------------------------------------------ */
+
+pool *pool_start(bb_app *app, int n)
+{
+    pool *p = calloc(1, sizeof *p);
+    if (!p)
+        return NULL;
+    p->app = app;
+    p->n = n < 1 ? 1 : n;
+    p->w = calloc((size_t)p->n, sizeof *p->w);
+    if (!p->w) {
+        free(p);
+        return NULL;
+    }
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_mutex_init(&p->claim_mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&p->cond, &ca);
+    pthread_condattr_destroy(&ca);
+    int started = 0;
+    for (int i = 0; i < p->n; i++) {
+        p->w[i].p = p;
+        p->w[i].idx = i;
+        atomic_init(&p->w[i].cancel, false);
+        atomic_init(&p->w[i].shutdown, false);
+        if (pthread_create(&p->w[i].th, NULL, worker_main, &p->w[i]) != 0)
+            break;
+        started++;
+    }
+    if (started == p->n && pthread_create(&p->maint, NULL, maint_main, p) == 0)
+        p->maint_started = true;
+    if (!p->maint_started) {
+        p->n = started;
+        pool_stop(p, 0);
+        return NULL;
+    }
+    return p;
+}
+
+void pool_wake(pool *p)
+{
+    pthread_mutex_lock(&p->mu);
+    p->wake_seq++;
+    pthread_cond_broadcast(&p->cond);
+    pthread_mutex_unlock(&p->mu);
+}
+
+void pool_cancel(pool *p, int64_t job_id)
+{
+    pthread_mutex_lock(&p->mu);
+    for (int i = 0; i < p->n; i++)
+        if (p->w[i].job_id == job_id)
+            atomic_store(&p->w[i].cancel, true);
+    pthread_mutex_unlock(&p->mu);
+}
+
+void pool_stats(pool *p, int *busy, int *total)
+{
+    pthread_mutex_lock(&p->mu);
+    *busy = p->busy;
+    *total = p->n;
+    pthread_mutex_unlock(&p->mu);
+}
+
+void pool_stop(pool *p, int grace_ms)
+{
+    if (!p)
+        return;
+    struct timespec ts;
+    deadline_in(&ts, grace_ms);
+    pthread_mutex_lock(&p->mu);
+    p->stopping = true;
+    pthread_cond_broadcast(&p->cond);
+    while (p->busy > 0)
+        if (pthread_cond_timedwait(&p->cond, &p->mu, &ts) == ETIMEDOUT)
+            break;
+    if (p->busy > 0) {
+        char num[16];
+        snprintf(num, sizeof num, "%d", p->busy);
+        bb_warn("grace period over: stopping running jobs and requeueing them", "count", num);
+        for (int i = 0; i < p->n; i++) {
+            if (p->w[i].job_id) {
+                atomic_store(&p->w[i].shutdown, true);
+                atomic_store(&p->w[i].cancel, true);
+            }
+        }
+    }
+    pthread_mutex_unlock(&p->mu);
+    for (int i = 0; i < p->n; i++)
+        pthread_join(p->w[i].th, NULL);
+    if (p->maint_started)
+        pthread_join(p->maint, NULL);
+    pthread_mutex_destroy(&p->mu);
+    pthread_mutex_destroy(&p->claim_mu);
+    pthread_cond_destroy(&p->cond);
+    free(p->w);
+    free(p);
+}

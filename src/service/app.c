@@ -1,0 +1,157 @@
+/* app.c — wiring the appliance together (config → data directories →
+ * database + recovery → bus → workers) and taking it apart again in the
+ * reverse order.  Used by `serve` and by `run`. */
+#include "service/app.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "infra/db/repo_job.h"
+#include "infra/workers/pool.h"
+#include "service/appctl.h"
+#include "util/log.h"
+#include "util/util.h"
+
+static void publish_after_commit(void *ud, bus_event **evs, size_t n)
+{
+    bb_app *app = ud;
+    if (app->on_events)
+        app->on_events(app->on_events_ud, evs, n);
+    bus_publish(app->bus, evs, n);
+}
+
+static char *join(const char *a, const char *b)
+{
+    size_t n = strlen(a) + strlen(b) + 2;
+    char *p = malloc(n);
+    if (p)
+        snprintf(p, n, "%s/%s", a, b);
+    return p;
+}
+
+int app_open(bb_app *app, const struct app_options *o, char *err, size_t errlen)
+{
+    memset(app, 0, sizeof *app);
+    atomic_init(&app->sse_clients, 0);
+    atomic_init(&app->stopping, false);
+    app->started_ms = bb_now_ms();
+    app->on_events = o->on_events;
+    app->on_events_ud = o->on_events_ud;
+    if (bb_mkdirs(o->data_dir, true) != 0) {
+        snprintf(err, errlen, "cannot create data directory %s: %s", o->data_dir, strerror(errno));
+        return -1;
+    }
+    char real[PATH_MAX];
+    if (!realpath(o->data_dir, real)) {
+        snprintf(err, errlen, "cannot resolve data directory %s: %s", o->data_dir, strerror(errno));
+        return -1;
+    }
+    app->data_dir = strdup(real);
+    app->artifacts_dir = join(real, "artifacts");
+    app->work_dir = join(real, "work");
+    if (!app->data_dir || !app->artifacts_dir || !app->work_dir) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    if (bb_mkdirs(app->artifacts_dir, false) != 0 || bb_mkdirs(app->work_dir, false) != 0) {
+        snprintf(err, errlen, "cannot create %s: %s", app->artifacts_dir, strerror(errno));
+        goto fail;
+    }
+
+    /* configuration: --config FILE, else DATA/batchbox.json, else defaults */
+    char cwd[PATH_MAX];
+    if (!getcwd(cwd, sizeof cwd))
+        bb_strlcpy(cwd, "/", sizeof cwd);
+    char *implicit = join(real, "batchbox.json");
+    const char *cfg_path = o->config_path;
+    if (!cfg_path && implicit && access(implicit, F_OK) == 0)
+        cfg_path = implicit;
+    app->cfg = calloc(1, sizeof *app->cfg);
+    int crc = app->cfg ? config_load(cfg_path, cwd, app->cfg, err, errlen) : -1;
+    free(implicit);
+    if (crc != 0)
+        goto fail;
+    if (o->listen) {
+        free(app->cfg->listen);
+        app->cfg->listen = strdup(o->listen);
+    }
+    if (o->workers > 0)
+        app->cfg->workers = o->workers;
+    if (o->input_root) {
+        free(app->cfg->input_root);
+        app->cfg->input_root = strdup(o->input_root);
+    }
+    if (bb_mkdirs(app->cfg->input_root, false) != 0)
+        bb_warn("cannot create the input root", "path", app->cfg->input_root,
+                "error", strerror(errno));
+    if (strcmp(app->cfg->storage.driver, "fs") != 0) {
+        snprintf(err, errlen,
+                 "storage.driver: \"%s\" is not available in this build (only \"fs\")",
+                 app->cfg->storage.driver);
+        goto fail;
+    }
+
+    app->bus = bus_new(8192);
+    if (!app->bus) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    char *dbpath = join(real, "batchbox.db");
+    struct db_options dopt = {.readers = 4};
+    int drc = dbpath ? db_open(dbpath, &dopt, &app->db, err, errlen) : -1;
+    free(dbpath);
+    if (drc != 0)
+        goto fail;
+    db_set_commit_hook(app->db, publish_after_commit, app);
+
+    int requeued = 0, failed = 0;
+    if (repo_job_recover_running(app->db, &requeued, &failed) != 0) {
+        snprintf(err, errlen, "start-up recovery failed (database error)");
+        goto fail;
+    }
+    if (requeued || failed) {
+        char a[16], b[16];
+        snprintf(a, sizeof a, "%d", requeued);
+        snprintf(b, sizeof b, "%d", failed);
+        bb_warn("recovered jobs interrupted by the previous run", "requeued", a, "failed", b);
+    }
+    if (o->workers >= 0) {
+        app->pool = pool_start(app, app->cfg->workers);
+        if (!app->pool) {
+            snprintf(err, errlen, "cannot start worker threads");
+            goto fail;
+        }
+    }
+    return 0;
+fail:
+    app_close(app, 0);
+    return -1;
+}
+
+void app_close(bb_app *app, int grace_ms)
+{
+    atomic_store(&app->stopping, true);
+    if (app->bus)
+        bus_close(app->bus);
+    if (app->pool)
+        pool_stop(app->pool, grace_ms);
+    app->pool = NULL;
+    if (app->db)
+        db_close(app->db);
+    app->db = NULL;
+    bus_free(app->bus);
+    app->bus = NULL;
+    if (app->cfg) {
+        config_free(app->cfg);
+        free(app->cfg);
+    }
+    app->cfg = NULL;
+    free(app->data_dir);
+    free(app->artifacts_dir);
+    free(app->work_dir);
+    app->data_dir = app->artifacts_dir = app->work_dir = NULL;
+}

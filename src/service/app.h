@@ -1,0 +1,49 @@
+/* app.h — the running appliance: configuration, database, event bus and
+ * worker pool, wired together once at start-up (cli/serve.c, cli/run.c)
+ * and shared read-only by every thread afterwards.  Each member documents
+ * its own thread-safety. */
+#ifndef BB_APP_H
+#define BB_APP_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "infra/bus/bus.h"
+#include "infra/config.h"
+#include "infra/db/db.h"
+
+struct pool;
+
+typedef struct bb_app {
+    bb_config *cfg;          /* read-only after start-up */
+    db *db;                  /* thread-safe (writer queue + reader pool) */
+    bus *bus;                /* thread-safe */
+    struct pool *pool;       /* thread-safe */
+    char *data_dir;          /* absolute */
+    char *artifacts_dir;     /* DATA/artifacts */
+    char *work_dir;          /* DATA/work */
+    int64_t started_ms;
+    atomic_int sse_clients;  /* open SSE streams (cap: cfg->events.max_subscribers) */
+    atomic_bool stopping;
+    /* optional observer of committed events, called on the writer thread
+     * before they are published (used by `batchbox run` to print logs) */
+    void (*on_events)(void *ud, bus_event **evs, size_t n);
+    void *on_events_ud;
+} bb_app;
+
+/* Who is asking.  Until accounts exist every request is `open` and sees
+ * everything; the accounts issue fills user_id/admin from credentials. */
+struct principal {
+    int64_t user_id;         /* 0 = none */
+    bool admin;
+    bool open;               /* no access control configured */
+};
+
+/* The owner filter for repository calls: 0 (= everyone) for admins and in
+ * open mode, else the user's id. */
+int64_t principal_scope(const struct principal *p);
+
+#define BB_VERSION "0.1.0"
+
+#endif

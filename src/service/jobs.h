@@ -1,0 +1,54 @@
+/* jobs.h — job use cases: submit, read, list, actions.  One submit path
+ * serves the HTTP API, the CLI `run` command and tests.  Validation
+ * reports every bad field (bb_errctx.fields). */
+#ifndef BB_SVC_JOBS_H
+#define BB_SVC_JOBS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "domain/job.h"
+#include "infra/db/repo_job.h"
+#include "service/app.h"
+#include "util/err.h"
+
+struct cJSON;
+
+/* Builds a job from a submit body (SPEC §4.2), validated against the
+ * configuration: fills *out (caller clears with job_clear) or records
+ * field errors in e.  Resolves md inside the input root. */
+int svc_job_from_request(const bb_app *app, const struct cJSON *body, job *out,
+                         bb_errctx *e);
+
+/* Validates and queues a job.  raw/raw_len is the request body, hashed for
+ * Idempotency-Key comparison (may be NULL when idem_key is NULL).
+ * *id receives the job id; *existed says an idempotent repeat matched. */
+int svc_job_submit(bb_app *app, const struct principal *who, const struct cJSON *body,
+                   const char *idem_key, const char *raw, size_t raw_len, int64_t *id,
+                   bool *existed, bb_errctx *e);
+
+/* Resolves md (relative to inputRoot, or absolute) to the real path of a
+ * regular file inside the input root.  Returns a malloc'd path (caller
+ * frees) or NULL with a field error on "md". */
+char *svc_resolve_input(const bb_config *cfg, const char *md, bb_errctx *e);
+
+int svc_job_get(bb_app *app, const struct principal *who, int64_t id, job *out,
+                bb_errctx *e);
+
+/* Parses list query values (strings may be NULL) into a filter; field
+ * errors for bad state/limit/cursor. */
+int svc_job_filter(const bb_app *app, const struct principal *who, const char *state,
+                   const char *preset, const char *q, const char *limit,
+                   const char *cursor, struct job_filter *f, bb_errctx *e);
+
+/* Runs a job action (SPEC §4.2).  On success *reply is the response body
+ * (caller frees) and *status 200 or 202. */
+int svc_job_action(bb_app *app, const struct principal *who, int64_t id,
+                   const struct cJSON *body, struct cJSON **reply, int *status,
+                   bb_errctx *e);
+
+/* The /config/job-options document (caller frees). */
+struct cJSON *svc_job_options(const bb_app *app);
+
+#endif

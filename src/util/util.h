@@ -1,0 +1,43 @@
+/* util.h — small helpers shared by every layer: time, strings, files,
+ * UTF-8 checks.  No I/O beyond what each function names. */
+#ifndef BB_UTIL_H
+#define BB_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Wall clock in milliseconds since the epoch. */
+int64_t bb_now_ms(void);
+/* Monotonic clock in microseconds (for durations and deadlines). */
+int64_t bb_mono_us(void);
+/* Formats ms since epoch as "2026-11-22T05:00:00.123Z" into out[32]. */
+void bb_iso8601(int64_t ms, char out[32]);
+
+/* Parses a whole decimal int64 (optional leading '-'); 0 on success. */
+int bb_parse_i64(const char *s, int64_t *out);
+/* Copies src into dst[cap], always terminated; returns strlen(src). */
+size_t bb_strlcpy(char *dst, const char *src, size_t cap);
+/* malloc'd copy of s or NULL if s is NULL (caller frees); aborts never. */
+char *bb_strdup_or_null(const char *s);
+/* True if the bytes are valid UTF-8 (no overlongs, no surrogates). */
+bool bb_utf8_valid(const char *s, size_t len);
+/* Content type from a file name's extension; never NULL (borrowed). */
+const char *bb_content_type_for(const char *name);
+
+/* mkdir -p with mode 0755 (0700 for the leaf when private); 0 or -1/errno. */
+int bb_mkdirs(const char *path, bool private_leaf);
+/* Removes a directory tree (no symlink following); 0 or -1. */
+int bb_rmtree(const char *path);
+/* Reads a whole file up to max bytes into a malloc'd NUL-terminated
+ * buffer (caller frees); NULL with errno set (EFBIG when over max). */
+char *bb_read_file(const char *path, size_t max, size_t *len_out);
+
+#endif
+
+#ifndef BB_UTIL_H_EXTRA
+#define BB_UTIL_H_EXTRA
+/* Copy of s[0..len) with invalid UTF-8 replaced by U+FFFD and NUL bytes
+ * dropped (caller frees); NULL on OOM. */
+char *bb_utf8_sanitize(const char *s, size_t len);
+#endif

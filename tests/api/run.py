@@ -1,0 +1,155 @@
+#!/usr/bin/env python3
+"""Runner for the batchbox black-box API tests.
+
+Usage: tests/api/run.py --bin build/batchbox [-k FILTER] [-v] [--timeout SEC]
+
+Discovers tests/api/test_*.py, runs every test_* function in its own thread with a per-test
+timeout, then checks every server the test started: still healthy, stops with exit code 0
+on SIGTERM, and no sanitizer report on its stderr. Prints "ok - file::name (0.42s)" or
+"FAIL - ..." with the reason, and ends with the line "N passed, N failed". Exit 1 on any
+failure. Env: BB_KEEP=1 keeps data dirs of failed tests; BB_SLOW=F multiplies timeouts.
+"""
+
+import argparse
+import importlib.util
+import inspect
+import os
+import sys
+import threading
+import time
+import traceback
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+import harness  # noqa: E402
+
+
+def discover(filter_):
+    tests = []
+    for fn in sorted(os.listdir(HERE)):
+        if not (fn.startswith("test_") and fn.endswith(".py")):
+            continue
+        spec = importlib.util.spec_from_file_location(fn[:-3], os.path.join(HERE, fn))
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        funcs = [(name, f) for name, f in vars(mod).items()
+                 if name.startswith("test_") and inspect.isfunction(f)
+                 and f.__module__ == mod.__name__]
+        funcs.sort(key=lambda nf: nf[1].__code__.co_firstlineno)
+        for name, f in funcs:
+            full = f"{fn}::{name}"
+            if filter_ and not any(k in full for k in filter_):
+                continue
+            tests.append((full, f))
+    return tests
+
+
+def run_one(func, timeout):
+    """Run func in a thread; returns (error_text or None, timed_out)."""
+    result = {}
+
+    def target():
+        try:
+            func()
+        except BaseException:  # noqa: B902 - report everything the test raised
+            result["err"] = traceback.format_exc()
+
+    t = threading.Thread(target=target, daemon=True)
+    t.start()
+    t.join(timeout)
+    if t.is_alive():
+        return f"test exceeded its {timeout:.0f}s timeout (watchdog)", True
+    return result.get("err"), False
+
+
+def post_checks(servers, timed_out):
+    """Health, clean SIGTERM exit and sanitizer scan for every server of the test."""
+    problems = []
+    for s in servers:
+        if timed_out:
+            s.kill9()
+        elif s.alive():
+            try:
+                r = s.req("GET", "/api/v1/health", timeout=5)
+                if r.status != 200:
+                    problems.append(f"server unhealthy after the test: {r.describe()}")
+            except Exception as e:  # noqa: BLE001
+                problems.append(f"server not answering /health after the test: {e!r}")
+            try:
+                rc = s.stop(timeout=20, check=False)
+                if rc != 0:
+                    problems.append(f"server exited with code {rc} on SIGTERM after the test "
+                                    "(expected 0)")
+            except AssertionError as e:
+                problems.append(str(e))
+        elif not s.killed and s.proc is not None and s.exit_codes and s.exit_codes[-1] not in (0,):
+            # Exited on its own (crash?) unless the test expected a failed start.
+            if not getattr(s, "expected_exit", False):
+                problems.append(f"server exited by itself with code {s.exit_codes[-1]}")
+        san = s.sanitizer_lines()
+        if san:
+            problems.append("sanitizer report in server stderr:\n  " + "\n  ".join(san[:20]))
+    return problems
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bin", required=True)
+    ap.add_argument("-k", action="append", default=[], help="substring of file::name")
+    ap.add_argument("-v", action="store_true", help="print server stderr tails for passing "
+                                                    "tests too")
+    ap.add_argument("--timeout", type=float, default=60.0)
+    args = ap.parse_args()
+
+    binpath = os.path.abspath(args.bin)
+    if not os.access(binpath, os.X_OK):
+        print(f"not executable: {binpath}", file=sys.stderr)
+        return 2
+    harness.BIN = binpath
+    harness.SLOW = float(os.environ.get("BB_SLOW", "1") or 1)
+    keep = os.environ.get("BB_KEEP") == "1"
+    timeout = args.timeout * harness.SLOW
+
+    tests = discover(args.k)
+    passed = failed = 0
+    failures = []
+    t_all = time.monotonic()
+    for full, func in tests:
+        harness.clear_registry()
+        t0 = time.monotonic()
+        err, timed_out = run_one(func, timeout)
+        servers = harness.registered_servers()
+        problems = post_checks(servers, timed_out)
+        dt = time.monotonic() - t0
+        if err or problems:
+            failed += 1
+            failures.append(full)
+            print(f"FAIL - {full} ({dt:.2f}s)")
+            if err:
+                print("  " + err.rstrip().replace("\n", "\n  "))
+            for p in problems:
+                print("  post-check: " + p.replace("\n", "\n  "))
+            for s in servers:
+                print("  " + s.stderr_tail(25).replace("\n", "\n  "))
+                if keep:
+                    print(f"  (kept {s.base})")
+        else:
+            passed += 1
+            print(f"ok - {full} ({dt:.2f}s)")
+            if args.v:
+                for s in servers:
+                    print("  " + s.stderr_tail(10).replace("\n", "\n  "))
+        sys.stdout.flush()
+        for s in servers:
+            s.cleanup(keep=keep and bool(err or problems))
+    harness.clear_registry()
+    if failures:
+        print("failed: " + " ".join(failures))
+    print(f"total time {time.monotonic() - t_all:.1f}s")
+    print(f"{passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
