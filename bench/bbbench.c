@@ -1068,6 +1068,61 @@ static long proc_threads(int pid)
     return proc_status_kb(pid, "Threads");
 }
 
+/* User+system CPU seconds used so far by pid (from /proc/PID/stat), -1 when
+ * unreadable. */
+static double proc_cpu_s(int pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return -1;
+    buf[n] = '\0';
+    char *p = strrchr(buf, ')');
+    if (!p)
+        return -1;
+    /* after ") " come fields 3.. ; utime is field 14, stime field 15 */
+    unsigned long long ut = 0, stt = 0;
+    if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &stt) != 2)
+        return -1;
+    long hz = sysconf(_SC_CLK_TCK);
+    return hz > 0 ? (double)(ut + stt) / (double)hz : -1;
+}
+
+/* User+system CPU seconds used so far by this driver process. */
+static double self_cpu_s(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0)
+        return -1;
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+/* CPU used by server and driver over one phase. */
+struct cpu_span {
+    double srv0, cli0, t0;
+    double srv, cli, wall;  /* filled by cpu_span_end */
+};
+
+static void cpu_span_begin(struct cpu_span *c)
+{
+    c->srv0 = proc_cpu_s(atomic_load(&g_server_pid));
+    c->cli0 = self_cpu_s();
+    c->t0 = (double)now_ns() / NS_PER_S;
+}
+
+static void cpu_span_end(struct cpu_span *c)
+{
+    c->srv = proc_cpu_s(atomic_load(&g_server_pid)) - c->srv0;
+    c->cli = self_cpu_s() - c->cli0;
+    c->wall = (double)now_ns() / NS_PER_S - c->t0;
+}
+
 /* ------------------------------------------------------------------ results */
 
 struct results {
@@ -1106,6 +1161,8 @@ struct results {
     double stop_ms_first;
     int stop_exit_first;
     long startup_rss_kb;
+    /* CPU per phase */
+    struct cpu_span cpu_e2e, cpu_paced, cpu_get, cpu_fan;
     /* general */
     long server_error_lines;
     bool correctness_fail;
@@ -1385,6 +1442,7 @@ struct flow_result {
     long wanted, accepted, failed, missing, dups, unexpected, reconnects, overflows;
     double submit_rps, jps, wall_s, max_lag_ms, achieved_rate;
     struct pct lat, lat_pairs;
+    struct cpu_span cpu;
     bool ok;
 };
 
@@ -1434,6 +1492,7 @@ static struct flow_result run_flow(int phase, long njobs, double rate, const cha
     ph->rate = rate;
     ph->ids = xcalloc((size_t)njobs, sizeof *ph->ids);
     struct submit_outcome so = { INT64_MAX, 0, 0, false };
+    cpu_span_begin(&fr.cpu);
     if (fr.ok) {
         if (rate > 0)
             logmsg("%s: submitting %ld noop jobs at %.0f/s over %d connections, %d SSE listeners",
@@ -1476,6 +1535,7 @@ static struct flow_result run_flow(int phase, long njobs, double rate, const cha
             sleep_ms(2);
         }
     }
+    cpu_span_end(&fr.cpu);
     sleep_ms(300); /* let stray duplicates arrive before counting */
     atomic_store(&stop, true);
     for (int i = 0; i < started; i++)
@@ -1619,6 +1679,7 @@ static void run_get(void)
     logmsg("get: %d keep-alive connections for %.1f s over %ld job ids", GET_CONNS,
            g_o.get_seconds, atomic_load(&g_all_ids_n));
     struct getter *gs = xcalloc(GET_CONNS, sizeof *gs);
+    cpu_span_begin(&R.cpu_get);
     int64_t t0 = now_ns();
     int64_t deadline = t0 + (int64_t)(g_o.get_seconds * NS_PER_S);
     int started = 0;
@@ -1642,6 +1703,7 @@ static void run_get(void)
         samples_free(&gs[i].lat);
     }
     double secs = (double)(now_ns() - t0) / NS_PER_S;
+    cpu_span_end(&R.cpu_get);
     R.get_ran = true;
     R.get_seconds = secs;
     R.get_rps = (double)(R.get_requests - R.get_errors) / secs;
@@ -1830,6 +1892,7 @@ static void run_fanout(int pid)
     struct samples hl = { 0 };
     int64_t t0 = now_ns() + 50 * NS_PER_MS;
     int submitted = 0;
+    cpu_span_begin(&R.cpu_fan);
     for (int m = 0; m < M && R.fan_ready > 0; m++) {
         sleep_until(t0 + (int64_t)m * 100 * NS_PER_MS);
         int64_t ts = now_ns();
@@ -1874,6 +1937,7 @@ static void run_fanout(int pid)
         }
         sleep_ms(5);
     }
+    cpu_span_end(&R.cpu_fan);
     sleep_ms(200);
     atomic_store(&stop, true);
     for (int i = 0; i < wstarted; i++) {
@@ -2088,11 +2152,22 @@ static void print_table(FILE *o)
         fprintf(o, "       GET /health on fresh connections meanwhile: p50 %.2f  max %.2f ms\n",
                 R.health_lat.p50, R.health_lat.max);
     }
-    if (R.idle_ran)
-        fprintf(o, "  rss: start %.1f MB (%ld threads), after e2e %.1f MB, peak (VmHWM) %.1f MB\n",
-                (double)R.rss_start_kb / 1024, R.threads_start,
-                R.rss_after_e2e_kb > 0 ? (double)R.rss_after_e2e_kb / 1024 : 0.0,
-                (double)R.hwm_kb / 1024);
+    const struct { const char *n; bool ran; const struct cpu_span *c; } cs[] = {
+        { "e2e", R.e2e_ran, &R.cpu_e2e }, { "paced", R.paced_ran, &R.cpu_paced },
+        { "get", R.get_ran, &R.cpu_get }, { "fanout", R.fan_ran, &R.cpu_fan },
+    };
+    for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++)
+        if (cs[i].ran && cs[i].c->wall > 0)
+            fprintf(o, "  cpu during %s (%.1f s): server %.1f s (%.0f%% of one core), driver %.1f s "
+                    "(%.0f%%)\n", cs[i].n, cs[i].c->wall, cs[i].c->srv,
+                    100 * cs[i].c->srv / cs[i].c->wall, cs[i].c->cli, 100 * cs[i].c->cli / cs[i].c->wall);
+    if (R.idle_ran) {
+        char after[32] = "-";
+        if (R.rss_after_e2e_kb > 0)
+            snprintf(after, sizeof after, "%.1f MB", (double)R.rss_after_e2e_kb / 1024);
+        fprintf(o, "  rss: start %.1f MB (%ld threads), after e2e %s, peak (VmHWM) %.1f MB\n",
+                (double)R.rss_start_kb / 1024, R.threads_start, after, (double)R.hwm_kb / 1024);
+    }
     if (R.startup_ran)
         fprintf(o, "  startup: runs %.1f / %.1f / %.1f ms; RSS after restart %.1f MB; graceful "
                 "stop after load %.0f ms (exit %d)\n", R.startup_ms[0], R.startup_ms[1],
@@ -2158,6 +2233,11 @@ static void print_json(FILE *o)
                 "\"rssKb\":%ld,\"stopMs\":%.1f,\"stopExit\":%d}", R.startup_ms[0], R.startup_ms[1],
                 R.startup_ms[2], R.startup_best, R.startup_median, R.startup_rss_kb,
                 R.stop_ms_first, R.stop_exit_first);
+    fprintf(o, ",\"cpuSec\":{\"e2e\":[%.2f,%.2f,%.2f],\"paced\":[%.2f,%.2f,%.2f],"
+            "\"get\":[%.2f,%.2f,%.2f],\"fanout\":[%.2f,%.2f,%.2f]}",
+            R.cpu_e2e.wall, R.cpu_e2e.srv, R.cpu_e2e.cli, R.cpu_paced.wall, R.cpu_paced.srv,
+            R.cpu_paced.cli, R.cpu_get.wall, R.cpu_get.srv, R.cpu_get.cli, R.cpu_fan.wall,
+            R.cpu_fan.srv, R.cpu_fan.cli);
     fprintf(o, ",\"serverErrorLines\":%ld,\"correctnessFail\":%s,\"serverFail\":%s}\n",
             R.server_error_lines, R.correctness_fail ? "true" : "false",
             R.server_fail ? "true" : "false");
@@ -2383,6 +2463,7 @@ int main(int argc, char **argv)
         R.e2e_wall_s = fr.wall_s;
         R.e2e_lat = fr.lat;
         R.e2e_lat_pairs = fr.lat_pairs;
+        R.cpu_e2e = fr.cpu;
         if (!fr.ok)
             R.correctness_fail = true;
         R.rss_after_e2e_kb = proc_status_kb(pid, "VmRSS");
@@ -2413,6 +2494,7 @@ int main(int argc, char **argv)
         R.paced_max_lag_ms = fr.max_lag_ms;
         R.paced_lat = fr.lat;
         R.paced_lat_pairs = fr.lat_pairs;
+        R.cpu_paced = fr.cpu;
         if (!fr.ok)
             R.correctness_fail = true;
     }

@@ -19,9 +19,9 @@
  * Threads: all work happens on the caller's thread, except the one-shot
  * "GET the job right after the event stream connected" of `submit --wait`,
  * which runs on a helper thread while the main thread keeps reading the
- * stream.  The two share only the waiter's mutex-guarded final DTO and the
- * atomic cancel flag g_cancel (which the helper sets to end the stream
- * once it has seen the job finished).
+ * stream.  The two share only the waiter (final DTO and what was printed
+ * last, under its mutex) and the atomic cancel flag g_cancel, which the
+ * helper sets to end the stream once it has seen the job finished.
  *
  * Text that comes from the server is printed with control characters
  * replaced (put_clean), except job log lines, which are the job's own
@@ -980,11 +980,11 @@ static int resolve_input(struct ctx *c, const char *file, char **md_out)
 struct waiter {
     struct ctx *c;
     char job_id[32];
-    pthread_mutex_t mu;
-    cJSON *final;            /* terminal DTO (owned), guarded by mu */
+    pthread_mutex_t mu;      /* guards final and the printing state */
+    cJSON *final;            /* terminal DTO (owned) */
     bool checker_running;    /* main thread only */
     pthread_t checker;
-    /* What was printed last (main thread only). */
+    /* What was printed last. */
     char last_state[32];
     int last_attempts;
     int last_pct;
@@ -1003,7 +1003,8 @@ static void waiter_offer_final(struct waiter *w, cJSON *dto)
     cJSON_Delete(dto);
 }
 
-/* Prints the job's state or progress when it changed (text mode). */
+/* Prints the job's state or progress when it changed (text mode).  While
+ * the checker thread may run, the caller holds w->mu. */
 static void waiter_show(struct waiter *w, const cJSON *dto)
 {
     const char *state = jstr(dto, "state");
@@ -1092,6 +1093,11 @@ static void *checker_main(void *arg)
             waiter_offer_final(w, dto);
             atomic_store(&g_cancel, 1); /* end the stream */
         } else {
+            /* Shows a change the stream did not report (e.g. it happened
+             * while reconnecting without a Last-Event-ID). */
+            pthread_mutex_lock(&w->mu);
+            waiter_show(w, dto);
+            pthread_mutex_unlock(&w->mu);
             cJSON_Delete(dto);
         }
     }
@@ -1130,7 +1136,9 @@ static int wait_on_event(struct stream *s, const struct sse_event *ev)
         waiter_offer_final(w, dto);
         return 1; /* end this connection; wait_after() finishes */
     }
+    pthread_mutex_lock(&w->mu);
     waiter_show(w, dto);
+    pthread_mutex_unlock(&w->mu);
     cJSON_Delete(dto);
     return 0;
 }

@@ -47,7 +47,7 @@ static const char DEFAULTS_JSON[] =
     "  \"limits\": {\"maxUploadBytes\": 104857600, \"maxBodyBytes\": 1048576,\n"
     "             \"userQuotaBytes\": 10737418240},\n"
     "  \"events\": {\"heartbeatSec\": 25, \"retainEvents\": 100000,\n"
-    "             \"maxSubscribers\": 2000},\n"
+    "             \"maxSubscribers\": 256},\n"
     "  \"storage\": {\"driver\": \"fs\",\n"
     "              \"s3\": {\"region\": \"us-east-1\", \"https\": false,\n"
     "                     \"pathStyle\": true}},\n"

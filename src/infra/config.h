@@ -49,7 +49,7 @@ typedef struct bb_config {
     struct {
         int heartbeat_sec;      /* 1..3600, default 25 */
         int64_t retain_events;  /* >= 1000, default 100000 */
-        int max_subscribers;    /* SSE cap, 1..10000, default 2000 */
+        int max_subscribers;    /* SSE cap, 1..10000, default 256 */
     } events;
     struct {
         char *driver;           /* "fs" (only driver in this build) */

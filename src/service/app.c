@@ -63,15 +63,14 @@ int app_open(bb_app *app, const struct app_options *o, char *err, size_t errlen)
     }
 
     /* configuration: --config FILE, else DATA/batchbox.json, else defaults */
-    char cwd[PATH_MAX];
-    if (!getcwd(cwd, sizeof cwd))
-        bb_strlcpy(cwd, "/", sizeof cwd);
+    /* relative paths in the configuration (inputRoot) resolve against the
+     * data directory (docs/configuration.md) */
     char *implicit = join(real, "batchbox.json");
     const char *cfg_path = o->config_path;
     if (!cfg_path && implicit && access(implicit, F_OK) == 0)
         cfg_path = implicit;
     app->cfg = calloc(1, sizeof *app->cfg);
-    int crc = app->cfg ? config_load(cfg_path, cwd, app->cfg, err, errlen) : -1;
+    int crc = app->cfg ? config_load(cfg_path, real, app->cfg, err, errlen) : -1;
     free(implicit);
     if (crc != 0)
         goto fail;

@@ -189,18 +189,25 @@ class Server:
     """One batchbox server process on a temporary data directory."""
 
     def __init__(self, config="default", env=None, workers=None, extra_args=None,
-                 start=True, inputs=None, config_via_flag=False):
+                 start=True, inputs=None, config_via_flag=False, presets_extra=(), grace=5):
         """config: dict written as DATA/batchbox.json, "default" for the contract's test
         configuration, or None for no config file. env: extra environment variables.
-        inputs: dict relpath -> bytes for the input root (defaults to a few small files)."""
+        inputs: dict relpath -> bytes for the input root (defaults to a few small files).
+        presets_extra: presets appended to the default configuration; the token RUNS in
+        them is replaced by self.runs, a scratch directory commands may write markers to.
+        grace: --grace SEC for shutdown (None: the server's default)."""
         self.base = tempfile.mkdtemp(prefix="bbtest-")
         self.data = os.path.join(self.base, "data")
         self.inputs = os.path.join(self.base, "inputs")
+        self.runs = os.path.join(self.base, "runs")
         os.makedirs(self.data)
         os.makedirs(self.inputs)
+        os.makedirs(self.runs)
         self._write_inputs(inputs)
         if config == "default":
             config = self.default_config()
+            for p in presets_extra:
+                config["presets"].append(json.loads(json.dumps(p).replace("RUNS", self.runs)))
         self.config = config
         self.config_path = None
         if config is not None:
@@ -214,6 +221,8 @@ class Server:
         self.env = dict(env or {})
         self.workers = workers
         self.extra_args = list(extra_args or [])
+        if grace is not None and "--grace" not in self.extra_args:
+            self.extra_args += ["--grace", str(grace)]
         self.port = None
         self.proc = None
         self.generation = 0
@@ -464,6 +473,19 @@ class Server:
     def wait_terminal(self, job_id, timeout=15.0):
         return self.wait_state(job_id, TERMINAL, timeout)
 
+    def pid_file(self, name, timeout=10.0):
+        """Wait for RUNS/<name> to hold a pid written by a job's command; return it."""
+        path = os.path.join(self.runs, name)
+
+        def read():
+            try:
+                with open(path) as f:
+                    t = f.read()
+            except FileNotFoundError:
+                return None
+            return int(t) if t.endswith("\n") and t.strip().isdigit() else None
+        return wait_until(read, timeout, what=f"pid file {path}")
+
     def logs(self, job_id):
         r = self.req("GET", f"/api/v1/jobs/{job_id}/logs")
         assert r.status == 200, r.describe()
@@ -530,7 +552,7 @@ def assert_error(r, status, code=None, field=None):
         fields = ((b.get("details") or {}).get("fields")) or {}
         assert isinstance(fields, dict), f"details.fields must be an object: {r.describe()}"
         hit = [k for k in fields if k == field or k.startswith(field + ".")
-               or k.startswith(field + "[")]
+               or k.startswith(field + "[") or k.endswith("." + field)]
         assert hit, f"details.fields should name {field!r}: {r.describe()}"
         assert all(isinstance(fields[k], str) and fields[k] for k in hit), \
             f"details.fields[{field!r}] must be a message: {r.describe()}"

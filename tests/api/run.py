@@ -63,8 +63,8 @@ def run_one(func, timeout):
     return result.get("err"), False
 
 
-def post_checks(servers, timed_out):
-    """Health, clean SIGTERM exit and sanitizer scan for every server of the test."""
+def health_checks(servers, timed_out):
+    """Right after the test: every server still running answers /health."""
     problems = []
     for s in servers:
         if timed_out:
@@ -76,21 +76,69 @@ def post_checks(servers, timed_out):
                     problems.append(f"server unhealthy after the test: {r.describe()}")
             except Exception as e:  # noqa: BLE001
                 problems.append(f"server not answering /health after the test: {e!r}")
+    return problems
+
+
+def stop_checks(servers):
+    """Clean SIGTERM exit (code 0) and a sanitizer scan for every server of the test."""
+    problems = []
+    for s in servers:
+        if s.alive():
             try:
-                rc = s.stop(timeout=20, check=False)
+                rc = s.stop(timeout=30, check=False)
                 if rc != 0:
                     problems.append(f"server exited with code {rc} on SIGTERM after the test "
                                     "(expected 0)")
             except AssertionError as e:
                 problems.append(str(e))
-        elif not s.killed and s.proc is not None and s.exit_codes and s.exit_codes[-1] not in (0,):
-            # Exited on its own (crash?) unless the test expected a failed start.
-            if not getattr(s, "expected_exit", False):
-                problems.append(f"server exited by itself with code {s.exit_codes[-1]}")
+        elif (not s.killed and s.proc is not None and s.exit_codes and s.exit_codes[-1] != 0
+              and not getattr(s, "expected_exit", False)):
+            problems.append(f"server exited by itself with code {s.exit_codes[-1]}")
         san = s.sanitizer_lines()
         if san:
             problems.append("sanitizer report in server stderr:\n  " + "\n  ".join(san[:20]))
     return problems
+
+
+class Finisher:
+    """Stops a finished test's servers in the background (a stop can take a while) while the
+    next test runs; report() waits for it and prints the test's result."""
+
+    def __init__(self, full, servers, err, problems, dt):
+        self.full, self.servers, self.err, self.problems, self.dt = full, servers, err, problems, dt
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        try:
+            self.problems += stop_checks(self.servers)
+        except Exception as e:  # noqa: BLE001
+            self.problems.append(f"post-check crashed: {e!r}")
+
+    def report(self, verbose, keep):
+        self.thread.join(120)
+        if self.thread.is_alive():
+            self.problems.append("post-checks did not finish within 120s")
+        failed = bool(self.err or self.problems)
+        if failed:
+            print(f"FAIL - {self.full} ({self.dt:.2f}s)")
+            if self.err:
+                print("  " + self.err.rstrip().replace("\n", "\n  "))
+            for p in self.problems:
+                print("  post-check: " + p.replace("\n", "\n  "))
+            for s in self.servers:
+                print("  " + s.stderr_tail(25).replace("\n", "\n  "))
+                if keep:
+                    print(f"  (kept {s.base})")
+        else:
+            print(f"ok - {self.full} ({self.dt:.2f}s)")
+            if verbose:
+                for s in self.servers:
+                    print("  " + s.stderr_tail(10).replace("\n", "\n  "))
+        sys.stdout.flush()
+        for s in self.servers:
+            s.cleanup(keep=keep and failed)
+        return not failed
 
 
 def main():
@@ -115,34 +163,29 @@ def main():
     passed = failed = 0
     failures = []
     t_all = time.monotonic()
+    pending = None
+
+    def settle(f):
+        nonlocal passed, failed
+        if f.report(args.v, keep):
+            passed += 1
+        else:
+            failed += 1
+            failures.append(f.full)
+
     for full, func in tests:
         harness.clear_registry()
         t0 = time.monotonic()
         err, timed_out = run_one(func, timeout)
         servers = harness.registered_servers()
-        problems = post_checks(servers, timed_out)
+        problems = health_checks(servers, timed_out)
         dt = time.monotonic() - t0
-        if err or problems:
-            failed += 1
-            failures.append(full)
-            print(f"FAIL - {full} ({dt:.2f}s)")
-            if err:
-                print("  " + err.rstrip().replace("\n", "\n  "))
-            for p in problems:
-                print("  post-check: " + p.replace("\n", "\n  "))
-            for s in servers:
-                print("  " + s.stderr_tail(25).replace("\n", "\n  "))
-                if keep:
-                    print(f"  (kept {s.base})")
-        else:
-            passed += 1
-            print(f"ok - {full} ({dt:.2f}s)")
-            if args.v:
-                for s in servers:
-                    print("  " + s.stderr_tail(10).replace("\n", "\n  "))
-        sys.stdout.flush()
-        for s in servers:
-            s.cleanup(keep=keep and bool(err or problems))
+        f = Finisher(full, servers, err, problems, dt)
+        if pending is not None:
+            settle(pending)
+        pending = f
+    if pending is not None:
+        settle(pending)
     harness.clear_registry()
     if failures:
         print("failed: " + " ".join(failures))

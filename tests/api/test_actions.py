@@ -1,6 +1,5 @@
 """Job actions (cancel, retry, edit_metadata), retries with backoff, priority and concurrency."""
 
-import json
 import os
 import re
 import time
@@ -9,23 +8,22 @@ from harness import (ISO_RE, Server, assert_dto, assert_error, scaled, state_tra
                      wait_until)
 
 
-def _server(extra_presets=(), **kw):
-    s = Server(start=False, **kw)
-    cfg = s.default_config()
-    cfg["presets"] += [
-        {"id": "gate", "workflow": "command", "concurrency": 1, "maxAttempts": 1,
-         "argv": ["sh", "-c", "echo pid=$$; exec sleep {param.t}"]},
-        {"id": "stubborn", "workflow": "command", "maxAttempts": 1,
-         "argv": ["sh", "-c", "trap '' TERM; echo pid=$$; while :; do sleep 0.05; done"]},
-        {"id": "tree", "workflow": "command", "maxAttempts": 1,
-         "argv": ["sh", "-c", "sleep 30 & echo child=$!; echo pid=$$; wait"]},
-        {"id": "slow", "workflow": "command", "maxAttempts": 1, "timeoutSec": 1,
-         "argv": ["sh", "-c", "echo pid=$$; exec sleep 30"]},
-    ] + list(extra_presets)
-    with open(s.config_path, "w") as f:
-        json.dump(cfg, f)
-    s.start()
-    return s
+EXTRA = [
+    {"id": "gate", "workflow": "command", "concurrency": 1, "maxAttempts": 1,
+     "argv": ["sh", "-c", "echo $$ > RUNS/{jobId}.pid; exec sleep {param.t}"]},
+    {"id": "stubborn", "workflow": "command", "maxAttempts": 1,
+     "argv": ["sh", "-c", "trap '' TERM; echo $$ > RUNS/{jobId}.pid; "
+                          "while :; do sleep 0.05; done"]},
+    {"id": "tree", "workflow": "command", "maxAttempts": 1,
+     "argv": ["sh", "-c", "sleep 30 & echo $! > RUNS/{jobId}.child; echo $$ > RUNS/{jobId}.pid; "
+                          "wait"]},
+    {"id": "slow", "workflow": "command", "maxAttempts": 1, "timeoutSec": 1,
+     "argv": ["sh", "-c", "echo $$ > RUNS/{jobId}.pid; exec sleep 30"]},
+]
+
+
+def _server(**kw):
+    return Server(presets_extra=EXTRA, **kw)
 
 
 def _pid_from_logs(s, jid, name="pid"):
@@ -98,7 +96,7 @@ def test_cancel_queued_job():
     assert_error(s.req("POST", f"/api/v1/jobs/{q}/actions", {"type": "cancel"}), 422,
                  "invalid_state")
     # The blocker still runs and can be canceled.
-    pid = _pid_from_logs(s, blocker)
+    pid = s.pid_file(f"{blocker}.pid")
     _assert_alive(pid)
     s.action(blocker, "cancel")
     s.wait_state(blocker, "canceled", timeout=10)
@@ -131,8 +129,8 @@ def test_cancel_kills_whole_process_group():
     s = _server()
     jid = s.submit(preset="tree")
     s.wait_state(jid, "running")
-    pid = _pid_from_logs(s, jid)
-    child = _pid_from_logs(s, jid, "child")
+    pid = s.pid_file(f"{jid}.pid")
+    child = s.pid_file(f"{jid}.child")
     _assert_alive(child)
     s.action(jid, "cancel")
     s.wait_state(jid, "canceled", timeout=10)
@@ -144,7 +142,7 @@ def test_cancel_sigterm_ignoring_child_gets_sigkill():
     s = _server()
     jid = s.submit(preset="stubborn")
     s.wait_state(jid, "running")
-    pid = _pid_from_logs(s, jid)
+    pid = s.pid_file(f"{jid}.pid")
     s.action(jid, "cancel")
     s.wait_state(jid, "canceled", timeout=30)
     _assert_gone(s, pid, timeout=5)
@@ -154,7 +152,7 @@ def test_timeout_kills_and_fails():
     s = _server()
     jid = s.submit(preset="slow")
     s.wait_state(jid, "running")
-    pid = _pid_from_logs(s, jid)
+    pid = s.pid_file(f"{jid}.pid")
     dto = s.wait_terminal(jid, timeout=15)
     assert dto["state"] == "failed", f"timeoutSec 1 job: {dto}"
     assert dto["error"] and "time" in dto["error"].lower(), \

@@ -284,8 +284,7 @@ def test_sse_stalled_client_is_dropped_and_others_unaffected():
     cfg = s.default_config()
     cfg["presets"].append({
         "id": "flood", "workflow": "command", "maxAttempts": 1, "timeoutSec": 120,
-        "argv": ["awk", "BEGIN{s=sprintf(\"%1500s\",\"\"); gsub(/ /,\"x\",s); "
-                        "for(i=0;i<{param.n};i++) print i s}"]})
+        "argv": ["sh", "-c", "yes \"$(printf '%03000d' 0)\" | head -n {param.n}"]})
     with open(s.config_path, "w") as f:
         json.dump(cfg, f)
     s.start()
@@ -328,27 +327,5 @@ def test_sse_stalled_client_is_dropped_and_others_unaffected():
     have = [e for e in r.snapshot() if e.event in LIFECYCLE]
     assert _keys(have[:len(want)]) == _keys(want)
     r.close()
-    good.close()
-    stalled.close()
-
-
-def test_sse_client_that_never_reads_many_lifecycle_events():
-    """Same as above with only lifecycle events (no job_log) from many small jobs."""
-    s = Server()
-    good = _open(s)
-    stalled = SSEClient(s.port, "/api/v1/jobs/events", rcvbuf=2048, paused=True)
-    stalled.start()
-    time.sleep(0.2)
-    from test_jobs import _submit_many
-    ids = _submit_many(s, 1500, 8)
-    last = max(ids, key=int)
-    good.wait_job_state(last, "succeeded", timeout=60)
-    t0 = time.monotonic()
-    probe = s.submit(preset="noop")
-    good.wait_job_state(probe, "succeeded", timeout=3)
-    assert time.monotonic() - t0 < scaled(3)
-    stalled.resume()
-    assert stalled.wait_closed(20), \
-        f"a subscriber that never read 4500+ events was not dropped (got {len(stalled.events)})"
     good.close()
     stalled.close()

@@ -1,8 +1,6 @@
 """Crash and shutdown behaviour: kill -9 under load, graceful SIGTERM/SIGINT, requeue."""
 
-import json
 import os
-import re
 import signal
 import threading
 import time
@@ -11,17 +9,7 @@ from harness import Client, Server, TERMINAL, scaled, wait_until
 
 
 def _server_with(presets, workers=None, extra_args=None):
-    s = Server(start=False, workers=workers, extra_args=extra_args)
-    s.runs = os.path.join(s.base, "runs")
-    os.makedirs(s.runs)
-    cfg = s.default_config()
-    for p in presets:
-        p = json.loads(json.dumps(p).replace("RUNS", s.runs))
-        cfg["presets"].append(p)
-    with open(s.config_path, "w") as f:
-        json.dump(cfg, f)
-    s.start()
-    return s
+    return Server(presets_extra=presets, workers=workers, extra_args=extra_args)
 
 
 def _runs(s, jid):
@@ -113,11 +101,11 @@ def test_kill9_under_load_loses_nothing():
 def test_kill9_running_job_runs_again():
     s = _server_with([{"id": "once", "workflow": "command", "maxAttempts": 2,
                        "argv": ["sh", "-c", "if [ -e RUNS/{jobId} ]; then echo second; exit 0; "
-                                            "fi; touch RUNS/{jobId}; echo pid=$$; exec sleep 30"]}])
+                                            "fi; touch RUNS/{jobId}; echo $$ > RUNS/{jobId}.pid; "
+                                            "exec sleep 30"]}])
     jid = s.submit(preset="once")
     s.wait_state(jid, "running")
-    m = wait_until(lambda: re.search(r"pid=(\d+)", s.logs(jid)), 10, what="pid line")
-    pid = int(m.group(1))
+    pid = s.pid_file(f"{jid}.pid")
     try:
         s.kill9()
         s.restart()
@@ -131,11 +119,10 @@ def test_kill9_running_job_runs_again():
 
 def test_kill9_with_exhausted_attempts_fails_not_stuck():
     s = _server_with([{"id": "one", "workflow": "command", "maxAttempts": 1,
-                       "argv": ["sh", "-c", "echo pid=$$; exec sleep 30"]}])
+                       "argv": ["sh", "-c", "echo $$ > RUNS/{jobId}.pid; exec sleep 30"]}])
     jid = s.submit(preset="one")
     s.wait_state(jid, "running")
-    m = wait_until(lambda: re.search(r"pid=(\d+)", s.logs(jid)), 10, what="pid line")
-    pid = int(m.group(1))
+    pid = s.pid_file(f"{jid}.pid")
     try:
         s.kill9()
         s.restart()
@@ -173,12 +160,11 @@ def test_sigterm_while_short_job_runs():
 
 def test_sigterm_long_job_requeued_and_child_stopped():
     s = _server_with([{"id": "long", "workflow": "command", "maxAttempts": 3,
-                       "argv": ["sh", "-c", "echo x >> RUNS/{jobId}; echo pid=$$; "
+                       "argv": ["sh", "-c", "echo x >> RUNS/{jobId}; echo $$ > RUNS/{jobId}.pid; "
                                             "exec sleep 120"]}], extra_args=["--grace", "1"])
     jid = s.submit(preset="long")
     s.wait_state(jid, "running")
-    m = wait_until(lambda: re.search(r"pid=(\d+)", s.logs(jid)), 10, what="pid line")
-    pid = int(m.group(1))
+    pid = s.pid_file(f"{jid}.pid")
     try:
         t0 = time.monotonic()
         rc = s.signal(signal.SIGTERM, timeout=20)

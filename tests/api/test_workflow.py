@@ -5,7 +5,7 @@ import http.client
 import json
 import os
 
-from harness import Server, assert_error, scaled
+from harness import Server, assert_error, scaled, wait_until
 
 
 def test_echo_logs_stdout_and_stderr():
@@ -94,7 +94,7 @@ def test_logs_follow_streams_until_terminal():
     s = Server(start=False)
     cfg = s.default_config()
     cfg["presets"].append({"id": "drip", "workflow": "command", "maxAttempts": 1,
-                           "argv": ["sh", "-c", "echo one; sleep 0.7; echo two; sleep 0.3"]})
+                           "argv": ["sh", "-c", "echo one; sleep 1.5; echo two"]})
     with open(s.config_path, "w") as f:
         json.dump(cfg, f)
     s.start()
@@ -105,17 +105,37 @@ def test_logs_follow_streams_until_terminal():
     resp = conn.getresponse()
     assert resp.status == 200, resp.status
     first = resp.readline()
-    state_at_first = s.job(jid)["state"]
+    logs_at_first = s.logs(jid)
     rest = resp.read()
     conn.close()
     assert first == b"one\n", f"first streamed line {first!r}"
-    assert state_at_first == "running", \
-        f"the first line arrived only when the job was {state_at_first}: not streamed"
+    assert "two" not in logs_at_first, \
+        "the first line arrived only after the second was printed: not streamed"
     assert rest.decode().split() == ["two"], f"rest of the stream: {rest!r}"
     assert s.job(jid)["state"] == "succeeded"
     # follow=1 on a finished job returns everything and ends.
     r = s.req("GET", f"/api/v1/jobs/{jid}/logs?follow=1", timeout=5)
     assert r.status == 200 and r.raw.decode().split() == ["one", "two"], r.describe()
+
+
+def test_lone_log_line_visible_while_running():
+    """A single output line followed by silence must show up while the command runs: in
+    /logs, in job_log events and in ?follow=1 (SPEC 7: streamed live)."""
+    s = Server(presets_extra=[{"id": "lone", "workflow": "command", "maxAttempts": 1,
+                               "argv": ["sh", "-c", "echo only-line; exec sleep 30"]}])
+    ev = s.sse("/api/v1/jobs/events?logs=1")
+    assert ev.wait_headers() == 200
+    jid = s.submit(preset="lone")
+    s.wait_state(jid, "running")
+    try:
+        ev.wait_for(lambda evs: [e for e in evs if e.event == "job_log" and e.job_id == jid],
+                    3, what="the job_log event of a lone line while the job runs")
+        wait_until(lambda: "only-line" in s.logs(jid), 3, what="the lone line in /logs")
+        assert s.job(jid)["state"] == "running"
+    finally:
+        s.action(jid, "cancel")
+        s.wait_state(jid, "canceled")
+        ev.close()
 
 
 def test_log_lines_exact():
