@@ -144,9 +144,25 @@ int bb_mkdirs(const char *path, bool private_leaf)
             return -1;
         *p = '/';
     }
-    if (mkdir(tmp, private_leaf ? 0700 : 0755) != 0 && errno != EEXIST)
-        return -1;
+    if (mkdir(tmp, private_leaf ? 0700 : 0755) != 0) {
+        struct stat st;
+        if (errno != EEXIST)
+            return -1;
+        if (stat(tmp, &st) != 0 || !S_ISDIR(st.st_mode)) {
+            errno = ENOTDIR;
+            return -1;
+        }
+    }
     return 0;
+}
+
+/* d_type may be DT_UNKNOWN on some filesystems: ask lstat then. */
+static bool is_dir_entry(int dirfd, const struct dirent *e)
+{
+    if (e->d_type != DT_UNKNOWN)
+        return e->d_type == DT_DIR;
+    struct stat st;
+    return fstatat(dirfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
 }
 
 static int rmtree_at(int dirfd, const char *name)
@@ -164,7 +180,7 @@ static int rmtree_at(int dirfd, const char *name)
     while ((e = readdir(d)) != NULL) {
         if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
             continue;
-        if (e->d_type == DT_DIR) {
+        if (is_dir_entry(fd, e)) {
             if (rmtree_at(fd, e->d_name) != 0)
                 rc = -1;
         } else if (unlinkat(fd, e->d_name, 0) != 0 && errno != ENOENT) {

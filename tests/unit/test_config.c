@@ -89,7 +89,7 @@ TEST(defaults_load)
     CHECK_EQ_INT(c.limits.user_quota_bytes, 10737418240LL);
     CHECK_EQ_INT(c.events.heartbeat_sec, 25);
     CHECK_EQ_INT(c.events.retain_events, 100000);
-    CHECK_EQ_INT(c.events.max_subscribers, 2000);
+    CHECK_EQ_INT(c.events.max_subscribers, 256);
     CHECK_STR_EQ(c.storage.driver, "fs");
     CHECK_STR_EQ(c.storage.s3.region, "us-east-1");
     CHECK(c.storage.s3.endpoint == NULL && c.storage.s3.bucket == NULL);

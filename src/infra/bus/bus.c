@@ -226,10 +226,21 @@ enum bus_wait_result bus_wait(bus *b, bus_sub *s, int timeout_ms, buf *out,
             if (!matches(&s->f, ev))
                 continue;
             if (buf_append(out, ev->frame, ev->frame_len) != 0) {
+                if (!copied && out->len == 0) {
+                    /* a frame larger than the caller's whole buffer can
+                     * never be delivered: count it as a drop */
+                    b->drops++;
+                    res = BUS_OVERFLOW;
+                    goto out;
+                }
                 s->cursor--;
                 break;
             }
             copied = true;
+        }
+        if (!copied && out->len > 0) {
+            res = BUS_EVENTS;   /* caller must drain its buffer first */
+            break;
         }
         if (copied) {
             res = BUS_EVENTS;
@@ -245,6 +256,7 @@ enum bus_wait_result bus_wait(bus *b, bus_sub *s, int timeout_ms, buf *out,
             break;
         }
     }
+out:
     pthread_mutex_unlock(&b->mu);
     return res;
 }

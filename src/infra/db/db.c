@@ -304,7 +304,8 @@ static void run_batch(db *d, struct op *batch)
         if (all) {
             size_t k = 0;
             for (struct op *o = batch; o; o = o->next) {
-                memcpy(all + k, o->out.items, o->out.n * sizeof *all);
+                if (o->out.n)
+                    memcpy(all + k, o->out.items, o->out.n * sizeof *all);
                 k += o->out.n;
                 free(o->out.items);
                 memset(&o->out, 0, sizeof o->out);

@@ -252,8 +252,11 @@ struct claim_arg {
     int64_t next_due;
 };
 
+/* INDEXED BY: without ANALYZE statistics SQLite 3.40 prefers jobs_state and
+ * sorts every queued row (4 ms per claim at 20,000 queued instead of 60 µs);
+ * the partial index is already in claim order. */
 static const char SQL_CLAIM_PICK[] =
-    "SELECT id FROM jobs WHERE state = 'queued' AND run_after <= :now "
+    "SELECT id FROM jobs INDEXED BY jobs_claim WHERE state = 'queued' AND run_after <= :now "
     "AND (:blocked IS NULL OR instr(:blocked, ',' || preset || ',') = 0) "
     "ORDER BY priority DESC, id LIMIT 1";
 static const char SQL_CLAIM_MARK[] =
