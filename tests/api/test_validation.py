@@ -71,6 +71,11 @@ def test_invalid_utf8_and_nul_rejected():
     assert_error(_post(s, b'{"preset":"noop","md":"a\xff.md"}'), 400, "invalid")
     assert_error(_post(s, b'{"preset":"noop","md":"a.md\\u0000../../x"}'), 400, "invalid", "md")
     assert_error(_post(s, b'{"preset":"no\\u0000op"}'), 400, "invalid", "preset")
+    assert_error(_post(s, b'{"preset":"noop","params":{"na\\u0000me":"x"}}'), 400, "invalid",
+                 "params")
+    assert_error(_post(s, b'{"preset":"noop","params":{"name":"x\\u0000y"}}'), 400, "invalid",
+                 "params")
+    assert s.list_all()[0] == [], "a body with NUL characters created a job"
 
 
 def test_deeply_nested_json_400():

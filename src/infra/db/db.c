@@ -264,32 +264,57 @@ static int migrate(sqlite3 *h, char *err, size_t errlen)
     return 0;
 }
 
+/* Runs one of the writer's transaction-control statements (prepared once). */
+static int tx(db *d, const char *sql)
+{
+    sqlite3_stmt *st = db_stmt(&d->writer, sql);
+    if (!st)
+        return -1;
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        bb_error("transaction statement failed", "sql", sql, "error",
+                 sqlite3_errmsg(d->writer.h));
+        return -1;
+    }
+    return 0;
+}
+
+static const char SQL_BEGIN[] = "BEGIN IMMEDIATE";
+static const char SQL_COMMIT[] = "COMMIT";
+static const char SQL_ROLLBACK[] = "ROLLBACK";
+static const char SQL_SAVEPOINT[] = "SAVEPOINT op";
+static const char SQL_ROLLBACK_TO[] = "ROLLBACK TO op";
+static const char SQL_RELEASE[] = "RELEASE op";
+
 static void run_batch(db *d, struct op *batch)
 {
-    sqlite3 *h = d->writer.h;
-    char err[256];
-    bool began = exec_sql(h, "BEGIN IMMEDIATE", err, sizeof err) == 0;
-    if (!began)
-        bb_error("BEGIN failed", "error", err);
+    bool began = tx(d, SQL_BEGIN) == 0;
+    bool single = batch->next == NULL;
     for (struct op *o = batch; o; o = o->next) {
         if (!began) {
             o->rc = BB_EIO;
             continue;
         }
-        if (exec_sql(h, "SAVEPOINT op", err, sizeof err) != 0) {
+        /* A batch of one needs no savepoint: its rollback is the
+         * transaction's. */
+        if (!single && tx(d, SQL_SAVEPOINT) != 0) {
             o->rc = BB_EIO;
             continue;
         }
         o->rc = o->fn(&d->writer, o->arg, &o->out);
         if (o->rc != BB_OK) {
-            exec_sql(h, "ROLLBACK TO op", err, sizeof err);
+            if (!single)
+                tx(d, SQL_ROLLBACK_TO);
             outbox_discard(&o->out);
         }
-        exec_sql(h, "RELEASE op", err, sizeof err);
+        if (!single)
+            tx(d, SQL_RELEASE);
     }
-    if (began && exec_sql(h, "COMMIT", err, sizeof err) != 0) {
-        bb_error("COMMIT failed", "error", err);
-        exec_sql(h, "ROLLBACK", err, sizeof err);
+    if (began && single && batch->rc != BB_OK) {
+        tx(d, SQL_ROLLBACK);
+    } else if (began && tx(d, SQL_COMMIT) != 0) {
+        tx(d, SQL_ROLLBACK);
         for (struct op *o = batch; o; o = o->next) {
             o->rc = BB_EIO;
             outbox_discard(&o->out);

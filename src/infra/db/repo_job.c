@@ -242,83 +242,6 @@ int repo_job_submit(db *d, job *j, const char *idem_key, const char *idem_hash,
     return rc;
 }
 
-/* ---- claim ------------------------------------------------------------- */
-
-struct claim_arg {
-    int64_t now, lease_ms;
-    const char *blocked;
-    job *out;
-    bool found;
-    int64_t next_due;
-};
-
-/* INDEXED BY: without ANALYZE statistics SQLite 3.40 prefers jobs_state and
- * sorts every queued row (4 ms per claim at 20,000 queued instead of 60 µs);
- * the partial index is already in claim order. */
-static const char SQL_CLAIM_PICK[] =
-    "SELECT id FROM jobs INDEXED BY jobs_claim WHERE state = 'queued' AND run_after <= :now "
-    "AND (:blocked IS NULL OR instr(:blocked, ',' || preset || ',') = 0) "
-    "ORDER BY priority DESC, id LIMIT 1";
-static const char SQL_CLAIM_MARK[] =
-    "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = :lease, "
-    "started_at = :now, updated_at = :now, progress = 0, cancel_requested = 0 "
-    "WHERE id = :id AND state = 'queued'";
-static const char SQL_NEXT_DUE[] =
-    "SELECT min(run_after) FROM jobs WHERE state = 'queued' AND run_after > :now";
-
-static int op_claim(db_conn *c, void *arg, db_outbox *out)
-{
-    struct claim_arg *a = arg;
-    sqlite3_stmt *st = db_stmt(c, SQL_CLAIM_PICK);
-    if (!st)
-        return BB_EIO;
-    bind_i64(st, ":now", a->now);
-    bind_text(st, ":blocked", a->blocked);
-    int rc = sqlite3_step(st);
-    if (rc != SQLITE_ROW) {
-        sqlite3_reset(st);
-        if (rc != SQLITE_DONE)
-            return BB_EIO;
-        sqlite3_stmt *nd = db_stmt(c, SQL_NEXT_DUE);
-        if (!nd)
-            return BB_EIO;
-        bind_i64(nd, ":now", a->now);
-        if (sqlite3_step(nd) == SQLITE_ROW)
-            a->next_due = sqlite3_column_int64(nd, 0);
-        sqlite3_reset(nd);
-        return BB_OK;
-    }
-    int64_t id = sqlite3_column_int64(st, 0);
-    sqlite3_reset(st);
-    sqlite3_stmt *up = db_stmt(c, SQL_CLAIM_MARK);
-    if (!up)
-        return BB_EIO;
-    bind_i64(up, ":lease", a->now + a->lease_ms);
-    bind_i64(up, ":now", a->now);
-    bind_i64(up, ":id", id);
-    if ((rc = step_done(c, up)) != BB_OK)
-        return rc;
-    if ((rc = emit_job(c, out, EV_JOB_STATE_CHANGED, id)) != BB_OK)
-        return rc;
-    if ((rc = load_job(c, id, a->out)) != BB_OK)
-        return rc;
-    a->found = true;
-    return BB_OK;
-}
-
-int repo_job_claim(db *d, int64_t now, int64_t lease_ms, const char *blocked, job *out,
-                   bool *found, int64_t *next_due)
-{
-    struct claim_arg a = {.now = now, .lease_ms = lease_ms, .blocked = blocked, .out = out};
-    int rc = db_write(d, op_claim, &a);
-    *found = rc == BB_OK && a.found;
-    if (next_due)
-        *next_due = a.next_due;
-    if (rc != BB_OK && a.found)
-        job_clear(out);
-    return rc;
-}
-
 /* ---- finish ------------------------------------------------------------ */
 
 static const char SQL_FIN_SUCCEEDED[] =
@@ -341,9 +264,8 @@ static const char SQL_ARTIFACT_INSERT[] =
     "INSERT INTO artifacts (job_id, name, size, sha256, content_type, storage, location, "
     "created_at) VALUES (:job, :name, :size, :sha, :type, 'fs', :loc, :now)";
 
-static int op_finish(db_conn *c, void *arg, db_outbox *out)
+static int finish_one(db_conn *c, const struct job_finish *f, db_outbox *out)
 {
-    const struct job_finish *f = arg;
     const char *sql = NULL;
     switch (f->kind) {
     case FINISH_SUCCEEDED: sql = SQL_FIN_SUCCEEDED; break;
@@ -367,7 +289,7 @@ static int op_finish(db_conn *c, void *arg, db_outbox *out)
         return rc;
     if (sqlite3_changes(db_handle(c)) != 1)
         return BB_ESTATE;
-    if (f->kind == FINISH_SUCCEEDED) {
+    if (f->kind == FINISH_SUCCEEDED && f->nartifacts) {
         sqlite3_stmt *del = db_stmt(c, SQL_ARTIFACT_DELETE);
         if (!del)
             return BB_EIO;
@@ -391,6 +313,153 @@ static int op_finish(db_conn *c, void *arg, db_outbox *out)
         }
     }
     return emit_job(c, out, EV_JOB_STATE_CHANGED, f->job_id);
+}
+
+/* ---- claim ------------------------------------------------------------- */
+
+/* INDEXED BY: without ANALYZE statistics SQLite 3.40 prefers jobs_state and
+ * sorts every queued row (4 ms per claim at 20,000 queued instead of 60 µs);
+ * the partial index is already in claim order. */
+static const char SQL_CLAIM_PICK[] =
+    "SELECT id, preset FROM jobs INDEXED BY jobs_claim WHERE state = 'queued' "
+    "AND run_after <= :now "
+    "AND (:blocked IS NULL OR instr(:blocked, ',' || preset || ',') = 0) "
+    "ORDER BY priority DESC, id LIMIT 1";
+static const char SQL_CLAIM_PICK_MORE[] =
+    "SELECT id FROM jobs INDEXED BY jobs_claim WHERE state = 'queued' "
+    "AND run_after <= :now AND instr(:batchable, ',' || preset || ',') > 0 "
+    "ORDER BY priority DESC, id LIMIT :n";
+static const char SQL_CLAIM_MARK[] =
+    "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = :lease, "
+    "started_at = :now, updated_at = :now, progress = 0, cancel_requested = 0 "
+    "WHERE id = :id AND state = 'queued'";
+static const char SQL_NEXT_DUE[] =
+    "SELECT min(run_after) FROM jobs WHERE state = 'queued' AND run_after > :now";
+
+struct cycle_arg {
+    const struct job_finish *fin;
+    size_t nfin;
+    const struct claim_req *req;
+    job *out;
+    size_t nout;
+    int64_t next_due;
+};
+
+static int claim_mark(db_conn *c, struct cycle_arg *a, int64_t id, db_outbox *out)
+{
+    sqlite3_stmt *up = db_stmt(c, SQL_CLAIM_MARK);
+    if (!up)
+        return BB_EIO;
+    bind_i64(up, ":lease", a->req->now + a->req->lease_ms);
+    bind_i64(up, ":now", a->req->now);
+    bind_i64(up, ":id", id);
+    int rc = step_done(c, up);
+    if (rc == BB_OK)
+        rc = emit_job(c, out, EV_JOB_STATE_CHANGED, id);
+    if (rc == BB_OK)
+        rc = load_job(c, id, &a->out[a->nout]);
+    if (rc == BB_OK)
+        a->nout++;
+    return rc;
+}
+
+static int op_cycle(db_conn *c, void *arg, db_outbox *out)
+{
+    struct cycle_arg *a = arg;
+    int rc;
+    for (size_t i = 0; i < a->nfin; i++) {
+        rc = finish_one(c, &a->fin[i], out);
+        if (rc == BB_ESTATE) {
+            char id[24];
+            snprintf(id, sizeof id, "%lld", (long long)a->fin[i].job_id);
+            bb_warn("job was no longer running when its result arrived; result dropped",
+                    "jobId", id);
+            continue;
+        }
+        if (rc != BB_OK)
+            return rc;
+    }
+    const struct claim_req *q = a->req;
+    if (!q || q->max == 0)
+        return BB_OK;
+    sqlite3_stmt *st = db_stmt(c, SQL_CLAIM_PICK);
+    if (!st)
+        return BB_EIO;
+    bind_i64(st, ":now", q->now);
+    bind_text(st, ":blocked", q->blocked);
+    rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        sqlite3_reset(st);
+        if (rc != SQLITE_DONE)
+            return BB_EIO;
+        sqlite3_stmt *nd = db_stmt(c, SQL_NEXT_DUE);
+        if (!nd)
+            return BB_EIO;
+        bind_i64(nd, ":now", q->now);
+        if (sqlite3_step(nd) == SQLITE_ROW)
+            a->next_due = sqlite3_column_int64(nd, 0);
+        sqlite3_reset(nd);
+        return BB_OK;
+    }
+    int64_t first = sqlite3_column_int64(st, 0);
+    const char *preset = (const char *)sqlite3_column_text(st, 1);
+    char key[80];
+    snprintf(key, sizeof key, ",%s,", preset ? preset : "");
+    bool batch = q->max > 1 && q->batchable && strstr(q->batchable, key);
+    sqlite3_reset(st);
+    if ((rc = claim_mark(c, a, first, out)) != BB_OK)
+        return rc;
+    if (!batch)
+        return BB_OK;
+    int64_t more[256];
+    size_t nmore = 0;
+    sqlite3_stmt *ms = db_stmt(c, SQL_CLAIM_PICK_MORE);
+    if (!ms)
+        return BB_EIO;
+    bind_i64(ms, ":now", q->now);
+    bind_text(ms, ":batchable", q->batchable);
+    bind_i64(ms, ":n", (int64_t)(q->max - 1 < 256 ? q->max - 1 : 256));
+    while ((rc = sqlite3_step(ms)) == SQLITE_ROW && nmore < 256)
+        more[nmore++] = sqlite3_column_int64(ms, 0);
+    sqlite3_reset(ms);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+        return BB_EIO;
+    for (size_t i = 0; i < nmore; i++)
+        if ((rc = claim_mark(c, a, more[i], out)) != BB_OK)
+            return rc;
+    return BB_OK;
+}
+
+int repo_job_cycle(db *d, const struct job_finish *fin, size_t nfin, const struct claim_req *req,
+                   job *out, size_t *nout, int64_t *next_due)
+{
+    struct cycle_arg a = {.fin = fin, .nfin = nfin, .req = req, .out = out};
+    int rc = db_write(d, op_cycle, &a);
+    if (rc != BB_OK) {
+        for (size_t i = 0; i < a.nout; i++)
+            job_clear(&out[i]);
+        a.nout = 0;
+    }
+    if (nout)
+        *nout = a.nout;
+    if (next_due)
+        *next_due = a.next_due;
+    return rc;
+}
+
+int repo_job_claim(db *d, int64_t now, int64_t lease_ms, const char *blocked, job *out,
+                   bool *found, int64_t *next_due)
+{
+    struct claim_req q = {.now = now, .lease_ms = lease_ms, .blocked = blocked, .max = 1};
+    size_t n = 0;
+    int rc = repo_job_cycle(d, NULL, 0, &q, out, &n, next_due);
+    *found = rc == BB_OK && n == 1;
+    return rc;
+}
+
+static int op_finish(db_conn *c, void *arg, db_outbox *out)
+{
+    return finish_one(c, arg, out);
 }
 
 int repo_job_finish(db *d, const struct job_finish *f)

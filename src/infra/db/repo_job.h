@@ -56,6 +56,23 @@ struct job_finish {
  * is no longer running (e.g. recovered elsewhere). */
 int repo_job_finish(db *d, const struct job_finish *f);
 
+/* One worker round trip to the writer: records the results of finished
+ * attempts (a finish whose job is no longer running is skipped), then
+ * claims up to `max` jobs like repo_job_claim.  After the first claimed
+ * job, further ones are taken only if the first one's preset is listed in
+ * `batchable` (",noop," — presets cheap enough to run back to back) and
+ * only from those presets.  out must hold max records; *nout receives how
+ * many were claimed (caller clears each). */
+struct claim_req {
+    int64_t now, lease_ms;
+    const char *blocked;      /* ",p1,p2," or NULL */
+    const char *batchable;    /* ",p1," or NULL */
+    size_t max;               /* >= 1 */
+};
+int repo_job_cycle(db *d, const struct job_finish *fin, size_t nfin,
+                   const struct claim_req *req, job *out, size_t *nout,
+                   int64_t *next_due);
+
 enum cancel_outcome { CANCEL_DONE, CANCEL_REQUESTED };
 /* queued → canceled at once (CANCEL_DONE); running → cancel_requested
  * (CANCEL_REQUESTED; the worker ends it).  Terminal → BB_ESTATE; missing

@@ -54,6 +54,7 @@
 #define LOG_BATCH 128
 #define LOG_FLUSH_US 50000
 #define MAX_LOG_LINES_PER_ATTEMPT 100000
+#define CLAIM_BATCH 32
 
 struct worker {
     pool *p;
@@ -76,6 +77,7 @@ struct pool {
     struct worker *w;
     pthread_t maint;
     bool maint_started;
+    char *batchable;         /* read-only after start */
 };
 
 static void deadline_in(struct timespec *ts, int64_t ms)
@@ -274,8 +276,25 @@ static int scan_artifacts(const char *outdir, struct artifact_rec **out, size_t 
     return ret;
 }
 
-/* Runs one claimed job through execute and persist. */
-static void run_job(struct worker *w, job *j)
+/* A finished attempt waiting to be recorded by the next claim cycle; owns
+ * its error text and artifact list. */
+struct pending {
+    struct job_finish f;
+    char *error;
+    struct artifact_rec *arts;
+    size_t narts;
+};
+
+static void pending_clear(struct pending *p)
+{
+    free(p->error);
+    repo_artifacts_free(p->arts, p->narts);
+    memset(p, 0, sizeof *p);
+}
+
+/* Runs one claimed job (execute phase) and describes its result in *out
+ * for the persist phase. */
+static void run_job(struct worker *w, job *j, struct pending *out)
 {
     pool *p = w->p;
     bb_app *app = p->app;
@@ -361,55 +380,105 @@ static void run_job(struct worker *w, job *j)
         add_log(&rc, "system", msg, strlen(msg));
     }
     flush_logs(&rc);
-    int err = repo_job_finish(app->db, &f);
-    if (err != BB_OK) {
-        char id[24];
-        snprintf(id, sizeof id, "%lld", (long long)j->id);
-        bb_error("could not record the job's result", "jobId", id,
-                 "error", bb_err_code((enum bb_err)err));
-    }
-    repo_artifacts_free(arts, narts);
+    out->error = f.error ? strdup(f.error) : NULL;
+    out->arts = arts;
+    out->narts = narts;
+    out->f = f;
+    out->f.error = out->error;
+    out->f.artifacts = arts;
+    out->f.nartifacts = narts;
 }
 
 /* ---- the worker loop ---------------------------------------------------- */
+
+/* ",p1,p2," of presets whose jobs may be claimed in batches: noop presets
+ * without a concurrency limit (they take microseconds each, so one claim
+ * and one result round trip can carry many).  malloc'd; caller frees. */
+static char *batchable_presets(const bb_config *cfg)
+{
+    char *list = NULL;
+    size_t len = 0;
+    for (size_t i = 0; i < cfg->npresets; i++) {
+        const bb_preset *pr = &cfg->presets[i];
+        if (pr->workflow != BB_WF_NOOP || pr->concurrency > 0)
+            continue;
+        size_t add = strlen(pr->id) + 2;
+        char *nl = realloc(list, len + add + 2);
+        if (!nl)
+            break;
+        list = nl;
+        if (len == 0)
+            list[len++] = ',';
+        memcpy(list + len, pr->id, add - 2);
+        len += add - 2;
+        list[len++] = ',';
+        list[len] = '\0';
+    }
+    return list;
+}
 
 static void *worker_main(void *arg)
 {
     struct worker *w = arg;
     pool *p = w->p;
+    job jobs[CLAIM_BATCH];
+    struct pending pend[CLAIM_BATCH];
+    size_t npend = 0;
+    memset(pend, 0, sizeof pend);
     for (;;) {
         pthread_mutex_lock(&p->mu);
-        if (p->stopping) {
-            pthread_mutex_unlock(&p->mu);
-            break;
-        }
+        bool stop = p->stopping;
         uint64_t seq = p->wake_seq;
         pthread_mutex_unlock(&p->mu);
+        if (stop && npend == 0)
+            break;
 
-        job j;
-        bool found = false;
+        /* persist the previous results and claim the next jobs in one
+         * writer round trip */
+        struct job_finish fins[CLAIM_BATCH];
+        for (size_t i = 0; i < npend; i++)
+            fins[i] = pend[i].f;
+        size_t n = 0;
         int64_t next_due = 0;
         pthread_mutex_lock(&p->claim_mu);
         pthread_mutex_lock(&p->mu);
         char *blocked = blocked_presets(p);
-        bool stop = p->stopping;
         pthread_mutex_unlock(&p->mu);
-        int rc = stop ? BB_EUNAVAIL
-                      : repo_job_claim(p->app->db, bb_now_ms(), POOL_LEASE_MS, blocked, &j,
-                                       &found, &next_due);
+        struct claim_req req = {.now = bb_now_ms(), .lease_ms = POOL_LEASE_MS,
+                                .blocked = blocked, .batchable = p->batchable,
+                                .max = stop ? 0 : CLAIM_BATCH};
+        int rc = repo_job_cycle(p->app->db, fins, npend, &req, jobs, &n, &next_due);
         free(blocked);
-        if (found) {
+        if (n > 0) {
             pthread_mutex_lock(&p->mu);
-            w->job_id = j.id;
-            bb_strlcpy(w->preset, j.preset, sizeof w->preset);
-            atomic_store(&w->cancel, j.cancel_requested);
+            w->job_id = jobs[0].id;
+            bb_strlcpy(w->preset, jobs[0].preset, sizeof w->preset);
+            atomic_store(&w->cancel, false);
             atomic_store(&w->shutdown, false);
             p->busy++;
             pthread_mutex_unlock(&p->mu);
         }
         pthread_mutex_unlock(&p->claim_mu);
+        if (rc == BB_OK) {
+            for (size_t i = 0; i < npend; i++)
+                pending_clear(&pend[i]);
+            npend = 0;
+        } else {
+            /* results stay pending and are offered again; if the database
+             * is gone for good (shutdown), give up on them: the jobs are
+             * still 'running' and start-up recovery requeues them */
+            bb_warn("could not record job results or claim; retrying",
+                    "error", bb_err_code((enum bb_err)rc));
+            if (rc == BB_EUNAVAIL || stop) {
+                for (size_t i = 0; i < npend; i++)
+                    pending_clear(&pend[i]);
+                npend = 0;
+            }
+        }
 
-        if (!found) {
+        if (n == 0) {
+            if (stop)
+                continue;
             int64_t wait_ms = 1000;
             if (rc != BB_OK)
                 wait_ms = 200;
@@ -428,8 +497,17 @@ static void *worker_main(void *arg)
             continue;
         }
 
-        run_job(w, &j);
-        job_clear(&j);
+        for (size_t i = 0; i < n; i++) {
+            if (i > 0) {
+                pthread_mutex_lock(&p->mu);
+                w->job_id = jobs[i].id;
+                bb_strlcpy(w->preset, jobs[i].preset, sizeof w->preset);
+                atomic_store(&w->cancel, false);
+                pthread_mutex_unlock(&p->mu);
+            }
+            run_job(w, &jobs[i], &pend[npend++]);
+            job_clear(&jobs[i]);
+        }
 
         pthread_mutex_lock(&p->mu);
         w->job_id = 0;
@@ -499,8 +577,10 @@ pool *pool_start(bb_app *app, int n)
         return NULL;
     p->app = app;
     p->n = n < 1 ? 1 : n;
+    p->batchable = batchable_presets(app->cfg);
     p->w = calloc((size_t)p->n, sizeof *p->w);
     if (!p->w) {
+        free(p->batchable);
         free(p);
         return NULL;
     }
@@ -588,5 +668,6 @@ void pool_stop(pool *p, int grace_ms)
     pthread_mutex_destroy(&p->claim_mu);
     pthread_cond_destroy(&p->cond);
     free(p->w);
+    free(p->batchable);
     free(p);
 }
