@@ -293,6 +293,7 @@ do_test() {
         exit 1
     fi
 
+    run_suite "lint" tests/lint.sh
     run_suite "unit" tests/unit/run.sh build
     api_suite "api" build/batchbox
 

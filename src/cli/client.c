@@ -985,6 +985,7 @@ struct waiter {
     bool checker_running;    /* main thread only */
     pthread_t checker;
     /* What was printed last. */
+    char last_updated[40];   /* updatedAt of the newest DTO shown */
     char last_state[32];
     int last_attempts;
     int last_pct;
@@ -1008,6 +1009,7 @@ static void waiter_offer_final(struct waiter *w, cJSON *dto)
 static void waiter_show(struct waiter *w, const cJSON *dto)
 {
     const char *state = jstr(dto, "state");
+    const char *updated = jstr(dto, "updatedAt");
     int attempts = jint(dto, "attempts", 0);
     int max_attempts = jint(dto, "maxAttempts", 0);
     int pct = jpercent(dto);
@@ -1015,6 +1017,12 @@ static void waiter_show(struct waiter *w, const cJSON *dto)
 
     if (w->c->json || !state)
         return;
+    /* The checker's snapshot may be older than an event already shown
+     * (same-format ISO-8601 UTC times compare as strings). */
+    if (updated && strcmp(updated, w->last_updated) < 0)
+        return;
+    if (updated)
+        snprintf(w->last_updated, sizeof w->last_updated, "%s", updated);
     running = strcmp(state, "running") == 0;
     if (strcmp(state, w->last_state) != 0 || attempts != w->last_attempts) {
         printf("job %s: ", w->job_id);
@@ -1352,7 +1360,10 @@ static int run_submit(struct ctx *c, int argc, char **argv)
         goto out;
     }
     if (cJSON_GetArraySize(params) > 0) {
-        cJSON_AddItemToObject(body, "params", params);
+        if (!cJSON_AddItemToObject(body, "params", params)) {
+            errorf(c, "out of memory");
+            goto out;
+        }
         params = NULL; /* body owns it now */
     }
     json = cJSON_PrintUnformatted(body);
@@ -1513,8 +1524,14 @@ static int run_jobs(struct ctx *c, int argc, char **argv)
             print_raw(&resp);
         } else if (c->json) {
             cJSON *it;
-            while ((it = cJSON_DetachItemFromArray(items, 0)) != NULL)
-                cJSON_AddItemToArray(acc, it);
+            while ((it = cJSON_DetachItemFromArray(items, 0)) != NULL) {
+                if (!cJSON_AddItemToArray(acc, it)) {
+                    cJSON_Delete(it);
+                    errorf(c, "out of memory");
+                    code = CLI_EXIT_FAILED;
+                    break;
+                }
+            }
         } else {
             const cJSON *it;
             cJSON_ArrayForEach(it, items)
@@ -1545,9 +1562,10 @@ static int run_jobs(struct ctx *c, int argc, char **argv)
         printf("no jobs\n");
     if (code == CLI_EXIT_OK && acc) {
         cJSON *out = cJSON_CreateObject();
-        if (out && cJSON_AddItemToObject(out, "items", acc)) {
-            acc = NULL;
-            cJSON_AddNullToObject(out, "nextCursor");
+        bool added = out && cJSON_AddItemToObject(out, "items", acc);
+        if (added)
+            acc = NULL; /* out owns it now */
+        if (added && cJSON_AddNullToObject(out, "nextCursor")) {
             print_json(out);
         } else {
             errorf(c, "out of memory");
@@ -1614,13 +1632,24 @@ static int run_show(struct ctx *c, int argc, char **argv)
     cJSON *arts = url ? api_json(c, "GET", url, NULL, NULL, &acode, NULL)
                       : NULL;
     cJSON *items = cJSON_GetObjectItemCaseSensitive(arts, "items");
+    if (!url)
+        errorf(c, "out of memory");
     free(url);
+    if (arts && !cJSON_IsArray(items)) {
+        errorf(c, "unexpected answer from the server: no artifact items");
+        acode = CLI_EXIT_FAILED;
+    }
 
     if (c->json) {
         if (cJSON_IsArray(items)) {
             cJSON_DetachItemViaPointer(arts, items);
             cJSON_DeleteItemFromObjectCaseSensitive(dto, "artifacts");
-            cJSON_AddItemToObject(dto, "artifacts", items);
+            if (!cJSON_AddItemToObject(dto, "artifacts", items)) {
+                cJSON_Delete(items);
+                items = NULL;
+                errorf(c, "out of memory");
+                acode = CLI_EXIT_FAILED;
+            }
         }
         print_json(dto);
     } else {
@@ -1666,10 +1695,6 @@ static int run_show(struct ctx *c, int argc, char **argv)
             printf("artifacts: none\n");
         }
         fflush(stdout);
-    }
-    if (arts && !cJSON_IsArray(items)) {
-        errorf(c, "unexpected answer from the server: no artifact items");
-        acode = CLI_EXIT_FAILED;
     }
     cJSON_Delete(arts);
     cJSON_Delete(dto);
@@ -1784,13 +1809,18 @@ static int watch_event(struct stream *s, const struct sse_event *ev)
             s->stop_code = CLI_EXIT_FAILED;
             return 1;
         }
+        bool ok;
         if (data) {
-            cJSON_AddItemToObject(o, "data", data);
-            data = NULL;
+            ok = cJSON_AddItemToObject(o, "data", data);
+            if (ok)
+                data = NULL; /* o owns it now */
         } else {
-            cJSON_AddStringToObject(o, "data", ev->data);
+            ok = cJSON_AddStringToObject(o, "data", ev->data) != NULL;
         }
-        print_json(o);
+        if (ok)
+            print_json(o);
+        else
+            errorf(c, "out of memory; event #%s not shown", ev->id);
         cJSON_Delete(o);
     } else if (strcmp(ev->type, "job_log") == 0) {
         const char *line = jstr(data, "line");

@@ -237,9 +237,9 @@ static int migrate(sqlite3 *h, char *err, size_t errlen)
             snprintf(err, errlen, "out of memory");
             return -1;
         }
-        /* lint-ok: integer only — PRAGMA takes no bound parameters */
         int off = snprintf(sql, 64, "BEGIN;\n");
         memcpy(sql + off, body, len);
+        /* lint-ok: an integer from schema.sql; PRAGMA takes no bound parameters */
         snprintf(sql + off + len, 64, "\nPRAGMA user_version=%d;\nCOMMIT;", n);
         int rc = exec_sql(h, sql, err, errlen);
         free(sql);
