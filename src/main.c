@@ -1,5 +1,6 @@
 /* main.c — argv → a CLI verb: local verbs (serve, run, backup, version)
  * run in this process; client verbs talk to a running server. */
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -35,6 +36,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "batchbox: libsodium failed to initialize\n");
         return 3;
     }
+    /* a reader that goes away (batchbox watch | head) shows up as a failed
+     * write, not a signal */
+    signal(SIGPIPE, SIG_IGN);
     if (argc < 2) {
         usage(stderr);
         return 2;

@@ -106,6 +106,12 @@ int app_open(bb_app *app, const struct app_options *o, char *err, size_t errlen)
     if (drc != 0)
         goto fail;
     db_set_commit_hook(app->db, publish_after_commit, app);
+    int64_t last_event = 0;
+    if (repo_events_max_id(app->db, &last_event) != 0) {
+        snprintf(err, errlen, "cannot read the event log (database error)");
+        goto fail;
+    }
+    bus_set_last_id(app->bus, last_event);
 
     int requeued = 0, failed = 0;
     if (repo_job_recover_running(app->db, &requeued, &failed) != 0) {

@@ -97,6 +97,14 @@ bus *bus_new(size_t capacity)
     return b;
 }
 
+void bus_set_last_id(bus *b, int64_t id)
+{
+    pthread_mutex_lock(&b->mu);
+    if (id > b->last_id)
+        b->last_id = id;
+    pthread_mutex_unlock(&b->mu);
+}
+
 void bus_close(bus *b)
 {
     pthread_mutex_lock(&b->mu);

@@ -37,6 +37,10 @@ struct bus_filter {
 
 /* capacity: how many events the ring keeps (power of two not required). */
 bus *bus_new(size_t capacity);
+/* Before the first publish: the id of the newest event already in the
+ * event log, so subscribers that connect before anything new happens still
+ * replay up to it (Last-Event-ID after a restart). */
+void bus_set_last_id(bus *b, int64_t id);
 /* Wakes every subscriber with BUS_CLOSED; later publishes are dropped. */
 void bus_close(bus *b);
 void bus_free(bus *b);

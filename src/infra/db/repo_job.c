@@ -1133,6 +1133,24 @@ int repo_artifact_get(db *d, int64_t job_id, const char *name, struct artifact_r
     return rc;
 }
 
+static const char SQL_EVENTS_MAX[] = "SELECT ifnull(max(id), 0) FROM job_events";
+
+int repo_events_max_id(db *d, int64_t *id)
+{
+    *id = 0;
+    db_conn *c = db_reader_acquire(d);
+    sqlite3_stmt *st = db_stmt(c, SQL_EVENTS_MAX);
+    int rc = BB_EIO;
+    if (st && sqlite3_step(st) == SQLITE_ROW) {
+        *id = sqlite3_column_int64(st, 0);
+        rc = BB_OK;
+    }
+    if (st)
+        sqlite3_reset(st);
+    db_reader_release(d, c);
+    return rc;
+}
+
 static const char SQL_COUNTS[] = "SELECT state, count(*) FROM jobs GROUP BY state";
 
 int repo_job_counts(db *d, int64_t counts[5])

@@ -150,6 +150,9 @@ int repo_artifacts_list(db *d, int64_t job_id, struct artifact_rec **out, size_t
 int repo_artifact_get(db *d, int64_t job_id, const char *name, struct artifact_rec *out);
 void repo_artifacts_free(struct artifact_rec *a, size_t n);
 
+/* Id of the newest event in the log (0 when empty). */
+int repo_events_max_id(db *d, int64_t *id);
+
 /* Queue depth (queued jobs) and running count. */
 int repo_job_counts(db *d, int64_t counts[5]);
 
