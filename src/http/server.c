@@ -273,6 +273,22 @@ bool http_read_body_or_reply(http_req *r, size_t max)
     return true;
 }
 
+/* True if the JSON text has a \u0000 escape (cJSON would silently cut the
+ * string there).  A backslash counts as an escape only after an even
+ * number of backslashes. */
+static bool json_has_nul_escape(const char *s, size_t len)
+{
+    for (size_t i = 0; i + 5 < len; i++) {
+        if (s[i] != '\\')
+            continue;
+        if (s[i + 1] == 'u' && s[i + 2] == '0' && s[i + 3] == '0' && s[i + 4] == '0' &&
+            s[i + 5] == '0')
+            return true;
+        i++;   /* skip the escaped character (handles \\) */
+    }
+    return false;
+}
+
 cJSON *http_json_body_or_reply(http_req *r)
 {
     const char *ct = http_header(r, "Content-Type");
@@ -289,6 +305,10 @@ cJSON *http_json_body_or_reply(http_req *r)
         return NULL;
     if (!bb_utf8_valid(r->body, r->body_len) || memchr(r->body, '\0', r->body_len)) {
         http_reply_error(r, BB_EINVAL, "the request body is not valid UTF-8 text");
+        return NULL;
+    }
+    if (json_has_nul_escape(r->body, r->body_len)) {
+        http_reply_error(r, BB_EINVAL, "the request body contains a NUL character (\\u0000)");
         return NULL;
     }
     const char *end = NULL;
@@ -405,9 +425,30 @@ static int begin_request(struct mg_connection *conn)
     snprintf(r.request_id, sizeof r.request_id, "%08x%08llx", boot_id,
              (unsigned long long)atomic_fetch_add(&request_seq, 1));
 
-    const char *uri = r.ri->local_uri_raw ? r.ri->local_uri_raw : r.ri->local_uri;
-    if (!uri || strlen(uri) >= sizeof r.path) {
+    /* civetweb runs with decode_url=no: the path is decoded here, where a
+     * %00 (which would cut the C string short) can be refused. */
+    const char *raw = r.ri->local_uri_raw ? r.ri->local_uri_raw : r.ri->local_uri;
+    const char *qs = r.ri->query_string;
+    char uri[sizeof r.path];
+    if (!raw || strlen(raw) >= sizeof uri) {
         http_reply_error(&r, BB_EINVAL, "the request path is too long");
+        access_log(&r);
+        return r.status;
+    }
+    if (strcasestr(raw, "%00")) {
+        /* no resource has a NUL in its name */
+        http_reply_error(&r, BB_ENOTFOUND, "no such resource (the path contains %%00)");
+        access_log(&r);
+        return r.status;
+    }
+    if (qs && strcasestr(qs, "%00")) {
+        http_reply_error(&r, BB_EINVAL, "the query string contains an encoded NUL byte");
+        access_log(&r);
+        return r.status;
+    }
+    if (mg_url_decode(raw, (int)strlen(raw), uri, (int)sizeof uri, 0) < 0 ||
+        !bb_utf8_valid(uri, strlen(uri))) {
+        http_reply_error(&r, BB_EINVAL, "the request path is not valid UTF-8");
         access_log(&r);
         return r.status;
     }
@@ -533,7 +574,7 @@ http_server *http_start(bb_app *app, const char *listen, char *err, size_t errle
         "connection_queue", "512",
         "listen_backlog", "1024",
         "tcp_nodelay", "1",
-        "decode_url", "yes",
+        "decode_url", "no",
         NULL, NULL,
     };
     struct mg_callbacks cb;

@@ -191,3 +191,25 @@ def test_rerun_audio_not_implemented():
     s.wait_terminal(jid)
     r = s.req("POST", f"/api/v1/jobs/{jid}/actions", {"type": "rerun_audio", "payload": {}})
     assert_error(r, 501, "not_implemented")
+
+
+def test_security_headers_everywhere():
+    s = Server()
+    jid = s.submit(preset="echo")
+    s.wait_terminal(jid)
+    for method, path, body in (("GET", "/api/v1/health", None), ("GET", "/api/v1/nope", None),
+                               ("POST", "/api/v1/jobs", "{x"), ("GET", f"/api/v1/jobs/{jid}", None),
+                               ("GET", f"/api/v1/jobs/{jid}/logs", None),
+                               ("DELETE", "/api/v1/health", None)):
+        r = s.req(method, path, body)
+        assert r.headers.get("X-Content-Type-Options") == "nosniff", \
+            f"{method} {path}: X-Content-Type-Options {r.headers.get('X-Content-Type-Options')!r}"
+        assert r.headers.get("Referrer-Policy"), f"{method} {path}: no Referrer-Policy"
+        fo = (r.headers.get("X-Frame-Options") or "").upper()
+        csp = r.headers.get("Content-Security-Policy") or ""
+        assert fo == "DENY" or "frame-ancestors 'none'" in csp, \
+            f"{method} {path}: no frame denial ({fo!r}, {csp!r})"
+    c = s.sse()
+    assert c.wait_headers() == 200
+    assert c.resp_headers.get("x-content-type-options") == "nosniff", c.resp_headers
+    c.close()

@@ -43,6 +43,9 @@ def test_cat_artifact_listed_and_downloadable():
     assert r.status == 200, r.describe()
     assert r.body == data, f"downloaded {len(r.body)} bytes differ from the source"
     assert r.headers.get("Content-Type", "").startswith("text/plain"), dict(r.headers)
+    etag = r.headers.get("ETag")
+    assert etag and etag.startswith('"') and etag.endswith('"'), f"ETag: {etag!r}"
+    assert s.req("GET", a["url"], raw=True).headers.get("ETag") == etag, "ETag not stable"
     # Unprefixed path too.
     r2 = s.req("GET", f"/jobs/{jid}/artifacts/copy.txt", raw=True)
     assert r2.status == 200 and r2.body == data, r2.describe()

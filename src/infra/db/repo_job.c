@@ -277,7 +277,7 @@ static int finish_one(db_conn *c, const struct job_finish *f, db_outbox *out)
     sqlite3_stmt *st = db_stmt(c, sql);
     if (!st)
         return BB_EIO;
-    int64_t now = bb_now_ms();
+    int64_t now = f->at ? f->at : bb_now_ms();
     bind_i64(st, ":id", f->job_id);
     bind_i64(st, ":now", now);
     if (f->kind == FINISH_FAILED || f->kind == FINISH_CANCELED || f->kind == FINISH_RETRY)

@@ -50,6 +50,7 @@ struct job_finish {
     int64_t run_after;             /* retry */
     const struct artifact_rec *artifacts;   /* succeeded */
     size_t nartifacts;
+    int64_t at;                    /* when the attempt ended (ms); 0 = now */
 };
 
 /* Ends a running attempt; logs job_state_changed.  BB_ESTATE if the job

@@ -779,6 +779,8 @@ enum exec_result exec_command(exec_ctx *ctx)
             }
         }
         int pr_rc = poll(np ? pf : NULL, np, (int)wait);
+        if (ctx->tick)
+            ctx->tick(ctx->ud);
         if (pr_rc < 0)
             continue;   /* EINTR; anything else is re-tried next round */
         for (nfds_t i = 0; i < np; i++)

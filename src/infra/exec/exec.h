@@ -33,6 +33,9 @@ typedef struct exec_ctx {
      * longer than 8 KiB are split).  stream is "stdout" or "stderr". */
     void (*log_line)(void *ud, const char *stream, const char *line, size_t len);
     void (*progress)(void *ud, double fraction);   /* may be NULL */
+    /* Called at least every 50 ms while the command runs (may be NULL):
+     * lets the caller flush batched log lines on time. */
+    void (*tick)(void *ud);
     void *ud;
     /* out */
     char error[512];               /* failure message when not EXEC_OK */

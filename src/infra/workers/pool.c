@@ -91,9 +91,13 @@ static void deadline_in(struct timespec *ts, int64_t ms)
     }
 }
 
-/* ",a,b," list of presets at their concurrency limit, or NULL.  Caller
- * holds p->mu; result is malloc'd (caller frees). */
-static char *blocked_presets(pool *p)
+/* ",a,b," list of presets at their concurrency limit, or NULL.  A worker's
+ * slot stays occupied until the cycle that records its result commits, so
+ * other workers never start a job of a limited preset before the previous
+ * one is recorded finished; `self` is left out because its own result is
+ * recorded in the same transaction as its next claim.  Caller holds p->mu;
+ * result is malloc'd (caller frees). */
+static char *blocked_presets(pool *p, const struct worker *self)
 {
     const bb_config *cfg = p->app->cfg;
     char *list = NULL;
@@ -104,7 +108,7 @@ static char *blocked_presets(pool *p)
             continue;
         int running = 0;
         for (int k = 0; k < p->n; k++)
-            if (p->w[k].job_id && strcmp(p->w[k].preset, pr->id) == 0)
+            if (&p->w[k] != self && p->w[k].job_id && strcmp(p->w[k].preset, pr->id) == 0)
                 running++;
         if (running < pr->concurrency)
             continue;
@@ -175,6 +179,13 @@ static void add_log(struct run_ctx *rc, const char *stream, const char *line, si
 static void on_log_line(void *ud, const char *stream, const char *line, size_t len)
 {
     add_log(ud, stream, line, len);
+}
+
+static void on_tick(void *ud)
+{
+    struct run_ctx *rc = ud;
+    if (rc->nlines && bb_mono_us() - rc->first_pending_us > LOG_FLUSH_US)
+        flush_logs(rc);
 }
 
 static void on_progress(void *ud, double fraction)
@@ -324,7 +335,8 @@ static void run_job(struct worker *w, job *j, struct pending *out)
                 .job_id = j->id, .preset = preset, .input_path = j->input_path,
                 .outdir = outdir, .workdir = workdir, .params = params,
                 .cancel = &w->cancel, .kill_grace_ms = 3000,
-                .log_line = on_log_line, .progress = on_progress, .ud = &rc,
+                .log_line = on_log_line, .progress = on_progress, .tick = on_tick,
+                .ud = &rc,
             };
             res = exec_command(&ctx);
             snprintf(error, sizeof error, "%s", ctx.error);
@@ -384,6 +396,7 @@ static void run_job(struct worker *w, job *j, struct pending *out)
     out->arts = arts;
     out->narts = narts;
     out->f = f;
+    out->f.at = bb_now_ms();
     out->f.error = out->error;
     out->f.artifacts = arts;
     out->f.nartifacts = narts;
@@ -442,22 +455,30 @@ static void *worker_main(void *arg)
         int64_t next_due = 0;
         pthread_mutex_lock(&p->claim_mu);
         pthread_mutex_lock(&p->mu);
-        char *blocked = blocked_presets(p);
+        char *blocked = blocked_presets(p, w);
         pthread_mutex_unlock(&p->mu);
         struct claim_req req = {.now = bb_now_ms(), .lease_ms = POOL_LEASE_MS,
                                 .blocked = blocked, .batchable = p->batchable,
                                 .max = stop ? 0 : CLAIM_BATCH};
         int rc = repo_job_cycle(p->app->db, fins, npend, &req, jobs, &n, &next_due);
         free(blocked);
+        pthread_mutex_lock(&p->mu);
+        if (w->job_id && (rc == BB_OK || stop)) {
+            /* the previous batch's results are recorded: free the slot */
+            w->job_id = 0;
+            w->preset[0] = '\0';
+            p->busy--;
+            p->wake_seq++;       /* a concurrency slot may have opened */
+            pthread_cond_broadcast(&p->cond);
+        }
         if (n > 0) {
-            pthread_mutex_lock(&p->mu);
             w->job_id = jobs[0].id;
             bb_strlcpy(w->preset, jobs[0].preset, sizeof w->preset);
             atomic_store(&w->cancel, false);
             atomic_store(&w->shutdown, false);
             p->busy++;
-            pthread_mutex_unlock(&p->mu);
         }
+        pthread_mutex_unlock(&p->mu);
         pthread_mutex_unlock(&p->claim_mu);
         if (rc == BB_OK) {
             for (size_t i = 0; i < npend; i++)
@@ -508,14 +529,6 @@ static void *worker_main(void *arg)
             run_job(w, &jobs[i], &pend[npend++]);
             job_clear(&jobs[i]);
         }
-
-        pthread_mutex_lock(&p->mu);
-        w->job_id = 0;
-        w->preset[0] = '\0';
-        p->busy--;
-        p->wake_seq++;           /* a concurrency slot may have opened */
-        pthread_cond_broadcast(&p->cond);
-        pthread_mutex_unlock(&p->mu);
     }
     return NULL;
 }
