@@ -88,3 +88,41 @@ CREATE TABLE artifacts (
     created_at   INTEGER NOT NULL,
     PRIMARY KEY (job_id, name)
 );
+
+-- migration 2
+-- Accounts.  Emails are stored lower-case; password_hash is argon2id
+-- (libsodium crypto_pwhash_str).
+CREATE TABLE users (
+    id            INTEGER PRIMARY KEY,
+    email         TEXT    NOT NULL UNIQUE,
+    name          TEXT,
+    role          TEXT    NOT NULL CHECK (role IN ('admin','user')),
+    password_hash TEXT    NOT NULL,
+    disabled      INTEGER NOT NULL DEFAULT 0,
+    created_at    INTEGER NOT NULL,
+    updated_at    INTEGER NOT NULL
+);
+
+-- One sign-in = one session = one refresh-token family.
+CREATE TABLE sessions (
+    id         INTEGER PRIMARY KEY,
+    user_id    INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    created_at INTEGER NOT NULL,
+    revoked_at INTEGER
+);
+CREATE INDEX sessions_user ON sessions (user_id);
+
+-- Tokens are random; only their SHA-256 is stored.  A refresh token is
+-- spent (spent_at) when rotated; presenting it again revokes its session.
+CREATE TABLE tokens (
+    hash       BLOB    PRIMARY KEY,
+    session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+    kind       TEXT    NOT NULL CHECK (kind IN ('access','refresh')),
+    expires_at INTEGER NOT NULL,
+    spent_at   INTEGER
+) WITHOUT ROWID;
+CREATE INDEX tokens_session ON tokens (session_id);
+
+-- Admin statistics: jobs per hour and durations per preset.
+CREATE INDEX jobs_created ON jobs (created_at);
+CREATE INDEX jobs_finished ON jobs (state, finished_at);

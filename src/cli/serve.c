@@ -17,6 +17,7 @@
 #include "cli/local.h"
 #include "http/http.h"
 #include "service/appctl.h"
+#include "service/auth.h"
 #include "util/log.h"
 #include "util/util.h"
 
@@ -125,6 +126,12 @@ int cli_serve(int argc, char **argv)
         fprintf(stderr, "batchbox serve: %s\n", err);
         return 3;
     }
+    char setup[64];
+    if (auth_first_run(&app, setup, err, sizeof err) != 0) {
+        fprintf(stderr, "batchbox serve: %s\n", err);
+        app_close(&app, 0);
+        return 3;
+    }
     mg_init_library(0);
     http_server *srv = http_start(&app, app.cfg->listen, err, sizeof err);
     if (!srv) {
@@ -143,6 +150,15 @@ int cli_serve(int argc, char **argv)
     snprintf(ms, sizeof ms, "%.1f", (double)(bb_mono_us() - t0) / 1000.0);
     bb_info("serving", "url", url, "data", app.data_dir, "startupMs", ms, "version", BB_VERSION);
     printf("batchbox listening on %s\n", url);
+    if (setup[0]) {
+        /* the one-time setup token goes to stdout only, never to the log */
+        printf("batchbox setup token: %s\n"
+               "No account exists yet. Create the first (admin) account at %s/#/setup?token=%s\n"
+               "or: curl -X POST -H 'Content-Type: application/json' -d "
+               "'{\"email\":\"you@example.com\",\"password\":\"...\",\"setupToken\":\"%s\"}' "
+               "%s/api/v1/auth/register\n",
+               setup, url, setup, setup, url);
+    }
     fflush(stdout);
 
     int sig = 0;

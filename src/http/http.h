@@ -35,6 +35,8 @@ typedef struct http_req {
     int64_t t0_us;
     int status;                      /* status sent (for the access log) */
     struct principal who;
+    int64_t session_id;              /* the caller's session, 0 = none */
+    bool cookie_auth;                /* authenticated by the bb_access cookie */
     char *body;                      /* owned after http_read_body */
     size_t body_len;
     int64_t job_id;                  /* for the access log, 0 = none */
@@ -80,6 +82,10 @@ bool http_read_body_or_reply(http_req *r, size_t max);
 /* Reads and parses a JSON body (Content-Type must be JSON: 415 otherwise;
  * 400 if malformed).  Caller frees the result.  NULL after replying. */
 struct cJSON *http_json_body_or_reply(http_req *r);
+/* Same with a smaller body cap (auth routes). */
+struct cJSON *http_json_body_limited_or_reply(http_req *r, size_t max);
+/* Value of a cookie into dst (cap); NULL if absent. */
+const char *http_cookie(http_req *r, const char *name, char *dst, size_t cap);
 /* Parses :id as a job id; replies 404 and returns false if malformed. */
 bool http_job_id_or_reply(http_req *r, int64_t *id);
 
@@ -120,5 +126,17 @@ void route_job_artifact(http_req *r);
 void route_job_action(http_req *r);
 void route_events(http_req *r);
 void route_static(http_req *r);
+void route_auth_register(http_req *r);
+void route_auth_login(http_req *r);
+void route_auth_refresh(http_req *r);
+void route_auth_logout(http_req *r);
+void route_auth_me(http_req *r);
+void route_profile_get(http_req *r);
+void route_profile_patch(http_req *r);
+void route_user_jobs(http_req *r);
+void route_admin_users(http_req *r);
+void route_admin_user_patch(http_req *r);
+void route_admin_jobs(http_req *r);
+void route_admin_stats(http_req *r);
 
 #endif

@@ -16,6 +16,21 @@ const struct http_route http_routes[] = {
     {"GET", "/jobs/:id/artifacts/:name", route_job_artifact, PERM_USER, "Download one artifact"},
     {"POST", "/jobs/:id/actions", route_job_action, PERM_USER,
      "Job action: cancel, retry, edit_metadata, rerun_audio"},
+    {"POST", "/auth/register", route_auth_register, PERM_PUBLIC,
+     "Create an account (the first one becomes admin and needs the setup token)"},
+    {"POST", "/auth/login", route_auth_login, PERM_PUBLIC, "Sign in: a token pair and cookies"},
+    {"POST", "/auth/refresh", route_auth_refresh, PERM_PUBLIC, "Rotate a refresh token"},
+    {"POST", "/auth/logout", route_auth_logout, PERM_PUBLIC, "End the session"},
+    {"GET", "/auth/me", route_auth_me, PERM_USER, "The signed-in user"},
+    {"GET", "/user/profile", route_profile_get, PERM_USER, "The signed-in user"},
+    {"PATCH", "/user/profile", route_profile_patch, PERM_USER,
+     "Change name or password (needs currentPassword)"},
+    {"GET", "/user/jobs", route_user_jobs, PERM_USER, "The caller's own jobs"},
+    {"GET", "/admin/users", route_admin_users, PERM_ADMIN, "Every user"},
+    {"PATCH", "/admin/users/:id", route_admin_user_patch, PERM_ADMIN,
+     "Change a user's role or disable them"},
+    {"GET", "/admin/jobs", route_admin_jobs, PERM_ADMIN, "Everyone's jobs"},
+    {"GET", "/admin/stats", route_admin_stats, PERM_ADMIN, "Statistics"},
 };
 
 const size_t http_nroutes = sizeof http_routes / sizeof http_routes[0];

@@ -25,6 +25,7 @@
 
 #include "civetweb.h"
 #include "cJSON.h"
+#include "service/auth.h"
 #include "util/buf.h"
 #include "util/log.h"
 #include "util/util.h"
@@ -291,17 +292,22 @@ static bool json_has_nul_escape(const char *s, size_t len)
 
 cJSON *http_json_body_or_reply(http_req *r)
 {
+    return http_json_body_limited_or_reply(r, (size_t)r->app->cfg->limits.max_body_bytes);
+}
+
+cJSON *http_json_body_limited_or_reply(http_req *r, size_t max)
+{
     const char *ct = http_header(r, "Content-Type");
     if (!ct || strncasecmp(ct, "application/json", 16) != 0 ||
         (ct[16] && ct[16] != ';' && ct[16] != ' ')) {
         /* still consume the body so keep-alive survives small requests */
-        if (r->ri->content_length > 0 &&
-            r->ri->content_length <= (long long)r->app->cfg->limits.max_body_bytes)
-            http_read_body_or_reply(r, (size_t)r->app->cfg->limits.max_body_bytes);
+        if (r->ri->content_length > 0 && r->ri->content_length <= (long long)max &&
+            !http_read_body_or_reply(r, max))
+            return NULL;
         http_reply_error(r, BB_EMEDIA, "send the body as application/json");
         return NULL;
     }
-    if (!http_read_body_or_reply(r, (size_t)r->app->cfg->limits.max_body_bytes))
+    if (!http_read_body_or_reply(r, max))
         return NULL;
     if (!bb_utf8_valid(r->body, r->body_len) || memchr(r->body, '\0', r->body_len)) {
         http_reply_error(r, BB_EINVAL, "the request body is not valid UTF-8 text");
@@ -336,15 +342,75 @@ bool http_job_id_or_reply(http_req *r, int64_t *id)
 
 /* ---- authentication hook ------------------------------------------------ */
 
-/* Decides who is calling and whether they may use the route.  Until the
- * accounts issue fills this in, batchbox has no users: every caller is
- * `open` and may use every route. */
+const char *http_cookie(http_req *r, const char *name, char *dst, size_t cap)
+{
+    const char *h = mg_get_header(r->conn, "Cookie");
+    if (!h)
+        return NULL;
+    return mg_get_cookie(h, name, dst, cap) > 0 ? dst : NULL;
+}
+
+static bool unsafe_method(const char *m)
+{
+    return strcmp(m, "GET") != 0 && strcmp(m, "HEAD") != 0 && strcmp(m, "OPTIONS") != 0;
+}
+
+/* Decides who is calling and whether they may use the route:
+ * `Authorization: Bearer <access token>` (API, CLI) or the bb_access cookie
+ * (browser; unsafe methods must echo the bb_csrf cookie in X-CSRF-Token).
+ * Public routes run with or without credentials; other routes answer 401
+ * without valid ones, and admin routes 403 for non-admins. */
 static bool authenticate_or_reply(http_req *r, const struct http_route *route)
 {
-    (void)route;
-    r->who.open = true;
-    r->who.admin = false;
-    r->who.user_id = 0;
+    memset(&r->who, 0, sizeof r->who);
+    char token[128];
+    const char *tok = NULL;
+    const char *authz = mg_get_header(r->conn, "Authorization");
+    if (authz && strncasecmp(authz, "Bearer ", 7) == 0) {
+        const char *v = authz + 7;
+        while (*v == ' ')
+            v++;
+        bb_strlcpy(token, v, sizeof token);
+        tok = token;
+    } else if (http_cookie(r, "bb_access", token, sizeof token)) {
+        tok = token;
+        r->cookie_auth = true;
+    }
+    struct token_info info;
+    bool valid = tok && auth_check_access(r->app, tok, &info) == BB_OK;
+    sodium_memzero(token, sizeof token);
+    if (valid && r->cookie_auth && unsafe_method(r->method)) {
+        char want[96];
+        const char *got = mg_get_header(r->conn, "X-CSRF-Token");
+        bool ok = http_cookie(r, "bb_csrf", want, sizeof want) && got &&
+                  strlen(got) == strlen(want) && strlen(want) >= 16 &&
+                  sodium_memcmp(got, want, strlen(want)) == 0;
+        if (!ok) {
+            http_reply_error(r, BB_EFORBIDDEN,
+                             "cookie-authenticated requests that change state need the "
+                             "X-CSRF-Token header (the value of the bb_csrf cookie)");
+            return false;
+        }
+    }
+    if (valid) {
+        r->who.user_id = info.user_id;
+        r->who.admin = info.admin;
+        r->session_id = info.session_id;
+    }
+    if (route->perm == PERM_PUBLIC)
+        return true;
+    if (!valid) {
+        bb_errctx e = {.code = BB_EAUTH};
+        snprintf(e.message, sizeof e.message, "%s",
+                 tok ? "the access token is invalid or expired: refresh it or sign in again"
+                     : "sign in first: send Authorization: Bearer <accessToken>");
+        reply_error_doc(r, 401, "unauthorized", e.message, NULL, "WWW-Authenticate: Bearer\r\n");
+        return false;
+    }
+    if (route->perm == PERM_ADMIN && !r->who.admin) {
+        http_reply_error(r, BB_EFORBIDDEN, "this needs an admin account");
+        return false;
+    }
     return true;
 }
 
@@ -399,18 +465,19 @@ static int match(http_req *r, const char *pattern, const char *path)
 
 static void access_log(http_req *r)
 {
-    char status[8], dur[32], job[24];
+    char status[8], dur[32], job[24], uid[24];
+    snprintf(uid, sizeof uid, "%lld", (long long)r->who.user_id);
     snprintf(status, sizeof status, "%d", r->status);
     snprintf(dur, sizeof dur, "%.3f", (double)(bb_mono_us() - r->t0_us) / 1000.0);
     snprintf(job, sizeof job, "%lld", (long long)r->job_id);
     if (r->job_id)
         bb_log(BB_LOG_INFO, "request", "requestId", r->request_id, "method", r->method,
                "route", r->route ? r->route : "-", "status", status, "durationMs", dur,
-               "jobId", job, (char *)0);
+               "userId", uid, "jobId", job, (char *)0);
     else
         bb_log(BB_LOG_INFO, "request", "requestId", r->request_id, "method", r->method,
                "route", r->route ? r->route : "-", "status", status, "durationMs", dur,
-               (char *)0);
+               "userId", uid, (char *)0);
 }
 
 static int begin_request(struct mg_connection *conn)

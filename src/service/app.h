@@ -26,6 +26,10 @@ typedef struct bb_app {
     int64_t started_ms;
     atomic_int sse_clients;  /* open SSE streams (cap: cfg->events.max_subscribers) */
     atomic_bool stopping;
+    /* first run: while no user exists, /auth/register needs the one-time
+     * setup token printed by `serve` (only its hash is kept) */
+    unsigned char setup_hash[32];
+    atomic_bool setup_open;
     /* optional observer of committed events, called on the writer thread
      * before they are published (used by `batchbox run` to print logs) */
     void (*on_events)(void *ud, bus_event **evs, size_t n);

@@ -172,10 +172,10 @@ class Client:
                 resp = self.conn.getresponse()
                 payload = resp.read()
             except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
-                # A server may close an idle keep-alive connection; retry once on a fresh one
-                # (only safe because the first attempt never got any response).
+                # A server may close an idle keep-alive connection: retry once on a fresh one,
+                # but only idempotent requests (a POST might have been processed).
                 self.close()
-                if attempt == 2:
+                if attempt == 2 or method not in ("GET", "HEAD"):
                     raise
                 continue
             if resp.will_close:

@@ -1172,3 +1172,107 @@ int repo_job_counts(db *d, int64_t counts[5])
     db_reader_release(d, c);
     return rc;
 }
+
+/* ---- statistics ---------------------------------------------------------- */
+
+static const char SQL_PER_HOUR[] =
+    "SELECT (created_at - :start) / 3600000, count(*) FROM jobs INDEXED BY jobs_created "
+    "WHERE created_at >= :start GROUP BY 1";
+
+int repo_stats_jobs_per_hour(db *d, int64_t now, int64_t counts[24])
+{
+    memset(counts, 0, 24 * sizeof counts[0]);
+    int64_t start = (now / 3600000 - 23) * 3600000;
+    db_conn *c = db_reader_acquire(d);
+    sqlite3_stmt *st = db_stmt(c, SQL_PER_HOUR);
+    int rc = BB_EIO;
+    if (st) {
+        bind_i64(st, ":start", start);
+        int s;
+        while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+            int64_t h = sqlite3_column_int64(st, 0);
+            if (h >= 0 && h < 24)
+                counts[h] = sqlite3_column_int64(st, 1);
+        }
+        sqlite3_reset(st);
+        rc = s == SQLITE_DONE ? BB_OK : BB_EIO;
+    }
+    db_reader_release(d, c);
+    return rc;
+}
+
+static const char SQL_DURATIONS[] =
+    "SELECT preset, finished_at - started_at AS ms FROM jobs INDEXED BY jobs_finished "
+    "WHERE state = 'succeeded' AND finished_at >= :since AND started_at IS NOT NULL "
+    "ORDER BY preset, ms";
+
+int repo_stats_durations(db *d, int64_t since,
+                         void (*fn)(void *, const char *, const int64_t *, size_t), void *ud)
+{
+    db_conn *c = db_reader_acquire(d);
+    sqlite3_stmt *st = db_stmt(c, SQL_DURATIONS);
+    int rc = BB_EIO;
+    int64_t *ms = NULL;
+    size_t n = 0, cap = 0;
+    char preset[128] = "";
+    if (st) {
+        bind_i64(st, ":since", since);
+        int s;
+        rc = BB_OK;
+        while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+            const char *p = (const char *)sqlite3_column_text(st, 0);
+            if (!p)
+                continue;
+            if (n && strcmp(p, preset) != 0) {
+                fn(ud, preset, ms, n);
+                n = 0;
+            }
+            bb_strlcpy(preset, p, sizeof preset);
+            if (n == cap) {
+                cap = cap ? cap * 2 : 256;
+                int64_t *np = realloc(ms, cap * sizeof *np);
+                if (!np) {
+                    rc = BB_EINTERNAL;
+                    break;
+                }
+                ms = np;
+            }
+            ms[n++] = sqlite3_column_int64(st, 1);
+        }
+        if (rc == BB_OK && s != SQLITE_DONE)
+            rc = BB_EIO;
+        if (rc == BB_OK && n)
+            fn(ud, preset, ms, n);
+        sqlite3_reset(st);
+    }
+    db_reader_release(d, c);
+    free(ms);
+    return rc;
+}
+
+static const char SQL_DB_BYTES[] =
+    "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()";
+static const char SQL_ARTIFACT_BYTES[] = "SELECT ifnull(sum(size), 0) FROM artifacts";
+
+int repo_stats_sizes(db *d, int64_t *db_bytes, int64_t *artifact_bytes)
+{
+    *db_bytes = *artifact_bytes = 0;
+    db_conn *c = db_reader_acquire(d);
+    int rc = BB_EIO;
+    sqlite3_stmt *a = db_stmt(c, SQL_DB_BYTES);
+    if (a && sqlite3_step(a) == SQLITE_ROW) {
+        *db_bytes = sqlite3_column_int64(a, 0);
+        sqlite3_reset(a);
+        sqlite3_stmt *b = db_stmt(c, SQL_ARTIFACT_BYTES);
+        if (b && sqlite3_step(b) == SQLITE_ROW) {
+            *artifact_bytes = sqlite3_column_int64(b, 0);
+            rc = BB_OK;
+        }
+        if (b)
+            sqlite3_reset(b);
+    } else if (a) {
+        sqlite3_reset(a);
+    }
+    db_reader_release(d, c);
+    return rc;
+}

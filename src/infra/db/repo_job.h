@@ -158,3 +158,20 @@ int repo_events_max_id(db *d, int64_t *id);
 int repo_job_counts(db *d, int64_t counts[5]);
 
 #endif
+
+#ifndef BB_REPO_JOB_STATS
+#define BB_REPO_JOB_STATS
+/* ---- statistics (admin) ------------------------------------------------ */
+
+/* Jobs created in each of the 24 hours before `now` (index 23 = the hour
+ * containing now); uses jobs_created. */
+int repo_stats_jobs_per_hour(db *d, int64_t now, int64_t counts[24]);
+/* Durations (ms) of jobs that succeeded since `since`, grouped by preset in
+ * ascending duration order: fn is called once per preset with its sorted
+ * durations.  Uses jobs_finished. */
+int repo_stats_durations(db *d, int64_t since,
+                         void (*fn)(void *ud, const char *preset, const int64_t *ms, size_t n),
+                         void *ud);
+/* Bytes of the database file(s) and the sum of artifact sizes. */
+int repo_stats_sizes(db *d, int64_t *db_bytes, int64_t *artifact_bytes);
+#endif

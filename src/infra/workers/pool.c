@@ -46,6 +46,7 @@
 
 #include "cJSON.h"
 #include "infra/db/repo_job.h"
+#include "infra/db/repo_user.h"
 #include "infra/exec/exec.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -573,6 +574,8 @@ static void *maint_main(void *arg)
         }
         if (now - last_trim >= 30000000) {
             last_trim = now;
+            if (repo_tokens_prune(app->db, bb_now_ms()) != BB_OK)
+                bb_warn("token pruning failed");
             int64_t deleted = 0;
             if (repo_events_trim(app->db, app->cfg->events.retain_events, &deleted) != BB_OK)
                 bb_warn("event log trim failed");

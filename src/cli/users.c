@@ -1,0 +1,753 @@
+/* users.c — `batchbox user add|list|passwd|role|disable|enable`: account
+ * administration for the machine's operator, straight on DIR/batchbox.db
+ * (no server needed; a running server sees the changes at once, since it
+ * reads users and sessions from the same database on every request).
+ * Also cli_read_secret(), the CLI's password prompt, shared with
+ * `batchbox login` (client.c).  User documentation: docs/cli.md.
+ *
+ * Every change goes through the service and repository functions the
+ * server uses (auth_create_user, repo_user_update), so the rules are the
+ * same: argon2id hashes, e-mail validation, "the last admin cannot be
+ * demoted or disabled", sessions revoked on a password change or when an
+ * account is disabled. */
+#include "cli/users.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "cJSON.h"
+#include "domain/user.h"
+#include "infra/db/db.h"
+#include "infra/db/repo_user.h"
+#include "service/auth.h"
+#include "util/err.h"
+
+#define DEFAULT_DATA_DIR "./data"
+/* The server accepts passwords up to 1024 bytes; a longer line is refused
+ * here without being cut. */
+#define PASSWORD_CAP 1100u
+#define USERS_MAX_LIST 1000000u
+
+enum {
+    EXIT_OK = 0,
+    EXIT_REFUSED = 1,
+    EXIT_USAGE = 2,
+    EXIT_DATABASE = 3,
+};
+
+/* ------------------------------------------------------ secret prompt */
+
+static volatile sig_atomic_t secret_signaled;
+
+static void secret_on_signal(int sig)
+{
+    (void)sig;
+    secret_signaled = 1;
+}
+
+enum cli_secret_result cli_read_secret(const char *prompt, bool hide,
+                                       char *out, size_t cap)
+{
+    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+    struct sigaction sa, old[sizeof sigs / sizeof sigs[0]];
+    bool have_old[sizeof sigs / sizeof sigs[0]] = {false};
+    struct termios saved, quiet;
+    bool echo_off = false, any = false;
+    enum cli_secret_result res;
+    size_t n = 0;
+
+    if (cap == 0)
+        return CLI_SECRET_TOO_LONG;
+    out[0] = '\0';
+    if (prompt && !isatty(STDIN_FILENO))
+        return CLI_SECRET_IO;
+
+    /* While prompting, a signal must not leave the terminal silent: catch
+     * it (no SA_RESTART, so read() returns), restore, then report it. */
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = secret_on_signal;
+    sigemptyset(&sa.sa_mask);
+    secret_signaled = 0;
+    if (prompt)
+        for (size_t k = 0; k < sizeof sigs / sizeof sigs[0]; k++)
+            have_old[k] = sigaction(sigs[k], &sa, &old[k]) == 0;
+
+    if (prompt) {
+        fputs(prompt, stderr);
+        fflush(stderr);
+        if (hide && tcgetattr(STDIN_FILENO, &saved) == 0) {
+            quiet = saved;
+            quiet.c_lflag &= ~(tcflag_t)ECHO;
+            echo_off = tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) == 0;
+        }
+        if (hide && !echo_off) {
+            res = CLI_SECRET_IO; /* never show a password being typed */
+            goto done;
+        }
+    }
+
+    /* One byte at a time, so nothing after the first line is consumed. */
+    for (;;) {
+        char ch;
+        ssize_t r;
+
+        if (secret_signaled) {
+            res = CLI_SECRET_INTERRUPTED;
+            break;
+        }
+        r = read(STDIN_FILENO, &ch, 1);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            res = CLI_SECRET_IO;
+            break;
+        }
+        if (r == 0) {
+            res = any ? CLI_SECRET_OK : CLI_SECRET_EOF;
+            break;
+        }
+        any = true;
+        if (ch == '\n') {
+            res = CLI_SECRET_OK;
+            break;
+        }
+        if (n + 1 >= cap) {
+            res = CLI_SECRET_TOO_LONG;
+            break;
+        }
+        out[n++] = ch;
+    }
+    if (res == CLI_SECRET_OK && n > 0 && out[n - 1] == '\r')
+        n--;
+    out[n] = '\0';
+    if (res != CLI_SECRET_OK) {
+        explicit_bzero(out, cap);
+        out[0] = '\0';
+    }
+
+done:
+    if (echo_off) {
+        (void)tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved);
+        fputc('\n', stderr); /* the Enter the terminal did not echo */
+    }
+    for (size_t k = 0; k < sizeof sigs / sizeof sigs[0]; k++)
+        if (have_old[k])
+            (void)sigaction(sigs[k], &old[k], NULL);
+    return res;
+}
+
+/* -------------------------------------------------------- subcommands */
+
+/* Options, one bit each; a subcommand lists the ones it accepts. */
+enum {
+    OPT_DATA = 1 << 0,
+    OPT_NAME = 1 << 1,
+    OPT_ROLE = 1 << 2,
+    OPT_PWSTDIN = 1 << 3,
+    OPT_JSON = 1 << 4,
+};
+
+struct uargs {
+    const char *data;
+    const char *name;
+    const char *role;
+    bool password_stdin;
+    bool json;
+    const char *pos[2];
+    int npos;
+};
+
+struct sub;
+typedef int (*sub_fn)(const struct sub *s, const struct uargs *a);
+
+struct sub {
+    const char *name;
+    sub_fn run;
+    unsigned opts;      /* OPT_* accepted */
+    int npos;           /* positional arguments required */
+    const char *synopsis;
+    const char *summary;
+    const char *help;
+};
+
+__attribute__((format(printf, 2, 3))) static void
+sub_error(const struct sub *s, const char *fmt, ...)
+{
+    va_list ap;
+
+    fprintf(stderr, "batchbox user %s: ", s->name);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+/* Prints e's message and its field messages; returns the exit code for
+ * its error code. */
+static int report_err(const struct sub *s, int code, const bb_errctx *e)
+{
+    const cJSON *f;
+
+    sub_error(s, "%s", e->message[0] ? e->message : bb_err_code(code));
+    cJSON_ArrayForEach(f, e->fields)
+    {
+        fprintf(stderr, "  %s: %s\n", f->string ? f->string : "?",
+                cJSON_IsString(f) ? f->valuestring : "invalid");
+    }
+    switch (code) {
+    case BB_EINVAL:
+        return EXIT_USAGE;
+    case BB_EIO:
+    case BB_EUNAVAIL:
+        return EXIT_DATABASE;
+    default:
+        return EXIT_REFUSED;
+    }
+}
+
+/* Opens DIR/batchbox.db.  Only `add` may create the database (in an
+ * existing directory); the others need it to exist, so a mistyped --data
+ * does not leave an empty database behind.  0 or the exit code (message
+ * printed). */
+static int open_db(const struct sub *s, const char *dir, bool may_create,
+                   db **out)
+{
+    char path[PATH_MAX], err[512];
+    struct stat st;
+    struct db_options o = {.readers = 1};
+
+    *out = NULL;
+    if ((size_t)snprintf(path, sizeof path, "%s/batchbox.db", dir) >=
+        sizeof path) {
+        sub_error(s, "--data: path too long");
+        return EXIT_USAGE;
+    }
+    if (stat(dir, &st) != 0) {
+        sub_error(s, "no data directory %s (%s); use --data DIR", dir,
+                  strerror(errno));
+        return EXIT_DATABASE;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        sub_error(s, "%s is not a directory; use --data DIR", dir);
+        return EXIT_DATABASE;
+    }
+    if (!may_create && stat(path, &st) != 0) {
+        sub_error(s, "no database at %s (%s); use --data DIR", path,
+                  strerror(errno));
+        return EXIT_DATABASE;
+    }
+    if (db_open(path, &o, out, err, sizeof err) != 0) {
+        sub_error(s, "cannot open the database %s: %s", path, err);
+        *out = NULL;
+        return EXIT_DATABASE;
+    }
+    return EXIT_OK;
+}
+
+/* Looks EMAIL up; 0 with *u filled (caller frees with user_clear), or the
+ * exit code (message printed). */
+static int find_user(const struct sub *s, db *d, const char *email_arg,
+                     user *u)
+{
+    char email[256];
+    bb_errctx e = {0};
+    int rc;
+
+    memset(u, 0, sizeof *u);
+    if (!auth_normalize_email(email_arg, email, "email", &e)) {
+        rc = report_err(s, BB_EINVAL, &e);
+        bb_err_clear(&e);
+        return rc;
+    }
+    rc = repo_user_by_email(d, email, u);
+    if (rc == BB_ENOTFOUND) {
+        sub_error(s, "no such user: %s", email);
+        return EXIT_REFUSED;
+    }
+    if (rc != BB_OK) {
+        sub_error(s, "cannot read the database (%s)", bb_err_code(rc));
+        return EXIT_DATABASE;
+    }
+    return EXIT_OK;
+}
+
+/* Reads a new password: the first line of stdin with --password-stdin,
+ * else typed twice on the terminal.  0 or the exit code (message
+ * printed). */
+static int read_new_password(const struct sub *s, bool from_stdin, char *pw,
+                             size_t cap)
+{
+    enum cli_secret_result r;
+
+    if (from_stdin) {
+        r = cli_read_secret(NULL, false, pw, cap);
+    } else if (!isatty(STDIN_FILENO)) {
+        sub_error(s, "stdin is not a terminal: give the password with "
+                     "--password-stdin");
+        return EXIT_USAGE;
+    } else {
+        r = cli_read_secret("password: ", true, pw, cap);
+        if (r == CLI_SECRET_OK) {
+            char again[PASSWORD_CAP];
+            r = cli_read_secret("again: ", true, again, sizeof again);
+            bool same = r == CLI_SECRET_OK && strcmp(pw, again) == 0;
+            explicit_bzero(again, sizeof again);
+            if (r == CLI_SECRET_OK && !same) {
+                explicit_bzero(pw, cap);
+                sub_error(s, "the passwords do not match");
+                return EXIT_USAGE;
+            }
+        }
+    }
+    switch (r) {
+    case CLI_SECRET_OK:
+        break;
+    case CLI_SECRET_EOF:
+        sub_error(s, from_stdin ? "no password on stdin" : "no password given");
+        return EXIT_USAGE;
+    case CLI_SECRET_TOO_LONG:
+        sub_error(s, "password too long (at most 1024 bytes)");
+        return EXIT_USAGE;
+    case CLI_SECRET_INTERRUPTED:
+        sub_error(s, "interrupted");
+        return EXIT_REFUSED;
+    default:
+        sub_error(s, "cannot read the password: %s",
+                  errno ? strerror(errno) : "no terminal");
+        return EXIT_REFUSED;
+    }
+    if (pw[0] == '\0') {
+        sub_error(s, "the password is empty");
+        return EXIT_USAGE;
+    }
+    return EXIT_OK;
+}
+
+static int run_add(const struct sub *s, const struct uargs *a)
+{
+    char email[256], pw[PASSWORD_CAP];
+    const char *role = a->role ? a->role : "user";
+    bb_errctx e = {0};
+    user u;
+    db *d;
+    int rc;
+
+    memset(&u, 0, sizeof u);
+    /* Check what can be checked before asking for a password. */
+    if (!user_role_valid(role)) {
+        sub_error(s, "--role must be admin or user, not '%s'", role);
+        return EXIT_USAGE;
+    }
+    if (!auth_normalize_email(a->pos[0], email, "email", &e)) {
+        rc = report_err(s, BB_EINVAL, &e);
+        bb_err_clear(&e);
+        return rc;
+    }
+    if ((rc = open_db(s, a->data, true, &d)) != 0)
+        return rc;
+    if (repo_user_by_email(d, email, &u) == BB_OK) {
+        user_clear(&u);
+        db_close(d);
+        sub_error(s, "a user with e-mail %s already exists", email);
+        return EXIT_REFUSED;
+    }
+    user_clear(&u);
+
+    if ((rc = read_new_password(s, a->password_stdin, pw, sizeof pw)) != 0) {
+        db_close(d);
+        return rc;
+    }
+    rc = auth_create_user(d, email, a->name, role, pw, false, &u, &e);
+    explicit_bzero(pw, sizeof pw);
+    if (rc != BB_OK) {
+        if (rc == BB_ECONFLICT && !e.message[0]) {
+            sub_error(s, "a user with e-mail %s already exists", email);
+            rc = EXIT_REFUSED;
+        } else {
+            rc = report_err(s, rc, &e);
+        }
+        bb_err_clear(&e);
+        db_close(d);
+        return rc;
+    }
+    printf("created user %lld %s (%s)\n", (long long)u.id, u.email,
+           u.role ? u.role : role);
+    user_clear(&u);
+    bb_err_clear(&e);
+    db_close(d);
+    return EXIT_OK;
+}
+
+/* "2026-11-22T05:00:00.123Z" → "2026-11-22 05:00:00". */
+static void short_time(const char *iso, char out[24])
+{
+    if (iso && strlen(iso) >= 19 && iso[10] == 'T')
+        snprintf(out, 24, "%.10s %.8s", iso, iso + 11);
+    else
+        snprintf(out, 24, "%s", iso ? iso : "-");
+}
+
+static const char *dto_str(const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static int run_list(const struct sub *s, const struct uargs *a)
+{
+    user *us = NULL;
+    size_t n = 0;
+    db *d;
+    int rc, code = EXIT_OK;
+    cJSON *items = NULL;
+
+    if ((rc = open_db(s, a->data, false, &d)) != 0)
+        return rc;
+    rc = repo_user_list(d, &us, &n);
+    db_close(d);
+    if (rc != BB_OK) {
+        sub_error(s, "cannot read the database (%s)", bb_err_code(rc));
+        return EXIT_DATABASE;
+    }
+    if (!(items = cJSON_CreateArray())) {
+        code = EXIT_REFUSED;
+        goto oom;
+    }
+    for (size_t k = 0; k < n && k < USERS_MAX_LIST; k++) {
+        cJSON *dto = user_to_dto(&us[k]);
+        if (!dto || !cJSON_AddItemToArray(items, dto)) {
+            cJSON_Delete(dto);
+            code = EXIT_REFUSED;
+            goto oom;
+        }
+    }
+
+    if (a->json) {
+        cJSON *o = cJSON_CreateObject();
+        char *text = NULL;
+        if (o && cJSON_AddItemToObject(o, "items", items)) {
+            items = NULL; /* o owns it now */
+            text = cJSON_PrintUnformatted(o);
+        }
+        cJSON_Delete(o);
+        if (!text) {
+            code = EXIT_REFUSED;
+            goto oom;
+        }
+        printf("%s\n", text);
+        free(text);
+    } else if (n == 0) {
+        printf("no users\n");
+    } else {
+        const cJSON *it;
+        printf("%-6s %-32s %-20s %-6s %-8s %s\n", "ID", "EMAIL", "NAME",
+               "ROLE", "STATUS", "CREATED");
+        cJSON_ArrayForEach(it, items)
+        {
+            const cJSON *dis = cJSON_GetObjectItemCaseSensitive(it, "disabled");
+            const char *name = dto_str(it, "name");
+            char created[24];
+            short_time(dto_str(it, "createdAt"), created);
+            printf("%-6s %-32s %-20s %-6s %-8s %s\n", dto_str(it, "id"),
+                   dto_str(it, "email"), name && *name ? name : "-",
+                   dto_str(it, "role"),
+                   cJSON_IsTrue(dis) ? "disabled" : "active", created);
+        }
+    }
+    if (fflush(stdout) != 0) {
+        sub_error(s, "cannot write: %s", strerror(errno));
+        code = EXIT_REFUSED;
+    }
+    goto out;
+oom:
+    sub_error(s, "out of memory");
+out:
+    cJSON_Delete(items);
+    for (size_t k = 0; k < n; k++)
+        user_clear(&us[k]);
+    free(us);
+    return code;
+}
+
+/* Applies ch to EMAIL's account; 0 or the exit code (message printed).
+ * On success *after holds the updated user (caller frees with
+ * user_clear).  conflict_msg explains BB_ECONFLICT. */
+static int update_user(const struct sub *s, const struct uargs *a,
+                       struct user_change *ch, const char *conflict_msg,
+                       user *after)
+{
+    user u;
+    db *d;
+    int rc;
+
+    memset(after, 0, sizeof *after);
+    if ((rc = open_db(s, a->data, false, &d)) != 0)
+        return rc;
+    if ((rc = find_user(s, d, a->pos[0], &u)) != 0) {
+        db_close(d);
+        return rc;
+    }
+    rc = repo_user_update(d, u.id, ch, after);
+    user_clear(&u);
+    db_close(d);
+    switch (rc) {
+    case BB_OK:
+        return EXIT_OK;
+    case BB_ECONFLICT:
+        sub_error(s, "%s", conflict_msg);
+        return EXIT_REFUSED;
+    case BB_ENOTFOUND:
+        sub_error(s, "no such user: %s", a->pos[0]);
+        return EXIT_REFUSED;
+    default:
+        sub_error(s, "cannot update the database (%s)", bb_err_code(rc));
+        return rc == BB_EINVAL ? EXIT_USAGE : EXIT_DATABASE;
+    }
+}
+
+static int run_passwd(const struct sub *s, const struct uargs *a)
+{
+    char pw[PASSWORD_CAP], hash[AUTH_HASH_MAX];
+    bb_errctx e = {0};
+    user u;
+    db *d;
+    int rc;
+
+    /* The account must exist before a password is asked for. */
+    if ((rc = open_db(s, a->data, false, &d)) != 0)
+        return rc;
+    rc = find_user(s, d, a->pos[0], &u);
+    user_clear(&u);
+    db_close(d);
+    if (rc != 0)
+        return rc;
+
+    if ((rc = read_new_password(s, a->password_stdin, pw, sizeof pw)) != 0)
+        return rc;
+    if (!auth_check_password(pw, "password", &e)) {
+        explicit_bzero(pw, sizeof pw);
+        rc = report_err(s, BB_EINVAL, &e);
+        bb_err_clear(&e);
+        return rc;
+    }
+    rc = auth_hash_password(pw, hash);
+    explicit_bzero(pw, sizeof pw);
+    if (rc != 0) {
+        sub_error(s, "cannot hash the password (out of memory)");
+        return EXIT_REFUSED;
+    }
+    struct user_change ch = {
+        .password_hash = hash, .disabled = -1, .revoke_sessions = true,
+    };
+    rc = update_user(s, a, &ch, "the account changed meanwhile; try again", &u);
+    explicit_bzero(hash, sizeof hash);
+    if (rc == 0)
+        printf("changed the password of %s; their sessions were signed out\n",
+               u.email);
+    user_clear(&u);
+    return rc;
+}
+
+static int run_role(const struct sub *s, const struct uargs *a)
+{
+    const char *role = a->pos[1];
+    user u;
+    int rc;
+
+    if (!user_role_valid(role)) {
+        sub_error(s, "the role must be admin or user, not '%s'", role);
+        return EXIT_USAGE;
+    }
+    struct user_change ch = {.role = role, .disabled = -1};
+    rc = update_user(s, a, &ch,
+                     "cannot demote the last admin: make another user admin "
+                     "first",
+                     &u);
+    if (rc == 0)
+        printf("%s is now %s\n", u.email, u.role ? u.role : role);
+    user_clear(&u);
+    return rc;
+}
+
+static int run_disable(const struct sub *s, const struct uargs *a)
+{
+    struct user_change ch = {.disabled = 1, .revoke_sessions = true};
+    user u;
+    int rc = update_user(s, a, &ch,
+                         "cannot disable the last admin: make another user "
+                         "admin first",
+                         &u);
+
+    if (rc == 0)
+        printf("disabled %s; their sessions were signed out\n", u.email);
+    user_clear(&u);
+    return rc;
+}
+
+static int run_enable(const struct sub *s, const struct uargs *a)
+{
+    struct user_change ch = {.disabled = 0};
+    user u;
+    int rc = update_user(s, a, &ch, "the account changed meanwhile; try again",
+                         &u);
+
+    if (rc == 0)
+        printf("enabled %s\n", u.email);
+    user_clear(&u);
+    return rc;
+}
+
+static const struct sub subs[] = {
+    {"add", run_add, OPT_DATA | OPT_NAME | OPT_ROLE | OPT_PWSTDIN, 1,
+     "add EMAIL [--name N] [--role admin|user] [--password-stdin]",
+     "create an account",
+     "Creates an account (role user unless --role admin).  The password is\n"
+     "typed twice on the terminal, or read from the first line of stdin\n"
+     "with --password-stdin; at least 8 characters.  Creates the database\n"
+     "in DIR if there is none yet.\n"},
+    {"list", run_list, OPT_DATA | OPT_JSON, 0, "list [--json]",
+     "list the accounts, newest first",
+     "Lists every account: id, e-mail, name, role, status, creation time\n"
+     "(UTC).  With --json: {\"items\": [USER, ...]} as the API returns it.\n"},
+    {"passwd", run_passwd, OPT_DATA | OPT_PWSTDIN, 1,
+     "passwd EMAIL [--password-stdin]", "set an account's password",
+     "Sets a new password (typed twice, or the first line of stdin with\n"
+     "--password-stdin) and signs the account out everywhere.\n"},
+    {"role", run_role, OPT_DATA, 2, "role EMAIL admin|user",
+     "make an account admin or user",
+     "Changes the account's role.  The last enabled admin cannot be\n"
+     "demoted (exit 1).\n"},
+    {"disable", run_disable, OPT_DATA, 1, "disable EMAIL",
+     "disable an account and sign it out",
+     "Disables the account: it cannot sign in, and its sessions end at\n"
+     "once.  The last enabled admin cannot be disabled (exit 1).\n"},
+    {"enable", run_enable, OPT_DATA, 1, "enable EMAIL",
+     "enable a disabled account", "Lets a disabled account sign in again.\n"},
+};
+
+#define NSUBS (sizeof subs / sizeof subs[0])
+
+static const char common_help[] =
+    "  --data DIR            data directory holding batchbox.db (default " DEFAULT_DATA_DIR ")\n"
+    "  -h, --help            show this help\n"
+    "\n"
+    "Works on the database directly; the server may be running.\n"
+    "Exit codes: 0 ok; 1 refused (no such user, e-mail taken, last admin);\n"
+    "2 usage error or invalid value; 3 database cannot be opened or written.\n";
+
+void cli_users_usage(FILE *out)
+{
+    for (size_t k = 0; k < NSUBS; k++) {
+        char syn[128];
+        snprintf(syn, sizeof syn, "user %s", subs[k].synopsis);
+        fprintf(out, "  %-62s %s\n", syn, subs[k].summary);
+    }
+    fprintf(out, "  (every user command takes --data DIR, default %s)\n",
+            DEFAULT_DATA_DIR);
+}
+
+static void sub_usage(const struct sub *s, FILE *out)
+{
+    fprintf(out, "usage: batchbox user %s [--data DIR]\n\n%s\n%s", s->synopsis,
+            s->help, common_help);
+}
+
+static void main_usage(FILE *out)
+{
+    fprintf(out, "usage: batchbox user <command> [options] [--data DIR]\n\n"
+                 "Manages accounts directly in DIR/batchbox.db (no server "
+                 "needed):\n");
+    cli_users_usage(out);
+    fprintf(out, "\nbatchbox user <command> --help shows a command's "
+                 "options.\n");
+}
+
+static int usage_fail(const struct sub *s, const char *msg, const char *arg)
+{
+    fprintf(stderr, "batchbox user %s: %s%s%s%s\nusage: batchbox user %s\n",
+            s->name, msg, arg ? " '" : "", arg ? arg : "", arg ? "'" : "",
+            s->synopsis);
+    return EXIT_USAGE;
+}
+
+int cli_users_main(int argc, char **argv)
+{
+    enum { L_DATA = 1000, L_NAME, L_ROLE, L_PWSTDIN, L_JSON };
+    static const struct option opts[] = {
+        {"data", required_argument, 0, L_DATA},
+        {"name", required_argument, 0, L_NAME},
+        {"role", required_argument, 0, L_ROLE},
+        {"password-stdin", no_argument, 0, L_PWSTDIN},
+        {"json", no_argument, 0, L_JSON},
+        {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0},
+    };
+    const struct sub *s = NULL;
+    struct uargs a;
+    int c;
+
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
+        strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+        main_usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? EXIT_USAGE : EXIT_OK;
+    }
+    for (size_t k = 0; k < NSUBS; k++)
+        if (strcmp(subs[k].name, argv[1]) == 0)
+            s = &subs[k];
+    if (!s) {
+        fprintf(stderr, "batchbox user: unknown command '%s'\n", argv[1]);
+        main_usage(stderr);
+        return EXIT_USAGE;
+    }
+
+    memset(&a, 0, sizeof a);
+    a.data = DEFAULT_DATA_DIR;
+    /* argv + 1: getopt sees the subcommand as its program name. */
+    int sargc = argc - 1;
+    char **sargv = argv + 1;
+    opterr = 0;
+    optind = 0; /* full re-initialisation (GNU) */
+    while ((c = getopt_long(sargc, sargv, ":h", opts, NULL)) != -1) {
+        unsigned bit = 0;
+        switch (c) {
+        case 'h':
+            sub_usage(s, stdout);
+            return EXIT_OK;
+        case L_DATA: bit = OPT_DATA; a.data = optarg; break;
+        case L_NAME: bit = OPT_NAME; a.name = optarg; break;
+        case L_ROLE: bit = OPT_ROLE; a.role = optarg; break;
+        case L_PWSTDIN: bit = OPT_PWSTDIN; a.password_stdin = true; break;
+        case L_JSON: bit = OPT_JSON; a.json = true; break;
+        case ':':
+            return usage_fail(s, "option needs a value:",
+                              sargv[optind - 1]);
+        default:
+            return usage_fail(s, "unknown option", sargv[optind - 1]);
+        }
+        if (!(s->opts & bit))
+            return usage_fail(s, "option not used by this command:",
+                              sargv[optind - 1]);
+    }
+    for (int k = optind; k < sargc; k++) {
+        if (a.npos >= s->npos)
+            return usage_fail(s, "unexpected argument", sargv[k]);
+        a.pos[a.npos++] = sargv[k];
+    }
+    if (a.npos < s->npos)
+        return usage_fail(s, s->npos == 2 && a.npos == 1 ? "missing the role"
+                                                         : "missing EMAIL",
+                          NULL);
+    if (!*a.data)
+        return usage_fail(s, "--data: empty directory name", NULL);
+    return s->run(s, &a);
+}
