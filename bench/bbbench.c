@@ -576,6 +576,15 @@ static int http_read_response(struct conn *c, struct http_resp *resp)
     return HTTP_OK;
 }
 
+/* The benchmark's account: created by the server at first start from
+ * BATCHBOX_ADMIN_EMAIL/BATCHBOX_ADMIN_PASSWORD (set before the fork). */
+#define BENCH_EMAIL "bench@example.com"
+#define BENCH_PASSWORD "bench-password-1"
+
+/* "Authorization: Bearer <token>\r\n" once the benchmark has signed in
+ * (empty before); written once in main before any load thread starts. */
+static char g_auth[256] = "";
+
 /* Sends one request on c (connecting if needed) and reads the response.
  * Retries once on a fresh connection when a reused keep-alive connection
  * turns out to be closed by the server before answering.  Returns HTTP_OK or
@@ -588,12 +597,12 @@ static int http_request(struct conn *c, const char *method, const char *path,
     int n;
     if (body)
         n = snprintf(req, sizeof req,
-                     "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+                     "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n%s"
                      "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
-                     method, path, c->port, blen, body);
+                     method, path, c->port, g_auth, blen, body);
     else
-        n = snprintf(req, sizeof req, "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n",
-                     method, path, c->port);
+        n = snprintf(req, sizeof req, "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n%s\r\n",
+                     method, path, c->port, g_auth);
     if (n <= 0 || (size_t)n >= sizeof req)
         return HTTP_EPROTO;
 
@@ -952,6 +961,8 @@ static int server_spawn(int port, int64_t *t_fork)
     }
     sigset_t empty;
     sigemptyset(&empty);
+    setenv("BATCHBOX_ADMIN_EMAIL", BENCH_EMAIL, 1);
+    setenv("BATCHBOX_ADMIN_PASSWORD", BENCH_PASSWORD, 1);
     *t_fork = now_ns();
     pid_t pid = fork();
     if (pid == 0) {
@@ -1372,12 +1383,13 @@ static int sse_open(int port, long long last_id, int rcv_ms)
     int n;
     if (last_id > 0)
         n = snprintf(req, sizeof req,
-                     "GET /api/v1/jobs/events HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
-                     "Accept: text/event-stream\r\nLast-Event-ID: %lld\r\n\r\n", port, last_id);
+                     "GET /api/v1/jobs/events HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n%s"
+                     "Accept: text/event-stream\r\nLast-Event-ID: %lld\r\n\r\n", port, g_auth,
+                     last_id);
     else
         n = snprintf(req, sizeof req,
-                     "GET /api/v1/jobs/events HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
-                     "Accept: text/event-stream\r\n\r\n", port);
+                     "GET /api/v1/jobs/events HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n%s"
+                     "Accept: text/event-stream\r\n\r\n", port, g_auth);
     if (n <= 0 || (size_t)n >= sizeof req || send_all(fd, req, (size_t)n) != 0 ||
         (rcv_ms > 0 && set_timeouts(fd, rcv_ms) != 0)) {
         close(fd);
@@ -2372,6 +2384,35 @@ static int parse_args(int argc, char **argv)
 
 /* ------------------------------------------------------------------ main */
 
+
+/* Signs in and fills g_auth.  0 or -1. */
+static int sign_in(int port)
+{
+    struct conn *c = xcalloc(1, sizeof *c);
+    struct http_resp *r = xcalloc(1, sizeof *r);
+    conn_init(c, port);
+    int rc = -1;
+    if (http_request(c, "POST", "/api/v1/auth/login",
+                     "{\"email\":\"" BENCH_EMAIL "\",\"password\":\"" BENCH_PASSWORD "\"}",
+                     r) == HTTP_OK && r->status == 200) {
+        const char *k = strstr(r->body, "\"accessToken\":\"");
+        if (k) {
+            k += 15;
+            size_t len = strcspn(k, "\"");
+            if (len > 0 && len < 128) {
+                snprintf(g_auth, sizeof g_auth, "Authorization: Bearer %.*s\r\n", (int)len, k);
+                rc = 0;
+            }
+        }
+    }
+    if (rc != 0)
+        logmsg("sign-in failed (status %d)", r->status);
+    conn_close(c);
+    free(c);
+    free(r);
+    return rc;
+}
+
 static int write_config(void)
 {
     char path[PATH_MAX + 32];
@@ -2381,7 +2422,8 @@ static int write_config(void)
         return -1;
     int maxsub = g_o.fanout + 100 > 2100 ? g_o.fanout + 100 : 2100;
     int n = fprintf(f, "{\"presets\":[{\"id\":\"noop\",\"workflow\":\"noop\",\"maxAttempts\":1}],"
-                       " \"events\": {\"maxSubscribers\": %d}}\n", maxsub);
+                       " \"events\": {\"maxSubscribers\": %d},"
+                       " \"auth\": {\"accessTokenTtlSec\": 86400}}\n", maxsub);
     if (fclose(f) != 0 || n < 0)
         return -1;
     return 0;
@@ -2441,6 +2483,11 @@ int main(int argc, char **argv)
         goto out;
     }
     logmsg("server pid %d on 127.0.0.1:%d, data %s", pid, g_port, g_datadir);
+    if (sign_in(g_port) != 0) {
+        print_server_log_tail();
+        rc = 1;
+        goto out;
+    }
     sleep_ms(200);
     R.idle_ran = (g_o.only & PH_IDLE) != 0;
     R.rss_start_kb = proc_status_kb(pid, "VmRSS");

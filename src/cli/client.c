@@ -385,39 +385,123 @@ static int take_job_id(struct ctx *c, const char **slot, const char *val)
     return 0;
 }
 
-/* --------------------------------------------------------- requests */
+/* ------------------------------------------------------ JSON helpers */
 
-char *client_auth_header(void)
+static const char *jstr(const cJSON *o, const char *key)
 {
-    static atomic_int warned;
-    const char *tok = getenv("BATCHBOX_TOKEN");
-    size_t n;
-    char *h;
-
-    if (!tok || !*tok)
-        return NULL;
-    n = strlen(tok);
-    for (size_t k = 0; k < n; k++) {
-        unsigned char ch = (unsigned char)tok[k];
-        if (ch <= 0x20 || ch >= 0x7f) {
-            if (atomic_exchange(&warned, 1) == 0)
-                fputs("batchbox: BATCHBOX_TOKEN contains spaces or control "
-                      "characters; not sent\n", stderr);
-            return NULL;
-        }
-    }
-    if (n > MAX_TOKEN_LEN) {
-        if (atomic_exchange(&warned, 1) == 0)
-            fputs("batchbox: BATCHBOX_TOKEN is too long; not sent\n", stderr);
-        return NULL;
-    }
-    h = malloc(n + sizeof "Authorization: Bearer ");
-    if (!h)
-        return NULL;
-    snprintf(h, n + sizeof "Authorization: Bearer ", "Authorization: Bearer %s",
-             tok);
-    return h;
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
 }
+
+/* A value as text: strings as they are, integral numbers without
+ * decimals; NULL for null/absent.  out holds numbers. */
+static const char *jtext(const cJSON *o, const char *key, char *out,
+                         size_t outlen)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+    if (cJSON_IsString(v))
+        return v->valuestring;
+    if (cJSON_IsNumber(v)) {
+        if (v->valuedouble == (double)(long long)v->valuedouble)
+            snprintf(out, outlen, "%lld", (long long)v->valuedouble);
+        else
+            snprintf(out, outlen, "%g", v->valuedouble);
+        return out;
+    }
+    return NULL;
+}
+
+static int jint(const cJSON *o, const char *key, int dflt)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (!cJSON_IsNumber(v) || v->valuedouble < INT_MIN ||
+        v->valuedouble > INT_MAX)
+        return dflt;
+    return (int)v->valuedouble;
+}
+
+/* progress (0..1) as a whole percentage, or -1 when absent. */
+static int jpercent(const cJSON *o)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "progress");
+    if (!cJSON_IsNumber(v))
+        return -1;
+    double p = v->valuedouble;
+    if (p < 0)
+        p = 0;
+    if (p > 1)
+        p = 1;
+    return (int)(p * 100.0 + 0.5);
+}
+
+static void print_json(const cJSON *j)
+{
+    char *s = cJSON_PrintUnformatted(j);
+
+    if (s) {
+        fputs(s, stdout);
+        fputc('\n', stdout);
+        free(s);
+    }
+    fflush(stdout);
+}
+
+/* Prints a 2xx body verbatim, ending in a newline. */
+static void print_raw(const struct http_response *resp)
+{
+    fwrite(resp->body, 1, resp->body_len, stdout);
+    if (resp->body_len == 0 || resp->body[resp->body_len - 1] != '\n')
+        fputc('\n', stdout);
+    fflush(stdout);
+}
+
+static bool state_terminal(const char *state)
+{
+    return state && (strcmp(state, "succeeded") == 0 ||
+                     strcmp(state, "failed") == 0 ||
+                     strcmp(state, "canceled") == 0);
+}
+
+/* "2026-11-22T05:00:00.123Z" → "2026-11-22 05:00:00" (UTC). */
+static const char *short_time(const char *iso, char out[24])
+{
+    if (!iso)
+        return "-";
+    if (strlen(iso) >= 19 && iso[10] == 'T') {
+        snprintf(out, 24, "%.10s %.8s", iso, iso + 11);
+        return out;
+    }
+    return iso;
+}
+
+static const char *base_name(const char *path)
+{
+    const char *slash;
+
+    if (!path)
+        return "-";
+    slash = strrchr(path, '/');
+    return slash && slash[1] ? slash + 1 : path;
+}
+
+static void human_size(double bytes, char *out, size_t outlen)
+{
+    static const char *const units[] = {"KiB", "MiB", "GiB", "TiB"};
+    int u = -1;
+
+    if (bytes < 1024) {
+        snprintf(out, outlen, "%.0f B", bytes);
+        return;
+    }
+    while (bytes >= 1024 && u < 3) {
+        bytes /= 1024;
+        u++;
+    }
+    snprintf(out, outlen, "%.1f %s", bytes, units[u]);
+}
+
+/* --------------------------------------------------------- requests */
 
 /* Builds "<server>/api/v1<path>" from a printf format.  Returns a malloc'd
  * string (caller frees) or NULL when too long or out of memory. */
@@ -466,26 +550,38 @@ struct req_opts {
     long idle_sec;               /* streams: idle timeout, 0 = none */
     long timeout_ms;             /* buffered: 0 = REQUEST_TIMEOUT_MS */
     bool cancelable;             /* watch g_cancel */
+    bool no_auth;                /* send no credentials (auth routes) */
 };
 
-/* Sends one API request with the common headers.  resp is always
- * initialised (caller frees it with http_response_free). */
-static enum http_result api_do(const struct ctx *c, const char *method,
-                               const char *url, const char *body,
-                               const struct req_opts *o,
-                               struct http_response *resp, char *err,
-                               size_t errlen)
+/* Frees a string that held a secret, wiping it first.  s may be NULL. */
+static void free_secret(char *s)
 {
-    static const struct req_opts none;
+    if (s) {
+        explicit_bzero(s, strlen(s));
+        free(s);
+    }
+}
+
+/* Releases a response whose body may hold tokens, wiping the body. */
+static void response_free_secret(struct http_response *resp)
+{
+    if (resp->body)
+        explicit_bzero(resp->body, resp->body_len);
+    http_response_free(resp);
+}
+
+/* Sends one request with the common headers and auth (a complete
+ * "Authorization: ..." line, or NULL).  resp is always initialised
+ * (caller frees it with http_response_free). */
+static enum http_result api_send(const char *method, const char *url,
+                                 const char *body, const struct req_opts *o,
+                                 const char *auth, struct http_response *resp,
+                                 char *err, size_t errlen)
+{
     char accept[96], idem[MAX_IDEM_KEY_LEN + 32], leid[160];
     const char *hdrs[8];
     size_t n = 0;
-    char *auth = client_auth_header();
-    enum http_result res;
 
-    (void)c;
-    if (!o)
-        o = &none;
     snprintf(accept, sizeof accept, "Accept: %s",
              o->accept ? o->accept : "application/json");
     hdrs[n++] = accept;
@@ -520,10 +616,766 @@ static enum http_result api_do(const struct ctx *c, const char *method,
         .user = o->user,
         .cancel = o->cancelable ? &g_cancel : NULL,
     };
-    res = http_client_perform(&r, resp, err, errlen);
-    if (auth) {
-        explicit_bzero(auth, strlen(auth));
-        free(auth);
+    return http_client_perform(&r, resp, err, errlen);
+}
+
+/* ------------------------------------------------------- credentials */
+
+/* `batchbox login` keeps one entry per server URL in
+ * $XDG_CONFIG_HOME/batchbox/credentials.json (default
+ * ~/.config/batchbox/credentials.json):
+ *
+ *   {"http://127.0.0.1:8080": {"server": ..., "email": ...,
+ *     "accessToken": ..., "refreshToken": ..., "expiresAt": ISO}, ...}
+ *
+ * The directory is 0700.  The file is only ever replaced whole: the new
+ * content goes to a fresh file opened O_CREAT|O_EXCL with mode 0600, which
+ * is then renamed over the old one, so the file is never readable by
+ * others, not even for a moment, nor seen half-written.  Every
+ * read-modify-write (login, logout, refresh) holds an exclusive flock on
+ * credentials.lock beside it: two batchbox processes neither lose each
+ * other's entries nor both spend the same refresh token (the second finds
+ * the pair the first stored and uses it; a spent refresh token presented
+ * again would make the server revoke the whole session). */
+
+#define CRED_FILE_MAX (1024u * 1024u)
+#define CRED_LOCK_WAIT_MS 20000L
+/* Refresh before a request when the access token expires this soon. */
+#define REFRESH_MARGIN_SEC 30
+
+struct cred_paths {
+    char dir[PATH_MAX];
+    char file[PATH_MAX];
+    char lock[PATH_MAX];
+};
+
+/* Fills p from $XDG_CONFIG_HOME, else $HOME; 0, or -1 with the reason in
+ * why. */
+static int cred_paths_get(struct cred_paths *p, char *why, size_t whylen)
+{
+    const char *xdg = getenv("XDG_CONFIG_HOME");
+    const char *home = getenv("HOME");
+    int n;
+
+    /* The XDG rule: a relative XDG_CONFIG_HOME is ignored. */
+    if (xdg && xdg[0] == '/')
+        n = snprintf(p->dir, sizeof p->dir, "%s/batchbox", xdg);
+    else if (home && home[0] == '/')
+        n = snprintf(p->dir, sizeof p->dir, "%s/.config/batchbox", home);
+    else {
+        snprintf(why, whylen, "no config directory: neither XDG_CONFIG_HOME "
+                              "nor HOME is set to an absolute path");
+        return -1;
+    }
+    if (n < 0 || (size_t)n + sizeof "/credentials.json" > sizeof p->dir) {
+        snprintf(why, whylen, "config directory path too long");
+        return -1;
+    }
+    snprintf(p->file, sizeof p->file, "%s/credentials.json", p->dir);
+    snprintf(p->lock, sizeof p->lock, "%s/credentials.lock", p->dir);
+    return 0;
+}
+
+/* Creates the directory and its missing parents with mode 0700 (the XDG
+ * rule); an existing batchbox directory open to others is closed to 0700.
+ * 0 or -1 with why. */
+static int cred_mkdir(const struct cred_paths *p, char *why, size_t whylen)
+{
+    char tmp[PATH_MAX];
+    struct stat st;
+
+    snprintf(tmp, sizeof tmp, "%s", p->dir);
+    for (char *q = tmp + 1; *q; q++) {
+        if (*q != '/')
+            continue;
+        *q = '\0';
+        if (mkdir(tmp, 0700) != 0 && errno != EEXIST) {
+            snprintf(why, whylen, "cannot create %s: %s", tmp, strerror(errno));
+            return -1;
+        }
+        *q = '/';
+    }
+    if (mkdir(tmp, 0700) != 0 && errno != EEXIST) {
+        snprintf(why, whylen, "cannot create %s: %s", tmp, strerror(errno));
+        return -1;
+    }
+    if (stat(p->dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        snprintf(why, whylen, "%s is not a directory", p->dir);
+        return -1;
+    }
+    if (st.st_uid != geteuid()) {
+        snprintf(why, whylen, "%s belongs to another user", p->dir);
+        return -1;
+    }
+    if ((st.st_mode & 077) != 0 && chmod(p->dir, 0700) != 0) {
+        snprintf(why, whylen, "cannot restrict %s to mode 0700: %s", p->dir,
+                 strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* Takes the exclusive lock of the credentials file, waiting up to
+ * CRED_LOCK_WAIT_MS.  Returns the lock's descriptor (release it with
+ * close) or -1 with why. */
+static int cred_lock(const struct cred_paths *p, char *why, size_t whylen)
+{
+    int fd = open(p->lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+
+    if (fd < 0) {
+        snprintf(why, whylen, "cannot open %s: %s", p->lock, strerror(errno));
+        return -1;
+    }
+    for (long waited = 0;; waited += 50) {
+        if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+            return fd;
+        if (errno != EWOULDBLOCK && errno != EINTR) {
+            snprintf(why, whylen, "cannot lock %s: %s", p->lock,
+                     strerror(errno));
+            break;
+        }
+        if (waited >= CRED_LOCK_WAIT_MS) {
+            snprintf(why, whylen, "%s stayed locked by another batchbox "
+                                  "process for %ld s", p->lock,
+                     CRED_LOCK_WAIT_MS / 1000);
+            break;
+        }
+        struct timespec ts = {0, 50L * 1000000L};
+        (void)nanosleep(&ts, NULL);
+    }
+    (void)close(fd);
+    return -1;
+}
+
+/* Reads the credentials file.  Returns its top-level object (caller frees
+ * with cJSON_Delete): empty when there is no file yet, or when it is not a
+ * JSON object (a warning says so; the next write replaces it).  NULL with
+ * why on a read error or out of memory. */
+static cJSON *cred_read(const struct cred_paths *p, char *why, size_t whylen)
+{
+    static atomic_int warned_mode, warned_json;
+    struct stat st;
+    size_t len = 0;
+    char *text = bb_read_file(p->file, CRED_FILE_MAX, &len);
+    cJSON *all;
+
+    if (!text) {
+        if (errno != ENOENT) {
+            snprintf(why, whylen, "cannot read %s: %s", p->file,
+                     strerror(errno));
+            return NULL;
+        }
+        all = cJSON_CreateObject();
+        if (!all)
+            snprintf(why, whylen, "out of memory");
+        return all;
+    }
+    if (stat(p->file, &st) == 0 && (st.st_mode & 077) != 0 &&
+        atomic_exchange(&warned_mode, 1) == 0)
+        fprintf(stderr, "batchbox: warning: %s can be read by other users; "
+                        "run: chmod 600 %s\n", p->file, p->file);
+    all = cJSON_ParseWithLength(text, len);
+    explicit_bzero(text, len);
+    free(text);
+    if (!cJSON_IsObject(all)) {
+        cJSON_Delete(all);
+        if (atomic_exchange(&warned_json, 1) == 0)
+            fprintf(stderr, "batchbox: warning: %s is not a JSON object; "
+                            "ignoring it\n", p->file);
+        all = cJSON_CreateObject();
+        if (!all)
+            snprintf(why, whylen, "out of memory");
+    }
+    return all;
+}
+
+/* Writes len bytes, retrying short writes; 0 or -1 (errno). */
+static int write_all(int fd, const char *data, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, data, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+        data += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* Replaces the credentials file with all, atomically (a new 0600 file
+ * renamed over the old one).  0 or -1 with why. */
+static int cred_write(const struct cred_paths *p, const cJSON *all, char *why,
+                      size_t whylen)
+{
+    static atomic_uint seq;
+    char tmp[PATH_MAX];
+    char *text = cJSON_Print(all);
+    size_t len;
+    int fd = -1, rc = -1;
+
+    if (!text) {
+        snprintf(why, whylen, "out of memory");
+        return -1;
+    }
+    len = strlen(text);
+    for (int attempt = 0; attempt < 16 && fd < 0; attempt++) {
+        snprintf(tmp, sizeof tmp, "%s/.credentials.json.%ld.%u", p->dir,
+                 (long)getpid(), atomic_fetch_add(&seq, 1u));
+        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+                  0600);
+        if (fd < 0 && errno != EEXIST)
+            break;
+    }
+    if (fd < 0) {
+        snprintf(why, whylen, "cannot create a file in %s: %s", p->dir,
+                 strerror(errno));
+        goto out;
+    }
+    if (write_all(fd, text, len) != 0 || write_all(fd, "\n", 1) != 0 ||
+        fsync(fd) != 0) {
+        snprintf(why, whylen, "cannot write %s: %s", tmp, strerror(errno));
+        (void)close(fd);
+        (void)unlink(tmp);
+        goto out;
+    }
+    if (close(fd) != 0) {
+        snprintf(why, whylen, "cannot write %s: %s", tmp, strerror(errno));
+        (void)unlink(tmp);
+        goto out;
+    }
+    if (rename(tmp, p->file) != 0) {
+        snprintf(why, whylen, "cannot replace %s: %s", p->file,
+                 strerror(errno));
+        (void)unlink(tmp);
+        goto out;
+    }
+    /* Make the rename itself durable. */
+    int dfd = open(p->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        (void)fsync(dfd);
+        (void)close(dfd);
+    }
+    rc = 0;
+out:
+    explicit_bzero(text, len);
+    free(text);
+    return rc;
+}
+
+/* Unix seconds as "2026-11-22T05:00:00Z" into out[32]. */
+static void iso_utc(int64_t t, char out[32])
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+
+    if (!gmtime_r(&tt, &tm) ||
+        strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        snprintf(out, 32, "1970-01-01T00:00:00Z");
+}
+
+/* "2026-11-22T05:00:00Z" (fraction allowed) → unix seconds; 0 if not
+ * that shape. */
+static int64_t parse_iso_utc(const char *s)
+{
+    struct tm tm;
+    int y, mo, d, h, mi, sec;
+
+    if (!s || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d", &y, &mo, &d, &h, &mi,
+                     &sec) != 6)
+        return 0;
+    memset(&tm, 0, sizeof tm);
+    tm.tm_year = y - 1900;
+    tm.tm_mon = mo - 1;
+    tm.tm_mday = d;
+    tm.tm_hour = h;
+    tm.tm_min = mi;
+    tm.tm_sec = sec;
+    time_t t = timegm(&tm);
+    return t == (time_t)-1 ? 0 : (int64_t)t;
+}
+
+/* A token we are willing to store and send: 1..MAX_TOKEN_LEN printable
+ * ASCII characters, no spaces. */
+static bool token_ok(const char *t)
+{
+    size_t n = t ? strlen(t) : 0;
+
+    if (n == 0 || n > MAX_TOKEN_LEN)
+        return false;
+    for (size_t k = 0; k < n; k++)
+        if ((unsigned char)t[k] <= 0x20 || (unsigned char)t[k] >= 0x7f)
+            return false;
+    return true;
+}
+
+/* A new credentials entry, or NULL when out of memory (caller frees with
+ * cJSON_Delete, or hands it to cred_put). */
+static cJSON *cred_entry_new(const char *server, const char *email,
+                             const char *access, const char *refresh,
+                             int64_t expires_at)
+{
+    cJSON *e = cJSON_CreateObject();
+    char exp[32];
+
+    iso_utc(expires_at, exp);
+    if (!e || !cJSON_AddStringToObject(e, "server", server) ||
+        !cJSON_AddStringToObject(e, "email", email ? email : "") ||
+        !cJSON_AddStringToObject(e, "accessToken", access) ||
+        !cJSON_AddStringToObject(e, "refreshToken", refresh) ||
+        !cJSON_AddStringToObject(e, "expiresAt", exp)) {
+        cJSON_Delete(e);
+        return NULL;
+    }
+    return e;
+}
+
+/* Under the lock: stores entry as server's (takes ownership), or removes
+ * server's entry when entry is NULL.  0 or -1 with why. */
+static int cred_put(const char *server, cJSON *entry, char *why,
+                    size_t whylen)
+{
+    struct cred_paths p;
+    cJSON *all = NULL;
+    int lfd = -1, rc = -1;
+
+    if (cred_paths_get(&p, why, whylen) != 0)
+        goto out;
+    if (entry && cred_mkdir(&p, why, whylen) != 0)
+        goto out;
+    if (!entry && access(p.file, F_OK) != 0) {
+        rc = 0; /* no file: nothing to remove */
+        goto out;
+    }
+    if ((lfd = cred_lock(&p, why, whylen)) < 0)
+        goto out;
+    if (!(all = cred_read(&p, why, whylen)))
+        goto out;
+    if (!entry && !cJSON_GetObjectItemCaseSensitive(all, server)) {
+        rc = 0;
+        goto out;
+    }
+    cJSON_DeleteItemFromObjectCaseSensitive(all, server);
+    if (entry) {
+        if (!cJSON_AddItemToObject(all, server, entry)) {
+            snprintf(why, whylen, "out of memory");
+            goto out;
+        }
+        entry = NULL; /* all owns it now */
+    }
+    rc = cred_write(&p, all, why, whylen);
+out:
+    if (lfd >= 0)
+        (void)close(lfd);
+    cJSON_Delete(all);
+    cJSON_Delete(entry);
+    return rc;
+}
+
+/* ----------------------------------------------------------- session */
+
+/* The process's credentials for the chosen server, loaded on first use
+ * and shared by the main thread and the `submit --wait` checker thread
+ * (everything under mu).  gen counts token changes: of two threads that
+ * both got a 401 with generation g, the first refreshes and the second
+ * finds gen != g and just retries with the new token. */
+static struct {
+    pthread_mutex_t mu;
+    bool loaded;
+    char server[1024];
+    bool env_set;          /* BATCHBOX_TOKEN is set: it wins, no refresh */
+    char *env_header;      /* its header line; NULL when unusable */
+    char *access, *refresh, *email; /* from the credentials file */
+    int64_t expires_at;    /* unix seconds; 0 unknown */
+    unsigned gen;
+    unsigned early_tried;  /* gen + 1 of the last refresh-before-expiry */
+    bool expired;          /* refresh refused: entry removed, user told */
+} g_sess = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+enum { REFRESH_OK, REFRESH_EXPIRED, REFRESH_FAILED };
+
+/* Why a refresh could not be done (server unreachable, 5xx, 429). */
+struct refresh_fail {
+    enum http_result res;
+    struct http_response resp; /* owned when set */
+    char err[512];
+    bool set;
+};
+
+/* "Authorization: Bearer <tok>" (malloc'd; caller frees with
+ * free_secret), or NULL when out of memory. */
+static char *bearer(const char *tok)
+{
+    size_t n = strlen(tok) + sizeof "Authorization: Bearer ";
+    char *h = malloc(n);
+
+    if (h)
+        snprintf(h, n, "Authorization: Bearer %s", tok);
+    return h;
+}
+
+/* Header line for BATCHBOX_TOKEN, or NULL when it is unusable (a warning
+ * says so, once).  Caller frees with free_secret. */
+static char *env_token_header(const char *tok)
+{
+    static atomic_int warned;
+
+    if (!token_ok(tok)) {
+        if (atomic_exchange(&warned, 1) == 0)
+            fputs(strlen(tok) > MAX_TOKEN_LEN
+                      ? "batchbox: BATCHBOX_TOKEN is too long; not sent\n"
+                      : "batchbox: BATCHBOX_TOKEN contains spaces or control "
+                        "characters; not sent\n",
+                  stderr);
+        return NULL;
+    }
+    return bearer(tok);
+}
+
+static void sess_forget_locked(void)
+{
+    free_secret(g_sess.access);
+    free_secret(g_sess.refresh);
+    free(g_sess.email);
+    g_sess.access = g_sess.refresh = g_sess.email = NULL;
+    g_sess.expires_at = 0;
+}
+
+/* Takes the tokens of a credentials entry; 0, or -1 when the entry is
+ * malformed (the session is then left empty). */
+static int sess_adopt_locked(const cJSON *entry)
+{
+    const char *acc = jstr(entry, "accessToken");
+    const char *ref = jstr(entry, "refreshToken");
+    const char *email = jstr(entry, "email");
+
+    sess_forget_locked();
+    if (!token_ok(acc) || (ref && !token_ok(ref)))
+        return -1;
+    g_sess.access = strdup(acc);
+    g_sess.refresh = ref ? strdup(ref) : NULL;
+    g_sess.email = strdup(email ? email : "");
+    if (!g_sess.access || (ref && !g_sess.refresh) || !g_sess.email) {
+        sess_forget_locked();
+        return -1;
+    }
+    g_sess.expires_at = parse_iso_utc(jstr(entry, "expiresAt"));
+    return 0;
+}
+
+/* Loads the credentials for server (once per server). */
+static void sess_load_locked(const char *server)
+{
+    struct cred_paths p;
+    char why[512];
+    const char *env = getenv("BATCHBOX_TOKEN");
+
+    if (g_sess.loaded && strcmp(g_sess.server, server) == 0)
+        return;
+    sess_forget_locked();
+    free_secret(g_sess.env_header);
+    g_sess.env_header = NULL;
+    g_sess.loaded = true;
+    g_sess.expired = false;
+    g_sess.gen++;
+    snprintf(g_sess.server, sizeof g_sess.server, "%s", server);
+    g_sess.env_set = env && *env;
+    if (g_sess.env_set) {
+        g_sess.env_header = env_token_header(env);
+        return;
+    }
+    if (cred_paths_get(&p, why, sizeof why) != 0)
+        return; /* no config directory: not signed in */
+    cJSON *all = cred_read(&p, why, sizeof why);
+    if (!all) {
+        fprintf(stderr, "batchbox: %s; continuing without stored "
+                        "credentials\n", why);
+        return;
+    }
+    const cJSON *entry = cJSON_GetObjectItemCaseSensitive(all, server);
+    if (entry && sess_adopt_locked(entry) != 0)
+        fprintf(stderr, "batchbox: ignoring the malformed credentials "
+                        "stored for %s in %s\n", server, p.file);
+    cJSON_Delete(all);
+}
+
+/* Frees the session (end of a verb). */
+static void sess_clear(void)
+{
+    pthread_mutex_lock(&g_sess.mu);
+    sess_forget_locked();
+    free_secret(g_sess.env_header);
+    g_sess.env_header = NULL;
+    g_sess.loaded = false;
+    pthread_mutex_unlock(&g_sess.mu);
+}
+
+char *client_auth_header(const char *server)
+{
+    char *h = NULL;
+
+    pthread_mutex_lock(&g_sess.mu);
+    sess_load_locked(server);
+    if (g_sess.env_set)
+        h = g_sess.env_header ? strdup(g_sess.env_header) : NULL;
+    else if (g_sess.access)
+        h = bearer(g_sess.access);
+    pthread_mutex_unlock(&g_sess.mu);
+    return h;
+}
+
+/* True when credentials of any kind will be sent. */
+static bool sess_has_credentials(const char *server)
+{
+    bool have;
+
+    pthread_mutex_lock(&g_sess.mu);
+    sess_load_locked(server);
+    have = g_sess.env_set ? g_sess.env_header != NULL : g_sess.access != NULL;
+    pthread_mutex_unlock(&g_sess.mu);
+    return have;
+}
+
+/* True once a refresh was refused (the user has been told). */
+static bool sess_expired(void)
+{
+    bool e;
+
+    pthread_mutex_lock(&g_sess.mu);
+    e = g_sess.expired;
+    pthread_mutex_unlock(&g_sess.mu);
+    return e;
+}
+
+/* The session ended on the server: forget it here and in the file. */
+static void sess_expire_locked(const struct ctx *c, cJSON *all,
+                               const struct cred_paths *p)
+{
+    char why[512];
+
+    if (all && cJSON_GetObjectItemCaseSensitive(all, g_sess.server)) {
+        cJSON_DeleteItemFromObjectCaseSensitive(all, g_sess.server);
+        if (cred_write(p, all, why, sizeof why) != 0)
+            errorf(c, "cannot remove the expired credentials: %s", why);
+    }
+    sess_forget_locked();
+    g_sess.expired = true;
+    g_sess.gen++;
+    if (strcmp(g_sess.server, DEFAULT_SERVER) == 0)
+        errorf(c, "session expired: run batchbox login");
+    else
+        errorf(c, "session expired: run batchbox login --server %s", c->shown);
+}
+
+/* Gets a new token pair with the stored refresh token (POST
+ * /auth/refresh), unless the tokens changed since generation used_gen
+ * (another thread, or another batchbox process that stored a new pair in
+ * the file, refreshed already).  The new pair is stored in the file.
+ * REFRESH_OK: retry with the current token.  REFRESH_EXPIRED: the server
+ * refused (the entry is removed, "session expired" printed).
+ * REFRESH_FAILED: the server could not be asked; when f is non-NULL it
+ * receives the failed call (caller frees f->resp). */
+static int sess_refresh(const struct ctx *c, unsigned used_gen,
+                        struct refresh_fail *f)
+{
+    struct cred_paths p;
+    struct http_response resp;
+    char why[512], err[512];
+    cJSON *all = NULL, *answer = NULL, *body = NULL;
+    char *json = NULL, *url = NULL;
+    int lfd = -1, rc = REFRESH_FAILED;
+    bool have_paths;
+    enum http_result res;
+
+    memset(&resp, 0, sizeof resp);
+    pthread_mutex_lock(&g_sess.mu);
+    if (g_sess.gen != used_gen) {
+        rc = g_sess.access ? REFRESH_OK : REFRESH_EXPIRED;
+        goto unlock;
+    }
+    if (g_sess.expired || g_sess.env_set || !g_sess.refresh) {
+        rc = REFRESH_EXPIRED;
+        goto unlock;
+    }
+
+    have_paths = cred_paths_get(&p, why, sizeof why) == 0;
+    if (have_paths && (lfd = cred_lock(&p, why, sizeof why)) < 0)
+        errorf(c, "warning: %s", why);
+    if (have_paths && !(all = cred_read(&p, why, sizeof why)))
+        errorf(c, "warning: %s", why);
+    if (all) {
+        const cJSON *entry = cJSON_GetObjectItemCaseSensitive(all,
+                                                              g_sess.server);
+        const char *facc = jstr(entry, "accessToken");
+        if (!entry) {
+            /* `batchbox logout` ran meanwhile. */
+            sess_expire_locked(c, all, &p);
+            rc = REFRESH_EXPIRED;
+            goto unlock;
+        }
+        if (facc && strcmp(facc, g_sess.access) != 0 &&
+            sess_adopt_locked(entry) == 0) {
+            g_sess.gen++;
+            rc = REFRESH_OK;
+            goto unlock;
+        }
+    }
+
+    body = cJSON_CreateObject();
+    if (!body || !cJSON_AddStringToObject(body, "refreshToken", g_sess.refresh) ||
+        !(json = cJSON_PrintUnformatted(body)) ||
+        !(url = api_url(c, "/auth/refresh"))) {
+        errorf(c, "out of memory");
+        goto unlock;
+    }
+    struct req_opts o = {.no_auth = true};
+    res = api_send("POST", url, json, &o, NULL, &resp, err, sizeof err);
+
+    if (res == HTTP_RES_OK && resp.status == 200) {
+        answer = cJSON_ParseWithLength(resp.body, resp.body_len);
+        const char *acc = jstr(answer, "accessToken");
+        const char *ref = jstr(answer, "refreshToken");
+        int ttl = jint(answer, "expiresIn", 0);
+        char *nacc = token_ok(acc) ? strdup(acc) : NULL;
+        char *nref = token_ok(ref) ? strdup(ref) : NULL;
+        if (!nacc || !nref) {
+            free_secret(nacc);
+            free_secret(nref);
+            errorf(c, "unexpected answer from the server to a token refresh");
+            sess_expire_locked(c, all, &p);
+            rc = REFRESH_EXPIRED;
+            goto unlock;
+        }
+        free_secret(g_sess.access);
+        free_secret(g_sess.refresh);
+        g_sess.access = nacc;
+        g_sess.refresh = nref;
+        g_sess.expires_at = ttl > 0 ? (int64_t)time(NULL) + ttl : 0;
+        g_sess.gen++;
+        rc = REFRESH_OK;
+        if (all) {
+            cJSON *entry = cred_entry_new(g_sess.server, g_sess.email, nacc,
+                                          nref, g_sess.expires_at);
+            cJSON_DeleteItemFromObjectCaseSensitive(all, g_sess.server);
+            if (!entry || !cJSON_AddItemToObject(all, g_sess.server, entry)) {
+                cJSON_Delete(entry);
+                snprintf(why, sizeof why, "out of memory");
+            } else if (cred_write(&p, all, why, sizeof why) == 0) {
+                goto unlock;
+            }
+        }
+        errorf(c, "warning: cannot save the refreshed tokens (%s); the next "
+                  "command will have to sign in again", why);
+    } else if (res == HTTP_RES_OK && resp.status >= 400 && resp.status < 500 &&
+               resp.status != 429) {
+        /* 400/401/403: the refresh token is spent, expired or revoked. */
+        sess_expire_locked(c, all, have_paths ? &p : NULL);
+        rc = REFRESH_EXPIRED;
+    } else {
+        rc = REFRESH_FAILED;
+        if (f) {
+            f->res = res;
+            f->resp = resp;
+            memset(&resp, 0, sizeof resp);
+            snprintf(f->err, sizeof f->err, "%s", err);
+            f->set = true;
+        }
+    }
+
+unlock:
+    pthread_mutex_unlock(&g_sess.mu);
+    if (lfd >= 0)
+        (void)close(lfd);
+    cJSON_Delete(all);
+    cJSON_Delete(answer);
+    cJSON_Delete(body);
+    free_secret(json);
+    free(url);
+    response_free_secret(&resp);
+    return rc;
+}
+
+/* The Authorization line for a request to c's server (caller frees with
+ * free_secret; NULL: none).  *gen receives the tokens' generation and
+ * *refreshable whether a 401 may be answered by refreshing.  A stored
+ * access token that expires within REFRESH_MARGIN_SEC is refreshed first
+ * (once per token; a failure leaves the old token in use). */
+static char *sess_header(const struct ctx *c, unsigned *gen,
+                         bool *refreshable)
+{
+    char *h = NULL;
+    bool early;
+
+    pthread_mutex_lock(&g_sess.mu);
+    sess_load_locked(c->server);
+    early = !g_sess.env_set && g_sess.access && g_sess.refresh &&
+            g_sess.expires_at > 0 &&
+            (int64_t)time(NULL) >= g_sess.expires_at - REFRESH_MARGIN_SEC &&
+            g_sess.early_tried != g_sess.gen + 1;
+    if (early) {
+        unsigned g = g_sess.gen;
+        g_sess.early_tried = g + 1;
+        pthread_mutex_unlock(&g_sess.mu);
+        (void)sess_refresh(c, g, NULL);
+        pthread_mutex_lock(&g_sess.mu);
+    }
+    *gen = g_sess.gen;
+    *refreshable = !g_sess.env_set && g_sess.refresh != NULL;
+    if (g_sess.env_set)
+        h = g_sess.env_header ? strdup(g_sess.env_header) : NULL;
+    else if (g_sess.access)
+        h = bearer(g_sess.access);
+    pthread_mutex_unlock(&g_sess.mu);
+    return h;
+}
+
+/* Sends one API request with the common headers and the credentials
+ * (unless o->no_auth).  A 401 answered to stored credentials is followed
+ * by one token refresh and one retry; when the refresh is refused the 401
+ * stays (the user was told the session expired), when the server cannot
+ * be asked the refresh's failure is returned instead.  resp is always
+ * initialised (caller frees it with http_response_free). */
+static enum http_result api_do(const struct ctx *c, const char *method,
+                               const char *url, const char *body,
+                               const struct req_opts *o,
+                               struct http_response *resp, char *err,
+                               size_t errlen)
+{
+    static const struct req_opts none;
+    unsigned gen = 0;
+    bool refreshable = false;
+    char *auth;
+    enum http_result res;
+    struct refresh_fail f;
+
+    if (!o)
+        o = &none;
+    auth = o->no_auth ? NULL : sess_header(c, &gen, &refreshable);
+    res = api_send(method, url, body, o, auth, resp, err, errlen);
+    free_secret(auth);
+    if (res != HTTP_RES_OK || resp->status != 401 || !refreshable)
+        return res;
+
+    memset(&f, 0, sizeof f);
+    switch (sess_refresh(c, gen, &f)) {
+    case REFRESH_OK:
+        http_response_free(resp);
+        auth = sess_header(c, &gen, &refreshable);
+        res = api_send(method, url, body, o, auth, resp, err, errlen);
+        free_secret(auth);
+        break;
+    case REFRESH_FAILED:
+        if (f.set) {
+            http_response_free(resp);
+            *resp = f.resp;
+            if (err && errlen)
+                snprintf(err, errlen, "%s", f.err);
+            res = f.res;
+        }
+        break;
+    default:
+        break; /* expired: keep the 401 */
     }
     return res;
 }
@@ -670,122 +1522,6 @@ static cJSON *api_json(const struct ctx *c, const char *method,
     else
         http_response_free(&resp);
     return j;
-}
-
-/* ------------------------------------------------------ JSON helpers */
-
-static const char *jstr(const cJSON *o, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-/* A value as text: strings as they are, integral numbers without
- * decimals; NULL for null/absent.  out holds numbers. */
-static const char *jtext(const cJSON *o, const char *key, char *out,
-                         size_t outlen)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-
-    if (cJSON_IsString(v))
-        return v->valuestring;
-    if (cJSON_IsNumber(v)) {
-        if (v->valuedouble == (double)(long long)v->valuedouble)
-            snprintf(out, outlen, "%lld", (long long)v->valuedouble);
-        else
-            snprintf(out, outlen, "%g", v->valuedouble);
-        return out;
-    }
-    return NULL;
-}
-
-static int jint(const cJSON *o, const char *key, int dflt)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    if (!cJSON_IsNumber(v) || v->valuedouble < INT_MIN ||
-        v->valuedouble > INT_MAX)
-        return dflt;
-    return (int)v->valuedouble;
-}
-
-/* progress (0..1) as a whole percentage, or -1 when absent. */
-static int jpercent(const cJSON *o)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "progress");
-    if (!cJSON_IsNumber(v))
-        return -1;
-    double p = v->valuedouble;
-    if (p < 0)
-        p = 0;
-    if (p > 1)
-        p = 1;
-    return (int)(p * 100.0 + 0.5);
-}
-
-static void print_json(const cJSON *j)
-{
-    char *s = cJSON_PrintUnformatted(j);
-
-    if (s) {
-        fputs(s, stdout);
-        fputc('\n', stdout);
-        free(s);
-    }
-    fflush(stdout);
-}
-
-/* Prints a 2xx body verbatim, ending in a newline. */
-static void print_raw(const struct http_response *resp)
-{
-    fwrite(resp->body, 1, resp->body_len, stdout);
-    if (resp->body_len == 0 || resp->body[resp->body_len - 1] != '\n')
-        fputc('\n', stdout);
-    fflush(stdout);
-}
-
-static bool state_terminal(const char *state)
-{
-    return state && (strcmp(state, "succeeded") == 0 ||
-                     strcmp(state, "failed") == 0 ||
-                     strcmp(state, "canceled") == 0);
-}
-
-/* "2026-11-22T05:00:00.123Z" → "2026-11-22 05:00:00" (UTC). */
-static const char *short_time(const char *iso, char out[24])
-{
-    if (!iso)
-        return "-";
-    if (strlen(iso) >= 19 && iso[10] == 'T') {
-        snprintf(out, 24, "%.10s %.8s", iso, iso + 11);
-        return out;
-    }
-    return iso;
-}
-
-static const char *base_name(const char *path)
-{
-    const char *slash;
-
-    if (!path)
-        return "-";
-    slash = strrchr(path, '/');
-    return slash && slash[1] ? slash + 1 : path;
-}
-
-static void human_size(double bytes, char *out, size_t outlen)
-{
-    static const char *const units[] = {"KiB", "MiB", "GiB", "TiB"};
-    int u = -1;
-
-    if (bytes < 1024) {
-        snprintf(out, outlen, "%.0f B", bytes);
-        return;
-    }
-    while (bytes >= 1024 && u < 3) {
-        bytes /= 1024;
-        u++;
-    }
-    snprintf(out, outlen, "%.1f %s", bytes, units[u]);
 }
 
 /* ------------------------------------------------------ event stream */
