@@ -1,4 +1,4 @@
-/* main.c — argv → a CLI verb: local verbs (serve, run, backup, version)
+/* main.c — argv → a CLI verb: local verbs (serve, run, backup, user, version)
  * run in this process; client verbs talk to a running server. */
 #include <signal.h>
 #include <stdbool.h>
@@ -9,6 +9,7 @@
 
 #include "cli/client.h"
 #include "cli/local.h"
+#include "cli/users.h"
 #include "service/app.h"
 
 static void usage(FILE *out)
@@ -22,6 +23,8 @@ static void usage(FILE *out)
             "  serve      run the server (web UI, JSON API, live events, workers)\n"
             "  run        run one job in this process, without a server\n"
             "  backup     online copy of a live database\n"
+            "  user       manage accounts in the database: add, list, passwd, role,\n"
+            "             disable, enable (no server needed)\n"
             "  version    print the version\n"
             "\n"
             "Client commands (talk to a running server; --server URL):\n",
@@ -62,6 +65,8 @@ int main(int argc, char **argv)
         return cli_run(argc - 1, argv + 1);
     if (strcmp(verb, "backup") == 0)
         return cli_backup(argc - 1, argv + 1);
+    if (strcmp(verb, "user") == 0)
+        return cli_users_main(argc - 1, argv + 1);
     if (cli_client_is_verb(verb))
         return cli_client_main(argc - 1, argv + 1);
     fprintf(stderr, "batchbox: unknown command \"%s\"\n\n", verb);

@@ -1,5 +1,6 @@
 /* client.c — the client verbs of the batchbox CLI: submit, jobs, show,
- * logs, watch, cancel, retry, rerun (user documentation: docs/cli.md).
+ * logs, watch, cancel, retry, rerun, and the account verbs login, logout,
+ * whoami (user documentation: docs/cli.md).
  *
  * Shape:
  *   - a verb table (name, handler, synopsis, summary, help text);
@@ -8,8 +9,13 @@
  *     ends the options; the common options (--server, --json, --help) are
  *     handled inside it;
  *   - api_do(): every request goes through it, so the common headers
- *     (Accept, Content-Type, User-Agent, Authorization from
- *     client_auth_header()) and timeouts are set in one place;
+ *     (Accept, Content-Type, User-Agent, Authorization) and timeouts are
+ *     set in one place, and a 401 to stored credentials is answered by
+ *     one token refresh and one retry (streams included: a reconnect that
+ *     gets 401 refreshes first);
+ *   - the credentials file written by `batchbox login` (atomic 0600
+ *     replacement under a lock file) and the process's session: see the
+ *     comments of the "credentials" and "session" sections;
  *   - report_failure(): the one place that turns a failed call into a
  *     message on stderr and an exit code;
  *   - run_stream(): one reconnecting Server-Sent-Events loop (Last-Event-ID,
@@ -20,8 +26,9 @@
  * "GET the job right after the event stream connected" of `submit --wait`,
  * which runs on a helper thread while the main thread keeps reading the
  * stream.  The two share only the waiter (final DTO and what was printed
- * last, under its mutex) and the atomic cancel flag g_cancel, which the
- * helper sets to end the stream once it has seen the job finished.
+ * last, under its mutex), the session (tokens, under g_sess.mu) and the
+ * atomic cancel flag g_cancel, which the helper sets to end the stream
+ * once it has seen the job finished.
  *
  * Text that comes from the server is printed with control characters
  * replaced (put_clean), except job log lines, which are the job's own
@@ -37,13 +44,18 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cJSON.h"
+#include "cli/users.h"
 #include "infra/net/http_client.h"
 #include "infra/net/sse_parse.h"
 #include "util/buf.h"
+#include "util/util.h"
 
 #define DEFAULT_SERVER "http://127.0.0.1:8080"
 #define API_PREFIX "/api/v1"
@@ -67,6 +79,8 @@
 #define MAX_PAGES 100000
 #define MAX_TOKEN_LEN 4096u
 #define MAX_IDEM_KEY_LEN 200u
+/* The server accepts passwords up to 1024 bytes. */
+#define LOGIN_PASSWORD_CAP 1100u
 
 /* ------------------------------------------------------------ signals */
 
@@ -149,6 +163,7 @@ struct ctx {
     char server[1024];      /* base URL: no trailing "/", no /api/v1 */
     char shown[1024];       /* same without user:password, for messages */
     bool json;
+    bool auth_verb;         /* login/logout: no "not signed in" hint */
 };
 
 /* Writes s to f with control characters (but tab) shown as '?'. */
@@ -178,11 +193,14 @@ static const char common_help[] =
     "  --json                print the server's JSON instead of text\n"
     "  -h, --help            show this help\n"
     "\n"
-    "Environment: BATCHBOX_SERVER (default server), BATCHBOX_TOKEN (sent as\n"
-    "'Authorization: Bearer <token>').\n"
-    "Exit codes: 0 ok; 1 job failed or canceled (--wait), not found, wrong\n"
-    "state or not implemented; 2 usage error or invalid request (HTTP 400);\n"
-    "3 server unreachable, timed out or failing (5xx).\n";
+    "Credentials: the token stored by `batchbox login` for the server\n"
+    "(renewed automatically when it expires); BATCHBOX_TOKEN, when set, is\n"
+    "sent instead ('Authorization: Bearer <token>').\n"
+    "Environment: BATCHBOX_SERVER (default server), BATCHBOX_TOKEN.\n"
+    "Exit codes: 0 ok; 1 job failed or canceled (--wait), not signed in,\n"
+    "not allowed, not found, wrong state or not implemented; 2 usage error\n"
+    "or invalid request (HTTP 400); 3 server unreachable, timed out or\n"
+    "failing (5xx).\n";
 
 static void verb_usage(const struct verb *v, FILE *out)
 {
@@ -913,7 +931,7 @@ static bool token_ok(const char *t)
 /* A new credentials entry, or NULL when out of memory (caller frees with
  * cJSON_Delete, or hands it to cred_put). */
 static cJSON *cred_entry_new(const char *server, const char *email,
-                             const char *access, const char *refresh,
+                             const char *access_tok, const char *refresh_tok,
                              int64_t expires_at)
 {
     cJSON *e = cJSON_CreateObject();
@@ -922,8 +940,8 @@ static cJSON *cred_entry_new(const char *server, const char *email,
     iso_utc(expires_at, exp);
     if (!e || !cJSON_AddStringToObject(e, "server", server) ||
         !cJSON_AddStringToObject(e, "email", email ? email : "") ||
-        !cJSON_AddStringToObject(e, "accessToken", access) ||
-        !cJSON_AddStringToObject(e, "refreshToken", refresh) ||
+        !cJSON_AddStringToObject(e, "accessToken", access_tok) ||
+        !cJSON_AddStringToObject(e, "refreshToken", refresh_tok) ||
         !cJSON_AddStringToObject(e, "expiresAt", exp)) {
         cJSON_Delete(e);
         return NULL;
@@ -1243,7 +1261,7 @@ static int sess_refresh(const struct ctx *c, unsigned used_gen,
             free_secret(nacc);
             free_secret(nref);
             errorf(c, "unexpected answer from the server to a token refresh");
-            sess_expire_locked(c, all, &p);
+            sess_expire_locked(c, all, have_paths ? &p : NULL);
             rc = REFRESH_EXPIRED;
             goto unlock;
         }
@@ -1399,6 +1417,9 @@ static int exit_for_status(long status)
 static int report_failure(const struct ctx *c, enum http_result r,
                           const struct http_response *resp, const char *err)
 {
+    /* A refused refresh has already said "session expired". */
+    if (r == HTTP_RES_OK && resp->status == 401 && sess_expired())
+        return CLI_EXIT_FAILED;
     if (r != HTTP_RES_OK) {
         switch (r) {
         case HTTP_RES_CONNECT:
@@ -1480,6 +1501,10 @@ static int report_failure(const struct ctx *c, enum http_result r,
         fputc('\n', stderr);
     }
     cJSON_Delete(j);
+    if (resp->status == 401 && !c->auth_verb &&
+        !sess_has_credentials(c->server))
+        fputs("  not signed in: run 'batchbox login' (or set "
+              "BATCHBOX_TOKEN)\n", stderr);
     return exit_for_status(resp->status);
 }
 
@@ -2816,6 +2841,303 @@ static int run_rerun(struct ctx *c, int argc, char **argv)
     return do_action(c, job_id, "rerun_audio", payload);
 }
 
+/* ---------------------------------------------------------- accounts */
+
+/* The server's USER object printed as "email:/name:/role:" lines. */
+static void print_user(const cJSON *u)
+{
+    const char *name = jstr(u, "name");
+
+    fputs("email: ", stdout);
+    put_clean(stdout, jstr(u, "email") ? jstr(u, "email") : "-");
+    fputs("\nname:  ", stdout);
+    put_clean(stdout, name && *name ? name : "-");
+    fputs("\nrole:  ", stdout);
+    put_clean(stdout, jstr(u, "role") ? jstr(u, "role") : "-");
+    fputc('\n', stdout);
+    fflush(stdout);
+}
+
+/* Explains a cli_read_secret() failure; returns the exit code. */
+static int secret_failure(const struct ctx *c, enum cli_secret_result r,
+                          const char *what, bool from_stdin)
+{
+    switch (r) {
+    case CLI_SECRET_EOF:
+        return usage_error(c, "no %s %s", what,
+                           from_stdin ? "on stdin" : "given");
+    case CLI_SECRET_TOO_LONG:
+        return usage_error(c, "%s too long", what);
+    case CLI_SECRET_INTERRUPTED:
+        errorf(c, "interrupted");
+        return CLI_EXIT_FAILED;
+    default:
+        errorf(c, "cannot read the %s: %s", what,
+               errno ? strerror(errno) : "no terminal");
+        return CLI_EXIT_FAILED;
+    }
+}
+
+static int run_login(struct ctx *c, int argc, char **argv)
+{
+    enum { O_EMAIL = 1, O_PWSTDIN };
+    static const struct optspec opts[] = {
+        {"email", 0, true, O_EMAIL},
+        {"password-stdin", 0, false, O_PWSTDIN},
+        {NULL, 0, false, 0},
+    };
+    struct args a = {argc, argv, 1, false};
+    const char *email_opt = NULL, *val;
+    bool pw_stdin = false;
+    char email[320], pw[LOGIN_PASSWORD_CAP], why[512];
+    int k, id = 0, code;
+    enum cli_secret_result sr;
+
+    c->auth_verb = true;
+    while ((k = next_arg(c, &a, opts, &id, &val)) != ARG_END) {
+        if (k == ARG_ERR)
+            return CLI_EXIT_USAGE;
+        if (k == ARG_HELP)
+            return CLI_EXIT_OK;
+        if (k == ARG_POS)
+            return usage_error(c, "unexpected argument '%s'", val);
+        if (id == O_EMAIL)
+            email_opt = val;
+        else
+            pw_stdin = true;
+    }
+    if ((code = setup_server(c)) != 0)
+        return code;
+
+    if (email_opt) {
+        if (!*email_opt || strlen(email_opt) >= sizeof email)
+            return usage_error(c, "--email: expected an e-mail address");
+        snprintf(email, sizeof email, "%s", email_opt);
+    } else if (pw_stdin || !isatty(STDIN_FILENO)) {
+        return usage_error(c, "--email E is needed when %s",
+                           pw_stdin ? "the password comes from stdin"
+                                    : "stdin is not a terminal");
+    } else {
+        fprintf(stderr, "signing in to %s\n", c->shown);
+        if ((sr = cli_read_secret("email: ", false, email, sizeof email)) !=
+            CLI_SECRET_OK)
+            return secret_failure(c, sr, "e-mail address", false);
+        if (!*email)
+            return usage_error(c, "no e-mail address given");
+    }
+    if (!pw_stdin && !isatty(STDIN_FILENO))
+        return usage_error(c, "stdin is not a terminal: give the password "
+                              "with --password-stdin");
+    sr = cli_read_secret(pw_stdin ? NULL : "password: ", true, pw, sizeof pw);
+    if (sr != CLI_SECRET_OK)
+        return secret_failure(c, sr, "password", pw_stdin);
+    if (!*pw)
+        return usage_error(c, "the password is empty");
+
+    cJSON *body = cJSON_CreateObject();
+    char *json = NULL, *url = api_url(c, "/auth/login");
+    if (body && cJSON_AddStringToObject(body, "email", email) &&
+        cJSON_AddStringToObject(body, "password", pw))
+        json = cJSON_PrintUnformatted(body);
+    explicit_bzero(pw, sizeof pw);
+    /* The tree holds the password too. */
+    cJSON *pwi = cJSON_GetObjectItemCaseSensitive(body, "password");
+    if (cJSON_IsString(pwi))
+        explicit_bzero(pwi->valuestring, strlen(pwi->valuestring));
+    cJSON_Delete(body);
+    if (!json || !url) {
+        free_secret(json);
+        free(url);
+        errorf(c, "out of memory");
+        return CLI_EXIT_FAILED;
+    }
+
+    struct req_opts o = {.no_auth = true};
+    struct http_response resp;
+    char err[512];
+    enum http_result r = api_do(c, "POST", url, json, &o, &resp, err,
+                                sizeof err);
+    free_secret(json);
+    free(url);
+    if (r != HTTP_RES_OK || !is_2xx(resp.status)) {
+        code = report_failure(c, r, &resp, err);
+        /* Wrong credentials and too many attempts are refusals, not an
+         * unreachable server. */
+        if (r == HTTP_RES_OK && resp.status == 429)
+            code = CLI_EXIT_FAILED;
+        response_free_secret(&resp);
+        return code;
+    }
+
+    cJSON *answer = cJSON_ParseWithLength(resp.body, resp.body_len);
+    response_free_secret(&resp);
+    const cJSON *user = cJSON_GetObjectItemCaseSensitive(answer, "user");
+    const char *acc = jstr(answer, "accessToken");
+    const char *ref = jstr(answer, "refreshToken");
+    const char *who = jstr(user, "email");
+    int ttl = jint(answer, "expiresIn", 0);
+    if (!token_ok(acc) || !token_ok(ref)) {
+        cJSON_Delete(answer);
+        errorf(c, "unexpected answer from the server: no usable tokens");
+        return CLI_EXIT_FAILED;
+    }
+    struct cred_paths p;
+    cJSON *entry = cred_entry_new(c->server, who ? who : email, acc, ref,
+                                  ttl > 0 ? (int64_t)time(NULL) + ttl : 0);
+    if (!entry) {
+        cJSON_Delete(answer);
+        errorf(c, "out of memory");
+        return CLI_EXIT_FAILED;
+    }
+    if (cred_put(c->server, entry, why, sizeof why) != 0 ||
+        cred_paths_get(&p, why, sizeof why) != 0) {
+        cJSON_Delete(answer);
+        errorf(c, "signed in, but cannot store the credentials: %s", why);
+        return CLI_EXIT_FAILED;
+    }
+    if (c->json) {
+        print_json(user);
+    } else {
+        printf("signed in to %s as ", c->shown);
+        put_clean(stdout, who ? who : email);
+        if (jstr(user, "role")) {
+            fputs(" (", stdout);
+            put_clean(stdout, jstr(user, "role"));
+            fputc(')', stdout);
+        }
+        printf("\ncredentials saved in %s\n", p.file);
+        fflush(stdout);
+    }
+    const char *env = getenv("BATCHBOX_TOKEN");
+    if (env && *env)
+        errorf(c, "note: BATCHBOX_TOKEN is set and is used instead of the "
+                  "stored credentials until you unset it");
+    cJSON_Delete(answer);
+    return CLI_EXIT_OK;
+}
+
+static int run_logout(struct ctx *c, int argc, char **argv)
+{
+    static const struct optspec opts[] = {{NULL, 0, false, 0}};
+    struct args a = {argc, argv, 1, false};
+    const char *val;
+    char why[512], err[512];
+    char *auth = NULL, *json = NULL, *url = NULL;
+    int k, id = 0, code;
+
+    c->auth_verb = true;
+    while ((k = next_arg(c, &a, opts, &id, &val)) != ARG_END) {
+        if (k == ARG_ERR)
+            return CLI_EXIT_USAGE;
+        if (k == ARG_HELP)
+            return CLI_EXIT_OK;
+        return usage_error(c, "unexpected argument '%s'", val);
+    }
+    if ((code = setup_server(c)) != 0)
+        return code;
+
+    /* The stored session, whatever BATCHBOX_TOKEN says. */
+    struct cred_paths p;
+    cJSON *all = NULL, *body = NULL;
+    const cJSON *entry = NULL;
+    if (cred_paths_get(&p, why, sizeof why) == 0 &&
+        (all = cred_read(&p, why, sizeof why)) != NULL)
+        entry = cJSON_GetObjectItemCaseSensitive(all, c->server);
+    const char *acc = jstr(entry, "accessToken");
+    const char *ref = jstr(entry, "refreshToken");
+    if (!entry) {
+        cJSON_Delete(all);
+        printf("not signed in to %s\n", c->shown);
+        return CLI_EXIT_OK;
+    }
+
+    /* Revoke the session on the server (it answers 204 even for an
+     * unknown session), then forget it here in any case. */
+    bool revoked = false;
+    body = cJSON_CreateObject();
+    if (body && token_ok(ref))
+        (void)cJSON_AddStringToObject(body, "refreshToken", ref);
+    json = body ? cJSON_PrintUnformatted(body) : NULL;
+    url = api_url(c, "/auth/logout");
+    auth = token_ok(acc) ? bearer(acc) : NULL;
+    if (json && url) {
+        struct req_opts o = {.timeout_ms = CHECK_TIMEOUT_MS};
+        struct http_response resp;
+        enum http_result r = api_send("POST", url, json, &o, auth, &resp,
+                                      err, sizeof err);
+        if (r == HTTP_RES_OK && is_2xx(resp.status)) {
+            revoked = true;
+        } else if (r == HTTP_RES_OK) {
+            snprintf(why, sizeof why, "the server answered HTTP %ld",
+                     resp.status);
+        } else {
+            snprintf(why, sizeof why, "%s", err);
+        }
+        response_free_secret(&resp);
+    } else {
+        snprintf(why, sizeof why, "out of memory");
+    }
+    free_secret(auth);
+    free_secret(json);
+    free(url);
+    cJSON_Delete(body);
+    cJSON_Delete(all);
+
+    if (cred_put(c->server, NULL, err, sizeof err) != 0) {
+        errorf(c, "cannot remove the stored credentials: %s", err);
+        return CLI_EXIT_FAILED;
+    }
+    if (!revoked)
+        errorf(c, "could not sign out on the server (%s); the session stays "
+                  "valid there until it expires", why);
+    printf("signed out of %s\n", c->shown);
+    fflush(stdout);
+    return CLI_EXIT_OK;
+}
+
+static int run_whoami(struct ctx *c, int argc, char **argv)
+{
+    static const struct optspec opts[] = {{NULL, 0, false, 0}};
+    struct args a = {argc, argv, 1, false};
+    const char *val;
+    int k, id = 0, code;
+
+    while ((k = next_arg(c, &a, opts, &id, &val)) != ARG_END) {
+        if (k == ARG_ERR)
+            return CLI_EXIT_USAGE;
+        if (k == ARG_HELP)
+            return CLI_EXIT_OK;
+        return usage_error(c, "unexpected argument '%s'", val);
+    }
+    if ((code = setup_server(c)) != 0)
+        return code;
+    if (!sess_has_credentials(c->server)) {
+        errorf(c, "not signed in to %s: run batchbox login%s%s", c->shown,
+               strcmp(c->server, DEFAULT_SERVER) == 0 ? "" : " --server ",
+               strcmp(c->server, DEFAULT_SERVER) == 0 ? "" : c->shown);
+        return CLI_EXIT_FAILED;
+    }
+
+    char *url = api_url(c, "/auth/me");
+    struct http_response resp;
+    cJSON *u;
+    if (!url) {
+        errorf(c, "out of memory");
+        return CLI_EXIT_FAILED;
+    }
+    u = api_json(c, "GET", url, NULL, NULL, &code, &resp);
+    free(url);
+    if (!u)
+        return code;
+    if (c->json)
+        print_raw(&resp);
+    else
+        print_user(u);
+    http_response_free(&resp);
+    cJSON_Delete(u);
+    return CLI_EXIT_OK;
+}
+
 /* ------------------------------------------------------------- table */
 
 static const struct verb verbs[] = {
@@ -2886,6 +3208,28 @@ static const struct verb verbs[] = {
      "\n"
      "  --voice-accent A      use this accent this time\n"
      "  --force-tts           do not reuse cached audio\n"},
+    {"login", run_login, "login [--email E] [--password-stdin]",
+     "sign in and store the token for the other commands",
+     "Signs in to the server and stores the session's tokens in\n"
+     "$XDG_CONFIG_HOME/batchbox/credentials.json (default\n"
+     "~/.config/batchbox/credentials.json; directory 0700, file 0600), one\n"
+     "entry per server URL.  The other commands send the stored access\n"
+     "token and renew it with the refresh token when it expires.  Without\n"
+     "options the e-mail and password are asked for on the terminal (the\n"
+     "password without echo).  Wrong credentials, a disabled account or too\n"
+     "many attempts (HTTP 429): exit 1.\n"
+     "\n"
+     "  --email E             the account's e-mail address\n"
+     "  --password-stdin      read the password from the first line of\n"
+     "                        stdin (needs --email)\n"},
+    {"logout", run_logout, "logout", "sign out and forget the stored token",
+     "Ends the stored session on the server (its tokens stop working) and\n"
+     "removes it from the credentials file.  When the server cannot be\n"
+     "reached the local entry is removed anyway, with a warning (exit 0).\n"},
+    {"whoami", run_whoami, "whoami", "show the signed-in account",
+     "Prints the e-mail, name and role of the account the credentials\n"
+     "belong to (BATCHBOX_TOKEN, else the stored ones).  Not signed in or\n"
+     "the session ended: exit 1.  With --json: the server's user object.\n"},
 };
 
 #define NVERBS (sizeof verbs / sizeof verbs[0])
@@ -2926,5 +3270,7 @@ int cli_client_main(int argc, char **argv)
         errorf(&c, "cannot initialise libcurl");
         return CLI_EXIT_FAILED;
     }
-    return v->run(&c, argc, argv);
+    int code = v->run(&c, argc, argv);
+    sess_clear();
+    return code;
 }

@@ -31,6 +31,7 @@
 #include "infra/db/repo_user.h"
 #include "service/auth.h"
 #include "util/err.h"
+#include "util/log.h"
 
 #define DEFAULT_DATA_DIR "./data"
 /* The server accepts passwords up to 1024 bytes; a longer line is refused
@@ -198,11 +199,16 @@ static int report_err(const struct sub *s, int code, const bb_errctx *e)
 {
     const cJSON *f;
 
-    sub_error(s, "%s", e->message[0] ? e->message : bb_err_code(code));
-    cJSON_ArrayForEach(f, e->fields)
-    {
-        fprintf(stderr, "  %s: %s\n", f->string ? f->string : "?",
-                cJSON_IsString(f) ? f->valuestring : "invalid");
+    /* One line per bad field ("password: must be at least 8 ..."), else
+     * the message. */
+    if (cJSON_GetArraySize(e->fields) > 0) {
+        cJSON_ArrayForEach(f, e->fields)
+        {
+            sub_error(s, "%s: %s", f->string ? f->string : "?",
+                      cJSON_IsString(f) ? f->valuestring : "invalid");
+        }
+    } else {
+        sub_error(s, "%s", e->message[0] ? e->message : bb_err_code(code));
     }
     switch (code) {
     case BB_EINVAL:
@@ -338,6 +344,7 @@ static int run_add(const struct sub *s, const struct uargs *a)
     char email[256], pw[PASSWORD_CAP];
     const char *role = a->role ? a->role : "user";
     bb_errctx e = {0};
+    int64_t nusers = -1;
     user u;
     db *d;
     int rc;
@@ -362,6 +369,10 @@ static int run_add(const struct sub *s, const struct uargs *a)
         return EXIT_REFUSED;
     }
     user_clear(&u);
+    /* As with registration, the first account ever is an admin (else
+     * nobody could administer the server) unless --role says otherwise. */
+    if (!a->role && repo_user_count(d, &nusers) == BB_OK && nusers == 0)
+        role = "admin";
 
     if ((rc = read_new_password(s, a->password_stdin, pw, sizeof pw)) != 0) {
         db_close(d);
@@ -380,8 +391,9 @@ static int run_add(const struct sub *s, const struct uargs *a)
         db_close(d);
         return rc;
     }
-    printf("created user %lld %s (%s)\n", (long long)u.id, u.email,
-           u.role ? u.role : role);
+    printf("created user %lld %s (%s%s)\n", (long long)u.id, u.email,
+           u.role ? u.role : role,
+           nusers == 0 && !a->role ? ": the first account is an admin" : "");
     user_clear(&u);
     bb_err_clear(&e);
     db_close(d);
@@ -611,18 +623,27 @@ static const struct sub subs[] = {
     {"add", run_add, OPT_DATA | OPT_NAME | OPT_ROLE | OPT_PWSTDIN, 1,
      "add EMAIL [--name N] [--role admin|user] [--password-stdin]",
      "create an account",
-     "Creates an account (role user unless --role admin).  The password is\n"
-     "typed twice on the terminal, or read from the first line of stdin\n"
-     "with --password-stdin; at least 8 characters.  Creates the database\n"
-     "in DIR if there is none yet.\n"},
+     "Creates an account: role user unless --role admin (the first account\n"
+     "of a database is an admin by default).  The password is typed twice\n"
+     "on the terminal, or read from the first line of stdin with\n"
+     "--password-stdin; at least 8 characters.  Creates the database in DIR\n"
+     "if there is none yet.\n"
+     "\n"
+     "  --name N              display name\n"
+     "  --role admin|user     role (default: user; admin for the first one)\n"
+     "  --password-stdin      read the password from the first line of stdin\n"},
     {"list", run_list, OPT_DATA | OPT_JSON, 0, "list [--json]",
      "list the accounts, newest first",
      "Lists every account: id, e-mail, name, role, status, creation time\n"
-     "(UTC).  With --json: {\"items\": [USER, ...]} as the API returns it.\n"},
+     "(UTC).\n"
+     "\n"
+     "  --json                print {\"items\": [USER, ...]} as the API does\n"},
     {"passwd", run_passwd, OPT_DATA | OPT_PWSTDIN, 1,
      "passwd EMAIL [--password-stdin]", "set an account's password",
      "Sets a new password (typed twice, or the first line of stdin with\n"
-     "--password-stdin) and signs the account out everywhere.\n"},
+     "--password-stdin) and signs the account out everywhere.\n"
+     "\n"
+     "  --password-stdin      read the password from the first line of stdin\n"},
     {"role", run_role, OPT_DATA, 2, "role EMAIL admin|user",
      "make an account admin or user",
      "Changes the account's role.  The last enabled admin cannot be\n"
@@ -710,6 +731,9 @@ int cli_users_main(int argc, char **argv)
         return EXIT_USAGE;
     }
 
+    /* A command-line tool: the database's info lines ("database migrated")
+     * are noise here; warnings and errors still show. */
+    bb_log_set_level(BB_LOG_WARN);
     memset(&a, 0, sizeof a);
     a.data = DEFAULT_DATA_DIR;
     /* argv + 1: getopt sees the subcommand as its program name. */
@@ -717,7 +741,8 @@ int cli_users_main(int argc, char **argv)
     char **sargv = argv + 1;
     opterr = 0;
     optind = 0; /* full re-initialisation (GNU) */
-    while ((c = getopt_long(sargc, sargv, ":h", opts, NULL)) != -1) {
+    int li = -1;
+    while ((c = getopt_long(sargc, sargv, ":h", opts, &li)) != -1) {
         unsigned bit = 0;
         switch (c) {
         case 'h':
@@ -734,9 +759,13 @@ int cli_users_main(int argc, char **argv)
         default:
             return usage_fail(s, "unknown option", sargv[optind - 1]);
         }
-        if (!(s->opts & bit))
-            return usage_fail(s, "option not used by this command:",
-                              sargv[optind - 1]);
+        if (!(s->opts & bit)) {
+            char name[64];
+            snprintf(name, sizeof name, "--%s",
+                     li >= 0 ? opts[li].name : "?");
+            return usage_fail(s, "option not used by this command:", name);
+        }
+        li = -1;
     }
     for (int k = optind; k < sargc; k++) {
         if (a.npos >= s->npos)

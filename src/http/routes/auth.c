@@ -171,7 +171,8 @@ static bool refresh_token_or_reply(http_req *r, const cJSON *body, char *dst, si
 static bool optional_body_or_reply(http_req *r, cJSON **out)
 {
     *out = NULL;
-    if (r->ri->content_length == 0 && !http_header(r, "Transfer-Encoding"))
+    /* no body at all (no Content-Length, not chunked) or an empty one */
+    if (r->ri->content_length <= 0 && !http_header(r, "Transfer-Encoding"))
         return true;
     *out = http_json_body_limited_or_reply(r, AUTH_BODY_MAX);
     if (!*out)
