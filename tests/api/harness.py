@@ -31,6 +31,10 @@ DTO_KEYS = ["jobId", "state", "md", "preset", "withTts", "upload", "voiceAccent"
             "maxAttempts", "parentJobId", "manifestPath", "notionUrl", "pageUrl", "error",
             "ownerId", "createdAt", "updatedAt", "startedAt", "finishedAt"]
 TERMINAL = ("succeeded", "failed", "canceled")
+# The first admin every test server creates from the environment (issue 3 brought sign-in);
+# requests carry its Bearer token unless a test asks for an anonymous request.
+ADMIN_EMAIL = "admin@example.com"
+ADMIN_PASSWORD = "admin-password-1"
 SANITIZER_MARKERS = ("AddressSanitizer", "LeakSanitizer", "ThreadSanitizer",
                      "runtime error:", "UndefinedBehaviorSanitizer")
 
@@ -150,9 +154,10 @@ def _decode(method, path, resp, raw, want_raw):
 class Client:
     """A keep-alive HTTP client bound to one server; reconnects when the connection drops."""
 
-    def __init__(self, port, timeout=10.0):
+    def __init__(self, port, timeout=10.0, token=None):
         self.port = port
         self.timeout = scaled(timeout)
+        self.token = token
         self.conn = None
 
     def close(self):
@@ -162,6 +167,8 @@ class Client:
 
     def req(self, method, path, body=None, headers=None, raw=False, timeout=None):
         hdrs = dict(headers or {})
+        if self.token and "Authorization" not in hdrs:
+            hdrs["Authorization"] = f"Bearer {self.token}"
         data = _encode_body(body, hdrs)
         for attempt in (1, 2):
             if self.conn is None:
@@ -189,13 +196,16 @@ class Server:
     """One batchbox server process on a temporary data directory."""
 
     def __init__(self, config="default", env=None, workers=None, extra_args=None,
-                 start=True, inputs=None, config_via_flag=False, presets_extra=(), grace=5):
+                 start=True, inputs=None, config_via_flag=False, presets_extra=(), grace=5,
+                 auth=True):
         """config: dict written as DATA/batchbox.json, "default" for the contract's test
         configuration, or None for no config file. env: extra environment variables.
         inputs: dict relpath -> bytes for the input root (defaults to a few small files).
         presets_extra: presets appended to the default configuration; the token RUNS in
         them is replaced by self.runs, a scratch directory commands may write markers to.
-        grace: --grace SEC for shutdown (None: the server's default)."""
+        grace: --grace SEC for shutdown (None: the server's default).
+        auth: create the first admin from the environment and sign in after every start, so
+        req()/call()/client()/sse() send its Bearer token (self.token)."""
         self.base = tempfile.mkdtemp(prefix="bbtest-")
         self.data = os.path.join(self.base, "data")
         self.inputs = os.path.join(self.base, "inputs")
@@ -218,7 +228,12 @@ class Server:
             with open(self.config_path, "w") as f:
                 json.dump(config, f, indent=1)
         self.config_via_flag = config_via_flag
-        self.env = dict(env or {})
+        self.env = {}
+        self.auth = auth
+        if auth:
+            self.env.update(BATCHBOX_ADMIN_EMAIL=ADMIN_EMAIL, BATCHBOX_ADMIN_PASSWORD=ADMIN_PASSWORD)
+        self.env.update(env or {})
+        self.token = None
         self.workers = workers
         self.extra_args = list(extra_args or [])
         if grace is not None and "--grace" not in self.extra_args:
@@ -296,6 +311,7 @@ class Server:
         err.close()
         self.killed = False
         self.stopped = False
+        self.token = None
         if self._client:
             self._client.close()
         self._client = Client(self.port)
@@ -326,9 +342,35 @@ class Server:
                                      + self.stderr_tail())
             time.sleep(0.01)
         # The line promises the server is ready: /health must answer right away.
-        r = self.req("GET", "/api/v1/health", timeout=5)
+        r = self.req("GET", "/api/v1/health", timeout=5, auth=False)
         assert r.status == 200, f"/health right after the listening line: {r.describe()}"
+        if self.auth:
+            self.login()
         return 0
+
+    def login(self):
+        """Sign in as the environment's admin; keeps the access token in self.token. A server
+        without accounts (404 on /auth/login) leaves self.token None."""
+        email = self.env.get("BATCHBOX_ADMIN_EMAIL", ADMIN_EMAIL)
+        password = self.env.get("BATCHBOX_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        r = self.req("POST", "/api/v1/auth/login", {"email": email, "password": password},
+                     auth=False)
+        if r.status == 404:
+            self.token = None
+            return None
+        assert r.status == 200 and isinstance(r.body, dict) and r.body.get("accessToken"), \
+            f"signing in as {email}: {r.describe()}"
+        self.token = r.body["accessToken"]
+        self._client = Client(self.port, token=self.token)
+        return self.token
+
+    def auth_headers(self):
+        """{"Authorization": "Bearer ..."} when signed in, else {}."""
+        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
+
+    def auth_line(self):
+        """The Authorization header line (bytes, with CRLF) for raw requests, or b""."""
+        return f"Authorization: Bearer {self.token}\r\n".encode() if self.token else b""
 
     def stdout_since_start(self):
         try:
@@ -414,11 +456,13 @@ class Server:
     def url(self, path):
         return f"http://127.0.0.1:{self.port}{path}"
 
-    def req(self, method, path, body=None, headers=None, raw=False, timeout=10.0):
+    def req(self, method, path, body=None, headers=None, raw=False, timeout=10.0, auth=True):
         """One request on a fresh connection. Returns HttpResult (unpacks to status, headers,
         body). body: dict/list → JSON; str/bytes sent as is (Content-Type application/json
-        unless headers say otherwise)."""
+        unless headers say otherwise). auth=False: no Authorization header."""
         hdrs = dict(headers or {})
+        if auth and self.token and "Authorization" not in hdrs:
+            hdrs["Authorization"] = f"Bearer {self.token}"
         data = _encode_body(body, hdrs)
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=scaled(timeout))
         try:
@@ -430,15 +474,16 @@ class Server:
         return HttpResult(method, path, resp.status, resp.headers, payload,
                           _decode(method, path, resp, payload, raw))
 
-    def call(self, method, path, body=None, headers=None, expect=200, raw=False, timeout=10.0):
+    def call(self, method, path, body=None, headers=None, expect=200, raw=False, timeout=10.0,
+             auth=True):
         """req() that asserts the status; returns the body."""
-        r = self.req(method, path, body, headers, raw=raw, timeout=timeout)
+        r = self.req(method, path, body, headers, raw=raw, timeout=timeout, auth=auth)
         exp = expect if isinstance(expect, (tuple, list, set)) else (expect,)
         assert r.status in exp, f"expected {expect}: {r.describe()}"
         return r.body
 
-    def client(self):
-        return Client(self.port)
+    def client(self, timeout=10.0):
+        return Client(self.port, timeout=timeout, token=self.token)
 
     # ---- job helpers ----------------------------------------------------------------------
 
@@ -523,7 +568,9 @@ class Server:
         return items, pages
 
     def sse(self, path="/api/v1/jobs/events", headers=None, **kw):
-        c = SSEClient(self.port, path, headers, **kw)
+        hdrs = dict(self.auth_headers())
+        hdrs.update(headers or {})
+        c = SSEClient(self.port, path, hdrs, **kw)
         c.start()
         return c
 

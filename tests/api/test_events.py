@@ -290,7 +290,8 @@ def test_sse_stalled_client_is_dropped_and_others_unaffected():
     s.start()
     good = _open(s, "/api/v1/jobs/events?logs=1")
     # Opens the stream with a tiny receive buffer and does not read until resumed.
-    stalled = SSEClient(s.port, "/api/v1/jobs/events?logs=1", rcvbuf=2048, paused=True)
+    stalled = SSEClient(s.port, "/api/v1/jobs/events?logs=1", s.auth_headers(),
+                       rcvbuf=2048, paused=True)
     stalled.start()
     time.sleep(0.2)
     total_lines = 0

@@ -2,7 +2,7 @@
 
 import threading
 
-from harness import (Client, Server, TERMINAL, assert_dto, assert_error, scaled, urlquote,
+from harness import (Server, TERMINAL, assert_dto, assert_error, scaled, urlquote,
                      wait_until)
 
 
@@ -63,7 +63,7 @@ def _submit_many(s, n, threads, preset="noop"):
     counter = iter(range(n))
 
     def worker():
-        c = Client(s.port)
+        c = s.client()
         try:
             while True:
                 with lock:

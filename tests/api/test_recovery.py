@@ -5,7 +5,7 @@ import signal
 import threading
 import time
 
-from harness import Client, Server, TERMINAL, scaled, wait_until
+from harness import Server, TERMINAL, scaled, wait_until
 
 
 def _server_with(presets, workers=None, extra_args=None):
@@ -37,7 +37,7 @@ def test_kill9_under_load_loses_nothing():
     dead = threading.Event()
 
     def submitter():
-        c = Client(s.port, timeout=5)
+        c = s.client(timeout=5)
         try:
             while not dead.is_set():
                 with lock:

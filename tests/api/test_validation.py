@@ -6,7 +6,7 @@ import socket
 import threading
 import time
 
-from harness import Client, Server, assert_error, scaled, wait_until
+from harness import Server, assert_error, scaled, wait_until
 
 JOBS = "/api/v1/jobs"
 
@@ -171,7 +171,7 @@ def test_body_too_large_chunked():
     s = Server()
     chunk = b"a" * 8192
     parts = [b"POST /api/v1/jobs HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-             b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"]
+             + s.auth_line() + b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"]
     parts.append(b'17\r\n{"preset":"noop","md":"\r\n')
     for _ in range(40):
         parts.append(b"%x\r\n" % len(chunk) + chunk + b"\r\n")
@@ -184,12 +184,12 @@ def test_body_too_large_chunked():
 def test_content_length_lies():
     s = Server()
     # Claims far more than the limit: refused without reading.
-    st, reply = raw_exchange(s.port, b"POST /api/v1/jobs HTTP/1.1\r\nHost: x\r\n"
-                             b"Content-Type: application/json\r\n"
+    st, reply = raw_exchange(s.port, b"POST /api/v1/jobs HTTP/1.1\r\nHost: x\r\n" + s.auth_line()
+                             + b"Content-Type: application/json\r\n"
                              b"Content-Length: 99999999999\r\n\r\n{}", timeout=5)
     assert st == 413, f"huge Content-Length: {reply[:300]!r}"
-    st, reply = raw_exchange(s.port, b"POST /api/v1/jobs HTTP/1.1\r\nHost: x\r\n"
-                             b"Content-Type: application/json\r\n"
+    st, reply = raw_exchange(s.port, b"POST /api/v1/jobs HTTP/1.1\r\nHost: x\r\n" + s.auth_line()
+                             + b"Content-Type: application/json\r\n"
                              b"Content-Length: -5\r\n\r\n{}", timeout=5)
     assert st is None or 400 <= st < 500, f"negative Content-Length: {reply[:300]!r}"
     assert s.req("GET", "/api/v1/health").status == 200
@@ -263,7 +263,7 @@ def test_slow_clients_do_not_block_others():
 
 def test_keepalive_connection_survives_errors():
     s = Server()
-    c = Client(s.port)
+    c = s.client()
     try:
         for body, want in (("{bad", 400), ({"preset": "nope"}, 400), ({"preset": "noop"}, 202),
                            ({"preset": 1}, 400), ({"preset": "noop"}, 202)):
@@ -304,7 +304,7 @@ def test_abuse_sequence_keeps_jobs_intact():
     errors = []
 
     def hammer():
-        c = Client(s.port)
+        c = s.client()
         try:
             while not stop.is_set():
                 r = c.req("GET", f"/api/v1/jobs/{ids[0]}")
