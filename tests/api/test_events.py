@@ -3,7 +3,7 @@
 import json
 import time
 
-from harness import (SSEClient, Server, assert_dto, assert_error, scaled, state_trail,
+from harness import (SSEClient, Server, assert_dto, scaled, state_trail,
                      wait_until)
 
 LIFECYCLE = ("job_created", "job_state_changed")

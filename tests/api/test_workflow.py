@@ -104,7 +104,7 @@ def test_logs_follow_streams_until_terminal():
     jid = s.submit(preset="drip")
     s.wait_state(jid, "running")
     conn = http.client.HTTPConnection("127.0.0.1", s.port, timeout=scaled(15))
-    conn.request("GET", f"/api/v1/jobs/{jid}/logs?follow=1")
+    conn.request("GET", f"/api/v1/jobs/{jid}/logs?follow=1", headers=s.auth_headers())
     resp = conn.getresponse()
     assert resp.status == 200, resp.status
     first = resp.readline()
