@@ -5,9 +5,13 @@
 # civetweb: HTTP/1.1 server.  Plain HTTP only (batchbox listens on loopback
 # or behind a TLS proxy), no CGI, no built-in static file serving (web/ is
 # embedded and served by our own handlers), 512 KiB thread stacks.
+# SOCKET_TIMEOUT_QUANTUM: how long civetweb's threads sleep in poll() before
+# looking at the stop flag (default 2000 ms, which made every shutdown take
+# ~2 s); 200 ms costs an idle connection thread 5 wake-ups a second.
 CIVETWEB_SRC  := third_party/civetweb/src/civetweb.c
 CIVETWEB_INC  := third_party/civetweb/include
-CIVETWEB_DEFS := -DNO_SSL -DNO_CGI -DNO_FILES -DUSE_STACK_SIZE=524288 -DNDEBUG
+CIVETWEB_DEFS := -DNO_SSL -DNO_CGI -DNO_FILES -DUSE_STACK_SIZE=524288 -DNDEBUG \
+                 -DSOCKET_TIMEOUT_QUANTUM=200
 
 # cJSON: JSON parser/printer (Debian's patches include the CVE fixes).
 CJSON_SRC     := third_party/cjson/cJSON.c
