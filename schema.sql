@@ -126,3 +126,22 @@ CREATE INDEX tokens_session ON tokens (session_id);
 -- Admin statistics: jobs per hour and durations per preset.
 CREATE INDEX jobs_created ON jobs (created_at);
 CREATE INDEX jobs_finished ON jobs (state, finished_at);
+
+-- migration 3
+-- Uploaded files.  The bytes live in the storage driver under `key`
+-- (fs: below the data directory; s3: in the bucket); filename is the
+-- sanitized name the client gave and is never used as a path.
+CREATE TABLE files (
+    id           INTEGER PRIMARY KEY,
+    owner_id     INTEGER,
+    filename     TEXT    NOT NULL,
+    size         INTEGER NOT NULL,
+    sha256       TEXT    NOT NULL,
+    content_type TEXT    NOT NULL,
+    storage      TEXT    NOT NULL,
+    key          TEXT    NOT NULL,
+    created_at   INTEGER NOT NULL
+);
+CREATE INDEX files_owner ON files (owner_id, id);
+ALTER TABLE jobs ADD COLUMN file_id INTEGER REFERENCES files(id);
+CREATE INDEX jobs_file ON jobs (file_id) WHERE file_id IS NOT NULL;

@@ -209,7 +209,9 @@ int cli_run(int argc, char **argv)
         for (size_t i = 0; i < n && code == 0; i++) {
             char to[PATH_MAX];
             snprintf(to, sizeof to, "%s/%s", outdir, arts[i].name);
-            if (copy_file(arts[i].location, to) != 0) {
+            char from[PATH_MAX * 2];
+            snprintf(from, sizeof from, "%s/%s", app.data_dir, arts[i].location);
+            if (copy_file(from, to) != 0) {
                 fprintf(stderr, "batchbox run: cannot write %s: %s\n", to, strerror(errno));
                 code = 3;
             } else {

@@ -30,6 +30,7 @@ typedef struct job {
     enum job_state state;
     char *md;                  /* as the client gave it */
     char *input_path;          /* resolved absolute path, internal */
+    int64_t file_id;           /* uploaded input (md = "upl_<id>"), 0 = none */
     char *preset;
     bool with_tts;
     char *upload;              /* "none" | "s3" | "auto" */

@@ -110,6 +110,15 @@ int http_begin_stream(http_req *r, int status, const char *content_type,
 /* Writes to a stream; 0 ok, -1 when the client is gone. */
 int http_write(http_req *r, const void *data, size_t len);
 
+/* Range header → 0 with start/len (206), 1 = ignore it (send all, 200),
+ * -1 = unsatisfiable (416).  Single ranges only; several → 1. */
+int http_parse_range(const char *h, int64_t size, int64_t *start, int64_t *len);
+struct store;
+/* Serves an object of `size` bytes with ETag = sha256, If-None-Match,
+ * Range and HEAD, streaming from the store. */
+void http_serve_object(http_req *r, struct store *st, const char *key, int64_t size,
+                       const char *sha256, const char *content_type, const char *filename);
+
 /* HTTP status for an error code (the one place the mapping lives). */
 int http_status_for(enum bb_err code);
 
@@ -138,5 +147,9 @@ void route_admin_users(http_req *r);
 void route_admin_user_patch(http_req *r);
 void route_admin_jobs(http_req *r);
 void route_admin_stats(http_req *r);
+void route_upload(http_req *r);
+void route_file_get(http_req *r);
+void route_file_delete(http_req *r);
+void route_user_files(http_req *r);
 
 #endif

@@ -31,6 +31,11 @@ const struct http_route http_routes[] = {
      "Change a user's role or disable them"},
     {"GET", "/admin/jobs", route_admin_jobs, PERM_ADMIN, "Everyone's jobs"},
     {"GET", "/admin/stats", route_admin_stats, PERM_ADMIN, "Statistics"},
+    {"POST", "/uploads", route_upload, PERM_USER,
+     "Upload a file (multipart field \"file\", or raw body with ?filename=)"},
+    {"GET", "/files/:id", route_file_get, PERM_USER, "Download an upload (Range, ETag)"},
+    {"DELETE", "/files/:id", route_file_delete, PERM_USER, "Delete an upload not used by a live job"},
+    {"GET", "/user/files", route_user_files, PERM_USER, "The caller's uploads and quota use"},
 };
 
 const size_t http_nroutes = sizeof http_routes / sizeof http_routes[0];

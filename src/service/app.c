@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "infra/db/repo_job.h"
+#include "infra/storage/storage.h"
 #include "infra/workers/pool.h"
 #include "service/appctl.h"
 #include "util/log.h"
@@ -87,12 +88,27 @@ int app_open(bb_app *app, const struct app_options *o, char *err, size_t errlen)
     if (bb_mkdirs(app->cfg->input_root, false) != 0)
         bb_warn("cannot create the input root", "path", app->cfg->input_root,
                 "error", strerror(errno));
-    if (strcmp(app->cfg->storage.driver, "fs") != 0) {
-        snprintf(err, errlen,
-                 "storage.driver: \"%s\" is not available in this build (only \"fs\")",
-                 app->cfg->storage.driver);
+    struct store_err se = {0};
+    app->fs_store = store_fs_open(real, &se);
+    if (!app->fs_store) {
+        snprintf(err, errlen, "storage: %s", se.message);
         goto fail;
     }
+    if (strcmp(app->cfg->storage.driver, "s3") == 0) {
+        const bb_config *c = app->cfg;
+        struct store_s3_options so = {
+            .endpoint = c->storage.s3.endpoint, .bucket = c->storage.s3.bucket,
+            .region = c->storage.s3.region, .access_key = c->storage.s3.access_key,
+            .secret_key = c->storage.s3.secret_key, .https = c->storage.s3.https,
+            .path_style = c->storage.s3.path_style,
+        };
+        app->s3_store = store_s3_open(&so, &se);
+        if (!app->s3_store) {
+            snprintf(err, errlen, "storage.s3: %s", se.message);
+            goto fail;
+        }
+    }
+    app->upload_store = app->s3_store ? app->s3_store : app->fs_store;
 
     app->bus = bus_new(8192);
     if (!app->bus) {
@@ -150,6 +166,11 @@ void app_close(bb_app *app, int grace_ms)
     app->db = NULL;
     bus_free(app->bus);
     app->bus = NULL;
+    if (app->s3_store)
+        store_close(app->s3_store);
+    if (app->fs_store)
+        store_close(app->fs_store);
+    app->s3_store = app->fs_store = app->upload_store = NULL;
     if (app->cfg) {
         config_free(app->cfg);
         free(app->cfg);

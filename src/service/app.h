@@ -14,12 +14,16 @@
 #include "infra/db/db.h"
 
 struct pool;
+struct store;
 
 typedef struct bb_app {
     bb_config *cfg;          /* read-only after start-up */
     db *db;                  /* thread-safe (writer queue + reader pool) */
     bus *bus;                /* thread-safe */
     struct pool *pool;       /* thread-safe */
+    struct store *fs_store;  /* the data directory (artifacts, fs uploads) */
+    struct store *s3_store;  /* NULL unless storage.driver is "s3" */
+    struct store *upload_store; /* where new uploads go: s3 if set, else fs */
     char *data_dir;          /* absolute */
     char *artifacts_dir;     /* DATA/artifacts */
     char *work_dir;          /* DATA/work */

@@ -12,6 +12,7 @@
 #include <sodium.h>
 
 #include "cJSON.h"
+#include "infra/db/repo_file.h"
 #include "infra/workers/pool.h"
 #include "util/util.h"
 
@@ -133,9 +134,16 @@ int svc_job_from_request(const bb_app *app, const cJSON *body, job *out, bb_errc
         bb_fail_field(e, "preset", "unknown preset \"%.64s\"", pv->valuestring);
 
     const char *md = opt_string(body, "md", e);
-    if (md && preset)
+    if (md && strncmp(md, "upl_", 4) == 0) {
+        /* an uploaded file: existence and ownership are checked at submit */
+        int64_t fid;
+        if (bb_parse_i64(md + 4, &fid) != 0 || fid < 1)
+            bb_fail_field(e, "md", "\"%.40s\" is not an upload id", md);
+        else
+            out->file_id = fid;
+    } else if (md && preset) {
         out->input_path = svc_resolve_input(cfg, md, e);
-    else if (md && !preset && cJSON_GetObjectItemCaseSensitive(body, "md")) {
+    } else if (md && !preset && cJSON_GetObjectItemCaseSensitive(body, "md")) {
         /* still check the path so every bad field is reported */
         char *p = svc_resolve_input(cfg, md, e);
         free(p);
@@ -148,10 +156,10 @@ int svc_job_from_request(const bb_app *app, const cJSON *body, job *out, bb_errc
 
     const char *upload = opt_string(body, "upload", e);
     if (upload && !in_list(upload, uploads, 2)) {
-        if (strcmp(upload, "s3") == 0)
+        if (strcmp(upload, "s3") != 0)
+            bb_fail_field(e, "upload", "must be one of auto, none, s3");
+        else if (!app->s3_store)
             bb_fail_field(e, "upload", "S3 storage is not configured on this server");
-        else
-            bb_fail_field(e, "upload", "must be one of auto, none");
     }
     const char *accent = opt_string(body, "voiceAccent", e);
     if (accent && !config_has_accent(cfg, accent))
@@ -206,6 +214,7 @@ int svc_job_from_request(const bb_app *app, const cJSON *body, job *out, bb_errc
         job_clear(out);
         return e->code;
     }
+    int64_t file_id = out->file_id;
     out->state = JOB_QUEUED;
     out->preset = strdup(preset->id);
     out->md = bb_strdup_or_null(md);
@@ -216,6 +225,7 @@ int svc_job_from_request(const bb_app *app, const cJSON *body, job *out, bb_errc
     out->priority = priority;
     out->params = params_text ? params_text : strdup("{}");
     out->max_attempts = preset->max_attempts;
+    out->file_id = file_id;
     if (!out->preset || !out->upload || !out->mode || !out->params) {
         job_clear(out);
         return bb_fail(e, BB_EINTERNAL, "out of memory");
@@ -252,6 +262,14 @@ int svc_job_submit(bb_app *app, const struct principal *who, const cJSON *body,
     if (rc != BB_OK)
         return rc;
     j.owner_id = who ? who->user_id : 0;
+    if (j.file_id) {
+        file_rec f;
+        if (repo_file_get(app->db, j.file_id, principal_scope(who), &f) != BB_OK) {
+            job_clear(&j);
+            return bb_fail_field(e, "md", "no such upload: upl_%lld", (long long)j.file_id);
+        }
+        file_rec_clear(&f);
+    }
     char hash_hex[crypto_hash_sha256_BYTES * 2 + 1] = "";
     if (idem_key) {
         unsigned char h[crypto_hash_sha256_BYTES];
@@ -411,7 +429,7 @@ int svc_job_action(bb_app *app, const struct principal *who, int64_t id, const c
         const bb_preset *p = NULL;
         if (preset && !(p = config_preset(app->cfg, preset)))
             bb_fail_field(e, "payload.preset", "unknown preset \"%.64s\"", preset);
-        if (p && p->uses_input && !j.input_path)
+        if (p && p->uses_input && !j.input_path && !j.file_id)
             bb_fail_field(e, "payload.preset", "preset \"%s\" needs an input file and this job has none",
                           preset);
         if (nv && cJSON_IsNull(nv)) {
@@ -520,7 +538,11 @@ cJSON *svc_job_options(const bb_app *app)
         cJSON_AddStringToObject(d, "name", cfg->notion_dbs[i].name);
         cJSON_AddItemToArray(dbs, d);
     }
-    cJSON_AddItemToObject(o, "uploadOptions", cJSON_CreateStringArray(uploads, 2));
+    static const char *const with_s3[] = {"auto", "none", "s3"};
+    cJSON_AddItemToObject(o, "uploadOptions",
+                          cJSON_CreateStringArray(app->s3_store ? with_s3 : uploads,
+                                                  app->s3_store ? 3 : 2));
+    cJSON_AddStringToObject(o, "storage", app->s3_store ? "s3" : "fs");
     cJSON_AddItemToObject(o, "modes", cJSON_CreateStringArray(modes, 3));
     cJSON *acts = cJSON_AddArrayToObject(o, "supportedActions");
     static const char *const reason[] = {"reason"};

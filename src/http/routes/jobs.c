@@ -272,36 +272,17 @@ void route_job_artifact(http_req *r)
                          rc == BB_ENOTFOUND ? "no such artifact" : "database error");
         return;
     }
-    int fd = open(a.location, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    struct stat st;
-    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        if (fd >= 0)
-            close(fd);
-        http_reply_error(r, BB_ENOTFOUND, "the artifact's file is missing on the server");
-        free(a.name);
-        free(a.sha256);
-        free(a.content_type);
-        free(a.location);
-        return;
-    }
-    char extra[256];
-    snprintf(extra, sizeof extra, "Content-Length: %lld\r\nETag: \"%s\"\r\nCache-Control: private, no-cache\r\n",
-             (long long)st.st_size, a.sha256);
-    if (http_begin_stream(r, 200, a.content_type, extra) == 0 && strcmp(r->method, "HEAD") != 0) {
-        char chunk[65536];
-        for (;;) {
-            ssize_t n = read(fd, chunk, sizeof chunk);
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n <= 0 || http_write(r, chunk, (size_t)n) != 0)
-                break;
-        }
-    }
-    close(fd);
+    struct store *st = a.storage && strcmp(a.storage, "s3") == 0 ? r->app->s3_store
+                                                                 : r->app->fs_store;
+    if (!st)
+        http_reply_error(r, BB_EUNAVAIL, "the artifact is in S3 storage, which is not configured now");
+    else
+        http_serve_object(r, st, a.location, a.size, a.sha256, a.content_type, NULL);
     free(a.name);
     free(a.sha256);
     free(a.content_type);
     free(a.location);
+    free(a.storage);
 }
 
 void route_job_action(http_req *r)

@@ -25,7 +25,7 @@
     "voice_accent, force_tts, notion_database, mode, priority, params, "    \
     "progress, attempts, max_attempts, parent_job_id, manifest_path, "      \
     "notion_url, page_url, error, cancel_requested, run_after, created_at, " \
-    "updated_at, started_at, finished_at"
+    "updated_at, started_at, finished_at, ifnull(file_id, 0)"
 
 static char *col_str(sqlite3_stmt *st, int i)
 {
@@ -66,6 +66,7 @@ static void row_to_job(sqlite3_stmt *st, job *j)
     j->updated_at = sqlite3_column_int64(st, 25);
     j->started_at = sqlite3_column_int64(st, 26);
     j->finished_at = sqlite3_column_int64(st, 27);
+    j->file_id = sqlite3_column_int64(st, 28);
 }
 
 static int bind_text(sqlite3_stmt *st, const char *name, const char *v)
@@ -175,9 +176,9 @@ static const char SQL_IDEM_FIND[] =
 static const char SQL_INSERT[] =
     "INSERT INTO jobs (owner_id, state, preset, md, input_path, with_tts, upload, "
     "voice_accent, force_tts, notion_database, mode, priority, params, max_attempts, "
-    "parent_job_id, idem_key, idem_hash, created_at, updated_at) VALUES (:owner, "
+    "parent_job_id, idem_key, idem_hash, created_at, updated_at, file_id) VALUES (:owner, "
     "'queued', :preset, :md, :input, :tts, :upload, :accent, :force, :notion, :mode, "
-    ":priority, :params, :max, :parent, :key, :hash, :now, :now)";
+    ":priority, :params, :max, :parent, :key, :hash, :now, :now, :file)";
 
 static int op_submit(db_conn *c, void *arg, db_outbox *out)
 {
@@ -224,6 +225,8 @@ static int op_submit(db_conn *c, void *arg, db_outbox *out)
     bind_text(st, ":key", a->idem_key);
     bind_text(st, ":hash", a->idem_hash);
     bind_i64(st, ":now", now);
+    if (j->file_id)
+        bind_i64(st, ":file", j->file_id);
     int rc = step_done(c, st);
     if (rc != BB_OK)
         return rc;
@@ -262,7 +265,7 @@ static const char SQL_FIN_REQUEUE[] =
 static const char SQL_ARTIFACT_DELETE[] = "DELETE FROM artifacts WHERE job_id = :job";
 static const char SQL_ARTIFACT_INSERT[] =
     "INSERT INTO artifacts (job_id, name, size, sha256, content_type, storage, location, "
-    "created_at) VALUES (:job, :name, :size, :sha, :type, 'fs', :loc, :now)";
+    "created_at) VALUES (:job, :name, :size, :sha, :type, :storage, :loc, :now)";
 
 static int finish_one(db_conn *c, const struct job_finish *f, db_outbox *out)
 {
@@ -307,6 +310,7 @@ static int finish_one(db_conn *c, const struct job_finish *f, db_outbox *out)
             bind_text(ins, ":sha", ar->sha256);
             bind_text(ins, ":type", ar->content_type);
             bind_text(ins, ":loc", ar->location);
+            bind_text(ins, ":storage", ar->storage ? ar->storage : "fs");
             bind_i64(ins, ":now", now);
             if ((rc = step_done(c, ins)) != BB_OK)
                 return rc;
@@ -1048,11 +1052,11 @@ int repo_job_logs(db *d, int64_t id, int64_t after, int limit,
 }
 
 static const char SQL_ARTIFACTS[] =
-    "SELECT name, size, sha256, content_type, location FROM artifacts WHERE job_id = :job "
-    "ORDER BY name";
+    "SELECT name, size, sha256, content_type, location, storage FROM artifacts "
+    "WHERE job_id = :job ORDER BY name";
 static const char SQL_ARTIFACT[] =
-    "SELECT name, size, sha256, content_type, location FROM artifacts WHERE job_id = :job "
-    "AND name = :name";
+    "SELECT name, size, sha256, content_type, location, storage FROM artifacts "
+    "WHERE job_id = :job AND name = :name";
 
 static void row_to_artifact(sqlite3_stmt *st, struct artifact_rec *a)
 {
@@ -1061,6 +1065,7 @@ static void row_to_artifact(sqlite3_stmt *st, struct artifact_rec *a)
     a->sha256 = col_str(st, 2);
     a->content_type = col_str(st, 3);
     a->location = col_str(st, 4);
+    a->storage = col_str(st, 5);
 }
 
 void repo_artifacts_free(struct artifact_rec *a, size_t n)
@@ -1070,6 +1075,7 @@ void repo_artifacts_free(struct artifact_rec *a, size_t n)
         free(a[i].sha256);
         free(a[i].content_type);
         free(a[i].location);
+        free(a[i].storage);
     }
     free(a);
 }

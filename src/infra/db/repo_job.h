@@ -30,8 +30,10 @@ int repo_job_submit(db *d, job *j, const char *idem_key, const char *idem_hash,
 int repo_job_claim(db *d, int64_t now, int64_t lease_ms, const char *blocked,
                    job *out, bool *found, int64_t *next_due);
 
+/* A job's output file.  location is the storage key ("artifacts/17/x.mp3")
+ * in the store named by storage ("fs" = under the data directory, "s3"). */
 struct artifact_rec {
-    char *name, *sha256, *content_type, *location;
+    char *name, *sha256, *content_type, *location, *storage;
     int64_t size;
 };
 

@@ -45,9 +45,11 @@
 #include <sodium.h>
 
 #include "cJSON.h"
+#include "infra/db/repo_file.h"
 #include "infra/db/repo_job.h"
 #include "infra/db/repo_user.h"
 #include "infra/exec/exec.h"
+#include "infra/storage/storage.h"
 #include "util/err.h"
 #include "util/log.h"
 #include "util/util.h"
@@ -233,8 +235,8 @@ static int sha256_file(const char *path, char hex[65], int64_t *size)
 
 /* Lists the regular files at the top of outdir as artifacts (caller frees
  * with repo_artifacts_free).  Skips what cannot be an artifact name. */
-static int scan_artifacts(const char *outdir, struct artifact_rec **out, size_t *n,
-                          struct run_ctx *rc)
+static int scan_artifacts(const char *outdir, int64_t job_id, struct artifact_rec **out,
+                          size_t *n, struct run_ctx *rc)
 {
     *out = NULL;
     *n = 0;
@@ -277,9 +279,12 @@ static int scan_artifacts(const char *outdir, struct artifact_rec **out, size_t 
         a->name = strdup(e->d_name);
         a->sha256 = strdup(hex);
         a->content_type = strdup(bb_content_type_for(e->d_name));
-        a->location = strdup(path);
+        char key[PATH_MAX];
+        snprintf(key, sizeof key, "artifacts/%lld/%s", (long long)job_id, e->d_name);
+        a->location = strdup(key);
+        a->storage = strdup("fs");
         (*n)++;
-        if (!a->name || !a->sha256 || !a->content_type || !a->location) {
+        if (!a->name || !a->sha256 || !a->content_type || !a->location || !a->storage) {
             ret = -1;
             break;
         }
@@ -304,6 +309,79 @@ static void pending_clear(struct pending *p)
     memset(p, 0, sizeof *p);
 }
 
+/* Whether a job's artifacts go to S3: upload "s3", or "auto" when S3 is
+ * configured. */
+static bool wants_s3(const bb_app *app, const job *j)
+{
+    if (!app->s3_store || !j->upload)
+        return false;
+    return strcmp(j->upload, "s3") == 0 || strcmp(j->upload, "auto") == 0;
+}
+
+static int write_fd(void *ud, const void *data, size_t n)
+{
+    int fd = *(int *)ud;
+    const char *p = data;
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return 1;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* The local path of a job's uploaded input: the file itself with the fs
+ * driver, a copy in the work directory with S3.  false with a message. */
+static bool input_from_upload(bb_app *app, const job *j, const char *workdir, char *path,
+                              size_t cap, char *error, size_t errcap, bool *retryable)
+{
+    file_rec f;
+    if (repo_file_get(app->db, j->file_id, 0, &f) != BB_OK) {
+        snprintf(error, errcap, "the uploaded input upl_%lld no longer exists", (long long)j->file_id);
+        *retryable = false;
+        return false;
+    }
+    bool ok = false;
+    if (strcmp(f.storage, "s3") != 0) {
+        /* a link named like the upload, so tools that look at the
+         * extension see the original name */
+        char local[PATH_MAX];
+        if (!store_local_path(app->fs_store, f.key, local, sizeof local)) {
+            snprintf(error, errcap, "the uploaded input has an invalid storage key");
+        } else {
+            snprintf(path, cap, "%s/%s", workdir, f.filename);
+            ok = symlink(local, path) == 0;
+            if (!ok)
+                snprintf(error, errcap, "cannot link the input into the work directory: %s",
+                         strerror(errno));
+        }
+    } else if (!app->s3_store) {
+        snprintf(error, errcap, "the uploaded input is in S3, which is not configured now");
+    } else {
+        snprintf(path, cap, "%s/%s", workdir, f.filename);
+        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        struct store_err se = {0};
+        if (fd < 0) {
+            snprintf(error, errcap, "cannot create %s: %s", path, strerror(errno));
+        } else if (store_get(app->s3_store, f.key, 0, -1, write_fd, &fd, &se) != 0) {
+            snprintf(error, errcap, "cannot fetch the uploaded input from S3: %s", se.message);
+            *retryable = se.retryable;
+        } else {
+            ok = true;
+        }
+        if (fd >= 0 && close(fd) != 0 && ok) {
+            ok = false;
+            snprintf(error, errcap, "cannot write %s: %s", path, strerror(errno));
+        }
+    }
+    file_rec_clear(&f);
+    return ok;
+}
+
 /* Runs one claimed job (execute phase) and describes its result in *out
  * for the persist phase. */
 static void run_job(struct worker *w, job *j, struct pending *out)
@@ -315,7 +393,7 @@ static void run_job(struct worker *w, job *j, struct pending *out)
     enum exec_result res = EXEC_FAILED;
     char error[512] = "";
     bool retryable = false;
-    char outdir[PATH_MAX], workdir[PATH_MAX];
+    char outdir[PATH_MAX], workdir[PATH_MAX], input[PATH_MAX] = "";
     snprintf(outdir, sizeof outdir, "%s/%lld", app->artifacts_dir, (long long)j->id);
     snprintf(workdir, sizeof workdir, "%s/%lld", app->work_dir, (long long)j->id);
 
@@ -330,10 +408,14 @@ static void run_job(struct worker *w, job *j, struct pending *out)
             bb_rmtree(workdir) != 0 || bb_mkdirs(workdir, false) != 0) {
             snprintf(error, sizeof error, "cannot prepare job directories: %s", strerror(errno));
             retryable = true;
+        } else if (j->file_id && !input_from_upload(app, j, workdir, input, sizeof input, error,
+                                                    sizeof error, &retryable)) {
+            /* error set */
         } else {
             cJSON *params = cJSON_Parse(j->params ? j->params : "{}");
             exec_ctx ctx = {
-                .job_id = j->id, .preset = preset, .input_path = j->input_path,
+                .job_id = j->id, .preset = preset,
+                .input_path = j->file_id ? input : j->input_path,
                 .outdir = outdir, .workdir = workdir, .params = params,
                 .cancel = &w->cancel, .kill_grace_ms = 3000,
                 .log_line = on_log_line, .progress = on_progress, .tick = on_tick,
@@ -350,12 +432,38 @@ static void run_job(struct worker *w, job *j, struct pending *out)
     struct artifact_rec *arts = NULL;
     size_t narts = 0;
     if (res == EXEC_OK && preset && preset->workflow != BB_WF_NOOP &&
-        scan_artifacts(outdir, &arts, &narts, &rc) != 0) {
+        scan_artifacts(outdir, j->id, &arts, &narts, &rc) != 0) {
         res = EXEC_FAILED;
         snprintf(error, sizeof error, "cannot read the job's output files: %s", strerror(errno));
         retryable = true;
     }
 
+    if (res == EXEC_OK && narts > 0 && wants_s3(app, j)) {
+        /* upload: s3 (or auto with S3 configured): copy every artifact to
+         * the bucket; only a complete set is recorded as in S3 */
+        struct store_err se = {0};
+        for (size_t i = 0; i < narts && res == EXEC_OK; i++) {
+            char path[PATH_MAX];
+            snprintf(path, sizeof path, "%s/%s", outdir, arts[i].name);
+            if (store_put_file(app->s3_store, arts[i].location, path, arts[i].content_type,
+                               &w->cancel, &se) != 0) {
+                res = atomic_load(&w->cancel) ? EXEC_CANCELED : EXEC_FAILED;
+                retryable = se.retryable;
+                snprintf(error, sizeof error, "uploading %s to S3 failed: %s", arts[i].name,
+                         se.message);
+            }
+        }
+        if (res == EXEC_OK) {
+            for (size_t i = 0; i < narts; i++) {
+                free(arts[i].storage);
+                arts[i].storage = strdup("s3");
+            }
+            char msg[128];
+            snprintf(msg, sizeof msg, "[batchbox: %zu artifact(s) uploaded to S3]", narts);
+            add_log(&rc, "system", msg, strlen(msg));
+            bb_rmtree(outdir);
+        }
+    }
     struct job_finish f = {.job_id = j->id, .artifacts = arts, .nartifacts = narts};
     char msg[600];
     switch (res) {

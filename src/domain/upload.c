@@ -1,0 +1,365 @@
+/* upload.c — filename sanitizing and content sniffing for uploads (see
+ * upload.h for the rules).  Pure functions. */
+#include "domain/upload.h"
+
+#include <string.h>
+
+/* --------------------------------------------------------------- UTF-8 */
+
+enum { SEQ_INVALID = 0, SEQ_INCOMPLETE = -1 };
+
+/* Examines the UTF-8 sequence at s[0..avail), avail >= 1.  Returns its
+ * length (1..4) with the code point in *cp when valid (no overlongs, no
+ * surrogates, nothing above U+10FFFF), SEQ_INCOMPLETE when the available
+ * bytes are a valid but unfinished prefix, SEQ_INVALID otherwise. */
+static int utf8_seq(const unsigned char *s, size_t avail, unsigned *cp)
+{
+    unsigned b = s[0], lo = 0x80, hi = 0xBF, c;
+    int len, i;
+
+    if (b < 0x80) {
+        *cp = b;
+        return 1;
+    }
+    if (b >= 0xC2 && b <= 0xDF) {
+        len = 2;
+        c = b & 0x1F;
+    } else if (b >= 0xE0 && b <= 0xEF) {
+        len = 3;
+        c = b & 0x0F;
+        if (b == 0xE0)
+            lo = 0xA0; /* no overlongs */
+        else if (b == 0xED)
+            hi = 0x9F; /* no surrogates */
+    } else if (b >= 0xF0 && b <= 0xF4) {
+        len = 4;
+        c = b & 0x07;
+        if (b == 0xF0)
+            lo = 0x90;
+        else if (b == 0xF4)
+            hi = 0x8F; /* nothing above U+10FFFF */
+    } else {
+        return SEQ_INVALID;
+    }
+    for (i = 1; i < len; i++) {
+        if ((size_t)i >= avail)
+            return SEQ_INCOMPLETE;
+        if (s[i] < lo || s[i] > hi)
+            return SEQ_INVALID;
+        c = (c << 6) | (s[i] & 0x3F);
+        lo = 0x80;
+        hi = 0xBF;
+    }
+    *cp = c;
+    return len;
+}
+
+/* ------------------------------------------------------------ filenames */
+
+/* The next character of s[i..n): how many input bytes it spans (*step)
+ * and what it becomes in the output (out[0..*olen), *olen 0 = dropped). */
+static void next_char(const unsigned char *s, size_t n, size_t i,
+                      size_t *step, unsigned char out[4], size_t *olen)
+{
+    unsigned cp = 0;
+    int len = utf8_seq(s + i, n - i, &cp);
+
+    *olen = 0;
+    if (len <= 0) { /* invalid or cut short: drop this byte */
+        *step = 1;
+        return;
+    }
+    *step = (size_t)len;
+    if (cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp <= 0x9F) ||
+        (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069))
+        return;
+    if (cp < 0x80 && strchr(":*?\"<>|", (int)cp) != NULL) {
+        out[0] = '_';
+        *olen = 1;
+        return;
+    }
+    memcpy(out, s + i, (size_t)len);
+    *olen = (size_t)len;
+}
+
+static bool is_trim(const unsigned char *c, size_t olen)
+{
+    return olen == 1 && (c[0] == ' ' || c[0] == '.');
+}
+
+/* Appends the output characters of input bytes s[from..to) to out[*w..)
+ * while they fit in `limit` bytes in total. */
+static void emit_range(const unsigned char *s, size_t n, size_t from,
+                       size_t to, char *out, size_t *w, size_t limit)
+{
+    size_t i = from, step, olen;
+    unsigned char c[4];
+
+    while (i < to) {
+        next_char(s, n, i, &step, c, &olen);
+        if (*w + olen > limit)
+            return;
+        memcpy(out + *w, c, olen);
+        *w += olen;
+        i += step;
+    }
+}
+
+static void trim_tail(char *out, size_t *w)
+{
+    while (*w > 0 && (out[*w - 1] == ' ' || out[*w - 1] == '.'))
+        (*w)--;
+}
+
+/* Sanitizes s[0..n) (one path component) into out, at most `limit` bytes
+ * (limit >= 7); returns the length, 0 when nothing is left. */
+static size_t clean_component(const unsigned char *s, size_t n, char *out,
+                              size_t limit)
+{
+    size_t i = 0, step, olen, first = n, last_end = 0, dot = n;
+    size_t total = 0, ext = 0, w = 0;
+    unsigned char c[4];
+
+    /* Pass 1: the trimmed range [first, last_end) of the input, its output
+     * size, and where its last '.' is. */
+    while (i < n) {
+        next_char(s, n, i, &step, c, &olen);
+        if (olen > 0 && !is_trim(c, olen)) {
+            if (first == n)
+                first = i;
+            last_end = i + step;
+        }
+        i += step;
+    }
+    if (first == n)
+        return 0;
+    for (i = first; i < last_end; i += step) {
+        next_char(s, n, i, &step, c, &olen);
+        total += olen;
+        if (olen == 1 && c[0] == '.') {
+            dot = i;
+            ext = 0;
+        }
+        if (dot != n)
+            ext += olen;
+    }
+    if (total <= limit) {
+        emit_range(s, n, first, last_end, out, &w, limit);
+        return w;
+    }
+    /* Too long: shorten the stem and keep a short extension. */
+    if (dot != n && ext <= 16 && ext < limit / 2) {
+        emit_range(s, n, first, dot, out, &w, limit - ext);
+        trim_tail(out, &w);
+        emit_range(s, n, dot, last_end, out, &w, limit);
+        return w;
+    }
+    emit_range(s, n, first, last_end, out, &w, limit);
+    trim_tail(out, &w);
+    return w;
+}
+
+/* True when name (up to its first '.', trailing spaces ignored) is a
+ * Windows device name. */
+static bool windows_reserved(const char *name, size_t len)
+{
+    static const char *const dev[] = {"con", "prn", "aux", "nul"};
+    size_t stem = 0, i;
+    char low[5];
+
+    while (stem < len && name[stem] != '.')
+        stem++;
+    while (stem > 0 && name[stem - 1] == ' ')
+        stem--;
+    if (stem != 3 && stem != 4)
+        return false;
+    for (i = 0; i < stem; i++)
+        low[i] = (char)(name[i] >= 'A' && name[i] <= 'Z' ? name[i] + 32
+                                                         : name[i]);
+    low[stem] = '\0';
+    if (stem == 3) {
+        for (i = 0; i < sizeof dev / sizeof dev[0]; i++)
+            if (strcmp(low, dev[i]) == 0)
+                return true;
+        return false;
+    }
+    return (memcmp(low, "com", 3) == 0 || memcmp(low, "lpt", 3) == 0) &&
+           low[3] >= '1' && low[3] <= '9';
+}
+
+int upload_sanitize_filename(const char *in, char *out, size_t cap)
+{
+    const unsigned char *s = (const unsigned char *)(in ? in : "");
+    size_t n, start, limit, w;
+
+    if (out == NULL || cap < 8) {
+        if (out != NULL && cap > 0)
+            out[0] = '\0';
+        return -1;
+    }
+    n = strlen((const char *)s);
+    start = n;
+    while (start > 0 && s[start - 1] != '/' && s[start - 1] != '\\')
+        start--;
+    limit = cap - 1 < UPLOAD_FILENAME_MAX ? cap - 1 : UPLOAD_FILENAME_MAX;
+    w = clean_component(s + start, n - start, out, limit);
+    if (w == 0) {
+        memcpy(out, "upload", sizeof "upload");
+        return (int)(sizeof "upload" - 1);
+    }
+    if (windows_reserved(out, w)) {
+        w = clean_component(s + start, n - start, out + 1, limit - 1);
+        out[0] = '_';
+        w++;
+    }
+    out[w] = '\0';
+    return (int)w;
+}
+
+/* ------------------------------------------------------------- sniffing */
+
+static bool has_prefix(const unsigned char *h, size_t n, const void *magic,
+                       size_t mlen, size_t at)
+{
+    return n >= at + mlen && memcmp(h + at, magic, mlen) == 0;
+}
+
+/* An MPEG audio frame header: sync, and no reserved version, layer,
+ * bitrate or sampling-rate field. */
+static bool mpeg_frame(const unsigned char *h, size_t n)
+{
+    if (n < 4 || h[0] != 0xFF || (h[1] & 0xE0) != 0xE0)
+        return false;
+    return ((h[1] >> 3) & 3) != 1 && ((h[1] >> 1) & 3) != 0 &&
+           (h[2] >> 4) != 15 && ((h[2] >> 2) & 3) != 3;
+}
+
+/* The type given by a magic number, or NULL. */
+static const char *sniff_magic(const unsigned char *h, size_t n)
+{
+    if (has_prefix(h, n, "RIFF", 4, 0) && has_prefix(h, n, "WAVE", 4, 8))
+        return "audio/wav";
+    if (has_prefix(h, n, "RIFF", 4, 0) && has_prefix(h, n, "WEBP", 4, 8))
+        return "image/webp";
+    if (has_prefix(h, n, "fLaC", 4, 0))
+        return "audio/flac";
+    if (has_prefix(h, n, "OggS", 4, 0))
+        return "audio/ogg";
+    if (has_prefix(h, n, "\x89PNG\r\n\x1a\n", 8, 0))
+        return "image/png";
+    if (has_prefix(h, n, "\xFF\xD8\xFF", 3, 0))
+        return "image/jpeg";
+    if (has_prefix(h, n, "GIF87a", 6, 0) || has_prefix(h, n, "GIF89a", 6, 0))
+        return "image/gif";
+    if (has_prefix(h, n, "%PDF-", 5, 0))
+        return "application/pdf";
+    if (has_prefix(h, n, "PK\x03\x04", 4, 0) ||
+        has_prefix(h, n, "PK\x05\x06", 4, 0) ||
+        has_prefix(h, n, "PK\x07\x08", 4, 0))
+        return "application/zip";
+    /* ID3v2: "ID3", version 2..4, revision, flags, 4 syncsafe size bytes */
+    if (has_prefix(h, n, "ID3", 3, 0) && n >= 10 && h[3] >= 2 && h[3] <= 4 &&
+        h[4] != 0xFF && (h[6] | h[7] | h[8] | h[9]) < 0x80)
+        return "audio/mpeg";
+    if (mpeg_frame(h, n))
+        return "audio/mpeg";
+    return NULL;
+}
+
+static bool ends_with_ci(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix), i;
+
+    if (n < m)
+        return false;
+    for (i = 0; i < m; i++) {
+        char c = s[n - m + i];
+        if ((c >= 'A' && c <= 'Z' ? c + 32 : c) != suffix[i])
+            return false;
+    }
+    return true;
+}
+
+static bool is_blank(unsigned char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* True when the text (BOM already skipped) opens like a JSON object or
+ * array. */
+static bool looks_like_json(const unsigned char *h, size_t n)
+{
+    size_t i = 0;
+    unsigned char open;
+
+    while (i < n && is_blank(h[i]))
+        i++;
+    if (i == n || (h[i] != '{' && h[i] != '['))
+        return false;
+    open = h[i++];
+    while (i < n && is_blank(h[i]))
+        i++;
+    if (i == n)
+        return false;
+    if (open == '{')
+        return h[i] == '"' || h[i] == '}';
+    return strchr("\"{[]-0123456789tfn", h[i]) != NULL;
+}
+
+/* The text type for h[0..n), or NULL when it is not text. */
+static const char *sniff_text(const unsigned char *h, size_t n,
+                              const char *filename)
+{
+    size_t win = n < UPLOAD_SNIFF_MAX ? n : UPLOAD_SNIFF_MAX, i = 0;
+    bool cut = n >= UPLOAD_SNIFF_MAX;
+
+    while (i < win) {
+        unsigned char b = h[i];
+        unsigned cp;
+        int len;
+
+        if (b < 0x80) {
+            /* NUL and the C0 controls text does not use */
+            if (b < 0x20 && b != '\t' && b != '\n' && b != '\v' &&
+                b != '\f' && b != '\r' && b != 0x1B)
+                return NULL;
+            i++;
+            continue;
+        }
+        len = utf8_seq(h + i, win - i, &cp);
+        if (len == SEQ_INCOMPLETE && cut)
+            break; /* a sequence split by the window's end */
+        if (len <= 0)
+            return NULL;
+        i += (size_t)len;
+    }
+    if (filename != NULL &&
+        (ends_with_ci(filename, ".md") || ends_with_ci(filename, ".markdown")))
+        return "text/markdown; charset=utf-8";
+    if (has_prefix(h, win, "\xEF\xBB\xBF", 3, 0)
+            ? looks_like_json(h + 3, win - 3)
+            : looks_like_json(h, win))
+        return "application/json";
+    return "text/plain; charset=utf-8";
+}
+
+bool upload_sniff(const unsigned char *head, size_t n, const char *filename,
+                  char *type_out, size_t cap)
+{
+    const char *t = NULL;
+    size_t len;
+
+    if (head == NULL)
+        n = 0;
+    t = sniff_magic(head, n);
+    if (t == NULL)
+        t = sniff_text(head, n, filename);
+    len = t ? strlen(t) : 0;
+    if (t == NULL || type_out == NULL || len + 1 > cap) {
+        if (type_out != NULL && cap > 0)
+            type_out[0] = '\0';
+        return false;
+    }
+    memcpy(type_out, t, len + 1);
+    return true;
+}
