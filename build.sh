@@ -284,8 +284,27 @@ api_suite() {
     run_suite "$1" python3 tests/api/run.py --bin "$2"
 }
 
+# The test suites' own tools: Node.js + npm (Debian's, when the machine has
+# none) and the pinned npm packages under tests/s3 (s3rver, a real S3
+# implementation the storage tests run against on loopback).
+ensure_test_tools() {
+    if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+        [[ $(id -u) -eq 0 ]] || die "node and npm are needed for the tests; install nodejs and npm"
+        log "installing: nodejs npm"
+        apt-get update
+        DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nodejs npm
+    fi
+    if [[ -f tests/s3/package-lock.json ]] &&
+        { [[ ! -d tests/s3/node_modules ]] ||
+          [[ tests/s3/package-lock.json -nt tests/s3/node_modules/.package-lock.json ]]; }; then
+        log "installing the pinned npm packages of tests/s3"
+        npm ci --prefix tests/s3 --no-audit --no-fund --loglevel=error
+    fi
+}
+
 do_test() {
     ensure_packages
+    ensure_test_tools
     prepare_third_party
     if ! make -j"$JOBS" || ! make -j"$JOBS" SANITIZE=1 BUILD="$ASAN_BUILD"; then
         echo "=== the build failed; no test ran"
