@@ -224,14 +224,50 @@ static bool has_prefix(const unsigned char *h, size_t n, const void *magic,
     return n >= at + mlen && memcmp(h + at, magic, mlen) == 0;
 }
 
-/* An MPEG audio frame header: sync, and no reserved version, layer,
- * bitrate or sampling-rate field. */
-static bool mpeg_frame(const unsigned char *h, size_t n)
+/* Length in bytes of the MPEG audio frame whose header is h[0..4), or 0
+ * when h is not a frame header (no sync; reserved version, layer, bitrate
+ * or sampling rate; free-format bitrate, whose length cannot be known). */
+static size_t mpeg_frame_len(const unsigned char *h)
 {
-    if (n < 4 || h[0] != 0xFF || (h[1] & 0xE0) != 0xE0)
+    static const unsigned short kbps[5][16] = {
+        {0, 32, 64, 96, 128, 160, 192, 224, 256, 288, 320, 352, 384, 416, 448, 0},
+        {0, 32, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384, 0},
+        {0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 0},
+        {0, 32, 48, 56, 64, 80, 96, 112, 128, 144, 160, 176, 192, 224, 256, 0},
+        {0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160, 0},
+    };
+    static const unsigned rates[3] = {44100, 48000, 32000};
+    unsigned version, layer, br, rate, pad, row;
+
+    if (h[0] != 0xFF || (h[1] & 0xE0) != 0xE0)
+        return 0;
+    version = (h[1] >> 3) & 3; /* 0: 2.5, 1: reserved, 2: 2, 3: 1 */
+    layer = 4 - ((h[1] >> 1) & 3); /* 4 means reserved */
+    if (version == 1 || layer == 4 || (h[2] >> 2 & 3) == 3)
+        return 0;
+    row = version == 3 ? layer - 1 : layer == 1 ? 3 : 4;
+    br = kbps[row][h[2] >> 4] * 1000u;
+    if (br == 0)
+        return 0;
+    rate = rates[h[2] >> 2 & 3] >> (version == 3 ? 0 : version == 2 ? 1 : 2);
+    pad = (h[2] >> 1) & 1;
+    if (layer == 1)
+        return (12 * br / rate + pad) * 4;
+    if (layer == 3 && version != 3)
+        return 72 * br / rate + pad;
+    return 144 * br / rate + pad;
+}
+
+/* MP3 without an ID3 tag: like the WHATWG MIME sniffing algorithm, a
+ * valid frame header followed by another one where the first frame ends
+ * (one header alone matches too much, e.g. a UTF-16LE byte-order mark). */
+static bool mpeg_frames(const unsigned char *h, size_t n)
+{
+    size_t len;
+
+    if (n < 4 || (len = mpeg_frame_len(h)) == 0)
         return false;
-    return ((h[1] >> 3) & 3) != 1 && ((h[1] >> 1) & 3) != 0 &&
-           (h[2] >> 4) != 15 && ((h[2] >> 2) & 3) != 3;
+    return n >= len + 4 && mpeg_frame_len(h + len) != 0;
 }
 
 /* The type given by a magic number, or NULL. */
@@ -261,7 +297,7 @@ static const char *sniff_magic(const unsigned char *h, size_t n)
     if (has_prefix(h, n, "ID3", 3, 0) && n >= 10 && h[3] >= 2 && h[3] <= 4 &&
         h[4] != 0xFF && (h[6] | h[7] | h[8] | h[9]) < 0x80)
         return "audio/mpeg";
-    if (mpeg_frame(h, n))
+    if (mpeg_frames(h, n))
         return "audio/mpeg";
     return NULL;
 }

@@ -43,8 +43,8 @@ int upload_sanitize_filename(const char *in, char *out, size_t cap);
  * window's end is accepted.
  *
  * Allowed, by magic number: WAV (RIFF....WAVE, audio/wav), WebP
- * (RIFF....WEBP, image/webp), MP3 (an ID3v2 tag, or an MPEG audio frame
- * header with valid version, layer, bitrate and rate fields;
+ * (RIFF....WEBP, image/webp), MP3 (an ID3v2 tag, or two consecutive
+ * MPEG audio frame headers, the second where the first frame ends;
  * audio/mpeg), FLAC (audio/flac), Ogg (audio/ogg), PNG, JPEG, GIF
  * (image/...), PDF (application/pdf), ZIP (local, empty or spanned
  * archive signature; application/zip).  Otherwise text: valid UTF-8

@@ -700,10 +700,7 @@ TEST(finish_succeeded_with_artifacts)
     struct artifact_rec one;
     CHECK_EQ_INT(repo_artifact_get(f.d, id, "z.txt", &one), BB_OK);
     ok = strcmp(one.location, "/d/z") == 0;
-    free(one.name);
-    free(one.sha256);
-    free(one.content_type);
-    free(one.location);
+    repo_artifact_clear(&one);
     CHECK(ok);
     CHECK_EQ_INT(repo_artifact_get(f.d, id, "nope", &one), BB_ENOTFOUND);
     /* finishing again: no longer running */

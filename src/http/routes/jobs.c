@@ -278,11 +278,7 @@ void route_job_artifact(http_req *r)
         http_reply_error(r, BB_EUNAVAIL, "the artifact is in S3 storage, which is not configured now");
     else
         http_serve_object(r, st, a.location, a.size, a.sha256, a.content_type, NULL);
-    free(a.name);
-    free(a.sha256);
-    free(a.content_type);
-    free(a.location);
-    free(a.storage);
+    repo_artifact_clear(&a);
 }
 
 void route_job_action(http_req *r)

@@ -1068,15 +1068,20 @@ static void row_to_artifact(sqlite3_stmt *st, struct artifact_rec *a)
     a->storage = col_str(st, 5);
 }
 
+void repo_artifact_clear(struct artifact_rec *a)
+{
+    free(a->name);
+    free(a->sha256);
+    free(a->content_type);
+    free(a->location);
+    free(a->storage);
+    memset(a, 0, sizeof *a);
+}
+
 void repo_artifacts_free(struct artifact_rec *a, size_t n)
 {
-    for (size_t i = 0; a && i < n; i++) {
-        free(a[i].name);
-        free(a[i].sha256);
-        free(a[i].content_type);
-        free(a[i].location);
-        free(a[i].storage);
-    }
+    for (size_t i = 0; a && i < n; i++)
+        repo_artifact_clear(&a[i]);
     free(a);
 }
 

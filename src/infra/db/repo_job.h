@@ -152,6 +152,8 @@ int repo_artifacts_list(db *d, int64_t job_id, struct artifact_rec **out, size_t
 /* One artifact; BB_ENOTFOUND if missing. */
 int repo_artifact_get(db *d, int64_t job_id, const char *name, struct artifact_rec *out);
 void repo_artifacts_free(struct artifact_rec *a, size_t n);
+/* Frees the strings of one record (from repo_artifact_get) and zeroes it. */
+void repo_artifact_clear(struct artifact_rec *a);
 
 /* Id of the newest event in the log (0 when empty). */
 int repo_events_max_id(db *d, int64_t *id);

@@ -60,6 +60,31 @@ static int io_fail(struct store_err *e, int err, const char *what, const char *k
                       strerror(err));
 }
 
+/* fsyncs the directory path[0..len) below the root (the root when len is
+ * 0); 0 or -1 with errno set. */
+static int sync_parent(struct fs_store *fs, const char *path, size_t len)
+{
+    char parent[1025];
+    int fd, rc, err;
+
+    if (len == 0)
+        return fsync(fs->root_fd);
+    if (len >= sizeof parent) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    memcpy(parent, path, len);
+    parent[len] = '\0';
+    fd = openat(fs->root_fd, parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    rc = fsync(fd);
+    err = errno;
+    close(fd);
+    errno = err;
+    return rc;
+}
+
 /* Opens (creating as needed) the directory part of key, relative to the
  * root; returns a descriptor (caller closes) or -1 with e filled.  base
  * receives the last segment. */
@@ -85,18 +110,29 @@ static int open_parent(struct fs_store *fs, const char *key, bool create,
     memcpy(path, key, dlen);
     path[dlen] = '\0';
     if (create) {
-        /* mkdir each prefix in turn; an existing one is fine. */
+        /* mkdir each prefix in turn; an existing one is fine.  A new one
+         * is made durable by syncing its parent, or a crash could lose
+         * the directory and with it a committed object. */
+        size_t parent_end = 0;          /* path[0..parent_end): the parent */
+
         for (size_t i = 0; i <= dlen; i++) {
             if (path[i] != '/' && path[i] != '\0')
                 continue;
             char saved = path[i];
             path[i] = '\0';
-            if (mkdirat(fs->root_fd, path, 0755) != 0 && errno != EEXIST) {
+            if (mkdirat(fs->root_fd, path, 0755) == 0) {
+                if (sync_parent(fs, path, parent_end) != 0) {
+                    int err = errno;
+                    path[i] = saved;
+                    return io_fail(e, err, "sync the directory of", key);
+                }
+            } else if (errno != EEXIST) {
                 int err = errno;
                 path[i] = saved;
                 return io_fail(e, err, "create the directory of", key);
             }
             path[i] = saved;
+            parent_end = i;
         }
     }
     fd = openat(fs->root_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

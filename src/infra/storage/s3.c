@@ -77,6 +77,7 @@ struct xfer {
     S3Status status;
     bool cancelled;             /* the caller's flag stopped it */
     bool timed_out;             /* no byte moved for timeout_ms */
+    bool refused_early;         /* libs3 failed it before sending it */
     char detail[128];           /* the server's error message, if any */
     int64_t moved;              /* bytes (and header blocks) moved */
     /* response properties */
@@ -241,6 +242,9 @@ static void run(struct s3_store *s, const struct req *r, struct xfer *x)
         S3_delete_object(&s->bc, r->key, ctx, &RESPONSE, x);
         break;
     }
+    /* libs3 reports a request it could not even build (a bad argument,
+     * no memory) through the completion callback, at once. */
+    x->refused_early = x->done;
     last_moved = x->moved;
     last_change = bb_mono_us();
     while (!x->done) {
@@ -369,6 +373,17 @@ static bool describe(struct s3_store *s, const struct xfer *x, const char *what,
         store_fail(e, true, "cannot reach S3 at %s (connection failed or dropped)",
                    s->endpoint);
         return true;
+    case S3StatusInternalError:
+        /* During a transfer this is libs3's name for most curl errors:
+         * the connection was reset or closed, nothing came back, ... */
+        if (!x->refused_early) {
+            store_fail(e, true, "cannot reach S3 at %s (the connection failed "
+                       "during the transfer)", s->endpoint);
+            return true;
+        }
+        store_fail(e, false, "S3 request for \"%.80s\" could not be made (libs3 "
+                   "internal error)", key);
+        return false;
     case S3StatusServerFailedVerification:
         store_fail(e, false, "S3 at %s: the TLS certificate check failed",
                    s->endpoint);
