@@ -302,6 +302,25 @@ ensure_test_tools() {
     fi
 }
 
+# A real S3 implementation (s3rver, pinned in tests/s3) on a free loopback
+# port for the storage unit tests (BB_S3_TEST_ENDPOINT); stopped on exit.
+# Globals on purpose: the EXIT trap runs after do_test returns.
+S3_PID="" S3_DIR=""
+start_s3rver() {
+    local out
+    S3_DIR=$(mktemp -d "${TMPDIR:-/tmp}/bb-s3rver.XXXXXX")
+    trap 'if [[ -n $S3_PID ]]; then kill "$S3_PID" 2>/dev/null || true; fi; rm -rf "$S3_DIR"' EXIT
+    if out=$(tests/s3/start.sh 0 "$S3_DIR"); then
+        read -r S3_PID S3_PORT <<<"$out"
+        export BB_S3_TEST_ENDPOINT=127.0.0.1:$S3_PORT
+        log "s3rver on $BB_S3_TEST_ENDPOINT (pid $S3_PID)"
+    else
+        echo "=== s3rver did not start: the S3 storage tests cannot run"
+        TOTAL_FAIL=$((TOTAL_FAIL + 1))
+        SUITE_LINES+=("$(printf '%-16s did not start (1 failed)' s3rver)")
+    fi
+}
+
 do_test() {
     ensure_packages
     ensure_test_tools
@@ -312,6 +331,7 @@ do_test() {
         exit 1
     fi
 
+    start_s3rver
     run_suite "lint" tests/lint.sh
     run_suite "unit" tests/unit/run.sh build
     api_suite "api" build/batchbox

@@ -385,7 +385,9 @@ static bool authenticate_or_reply(http_req *r, const struct http_route *route)
         bool ok = http_cookie(r, "bb_csrf", want, sizeof want) && got &&
                   strlen(got) == strlen(want) && strlen(want) >= 16 &&
                   sodium_memcmp(got, want, strlen(want)) == 0;
-        if (!ok) {
+        if (!ok && route->perm == PERM_PUBLIC) {
+            valid = false;          /* sign-in etc.: go on as anonymous */
+        } else if (!ok) {
             http_reply_error(r, BB_EFORBIDDEN,
                              "cookie-authenticated requests that change state need the "
                              "X-CSRF-Token header (the value of the bb_csrf cookie)");

@@ -457,15 +457,27 @@ class Server:
     def url(self, path):
         return f"http://127.0.0.1:{self.port}{path}"
 
-    def req(self, method, path, body=None, headers=None, raw=False, timeout=10.0, auth=True):
+    def req(self, method, path, body=None, headers=None, raw=False, timeout=10.0, auth=True,
+            token=None, cookies=None, source_address=None):
         """One request on a fresh connection. Returns HttpResult (unpacks to status, headers,
         body). body: dict/list → JSON; str/bytes sent as is (Content-Type application/json
-        unless headers say otherwise). auth=False: no Authorization header."""
+        unless headers say otherwise). auth=False: no Authorization header.
+        token: send this Bearer token instead of self.token. cookies: a dict name -> value
+        sent as the Cookie header (pass auth=False for a cookie-only request).
+        source_address: the client's local IP (e.g. "127.0.0.2": another loopback address,
+        so the server sees another client address)."""
         hdrs = dict(headers or {})
-        if auth and self.token and "Authorization" not in hdrs:
-            hdrs["Authorization"] = f"Bearer {self.token}"
+        if "Authorization" not in hdrs:
+            if token:
+                hdrs["Authorization"] = f"Bearer {token}"
+            elif auth and self.token:
+                hdrs["Authorization"] = f"Bearer {self.token}"
+        if cookies and "Cookie" not in hdrs:
+            hdrs["Cookie"] = "; ".join(f"{k}={v}" for k, v in cookies.items())
         data = _encode_body(body, hdrs)
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=scaled(timeout))
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=scaled(timeout),
+                                          source_address=(source_address, 0)
+                                          if source_address else None)
         try:
             conn.request(method, path, body=data, headers=hdrs)
             resp = conn.getresponse()
@@ -476,15 +488,42 @@ class Server:
                           _decode(method, path, resp, payload, raw))
 
     def call(self, method, path, body=None, headers=None, expect=200, raw=False, timeout=10.0,
-             auth=True):
-        """req() that asserts the status; returns the body."""
-        r = self.req(method, path, body, headers, raw=raw, timeout=timeout, auth=auth)
+             auth=True, **kw):
+        """req() that asserts the status; returns the body. kw: token, cookies,
+        source_address as for req()."""
+        r = self.req(method, path, body, headers, raw=raw, timeout=timeout, auth=auth, **kw)
         exp = expect if isinstance(expect, (tuple, list, set)) else (expect,)
         assert r.status in exp, f"expected {expect}: {r.describe()}"
         return r.body
 
     def client(self, timeout=10.0):
         return Client(self.port, timeout=timeout, token=self.token)
+
+    # ---- account helpers ------------------------------------------------------------------
+
+    def login_as(self, email, password, source_address=None):
+        """POST /auth/login anonymously; returns the HttpResult (any status)."""
+        return self.req("POST", "/api/v1/auth/login", {"email": email, "password": password},
+                        auth=False, source_address=source_address)
+
+    def session(self, email, password):
+        """Sign in (asserting 200); returns the body {user, accessToken, refreshToken, ...}."""
+        r = self.login_as(email, password)
+        assert r.status == 200 and isinstance(r.body, dict) and r.body.get("accessToken"), \
+            f"sign-in as {email}: {r.describe()}"
+        return r.body
+
+    def register(self, email, password, name=None, expect=201, **extra):
+        """POST /auth/register anonymously (the server must allow it: the setup token, or
+        BATCHBOX_AUTH_REGISTRATION=open); asserts expect; returns the HttpResult."""
+        body = {"email": email, "password": password}
+        if name is not None:
+            body["name"] = name
+        body.update(extra)
+        r = self.req("POST", "/api/v1/auth/register", body, auth=False)
+        exp = expect if isinstance(expect, (tuple, list, set)) else (expect,)
+        assert r.status in exp, f"register {email}: expected {expect}: {r.describe()}"
+        return r
 
     # ---- job helpers ----------------------------------------------------------------------
 
@@ -574,6 +613,22 @@ class Server:
         c = SSEClient(self.port, path, hdrs, **kw)
         c.start()
         return c
+
+
+def set_cookies(result):
+    """The Set-Cookie headers of an HttpResult as {name: (value, {attr_lower: value_or_True})}."""
+    out = {}
+    for line in result.headers.get_all("Set-Cookie") or []:
+        parts = [p.strip() for p in line.split(";")]
+        name, _, value = parts[0].partition("=")
+        attrs = {}
+        for p in parts[1:]:
+            if not p:
+                continue
+            k, eq, v = p.partition("=")
+            attrs[k.strip().lower()] = v.strip() if eq else True
+        out[name.strip()] = (value.strip(), attrs)
+    return out
 
 
 def urlquote(s):

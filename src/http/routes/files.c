@@ -269,10 +269,16 @@ void route_upload(http_req *r)
         start_store(u);           /* a file shorter than the sniff window */
 
     struct store_err se = {0};
-    if (u->err.code == BB_OK && store_put_commit(u->put, NULL, &se) != 0)
-        fail(u, se.retryable ? 503 : 500, se.retryable ? BB_EUNAVAIL : BB_EIO,
-             "cannot store the upload: %s", se.message);
-    u->put = NULL;              /* committed or consumed by the failed commit */
+    if (u->err.code == BB_OK) {
+        int crc = store_put_commit(u->put, NULL, &se);
+        u->put = NULL;          /* committed, or consumed by the failed commit */
+        if (crc != 0)
+            fail(u, se.retryable ? 503 : 500, se.retryable ? BB_EUNAVAIL : BB_EIO,
+                 "cannot store the upload: %s", se.message);
+    } else if (u->put) {
+        store_put_abort(u->put);   /* nothing of a refused upload stays */
+        u->put = NULL;
+    }
     if (u->err.code != BB_OK) {
         if (u->status == 413 || u->status == 415 || u->status == 400)
             drain(r, 16 << 20);

@@ -377,8 +377,8 @@ static bool describe(struct s3_store *s, const struct xfer *x, const char *what,
         /* During a transfer this is libs3's name for most curl errors:
          * the connection was reset or closed, nothing came back, ... */
         if (!x->refused_early) {
-            store_fail(e, true, "cannot reach S3 at %s (the connection failed "
-                       "during the transfer)", s->endpoint);
+            store_fail(e, true, "cannot reach S3 at %s (connection failed during "
+                       "the transfer)", s->endpoint);
             return true;
         }
         store_fail(e, false, "S3 request for \"%.80s\" could not be made (libs3 "

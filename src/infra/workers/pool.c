@@ -240,23 +240,43 @@ static int scan_artifacts(const char *outdir, int64_t job_id, struct artifact_re
 {
     *out = NULL;
     *n = 0;
+    /* names first: files are renamed below, which must not feed readdir */
     DIR *d = opendir(outdir);
     if (!d)
         return errno == ENOENT ? 0 : -1;
-    size_t cap = 0;
-    struct dirent *e;
+    char **names = NULL;
+    size_t nnames = 0, ncap = 0;
     int ret = 0;
+    struct dirent *e;
     while ((e = readdir(d)) != NULL) {
-        if (e->d_name[0] == '.')
+        if (e->d_name[0] == '.' && (!e->d_name[1] || (e->d_name[1] == '.' && !e->d_name[2])))
             continue;
+        if (nnames == ncap) {
+            ncap = ncap ? ncap * 2 : 16;
+            char **nn = realloc(names, ncap * sizeof *nn);
+            if (!nn) {
+                ret = -1;
+                break;
+            }
+            names = nn;
+        }
+        if (!(names[nnames] = strdup(e->d_name))) {
+            ret = -1;
+            break;
+        }
+        nnames++;
+    }
+    closedir(d);
+    size_t cap = 0;
+    for (size_t i = 0; i < nnames && ret == 0; i++) {
+        const char *name = names[i];
         char path[PATH_MAX];
-        snprintf(path, sizeof path, "%s/%s", outdir, e->d_name);
+        snprintf(path, sizeof path, "%s/%s", outdir, name);
         struct stat st;
-        if (lstat(path, &st) != 0 || !S_ISREG(st.st_mode) ||
-            !bb_utf8_valid(e->d_name, strlen(e->d_name))) {
+        if (lstat(path, &st) != 0 || !S_ISREG(st.st_mode) || !bb_utf8_valid(name, strlen(name))) {
             char msg[PATH_MAX + 64];
             snprintf(msg, sizeof msg, "[batchbox: %s is not a regular file; not kept as an artifact]",
-                     e->d_name);
+                     name);
             add_log(rc, "system", msg, strlen(msg));
             continue;
         }
@@ -269,27 +289,41 @@ static int scan_artifacts(const char *outdir, int64_t job_id, struct artifact_re
             }
             *out = p;
         }
-        struct artifact_rec *a = &(*out)[*n];
+        struct artifact_rec *a = &(*out)[(*n)++];
         memset(a, 0, sizeof *a);
         char hex[65];
         if (sha256_file(path, hex, &a->size) != 0) {
             ret = -1;
             break;
         }
-        a->name = strdup(e->d_name);
+        /* The storage key: the name made key-safe (no spaces, quotes...),
+         * numbered when that changed it so "a b" and "a_b" cannot clash.
+         * The file is renamed to match; the original name stays the
+         * artifact's name in the database and the URL. */
+        char safe[256], key[PATH_MAX];
+        store_key_safe_name(name, safe, sizeof safe);
+        if (strcmp(safe, name) != 0) {
+            char numbered[300], to[PATH_MAX * 2];
+            snprintf(numbered, sizeof numbered, "%zu_%s", i, safe);
+            store_key_safe_name(numbered, safe, sizeof safe);
+            snprintf(to, sizeof to, "%s/%s", outdir, safe);
+            if (rename(path, to) != 0) {
+                ret = -1;
+                break;
+            }
+        }
+        snprintf(key, sizeof key, "artifacts/%lld/%s", (long long)job_id, safe);
+        a->name = strdup(name);
         a->sha256 = strdup(hex);
-        a->content_type = strdup(bb_content_type_for(e->d_name));
-        char key[PATH_MAX];
-        snprintf(key, sizeof key, "artifacts/%lld/%s", (long long)job_id, e->d_name);
+        a->content_type = strdup(bb_content_type_for(name));
         a->location = strdup(key);
         a->storage = strdup("fs");
-        (*n)++;
-        if (!a->name || !a->sha256 || !a->content_type || !a->location || !a->storage) {
+        if (!a->name || !a->sha256 || !a->content_type || !a->location || !a->storage)
             ret = -1;
-            break;
-        }
     }
-    closedir(d);
+    for (size_t i = 0; i < nnames; i++)
+        free(names[i]);
+    free(names);
     return ret;
 }
 
@@ -444,7 +478,7 @@ static void run_job(struct worker *w, job *j, struct pending *out)
         struct store_err se = {0};
         for (size_t i = 0; i < narts && res == EXEC_OK; i++) {
             char path[PATH_MAX];
-            snprintf(path, sizeof path, "%s/%s", outdir, arts[i].name);
+            snprintf(path, sizeof path, "%s/%s", app->data_dir, arts[i].location);
             if (store_put_file(app->s3_store, arts[i].location, path, arts[i].content_type,
                                &w->cancel, &se) != 0) {
                 res = atomic_load(&w->cancel) ? EXEC_CANCELED : EXEC_FAILED;
