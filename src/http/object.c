@@ -99,10 +99,12 @@ void http_serve_object(http_req *r, struct store *st, const char *key, int64_t s
         http_reply_bytes(r, 416, "application/json", body, (size_t)n, extra);
         return;
     }
-    char disp[400] = "";
-    if (filename) {
+    /* filenames are at most 200 bytes (sanitized at upload): the escaped
+     * form needs at most 3 bytes per byte */
+    char disp[1100] = "";
+    if (filename && strlen(filename) <= 200) {
         /* RFC 6266: an ASCII fallback plus the UTF-8 name, both escaped */
-        char ascii[200], pct[600];
+        char ascii[201], pct[601];
         size_t a = 0, p = 0;
         static const char hex[] = "0123456789ABCDEF";
         for (const unsigned char *c = (const unsigned char *)filename; *c; c++) {
@@ -124,7 +126,7 @@ void http_serve_object(http_req *r, struct store *st, const char *key, int64_t s
         snprintf(disp, sizeof disp, "Content-Disposition: inline; filename=\"%s\"; filename*=UTF-8''%s\r\n",
                  ascii, pct);
     }
-    char extra[768];
+    char extra[1600];
     if (pr == 0)
         snprintf(extra, sizeof extra,
                  "Content-Length: %" PRId64 "\r\nContent-Range: bytes %" PRId64 "-%" PRId64 "/%" PRId64

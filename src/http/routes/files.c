@@ -295,10 +295,16 @@ void route_upload(http_req *r)
     f.content_type = strdup(u->type);
     f.storage = strdup(store_driver(app->upload_store));
     f.key = strdup(u->key);
-    if (!f.filename || !f.sha256 || !f.content_type || !f.storage || !f.key ||
-        repo_file_insert(app->db, &f) != BB_OK) {
+    int irc = !f.filename || !f.sha256 || !f.content_type || !f.storage || !f.key
+                  ? BB_EINTERNAL
+                  : repo_file_insert(app->db, &f, cfg->limits.user_quota_bytes);
+    if (irc != BB_OK) {
         store_delete(app->upload_store, u->key, &se);
-        http_reply_error(r, BB_EIO, "database error");
+        if (irc == BB_ETOOLARGE)
+            http_reply_error(r, BB_ETOOLARGE, "the upload would pass your storage quota of %lld bytes",
+                             (long long)cfg->limits.user_quota_bytes);
+        else
+            http_reply_error(r, BB_EIO, "database error");
         file_rec_clear(&f);
         goto out;
     }

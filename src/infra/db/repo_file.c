@@ -60,10 +60,29 @@ static const char SQL_INSERT[] =
     "INSERT INTO files (owner_id, filename, size, sha256, content_type, storage, key, created_at) "
     "VALUES (:owner, :name, :size, :sha, :type, :storage, :key, :now)";
 
+static const char SQL_USAGE_W[] =
+    "SELECT ifnull(sum(size), 0) FROM files WHERE ifnull(owner_id, 0) = :owner";
+
+struct insert_arg {
+    file_rec *f;
+    int64_t quota;
+};
+
 static int op_insert(db_conn *c, void *arg, db_outbox *out)
 {
     (void)out;
-    file_rec *f = arg;
+    struct insert_arg *a = arg;
+    file_rec *f = a->f;
+    sqlite3_stmt *u = db_stmt(c, SQL_USAGE_W);
+    if (!u)
+        return BB_EIO;
+    bind_i64(u, ":owner", f->owner_id);
+    int64_t used = sqlite3_step(u) == SQLITE_ROW ? sqlite3_column_int64(u, 0) : -1;
+    sqlite3_reset(u);
+    if (used < 0)
+        return BB_EIO;
+    if (used + f->size > a->quota)
+        return BB_ETOOLARGE;
     sqlite3_stmt *st = db_stmt(c, SQL_INSERT);
     if (!st)
         return BB_EIO;
@@ -87,9 +106,10 @@ static int op_insert(db_conn *c, void *arg, db_outbox *out)
     return BB_OK;
 }
 
-int repo_file_insert(db *d, file_rec *f)
+int repo_file_insert(db *d, file_rec *f, int64_t quota)
 {
-    return db_write(d, op_insert, f);
+    struct insert_arg a = {.f = f, .quota = quota};
+    return db_write(d, op_insert, &a);
 }
 
 static const char SQL_GET[] = "SELECT " FILE_COLS " FROM files WHERE id = :id";

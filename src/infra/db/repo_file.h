@@ -16,8 +16,10 @@ typedef struct file_rec {
 
 void file_rec_clear(file_rec *f);
 
-/* Inserts (f->id and created_at filled in). */
-int repo_file_insert(db *d, file_rec *f);
+/* Inserts (f->id and created_at filled in) if the owner's stored bytes
+ * plus f->size stay within quota (checked in the same transaction, so
+ * concurrent uploads cannot pass it together); else BB_ETOOLARGE. */
+int repo_file_insert(db *d, file_rec *f, int64_t quota);
 /* BB_ENOTFOUND if missing or owner_scope (0 = any) differs. */
 int repo_file_get(db *d, int64_t id, int64_t owner_scope, file_rec *out);
 /* Newest first, at most limit (caller frees each and the array). */
