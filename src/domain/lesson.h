@@ -41,8 +41,8 @@ enum lesson_item_kind {
 };
 
 /* One item of a section.  Every string is non-NULL unless noted, owned by
- * the lesson, valid UTF-8 without control characters (TAB excepted in
- * raw lines). */
+ * the lesson, valid UTF-8 without control characters other than TAB
+ * (which only `text` can hold; `plain` turns it into a space). */
 struct lesson_item {
     enum lesson_item_kind kind;
     unsigned line_no;    /* 1-based line where the item starts */

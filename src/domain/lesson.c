@@ -1,0 +1,1599 @@
+/* lesson.c — parser for Markdown lessons (docs/lesson-format.md) and the
+ * speech segments of a parsed lesson (SPEC 6).
+ *
+ * One pass over the lines: each line is first checked (length, NUL,
+ * control characters, UTF-8), then interpreted by the state it arrives
+ * in — the front matter, or the kind of the current section.  Strings
+ * live in a per-lesson arena of 64 KiB blocks; the section, item, meta and
+ * speaker arrays are realloc'd, each under a cap from lesson.h.  The
+ * document size cap (2 MiB) bounds everything else.  No I/O, no globals. */
+#include "domain/lesson.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BLOCK_SIZE ((size_t)64 * 1024)
+#define EXCERPT_MAX 48 /* bytes of input quoted in an error message */
+#define EXCERPT_BUF (EXCERPT_MAX + 4)
+
+/* ------------------------------------------------------------ arena */
+
+struct lesson_block {
+    struct lesson_block *next;
+    size_t used, cap;
+    char data[];
+};
+
+/* n bytes from the arena whose head is *head; NULL on out of memory.
+ * A request bigger than a block gets a block of its own, linked behind
+ * the head so the head's free space stays usable. */
+static char *arena_alloc(struct lesson_block **head, size_t n)
+{
+    struct lesson_block *b = *head;
+    char *p;
+
+    if (b == NULL || b->cap - b->used < n) {
+        size_t cap = n > BLOCK_SIZE ? n : BLOCK_SIZE;
+
+        b = malloc(sizeof *b + cap);
+        if (b == NULL)
+            return NULL;
+        b->cap = cap;
+        b->used = 0;
+        if (cap > BLOCK_SIZE && *head != NULL) {
+            b->next = (*head)->next;
+            (*head)->next = b;
+        } else {
+            b->next = *head;
+            *head = b;
+        }
+    }
+    p = b->data + b->used;
+    b->used += n;
+    return p;
+}
+
+static void arena_free(struct lesson_block *b)
+{
+    while (b != NULL) {
+        struct lesson_block *next = b->next;
+
+        free(b);
+        b = next;
+    }
+}
+
+/* ------------------------------------------------------ small helpers */
+
+static bool is_blank_char(int c)
+{
+    return c == ' ' || c == '\t';
+}
+
+static bool is_space(int c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' ||
+           c == '\v';
+}
+
+static bool is_alpha(int c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static bool is_digit(int c)
+{
+    return c >= '0' && c <= '9';
+}
+
+static bool is_punct(int c)
+{
+    return (c >= 0x21 && c <= 0x2F) || (c >= 0x3A && c <= 0x40) ||
+           (c >= 0x5B && c <= 0x60) || (c >= 0x7B && c <= 0x7E);
+}
+
+/* A letter or digit, counting every non-ASCII byte as a letter. */
+static bool is_word_byte(int c)
+{
+    return is_alpha(c) || is_digit(c) || c >= 0x80;
+}
+
+static int lower(int c)
+{
+    return (c >= 'A' && c <= 'Z') ? c + ('a' - 'A') : c;
+}
+
+/* True if s[0..n) equals the NUL-terminated lowercase word w, ignoring
+ * ASCII case. */
+static bool ieq(const char *s, size_t n, const char *w)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        if (w[i] == '\0' || lower((unsigned char)s[i]) != w[i])
+            return false;
+    return w[n] == '\0';
+}
+
+static size_t rtrim_len(const char *s, size_t n)
+{
+    while (n > 0 && is_blank_char((unsigned char)s[n - 1]))
+        n--;
+    return n;
+}
+
+/* Trims blanks at both ends of the string *s of length *n. */
+static void trim(const char **s, size_t *n)
+{
+    while (*n > 0 && is_blank_char((unsigned char)**s)) {
+        (*s)++;
+        (*n)--;
+    }
+    *n = rtrim_len(*s, *n);
+}
+
+static bool starts_with(const char *s, size_t n, const char *prefix)
+{
+    size_t k = strlen(prefix);
+
+    return n >= k && memcmp(s, prefix, k) == 0;
+}
+
+/* Cuts s at its last UTF-8 sequence if that sequence is incomplete (after
+ * a truncating snprintf). */
+static void utf8_cut_tail(char *s)
+{
+    size_t len = strlen(s), j, need;
+    unsigned char c;
+
+    if (len == 0)
+        return;
+    j = len - 1;
+    while (j > 0 && ((unsigned char)s[j] & 0xC0) == 0x80)
+        j--;
+    c = (unsigned char)s[j];
+    need = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+    if (j + need > len)
+        s[j] = '\0';
+}
+
+/* Copies at most EXCERPT_MAX bytes of s[0..n) into buf[EXCERPT_BUF]
+ * without cutting a UTF-8 sequence, ending in "…" when shortened. */
+static void excerpt(char buf[EXCERPT_BUF], const char *s, size_t n)
+{
+    size_t k;
+
+    if (n <= EXCERPT_MAX) {
+        memcpy(buf, s, n);
+        buf[n] = '\0';
+        return;
+    }
+    k = EXCERPT_MAX;
+    while (k > 0 && ((unsigned char)s[k] & 0xC0) == 0x80)
+        k--;
+    memcpy(buf, s, k);
+    memcpy(buf + k, "\xE2\x80\xA6", 4); /* "…" and the NUL */
+}
+
+static void verror(struct lesson_error *err, unsigned line, const char *fmt,
+                   va_list ap)
+{
+    int k = 0;
+
+    if (err == NULL)
+        return;
+    err->line = line;
+    err->message[0] = '\0';
+    if (line > 0)
+        k = snprintf(err->message, sizeof err->message, "line %u: ", line);
+    if (k < 0)
+        k = 0;
+    if ((size_t)k < sizeof err->message)
+        (void)vsnprintf(err->message + k, sizeof err->message - (size_t)k,
+                        fmt, ap);
+    utf8_cut_tail(err->message);
+}
+
+__attribute__((format(printf, 3, 4))) static int
+set_error(struct lesson_error *err, unsigned line, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    verror(err, line, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+/* ------------------------------------------------------- plain text */
+
+/* Position of the first c in s[from..n), or n.  *cache keeps the last
+ * answer (SIZE_MAX: none yet); with non-decreasing `from` the total work
+ * stays linear in n. */
+static size_t next_char(const char *s, size_t n, size_t from, char c,
+                        size_t *cache)
+{
+    const char *q;
+
+    if (*cache != SIZE_MAX && *cache >= from)
+        return *cache;
+    if (from >= n)
+        return *cache = n;
+    q = memchr(s + from, c, n - from);
+    *cache = q != NULL ? (size_t)(q - s) : n;
+    return *cache;
+}
+
+/* Position of the first "-->" in s[from..n), or n; cached like next_char. */
+static size_t next_comment_end(const char *s, size_t n, size_t from,
+                               size_t *cache)
+{
+    size_t j;
+
+    if (*cache != SIZE_MAX && *cache >= from)
+        return *cache;
+    for (j = from; j + 3 <= n; j++)
+        if (s[j] == '-' && s[j + 1] == '-' && s[j + 2] == '>')
+            return *cache = j;
+    return *cache = n;
+}
+
+/* Writes code point cp as UTF-8 into out; returns the byte count. */
+static size_t put_utf8(char *out, uint32_t cp)
+{
+    if (cp < 0x80) {
+        out[0] = (char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        out[0] = (char)(0xC0 | (cp >> 6));
+        out[1] = (char)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        out[0] = (char)(0xE0 | (cp >> 12));
+        out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        out[2] = (char)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    out[0] = (char)(0xF0 | (cp >> 18));
+    out[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+    out[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+    out[3] = (char)(0x80 | (cp & 0x3F));
+    return 4;
+}
+
+static const struct {
+    const char *name;
+    uint32_t cp;
+} entities[] = {
+    {"amp", '&'},      {"lt", '<'},         {"gt", '>'},
+    {"quot", '"'},     {"apos", '\''},      {"nbsp", 0xA0},
+    {"mdash", 0x2014}, {"ndash", 0x2013},   {"hellip", 0x2026},
+    {"lsquo", 0x2018}, {"rsquo", 0x2019},   {"ldquo", 0x201C},
+    {"rdquo", 0x201D},
+};
+
+/* Decodes the entity starting at s[i] == '&'.  Returns the number of
+ * bytes it spans (with *cp set), or 0 when it is not one we decode.  Every
+ * decoded entity is longer than its UTF-8 encoding. */
+static size_t entity_at(const char *s, size_t n, size_t i, uint32_t *cp)
+{
+    size_t j = i + 1, k, digits = 0;
+    uint32_t v = 0;
+
+    if (j < n && s[j] == '#') {
+        bool hex = j + 1 < n && (s[j + 1] == 'x' || s[j + 1] == 'X');
+
+        j += hex ? 2 : 1;
+        while (j < n && digits < (hex ? 6u : 7u)) {
+            int c = (unsigned char)s[j], d;
+
+            if (is_digit(c))
+                d = c - '0';
+            else if (hex && lower(c) >= 'a' && lower(c) <= 'f')
+                d = lower(c) - 'a' + 10;
+            else
+                break;
+            v = v * (hex ? 16u : 10u) + (uint32_t)d;
+            digits++;
+            j++;
+        }
+        if (digits == 0 || j >= n || s[j] != ';')
+            return 0;
+        if (v < 0x20 || v == 0x7F || (v >= 0x80 && v < 0xA0) ||
+            (v >= 0xD800 && v <= 0xDFFF) || v > 0x10FFFF)
+            return 0;
+        *cp = v;
+        return j + 1 - i;
+    }
+    for (k = j; k < n && k - j < 8 && is_alpha((unsigned char)s[k]); k++)
+        ;
+    if (k == j || k >= n || s[k] != ';')
+        return 0;
+    for (size_t e = 0; e < sizeof entities / sizeof entities[0]; e++)
+        if (ieq(s + j, k - j, entities[e].name) &&
+            memcmp(s + j, entities[e].name, k - j) == 0) {
+            *cp = entities[e].cp;
+            return k + 1 - i;
+        }
+    return 0;
+}
+
+/* True if the HTML tag starting at s[i] == '<' is one that separates
+ * words (br, p, div, li, tr, td, th, h1-h6), opening or closing. */
+static bool tag_breaks_words(const char *s, size_t n, size_t i)
+{
+    static const char *const names[] = {"br", "p", "div", "li", "tr",
+                                        "td", "th", "h1", "h2", "h3",
+                                        "h4", "h5", "h6"};
+    size_t j = i + 1, k;
+
+    if (j < n && s[j] == '/')
+        j++;
+    for (k = j; k < n && (is_alpha((unsigned char)s[k]) ||
+                          is_digit((unsigned char)s[k]));
+         k++)
+        ;
+    for (size_t t = 0; t < sizeof names / sizeof names[0]; t++)
+        if (ieq(s + j, k - j, names[t]))
+            return true;
+    return false;
+}
+
+/* Writes the plain form of s[0..n) into out (room for n + 1 bytes) and
+ * returns its length.  See lesson_plain() and docs/lesson-format.md. */
+static size_t plain_into(const char *s, size_t n, char *out)
+{
+    size_t i = 0, o = 0;
+    size_t c_rbr = SIZE_MAX, c_lbr = SIZE_MAX, c_rpar = SIZE_MAX;
+    size_t c_gt = SIZE_MAX, c_lt = SIZE_MAX, c_cend = SIZE_MAX;
+    size_t link_close = SIZE_MAX, link_resume = 0;
+    bool space = false;
+
+#define EMIT(ch)                                                           \
+    do {                                                                   \
+        if (space && o > 0)                                                \
+            out[o++] = ' ';                                                \
+        space = false;                                                     \
+        out[o++] = (char)(ch);                                             \
+    } while (0)
+
+    while (i < n) {
+        int c = (unsigned char)s[i];
+
+        if (link_close != SIZE_MAX && i >= link_close) {
+            if (i == link_close) { /* "](url)": the link's target */
+                i = link_resume;
+                link_close = SIZE_MAX;
+                continue;
+            }
+            link_close = SIZE_MAX; /* jumped past it (a tag, an escape) */
+        }
+        if (is_space(c)) {
+            space = true;
+            i++;
+        } else if (c == '\\' && i + 1 < n &&
+                   is_punct((unsigned char)s[i + 1])) {
+            EMIT(s[i + 1]);
+            i += 2;
+        } else if (c == '`') {
+            while (i < n && s[i] == '`')
+                i++;
+        } else if (c == '*' || c == '_' || c == '~') {
+            size_t r = 0;
+            int prev = i > 0 ? (unsigned char)s[i - 1] : ' ';
+            int next;
+            bool keep;
+
+            while (i + r < n && s[i + r] == (char)c)
+                r++;
+            next = i + r < n ? (unsigned char)s[i + r] : ' ';
+            if (c == '~' && r < 2)
+                keep = true; /* "~5 minutes" */
+            else if (c == '_' && is_word_byte(prev) && is_word_byte(next))
+                keep = true; /* snake_case */
+            else
+                keep = is_space(prev) && is_space(next); /* "5 * 3" */
+            if (keep)
+                for (size_t k = 0; k < r; k++)
+                    EMIT(c);
+            i += r;
+        } else if (c == '<') {
+            int d = i + 1 < n ? (unsigned char)s[i + 1] : 0;
+            int d2 = i + 2 < n ? (unsigned char)s[i + 2] : 0;
+
+            if (starts_with(s + i, n - i, "<!--")) {
+                size_t e = next_comment_end(s, n, i + 4, &c_cend);
+
+                if (e < n) {
+                    i = e + 3;
+                    continue;
+                }
+            } else if (is_alpha(d) || (d == '/' && is_alpha(d2)) ||
+                       d == '!' || d == '?') {
+                size_t gt = next_char(s, n, i + 1, '>', &c_gt);
+                size_t lt = next_char(s, n, i + 1, '<', &c_lt);
+
+                if (gt < n && lt > gt) {
+                    if (tag_breaks_words(s, n, i))
+                        space = true;
+                    i = gt + 1;
+                    continue;
+                }
+            }
+            EMIT(c);
+            i++;
+        } else if (c == '&') {
+            uint32_t cp = 0;
+            size_t len = entity_at(s, n, i, &cp);
+
+            if (len == 0) {
+                EMIT(c);
+                i++;
+            } else if (cp == 0xA0 || cp == ' ') {
+                space = true;
+                i += len;
+            } else {
+                char u[4];
+                size_t ul = put_utf8(u, cp);
+
+                for (size_t k = 0; k < ul; k++)
+                    EMIT(u[k]);
+                i += len;
+            }
+        } else if ((c == '[' || (c == '!' && i + 1 < n && s[i + 1] == '[')) &&
+                   link_close == SIZE_MAX) {
+            /* [label](target) or ![alt](src): keep the label.  A label
+             * holds no '[' and the target ends at the first ')'. */
+            size_t at = c == '[' ? i : i + 1;
+            size_t rb = next_char(s, n, at + 1, ']', &c_rbr);
+            size_t lb = next_char(s, n, at + 1, '[', &c_lbr);
+
+            if (rb < n && lb > rb && rb + 1 < n && s[rb + 1] == '(') {
+                size_t rp = next_char(s, n, rb + 2, ')', &c_rpar);
+
+                if (rp < n) {
+                    link_close = rb;
+                    link_resume = rp + 1;
+                    i = at + 1;
+                    continue;
+                }
+            }
+            EMIT(c);
+            i++;
+        } else {
+            EMIT(c);
+            i++;
+        }
+    }
+#undef EMIT
+    out[o] = '\0';
+    return o;
+}
+
+char *lesson_plain(const char *md, size_t len)
+{
+    char *out = malloc(len + 1);
+
+    if (out == NULL)
+        return NULL;
+    if (md == NULL)
+        len = 0;
+    plain_into(md, len, out);
+    return out;
+}
+
+/* ----------------------------------------------------------- parser */
+
+enum fm_state { FM_NONE, FM_OPEN, FM_DONE };
+
+struct parser {
+    struct lesson *l;
+    struct lesson_error *err;
+    unsigned line;            /* the line being handled, 1-based */
+    bool any_content;         /* a non-blank line was seen */
+    enum fm_state fm;
+    unsigned fm_title_line, fm_level_line, fm_topic_line; /* 0: unseen */
+    const char *fm_title;
+    size_t sections_cap;
+    size_t items_cap;         /* of the last section */
+    size_t meta_cap;
+    size_t items_total;
+    char *para;               /* the reading paragraph being collected */
+    size_t para_len, para_cap;
+    unsigned para_line;
+    bool blank_pending;       /* raw section: blank line(s) before the next */
+    unsigned blank_line;
+};
+
+__attribute__((format(printf, 3, 4))) static int
+fail(struct parser *p, unsigned line, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    verror(p->err, line, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+static int oom(struct parser *p)
+{
+    return fail(p, 0, "out of memory");
+}
+
+static const char *arena_copy(struct parser *p, const char *s, size_t n)
+{
+    char *d = arena_alloc(&p->l->arena_, n + 1);
+
+    if (d == NULL)
+        return NULL;
+    memcpy(d, s, n);
+    d[n] = '\0';
+    return d;
+}
+
+static const char *arena_plain(struct parser *p, const char *s, size_t n)
+{
+    char *d = arena_alloc(&p->l->arena_, n + 1);
+
+    if (d == NULL)
+        return NULL;
+    plain_into(s, n, d);
+    return d;
+}
+
+/* Checks one line's bytes: length, NUL, control characters, UTF-8
+ * (no overlongs, surrogates or code points over U+10FFFF). */
+static int check_line(struct parser *p, const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+
+    if (n > LESSON_LINE_MAX)
+        return fail(p, p->line, "the line is longer than %u bytes",
+                    LESSON_LINE_MAX);
+    while (i < n) {
+        unsigned c = s[i], len, k;
+        uint32_t cp, min;
+
+        if (c < 0x80) {
+            if (c == 0)
+                return fail(p, p->line, "NUL byte at column %zu", i + 1);
+            if ((c < 0x20 && c != '\t') || c == 0x7F)
+                return fail(p, p->line,
+                            "control character U+%04X at column %zu", c,
+                            i + 1);
+            i++;
+            continue;
+        }
+        if (c >= 0xC2 && c <= 0xDF) {
+            len = 2;
+            cp = c & 0x1F;
+            min = 0x80;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            len = 3;
+            cp = c & 0x0F;
+            min = 0x800;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            len = 4;
+            cp = c & 0x07;
+            min = 0x10000;
+        } else {
+            return fail(p, p->line, "invalid UTF-8 at column %zu", i + 1);
+        }
+        if (i + len > n)
+            return fail(p, p->line, "invalid UTF-8 at column %zu", i + 1);
+        for (k = 1; k < len; k++) {
+            if ((s[i + k] & 0xC0) != 0x80)
+                return fail(p, p->line, "invalid UTF-8 at column %zu",
+                            i + 1);
+            cp = (cp << 6) | (s[i + k] & 0x3F);
+        }
+        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+            return fail(p, p->line, "invalid UTF-8 at column %zu", i + 1);
+        if (cp < 0xA0)
+            return fail(p, p->line,
+                        "control character U+%04X at column %zu",
+                        (unsigned)cp, i + 1);
+        i += len;
+    }
+    return 0;
+}
+
+static struct lesson_section *cur_section(struct parser *p)
+{
+    return p->l->nsections > 0 ? &p->l->sections[p->l->nsections - 1]
+                               : NULL;
+}
+
+static int new_section(struct parser *p, const char *name, size_t nlen,
+                       enum lesson_section_kind kind, unsigned line)
+{
+    struct lesson *l = p->l;
+    struct lesson_section *sec;
+
+    if (l->nsections == LESSON_SECTIONS_MAX)
+        return fail(p, line, "more than %d sections", LESSON_SECTIONS_MAX);
+    if (l->nsections == p->sections_cap) {
+        size_t cap = p->sections_cap ? p->sections_cap * 2 : 8;
+        struct lesson_section *ns;
+
+        if (cap > LESSON_SECTIONS_MAX)
+            cap = LESSON_SECTIONS_MAX;
+        ns = realloc(l->sections, cap * sizeof *ns);
+        if (ns == NULL)
+            return oom(p);
+        l->sections = ns;
+        p->sections_cap = cap;
+    }
+    sec = &l->sections[l->nsections];
+    memset(sec, 0, sizeof *sec);
+    sec->name = arena_copy(p, name, nlen);
+    if (sec->name == NULL)
+        return oom(p);
+    sec->kind = kind;
+    sec->line_no = line;
+    l->nsections++;
+    p->items_cap = 0;
+    p->blank_pending = false;
+    return 0;
+}
+
+/* Appends an item to the last section with text s[0..n) and its plain
+ * form.  Returns the item (valid until the next add) or NULL. */
+static struct lesson_item *add_item(struct parser *p,
+                                    enum lesson_item_kind kind,
+                                    unsigned line, const char *s, size_t n)
+{
+    struct lesson_section *sec = cur_section(p);
+    struct lesson_item *it;
+
+    if (p->items_total == LESSON_ITEMS_MAX) {
+        fail(p, line, "more than %d items", LESSON_ITEMS_MAX);
+        return NULL;
+    }
+    if (sec->nitems == p->items_cap) {
+        size_t cap = p->items_cap ? p->items_cap * 2 : 16;
+        struct lesson_item *ni;
+
+        if (cap > LESSON_ITEMS_MAX)
+            cap = LESSON_ITEMS_MAX;
+        ni = realloc(sec->items, cap * sizeof *ni);
+        if (ni == NULL) {
+            oom(p);
+            return NULL;
+        }
+        sec->items = ni;
+        p->items_cap = cap;
+    }
+    it = &sec->items[sec->nitems];
+    memset(it, 0, sizeof *it);
+    it->kind = kind;
+    it->line_no = line;
+    it->text = arena_copy(p, s, n);
+    it->plain = arena_plain(p, s, n);
+    if (it->text == NULL || it->plain == NULL) {
+        oom(p);
+        return NULL;
+    }
+    sec->nitems++;
+    p->items_total++;
+    return it;
+}
+
+/* Ends the reading paragraph being collected, if any. */
+static int flush_para(struct parser *p)
+{
+    if (p->para_len == 0)
+        return 0;
+    if (add_item(p, LESSON_ITEM_PARAGRAPH, p->para_line, p->para,
+                 p->para_len) == NULL)
+        return -1;
+    p->para_len = 0;
+    return 0;
+}
+
+static int para_append(struct parser *p, const char *s, size_t n)
+{
+    size_t need = p->para_len + (p->para_len > 0) + n;
+
+    if (need > LESSON_MAX_BYTES)
+        return fail(p, p->line, "the paragraph is longer than %u bytes",
+                    LESSON_MAX_BYTES);
+    if (need > p->para_cap) {
+        size_t cap = p->para_cap ? p->para_cap : 1024;
+        char *np;
+
+        while (cap < need)
+            cap *= 2;
+        if (cap > LESSON_MAX_BYTES)
+            cap = LESSON_MAX_BYTES;
+        np = realloc(p->para, cap);
+        if (np == NULL)
+            return oom(p);
+        p->para = np;
+        p->para_cap = cap;
+    }
+    if (p->para_len == 0)
+        p->para_line = p->line;
+    else
+        p->para[p->para_len++] = ' ';
+    memcpy(p->para + p->para_len, s, n);
+    p->para_len += n;
+    return 0;
+}
+
+/* If s[0..n) (right-trimmed) is an ATX heading ("#".."######", then a
+ * blank or the end), returns its level with its text — trimmed, an
+ * optional closing run of '#' removed — in *t and *tn; else 0.  Up to three
+ * spaces of indentation are allowed, as in CommonMark. */
+static int heading_level(const char *s, size_t n, const char **t, size_t *tn)
+{
+    size_t i = 0, h = 0, k;
+    const char *x;
+    size_t xn;
+
+    while (i < n && i < 3 && s[i] == ' ')
+        i++;
+    while (i < n && s[i] == '#' && h < 7) {
+        i++;
+        h++;
+    }
+    if (h == 0 || h > 6)
+        return 0;
+    if (i < n && !is_blank_char((unsigned char)s[i]))
+        return 0;
+    x = s + i;
+    xn = n - i;
+    trim(&x, &xn);
+    k = xn;
+    while (k > 0 && x[k - 1] == '#')
+        k--;
+    if (k == 0)
+        xn = 0;
+    else if (k < xn && is_blank_char((unsigned char)x[k - 1]))
+        xn = rtrim_len(x, k);
+    *t = x;
+    *tn = xn;
+    return (int)h;
+}
+
+/* A line of three or more '-', '*' or '_' (the same one), blanks allowed. */
+static bool is_thematic_break(const char *s, size_t n)
+{
+    size_t i, count = 0;
+    char m = 0;
+
+    for (i = 0; i < n; i++) {
+        char c = s[i];
+
+        if (is_blank_char((unsigned char)c))
+            continue;
+        if (c != '-' && c != '*' && c != '_')
+            return false;
+        if (m == 0)
+            m = c;
+        else if (c != m)
+            return false;
+        count++;
+    }
+    return count >= 3;
+}
+
+/* A line that is one whole HTML comment. */
+static bool is_comment_line(const char *s, size_t n)
+{
+    trim(&s, &n);
+    return n >= 7 && starts_with(s, n, "<!--") &&
+           memcmp(s + n - 3, "-->", 3) == 0;
+}
+
+static bool is_blank_line(const char *s, size_t n)
+{
+    return rtrim_len(s, n) == 0;
+}
+
+/* ------------------------------------------------------ front matter */
+
+static int fm_line(struct parser *p, const char *s, size_t n)
+{
+    struct lesson *l = p->l;
+    const char *v;
+    size_t i = 0, vn;
+    char ex[EXCERPT_BUF];
+    unsigned *seen = NULL;
+    const char **slot = NULL;
+
+    if ((n == 3 && memcmp(s, "---", 3) == 0) ||
+        (n == 3 && memcmp(s, "...", 3) == 0)) {
+        p->fm = FM_DONE;
+        return 0;
+    }
+    if (n == 0 || s[0] == '#')
+        return 0;
+    if (is_alpha((unsigned char)s[0]) || s[0] == '_')
+        while (i < n && (is_alpha((unsigned char)s[i]) ||
+                         is_digit((unsigned char)s[i]) || s[i] == '_' ||
+                         s[i] == '-'))
+            i++;
+    if (i == 0 || i >= n || s[i] != ':' ||
+        (i + 1 < n && !is_blank_char((unsigned char)s[i + 1]))) {
+        excerpt(ex, s, n);
+        return fail(p, p->line,
+                    "expected `key: value` in the front matter opened on "
+                    "line 1 (got `%s`)",
+                    ex);
+    }
+    v = s + i + 1;
+    vn = n - i - 1;
+    trim(&v, &vn);
+    if (vn >= 2 && (v[0] == '"' || v[0] == '\'') && v[vn - 1] == v[0]) {
+        v++;
+        vn -= 2;
+    }
+    if (ieq(s, i, "title")) {
+        seen = &p->fm_title_line;
+        slot = &p->fm_title;
+    } else if (ieq(s, i, "level")) {
+        seen = &p->fm_level_line;
+        slot = &l->level;
+    } else if (ieq(s, i, "topic")) {
+        seen = &p->fm_topic_line;
+        slot = &l->topic;
+    }
+    if (seen != NULL) {
+        if (*seen != 0)
+            return fail(p, p->line,
+                        "duplicate front matter key `%.*s` (first on line "
+                        "%u)",
+                        (int)i, s, *seen);
+        *seen = p->line;
+        if (vn == 0)
+            return 0; /* an empty value counts as absent */
+        *slot = arena_copy(p, v, vn);
+        return *slot == NULL ? oom(p) : 0;
+    }
+    for (size_t m = 0; m < l->nmeta; m++) {
+        const char *k = l->meta[m].key;
+        size_t kl = strlen(k), j;
+
+        if (kl != i)
+            continue;
+        for (j = 0; j < i; j++)
+            if (lower((unsigned char)k[j]) != lower((unsigned char)s[j]))
+                break;
+        if (j == i)
+            return fail(p, p->line,
+                        "duplicate front matter key `%.*s` (first on line "
+                        "%u)",
+                        (int)i, s, l->meta[m].line_no);
+    }
+    if (l->nmeta == LESSON_META_MAX)
+        return fail(p, p->line,
+                    "more than %d front matter keys (is the front matter "
+                    "closed with `---`?)",
+                    LESSON_META_MAX);
+    if (l->nmeta == p->meta_cap) {
+        size_t cap = p->meta_cap ? p->meta_cap * 2 : 4;
+        struct lesson_meta *nm;
+
+        if (cap > LESSON_META_MAX)
+            cap = LESSON_META_MAX;
+        nm = realloc(l->meta, cap * sizeof *nm);
+        if (nm == NULL)
+            return oom(p);
+        l->meta = nm;
+        p->meta_cap = cap;
+    }
+    l->meta[l->nmeta].key = arena_copy(p, s, i);
+    l->meta[l->nmeta].value = arena_copy(p, v, vn);
+    l->meta[l->nmeta].line_no = p->line;
+    if (l->meta[l->nmeta].key == NULL || l->meta[l->nmeta].value == NULL)
+        return oom(p);
+    l->nmeta++;
+    return 0;
+}
+
+/* ---------------------------------------------------------- sections */
+
+static const struct {
+    const char *word;
+    enum lesson_section_kind kind;
+} section_words[] = {
+    {"dialogue", LESSON_SECTION_DIALOGUE},
+    {"dialog", LESSON_SECTION_DIALOGUE},
+    {"conversation", LESSON_SECTION_DIALOGUE},
+    {"reading", LESSON_SECTION_READING},
+    {"monologue", LESSON_SECTION_READING},
+    {"text", LESSON_SECTION_READING},
+    {"story", LESSON_SECTION_READING},
+    {"stories", LESSON_SECTION_READING},
+    {"passage", LESSON_SECTION_READING},
+    {"vocabulary", LESSON_SECTION_VOCABULARY},
+    {"vocab", LESSON_SECTION_VOCABULARY},
+    {"glossary", LESSON_SECTION_VOCABULARY},
+    {"exercise", LESSON_SECTION_EXERCISES},
+    {"question", LESSON_SECTION_EXERCISES},
+    {"practice", LESSON_SECTION_EXERCISES},
+    {"activity", LESSON_SECTION_EXERCISES},
+    {"activities", LESSON_SECTION_EXERCISES},
+    {"task", LESSON_SECTION_EXERCISES},
+    {"homework", LESSON_SECTION_EXERCISES},
+};
+
+/* The kind a section name stands for: its first word (the first run of
+ * ASCII letters, not followed by another letter of any script), any case,
+ * matched against section_words[] with or without a final "s". */
+static enum lesson_section_kind section_kind(const char *plain)
+{
+    size_t i = 0, j;
+
+    while (plain[i] != '\0' && !is_alpha((unsigned char)plain[i]))
+        i++;
+    for (j = i; is_alpha((unsigned char)plain[j]); j++)
+        ;
+    if (j == i || (unsigned char)plain[j] >= 0x80)
+        return LESSON_SECTION_OTHER;
+    for (size_t k = 0; k < sizeof section_words / sizeof section_words[0];
+         k++) {
+        const char *w = section_words[k].word;
+
+        if (ieq(plain + i, j - i, w) ||
+            (j - i == strlen(w) + 1 && lower((unsigned char)plain[j - 1]) == 's' &&
+             ieq(plain + i, j - i - 1, w)))
+            return section_words[k].kind;
+    }
+    return LESSON_SECTION_OTHER;
+}
+
+static int title_line(struct parser *p, const char *t, size_t tn)
+{
+    struct lesson *l = p->l;
+
+    if (flush_para(p) < 0)
+        return -1;
+    if (l->heading != NULL)
+        return fail(p, p->line,
+                    "a second `# ` title (the first is on line %u); "
+                    "sections start with `## `",
+                    l->heading_line);
+    if (tn == 0)
+        return fail(p, p->line, "the `# ` title is empty");
+    l->heading = arena_copy(p, t, tn);
+    if (l->heading == NULL)
+        return oom(p);
+    l->heading_line = p->line;
+    return 0;
+}
+
+static int section_line(struct parser *p, const char *t, size_t tn)
+{
+    char *plain;
+    enum lesson_section_kind kind;
+
+    if (flush_para(p) < 0)
+        return -1;
+    if (tn == 0)
+        return fail(p, p->line, "the `## ` heading has no name");
+    plain = lesson_plain(t, tn);
+    if (plain == NULL)
+        return oom(p);
+    kind = section_kind(plain);
+    free(plain);
+    return new_section(p, t, tn, kind, p->line);
+}
+
+/* Intro, exercises and other sections: every line as written, with runs
+ * of blank lines kept as one "" item between non-blank lines. */
+static int raw_line(struct parser *p, const char *s, size_t n)
+{
+    struct lesson_section *sec = cur_section(p);
+
+    if (is_blank_line(s, n)) {
+        if (sec != NULL && sec->nitems > 0 && !p->blank_pending) {
+            p->blank_pending = true;
+            p->blank_line = p->line;
+        }
+        return 0;
+    }
+    if (sec == NULL) {
+        if (new_section(p, "", 0, LESSON_SECTION_INTRO, p->line) < 0)
+            return -1;
+    }
+    if (p->blank_pending) {
+        p->blank_pending = false;
+        if (add_item(p, LESSON_ITEM_RAW, p->blank_line, "", 0) == NULL)
+            return -1;
+    }
+    return add_item(p, LESSON_ITEM_RAW, p->line, s, n) == NULL ? -1 : 0;
+}
+
+static int sub_heading(struct parser *p, const char *t, size_t tn)
+{
+    if (flush_para(p) < 0)
+        return -1;
+    if (tn == 0)
+        return 0;
+    return add_item(p, LESSON_ITEM_HEADING, p->line, t, tn) == NULL ? -1
+                                                                     : 0;
+}
+
+static int reading_line(struct parser *p, const char *s, size_t n, int h,
+                        const char *t, size_t tn)
+{
+    if (is_blank_line(s, n) || is_thematic_break(s, n))
+        return flush_para(p);
+    if (is_comment_line(s, n))
+        return 0;
+    if (h >= 3)
+        return sub_heading(p, t, tn);
+    trim(&s, &n);
+    return para_append(p, s, n);
+}
+
+/* Characters a speaker's name cannot hold (besides ':' and controls). */
+static bool name_char_ok(int c)
+{
+    return c != '\t' && strchr("*_`[](){}<>#,;!?\"|\\", c) == NULL;
+}
+
+/* If s[0..n) (trimmed) is a speaker line — "Name: text", "**Name:**
+ * text", "**Name**: text", or the same with "__", "*" or "_" — returns
+ * true with the name and the text (both trimmed; text may be empty). */
+static bool parse_speaker(const char *s, size_t n, const char **name,
+                          size_t *name_len, const char **text,
+                          size_t *text_len)
+{
+    const char *nm, *tx;
+    size_t nl, tl, i;
+
+    if (n > 0 && (s[0] == '*' || s[0] == '_')) {
+        char m = s[0];
+        size_t ml = n >= 2 && s[1] == m ? 2 : 1, j;
+
+        for (j = ml; j + ml <= n; j++)
+            if (s[j] == m && (ml == 1 || s[j + 1] == m))
+                break;
+        if (j + ml > n)
+            return false;
+        nm = s + ml;
+        nl = j - ml;
+        nl = rtrim_len(nm, nl);
+        if (nl > 0 && nm[nl - 1] == ':') {
+            nl--;
+            tx = s + j + ml;
+            tl = n - j - ml;
+        } else if (j + ml < n && s[j + ml] == ':') {
+            tx = s + j + ml + 1;
+            tl = n - j - ml - 1;
+        } else {
+            return false;
+        }
+    } else {
+        const char *colon = memchr(s, ':', n);
+
+        if (colon == NULL)
+            return false;
+        nm = s;
+        nl = (size_t)(colon - s);
+        tx = colon + 1;
+        tl = n - nl - 1;
+    }
+    trim(&nm, &nl);
+    trim(&tx, &tl);
+    if (nl == 0 || nl > LESSON_SPEAKER_MAX)
+        return false;
+    if (!is_alpha((unsigned char)nm[0]) && (unsigned char)nm[0] < 0x80)
+        return false;
+    for (i = 0; i < nl; i++)
+        if (nm[i] == ':' || !name_char_ok((unsigned char)nm[i]))
+            return false;
+    *name = nm;
+    *name_len = nl;
+    *text = tx;
+    *text_len = tl;
+    return true;
+}
+
+/* A stage direction: "(...)", possibly wrapped in '*' or '_' markers. */
+static bool is_direction(const char *s, size_t n)
+{
+    while (n >= 2 && (s[0] == '*' || s[0] == '_') && s[n - 1] == s[0]) {
+        s++;
+        n -= 2;
+    }
+    return n >= 2 && s[0] == '(' && s[n - 1] == ')';
+}
+
+/* Skips a list marker ("- ", "* ", "+ ") at the start of s. */
+static void skip_bullet(const char **s, size_t *n)
+{
+    if (*n >= 2 && ((*s)[0] == '-' || (*s)[0] == '*' || (*s)[0] == '+') &&
+        is_blank_char((unsigned char)(*s)[1])) {
+        *s += 2;
+        *n -= 2;
+        trim(s, n);
+    }
+}
+
+static int add_speaker(struct parser *p, const char *name)
+{
+    struct lesson *l = p->l;
+
+    for (size_t i = 0; i < l->nspeakers; i++)
+        if (strcmp(l->speakers[i], name) == 0)
+            return 0;
+    if (l->nspeakers == LESSON_SPEAKERS_MAX)
+        return fail(p, p->line, "more than %d different speakers",
+                    LESSON_SPEAKERS_MAX);
+    if (l->speakers == NULL) {
+        l->speakers = malloc(LESSON_SPEAKERS_MAX * sizeof *l->speakers);
+        if (l->speakers == NULL)
+            return oom(p);
+    }
+    l->speakers[l->nspeakers++] = name;
+    return 0;
+}
+
+static int dialogue_line(struct parser *p, const char *s, size_t n, int h,
+                         const char *t, size_t tn)
+{
+    const struct lesson_section *sec = cur_section(p);
+    const char *name, *text;
+    size_t name_len, text_len;
+    char ex[EXCERPT_BUF], exn[EXCERPT_BUF];
+
+    if (is_blank_line(s, n) || is_thematic_break(s, n) ||
+        is_comment_line(s, n))
+        return 0;
+    if (h >= 3)
+        return sub_heading(p, t, tn);
+    trim(&s, &n);
+    skip_bullet(&s, &n);
+    if (parse_speaker(s, n, &name, &name_len, &text, &text_len)) {
+        struct lesson_item *it;
+        const char *speaker;
+
+        it = add_item(p, LESSON_ITEM_SPEECH, p->line, text, text_len);
+        if (it == NULL)
+            return -1;
+        if (it->plain[0] == '\0') {
+            excerpt(ex, name, name_len);
+            return fail(p, p->line, "`%s:` has no text to speak", ex);
+        }
+        speaker = arena_copy(p, name, name_len);
+        if (speaker == NULL)
+            return oom(p);
+        it->speaker = speaker;
+        return add_speaker(p, speaker);
+    }
+    if (is_direction(s, n))
+        return add_item(p, LESSON_ITEM_DIRECTION, p->line, s, n) == NULL
+                   ? -1
+                   : 0;
+    excerpt(ex, s, n);
+    excerpt(exn, sec->name, strlen(sec->name));
+    return fail(p, p->line, "expected `Speaker: text` in ## %s (got `%s`)",
+                exn, ex);
+}
+
+/* Where the earliest term/meaning separator of s[0..n) starts, with its
+ * length in *sl: an em dash, an en dash, " - ", or ':' followed by a blank
+ * or the end.  Returns n when there is none. */
+static size_t find_separator(const char *s, size_t n, size_t *sl)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (i + 3 <= n && (unsigned char)s[i] == 0xE2 &&
+            (unsigned char)s[i + 1] == 0x80 &&
+            ((unsigned char)s[i + 2] == 0x94 ||
+             (unsigned char)s[i + 2] == 0x93)) {
+            *sl = 3;
+            return i;
+        }
+        if (s[i] == '-' && i > 0 && i + 1 < n &&
+            is_blank_char((unsigned char)s[i - 1]) &&
+            is_blank_char((unsigned char)s[i + 1])) {
+            *sl = 1;
+            return i;
+        }
+        if (s[i] == ':' && (i + 1 == n || is_blank_char((unsigned char)s[i + 1]))) {
+            *sl = 1;
+            return i;
+        }
+    }
+    *sl = 0;
+    return n;
+}
+
+/* The length of a separator at the very start of s[0..n) — an em dash,
+ * an en dash, or '-' or ':' followed by a blank or the end — or 0. */
+static size_t separator_at_start(const char *s, size_t n)
+{
+    if (n >= 3 && (unsigned char)s[0] == 0xE2 &&
+        (unsigned char)s[1] == 0x80 &&
+        ((unsigned char)s[2] == 0x94 || (unsigned char)s[2] == 0x93))
+        return 3;
+    if (n >= 1 && (s[0] == '-' || s[0] == ':') &&
+        (n == 1 || is_blank_char((unsigned char)s[1])))
+        return 1;
+    return 0;
+}
+
+/* Parses a vocabulary list item ("- ", "* ", "+ ", "1. " or "1) " then
+ * the entry).  Returns false when s is not a list item. */
+static bool parse_vocab(const char *s, size_t n, const char **term,
+                        size_t *term_len, const char **meaning,
+                        size_t *meaning_len)
+{
+    const char *r, *tm = NULL, *mn;
+    size_t rn, tl = 0, ml, i = 0, sep, sl;
+
+    if (n >= 2 && (s[0] == '-' || s[0] == '*' || s[0] == '+') &&
+        is_blank_char((unsigned char)s[1])) {
+        i = 2;
+    } else {
+        while (i < n && i < 9 && is_digit((unsigned char)s[i]))
+            i++;
+        if (i == 0 || i + 1 >= n || (s[i] != '.' && s[i] != ')') ||
+            !is_blank_char((unsigned char)s[i + 1]))
+            return false;
+        i += 2;
+    }
+    r = s + i;
+    rn = n - i;
+    trim(&r, &rn);
+    if (rn >= 4 && (starts_with(r, rn, "**") || starts_with(r, rn, "__"))) {
+        size_t j;
+
+        for (j = 2; j + 2 <= rn; j++)
+            if (r[j] == r[0] && r[j + 1] == r[0])
+                break;
+        if (j + 2 <= rn) {
+            tm = r + 2;
+            tl = rtrim_len(tm, j - 2);
+            if (tl > 0 && tm[tl - 1] == ':')
+                tl--;
+            mn = r + j + 2;
+            ml = rn - j - 2;
+            trim(&mn, &ml);
+            sl = separator_at_start(mn, ml);
+            mn += sl;
+            ml -= sl;
+        }
+    }
+    if (tm == NULL) {
+        sep = find_separator(r, rn, &sl);
+        tm = r;
+        tl = sep;
+        if (sep < rn) {
+            mn = r + sep + sl;
+            ml = rn - sep - sl;
+        } else {
+            mn = r + rn;
+            ml = 0;
+        }
+    }
+    trim(&tm, &tl);
+    trim(&mn, &ml);
+    *term = tm;
+    *term_len = tl;
+    *meaning = mn;
+    *meaning_len = ml;
+    return true;
+}
+
+static int vocab_line(struct parser *p, const char *s, size_t n, int h,
+                      const char *t, size_t tn)
+{
+    const struct lesson_section *sec = cur_section(p);
+    const char *term, *meaning;
+    size_t term_len, meaning_len;
+    char ex[EXCERPT_BUF], exn[EXCERPT_BUF];
+
+    if (is_blank_line(s, n) || is_thematic_break(s, n) ||
+        is_comment_line(s, n))
+        return 0;
+    if (h >= 3)
+        return sub_heading(p, t, tn);
+    trim(&s, &n);
+    if (parse_vocab(s, n, &term, &term_len, &meaning, &meaning_len)) {
+        struct lesson_item *it;
+        const char *tp = arena_plain(p, term, term_len);
+
+        if (tp == NULL)
+            return oom(p);
+        if (tp[0] == '\0')
+            return fail(p, p->line, "the vocabulary entry has no term");
+        it = add_item(p, LESSON_ITEM_VOCAB, p->line, meaning, meaning_len);
+        if (it == NULL)
+            return -1;
+        it->term = tp;
+        return 0;
+    }
+    excerpt(ex, s, n);
+    excerpt(exn, sec->name, strlen(sec->name));
+    return fail(p, p->line,
+                "expected `- **term** \xE2\x80\x94 meaning` in ## %s (got "
+                "`%s`)",
+                exn, ex);
+}
+
+/* One line, already checked, without its line break. */
+static int handle_line(struct parser *p, const char *s, size_t n)
+{
+    const struct lesson_section *sec;
+    const char *t = NULL;
+    size_t tn = 0;
+    int h;
+
+    n = rtrim_len(s, n);
+    if (p->fm == FM_OPEN)
+        return fm_line(p, s, n);
+    if (p->line == 1 && n == 3 && memcmp(s, "---", 3) == 0) {
+        p->fm = FM_OPEN;
+        p->any_content = true;
+        return 0;
+    }
+    if (n > 0)
+        p->any_content = true;
+    h = heading_level(s, n, &t, &tn);
+    if (h == 1)
+        return title_line(p, t, tn);
+    if (h == 2)
+        return section_line(p, t, tn);
+    sec = cur_section(p);
+    switch (sec != NULL ? sec->kind : LESSON_SECTION_INTRO) {
+    case LESSON_SECTION_DIALOGUE:
+        return dialogue_line(p, s, n, h, t, tn);
+    case LESSON_SECTION_READING:
+        return reading_line(p, s, n, h, t, tn);
+    case LESSON_SECTION_VOCABULARY:
+        return vocab_line(p, s, n, h, t, tn);
+    case LESSON_SECTION_INTRO:
+    case LESSON_SECTION_EXERCISES:
+    case LESSON_SECTION_OTHER:
+        break;
+    }
+    return raw_line(p, s, n);
+}
+
+static int finish(struct parser *p)
+{
+    struct lesson *l = p->l;
+    unsigned line;
+
+    if (p->fm == FM_OPEN)
+        return fail(p, 1,
+                    "the front matter is not closed (no `---` line after "
+                    "line 1)");
+    if (flush_para(p) < 0)
+        return -1;
+    if (!p->any_content)
+        return fail(p, 0, "the lesson is empty");
+    if (p->fm_title != NULL) {
+        l->title = p->fm_title;
+        line = p->fm_title_line;
+    } else if (l->heading != NULL) {
+        l->title = l->heading;
+        line = l->heading_line;
+    } else {
+        return fail(p, 0,
+                    "the lesson has no title: add a `# Title` line or a "
+                    "`title:` front matter key");
+    }
+    l->title_plain = arena_plain(p, l->title, strlen(l->title));
+    if (l->title_plain == NULL)
+        return oom(p);
+    if (l->title_plain[0] == '\0')
+        return fail(p, line, "the title has no text");
+    l->nlines = p->line;
+    return 0;
+}
+
+/* The line holding byte `at` of src (1-based), counting CRLF, LF and CR
+ * as line breaks. */
+static unsigned line_of(const char *src, size_t at)
+{
+    unsigned line = 1;
+
+    for (size_t i = 0; i < at; i++)
+        if (src[i] == '\n' || (src[i] == '\r' && src[i + 1] != '\n'))
+            line++;
+    return line;
+}
+
+int lesson_parse(const char *src, size_t len, struct lesson *out,
+                 struct lesson_error *err)
+{
+    struct parser p;
+    size_t pos = 0;
+
+    memset(out, 0, sizeof *out);
+    memset(&p, 0, sizeof p);
+    p.l = out;
+    p.err = err;
+    if (err != NULL) {
+        err->line = 0;
+        err->message[0] = '\0';
+    }
+    if (src == NULL)
+        len = 0;
+    if (len > LESSON_MAX_BYTES)
+        return set_error(err, line_of(src, LESSON_MAX_BYTES),
+                         "the lesson is larger than 2 MiB (%u bytes)",
+                         LESSON_MAX_BYTES);
+    if (len >= 3 && memcmp(src, "\xEF\xBB\xBF", 3) == 0)
+        pos = 3;
+    while (pos < len) {
+        size_t end = pos, next;
+
+        while (end < len && src[end] != '\n' && src[end] != '\r')
+            end++;
+        next = end;
+        if (end < len)
+            next = (src[end] == '\r' && end + 1 < len && src[end + 1] == '\n')
+                       ? end + 2
+                       : end + 1;
+        p.line++;
+        if (check_line(&p, (const unsigned char *)src + pos, end - pos) < 0 ||
+            handle_line(&p, src + pos, end - pos) < 0)
+            goto fail;
+        pos = next;
+    }
+    if (finish(&p) < 0)
+        goto fail;
+    free(p.para);
+    return 0;
+fail:
+    free(p.para);
+    lesson_free(out);
+    return -1;
+}
+
+void lesson_free(struct lesson *l)
+{
+    if (l == NULL)
+        return;
+    for (size_t i = 0; i < l->nsections; i++)
+        free(l->sections[i].items);
+    free(l->sections);
+    free(l->meta);
+    free((void *)l->speakers);
+    arena_free(l->arena_);
+    memset(l, 0, sizeof *l);
+}
+
+/* ---------------------------------------------------------- speech */
+
+const char *const *lesson_speakers(const struct lesson *l, size_t *n)
+{
+    if (n != NULL)
+        *n = l->nspeakers;
+    return (const char *const *)l->speakers;
+}
+
+int lesson_mode_parse(const char *s, enum lesson_mode *out)
+{
+    size_t n;
+
+    if (s == NULL)
+        return -1;
+    n = strlen(s);
+    if (ieq(s, n, "auto"))
+        *out = LESSON_MODE_AUTO;
+    else if (ieq(s, n, "dialogue"))
+        *out = LESSON_MODE_DIALOGUE;
+    else if (ieq(s, n, "monologue"))
+        *out = LESSON_MODE_MONOLOGUE;
+    else
+        return -1;
+    return 0;
+}
+
+const char *lesson_mode_name(enum lesson_mode m)
+{
+    switch (m) {
+    case LESSON_MODE_AUTO:
+        return "auto";
+    case LESSON_MODE_DIALOGUE:
+        return "dialogue";
+    case LESSON_MODE_MONOLOGUE:
+        return "monologue";
+    }
+    return "auto";
+}
+
+const char *lesson_section_kind_name(enum lesson_section_kind k)
+{
+    switch (k) {
+    case LESSON_SECTION_INTRO:
+        return "intro";
+    case LESSON_SECTION_DIALOGUE:
+        return "dialogue";
+    case LESSON_SECTION_READING:
+        return "reading";
+    case LESSON_SECTION_VOCABULARY:
+        return "vocabulary";
+    case LESSON_SECTION_EXERCISES:
+        return "exercises";
+    case LESSON_SECTION_OTHER:
+        return "other";
+    }
+    return "other";
+}
+
+/* True if item it is spoken in the resolved mode m. */
+static bool spoken(const struct lesson_section *sec,
+                   const struct lesson_item *it, enum lesson_mode m)
+{
+    if (m == LESSON_MODE_DIALOGUE)
+        return sec->kind == LESSON_SECTION_DIALOGUE &&
+               it->kind == LESSON_ITEM_SPEECH;
+    return sec->kind == LESSON_SECTION_READING &&
+           it->kind == LESSON_ITEM_PARAGRAPH && it->plain[0] != '\0';
+}
+
+enum lesson_mode lesson_mode_resolve(const struct lesson *l,
+                                     enum lesson_mode m)
+{
+    if (m != LESSON_MODE_AUTO)
+        return m;
+    for (size_t s = 0; s < l->nsections; s++)
+        for (size_t i = 0; i < l->sections[s].nitems; i++)
+            if (spoken(&l->sections[s], &l->sections[s].items[i],
+                       LESSON_MODE_DIALOGUE))
+                return LESSON_MODE_DIALOGUE;
+    return LESSON_MODE_MONOLOGUE;
+}
+
+int lesson_segments(const struct lesson *l, enum lesson_mode mode,
+                    struct lesson_segment **out, size_t *n,
+                    struct lesson_error *err)
+{
+    enum lesson_mode m = lesson_mode_resolve(l, mode);
+    struct lesson_segment *seg;
+    size_t count = 0, k = 0;
+
+    *out = NULL;
+    *n = 0;
+    for (size_t s = 0; s < l->nsections; s++)
+        for (size_t i = 0; i < l->sections[s].nitems; i++)
+            count += spoken(&l->sections[s], &l->sections[s].items[i], m);
+    if (count == 0) {
+        const char *why =
+            mode == LESSON_MODE_DIALOGUE
+                ? "no `Speaker: text` line in a ## Dialogue section"
+            : mode == LESSON_MODE_MONOLOGUE
+                ? "no paragraph in a ## Reading section"
+                : "no `Speaker: text` line in a ## Dialogue section and no "
+                  "paragraph in a ## Reading section";
+
+        return set_error(err, 0, "the lesson has nothing to speak in %s "
+                                 "mode: %s",
+                         lesson_mode_name(mode), why);
+    }
+    seg = malloc(count * sizeof *seg);
+    if (seg == NULL)
+        return set_error(err, 0, "out of memory");
+    for (size_t s = 0; s < l->nsections; s++)
+        for (size_t i = 0; i < l->sections[s].nitems; i++) {
+            const struct lesson_item *it = &l->sections[s].items[i];
+
+            if (!spoken(&l->sections[s], it, m))
+                continue;
+            seg[k].speaker = m == LESSON_MODE_DIALOGUE ? it->speaker : NULL;
+            seg[k].text = it->plain;
+            seg[k].line_no = it->line_no;
+            seg[k].section = s;
+            seg[k].item = i;
+            k++;
+        }
+    *out = seg;
+    *n = count;
+    return 0;
+}
