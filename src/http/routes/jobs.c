@@ -91,17 +91,32 @@ void route_jobs_list(http_req *r)
     bb_err_clear(&e);
 }
 
+/* Parses :id and checks the caller may see that job (404 otherwise).
+ * With out, the job is returned (caller clears it). */
+static bool visible_job_or_reply(http_req *r, int64_t *id, job *out)
+{
+    if (!http_job_id_or_reply(r, id))
+        return false;
+    job j;
+    bb_errctx e = {0};
+    if (svc_job_get(r->app, &r->who, *id, &j, &e) != BB_OK) {
+        http_reply_err(r, &e);
+        bb_err_clear(&e);
+        return false;
+    }
+    if (out)
+        *out = j;
+    else
+        job_clear(&j);
+    return true;
+}
+
 void route_job_get(http_req *r)
 {
     int64_t id;
-    if (!http_job_id_or_reply(r, &id))
-        return;
     job j;
-    bb_errctx e = {0};
-    if (svc_job_get(r->app, &r->who, id, &j, &e) != BB_OK) {
-        http_reply_err(r, &e);
+    if (!visible_job_or_reply(r, &id, &j))
         return;
-    }
     char *text = job_dto_json(&j);
     job_clear(&j);
     if (!text) {
@@ -131,18 +146,11 @@ static int collect_line(void *ud, const char *stream, const char *line)
 void route_job_logs(http_req *r)
 {
     int64_t id;
-    if (!http_job_id_or_reply(r, &id))
+    if (!visible_job_or_reply(r, &id, NULL))
         return;
     char fv[8];
     const char *follow = http_query(r, "follow", fv, sizeof fv);
     bool stream = follow && (strcmp(follow, "1") == 0 || strcmp(follow, "true") == 0);
-    job j;
-    bb_errctx e = {0};
-    if (svc_job_get(r->app, &r->who, id, &j, &e) != BB_OK) {
-        http_reply_err(r, &e);
-        return;
-    }
-    job_clear(&j);
     struct logs_out o = {.r = r, .stream = stream};
     buf_init(&o.b, 64u << 20);
     int64_t last = 0;
@@ -214,15 +222,8 @@ static void artifact_url(char *out, size_t cap, int64_t id, const char *name)
 void route_job_artifacts(http_req *r)
 {
     int64_t id;
-    if (!http_job_id_or_reply(r, &id))
+    if (!visible_job_or_reply(r, &id, NULL))
         return;
-    job j;
-    bb_errctx e = {0};
-    if (svc_job_get(r->app, &r->who, id, &j, &e) != BB_OK) {
-        http_reply_err(r, &e);
-        return;
-    }
-    job_clear(&j);
     struct artifact_rec *arts = NULL;
     size_t n = 0;
     if (repo_artifacts_list(r->app->db, id, &arts, &n) != BB_OK) {
@@ -250,7 +251,7 @@ void route_job_artifacts(http_req *r)
 void route_job_artifact(http_req *r)
 {
     int64_t id;
-    if (!http_job_id_or_reply(r, &id))
+    if (!visible_job_or_reply(r, &id, NULL))
         return;
     const char *name = http_param(r, "name");
     if (!name || !*name || strchr(name, '/') || strcmp(name, ".") == 0 ||
@@ -258,13 +259,6 @@ void route_job_artifact(http_req *r)
         http_reply_error(r, BB_ENOTFOUND, "no such artifact");
         return;
     }
-    job j;
-    bb_errctx e = {0};
-    if (svc_job_get(r->app, &r->who, id, &j, &e) != BB_OK) {
-        http_reply_err(r, &e);
-        return;
-    }
-    job_clear(&j);
     struct artifact_rec a;
     int rc = repo_artifact_get(r->app->db, id, name, &a);
     if (rc != BB_OK) {
