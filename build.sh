@@ -7,6 +7,9 @@
 #   ./build.sh [build]        deps + third_party + make -j2
 #   ./build.sh run [ARGS]     build, then serve on 127.0.0.1:8080 with ./data
 #   ./build.sh test           build normal + ASan/UBSan, run unit + API tests
+#                             and every fuzz target briefly (CI=true: longer)
+#   ./build.sh fuzz [SECONDS] build and run every libFuzzer target SECONDS
+#                             each (default 30); tests/fuzz/run.sh
 #   ./build.sh bench [ARGS]   build, then run build/bench/bbbench
 #   ./build.sh clean          remove build/
 #   ./build.sh distclean      also remove fetched and extracted third_party/
@@ -28,7 +31,10 @@ APT_PACKAGES=(
     build-essential pkg-config dpkg-dev xz-utils ca-certificates
     debian-archive-keyring libsqlite3-dev libcurl4-openssl-dev libs3-dev
     libsodium-dev libxml2-dev python3 espeak-ng sox clang
+    libclang-rt-14-dev
 )
+# libclang-rt-14-dev: the libFuzzer and sanitizer runtimes for clang
+# (-fsanitize=fuzzer); clang only recommends it.
 
 log() { printf 'build.sh: %s\n' "$*" >&2; }
 die() { printf 'build.sh: error: %s\n' "$*" >&2; exit 1; }
@@ -294,11 +300,21 @@ ensure_test_tools() {
         apt-get update
         DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nodejs npm
     fi
-    if [[ -f tests/s3/package-lock.json ]] &&
-        { [[ ! -d tests/s3/node_modules ]] ||
-          [[ tests/s3/package-lock.json -nt tests/s3/node_modules/.package-lock.json ]]; }; then
-        log "installing the pinned npm packages of tests/s3"
-        npm ci --prefix tests/s3 --no-audit --no-fund --loglevel=error
+    local d
+    for d in tests/s3 tests/openapi; do
+        if [[ -f $d/package-lock.json ]] &&
+            { [[ ! -d $d/node_modules ]] ||
+              [[ $d/package-lock.json -nt $d/node_modules/.package-lock.json ]]; }; then
+            log "installing the pinned npm packages of $d"
+            npm ci --prefix "$d" --no-audit --no-fund --loglevel=error
+        fi
+    done
+    # promtool (Debian's prometheus package) parses GET /metrics in tests/api/test_ops.py
+    if ! command -v promtool >/dev/null 2>&1; then
+        [[ $(id -u) -eq 0 ]] || die "promtool is needed for the tests; install prometheus"
+        log "installing: prometheus (for promtool)"
+        apt-get update
+        DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus
     fi
 }
 
@@ -321,6 +337,26 @@ start_s3rver() {
     fi
 }
 
+# Seconds each fuzz target runs inside `test`: FUZZ_SECONDS if set, else 20
+# under CI (CI=true) and 10 on a workstation, lowered so that all targets
+# together stay within FUZZ_BUDGET (240 s; the build adds about a minute).
+fuzz_seconds_per_target() {
+    local per n budget=${FUZZ_BUDGET:-240}
+    if [[ -n ${FUZZ_SECONDS:-} ]]; then
+        per=$FUZZ_SECONDS
+    elif [[ ${CI:-} == true ]]; then
+        per=20
+    else
+        per=10
+    fi
+    n=$(find tests/fuzz -maxdepth 1 -name 'fuzz_*.c' | wc -l)
+    if [[ $n -gt 0 && $((per * n)) -gt $budget ]]; then
+        per=$((budget / n))
+    fi
+    [[ $per -ge 1 ]] || per=1
+    echo "$per"
+}
+
 do_test() {
     ensure_packages
     ensure_test_tools
@@ -341,6 +377,7 @@ do_test() {
     run_suite "unit (asan)" tests/unit/run.sh "$ASAN_BUILD"
     api_suite "api (asan)" "$ASAN_BUILD/batchbox"
     unset ASAN_OPTIONS UBSAN_OPTIONS
+    run_suite "fuzz" tests/fuzz/run.sh "$(fuzz_seconds_per_target)"
 
     echo
     echo "=== summary"
@@ -366,6 +403,12 @@ test)
     [[ $# -eq 0 ]] || die "test takes no arguments"
     do_test
     ;;
+fuzz)
+    [[ $# -le 1 && ${1:-30} =~ ^[0-9]+$ ]] || die "usage: ./build.sh fuzz [SECONDS]"
+    ensure_packages
+    prepare_third_party
+    exec tests/fuzz/run.sh "${1:-30}"
+    ;;
 bench)
     do_build batchbox bench
     [[ -x build/bench/bbbench ]] || die "build/bench/bbbench was not built (is bench/bbbench.c there?)"
@@ -385,7 +428,7 @@ distclean)
     for d in "${PIN_DIRS[@]}"; do rm -rf "${TP:?}/$d"; done
     ;;
 -h | --help | help)
-    sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
     ;;
 *)
     die "unknown command '$cmd' (try ./build.sh help)"

@@ -50,6 +50,20 @@ struct http_route {
     http_handler handler;
     enum http_perm perm;
     const char *summary;             /* one line for docs/api.md */
+    /* What GET /openapi.json says about the route (openapi.c); NULL/0
+     * fields take the defaults noted. */
+    const char *tag;                 /* group; default: the first path segment */
+    const char *query;               /* query parameters "state,preset,limit" (names
+                                        openapi.c knows) */
+    const char *request;             /* request body: a components schema name,
+                                        or "upload" (multipart or raw bytes) */
+    int ok;                          /* success status (default 200) */
+    const char *response;            /* success body: a components schema name,
+                                        "text", "sse", "binary", "metrics"; NULL = none */
+    const char *errors;              /* other statuses it answers, "400,404,422" (401
+                                        and 403 follow from perm) */
+    const char *auth;                /* NULL: from perm; "metrics": admin or the
+                                        metrics token (checked by the handler) */
 };
 
 /* The route table (routes.c). */
@@ -122,6 +136,10 @@ void http_serve_object(http_req *r, struct store *st, const char *key, int64_t s
 /* HTTP status for an error code (the one place the mapping lives). */
 int http_status_for(enum bb_err code);
 
+/* The OpenAPI 3.1 document of the route table (openapi.c).  Caller frees
+ * (cJSON_Delete); NULL when out of memory. */
+struct cJSON *http_openapi_doc(void);
+
 /* ---- handlers (files under routes/, and sse.c) ------------------------- */
 
 void route_health(http_req *r);
@@ -147,9 +165,12 @@ void route_admin_users(http_req *r);
 void route_admin_user_patch(http_req *r);
 void route_admin_jobs(http_req *r);
 void route_admin_stats(http_req *r);
+void route_admin_backup(http_req *r);
 void route_upload(http_req *r);
 void route_file_get(http_req *r);
 void route_file_delete(http_req *r);
 void route_user_files(http_req *r);
+void route_metrics(http_req *r);
+void route_openapi(http_req *r);
 
 #endif

@@ -25,6 +25,7 @@
 
 #include "civetweb.h"
 #include "cJSON.h"
+#include "infra/metrics.h"
 #include "service/auth.h"
 #include "util/buf.h"
 #include "util/log.h"
@@ -468,6 +469,7 @@ static int match(http_req *r, const char *pattern, const char *path)
 static void access_log(http_req *r)
 {
     char status[8], dur[32], job[24], uid[24];
+    metrics_http_observe(r->route, r->method, r->status, bb_mono_us() - r->t0_us);
     snprintf(uid, sizeof uid, "%lld", (long long)r->who.user_id);
     snprintf(status, sizeof status, "%d", r->status);
     snprintf(dur, sizeof dur, "%.3f", (double)(bb_mono_us() - r->t0_us) / 1000.0);

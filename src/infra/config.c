@@ -195,12 +195,13 @@ static const scalar SCALARS[] = {
      0, 0, NULL},
     {"storage.s3.pathStyle", "BATCHBOX_S3_PATH_STYLE", K_BOOL,
      OFF(storage.s3.path_style), 0, 0, NULL},
+    {"metrics.token", "BATCHBOX_METRICS_TOKEN", K_STR, OFF(metrics.token), 0, 0, NULL},
 };
 #define NSCALARS (sizeof SCALARS / sizeof SCALARS[0])
 
 /* Nested objects whose keys are scalars (or further objects). */
 static const char *const OBJECTS[] = {
-    "auth", "limits", "events", "storage", "storage.s3", NULL,
+    "auth", "limits", "events", "storage", "storage.s3", "metrics", NULL,
 };
 
 bool config_env_override(size_t i, const char **env, const char **key)
@@ -472,6 +473,7 @@ void config_free(bb_config *c)
     free(c->storage.s3.region);
     free(c->storage.s3.access_key);
     free(c->storage.s3.secret_key);
+    free(c->metrics.token);
     free_presets(c->presets, c->npresets);
     free_voices(c->voices, c->nvoices);
     free_notion(c->notion_dbs, c->nnotion_dbs);

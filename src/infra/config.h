@@ -58,6 +58,9 @@ typedef struct bb_config {
             bool https, path_style;
         } s3;
     } storage;
+    struct {
+        char *token;            /* Bearer token for GET /metrics; NULL = admins only */
+    } metrics;
     bb_preset *presets; size_t npresets;
     bb_voice *voices; size_t nvoices;
     bb_notion_db *notion_dbs; size_t nnotion_dbs;

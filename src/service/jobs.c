@@ -174,8 +174,9 @@ int svc_job_from_request(const bb_app *app, const cJSON *body, job *out, bb_errc
     const cJSON *pr = cJSON_GetObjectItemCaseSensitive(body, "priority");
     int priority = 0;
     if (pr && !cJSON_IsNull(pr)) {
-        if (!cJSON_IsNumber(pr) || pr->valuedouble != (double)(int)pr->valuedouble ||
-            pr->valuedouble < -1000 || pr->valuedouble > 1000)
+        /* range first: casting a double int cannot hold is undefined */
+        if (!cJSON_IsNumber(pr) || !(pr->valuedouble >= -1000 && pr->valuedouble <= 1000) ||
+            pr->valuedouble != (double)(int)pr->valuedouble)
             bb_fail_field(e, "priority", "must be an integer between -1000 and 1000");
         else
             priority = (int)pr->valuedouble;

@@ -101,10 +101,14 @@ MATRIX = [
                                                                         401, 403, 403, 200),
     _row("GET", "/admin/jobs", "/admin/jobs", None,                     401, 403, 403, 200),
     _row("GET", "/admin/stats", "/admin/stats", None,                   401, 403, 403, 200),
+    _row("POST", "/admin/backup", "/admin/backup", None,                401, 403, 403, 201),
+    # admin only (or the metrics token: tests/api/test_ops.py); the OpenAPI document is public
+    _row("GET", "/metrics", "/metrics", None,                           401, 403, 403, 200),
+    _row("GET", "/openapi.json", "/openapi.json", None,                 200, 200, 200, 200),
 ]
 
 PUBLIC = {("GET", "/health"), ("POST", "/auth/register"), ("POST", "/auth/login"),
-          ("POST", "/auth/refresh"), ("POST", "/auth/logout")}
+          ("POST", "/auth/refresh"), ("POST", "/auth/logout"), ("GET", "/openapi.json")}
 
 
 def _pattern_regex(route):

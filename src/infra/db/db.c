@@ -30,9 +30,11 @@
 #include <errno.h>
 #include <pthread.h>
 #include <semaphore.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -44,6 +46,7 @@
 
 #define STMT_SLOTS 128
 #define MAX_BATCH 512
+#define WAL_CHECKPOINT_PAGES 1000     /* SQLite's default auto-checkpoint */
 
 struct db_conn {
     sqlite3 *h;
@@ -69,6 +72,8 @@ struct db {
     pthread_cond_t qcond;
     struct op *qhead, *qtail;
     bool closing;
+
+    atomic_uint_fast64_t checkpoints, checkpoint_errors;   /* db_stats */
 
     db_commit_hook hook;          /* set before the first write */
     void *hook_ud;
@@ -431,6 +436,32 @@ void db_reader_release(db *d, db_conn *c)
     pthread_mutex_unlock(&d->rmu);
 }
 
+/* The writer's WAL hook: SQLite's auto-checkpoint (a PASSIVE checkpoint once
+ * the WAL holds WAL_CHECKPOINT_PAGES pages), done here so it can be counted
+ * for /metrics.  Installing a hook replaces the built-in one. */
+static int wal_hook(void *ud, sqlite3 *h, const char *dbname, int pages)
+{
+    db *d = ud;
+    if (pages < WAL_CHECKPOINT_PAGES)
+        return SQLITE_OK;
+    if (sqlite3_wal_checkpoint_v2(h, dbname, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL) == SQLITE_OK)
+        atomic_fetch_add(&d->checkpoints, 1);
+    else
+        atomic_fetch_add(&d->checkpoint_errors, 1);
+    return SQLITE_OK;   /* the commit itself succeeded either way */
+}
+
+void db_stats(db *d, struct db_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    out->checkpoints = atomic_load(&d->checkpoints);
+    out->checkpoint_errors = atomic_load(&d->checkpoint_errors);
+    char wal[4096];
+    struct stat st;
+    if ((size_t)snprintf(wal, sizeof wal, "%s-wal", d->path) < sizeof wal && stat(wal, &st) == 0)
+        out->wal_bytes = (int64_t)st.st_size;
+}
+
 int db_open(const char *path, const struct db_options *opt, db **out, char *err,
             size_t errlen)
 {
@@ -461,6 +492,8 @@ int db_open(const char *path, const struct db_options *opt, db **out, char *err,
     } else if (conn_open(&d->writer, path, true, o.synchronous_full, err, errlen) != 0 ||
                migrate(d->writer.h, err, errlen) != 0) {
         goto fail;
+    } else {
+        sqlite3_wal_hook(d->writer.h, wal_hook, d);
     }
     d->readers = calloc((size_t)o.readers, sizeof *d->readers);
     d->free_readers = calloc((size_t)o.readers, sizeof *d->free_readers);

@@ -82,6 +82,15 @@ int db_backup(db *d, const char *dest, char *err, size_t errlen);
 /* Quick health probe on a reader: 0 if the database answers. */
 int db_ping(db *d);
 
+/* Counters for /metrics: automatic WAL checkpoints run by the writer (and
+ * those that failed) since db_open, and the current size of the -wal file
+ * (0 when it does not exist). */
+struct db_stats {
+    uint64_t checkpoints, checkpoint_errors;
+    int64_t wal_bytes;
+};
+void db_stats(db *d, struct db_stats *out);
+
 #endif
 
 #ifndef BB_DB_H_CHECK

@@ -49,6 +49,7 @@
 #include "infra/db/repo_job.h"
 #include "infra/db/repo_user.h"
 #include "infra/exec/exec.h"
+#include "infra/metrics.h"
 #include "infra/storage/storage.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -540,6 +541,7 @@ static void run_job(struct worker *w, job *j, struct pending *out)
     out->narts = narts;
     out->f = f;
     out->f.at = bb_now_ms();
+    metrics_job_finished(j->preset, f.kind, out->f.at - j->started_at);
     out->f.error = out->error;
     out->f.artifacts = arts;
     out->f.nartifacts = narts;

@@ -1,0 +1,468 @@
+/* openapi.c — the OpenAPI 3.1 document of the HTTP API, generated from
+ * the route table (routes.c): every route becomes an operation with its
+ * path and query parameters, request body, success and error responses
+ * and security, so a route cannot exist undocumented.  The schemas the
+ * table names by string ("Job", "Session", ...) live in COMPONENTS below;
+ * tests/api/test_ops.py validates the result with a real OpenAPI parser,
+ * which also catches a name without a schema. */
+#include "http/http.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cJSON.h"
+
+/* The components object, written with ' for " so it stays readable (no
+ * text in it may contain an apostrophe); parsed once per document. */
+static const char COMPONENTS[] =
+    "{'securitySchemes': {"
+    "  'bearerAuth': {'type': 'http', 'scheme': 'bearer',"
+    "    'description': 'An access token from /auth/login, /auth/register or /auth/refresh.'},"
+    "  'cookieAuth': {'type': 'apiKey', 'in': 'cookie', 'name': 'bb_access',"
+    "    'description': 'The browser cookie set at sign-in; unsafe methods also need the"
+    " X-CSRF-Token header (the bb_csrf cookie value).'},"
+    "  'metricsToken': {'type': 'http', 'scheme': 'bearer',"
+    "    'description': 'The configured metrics.token (GET /metrics only).'}},"
+    " 'schemas': {"
+    "  'Error': {'type': 'object', 'required': ['error', 'message', 'details'],"
+    "    'properties': {'error': {'type': 'string', 'examples': ['invalid']},"
+    "      'message': {'type': 'string'},"
+    "      'details': {'type': 'object', 'properties': {"
+    "        'fields': {'type': 'object', 'additionalProperties': {'type': 'string'},"
+    "          'description': 'each bad field and what is wrong with it'},"
+    "        'requestId': {'type': 'string'}}}}},"
+    "  'Health': {'type': 'object', 'required': ['status', 'db', 'version'],"
+    "    'properties': {'status': {'type': 'string', 'enum': ['ok', 'degraded']},"
+    "      'db': {'type': 'string', 'enum': ['ok', 'error']}, 'version': {'type': 'string'}}},"
+    "  'JobState': {'type': 'string',"
+    "    'enum': ['queued', 'running', 'succeeded', 'failed', 'canceled']},"
+    "  'Job': {'type': 'object', 'required': ['jobId', 'state', 'md', 'preset', 'withTts',"
+    "      'upload', 'voiceAccent', 'forceTts', 'notionDatabase', 'mode', 'priority', 'params',"
+    "      'progress', 'attempts', 'maxAttempts', 'parentJobId', 'manifestPath', 'notionUrl',"
+    "      'pageUrl', 'error', 'ownerId', 'createdAt', 'updatedAt', 'startedAt', 'finishedAt'],"
+    "    'properties': {'jobId': {'type': 'string'}, 'state': {'$ref': '#/components/schemas/JobState'},"
+    "      'md': {'type': ['string', 'null']}, 'preset': {'type': ['string', 'null']},"
+    "      'withTts': {'type': 'boolean'}, 'upload': {'type': ['string', 'null']},"
+    "      'voiceAccent': {'type': ['string', 'null']}, 'forceTts': {'type': 'boolean'},"
+    "      'notionDatabase': {'type': ['string', 'null']}, 'mode': {'type': ['string', 'null']},"
+    "      'priority': {'type': 'integer'},"
+    "      'params': {'type': 'object', 'additionalProperties': {'type': 'string'}},"
+    "      'progress': {'type': 'number', 'minimum': 0, 'maximum': 1},"
+    "      'attempts': {'type': 'integer'}, 'maxAttempts': {'type': 'integer'},"
+    "      'parentJobId': {'type': ['string', 'null']},"
+    "      'manifestPath': {'type': ['string', 'null']}, 'notionUrl': {'type': ['string', 'null']},"
+    "      'pageUrl': {'type': ['string', 'null']}, 'error': {'type': ['string', 'null']},"
+    "      'ownerId': {'type': ['string', 'null']},"
+    "      'createdAt': {'type': 'string', 'format': 'date-time'},"
+    "      'updatedAt': {'type': 'string', 'format': 'date-time'},"
+    "      'startedAt': {'type': ['string', 'null'], 'format': 'date-time'},"
+    "      'finishedAt': {'type': ['string', 'null'], 'format': 'date-time'}}},"
+    "  'JobList': {'type': 'object', 'required': ['items', 'nextCursor'],"
+    "    'properties': {'items': {'type': 'array', 'items': {'$ref': '#/components/schemas/Job'}},"
+    "      'nextCursor': {'type': ['string', 'null'],"
+    "        'description': 'pass as ?cursor= for the next page; null on the last'}}},"
+    "  'SubmitJob': {'type': 'object', 'required': ['preset'], 'additionalProperties': false,"
+    "    'properties': {'preset': {'type': 'string'},"
+    "      'md': {'type': 'string', 'description': 'an upload id (upl_N) or a path inside inputRoot'},"
+    "      'withTts': {'type': 'boolean'}, 'forceTts': {'type': 'boolean'},"
+    "      'upload': {'type': 'string', 'enum': ['auto', 'none', 's3']},"
+    "      'voiceAccent': {'type': 'string'}, 'notionDatabase': {'type': 'string'},"
+    "      'mode': {'type': 'string', 'enum': ['auto', 'dialogue', 'monologue']},"
+    "      'priority': {'type': 'integer', 'minimum': -1000, 'maximum': 1000},"
+    "      'params': {'type': 'object', 'additionalProperties': {'type': 'string'}}}},"
+    "  'JobCreated': {'type': 'object', 'required': ['jobId'],"
+    "    'properties': {'jobId': {'type': 'string'}}},"
+    "  'JobAction': {'type': 'object', 'required': ['type'],"
+    "    'properties': {'type': {'type': 'string',"
+    "        'enum': ['cancel', 'retry', 'edit_metadata', 'rerun_audio']},"
+    "      'payload': {'type': 'object'}}},"
+    "  'ActionResult': {'type': 'object',"
+    "    'required': ['success', 'message', 'jobId', 'actionType', 'timestamp'],"
+    "    'properties': {'success': {'type': 'boolean'}, 'message': {'type': 'string'},"
+    "      'jobId': {'type': 'string'}, 'actionType': {'type': 'string'},"
+    "      'timestamp': {'type': 'string', 'format': 'date-time'}}},"
+    "  'JobOptions': {'type': 'object', 'required': ['presets', 'voices', 'voiceAccents',"
+    "      'notionDatabases', 'uploadOptions', 'modes', 'supportedActions', 'limits'],"
+    "    'properties': {'presets': {'type': 'array', 'items': {'type': 'object',"
+    "        'properties': {'id': {'type': 'string'}, 'label': {'type': 'string'},"
+    "          'workflow': {'type': 'string'}, 'requiresInput': {'type': 'boolean'},"
+    "          'maxAttempts': {'type': 'integer'}}}},"
+    "      'voices': {'type': 'array', 'items': {'type': 'object'}},"
+    "      'voiceAccents': {'type': 'array', 'items': {'type': 'string'}},"
+    "      'notionDatabases': {'type': 'array', 'items': {'type': 'object'}},"
+    "      'uploadOptions': {'type': 'array', 'items': {'type': 'string'}},"
+    "      'modes': {'type': 'array', 'items': {'type': 'string'}},"
+    "      'supportedActions': {'type': 'array', 'items': {'type': 'object',"
+    "        'properties': {'type': {'type': 'string'}, 'label': {'type': 'string'},"
+    "          'description': {'type': 'string'},"
+    "          'requiresFields': {'type': 'array', 'items': {'type': 'string'}},"
+    "          'implemented': {'type': 'boolean'}}}},"
+    "      'limits': {'type': 'object'}}},"
+    "  'Artifact': {'type': 'object', 'required': ['name', 'size', 'contentType', 'sha256', 'url'],"
+    "    'properties': {'name': {'type': 'string'}, 'size': {'type': 'integer'},"
+    "      'contentType': {'type': 'string'}, 'sha256': {'type': 'string'},"
+    "      'url': {'type': 'string'}}},"
+    "  'ArtifactList': {'type': 'object', 'required': ['items'], 'properties': {"
+    "    'items': {'type': 'array', 'items': {'$ref': '#/components/schemas/Artifact'}}}},"
+    "  'User': {'type': 'object',"
+    "    'required': ['id', 'email', 'name', 'role', 'disabled', 'createdAt', 'updatedAt'],"
+    "    'properties': {'id': {'type': 'string'}, 'email': {'type': 'string'},"
+    "      'name': {'type': ['string', 'null']}, 'role': {'type': 'string', 'enum': ['user', 'admin']},"
+    "      'disabled': {'type': 'boolean'},"
+    "      'createdAt': {'type': 'string', 'format': 'date-time'},"
+    "      'updatedAt': {'type': 'string', 'format': 'date-time'}}},"
+    "  'UserList': {'type': 'object', 'required': ['items'], 'properties': {"
+    "    'items': {'type': 'array', 'items': {'$ref': '#/components/schemas/User'}}}},"
+    "  'Session': {'type': 'object', 'required': ['user', 'accessToken', 'refreshToken', 'expiresIn'],"
+    "    'properties': {'user': {'$ref': '#/components/schemas/User'},"
+    "      'accessToken': {'type': 'string'}, 'refreshToken': {'type': 'string'},"
+    "      'expiresIn': {'type': 'integer', 'description': 'seconds the access token lives'}}},"
+    "  'Register': {'type': 'object', 'required': ['email', 'password'],"
+    "    'properties': {'email': {'type': 'string'}, 'password': {'type': 'string', 'minLength': 8},"
+    "      'name': {'type': 'string'},"
+    "      'setupToken': {'type': 'string', 'description': 'needed for the first account'}}},"
+    "  'Login': {'type': 'object', 'required': ['email', 'password'],"
+    "    'properties': {'email': {'type': 'string'}, 'password': {'type': 'string'}}},"
+    "  'Refresh': {'type': 'object', 'properties': {'refreshToken': {'type': 'string',"
+    "      'description': 'or the bb_refresh cookie'}}},"
+    "  'ProfileChange': {'type': 'object', 'properties': {'name': {'type': 'string'},"
+    "      'password': {'type': 'string', 'minLength': 8},"
+    "      'currentPassword': {'type': 'string', 'description': 'required with password'}}},"
+    "  'UserChange': {'type': 'object', 'properties': {"
+    "      'role': {'type': 'string', 'enum': ['user', 'admin']}, 'disabled': {'type': 'boolean'}}},"
+    "  'Stats': {'type': 'object', 'required': ['jobsByState', 'jobsPerHour', 'durationByPreset',"
+    "      'queueDepth', 'workers', 'eventSubscribers', 'eventBusDrops', 'uptimeSec'],"
+    "    'properties': {'jobsByState': {'type': 'object',"
+    "        'additionalProperties': {'type': 'integer'}},"
+    "      'jobsPerHour': {'type': 'array', 'items': {'type': 'object', 'properties': {"
+    "        'hour': {'type': 'string', 'format': 'date-time'}, 'count': {'type': 'integer'}}}},"
+    "      'durationByPreset': {'type': 'array', 'items': {'type': 'object', 'properties': {"
+    "        'preset': {'type': 'string'}, 'count': {'type': 'integer'},"
+    "        'p50Ms': {'type': 'number'}, 'p95Ms': {'type': 'number'}}}},"
+    "      'queueDepth': {'type': 'integer'},"
+    "      'workers': {'type': 'object', 'properties': {'busy': {'type': 'integer'},"
+    "        'idle': {'type': 'integer'}, 'total': {'type': 'integer'}}},"
+    "      'eventSubscribers': {'type': 'integer'}, 'eventBusDrops': {'type': 'integer'},"
+    "      'uptimeSec': {'type': 'integer'}, 'databaseBytes': {'type': 'integer'},"
+    "      'artifactsBytes': {'type': 'integer'}, 'users': {'type': 'integer'}}},"
+    "  'Upload': {'type': 'object', 'required': ['fileId', 'filename', 'size', 'sha256', 'contentType'],"
+    "    'properties': {'fileId': {'type': 'string'}, 'filename': {'type': 'string'},"
+    "      'size': {'type': 'integer'}, 'sha256': {'type': 'string'},"
+    "      'contentType': {'type': 'string'}}},"
+    "  'FileInfo': {'allOf': [{'$ref': '#/components/schemas/Upload'}, {'type': 'object',"
+    "    'properties': {'storage': {'type': 'string'},"
+    "      'createdAt': {'type': 'string', 'format': 'date-time'}, 'url': {'type': 'string'}}}]},"
+    "  'FileList': {'type': 'object', 'required': ['items', 'usedBytes', 'quotaBytes'],"
+    "    'properties': {'items': {'type': 'array', 'items': {'$ref': '#/components/schemas/FileInfo'}},"
+    "      'usedBytes': {'type': 'integer'}, 'quotaBytes': {'type': 'integer'}}},"
+    "  'Backup': {'type': 'object', 'required': ['path', 'bytes', 'integrity', 'createdAt'],"
+    "    'properties': {'path': {'type': 'string'}, 'bytes': {'type': 'integer'},"
+    "      'integrity': {'type': 'string', 'enum': ['ok']},"
+    "      'createdAt': {'type': 'string', 'format': 'date-time'}}},"
+    "  'OpenApi': {'type': 'object', 'description': 'this document'}"
+    " }}";
+
+/* Query parameters the route table may name, and their schemas ('-quoted). */
+static const struct {
+    const char *name, *schema, *description;
+} QUERY_PARAMS[] = {
+    {"state", "{'$ref': '#/components/schemas/JobState'}", "only jobs in this state"},
+    {"preset", "{'type': 'string'}", "only jobs of this preset"},
+    {"q", "{'type': 'string'}", "case-insensitive substring of the input name (md)"},
+    {"limit", "{'type': 'integer', 'minimum': 1, 'maximum': 200, 'default': 50}", "page size"},
+    {"cursor", "{'type': 'string'}", "nextCursor of the previous page"},
+    {"jobId", "{'type': 'string'}", "only this job's events"},
+    {"logs", "{'type': 'string', 'enum': ['0', '1']}", "1: include job_log events"},
+    {"lastEventId", "{'type': 'string'}", "resume after this event id (like Last-Event-ID)"},
+    {"follow", "{'type': 'string', 'enum': ['0', '1']}", "1: stream new lines until the job ends"},
+    {"filename", "{'type': 'string'}", "the file name of a raw (non-multipart) upload"},
+};
+
+/* Parses '-quoted JSON (see COMPONENTS).  Caller frees; NULL on OOM. */
+static cJSON *parse_sq(const char *text)
+{
+    char *s = strdup(text);
+    if (!s)
+        return NULL;
+    for (char *p = s; *p; p++)
+        if (*p == '\'')
+            *p = '"';
+    cJSON *doc = cJSON_Parse(s);
+    free(s);
+    return doc;
+}
+
+static const char *reason(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 204: return "No Content";
+    case 206: return "Partial Content (a Range request)";
+    case 304: return "Not Modified (If-None-Match matched the ETag)";
+    case 400: return "Malformed or invalid request (details.fields names each bad field)";
+    case 401: return "No or invalid credentials";
+    case 403: return "Not allowed";
+    case 404: return "Not found (also another user's object)";
+    case 409: return "Conflict";
+    case 413: return "Too large";
+    case 415: return "Unsupported media type";
+    case 416: return "Range not satisfiable";
+    case 422: return "Not allowed in the current state";
+    case 429: return "Rate limited (Retry-After)";
+    case 500: return "Internal or storage error";
+    case 501: return "Not implemented";
+    case 503: return "Unavailable (Retry-After)";
+    }
+    return "Response";
+}
+
+/* {"$ref": "#/components/schemas/NAME"}.  Caller owns the result (it is
+ * usually handed to a parent object). */
+static cJSON *ref(const char *name)
+{
+    char path[128];
+    snprintf(path, sizeof path, "#/components/schemas/%s", name);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "$ref", path);
+    return o;
+}
+
+/* {"type": "string", "format": format?}.  Caller owns the result. */
+static cJSON *string_schema(const char *format)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "type", "string");
+    if (format)
+        cJSON_AddStringToObject(o, "format", format);
+    return o;
+}
+
+/* {"<media type>": {"schema": schema}} (takes schema).  Caller owns the
+ * result. */
+static cJSON *content(const char *media, cJSON *schema)
+{
+    cJSON *c = cJSON_CreateObject();
+    cJSON *m = cJSON_AddObjectToObject(c, media);
+    cJSON_AddItemToObject(m, "schema", schema);
+    return c;
+}
+
+/* The content of a success body named by the route table, or NULL.
+ * Caller owns the result. */
+static cJSON *body_content(const char *kind)
+{
+    if (!kind)
+        return NULL;
+    if (strcmp(kind, "text") == 0)
+        return content("text/plain", string_schema(NULL));
+    if (strcmp(kind, "sse") == 0)
+        return content("text/event-stream", string_schema(NULL));
+    if (strcmp(kind, "binary") == 0)
+        return content("application/octet-stream", string_schema("binary"));
+    if (strcmp(kind, "metrics") == 0)
+        return content("text/plain; version=0.0.4", string_schema(NULL));
+    return content("application/json", ref(kind));
+}
+
+/* Adds responses[status] once (takes body; a repeated status frees it). */
+static void add_response(cJSON *responses, int status, cJSON *body)
+{
+    char code[8];
+    snprintf(code, sizeof code, "%d", status);
+    if (cJSON_GetObjectItemCaseSensitive(responses, code)) {
+        cJSON_Delete(body);
+        return;
+    }
+    cJSON *r = cJSON_AddObjectToObject(responses, code);
+    cJSON_AddStringToObject(r, "description", reason(status));
+    if (body)
+        cJSON_AddItemToObject(r, "content", body);
+}
+
+/* The requestBody object for a route's `request`.  Caller owns it. */
+static cJSON *request_body(const char *kind)
+{
+    cJSON *rb = cJSON_CreateObject();
+    cJSON_AddBoolToObject(rb, "required", 1);
+    if (strcmp(kind, "upload") == 0) {
+        cJSON *form = parse_sq("{'type': 'object', 'required': ['file'], 'properties': "
+                               "{'file': {'type': 'string', 'format': 'binary'}}}");
+        cJSON *c = content("multipart/form-data", form);
+        cJSON *raw = cJSON_AddObjectToObject(c, "application/octet-stream");
+        cJSON_AddItemToObject(raw, "schema", string_schema("binary"));
+        cJSON_AddItemToObject(rb, "content", c);
+        cJSON_AddStringToObject(rb, "description",
+                                "multipart/form-data with a part named file, or the raw bytes "
+                                "(any Content-Type) with ?filename=");
+    } else {
+        cJSON_AddItemToObject(rb, "content", content("application/json", ref(kind)));
+    }
+    return rb;
+}
+
+static void add_query_params(cJSON *params, const char *list)
+{
+    const char *p = list;
+    while (p && *p) {
+        size_t n = strcspn(p, ",");
+        char name[48];
+        snprintf(name, sizeof name, "%.*s", (int)(n < sizeof name ? n : sizeof name - 1), p);
+        cJSON *q = cJSON_CreateObject();
+        cJSON_AddStringToObject(q, "name", name);
+        cJSON_AddStringToObject(q, "in", "query");
+        cJSON_AddBoolToObject(q, "required", 0);
+        cJSON *schema = NULL;
+        for (size_t i = 0; i < sizeof QUERY_PARAMS / sizeof QUERY_PARAMS[0]; i++) {
+            if (strcmp(QUERY_PARAMS[i].name, name) == 0) {
+                cJSON_AddStringToObject(q, "description", QUERY_PARAMS[i].description);
+                schema = parse_sq(QUERY_PARAMS[i].schema);
+            }
+        }
+        cJSON_AddItemToObject(q, "schema", schema ? schema : string_schema(NULL));
+        cJSON_AddItemToArray(params, q);
+        p += n;
+        if (*p == ',')
+            p++;
+    }
+}
+
+/* "/jobs/:id/artifacts/:name" → "/jobs/{id}/artifacts/{name}"; the
+ * parameter objects go to params. */
+static void convert_path(const char *pattern, char *out, size_t cap, cJSON *params)
+{
+    size_t o = 0;
+    for (const char *p = pattern; *p && o + 2 < cap;) {
+        if (*p != ':') {
+            out[o++] = *p++;
+            continue;
+        }
+        size_t n = strcspn(p + 1, "/");
+        char name[32];
+        snprintf(name, sizeof name, "%.*s", (int)(n < sizeof name ? n : sizeof name - 1), p + 1);
+        int w = snprintf(out + o, cap - o, "{%s}", name);
+        o = w > 0 && (size_t)w < cap - o ? o + (size_t)w : cap - 1;
+        p += n + 1;
+        cJSON *q = cJSON_CreateObject();
+        cJSON_AddStringToObject(q, "name", name);
+        cJSON_AddStringToObject(q, "in", "path");
+        cJSON_AddBoolToObject(q, "required", 1);
+        cJSON_AddItemToObject(q, "schema", string_schema(NULL));
+        cJSON_AddItemToArray(params, q);
+    }
+    out[o] = '\0';
+}
+
+static void lower(const char *s, char *out, size_t cap)
+{
+    size_t i = 0;
+    for (; s[i] && i + 1 < cap; i++)
+        out[i] = (char)(s[i] >= 'A' && s[i] <= 'Z' ? s[i] + 32 : s[i]);
+    out[i] = '\0';
+}
+
+/* The security requirement of a route.  Caller owns it. */
+static cJSON *security(const struct http_route *rt)
+{
+    if (rt->auth && strcmp(rt->auth, "metrics") == 0)
+        return parse_sq("[{'bearerAuth': []}, {'cookieAuth': []}, {'metricsToken': []}]");
+    if (rt->perm == PERM_PUBLIC)
+        return cJSON_CreateArray();
+    return parse_sq("[{'bearerAuth': []}, {'cookieAuth': []}]");
+}
+
+/* The operation object of one route (path_params is copied).  Caller owns
+ * it. */
+static cJSON *operation(const struct http_route *rt, cJSON *path_params)
+{
+    cJSON *op = cJSON_CreateObject();
+    char tag[64], id[160];
+    const char *seg = rt->pattern + 1;
+    snprintf(tag, sizeof tag, "%.*s", (int)strcspn(seg, "/"), seg);
+    cJSON *tags = cJSON_AddArrayToObject(op, "tags");
+    cJSON_AddItemToArray(tags, cJSON_CreateString(rt->tag ? rt->tag : tag));
+    cJSON_AddStringToObject(op, "summary", rt->summary ? rt->summary : rt->pattern);
+    /* operationId: method + path, e.g. get_jobs_id_artifacts_name */
+    lower(rt->method, id, sizeof id);
+    size_t n = strlen(id);
+    for (const char *p = rt->pattern; *p && n + 1 < sizeof id; p++) {
+        char c = *p;
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+            id[n++] = c;
+        else if (c == '/' || c == '-' || c == '.')
+            id[n++] = '_';
+    }
+    id[n] = '\0';
+    cJSON_AddStringToObject(op, "operationId", id);
+    cJSON *params = cJSON_Duplicate(path_params, 1);
+    add_query_params(params, rt->query);
+    if (cJSON_GetArraySize(params) > 0)
+        cJSON_AddItemToObject(op, "parameters", params);
+    else
+        cJSON_Delete(params);
+    if (rt->request)
+        cJSON_AddItemToObject(op, "requestBody", request_body(rt->request));
+    cJSON *responses = cJSON_AddObjectToObject(op, "responses");
+    int ok = rt->ok ? rt->ok : 200;
+    add_response(responses, ok, body_content(rt->response));
+    for (const char *p = rt->errors; p && *p;) {
+        int st = atoi(p);
+        if (st >= 400)
+            add_response(responses, st, content("application/json", ref("Error")));
+        else if (st >= 300)
+            add_response(responses, st, NULL);
+        else if (st >= 200)
+            add_response(responses, st, body_content(rt->response));
+        p += strcspn(p, ",");
+        if (*p == ',')
+            p++;
+    }
+    bool metrics = rt->auth && strcmp(rt->auth, "metrics") == 0;
+    if (rt->perm != PERM_PUBLIC || metrics)
+        add_response(responses, 401, content("application/json", ref("Error")));
+    if (rt->perm == PERM_ADMIN || metrics)
+        add_response(responses, 403, content("application/json", ref("Error")));
+    add_response(responses, 500, content("application/json", ref("Error")));
+    cJSON_AddItemToObject(op, "security", security(rt));
+    return op;
+}
+
+cJSON *http_openapi_doc(void)
+{
+    cJSON *doc = cJSON_CreateObject();
+    cJSON *components = parse_sq(COMPONENTS);
+    if (!doc || !components) {
+        cJSON_Delete(doc);
+        cJSON_Delete(components);
+        return NULL;
+    }
+    cJSON_AddStringToObject(doc, "openapi", "3.1.0");
+    cJSON *info = cJSON_AddObjectToObject(doc, "info");
+    cJSON_AddStringToObject(info, "title", "batchbox");
+    cJSON_AddStringToObject(info, "version", BB_VERSION);
+    cJSON_AddStringToObject(info, "description",
+                            "The batchbox HTTP API. Every path also answers without the /api/v1 "
+                            "prefix. Errors are {error, message, details}.");
+    cJSON *servers = cJSON_AddArrayToObject(doc, "servers");
+    cJSON *srv = cJSON_CreateObject();
+    cJSON_AddStringToObject(srv, "url", "/api/v1");
+    cJSON_AddItemToArray(servers, srv);
+    cJSON_AddItemToObject(doc, "security", parse_sq("[{'bearerAuth': []}, {'cookieAuth': []}]"));
+    cJSON *paths = cJSON_AddObjectToObject(doc, "paths");
+    for (size_t i = 0; i < http_nroutes; i++) {
+        const struct http_route *rt = &http_routes[i];
+        char path[256], method[16];
+        cJSON *path_params = cJSON_CreateArray();
+        convert_path(rt->pattern, path, sizeof path, path_params);
+        lower(rt->method, method, sizeof method);
+        cJSON *item = cJSON_GetObjectItemCaseSensitive(paths, path);
+        if (!item)
+            item = cJSON_AddObjectToObject(paths, path);
+        cJSON_AddItemToObject(item, method, operation(rt, path_params));
+        cJSON_Delete(path_params);
+    }
+    cJSON_AddItemToObject(doc, "components", components);
+    return doc;
+}

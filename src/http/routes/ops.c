@@ -1,0 +1,181 @@
+/* ops.c — operations routes: GET /metrics (Prometheus text format) and
+ * GET /openapi.json (the API described from the route table).
+ *
+ * /metrics is PERM_PUBLIC in the route table because the router only knows
+ * access tokens: this handler admits an admin (Bearer token or cookie), or
+ * `Authorization: Bearer <metrics.token>` when that is configured, and
+ * answers 401 / 403 like the router otherwise. */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "cJSON.h"
+#include "http/http.h"
+#include "infra/db/repo_job.h"
+#include "infra/metrics.h"
+#include "infra/workers/pool.h"
+#include "util/buf.h"
+#include "util/util.h"
+
+#define METRICS_MAX_BYTES (4u << 20)
+
+/* True if the request carries the configured metrics token.  Both sides are
+ * hashed first so the comparison takes the same time whatever the lengths. */
+static bool has_metrics_token(http_req *r)
+{
+    const char *want = r->app->cfg->metrics.token;
+    const char *h = http_header(r, "Authorization");
+    if (!want || !*want || !h || strncasecmp(h, "Bearer ", 7) != 0)
+        return false;
+    const char *got = h + 7;
+    while (*got == ' ')
+        got++;
+    unsigned char a[crypto_generichash_BYTES], b[crypto_generichash_BYTES];
+    if (crypto_generichash(a, sizeof a, (const unsigned char *)got, strlen(got), NULL, 0) != 0 ||
+        crypto_generichash(b, sizeof b, (const unsigned char *)want, strlen(want), NULL, 0) != 0)
+        return false;
+    return sodium_memcmp(a, b, sizeof a) == 0;
+}
+
+static void reply_unauthorized(http_req *r)
+{
+    cJSON *doc = cJSON_CreateObject();
+    cJSON_AddStringToObject(doc, "error", "unauthorized");
+    cJSON_AddStringToObject(doc, "message",
+                            "sign in as an admin, or send Authorization: Bearer <metrics.token>");
+    cJSON *details = cJSON_AddObjectToObject(doc, "details");
+    cJSON_AddStringToObject(details, "requestId", r->request_id);
+    char *text = cJSON_PrintUnformatted(doc);
+    cJSON_Delete(doc);
+    if (!text) {
+        http_reply_error(r, BB_EINTERNAL, "out of memory");
+        return;
+    }
+    http_reply_bytes(r, 401, "application/json", text, strlen(text),
+                     "WWW-Authenticate: Bearer\r\nCache-Control: no-store\r\n");
+    free(text);
+}
+
+/* Resident set size in bytes from /proc/self/statm; -1 if unreadable. */
+static double process_rss(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (!f)
+        return -1;
+    unsigned long long size = 0, resident = 0;
+    int n = fscanf(f, "%llu %llu", &size, &resident);
+    fclose(f);
+    long page = sysconf(_SC_PAGESIZE);
+    return n == 2 && page > 0 ? (double)resident * (double)page : -1;
+}
+
+/* Open file descriptors (entries of /proc/self/fd); -1 if unreadable. */
+static double process_open_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    if (!d)
+        return -1;
+    long n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        if (e->d_name[0] != '.')
+            n++;
+    closedir(d);
+    return (double)n;
+}
+
+/* The scrape-time gauges: jobs, workers, bus, database, process. */
+static int put_gauges(http_req *r, buf *b)
+{
+    bb_app *app = r->app;
+    int64_t counts[5];
+    if (repo_job_counts(app->db, counts) != 0)
+        return -1;
+    int rc = buf_puts(b, "# HELP batchbox_jobs Jobs in the database by state.\n"
+                         "# TYPE batchbox_jobs gauge\n");
+    for (int s = JOB_QUEUED; s <= JOB_CANCELED; s++)
+        rc |= buf_printf(b, "batchbox_jobs{state=\"%s\"} %lld\n",
+                         job_state_name((enum job_state)s), (long long)counts[s]);
+    rc |= metrics_put_single(b, "batchbox_queue_depth", "gauge",
+                             "Queued jobs waiting for a worker.", (double)counts[JOB_QUEUED]);
+    int busy = 0, total = 0;
+    if (app->pool)
+        pool_stats(app->pool, &busy, &total);
+    rc |= buf_printf(b, "# HELP batchbox_worker_threads Worker threads by activity.\n"
+                        "# TYPE batchbox_worker_threads gauge\n"
+                        "batchbox_worker_threads{state=\"busy\"} %d\n"
+                        "batchbox_worker_threads{state=\"idle\"} %d\n",
+                     busy, total - busy);
+    rc |= metrics_put_single(b, "batchbox_sse_subscribers", "gauge",
+                             "Open live-event streams (event-bus subscribers).",
+                             (double)bus_subscribers(app->bus));
+    rc |= metrics_put_single(b, "batchbox_event_bus_drops_total", "counter",
+                             "Event-stream subscribers dropped for falling too far behind.",
+                             (double)bus_drops(app->bus));
+    rc |= metrics_put_single(b, "batchbox_event_bus_published_total", "counter",
+                             "Events published on the event bus.",
+                             (double)bus_published(app->bus));
+    struct db_stats ds;
+    db_stats(app->db, &ds);
+    rc |= metrics_put_single(b, "batchbox_sqlite_wal_bytes", "gauge",
+                             "Size of the SQLite write-ahead log file.", (double)ds.wal_bytes);
+    rc |= metrics_put_single(b, "batchbox_sqlite_checkpoints_total", "counter",
+                             "Automatic WAL checkpoints run since start.",
+                             (double)ds.checkpoints);
+    rc |= metrics_put_single(b, "batchbox_sqlite_checkpoint_errors_total", "counter",
+                             "Automatic WAL checkpoints that failed since start.",
+                             (double)ds.checkpoint_errors);
+    double rss = process_rss(), fds = process_open_fds();
+    if (rss >= 0)
+        rc |= metrics_put_single(b, "process_resident_memory_bytes", "gauge",
+                                 "Resident memory size in bytes.", rss);
+    if (fds >= 0)
+        rc |= metrics_put_single(b, "process_open_fds", "gauge",
+                                 "Number of open file descriptors.", fds);
+    rc |= metrics_put_single(b, "process_start_time_seconds", "gauge",
+                             "Start time of the process since the Unix epoch in seconds.",
+                             (double)app->started_ms / 1000.0);
+    rc |= buf_puts(b, "# HELP batchbox_build_info The running version (value 1).\n"
+                      "# TYPE batchbox_build_info gauge\n"
+                      "batchbox_build_info{version=\"");
+    rc |= metrics_put_label_value(b, BB_VERSION);
+    rc |= buf_puts(b, "\"} 1\n");
+    return rc ? -1 : 0;
+}
+
+void route_metrics(http_req *r)
+{
+    if (!r->who.admin && !has_metrics_token(r)) {
+        if (r->who.user_id)
+            http_reply_error(r, BB_EFORBIDDEN, "metrics need an admin account or the metrics token");
+        else
+            reply_unauthorized(r);
+        return;
+    }
+    buf b;
+    buf_init(&b, METRICS_MAX_BYTES);
+    if (put_gauges(r, &b) != 0 || metrics_render(&b) != 0) {
+        buf_free(&b);
+        http_reply_error(r, BB_EIO, "could not collect the metrics");
+        return;
+    }
+    http_reply_bytes(r, 200, "text/plain; version=0.0.4; charset=utf-8", b.data ? b.data : "",
+                     b.len, "Cache-Control: no-store\r\n");
+    buf_free(&b);
+}
+
+void route_openapi(http_req *r)
+{
+    cJSON *doc = http_openapi_doc();
+    if (!doc) {
+        http_reply_error(r, BB_EINTERNAL, "out of memory");
+        return;
+    }
+    http_reply_json(r, 200, doc);
+    cJSON_Delete(doc);
+}
