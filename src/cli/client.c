@@ -413,6 +413,12 @@ static const char *jstr(const cJSON *o, const char *key)
 
 /* A value as text: strings as they are, integral numbers without
  * decimals; NULL for null/absent.  out holds numbers. */
+/* True for a whole number a long long holds (the cast is then defined). */
+static bool whole_number(double d)
+{
+    return d > -9.2e18 && d < 9.2e18 && d == (double)(long long)d;
+}
+
 static const char *jtext(const cJSON *o, const char *key, char *out,
                          size_t outlen)
 {
@@ -421,7 +427,7 @@ static const char *jtext(const cJSON *o, const char *key, char *out,
     if (cJSON_IsString(v))
         return v->valuestring;
     if (cJSON_IsNumber(v)) {
-        if (v->valuedouble == (double)(long long)v->valuedouble)
+        if (whole_number(v->valuedouble))
             snprintf(out, outlen, "%lld", (long long)v->valuedouble);
         else
             snprintf(out, outlen, "%g", v->valuedouble);
@@ -2352,8 +2358,7 @@ static void print_kv(const char *key, int width, const cJSON *v)
         fputs(cJSON_IsTrue(v) ? "yes" : "no", stdout);
     } else if (cJSON_IsNumber(v) && strcmp(key, "progress:") == 0) {
         printf("%.0f%%", v->valuedouble * 100.0);
-    } else if (cJSON_IsNumber(v) &&
-               v->valuedouble == (double)(long long)v->valuedouble) {
+    } else if (cJSON_IsNumber(v) && whole_number(v->valuedouble)) {
         printf("%lld", (long long)v->valuedouble);
     } else if (cJSON_IsNumber(v)) {
         printf("%g", v->valuedouble);

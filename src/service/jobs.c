@@ -120,9 +120,16 @@ int svc_job_from_request(const bb_app *app, const cJSON *body, job *out, bb_errc
     memset(out, 0, sizeof *out);
     if (!cJSON_IsObject(body))
         return bb_fail(e, BB_EINVAL, "the request body must be a JSON object");
-    for (const cJSON *it = body->child; it; it = it->next)
+    for (const cJSON *it = body->child; it; it = it->next) {
         if (!it->string || !in_list(it->string, known, sizeof known / sizeof known[0]))
             bb_fail_field(e, it->string ? it->string : "?", "unknown field");
+        else if (cJSON_GetObjectItemCaseSensitive(body, it->string) != it)
+            bb_fail_field(e, it->string, "appears more than once");
+    }
+    const cJSON *pobj = cJSON_GetObjectItemCaseSensitive(body, "params");
+    for (const cJSON *it = cJSON_IsObject(pobj) ? pobj->child : NULL; it; it = it->next)
+        if (it->string && cJSON_GetObjectItemCaseSensitive(pobj, it->string) != it)
+            bb_fail_field(e, "params", "parameter \"%.64s\" appears more than once", it->string);
 
     const bb_preset *preset = NULL;
     const cJSON *pv = cJSON_GetObjectItemCaseSensitive(body, "preset");

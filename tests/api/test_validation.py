@@ -335,3 +335,15 @@ def test_abuse_sequence_keeps_jobs_intact():
     assert s.call("GET", f"/api/v1/jobs/{ids[2]}/artifacts") == arts
     assert sorted(i["jobId"] for i in s.list_all()[0]) == sorted(ids), "job list changed"
     wait_until(lambda: s.req("GET", "/api/v1/health").status == 200, 5, what="health")
+
+
+def test_repeated_json_keys_rejected():
+    """A body that names a field twice is ambiguous: 400 naming the field, not first-wins."""
+    s = Server()
+    r = s.req("POST", "/api/v1/jobs", b'{"preset":"noop","preset":"echo"}',
+              {"Content-Type": "application/json"})
+    assert_error(r, 400, "invalid", "preset")
+    r = s.req("POST", "/api/v1/jobs", b'{"preset":"param","params":{"name":"a","name":"b"}}',
+              {"Content-Type": "application/json"})
+    assert_error(r, 400, "invalid", "params")
+    assert s.submit(preset="noop")
