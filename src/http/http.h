@@ -98,6 +98,9 @@ bool http_read_body_or_reply(http_req *r, size_t max);
 struct cJSON *http_json_body_or_reply(http_req *r);
 /* Same with a smaller body cap (auth routes). */
 struct cJSON *http_json_body_limited_or_reply(http_req *r, size_t max);
+/* Double-submit CSRF check: X-CSRF-Token equals the bb_csrf cookie
+ * (constant-time compare). */
+bool http_csrf_ok(http_req *r);
 /* Value of a cookie into dst (cap); NULL if absent. */
 const char *http_cookie(http_req *r, const char *name, char *dst, size_t cap);
 /* Parses :id as a job id; replies 404 and returns false if malformed. */

@@ -351,6 +351,14 @@ const char *http_cookie(http_req *r, const char *name, char *dst, size_t cap)
     return mg_get_cookie(h, name, dst, cap) > 0 ? dst : NULL;
 }
 
+bool http_csrf_ok(http_req *r)
+{
+    char want[96];
+    const char *got = mg_get_header(r->conn, "X-CSRF-Token");
+    return http_cookie(r, "bb_csrf", want, sizeof want) && got && strlen(want) >= 16 &&
+           strlen(got) == strlen(want) && sodium_memcmp(got, want, strlen(want)) == 0;
+}
+
 static bool unsafe_method(const char *m)
 {
     return strcmp(m, "GET") != 0 && strcmp(m, "HEAD") != 0 && strcmp(m, "OPTIONS") != 0;
@@ -381,11 +389,7 @@ static bool authenticate_or_reply(http_req *r, const struct http_route *route)
     bool valid = tok && auth_check_access(r->app, tok, &info) == BB_OK;
     sodium_memzero(token, sizeof token);
     if (valid && r->cookie_auth && unsafe_method(r->method)) {
-        char want[96];
-        const char *got = mg_get_header(r->conn, "X-CSRF-Token");
-        bool ok = http_cookie(r, "bb_csrf", want, sizeof want) && got &&
-                  strlen(got) == strlen(want) && strlen(want) >= 16 &&
-                  sodium_memcmp(got, want, strlen(want)) == 0;
+        bool ok = http_csrf_ok(r);
         if (!ok && route->perm == PERM_PUBLIC) {
             valid = false;          /* sign-in etc.: go on as anonymous */
         } else if (!ok) {

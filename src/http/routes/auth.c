@@ -145,11 +145,7 @@ static bool refresh_token_or_reply(http_req *r, const cJSON *body, char *dst, si
         return false;
     }
     if (http_cookie(r, "bb_refresh", dst, cap)) {
-        char want[96];
-        const char *got = http_header(r, "X-CSRF-Token");
-        bool ok = http_cookie(r, "bb_csrf", want, sizeof want) && got && strlen(want) >= 16 &&
-                  strlen(got) == strlen(want) && sodium_memcmp(got, want, strlen(want)) == 0;
-        if (!ok) {
+        if (!http_csrf_ok(r)) {
             http_reply_error(r, BB_EFORBIDDEN,
                              "refreshing with the cookie needs the X-CSRF-Token header");
             return false;
