@@ -145,3 +145,8 @@ CREATE TABLE files (
 CREATE INDEX files_owner ON files (owner_id, id);
 ALTER TABLE jobs ADD COLUMN file_id INTEGER REFERENCES files(id);
 CREATE INDEX jobs_file ON jobs (file_id) WHERE file_id IS NOT NULL;
+
+-- migration 4
+-- The lesson workflow: a rerun_audio job may name one voice for every
+-- speaker (voiceId); NULL = chosen by voiceAccent.
+ALTER TABLE jobs ADD COLUMN voice_id TEXT;

@@ -69,6 +69,7 @@
 #define STREAM_IDLE_SEC 90L
 #define LOGS_IDLE_SEC 60L
 #define MAX_JSON_BODY (16u * 1024u * 1024u)
+#define MAX_CLI_UPLOAD (256 * 1024 * 1024) /* bytes submit reads into memory */
 #define URL_CAP 8192u
 #define SSE_MAX_LINE (4u * 1024u * 1024u)
 #define SSE_MAX_DATA (4u * 1024u * 1024u)
@@ -567,6 +568,8 @@ static int query_add(buf *q, const char *name, const char *value)
 
 struct req_opts {
     const char *accept;          /* default "application/json" */
+    const char *content_type;    /* of body; default "application/json" */
+    size_t body_len;             /* 0: strlen(body) */
     const char *idempotency_key; /* or NULL */
     const char *last_event_id;   /* or NULL / "" */
     http_chunk_fn on_chunk;      /* streaming when set */
@@ -602,7 +605,7 @@ static enum http_result api_send(const char *method, const char *url,
                                  const char *auth, struct http_response *resp,
                                  char *err, size_t errlen)
 {
-    char accept[96], idem[MAX_IDEM_KEY_LEN + 32], leid[160];
+    char accept[96], idem[MAX_IDEM_KEY_LEN + 32], leid[160], ctype[160];
     const char *hdrs[8];
     size_t n = 0;
 
@@ -610,8 +613,11 @@ static enum http_result api_send(const char *method, const char *url,
              o->accept ? o->accept : "application/json");
     hdrs[n++] = accept;
     hdrs[n++] = USER_AGENT_HEADER;
-    if (body)
-        hdrs[n++] = "Content-Type: application/json";
+    if (body) {
+        snprintf(ctype, sizeof ctype, "Content-Type: %s",
+                 o->content_type ? o->content_type : "application/json");
+        hdrs[n++] = ctype;
+    }
     if (auth)
         hdrs[n++] = auth;
     if (o->idempotency_key) {
@@ -629,7 +635,7 @@ static enum http_result api_send(const char *method, const char *url,
         .url = url,
         .headers = hdrs,
         .body = body,
-        .body_len = body ? strlen(body) : 0,
+        .body_len = !body ? 0 : o->body_len ? o->body_len : strlen(body),
         .connect_timeout_ms = CONNECT_TIMEOUT_MS,
         .timeout_ms = o->on_chunk ? 0
                       : o->timeout_ms ? o->timeout_ms
@@ -1717,30 +1723,100 @@ static int run_stream(struct stream *s, const char *query)
 
 /* ------------------------------------------------------------ submit */
 
-/* Turns the FILE argument into the job's "md" value.  Today the server
- * reads inputs from its own filesystem, so md is FILE's absolute real
- * path, which the server checks lies inside its inputRoot.  This is the
- * seam for uploads: when POST /api/v1/uploads exists, this is the one
- * place that decides to upload FILE first and send the returned fileId
- * instead (e.g. when the server is not local or FILE is outside the input
- * root).  On success *md_out is malloc'd (caller frees); else returns the
- * exit code (message printed). */
-static int resolve_input(struct ctx *c, const char *file, char **md_out)
+/* Turns the FILE argument into the job's "md" value.  By default FILE is
+ * read here and uploaded (POST /uploads?filename=NAME, the server sniffs
+ * its type), so it may live anywhere on this machine and the server may be
+ * remote; md is then the upload's id ("upl_7").  With --server-path, FILE
+ * is sent as written: a path the server resolves inside its inputRoot.
+ * On success *md_out is malloc'd (caller frees); else returns the exit
+ * code (message printed). */
+static int resolve_input(struct ctx *c, const char *file, bool server_path, char **md_out)
 {
+    if (server_path) {
+        if (!(*md_out = strdup(file))) {
+            errorf(c, "out of memory");
+            return CLI_EXIT_FAILED;
+        }
+        return CLI_EXIT_OK;
+    }
     struct stat st;
-    char *real = realpath(file, NULL);
-
-    if (!real) {
+    if (stat(file, &st) != 0) {
         errorf(c, "%s: %s", file, strerror(errno));
         return CLI_EXIT_USAGE;
     }
-    if (stat(real, &st) != 0 || !S_ISREG(st.st_mode)) {
+    if (!S_ISREG(st.st_mode)) {
         errorf(c, "%s: not a regular file", file);
-        free(real);
         return CLI_EXIT_USAGE;
     }
-    *md_out = real;
-    return CLI_EXIT_OK;
+    size_t len = 0;
+    char *data = bb_read_file(file, MAX_CLI_UPLOAD, &len);
+    if (!data) {
+        if (errno == EFBIG)
+            errorf(c, "%s: larger than %d MiB; upload it with curl (POST /api/v1/uploads)",
+                   file, MAX_CLI_UPLOAD >> 20);
+        else
+            errorf(c, "%s: %s", file, strerror(errno));
+        return CLI_EXIT_USAGE;
+    }
+    const char *base = strrchr(file, '/');
+    base = base ? base + 1 : file;
+    char *name = http_client_escape(base);
+    char *path = NULL, *url = NULL;
+    int code = CLI_EXIT_FAILED;
+    if (name && asprintf(&path, "/uploads?filename=%s", name) >= 0)
+        url = api_url(c, path);
+    if (!url) {
+        errorf(c, "out of memory");
+    } else {
+        struct req_opts o = {.content_type = bb_content_type_for(base), .body_len = len,
+                             .timeout_ms = 600000};
+        cJSON *answer = len ? api_json(c, "POST", url, data, &o, &code, NULL) : NULL;
+        const char *id = answer ? jstr(answer, "fileId") : NULL;
+        if (!len) {
+            errorf(c, "%s: the file is empty", file);
+            code = CLI_EXIT_USAGE;
+        } else if (answer && !id) {
+            errorf(c, "unexpected answer from the server: no fileId");
+            code = CLI_EXIT_FAILED;
+        } else if (id && !(*md_out = strdup(id))) {
+            errorf(c, "out of memory");
+            code = CLI_EXIT_FAILED;
+        } else if (id) {
+            if (!c->json)
+                printf("uploaded %s as %s (%zu bytes)\n", base, id, len);
+            code = CLI_EXIT_OK;
+        }
+        cJSON_Delete(answer);
+    }
+    free(data);
+    free(name);
+    free(path);
+    free(url);
+    return code;
+}
+
+/* The preset `submit FILE` uses without --preset: the first lesson preset
+ * of the server's job options.  malloc'd id, or NULL (message printed). */
+static char *default_lesson_preset(struct ctx *c, int *code)
+{
+    char *url = api_url(c, "/config/job-options");
+    cJSON *opts = url ? api_json(c, "GET", url, NULL, NULL, code, NULL) : NULL;
+    free(url);
+    char *id = NULL;
+    const cJSON *p;
+    cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(opts, "presets")) {
+        const char *wf = jstr(p, "workflow"), *pid = jstr(p, "id");
+        if (wf && pid && strcmp(wf, "lesson") == 0) {
+            id = strdup(pid);
+            break;
+        }
+    }
+    if (opts && !id) {
+        usage_error(c, "--preset is required (the server has no lesson preset)");
+        *code = CLI_EXIT_USAGE;
+    }
+    cJSON_Delete(opts);
+    return id;
 }
 
 /* State of `submit --wait` (one job). */
@@ -1818,8 +1894,22 @@ static int waiter_finish(struct waiter *w, const cJSON *dto)
         print_json(dto);
     else
         waiter_show(w, dto);
-    if (state && strcmp(state, "succeeded") == 0)
+    if (state && strcmp(state, "succeeded") == 0) {
+        /* a finished lesson: where to open it */
+        const char *page = jstr(dto, "pageUrl"), *notion = jstr(dto, "notionUrl");
+        if (!w->c->json && page && page[0] == '/') {
+            fputs("lesson page: ", stdout);
+            put_clean(stdout, w->c->server);
+            put_clean(stdout, page);
+            fputc('\n', stdout);
+        }
+        if (!w->c->json && notion) {
+            fputs("notion page: ", stdout);
+            put_clean(stdout, notion);
+            fputc('\n', stdout);
+        }
         return CLI_EXIT_OK;
+    }
     fprintf(stderr, "batchbox %s: job %s ", w->c->verb->name, w->job_id);
     put_clean(stderr, state ? state : "ended");
     if (error) {
@@ -2000,7 +2090,7 @@ static int run_submit(struct ctx *c, int argc, char **argv)
 {
     enum {
         O_PRESET = 1, O_TTS, O_FORCE_TTS, O_UPLOAD, O_ACCENT, O_MODE,
-        O_PRIORITY, O_NOTION, O_PARAM, O_IDEM, O_WAIT
+        O_PRIORITY, O_NOTION, O_PARAM, O_IDEM, O_WAIT, O_SERVER_PATH
     };
     static const struct optspec opts[] = {
         {"preset", 0, true, O_PRESET},
@@ -2014,9 +2104,12 @@ static int run_submit(struct ctx *c, int argc, char **argv)
         {"param", 0, true, O_PARAM},
         {"idempotency-key", 0, true, O_IDEM},
         {"wait", 0, false, O_WAIT},
+        {"server-path", 0, false, O_SERVER_PATH},
         {NULL, 0, false, 0},
     };
     struct args a = {argc, argv, 1, false};
+    bool server_path = false;
+    char *preset_owned = NULL;
     const char *file = NULL, *preset = NULL, *upload = NULL, *accent = NULL,
                *mode = NULL, *notion = NULL, *idem = NULL, *val;
     bool tts = false, force_tts = false, wait_end = false, have_priority = false;
@@ -2054,6 +2147,7 @@ static int run_submit(struct ctx *c, int argc, char **argv)
         case O_MODE: mode = val; break;
         case O_NOTION: notion = val; break;
         case O_WAIT: wait_end = true; break;
+        case O_SERVER_PATH: server_path = true; break;
         case O_PRIORITY: {
             char *end;
             errno = 0;
@@ -2102,13 +2196,15 @@ static int run_submit(struct ctx *c, int argc, char **argv)
         }
         }
     }
-    if (!preset || !*preset) {
+    if ((preset && !*preset) || (!preset && !file)) {
         usage_error(c, "--preset is required");
         goto out;
     }
     if ((code = setup_server(c)) != 0)
         goto out;
-    if (file && (code = resolve_input(c, file, &md)) != 0)
+    if (!preset && !(preset = preset_owned = default_lesson_preset(c, &code)))
+        goto out;
+    if (file && (code = resolve_input(c, file, server_path, &md)) != 0)
         goto out;
 
     code = CLI_EXIT_FAILED;
@@ -2162,6 +2258,7 @@ static int run_submit(struct ctx *c, int argc, char **argv)
     code = wait_end ? wait_for_job(c, job_id) : CLI_EXIT_OK;
 
 out:
+    free(preset_owned);
     cJSON_Delete(params);
     cJSON_Delete(body);
     cJSON_Delete(answer);
@@ -3146,13 +3243,16 @@ static int run_whoami(struct ctx *c, int argc, char **argv)
 /* ------------------------------------------------------------- table */
 
 static const struct verb verbs[] = {
-    {"submit", run_submit, "submit [FILE] --preset P [options]",
+    {"submit", run_submit, "submit [FILE] [--preset P] [options]",
      "submit a job (--wait: follow it to the end)",
-     "Submits a job to a preset and prints its id.  FILE is sent as its\n"
-     "absolute real path, which must lie inside the server's inputRoot; it\n"
-     "may be left out when the preset does not use {input}.\n"
+     "Submits a job to a preset and prints its id.  FILE is uploaded to the\n"
+     "server first (POST /uploads) and the job reads the upload; it may be\n"
+     "left out when the preset does not use {input}.\n"
      "\n"
-     "  --preset P            preset id (required)\n"
+     "  --preset P            preset id (default with FILE: the server's\n"
+     "                        first lesson preset)\n"
+     "  --server-path         send FILE as a path inside the server's\n"
+     "                        inputRoot instead of uploading it\n"
      "  --tts                 generate narration (withTts)\n"
      "  --force-tts           bypass the TTS cache (forceTts)\n"
      "  --upload none|s3|auto where artifacts are stored\n"

@@ -63,6 +63,7 @@ void job_clear(job *j)
     free(j->preset);
     free(j->upload);
     free(j->voice_accent);
+    free(j->voice_id);
     free(j->notion_database);
     free(j->mode);
     free(j->params);
@@ -115,6 +116,7 @@ cJSON *job_to_dto(const job *j)
     cJSON_AddBoolToObject(o, "withTts", j->with_tts);
     add_str(o, "upload", j->upload);
     add_str(o, "voiceAccent", j->voice_accent);
+    add_str(o, "voiceId", j->voice_id);
     cJSON_AddBoolToObject(o, "forceTts", j->force_tts);
     add_str(o, "notionDatabase", j->notion_database);
     add_str(o, "mode", j->mode);

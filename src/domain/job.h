@@ -35,6 +35,7 @@ typedef struct job {
     bool with_tts;
     char *upload;              /* "none" | "s3" | "auto" */
     char *voice_accent;
+    char *voice_id;            /* rerun_audio: one voice for every speaker */
     bool force_tts;
     char *notion_database;
     char *mode;

@@ -154,6 +154,7 @@ void route_job_logs(http_req *r);
 void route_job_artifacts(http_req *r);
 void route_job_artifact(http_req *r);
 void route_job_action(http_req *r);
+void route_job_rerun_audio(http_req *r);
 void route_events(http_req *r);
 void route_static(http_req *r);
 void route_auth_register(http_req *r);

@@ -29,6 +29,7 @@
 
 #include "cJSON.h"
 #include "infra/exec/exec.h"
+#include "infra/exec/tts.h"
 
 #define CONFIG_MAX_FILE   (1024 * 1024)       /* bytes of batchbox.json */
 #define CONFIG_MAX_PATH   4096                /* resolved inputRoot */
@@ -51,7 +52,31 @@ static const char DEFAULTS_JSON[] =
     "  \"storage\": {\"driver\": \"fs\",\n"
     "              \"s3\": {\"region\": \"us-east-1\", \"https\": false,\n"
     "                     \"pathStyle\": true}},\n"
+    "  \"tts\": {\"cacheDir\": \"tts-cache\", \"espeakProgram\": \"espeak-ng\",\n"
+    "          \"processTimeoutSec\": 300, \"connectTimeoutMs\": 10000,\n"
+    "          \"requestTimeoutMs\": 120000, \"maxAttempts\": 4,\n"
+    "          \"retryBaseMs\": 1000, \"retryMaxMs\": 30000,\n"
+    "          \"elevenlabs\": {\"baseUrl\": \"https://api.elevenlabs.io\",\n"
+    "                         \"model\": \"eleven_multilingual_v2\",\n"
+    "                         \"sampleRate\": 22050}},\n"
+    "  \"notion\": {\"baseUrl\": \"https://api.notion.com\", \"version\": \"2022-06-28\",\n"
+    "             \"titleProperty\": \"Name\", \"levelProperty\": \"Level\",\n"
+    "             \"levelType\": \"select\", \"connectTimeoutMs\": 10000,\n"
+    "             \"requestTimeoutMs\": 30000, \"maxRetries\": 5,\n"
+    "             \"retryDelayMs\": 1000, \"retryMaxMs\": 30000, \"throttleMs\": 350},\n"
     "  \"presets\": [\n"
+    "    {\"id\": \"b1-default\", \"label\": \"B1 lesson (narrated, British)\",\n"
+    "     \"workflow\": \"lesson\", \"maxAttempts\": 2,\n"
+    "     \"defaults\": {\"withTts\": true, \"voiceAccent\": \"british_male\",\n"
+    "                  \"mode\": \"auto\"}},\n"
+    "    {\"id\": \"a2-basic\", \"label\": \"A2 lesson (dialogue, American, slow gaps)\",\n"
+    "     \"workflow\": \"lesson\", \"maxAttempts\": 2, \"gapMs\": 600,\n"
+    "     \"defaults\": {\"withTts\": true, \"voiceAccent\": \"american_female\",\n"
+    "                  \"mode\": \"dialogue\"}},\n"
+    "    {\"id\": \"b2-advanced\", \"label\": \"B2 lesson (auto mode, short gaps)\",\n"
+    "     \"workflow\": \"lesson\", \"maxAttempts\": 2, \"gapMs\": 150,\n"
+    "     \"defaults\": {\"withTts\": true, \"voiceAccent\": \"british_male\",\n"
+    "                  \"mode\": \"auto\"}},\n"
     "    {\"id\": \"noop\", \"label\": \"No-op (testing)\", \"workflow\": \"noop\",\n"
     "     \"maxAttempts\": 1},\n"
     "    {\"id\": \"wordcount\", \"label\": \"Word count (wc)\",\n"
@@ -62,9 +87,15 @@ static const char DEFAULTS_JSON[] =
     "    {\"id\": \"en-gb-m1\", \"label\": \"British male\",\n"
     "     \"accent\": \"british_male\", \"gender\": \"male\",\n"
     "     \"provider\": \"espeak\", \"providerVoice\": \"en-gb\"},\n"
+    "    {\"id\": \"en-gb-m2\", \"label\": \"British male (deeper)\",\n"
+    "     \"accent\": \"british_male\", \"gender\": \"male\",\n"
+    "     \"provider\": \"espeak\", \"providerVoice\": \"en-gb+m3\"},\n"
     "    {\"id\": \"en-us-f1\", \"label\": \"American female\",\n"
     "     \"accent\": \"american_female\", \"gender\": \"female\",\n"
-    "     \"provider\": \"espeak\", \"providerVoice\": \"en-us+f3\"}\n"
+    "     \"provider\": \"espeak\", \"providerVoice\": \"en-us+f3\"},\n"
+    "    {\"id\": \"en-us-f2\", \"label\": \"American female (lighter)\",\n"
+    "     \"accent\": \"american_female\", \"gender\": \"female\",\n"
+    "     \"provider\": \"espeak\", \"providerVoice\": \"en-us+f4\"}\n"
     "  ],\n"
     "  \"notionDatabases\": []\n"
     "}\n";
@@ -139,6 +170,8 @@ enum kind {
     K_INT,      /* int field, min..max */
     K_I64,      /* int64_t field, min..max */
     K_BOOL,     /* bool field */
+    K_URL,      /* "http://..." or "https://...", no trailing slash kept */
+    K_CHOICE_INT, /* int field, one of SAMPLE_RATES */
 };
 
 typedef struct scalar {
@@ -152,6 +185,9 @@ typedef struct scalar {
 
 static const char *const REGISTRATIONS[] = {"open", "closed", NULL};
 static const char *const DRIVERS[] = {"fs", "s3", NULL};
+static const char *const LEVEL_TYPES[] = {"select", "rich_text", NULL};
+/* ElevenLabs pcm_<rate> output formats */
+static const int64_t SAMPLE_RATES[] = {8000, 16000, 22050, 24000, 44100, 48000};
 
 #define OFF(m) offsetof(bb_config, m)
 #define TIB (1024LL * 1024 * 1024 * 1024)
@@ -196,12 +232,53 @@ static const scalar SCALARS[] = {
     {"storage.s3.pathStyle", "BATCHBOX_S3_PATH_STYLE", K_BOOL,
      OFF(storage.s3.path_style), 0, 0, NULL},
     {"metrics.token", "BATCHBOX_METRICS_TOKEN", K_STR, OFF(metrics.token), 0, 0, NULL},
+    {"tts.cacheDir", "BATCHBOX_TTS_CACHE_DIR", K_PATH, OFF(tts.cache_dir), 0, 0, NULL},
+    {"tts.espeakProgram", "BATCHBOX_TTS_ESPEAK_PROGRAM", K_STR, OFF(tts.espeak_program),
+     0, 0, NULL},
+    {"tts.processTimeoutSec", "BATCHBOX_TTS_PROCESS_TIMEOUT_SEC", K_INT,
+     OFF(tts.process_timeout_sec), 1, 86400, NULL},
+    {"tts.connectTimeoutMs", "BATCHBOX_TTS_CONNECT_TIMEOUT_MS", K_INT,
+     OFF(tts.connect_timeout_ms), 100, 600000, NULL},
+    {"tts.requestTimeoutMs", "BATCHBOX_TTS_REQUEST_TIMEOUT_MS", K_INT,
+     OFF(tts.request_timeout_ms), 100, 3600000, NULL},
+    {"tts.maxAttempts", "BATCHBOX_TTS_MAX_ATTEMPTS", K_INT, OFF(tts.max_attempts), 1, 20, NULL},
+    {"tts.retryBaseMs", "BATCHBOX_TTS_RETRY_BASE_MS", K_INT, OFF(tts.retry_base_ms), 1,
+     600000, NULL},
+    {"tts.retryMaxMs", "BATCHBOX_TTS_RETRY_MAX_MS", K_INT, OFF(tts.retry_max_ms), 1, 3600000,
+     NULL},
+    {"tts.elevenlabs.baseUrl", "BATCHBOX_ELEVENLABS_BASE_URL", K_URL,
+     OFF(tts.elevenlabs.base_url), 0, 0, NULL},
+    {"tts.elevenlabs.model", "BATCHBOX_ELEVENLABS_MODEL", K_STR, OFF(tts.elevenlabs.model),
+     0, 0, NULL},
+    {"tts.elevenlabs.sampleRate", "BATCHBOX_ELEVENLABS_SAMPLE_RATE", K_CHOICE_INT,
+     OFF(tts.elevenlabs.sample_rate), 0, 0, NULL},
+    {"notion.baseUrl", "BATCHBOX_NOTION_BASE_URL", K_URL, OFF(notion.base_url), 0, 0, NULL},
+    {"notion.version", "BATCHBOX_NOTION_VERSION", K_STR, OFF(notion.version), 0, 0, NULL},
+    {"notion.titleProperty", "BATCHBOX_NOTION_TITLE_PROPERTY", K_STR,
+     OFF(notion.title_property), 0, 0, NULL},
+    {"notion.levelProperty", "BATCHBOX_NOTION_LEVEL_PROPERTY", K_STR,
+     OFF(notion.level_property), 0, 0, NULL},
+    {"notion.levelType", "BATCHBOX_NOTION_LEVEL_TYPE", K_CHOICE, OFF(notion.level_type), 0, 0,
+     LEVEL_TYPES},
+    {"notion.connectTimeoutMs", "BATCHBOX_NOTION_CONNECT_TIMEOUT_MS", K_INT,
+     OFF(notion.connect_timeout_ms), 100, 600000, NULL},
+    {"notion.requestTimeoutMs", "BATCHBOX_NOTION_REQUEST_TIMEOUT_MS", K_INT,
+     OFF(notion.request_timeout_ms), 100, 3600000, NULL},
+    {"notion.maxRetries", "BATCHBOX_NOTION_MAX_RETRIES", K_INT, OFF(notion.max_retries), 0, 20,
+     NULL},
+    {"notion.retryDelayMs", "BATCHBOX_NOTION_RETRY_DELAY_MS", K_INT, OFF(notion.retry_delay_ms),
+     1, 600000, NULL},
+    {"notion.retryMaxMs", "BATCHBOX_NOTION_RETRY_MAX_MS", K_INT, OFF(notion.retry_max_ms), 1,
+     3600000, NULL},
+    {"notion.throttleMs", "BATCHBOX_NOTION_THROTTLE_MS", K_INT, OFF(notion.throttle_ms), 0,
+     60000, NULL},
 };
 #define NSCALARS (sizeof SCALARS / sizeof SCALARS[0])
 
 /* Nested objects whose keys are scalars (or further objects). */
 static const char *const OBJECTS[] = {
-    "auth", "limits", "events", "storage", "storage.s3", "metrics", NULL,
+    "auth", "limits", "events", "storage", "storage.s3", "metrics", "tts",
+    "tts.elevenlabs", "notion", NULL,
 };
 
 bool config_env_override(size_t i, const char **env, const char **key)
@@ -307,6 +384,12 @@ static int expect_msg(load_ctx *x, const scalar *s)
     case K_I64:
         return fail(x, "\"%s\" must be an integer between %lld and %lld",
                     s->key, (long long)s->min, (long long)s->max);
+    case K_URL:
+        return fail(x, "\"%s\" must be an http:// or https:// URL (e.g. "
+                    "\"http://127.0.0.1:9000\")", s->key);
+    case K_CHOICE_INT:
+        return fail(x, "\"%s\" must be one of 8000, 16000, 22050, 24000, 44100, "
+                    "48000", s->key);
     case K_BOOL:
         if (x->env != NULL)
             return fail(x, "\"%s\" must be true or false (the variable "
@@ -323,6 +406,22 @@ static int apply_str(load_ctx *x, bb_config *c, const scalar *s, const char *v)
         return expect_msg(x, s);
     if (s->kind == K_LISTEN && !listen_ok(v))
         return expect_msg(x, s);
+    if (s->kind == K_URL) {
+        /* scheme, a host, nothing after the path; trailing '/' dropped */
+        size_t skip = strncmp(v, "http://", 7) == 0 ? 7 : strncmp(v, "https://", 8) == 0 ? 8 : 0;
+        size_t n = strlen(v);
+        while (n > skip && v[n - 1] == '/')
+            n--;
+        if (skip == 0 || n == skip || n > 512 || v[skip] == '/' || strpbrk(v, " ?#\\\"") != NULL)
+            return expect_msg(x, s);
+        char *copy = strndup(v, n);
+        if (copy == NULL)
+            return fail_oom(x);
+        char **slot = str_field(c, s);
+        free(*slot);
+        *slot = copy;
+        return 0;
+    }
     if (s->kind == K_CHOICE) {
         size_t i = 0;
         while (s->choices[i] != NULL && strcmp(s->choices[i], v) != 0)
@@ -335,6 +434,15 @@ static int apply_str(load_ctx *x, bb_config *c, const scalar *s, const char *v)
 
 static int apply_int(load_ctx *x, bb_config *c, const scalar *s, int64_t v)
 {
+    if (s->kind == K_CHOICE_INT) {
+        bool ok = false;
+        for (size_t i = 0; i < sizeof SAMPLE_RATES / sizeof SAMPLE_RATES[0]; i++)
+            ok |= SAMPLE_RATES[i] == v;
+        if (!ok)
+            return expect_msg(x, s);
+        *(int *)(void *)((char *)c + s->off) = (int)v;
+        return 0;
+    }
     if (v < s->min || v > s->max)
         return expect_msg(x, s);
     if (s->kind == K_INT)
@@ -364,13 +472,16 @@ static int apply_scalar_json(load_ctx *x, bb_config *c, const scalar *s,
     case K_LISTEN:
     case K_PATH:
     case K_CHOICE:
+    case K_URL:
         if (!cJSON_IsString(it) || it->valuestring == NULL)
             return expect_msg(x, s);
         return apply_str(x, c, s, it->valuestring);
     case K_INT:
-    case K_I64: {
+    case K_I64:
+    case K_CHOICE_INT: {
         int64_t v;
-        if (!json_int(it, s->min, s->max, &v))
+        if (!json_int(it, s->kind == K_CHOICE_INT ? 0 : s->min,
+                      s->kind == K_CHOICE_INT ? 1000000 : s->max, &v))
             return expect_msg(x, s);
         return apply_int(x, c, s, v);
     }
@@ -391,9 +502,11 @@ static int apply_scalar_env(load_ctx *x, bb_config *c, const scalar *s,
     case K_LISTEN:
     case K_PATH:
     case K_CHOICE:
+    case K_URL:
         return apply_str(x, c, s, v);
     case K_INT:
-    case K_I64: {
+    case K_I64:
+    case K_CHOICE_INT: {
         char *end = NULL;
         errno = 0;
         long long n = strtoll(v, &end, 10);
@@ -419,6 +532,14 @@ static int apply_scalar_env(load_ctx *x, bb_config *c, const scalar *s,
 
 /* ---- freeing ---------------------------------------------------------- */
 
+/* A NULL-terminated array of strings and the strings; v may be NULL. */
+static void free_strv(char **v)
+{
+    for (size_t i = 0; v != NULL && v[i] != NULL; i++)
+        free(v[i]);
+    free(v);
+}
+
 static void free_presets(bb_preset *p, size_t n)
 {
     if (p == NULL)
@@ -426,10 +547,11 @@ static void free_presets(bb_preset *p, size_t n)
     for (size_t i = 0; i < n; i++) {
         free(p[i].id);
         free(p[i].label);
-        if (p[i].argv != NULL)
-            for (size_t j = 0; p[i].argv[j] != NULL; j++)
-                free(p[i].argv[j]);
-        free(p[i].argv);
+        free_strv(p[i].argv);
+        free(p[i].defaults.voice_accent);
+        free(p[i].defaults.mode);
+        free(p[i].defaults.upload);
+        free(p[i].defaults.notion_database);
     }
     free(p);
 }
@@ -464,6 +586,16 @@ void config_free(bb_config *c)
 {
     if (c == NULL)
         return;
+    free(c->tts.cache_dir);
+    free(c->tts.espeak_program);
+    free_strv(c->tts.command_argv);
+    free(c->tts.elevenlabs.base_url);
+    free(c->tts.elevenlabs.model);
+    free(c->notion.base_url);
+    free(c->notion.version);
+    free(c->notion.title_property);
+    free(c->notion.level_property);
+    free(c->notion.level_type);
     free(c->listen);
     free(c->input_root);
     free(c->auth.registration);
@@ -620,11 +752,27 @@ static bool in_list(const char *v, const char *const *list)
 }
 
 enum { P_ID, P_LABEL, P_WORKFLOW, P_ARGV, P_TIMEOUT, P_ATTEMPTS, P_CONC,
-       P_DELAY, P_NKEYS };
+       P_DELAY, P_DEFAULTS, P_GAP, P_NKEYS };
 static const char *const PRESET_KEYS[] = {
     "id", "label", "workflow", "argv", "timeoutSec", "maxAttempts",
-    "concurrency", "retryDelayMs", NULL,
+    "concurrency", "retryDelayMs", "defaults", "gapMs", NULL,
 };
+enum { D_TTS, D_ACCENT, D_MODE, D_UPLOAD, D_NOTION, D_NKEYS };
+static const char *const DEFAULT_KEYS[] = {
+    "withTts", "voiceAccent", "mode", "upload", "notionDatabase", NULL,
+};
+static const char *const MODES[] = {"auto", "dialogue", "monologue", NULL};
+static const char *const UPLOADS[] = {"auto", "none", "s3", NULL};
+
+const char *config_workflow_name(enum bb_workflow w)
+{
+    switch (w) {
+    case BB_WF_NOOP: return "noop";
+    case BB_WF_COMMAND: return "command";
+    case BB_WF_LESSON: return "lesson";
+    }
+    return "?";
+}
 
 /* True when a template (already checked) has an {input} placeholder;
  * "{{input}}" is the literal text "{input}", not a placeholder. */
@@ -682,6 +830,49 @@ static int parse_argv(load_ctx *x, const cJSON *arr, const char *path,
     return 0;
 }
 
+/* A lesson preset's "defaults" object (may be NULL: all built-in).  The
+ * accent and Notion database are checked against the voices and databases
+ * in finish(), once every key of the file is known. */
+static int parse_lesson_defaults(load_ctx *x, const cJSON *obj, const char *path,
+                                 bb_preset *p)
+{
+    char dp[KEY_PATH_MAX], kp[KEY_PATH_MAX];
+    key_path(dp, sizeof dp, path, "defaults");
+    p->defaults.with_tts = true;
+    const cJSON *f[D_NKEYS] = {0};
+    if (obj != NULL) {
+        if (!cJSON_IsObject(obj))
+            return fail(x, "\"%s\" must be an object", dp);
+        if (collect(x, obj, dp, DEFAULT_KEYS, f) != 0)
+            return -1;
+    }
+    if (f[D_TTS] != NULL) {
+        if (!cJSON_IsBool(f[D_TTS])) {
+            key_path(kp, sizeof kp, dp, "withTts");
+            return fail(x, "\"%s\" must be true or false", kp);
+        }
+        p->defaults.with_tts = cJSON_IsTrue(f[D_TTS]);
+    }
+    if (get_string(x, f[D_ACCENT], dp, "voiceAccent", false, &p->defaults.voice_accent) != 0 ||
+        get_string(x, f[D_MODE], dp, "mode", false, &p->defaults.mode) != 0 ||
+        get_string(x, f[D_UPLOAD], dp, "upload", false, &p->defaults.upload) != 0 ||
+        get_string(x, f[D_NOTION], dp, "notionDatabase", false,
+                   &p->defaults.notion_database) != 0)
+        return -1;
+    if (p->defaults.mode != NULL && !in_list(p->defaults.mode, MODES)) {
+        key_path(kp, sizeof kp, dp, "mode");
+        return fail(x, "\"%s\" must be one of \"auto\", \"dialogue\", \"monologue\"", kp);
+    }
+    if (p->defaults.upload != NULL && !in_list(p->defaults.upload, UPLOADS)) {
+        key_path(kp, sizeof kp, dp, "upload");
+        return fail(x, "\"%s\" must be one of \"auto\", \"none\", \"s3\"", kp);
+    }
+    if ((p->defaults.mode == NULL && set_str(x, &p->defaults.mode, "auto") != 0) ||
+        (p->defaults.upload == NULL && set_str(x, &p->defaults.upload, "auto") != 0))
+        return -1;
+    return 0;
+}
+
 static int parse_preset(load_ctx *x, const cJSON *obj, const char *path,
                         bb_preset *p)
 {
@@ -707,21 +898,32 @@ static int parse_preset(load_ctx *x, const cJSON *obj, const char *path,
     key_path(kp, sizeof kp, path, "workflow");
     const cJSON *wf = f[P_WORKFLOW];
     if (wf == NULL)
-        return fail(x, "\"%s\" is required (this build runs: noop, command)",
-                    kp);
+        return fail(x, "\"%s\" is required (this build runs: noop, command, "
+                    "lesson)", kp);
     if (!cJSON_IsString(wf) || wf->valuestring == NULL)
         return fail(x, "\"%s\" must be a string (this build runs: noop, "
-                    "command)", kp);
+                    "command, lesson)", kp);
     if (strcmp(wf->valuestring, "noop") == 0) {
         p->workflow = BB_WF_NOOP;
     } else if (strcmp(wf->valuestring, "command") == 0) {
         p->workflow = BB_WF_COMMAND;
+    } else if (strcmp(wf->valuestring, "lesson") == 0) {
+        p->workflow = BB_WF_LESSON;
+        p->uses_input = true;
     } else {
         char shown[KEY_PATH_MAX];
         key_path(shown, 64, NULL, wf->valuestring);
         return fail(x, "%s: unknown workflow \"%s\" (this build runs: noop, "
-                    "command)", kp, shown);
+                    "command, lesson)", kp, shown);
     }
+    if (p->workflow != BB_WF_LESSON && (f[P_DEFAULTS] != NULL || f[P_GAP] != NULL)) {
+        key_path(kp, sizeof kp, path, f[P_DEFAULTS] ? "defaults" : "gapMs");
+        return fail(x, "\"%s\" is only for workflow \"lesson\"", kp);
+    }
+    if (p->workflow == BB_WF_LESSON && parse_lesson_defaults(x, f[P_DEFAULTS], path, p) != 0)
+        return -1;
+    if (get_int(x, f[P_GAP], path, "gapMs", 0, 5000, 300, &p->gap_ms) != 0)
+        return -1;
 
     if (p->workflow == BB_WF_COMMAND) {
         if (f[P_ARGV] == NULL) {
@@ -732,7 +934,8 @@ static int parse_preset(load_ctx *x, const cJSON *obj, const char *path,
             return -1;
     } else if (f[P_ARGV] != NULL) {
         key_path(kp, sizeof kp, path, "argv");
-        return fail(x, "\"%s\" is not allowed for workflow \"noop\"", kp);
+        return fail(x, "\"%s\" is not allowed for workflow \"%s\"", kp,
+                    config_workflow_name(p->workflow));
     }
 
     int dflt_timeout = p->workflow == BB_WF_COMMAND ? 600 : 0;
@@ -941,6 +1144,36 @@ out:
 
 /* ---- objects and whole texts ---------------------------------------- */
 
+/* tts.commandArgv: the argv template of "command" voices (docs/tts.md). */
+static int parse_tts_command(load_ctx *x, bb_config *c, const cJSON *arr)
+{
+    size_t n = array_len(arr);
+    if (!cJSON_IsArray(arr) || n == 0 || n > 256)
+        return fail(x, "\"tts.commandArgv\" must be an array of 1 to 256 strings");
+    char **v = calloc(n + 1, sizeof *v);
+    if (v == NULL)
+        return fail_oom(x);
+    size_t i = 0;
+    for (const cJSON *e = arr->child; e != NULL; e = e->next, i++) {
+        if (!cJSON_IsString(e) || e->valuestring == NULL) {
+            free_strv(v);
+            return fail(x, "\"tts.commandArgv[%zu]\" must be a string", i);
+        }
+        if ((v[i] = strdup(e->valuestring)) == NULL) {
+            free_strv(v);
+            return fail_oom(x);
+        }
+    }
+    char why[256] = "";
+    if (tts_check_command((const char *const *)v, why, sizeof why) != 0) {
+        free_strv(v);
+        return fail(x, "\"tts.commandArgv\": %s", why[0] ? why : "invalid template");
+    }
+    free_strv(c->tts.command_argv);
+    c->tts.command_argv = v;
+    return 0;
+}
+
 static int apply_object(load_ctx *x, bb_config *c, const cJSON *obj,
                         const char *prefix)
 {
@@ -968,6 +1201,9 @@ static int apply_object(load_ctx *x, bb_config *c, const cJSON *obj,
                 return -1;
         } else if (strcmp(kp, "notionDatabases") == 0) {
             if (parse_notion_dbs(x, c, ch) != 0)
+                return -1;
+        } else if (strcmp(kp, "tts.commandArgv") == 0) {
+            if (parse_tts_command(x, c, ch) != 0)
                 return -1;
         } else {
             return fail(x, "unknown key \"%s\"", kp);
@@ -1092,6 +1328,36 @@ static char *resolve_path(load_ctx *x, const char *base_dir, const char *p)
     return out;
 }
 
+/* Lesson presets' defaults name things the whole file defines: a voice
+ * accent some voice has, a listed Notion database, s3 only with S3. */
+static int check_lesson_presets(load_ctx *x, const bb_config *c)
+{
+    bool any_voice_needed = false;
+    for (size_t i = 0; i < c->npresets; i++) {
+        const bb_preset *p = &c->presets[i];
+        if (p->workflow != BB_WF_LESSON)
+            continue;
+        any_voice_needed |= p->defaults.with_tts;
+        if (p->defaults.voice_accent && !config_has_accent(c, p->defaults.voice_accent))
+            return fail(x, "\"presets[%zu].defaults.voiceAccent\": no voice has the accent "
+                        "\"%.64s\" (see \"voices\")", i, p->defaults.voice_accent);
+        if (p->defaults.notion_database && !config_notion_db(c, p->defaults.notion_database))
+            return fail(x, "\"presets[%zu].defaults.notionDatabase\": \"%.64s\" is not in "
+                        "\"notionDatabases\"", i, p->defaults.notion_database);
+        if (strcmp(p->defaults.upload, "s3") == 0 && strcmp(c->storage.driver, "s3") != 0)
+            return fail(x, "\"presets[%zu].defaults.upload\" is \"s3\" but storage.driver "
+                        "is not \"s3\"", i);
+    }
+    for (size_t i = 0; i < c->nvoices; i++)
+        if (strcmp(c->voices[i].provider, "command") == 0 && c->tts.command_argv == NULL)
+            return fail(x, "\"voices[%zu]\" uses provider \"command\", which needs "
+                        "\"tts.commandArgv\"", i);
+    if (any_voice_needed && c->nvoices == 0)
+        return fail(x, "a lesson preset speaks its lessons (defaults.withTts) but "
+                    "\"voices\" is empty");
+    return 0;
+}
+
 static int finish(load_ctx *x, bb_config *c, const char *base_dir)
 {
     if (c->workers == 0) {
@@ -1117,7 +1383,12 @@ static int finish(load_ctx *x, bb_config *c, const char *base_dir)
     }
     if (c->npresets == 0)       /* defaults and files both forbid this */
         return fail(x, "\"presets\" must list at least one preset");
-    return 0;
+    abs = resolve_path(x, base_dir, c->tts.cache_dir);
+    if (abs == NULL)
+        return -1;
+    free(c->tts.cache_dir);
+    c->tts.cache_dir = abs;
+    return check_lesson_presets(x, c);
 }
 
 /* On failure *out is freed and zeroed (config_free on it is harmless);
@@ -1232,6 +1503,14 @@ const bb_notion_db *config_notion_db(const bb_config *c, const char *id)
     for (size_t i = 0; i < c->nnotion_dbs; i++)
         if (strcmp(c->notion_dbs[i].id, id) == 0)
             return &c->notion_dbs[i];
+    return NULL;
+}
+
+const bb_voice *config_voice(const bb_config *c, const char *id)
+{
+    for (size_t i = 0; id != NULL && i < c->nvoices; i++)
+        if (strcmp(c->voices[i].id, id) == 0)
+            return &c->voices[i];
     return NULL;
 }
 

@@ -12,7 +12,10 @@
 
 /* Workflows this build can run.  A preset naming any other workflow is a
  * configuration error. */
-enum bb_workflow { BB_WF_NOOP, BB_WF_COMMAND };
+enum bb_workflow { BB_WF_NOOP, BB_WF_COMMAND, BB_WF_LESSON };
+
+/* "noop", "command", "lesson" (static). */
+const char *config_workflow_name(enum bb_workflow w);
 
 typedef struct bb_preset {
     char *id;             /* unique, [A-Za-z0-9._-]{1,64} */
@@ -24,7 +27,17 @@ typedef struct bb_preset {
     int max_attempts;     /* >= 1; default 3 */
     int concurrency;      /* 0 = unlimited; else max running at once */
     int retry_delay_ms;   /* base of the exponential backoff; default 1000 */
-    bool uses_input;      /* argv mentions {input} (a job must then give md) */
+    bool uses_input;      /* argv mentions {input}, or workflow lesson (a job
+                             must then give md) */
+    /* lesson: what a job gets for the fields it leaves out ("defaults") */
+    struct {
+        bool with_tts;            /* default true */
+        char *voice_accent;       /* NULL: the first configured voice's accent */
+        char *mode;               /* "auto" | "dialogue" | "monologue"; default "auto" */
+        char *upload;             /* "auto" | "none" | "s3"; default "auto" */
+        char *notion_database;    /* NULL: no Notion page */
+    } defaults;
+    int gap_ms;           /* lesson: silence between segments, 0..5000, default 300 */
 } bb_preset;
 
 typedef struct bb_voice {
@@ -61,6 +74,23 @@ typedef struct bb_config {
     struct {
         char *token;            /* Bearer token for GET /metrics; NULL = admins only */
     } metrics;
+    struct {                    /* the lesson workflow's TTS step (docs/tts.md) */
+        char *cache_dir;        /* absolute; default DATA/tts-cache */
+        char *espeak_program;   /* default "espeak-ng" */
+        char **command_argv;    /* provider "command": NULL-terminated, or NULL */
+        int process_timeout_sec;
+        int connect_timeout_ms, request_timeout_ms;
+        int max_attempts, retry_base_ms, retry_max_ms;
+        struct {
+            char *base_url, *model;
+            int sample_rate;
+        } elevenlabs;
+    } tts;
+    struct {                    /* the lesson workflow's publish step (docs/notion.md) */
+        char *base_url, *version, *title_property, *level_property, *level_type;
+        int connect_timeout_ms, request_timeout_ms;
+        int max_retries, retry_delay_ms, retry_max_ms, throttle_ms;
+    } notion;
     bb_preset *presets; size_t npresets;
     bb_voice *voices; size_t nvoices;
     bb_notion_db *notion_dbs; size_t nnotion_dbs;
@@ -81,6 +111,7 @@ void config_free(bb_config *c);
 /* Lookups; return borrowed pointers or NULL. */
 const bb_preset *config_preset(const bb_config *c, const char *id);
 const bb_notion_db *config_notion_db(const bb_config *c, const char *id);
+const bb_voice *config_voice(const bb_config *c, const char *id);
 bool config_has_accent(const bb_config *c, const char *accent);
 
 /* The environment overrides, one table (docs and --help list them from

@@ -40,6 +40,12 @@ int app_open(bb_app *app, const struct app_options *o, char *err, size_t errlen)
     atomic_init(&app->sse_clients, 0);
     atomic_init(&app->stopping, false);
     app->started_ms = bb_now_ms();
+    app->notion_token = getenv("NOTION_TOKEN");
+    if (app->notion_token && !*app->notion_token)
+        app->notion_token = NULL;
+    app->elevenlabs_key = getenv("ELEVENLABS_API_KEY");
+    if (app->elevenlabs_key && !*app->elevenlabs_key)
+        app->elevenlabs_key = NULL;
     app->on_events = o->on_events;
     app->on_events_ud = o->on_events_ud;
     if (bb_mkdirs(o->data_dir, true) != 0) {

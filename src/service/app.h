@@ -28,6 +28,10 @@ typedef struct bb_app {
     char *artifacts_dir;     /* DATA/artifacts */
     char *work_dir;          /* DATA/work */
     int64_t started_ms;
+    /* secrets of the lesson workflow's integrations, read from the
+     * environment once at start-up (NOTION_TOKEN, ELEVENLABS_API_KEY);
+     * NULL when unset or empty.  Borrowed from environ: never freed. */
+    const char *notion_token, *elevenlabs_key;
     atomic_int sse_clients;  /* open SSE streams (cap: cfg->events.max_subscribers) */
     atomic_bool stopping;
     /* first run: while no user exists, /auth/register needs the one-time

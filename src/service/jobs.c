@@ -13,6 +13,7 @@
 
 #include "cJSON.h"
 #include "infra/db/repo_file.h"
+#include "infra/db/repo_job.h"
 #include "infra/workers/pool.h"
 #include "util/util.h"
 
@@ -158,10 +159,14 @@ int svc_job_from_request(const bb_app *app, const cJSON *body, job *out, bb_errc
     if (!md && preset && preset->uses_input)
         bb_fail_field(e, "md", "is required by preset \"%s\"", preset->id);
 
-    out->with_tts = opt_bool(body, "withTts", false, e);
+    /* a lesson preset fills the options the request leaves out */
+    bool lesson = preset && preset->workflow == BB_WF_LESSON;
+    out->with_tts = opt_bool(body, "withTts", lesson && preset->defaults.with_tts, e);
     out->force_tts = opt_bool(body, "forceTts", false, e);
 
     const char *upload = opt_string(body, "upload", e);
+    if (!upload && lesson && strcmp(preset->defaults.upload, "s3") == 0 && app->s3_store)
+        upload = "s3";
     if (upload && !in_list(upload, uploads, 2)) {
         if (strcmp(upload, "s3") != 0)
             bb_fail_field(e, "upload", "must be one of auto, none, s3");
@@ -177,6 +182,18 @@ int svc_job_from_request(const bb_app *app, const cJSON *body, job *out, bb_errc
     const char *mode = opt_string(body, "mode", e);
     if (mode && !in_list(mode, modes, 3))
         bb_fail_field(e, "mode", "must be one of auto, dialogue, monologue");
+    if (lesson) {
+        if (!accent)
+            accent = preset->defaults.voice_accent ? preset->defaults.voice_accent
+                     : cfg->nvoices                 ? cfg->voices[0].accent
+                                                    : NULL;
+        if (!mode)
+            mode = preset->defaults.mode;
+        if (!notion && !cJSON_GetObjectItemCaseSensitive(body, "notionDatabase"))
+            notion = preset->defaults.notion_database;
+        if (out->with_tts && cfg->nvoices == 0)
+            bb_fail_field(e, "withTts", "no voices are configured on this server");
+    }
 
     const cJSON *pr = cJSON_GetObjectItemCaseSensitive(body, "priority");
     int priority = 0;
@@ -365,6 +382,76 @@ static cJSON *action_reply(int64_t id, const char *type, const char *message, in
     return r;
 }
 
+/* rerun_audio {voiceId?, voiceAccent?, forceTts?}: a new job with
+ * parentJobId = parent that redoes the audio from the parent's saved
+ * lesson (its lesson.md artifact); the parent is not touched.  The child
+ * belongs to the parent's owner and publishes nothing to Notion (the
+ * parent's page already exists).  *child gets the new id. */
+static int rerun_audio(bb_app *app, const job *parent, const cJSON *payload, int64_t *child,
+                       bb_errctx *e)
+{
+    static const char *const allowed[] = {"voiceId", "voiceAccent", "forceTts"};
+    check_payload_keys(payload, allowed, 3, e);
+    const char *voice_id = payload ? opt_string(payload, "voiceId", e) : NULL;
+    const char *accent = payload ? opt_string(payload, "voiceAccent", e) : NULL;
+    bool force = payload ? opt_bool(payload, "forceTts", false, e) : false;
+    const bb_voice *voice = NULL;
+    if (voice_id && !(voice = config_voice(app->cfg, voice_id)))
+        bb_fail_field(e, "payload.voiceId", "unknown voice \"%.64s\"", voice_id);
+    if (accent && !config_has_accent(app->cfg, accent))
+        bb_fail_field(e, "payload.voiceAccent", "unknown voice accent \"%.64s\"", accent);
+    if (voice && accent && strcmp(voice->accent, accent) != 0)
+        bb_fail_field(e, "payload.voiceId", "voice \"%s\" has the accent \"%s\", not \"%s\"",
+                      voice->id, voice->accent, accent);
+    if (e->code != BB_OK)
+        return e->code;
+    const bb_preset *p = config_preset(app->cfg, parent->preset);
+    if (!p || p->workflow != BB_WF_LESSON)
+        return bb_fail(e, BB_ESTATE, "rerun_audio needs a lesson job; job %lld ran preset \"%s\"",
+                       (long long)parent->id, parent->preset ? parent->preset : "?");
+    if (parent->state != JOB_SUCCEEDED)
+        return bb_fail(e, BB_ESTATE, "rerun_audio needs a finished lesson job; job %lld is %s",
+                       (long long)parent->id, job_state_name(parent->state));
+    struct artifact_rec saved;
+    if (repo_artifact_get(app->db, parent->id, "lesson.md", &saved) != BB_OK)
+        return bb_fail(e, BB_ESTATE, "job %lld kept no lesson.md to redo the audio from",
+                       (long long)parent->id);
+    repo_artifact_clear(&saved);
+
+    job c;
+    memset(&c, 0, sizeof c);
+    c.owner_id = parent->owner_id;
+    c.preset = strdup(parent->preset);
+    c.md = bb_strdup_or_null(parent->md);
+    c.input_path = bb_strdup_or_null(parent->input_path);
+    c.file_id = parent->file_id;
+    c.with_tts = true;
+    c.force_tts = force;
+    c.upload = strdup(parent->upload ? parent->upload : "auto");
+    c.voice_accent = bb_strdup_or_null(voice ? voice->accent : accent ? accent
+                                                                  : parent->voice_accent);
+    c.voice_id = bb_strdup_or_null(voice_id);
+    c.mode = strdup(parent->mode ? parent->mode : "auto");
+    c.priority = parent->priority;
+    c.params = strdup(parent->params ? parent->params : "{}");
+    c.max_attempts = p->max_attempts;
+    c.parent_job_id = parent->id;
+    c.state = JOB_QUEUED;
+    if (!c.preset || !c.upload || !c.mode || !c.params) {
+        job_clear(&c);
+        return bb_fail(e, BB_EINTERNAL, "out of memory");
+    }
+    bool existed = false;
+    int rc = repo_job_submit(app->db, &c, NULL, NULL, &existed);
+    *child = c.id;
+    job_clear(&c);
+    if (rc != BB_OK)
+        return store_error(e, rc, "");
+    if (app->pool)
+        pool_wake(app->pool);
+    return BB_OK;
+}
+
 int svc_job_action(bb_app *app, const struct principal *who, int64_t id, const cJSON *body,
                    cJSON **reply, int *status, bb_errctx *e)
 {
@@ -462,9 +549,13 @@ int svc_job_action(bb_app *app, const struct principal *who, int64_t id, const c
             }
         }
     } else if (strcmp(type, "rerun_audio") == 0) {
-        bb_fail(e, BB_ENOTIMPL,
-                "rerun_audio redoes the audio of a lesson job; this build has no lesson "
-                "workflow (see supportedActions in /config/job-options)");
+        int64_t child = 0;
+        if (rerun_audio(app, &j, payload, &child, e) == BB_OK) {
+            char msg[96];
+            snprintf(msg, sizeof msg, "audio rerun queued as job %lld", (long long)child);
+            *reply = action_reply(id, type, msg, child);
+            *status = 202;
+        }
     } else {
         bb_fail_field(e, "type", "unknown action \"%.64s\": one of cancel, retry, "
                                  "edit_metadata, rerun_audio", type);
@@ -497,7 +588,7 @@ cJSON *svc_job_options(const bb_app *app)
         cJSON *po = cJSON_CreateObject();
         cJSON_AddStringToObject(po, "id", p->id);
         cJSON_AddStringToObject(po, "label", p->label);
-        cJSON_AddStringToObject(po, "workflow", p->workflow == BB_WF_COMMAND ? "command" : "noop");
+        cJSON_AddStringToObject(po, "workflow", config_workflow_name(p->workflow));
         cJSON_AddBoolToObject(po, "requiresInput", p->uses_input);
         cJSON_AddNumberToObject(po, "maxAttempts", p->max_attempts);
         cJSON_AddNumberToObject(po, "timeoutSec", p->timeout_sec);
@@ -517,6 +608,24 @@ cJSON *svc_job_options(const bb_app *app)
                     cJSON_AddItemToArray(pn, cJSON_CreateString(name));
             }
         }
+        if (p->workflow == BB_WF_LESSON) {
+            cJSON *d = cJSON_AddObjectToObject(po, "defaults");
+            cJSON_AddBoolToObject(d, "withTts", p->defaults.with_tts);
+            const char *acc = p->defaults.voice_accent ? p->defaults.voice_accent
+                              : cfg->nvoices            ? cfg->voices[0].accent
+                                                        : NULL;
+            if (acc)
+                cJSON_AddStringToObject(d, "voiceAccent", acc);
+            else
+                cJSON_AddNullToObject(d, "voiceAccent");
+            cJSON_AddStringToObject(d, "mode", p->defaults.mode);
+            cJSON_AddStringToObject(d, "upload", p->defaults.upload);
+            if (p->defaults.notion_database)
+                cJSON_AddStringToObject(d, "notionDatabase", p->defaults.notion_database);
+            else
+                cJSON_AddNullToObject(d, "notionDatabase");
+            cJSON_AddNumberToObject(po, "gapMs", p->gap_ms);
+        }
         cJSON_AddItemToArray(presets, po);
     }
     cJSON *voices = cJSON_AddArrayToObject(o, "voices");
@@ -532,6 +641,7 @@ cJSON *svc_job_options(const bb_app *app)
         else
             cJSON_AddNullToObject(vo, "gender");
         cJSON_AddStringToObject(vo, "provider", v->provider);
+        cJSON_AddStringToObject(vo, "providerVoice", v->provider_voice);
         cJSON_AddItemToArray(voices, vo);
         bool dup = false;
         for (const cJSON *it = accents->child; it; it = it->next)
@@ -562,8 +672,11 @@ cJSON *svc_job_options(const bb_app *app)
                "Change the preset or Notion database of a job that is not running.", edit, 2,
                true);
     add_action(acts, "rerun_audio", "Regenerate audio",
-               "Redo the audio of a finished lesson job as a new job (needs the lesson "
-               "workflow).", rerun, 3, false);
+               "Redo the audio of a finished lesson job as a new job, with another voice or "
+               "accent, or bypassing the TTS cache; the original job stays as it is.",
+               rerun, 3, true);
+    /* whether a job naming a database really publishes (else it logs a skip) */
+    cJSON_AddBoolToObject(o, "notionConfigured", app->notion_token != NULL);
     cJSON *lim = cJSON_AddObjectToObject(o, "limits");
     cJSON_AddNumberToObject(lim, "maxUploadBytes", (double)cfg->limits.max_upload_bytes);
     cJSON_AddNumberToObject(lim, "maxBodyBytes", (double)cfg->limits.max_body_bytes);

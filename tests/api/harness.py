@@ -25,7 +25,8 @@ SLOW = 1.0
 
 ISO_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 
-DTO_KEYS = ["jobId", "state", "md", "preset", "withTts", "upload", "voiceAccent", "forceTts",
+DTO_KEYS = ["jobId", "state", "md", "preset", "withTts", "upload", "voiceAccent", "voiceId",
+            "forceTts",
             "notionDatabase", "mode", "priority", "params", "progress", "attempts",
             "maxAttempts", "parentJobId", "manifestPath", "notionUrl", "pageUrl", "error",
             "ownerId", "createdAt", "updatedAt", "startedAt", "finishedAt"]

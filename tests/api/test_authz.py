@@ -74,6 +74,11 @@ MATRIX = [
     # cancelling a finished job is 422 for whoever may see it, 404 for anyone else
     _row("POST", "/jobs/:id/actions", "/jobs/{AJOB}/actions", CANCEL,   401, 422, 404, 422),
     _row("POST", "/jobs/:id/actions", "/jobs/{BJOB}/actions", CANCEL,   401, 404, 422, 422),
+    # A's and B's jobs are command jobs: rerunning their audio is 422 for whoever sees them
+    _row("POST", "/jobs/:id/rerun/audio", "/jobs/{AJOB}/rerun/audio", {},
+                                                                        401, 422, 404, 422),
+    _row("POST", "/jobs/:id/rerun/audio", "/jobs/{BJOB}/rerun/audio", {},
+                                                                        401, 404, 422, 422),
     _row("POST", "/uploads", "/uploads?filename=notes-{ACTOR}.md", NOTES,
                                                                         401, 201, 201, 201,
          ctype="text/markdown"),

@@ -142,7 +142,7 @@ def test_job_options():
     assert ids == [p["id"] for p in default_presets()], f"preset ids {ids}"
     for p in b["presets"]:
         assert isinstance(p.get("label"), str) and p["label"], f"preset without label: {p}"
-        assert p.get("workflow") in ("noop", "command"), f"preset workflow: {p}"
+        assert p.get("workflow") in ("noop", "command", "lesson"), f"preset workflow: {p}"
     assert {"auto", "none"} <= set(_ids(b["uploadOptions"])), b["uploadOptions"]
     assert {"auto", "dialogue", "monologue"} <= set(_ids(b["modes"])), b["modes"]
     acts = {a.get("type"): a for a in b["supportedActions"]}
@@ -155,8 +155,8 @@ def test_job_options():
     assert acts["cancel"]["implemented"] is True
     assert acts["retry"]["implemented"] is True
     assert acts["edit_metadata"]["implemented"] is True
-    # rerun_audio answers 501 in this milestone, so it must not claim to be implemented.
-    assert acts["rerun_audio"]["implemented"] is False, acts["rerun_audio"]
+    # every action is implemented (tests/api/test_lesson.py drives rerun_audio)
+    assert acts["rerun_audio"]["implemented"] is True, acts["rerun_audio"]
     assert isinstance(b["limits"], dict), b["limits"]
     lim = json.dumps(b["limits"])
     assert "65536" in lim, f"limits should reflect maxBodyBytes 65536: {lim}"
@@ -185,12 +185,13 @@ def test_job_options_reflect_voices_and_databases():
                  400, "invalid", "notionDatabase")
 
 
-def test_rerun_audio_not_implemented():
+def test_rerun_audio_needs_a_lesson_job():
     s = Server()
     jid = s.submit(preset="noop")
     s.wait_terminal(jid)
     r = s.req("POST", f"/api/v1/jobs/{jid}/actions", {"type": "rerun_audio", "payload": {}})
-    assert_error(r, 501, "not_implemented")
+    assert_error(r, 422, "invalid_state")
+    assert "lesson" in r.body["message"], r.body
 
 
 def test_security_headers_everywhere():

@@ -104,7 +104,34 @@ TEST(default_presets_and_voices)
 {
     bb_config c;
     CHECK_EQ_INT(load(NULL, &c), 0);
-    CHECK_EQ_INT(c.npresets, 2);
+    CHECK_EQ_INT(c.npresets, 5);
+    static const char *const lessons[] = {"b1-default", "a2-basic", "b2-advanced"};
+    for (size_t i = 0; i < 3; i++) {
+        const bb_preset *l = config_preset(&c, lessons[i]);
+        CHECK(l != NULL && l == &c.presets[i]);
+        CHECK_EQ_INT(l->workflow, BB_WF_LESSON);
+        CHECK(l->uses_input && l->argv == NULL);
+        CHECK(l->defaults.with_tts);
+        CHECK(config_has_accent(&c, l->defaults.voice_accent));
+        CHECK(l->defaults.notion_database == NULL);
+        CHECK_STR_EQ(l->defaults.upload, "auto");
+    }
+    CHECK_STR_EQ(config_preset(&c, "a2-basic")->defaults.mode, "dialogue");
+    CHECK_STR_EQ(config_preset(&c, "a2-basic")->defaults.voice_accent, "american_female");
+    CHECK_EQ_INT(config_preset(&c, "a2-basic")->gap_ms, 600);
+    CHECK_EQ_INT(config_preset(&c, "b1-default")->gap_ms, 300);
+    CHECK_STR_EQ(config_workflow_name(BB_WF_LESSON), "lesson");
+    CHECK_STR_EQ(c.tts.cache_dir, BASE "/tts-cache");
+    CHECK_STR_EQ(c.tts.espeak_program, "espeak-ng");
+    CHECK(c.tts.command_argv == NULL);
+    CHECK_STR_EQ(c.tts.elevenlabs.base_url, "https://api.elevenlabs.io");
+    CHECK_EQ_INT(c.tts.elevenlabs.sample_rate, 22050);
+    CHECK_EQ_INT(c.tts.max_attempts, 4);
+    CHECK_STR_EQ(c.notion.base_url, "https://api.notion.com");
+    CHECK_STR_EQ(c.notion.version, "2022-06-28");
+    CHECK_STR_EQ(c.notion.level_type, "select");
+    CHECK_EQ_INT(c.notion.max_retries, 5);
+    CHECK_EQ_INT(c.notion.throttle_ms, 350);
     const bb_preset *n = config_preset(&c, "noop");
     CHECK(n != NULL);
     CHECK_STR_EQ(n->label, "No-op (testing)");
@@ -128,12 +155,14 @@ TEST(default_presets_and_voices)
     CHECK(config_preset(&c, "lesson") == NULL);
     CHECK(config_preset(&c, NULL) == NULL);
 
-    CHECK_EQ_INT(c.nvoices, 2);
+    CHECK_EQ_INT(c.nvoices, 4);
     CHECK_STR_EQ(c.voices[0].id, "en-gb-m1");
     CHECK_STR_EQ(c.voices[0].accent, "british_male");
     CHECK_STR_EQ(c.voices[0].gender, "male");
-    CHECK_STR_EQ(c.voices[1].provider, "espeak");
-    CHECK_STR_EQ(c.voices[1].provider_voice, "en-us+f3");
+    CHECK_STR_EQ(c.voices[2].provider, "espeak");
+    CHECK_STR_EQ(c.voices[2].provider_voice, "en-us+f3");
+    CHECK(config_voice(&c, "en-us-f2") == &c.voices[3]);
+    CHECK(config_voice(&c, "nope") == NULL);
     CHECK(config_has_accent(&c, "american_female"));
     CHECK(!config_has_accent(&c, "scottish"));
     config_free(&c);
@@ -143,8 +172,8 @@ TEST(empty_object_equals_defaults)
 {
     bb_config c;
     CHECK_EQ_INT(load("{}", &c), 0);
-    CHECK_EQ_INT(c.npresets, 2);
-    CHECK_EQ_INT(c.nvoices, 2);
+    CHECK_EQ_INT(c.npresets, 5);
+    CHECK_EQ_INT(c.nvoices, 4);
     CHECK_EQ_INT(c.limits.max_body_bytes, 1048576);
     config_free(&c);
 }
@@ -256,14 +285,21 @@ TEST(preset_field_defaults)
 TEST(voices_and_notion_arrays)
 {
     bb_config c;
+    /* the default lesson presets name accents the replaced voices lack */
+    EXPECT_ERROR("{\"voices\": [{\"id\": \"v\", \"accent\": \"a_1\", \"providerVoice\": \"x\"}]}",
+                 "\"presets[0].defaults.voiceAccent\": no voice has the accent \"british_male\"");
+    EXPECT_ERROR("{\"presets\": [{\"id\": \"l\", \"workflow\": \"lesson\"}], \"voices\": []}",
+                 "\"voices\" is empty");
     CHECK_EQ_INT(load("{\"voices\": [{\"id\": \"v\", \"accent\": \"a_1\","
                       " \"providerVoice\": \"x\"}],"
+                      " \"presets\": [{\"id\": \"l\", \"workflow\": \"lesson\"}],"
                       " \"notionDatabases\": []}", &c), 0);
     CHECK_STR_EQ(c.voices[0].label, "v");
     CHECK_STR_EQ(c.voices[0].provider, "espeak");
     CHECK(c.voices[0].gender == NULL);
     config_free(&c);
-    CHECK_EQ_INT(load("{\"voices\": []}", &c), 0);
+    CHECK_EQ_INT(load("{\"voices\": [], \"presets\": [{\"id\": \"n\", \"workflow\": \"noop\"}]}",
+                      &c), 0);
     CHECK_EQ_INT(c.nvoices, 0);
     CHECK(!config_has_accent(&c, "british_male"));
     config_free(&c);
@@ -459,9 +495,9 @@ TEST(unknown_placeholder)
 TEST(unknown_workflow)
 {
     bb_config c;
-    CHECK_EQ_INT(load("{\"presets\": [{\"id\": \"b1\", \"workflow\": \"lesson\"}]}", &c), -1);
-    CHECK_STR_EQ(err, "config: presets[0].workflow: unknown workflow \"lesson\""
-                      " (this build runs: noop, command)");
+    CHECK_EQ_INT(load("{\"presets\": [{\"id\": \"b1\", \"workflow\": \"comfyui\"}]}", &c), -1);
+    CHECK_STR_EQ(err, "config: presets[0].workflow: unknown workflow \"comfyui\""
+                      " (this build runs: noop, command, lesson)");
     EXPECT_ERROR("{\"presets\": [{\"id\": \"b1\"}]}", "\"presets[0].workflow\" is required");
     EXPECT_ERROR("{\"presets\": [{\"id\": \"b1\", \"workflow\": 1}]}",
                  "\"presets[0].workflow\" must be a string");
@@ -599,6 +635,17 @@ TEST(env_table_is_complete_and_distinct)
         "BATCHBOX_S3_ENDPOINT", "BATCHBOX_S3_BUCKET", "BATCHBOX_S3_REGION",
         "BATCHBOX_S3_ACCESS_KEY", "BATCHBOX_S3_SECRET_KEY", "BATCHBOX_S3_HTTPS",
         "BATCHBOX_S3_PATH_STYLE", "BATCHBOX_METRICS_TOKEN",
+        "BATCHBOX_TTS_CACHE_DIR", "BATCHBOX_TTS_ESPEAK_PROGRAM",
+        "BATCHBOX_TTS_PROCESS_TIMEOUT_SEC", "BATCHBOX_TTS_CONNECT_TIMEOUT_MS",
+        "BATCHBOX_TTS_REQUEST_TIMEOUT_MS", "BATCHBOX_TTS_MAX_ATTEMPTS",
+        "BATCHBOX_TTS_RETRY_BASE_MS", "BATCHBOX_TTS_RETRY_MAX_MS",
+        "BATCHBOX_ELEVENLABS_BASE_URL", "BATCHBOX_ELEVENLABS_MODEL",
+        "BATCHBOX_ELEVENLABS_SAMPLE_RATE", "BATCHBOX_NOTION_BASE_URL",
+        "BATCHBOX_NOTION_VERSION", "BATCHBOX_NOTION_TITLE_PROPERTY",
+        "BATCHBOX_NOTION_LEVEL_PROPERTY", "BATCHBOX_NOTION_LEVEL_TYPE",
+        "BATCHBOX_NOTION_CONNECT_TIMEOUT_MS", "BATCHBOX_NOTION_REQUEST_TIMEOUT_MS",
+        "BATCHBOX_NOTION_MAX_RETRIES", "BATCHBOX_NOTION_RETRY_DELAY_MS",
+        "BATCHBOX_NOTION_RETRY_MAX_MS", "BATCHBOX_NOTION_THROTTLE_MS",
     };
     size_t n = 0;
     const char *e, *k;
@@ -611,8 +658,16 @@ TEST(env_table_is_complete_and_distinct)
         /* Every variable really sets its key: a bad value names it. */
         char want[96];
         snprintf(want, sizeof want, "\"%s\"", k);
-        if (strcmp(e, "BATCHBOX_INPUT_ROOT") != 0 &&
-            strncmp(e, "BATCHBOX_S3_", 12) != 0 && strcmp(e, "BATCHBOX_METRICS_TOKEN") != 0)
+        bool free_text = strcmp(e, "BATCHBOX_INPUT_ROOT") == 0 ||
+                         strncmp(e, "BATCHBOX_S3_", 12) == 0 ||
+                         strcmp(e, "BATCHBOX_METRICS_TOKEN") == 0 ||
+                         strcmp(e, "BATCHBOX_TTS_CACHE_DIR") == 0 ||
+                         strcmp(e, "BATCHBOX_TTS_ESPEAK_PROGRAM") == 0 ||
+                         strcmp(e, "BATCHBOX_ELEVENLABS_MODEL") == 0 ||
+                         strcmp(e, "BATCHBOX_NOTION_VERSION") == 0 ||
+                         strcmp(e, "BATCHBOX_NOTION_TITLE_PROPERTY") == 0 ||
+                         strcmp(e, "BATCHBOX_NOTION_LEVEL_PROPERTY") == 0;
+        if (!free_text)
             EXPECT_ENV_ERROR(e, "\x01", want);
     }
 }

@@ -23,7 +23,7 @@ static const enum job_state all_states[NSTATES] = {
 /* Every key of the job DTO in the contract, in contract order. */
 static const char *const dto_keys[] = {
     "jobId", "state", "md", "preset", "withTts", "upload", "voiceAccent",
-    "forceTts", "notionDatabase", "mode", "priority", "params", "progress",
+    "voiceId", "forceTts", "notionDatabase", "mode", "priority", "params", "progress",
     "attempts", "maxAttempts", "parentJobId", "manifestPath", "notionUrl",
     "pageUrl", "error", "ownerId", "createdAt", "updatedAt", "startedAt",
     "finishedAt",

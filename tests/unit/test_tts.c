@@ -1080,7 +1080,7 @@ TEST(rejects_bad_text_and_providers)
 }
 
 static const char VOICES_JSON[] =
-    "{\"voices\": ["
+    "{\"presets\": [{\"id\": \"n\", \"workflow\": \"noop\"}], \"voices\": ["
     " {\"id\": \"gb-m1\", \"accent\": \"british\", \"gender\": \"male\","
     "  \"provider\": \"espeak\", \"providerVoice\": \"en-gb\"},"
     " {\"id\": \"gb-m2\", \"accent\": \"british\", \"gender\": \"male\","

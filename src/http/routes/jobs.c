@@ -275,14 +275,9 @@ void route_job_artifact(http_req *r)
     repo_artifact_clear(&a);
 }
 
-void route_job_action(http_req *r)
+/* Runs the action body {type, payload} on job id and answers. */
+static void reply_action(http_req *r, int64_t id, const cJSON *body)
 {
-    int64_t id;
-    if (!http_job_id_or_reply(r, &id))
-        return;
-    cJSON *body = http_json_body_or_reply(r);
-    if (!body)
-        return;
     bb_errctx e = {0};
     cJSON *reply = NULL;
     int status = 200;
@@ -291,6 +286,41 @@ void route_job_action(http_req *r)
     else
         http_reply_json(r, status, reply);
     cJSON_Delete(reply);
-    cJSON_Delete(body);
     bb_err_clear(&e);
+}
+
+/* POST /jobs/:id/rerun/audio {voiceId?, voiceAccent?, forceTts?} — the
+ * rerun_audio action under its own path; an empty body means no changes. */
+void route_job_rerun_audio(http_req *r)
+{
+    int64_t id;
+    if (!http_job_id_or_reply(r, &id))
+        return;
+    cJSON *payload = NULL;
+    bool empty = r->ri->content_length <= 0 && !http_header(r, "Transfer-Encoding");
+    if (!empty && !(payload = http_json_body_or_reply(r)))
+        return;
+    cJSON *body = cJSON_CreateObject();
+    if (!body || !cJSON_AddStringToObject(body, "type", "rerun_audio")) {
+        cJSON_Delete(body);
+        cJSON_Delete(payload);
+        http_reply_error(r, BB_EINTERNAL, "out of memory");
+        return;
+    }
+    if (payload)
+        cJSON_AddItemToObject(body, "payload", payload); /* body owns it now */
+    reply_action(r, id, body);
+    cJSON_Delete(body);
+}
+
+void route_job_action(http_req *r)
+{
+    int64_t id;
+    if (!http_job_id_or_reply(r, &id))
+        return;
+    cJSON *body = http_json_body_or_reply(r);
+    if (!body)
+        return;
+    reply_action(r, id, body);
+    cJSON_Delete(body);
 }

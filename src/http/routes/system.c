@@ -14,6 +14,8 @@ void route_health(http_req *r)
     cJSON_AddStringToObject(o, "status", ok ? "ok" : "degraded");
     cJSON_AddStringToObject(o, "db", ok ? "ok" : "error");
     cJSON_AddStringToObject(o, "version", BB_VERSION);
+    /* the web UI shows first-run setup instead of sign-in while this holds */
+    cJSON_AddBoolToObject(o, "setupRequired", atomic_load(&r->app->setup_open));
     http_reply_json(r, ok ? 200 : 503, o);
     cJSON_Delete(o);
 }

@@ -25,7 +25,7 @@
     "voice_accent, force_tts, notion_database, mode, priority, params, "    \
     "progress, attempts, max_attempts, parent_job_id, manifest_path, "      \
     "notion_url, page_url, error, cancel_requested, run_after, created_at, " \
-    "updated_at, started_at, finished_at, ifnull(file_id, 0)"
+    "updated_at, started_at, finished_at, ifnull(file_id, 0), voice_id"
 
 static char *col_str(sqlite3_stmt *st, int i)
 {
@@ -67,6 +67,7 @@ static void row_to_job(sqlite3_stmt *st, job *j)
     j->started_at = sqlite3_column_int64(st, 26);
     j->finished_at = sqlite3_column_int64(st, 27);
     j->file_id = sqlite3_column_int64(st, 28);
+    j->voice_id = col_str(st, 29);
 }
 
 static int bind_text(sqlite3_stmt *st, const char *name, const char *v)
@@ -176,9 +177,10 @@ static const char SQL_IDEM_FIND[] =
 static const char SQL_INSERT[] =
     "INSERT INTO jobs (owner_id, state, preset, md, input_path, with_tts, upload, "
     "voice_accent, force_tts, notion_database, mode, priority, params, max_attempts, "
-    "parent_job_id, idem_key, idem_hash, created_at, updated_at, file_id) VALUES (:owner, "
-    "'queued', :preset, :md, :input, :tts, :upload, :accent, :force, :notion, :mode, "
-    ":priority, :params, :max, :parent, :key, :hash, :now, :now, :file)";
+    "parent_job_id, idem_key, idem_hash, created_at, updated_at, file_id, voice_id) "
+    "VALUES (:owner, 'queued', :preset, :md, :input, :tts, :upload, :accent, :force, "
+    ":notion, :mode, :priority, :params, :max, :parent, :key, :hash, :now, :now, :file, "
+    ":voice)";
 
 static int op_submit(db_conn *c, void *arg, db_outbox *out)
 {
@@ -227,6 +229,7 @@ static int op_submit(db_conn *c, void *arg, db_outbox *out)
     bind_i64(st, ":now", now);
     if (j->file_id)
         bind_i64(st, ":file", j->file_id);
+    bind_text(st, ":voice", j->voice_id);
     int rc = step_done(c, st);
     if (rc != BB_OK)
         return rc;
@@ -249,6 +252,7 @@ int repo_job_submit(db *d, job *j, const char *idem_key, const char *idem_hash,
 
 static const char SQL_FIN_SUCCEEDED[] =
     "UPDATE jobs SET state = 'succeeded', progress = 1, error = NULL, lease_until = 0, "
+    "page_url = :page, manifest_path = :manifest, notion_url = :notion, "
     "finished_at = :now, updated_at = :now WHERE id = :id AND state = 'running'";
 static const char SQL_FIN_FAILED[] =
     "UPDATE jobs SET state = 'failed', error = :error, lease_until = 0, "
@@ -287,6 +291,11 @@ static int finish_one(db_conn *c, const struct job_finish *f, db_outbox *out)
         bind_text(st, ":error", f->error);
     if (f->kind == FINISH_RETRY)
         bind_i64(st, ":after", f->run_after);
+    if (f->kind == FINISH_SUCCEEDED) {
+        bind_text(st, ":page", f->page_url);
+        bind_text(st, ":manifest", f->manifest_path);
+        bind_text(st, ":notion", f->notion_url);
+    }
     int rc = step_done(c, st);
     if (rc != BB_OK)
         return rc;

@@ -53,6 +53,8 @@ struct job_finish {
     const struct artifact_rec *artifacts;   /* succeeded */
     size_t nartifacts;
     int64_t at;                    /* when the attempt ended (ms); 0 = now */
+    /* succeeded: the lesson workflow's outputs (NULL = none); borrowed */
+    const char *page_url, *manifest_path, *notion_url;
 };
 
 /* Ends a running attempt; logs job_state_changed.  BB_ESTATE if the job

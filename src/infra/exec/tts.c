@@ -15,17 +15,15 @@
  *   5. the work directory is removed, whatever happened.
  *
  * Cancel: exec_command polls the flag every 50 ms and kills the process
- * group.  http_client polls an atomic_int from libcurl's progress
- * callback, so during an HTTP transfer a small relay thread copies our
- * atomic_bool into one (checked every 20 ms); libcurl calls the callback
- * at least once a second even when the server is silent.  Backoff sleeps
+ * group.  http_client polls the flag from libcurl's progress callback
+ * (cancel_flag), which libcurl calls at least once a second even when the
+ * server is silent.  Backoff sleeps
  * poll the flag every 20 ms. */
 #include "infra/exec/tts.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -487,20 +485,40 @@ static int espeak_synth(const struct tts_env *env, const bb_voice *v,
 {
     const char *prog = env->espeak_program && *env->espeak_program
                            ? env->espeak_program : "espeak-ng";
-    const char *lit[7] = {prog, "-v", v->provider_voice, "-w", raw, "--",
-                          text};
-    char *a[7] = {0};
-    for (size_t i = 0; i < 7; i++) {
+    /* The text goes through a file (-f, UTF-8 with -b 1), not argv: one
+     * argument may hold at most 128 KiB (MAX_ARG_STRLEN) and a long
+     * reading paragraph is more; it also keeps lesson text out of ps. */
+    char txt[PATH_MAX];
+    snprintf(txt, sizeof txt, "%s/text.txt", workdir);
+    int fd = open(txt, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    size_t len = strlen(text), off = 0;
+    while (fd >= 0 && off < len) {
+        ssize_t n = write(fd, text + off, len - off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        off += (size_t)n;
+    }
+    if (fd < 0 || off < len || close(fd) != 0) {
+        int saved = errno;
+        if (fd >= 0 && off < len)
+            close(fd);
+        return fail(res, true, "espeak-ng: cannot write the text file: %s", strerror(saved));
+    }
+    const char *lit[9] = {prog, "-b", "1", "-v", v->provider_voice, "-w", raw, "-f", txt};
+    char *a[9] = {0};
+    for (size_t i = 0; i < 9; i++) {
         a[i] = literal_arg(lit[i]);
         if (!a[i]) {
-            free_args(a, 7);
-            return fail(res, false, "espeak-ng: argument too long");
+            free_args(a, 9);
+            return fail(res, false, "espeak-ng: out of memory");
         }
     }
     /* A non-zero exit is a bad voice or similar: not worth retrying. */
-    int rc = run_process(env, "espeak-ng", a, 7, workdir, cancel, false,
+    int rc = run_process(env, "espeak-ng", a, 9, workdir, cancel, false,
                          res);
-    free_args(a, 7);
+    free_args(a, 9);
     return rc;
 }
 
@@ -542,51 +560,6 @@ static int command_synth(const struct tts_env *env, const bb_voice *v,
 /* ---------------------------------------------------------------------
  * ElevenLabs
  * ------------------------------------------------------------------- */
-
-/* Copies the cancel flag into the atomic_int http_client watches. */
-typedef struct relay {
-    atomic_bool *src;
-    atomic_int flag;
-    atomic_bool stop;
-    pthread_t th;
-    bool running;
-} relay;
-
-static void *relay_main(void *arg)
-{
-    relay *r = arg;
-    while (!atomic_load(&r->stop)) {
-        if (atomic_load(r->src)) {
-            atomic_store(&r->flag, 1);
-            break;
-        }
-        sleep_ms(POLL_SLICE_MS);
-    }
-    return NULL;
-}
-
-static int relay_start(relay *r, atomic_bool *src)
-{
-    r->src = src;
-    atomic_init(&r->flag, 0);
-    atomic_init(&r->stop, false);
-    r->running = false;
-    if (!src)
-        return 0;
-    if (pthread_create(&r->th, NULL, relay_main, r) != 0)
-        return -1;
-    r->running = true;
-    return 0;
-}
-
-static void relay_stop(relay *r)
-{
-    if (!r->running)
-        return;
-    atomic_store(&r->stop, true);
-    (void)pthread_join(r->th, NULL);
-    r->running = false;
-}
 
 /* Streaming sink: 2xx body bytes go straight into the WAV file. */
 typedef struct chunk_sink {
@@ -768,13 +741,6 @@ static int elevenlabs_synth(const struct tts_env *env, const bb_voice *v,
     wav_writer w;
     char msg[256];
     int rc = TTS_FAILED;
-    relay rl;
-    bool relay_ok = relay_start(&rl, cancel) == 0;
-
-    if (!relay_ok) {
-        rc = fail(res, true, "cannot start a thread: %s", strerror(errno));
-        goto out;
-    }
     if (wav_writer_open(&w, raw, &fmt, msg, sizeof msg) != 0) {
         rc = fail(res, true, "%s", msg);
         goto out;
@@ -796,7 +762,7 @@ static int elevenlabs_synth(const struct tts_env *env, const bb_voice *v,
             .max_body = ERR_BODY_MAX,
             .on_chunk = on_chunk,
             .user = &cs,
-            .cancel = cancel ? &rl.flag : NULL,
+            .cancel_flag = cancel,
         };
         struct http_response resp;
         enum el_next next = EL_STOP;
@@ -881,7 +847,6 @@ static int elevenlabs_synth(const struct tts_env *env, const bb_voice *v,
     }
     wav_writer_abort(&w);    /* no-op after a successful finish */
 out:
-    relay_stop(&rl);
     free(url);
     free(body);
     if (keyhdr) {

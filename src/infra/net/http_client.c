@@ -111,6 +111,8 @@ static int on_progress(void *userp, curl_off_t dltotal, curl_off_t dlnow,
     (void)dlnow;
     (void)ultotal;
     (void)ulnow;
+    if (x->req->cancel_flag && atomic_load(x->req->cancel_flag))
+        return 1;
     return x->req->cancel && atomic_load(x->req->cancel) ? 1 : 0;
 }
 

@@ -44,6 +44,8 @@ struct http_request {
                                     while idle, more often while data
                                     flows); may be set from a signal
                                     handler */
+    const atomic_bool *cancel_flag; /* optional: the same for a job's
+                                    cancel flag (a worker's atomic_bool) */
 };
 
 struct http_response {

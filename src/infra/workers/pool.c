@@ -53,6 +53,8 @@
 #include "infra/storage/storage.h"
 #include "util/err.h"
 #include "util/log.h"
+#include "infra/exec/lesson_run.h"
+#include "util/hash.h"
 #include "util/util.h"
 
 #define LOG_BATCH 128
@@ -203,37 +205,6 @@ static void on_progress(void *ud, double fraction)
     repo_job_set_progress(rc->p->app->db, rc->j->id, fraction);
 }
 
-/* Hashes a file with SHA-256 into hex[65].  0 or -1. */
-static int sha256_file(const char *path, char hex[65], int64_t *size)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0)
-        return -1;
-    crypto_hash_sha256_state st;
-    crypto_hash_sha256_init(&st);
-    unsigned char buf[65536];
-    int64_t total = 0;
-    for (;;) {
-        ssize_t n = read(fd, buf, sizeof buf);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            close(fd);
-            return -1;
-        }
-        if (n == 0)
-            break;
-        crypto_hash_sha256_update(&st, buf, (unsigned long long)n);
-        total += n;
-    }
-    close(fd);
-    unsigned char out[crypto_hash_sha256_BYTES];
-    crypto_hash_sha256_final(&st, out);
-    sodium_bin2hex(hex, 65, out, sizeof out);
-    *size = total;
-    return 0;
-}
-
 /* Lists the regular files at the top of outdir as artifacts (caller frees
  * with repo_artifacts_free).  Skips what cannot be an artifact name. */
 static int scan_artifacts(const char *outdir, int64_t job_id, struct artifact_rec **out,
@@ -293,7 +264,7 @@ static int scan_artifacts(const char *outdir, int64_t job_id, struct artifact_re
         struct artifact_rec *a = &(*out)[(*n)++];
         memset(a, 0, sizeof *a);
         char hex[65];
-        if (sha256_file(path, hex, &a->size) != 0) {
+        if (bb_sha256_file(path, hex, &a->size) != 0) {
             ret = -1;
             break;
         }
@@ -335,11 +306,15 @@ struct pending {
     char *error;
     struct artifact_rec *arts;
     size_t narts;
+    char *page_url, *manifest_path, *notion_url;  /* lesson outputs (f points here) */
 };
 
 static void pending_clear(struct pending *p)
 {
     free(p->error);
+    free(p->page_url);
+    free(p->manifest_path);
+    free(p->notion_url);
     repo_artifacts_free(p->arts, p->narts);
     memset(p, 0, sizeof *p);
 }
@@ -369,6 +344,59 @@ static int write_fd(void *ud, const void *data, size_t n)
     return 0;
 }
 
+/* Copies the S3 object key into a new file at path.  false with a
+ * message naming what (e.g. "the uploaded input"). */
+static bool fetch_from_s3(bb_app *app, const char *key, const char *what, const char *path,
+                          char *error, size_t errcap, bool *retryable)
+{
+    if (!app->s3_store) {
+        snprintf(error, errcap, "%s is in S3, which is not configured now", what);
+        *retryable = false;
+        return false;
+    }
+    bool ok = false;
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    struct store_err se = {0};
+    if (fd < 0) {
+        snprintf(error, errcap, "cannot create %s: %s", path, strerror(errno));
+    } else if (store_get(app->s3_store, key, 0, -1, write_fd, &fd, &se) != 0) {
+        snprintf(error, errcap, "cannot fetch %s from S3: %s", what, se.message);
+        *retryable = se.retryable;
+    } else {
+        ok = true;
+    }
+    if (fd >= 0 && close(fd) != 0 && ok) {
+        ok = false;
+        snprintf(error, errcap, "cannot write %s: %s", path, strerror(errno));
+    }
+    return ok;
+}
+
+/* A rerun_audio child's input: its parent's saved lesson.md (in the data
+ * directory, or fetched from S3 into the work directory). */
+static bool input_from_parent(bb_app *app, const job *j, const char *workdir, char *path,
+                              size_t cap, char *error, size_t errcap, bool *retryable)
+{
+    struct artifact_rec a;
+    if (repo_artifact_get(app->db, j->parent_job_id, "lesson.md", &a) != BB_OK) {
+        snprintf(error, errcap, "the parent job %lld has no lesson.md any more",
+                 (long long)j->parent_job_id);
+        *retryable = false;
+        return false;
+    }
+    bool ok;
+    if (strcmp(a.storage, "s3") != 0) {
+        snprintf(path, cap, "%s/%s", app->data_dir, a.location);
+        ok = true;
+    } else {
+        snprintf(path, cap, "%s/lesson.md", workdir);
+        ok = fetch_from_s3(app, a.location, "the parent's lesson.md", path, error, errcap,
+                           retryable);
+    }
+    repo_artifact_clear(&a);
+    return ok;
+}
+
 /* The local path of a job's uploaded input: the file itself with the fs
  * driver, a copy in the work directory with S3.  false with a message. */
 static bool input_from_upload(bb_app *app, const job *j, const char *workdir, char *path,
@@ -394,27 +422,62 @@ static bool input_from_upload(bb_app *app, const job *j, const char *workdir, ch
                 snprintf(error, errcap, "cannot link the input into the work directory: %s",
                          strerror(errno));
         }
-    } else if (!app->s3_store) {
-        snprintf(error, errcap, "the uploaded input is in S3, which is not configured now");
     } else {
         snprintf(path, cap, "%s/%s", workdir, f.filename);
-        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        struct store_err se = {0};
-        if (fd < 0) {
-            snprintf(error, errcap, "cannot create %s: %s", path, strerror(errno));
-        } else if (store_get(app->s3_store, f.key, 0, -1, write_fd, &fd, &se) != 0) {
-            snprintf(error, errcap, "cannot fetch the uploaded input from S3: %s", se.message);
-            *retryable = se.retryable;
-        } else {
-            ok = true;
-        }
-        if (fd >= 0 && close(fd) != 0 && ok) {
-            ok = false;
-            snprintf(error, errcap, "cannot write %s: %s", path, strerror(errno));
-        }
+        ok = fetch_from_s3(app, f.key, "the uploaded input", path, error, errcap, retryable);
     }
     file_rec_clear(&f);
     return ok;
+}
+
+/* The lesson workflow for j (exec_lesson), then the URLs the finished job
+ * records: pageUrl (always served by batchbox), manifestPath (where the
+ * manifest will be: this server, or the S3 location) and notionUrl, put
+ * into out (owned by it).  The artifacts are scanned and uploaded
+ * afterwards like any workflow's. */
+static enum exec_result run_lesson(bb_app *app, const job *j, const bb_preset *preset,
+                                   exec_ctx *ctx, struct pending *out)
+{
+    const bb_config *cfg = app->cfg;
+    bool s3 = wants_s3(app, j);
+    char prefix[1024], created[32];
+    if (s3) {
+        const char *scheme = cfg->storage.s3.https ? "https" : "http";
+        if (cfg->storage.s3.path_style)
+            snprintf(prefix, sizeof prefix, "%s://%s/%s/artifacts/%lld/", scheme,
+                     cfg->storage.s3.endpoint, cfg->storage.s3.bucket, (long long)j->id);
+        else
+            snprintf(prefix, sizeof prefix, "%s://%s.%s/artifacts/%lld/", scheme,
+                     cfg->storage.s3.bucket, cfg->storage.s3.endpoint, (long long)j->id);
+    } else {
+        snprintf(prefix, sizeof prefix, "/api/v1/jobs/%lld/artifacts/", (long long)j->id);
+    }
+    bb_iso8601(j->created_at, created);
+    struct lesson_job lj = {
+        .cfg = cfg, .preset = preset, .input_path = ctx->input_path,
+        .with_tts = j->with_tts, .force_tts = j->force_tts,
+        .voice_accent = j->voice_accent, .voice_id = j->voice_id, .mode = j->mode,
+        .notion_database = j->notion_database, .notion_token = app->notion_token,
+        .elevenlabs_key = app->elevenlabs_key, .created_at = created, .upload = j->upload,
+        .url_prefix = prefix, .storage_s3 = s3,
+    };
+    struct lesson_run_out lo;
+    enum exec_result res = exec_lesson(ctx, &lj, &lo);
+    if (res != EXEC_OK)
+        return res;
+    char page[128];
+    snprintf(page, sizeof page, "/api/v1/jobs/%lld/artifacts/lesson.html", (long long)j->id);
+    size_t ml = strlen(prefix) + sizeof "manifest.json";
+    out->page_url = strdup(page);
+    out->manifest_path = malloc(ml);
+    out->notion_url = lo.notion_url[0] ? strdup(lo.notion_url) : NULL;
+    if (!out->page_url || !out->manifest_path || (lo.notion_url[0] && !out->notion_url)) {
+        snprintf(ctx->error, sizeof ctx->error, "out of memory");
+        ctx->retryable = true;
+        return EXEC_FAILED;
+    }
+    snprintf(out->manifest_path, ml, "%smanifest.json", prefix);
+    return EXEC_OK;
 }
 
 /* Runs one claimed job (execute phase) and describes its result in *out
@@ -443,20 +506,26 @@ static void run_job(struct worker *w, job *j, struct pending *out)
             bb_rmtree(workdir) != 0 || bb_mkdirs(workdir, false) != 0) {
             snprintf(error, sizeof error, "cannot prepare job directories: %s", strerror(errno));
             retryable = true;
-        } else if (j->file_id && !input_from_upload(app, j, workdir, input, sizeof input, error,
-                                                    sizeof error, &retryable)) {
+        } else if (preset->workflow == BB_WF_LESSON && j->parent_job_id
+                       ? !input_from_parent(app, j, workdir, input, sizeof input, error,
+                                            sizeof error, &retryable)
+                       : j->file_id && !input_from_upload(app, j, workdir, input, sizeof input,
+                                                          error, sizeof error, &retryable)) {
             /* error set */
         } else {
             cJSON *params = cJSON_Parse(j->params ? j->params : "{}");
             exec_ctx ctx = {
                 .job_id = j->id, .preset = preset,
-                .input_path = j->file_id ? input : j->input_path,
+                .input_path = input[0] ? input : j->input_path,
                 .outdir = outdir, .workdir = workdir, .params = params,
                 .cancel = &w->cancel, .kill_grace_ms = 3000,
                 .log_line = on_log_line, .progress = on_progress, .tick = on_tick,
                 .ud = &rc,
             };
-            res = exec_command(&ctx);
+            if (preset->workflow == BB_WF_LESSON)
+                res = run_lesson(app, j, preset, &ctx, out);
+            else
+                res = exec_command(&ctx);
             snprintf(error, sizeof error, "%s", ctx.error);
             retryable = ctx.retryable;
             cJSON_Delete(params);
@@ -536,6 +605,15 @@ static void run_job(struct worker *w, job *j, struct pending *out)
         add_log(&rc, "system", msg, strlen(msg));
     }
     flush_logs(&rc);
+    if (f.kind != FINISH_SUCCEEDED) {
+        free(out->page_url);
+        free(out->manifest_path);
+        free(out->notion_url);
+        out->page_url = out->manifest_path = out->notion_url = NULL;
+    }
+    f.page_url = out->page_url;
+    f.manifest_path = out->manifest_path;
+    f.notion_url = out->notion_url;
     out->error = f.error ? strdup(f.error) : NULL;
     out->arts = arts;
     out->narts = narts;
