@@ -582,3 +582,40 @@ def test_lesson_artifacts_uploaded_to_s3():
         # a rerun reads the parent's lesson.md back from the bucket
         child = s.call("POST", f"/api/v1/jobs/{jid}/rerun/audio", {}, expect=202)["jobId"]
         assert s.wait_terminal(child, timeout=60)["state"] == "succeeded", s.logs(child)
+
+
+# ---- the command line ----------------------------------------------------------------------
+
+def test_cli_submit_lesson_file_with_tts_and_wait():
+    """The issue's "done when": sign in, `batchbox submit a2-directions.md --tts --wait`
+    (the file is uploaded; the server's first lesson preset is used), then the page opens."""
+    from test_cli import Cli
+    from harness import ADMIN_EMAIL, ADMIN_PASSWORD
+    s = lesson_server()
+    cli = Cli(s)
+    try:
+        cli.login(ADMIN_EMAIL, ADMIN_PASSWORD)
+        path = os.path.join(cli.home, "a2-directions.md")
+        with open(path, "wb") as f:
+            f.write(read_lesson("a2-directions.md"))
+        p = cli.ok(cli.client("submit", path, "--tts", "--wait", timeout=90))
+        out = p.stdout
+        assert re.search(r"uploaded a2-directions\.md as upl_\d+", out), out
+        assert "succeeded" in out, out
+        m = re.search(r"lesson page: (http://127\.0\.0\.1:\d+)(/api/v1/jobs/(\d+)/artifacts/"
+                      r"lesson\.html)", out)
+        assert m, out
+        jid = m.group(3)
+        dto = s.job(jid)
+        assert dto["preset"] == "lesson" and dto["withTts"] is True \
+            and dto["md"].startswith("upl_"), dto
+        page = s.req("GET", m.group(2), raw=True)
+        assert page.status == 200 and b'class="play"' in page.raw, page.describe()
+        # a missing file and an unknown preset are usage errors, nothing is submitted
+        p = cli.client("submit", os.path.join(cli.home, "nope.md"), "--tts")
+        assert p.returncode == 2 and "nope.md" in p.stderr, (p.returncode, p.stderr)
+        p = cli.client("submit", path, "--preset", "missing")
+        assert p.returncode == 2 and "preset" in p.stderr, (p.returncode, p.stderr)
+        assert len(s.call("GET", "/api/v1/jobs")["items"]) == 1
+    finally:
+        cli.close()
