@@ -272,6 +272,7 @@ static const scalar SCALARS[] = {
      3600000, NULL},
     {"notion.throttleMs", "BATCHBOX_NOTION_THROTTLE_MS", K_INT, OFF(notion.throttle_ms), 0,
      60000, NULL},
+    {"publicUrl", "BATCHBOX_PUBLIC_URL", K_URL, OFF(public_url), 0, 0, NULL},
 };
 #define NSCALARS (sizeof SCALARS / sizeof SCALARS[0])
 
@@ -586,6 +587,7 @@ void config_free(bb_config *c)
 {
     if (c == NULL)
         return;
+    free(c->public_url);
     free(c->tts.cache_dir);
     free(c->tts.espeak_program);
     free_strv(c->tts.command_argv);

@@ -52,6 +52,8 @@ typedef struct bb_config {
     char *listen;               /* "127.0.0.1:8080" */
     int workers;                /* >= 1; default: number of online cores */
     char *input_root;           /* absolute path (resolved at load) */
+    char *public_url;           /* how users reach the server ("https://bb.example"),
+                                   for links in Notion pages; NULL = unknown */
     struct {
         char *registration;     /* "open" | "closed" */
         int64_t access_ttl_sec, refresh_ttl_sec;

@@ -438,6 +438,7 @@ def test_lesson_publishes_to_notion_with_retries():
     try:
         s = lesson_server(
             extra={"notion": {"baseUrl": api.url, "retryDelayMs": 50, "throttleMs": 0},
+                   "publicUrl": "https://bb.example.test/",
                    "notionDatabases": [{"id": "db-b1-lessons", "name": "B1 Lessons"}]},
             env={"NOTION_TOKEN": NOTION_TOKEN})
         opts = s.call("GET", "/api/v1/config/job-options")
@@ -451,6 +452,9 @@ def test_lesson_publishes_to_notion_with_retries():
         assert not api.problems, api.problems
         assert len(api.requests) == 3, [r[:2] for r in api.requests]
         assert dto["notionUrl"] == NOTION_PAGE["url"], dto
+        # with publicUrl the Notion page links back to the lesson page
+        link = f"https://bb.example.test/api/v1/jobs/{jid}/artifacts/lesson.html"
+        assert link in api.requests[-1][3].decode(), api.requests[-1][3][-600:]
         man = json.loads(artifact(s, jid, "manifest.json"))
         assert man["notionUrl"] == NOTION_PAGE["url"]
         log = s.logs(jid)

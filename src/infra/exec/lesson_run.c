@@ -464,8 +464,8 @@ static enum exec_result step_publish(struct run *r)
     ne.ud = r;
     struct notion_result nr;
     memset(&nr, 0, sizeof nr);
-    int rc = notion_publish_lesson(&ne, lj->notion_database, &r->lesson, NULL, r->ctx->cancel,
-                                   &nr);
+    int rc = notion_publish_lesson(&ne, lj->notion_database, &r->lesson, lj->page_url,
+                                   r->ctx->cancel, &nr);
     if (rc == NOTION_CANCELED)
         return EXEC_CANCELED;
     if (rc != NOTION_OK)

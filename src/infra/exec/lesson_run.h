@@ -42,6 +42,7 @@ struct lesson_job {
      * ending in '/': "/api/v1/jobs/12/artifacts/" or the S3 location */
     const char *url_prefix;
     bool storage_s3;              /* the artifacts are going to S3 */
+    const char *page_url;         /* absolute URL of lesson.html (publicUrl), or NULL */
 };
 
 struct lesson_run_out {

@@ -453,6 +453,10 @@ static enum exec_result run_lesson(bb_app *app, const job *j, const bb_preset *p
         snprintf(prefix, sizeof prefix, "/api/v1/jobs/%lld/artifacts/", (long long)j->id);
     }
     bb_iso8601(j->created_at, created);
+    char page[128], abs_page[700];
+    snprintf(page, sizeof page, "/api/v1/jobs/%lld/artifacts/lesson.html", (long long)j->id);
+    if (cfg->public_url)
+        snprintf(abs_page, sizeof abs_page, "%s%s", cfg->public_url, page);
     struct lesson_job lj = {
         .cfg = cfg, .preset = preset, .input_path = ctx->input_path,
         .with_tts = j->with_tts, .force_tts = j->force_tts,
@@ -460,13 +464,12 @@ static enum exec_result run_lesson(bb_app *app, const job *j, const bb_preset *p
         .notion_database = j->notion_database, .notion_token = app->notion_token,
         .elevenlabs_key = app->elevenlabs_key, .created_at = created, .upload = j->upload,
         .url_prefix = prefix, .storage_s3 = s3,
+        .page_url = cfg->public_url ? abs_page : NULL,
     };
     struct lesson_run_out lo;
     enum exec_result res = exec_lesson(ctx, &lj, &lo);
     if (res != EXEC_OK)
         return res;
-    char page[128];
-    snprintf(page, sizeof page, "/api/v1/jobs/%lld/artifacts/lesson.html", (long long)j->id);
     size_t ml = strlen(prefix) + sizeof "manifest.json";
     out->page_url = strdup(page);
     out->manifest_path = malloc(ml);
