@@ -60,10 +60,24 @@ endif
 BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
-# Embedded assets: every file under web/ (hidden files and node_modules/
-# excepted) plus schema.sql.  web/x/y.css is served as "/x/y.css".
-WEB_FILES   := $(shell find web \( -name '.*' -o -name node_modules \) -prune -o -type f -print 2>/dev/null | LC_ALL=C sort)
-ASSET_FILES := $(WEB_FILES) schema.sql
+# Embedded assets: every file under web/ (hidden files, node_modules/ and
+# the npm manifests web/package*.json excepted) plus schema.sql.  web/x/y.css is served as "/x/y.css".
+# web/vendor/ is generated: the browser libraries' dist files, copied from
+# web/node_modules/ (installed by `npm ci` in web/, which ./build.sh runs;
+# versions pinned in web/package-lock.json).  It is git-ignored, listed
+# here explicitly (it may not exist yet when make reads this file) and
+# served as /vendor/NAME.  preact's hooks import the bare name "preact";
+# the copy points that at ./preact.module.js, as the page has no import
+# map (the CSP allows no inline script).  Source-map comments are dropped
+# because the maps are not embedded.  uPlot ships its minified build only
+# as a script defining `var uPlot`; one appended line makes it an ES module.
+NODE_MODULES := web/node_modules
+VENDOR_FILES := web/vendor/preact.module.js web/vendor/hooks.module.js \
+                web/vendor/htm.module.js web/vendor/uPlot.min.js web/vendor/uPlot.min.css
+WEB_FILES   := $(shell find web \( -name '.*' -o -name node_modules -o -path web/vendor \
+                 -o -path web/package.json -o -path web/package-lock.json \) -prune \
+                 -o -type f -print 2>/dev/null | LC_ALL=C sort)
+ASSET_FILES := $(WEB_FILES) $(VENDOR_FILES) schema.sql
 EMBEDGEN    := $(BUILD)/embedgen
 GEN_C       := $(BUILD)/gen/assets.c
 GEN_OBJ     := $(BUILD)/obj/gen/assets.o
@@ -147,7 +161,7 @@ help:
 	@sed -n '1,14p' Makefile
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) web/vendor
 
 $(BIN): $(OBJS) $(GEN_OBJ) $(TP_OBJS) $(STATIC_LIBS)
 	$(call say,LINK,$@)
@@ -186,6 +200,27 @@ $(EMBEDGEN): src/tools/embedgen.c $(FLAGS_FILE)
 	$(call say,CC,$<)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(TOOL_CFLAGS) -MMD -MP -MF $@.d -MT $@ -o $@ $<
+
+web/vendor/preact.module.js: $(NODE_MODULES)/preact/dist/preact.module.js
+web/vendor/hooks.module.js: $(NODE_MODULES)/preact/hooks/dist/hooks.module.js
+web/vendor/htm.module.js: $(NODE_MODULES)/htm/dist/htm.module.js
+web/vendor/uPlot.min.css: $(NODE_MODULES)/uplot/dist/uPlot.min.css
+$(filter-out web/vendor/uPlot.min.js,$(VENDOR_FILES)):
+	$(call say,VENDOR,$@)
+	@mkdir -p $(@D)
+	$(Q)sed -e '/^\/\/# sourceMappingURL=/d' -e 's#from"preact"#from"./preact.module.js"#g' $< > $@.tmp
+	$(Q)mv -f $@.tmp $@
+
+web/vendor/uPlot.min.js: $(NODE_MODULES)/uplot/dist/uPlot.iife.min.js
+	$(call say,VENDOR,$@)
+	@mkdir -p $(@D)
+	$(Q){ cat $< && printf '\nexport default uPlot;\n'; } > $@.tmp
+	$(Q)mv -f $@.tmp $@
+
+$(NODE_MODULES)/%:
+	@echo "$@ is missing: the web UI's libraries are not installed." >&2
+	@echo "Run ./build.sh (it runs 'npm ci' in web/), or: npm ci --prefix web" >&2
+	@exit 1
 
 $(GEN_C): $(EMBEDGEN) $(ASSET_FILES) $(ASSET_LIST)
 	$(call say,GEN,$@)

@@ -236,10 +236,33 @@ prepare_third_party() {
 
 # ------------------------------------------------------------------- build
 
+# Node.js + npm: Debian's, when the machine has none (the web UI's
+# libraries are installed with npm; the tests run on node).
+ensure_node() {
+    command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 && return 0
+    [[ $(id -u) -eq 0 ]] || die "node and npm are needed; install nodejs and npm"
+    log "installing: nodejs npm"
+    apt-get update
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nodejs npm
+}
+
+# The web UI's browser libraries (preact, htm, uPlot), pinned in
+# web/package-lock.json; make copies their dist files into web/vendor/ and
+# embeds them.  Re-installed only when the lock file changed.
+ensure_web_modules() {
+    ensure_node
+    if [[ ! -d web/node_modules ]] ||
+        [[ web/package-lock.json -nt web/node_modules/.package-lock.json ]]; then
+        log "installing the pinned npm packages of web/"
+        npm ci --prefix web --no-audit --no-fund --loglevel=error
+    fi
+}
+
 # do_build [MAKE_TARGET...] — default: everything (binary, tests, bench).
 do_build() {
     ensure_packages
     prepare_third_party
+    ensure_web_modules
     make -j"$JOBS" "$@"
 }
 
@@ -294,14 +317,10 @@ api_suite() {
 # none) and the pinned npm packages under tests/s3 (s3rver, a real S3
 # implementation the storage tests run against on loopback).
 ensure_test_tools() {
-    if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
-        [[ $(id -u) -eq 0 ]] || die "node and npm are needed for the tests; install nodejs and npm"
-        log "installing: nodejs npm"
-        apt-get update
-        DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nodejs npm
-    fi
+    ensure_node
+    ensure_web_modules
     local d
-    for d in tests/s3 tests/openapi; do
+    for d in tests/s3 tests/openapi tests/ui; do
         if [[ -f $d/package-lock.json ]] &&
             { [[ ! -d $d/node_modules ]] ||
               [[ $d/package-lock.json -nt $d/node_modules/.package-lock.json ]]; }; then
@@ -315,6 +334,13 @@ ensure_test_tools() {
         log "installing: prometheus (for promtool)"
         apt-get update
         DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus
+    fi
+    # Debian's chromium: the browser tests/ui drives with playwright-core
+    if ! command -v chromium >/dev/null 2>&1; then
+        [[ $(id -u) -eq 0 ]] || die "chromium is needed for the UI tests; install chromium"
+        log "installing: chromium (for the UI tests)"
+        apt-get update
+        DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium
     fi
 }
 
@@ -371,6 +397,7 @@ do_test() {
     run_suite "lint" tests/lint.sh
     run_suite "unit" tests/unit/run.sh build
     api_suite "api" build/batchbox
+    run_suite "ui" node tests/ui/run.js --bin build/batchbox
 
     export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
     export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
@@ -407,6 +434,7 @@ fuzz)
     [[ $# -le 1 && ${1:-30} =~ ^[0-9]+$ ]] || die "usage: ./build.sh fuzz [SECONDS]"
     ensure_packages
     prepare_third_party
+    ensure_web_modules    # the fuzz targets link the embedded assets
     exec tests/fuzz/run.sh "${1:-30}"
     ;;
 bench)

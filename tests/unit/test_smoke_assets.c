@@ -141,8 +141,10 @@ TEST(assets_match_their_source_files_byte_for_byte)
     }
 }
 
-/* Walks web/ like the Makefile (skipping dot-files and node_modules) and
- * fails the test for any regular file that is not embedded. */
+/* Walks web/ like the Makefile (skipping dot-files, node_modules and the
+ * npm manifests package.json / package-lock.json, which are build inputs,
+ * not pages) and fails the test for any regular file that is not
+ * embedded. */
 static void check_dir_embedded(const char *dir, int depth, size_t *seen)
 {
     char path[1024];
@@ -160,7 +162,9 @@ static void check_dir_embedded(const char *dir, int depth, size_t *seen)
     while ((de = readdir(d)) != NULL) {
         int n;
 
-        if (de->d_name[0] == '.' || strcmp(de->d_name, "node_modules") == 0)
+        if (de->d_name[0] == '.' || strcmp(de->d_name, "node_modules") == 0 ||
+            (depth == 0 && (strcmp(de->d_name, "package.json") == 0 ||
+                            strcmp(de->d_name, "package-lock.json") == 0)))
             continue;
         n = snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
         if (n < 0 || (size_t)n >= sizeof path || stat(path, &st) != 0) {
