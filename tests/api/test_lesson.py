@@ -623,3 +623,23 @@ def test_cli_submit_lesson_file_with_tts_and_wait():
         assert len(s.call("GET", "/api/v1/jobs")["items"]) == 1
     finally:
         cli.close()
+
+
+def test_search_finds_jobs_by_uploaded_file_name():
+    """GET /jobs?q= matches the name of an uploaded input, not only md ("upl_N")."""
+    s = lesson_server()
+    a = upload(s, "Coffee-Shop_B1.md", read_lesson("b1-coffee-shop.md"))
+    b = upload(s, "directions.md", read_lesson("a2-directions.md"))
+    ja = s.submit(md=a, preset="lesson-notts", withTts=False)
+    jb = s.submit(md=b, preset="lesson-notts", withTts=False)
+    jc = s.submit(md="a.md", preset="cat")
+    for j in (ja, jb, jc):
+        s.wait_terminal(j, timeout=30)
+    ids = lambda q: [d["jobId"] for d in s.call("GET", "/api/v1/jobs?q=" + q)["items"]]
+    assert ids("coffee") == [ja], ids("coffee")
+    assert ids("shop_b") == [ja], "LIKE wildcards must match literally"
+    assert ids("upl_") == [jb, ja], ids("upl_")
+    assert ids("a.md") == [jc], ids("a.md")
+    assert ids("nothing-like-this") == []
+    assert [d["jobId"] for d in
+            s.call("GET", "/api/v1/jobs?state=succeeded&q=DIRECTIONS")["items"]] == [jb]

@@ -903,16 +903,21 @@ int repo_job_get(db *d, int64_t id, int64_t owner_scope, job *out)
     return rc;
 }
 
+/* q also matches the original name of an uploaded input (md is "upl_N") */
+#define Q_FILENAME                                                            \
+    "(file_id IS NOT NULL AND EXISTS (SELECT 1 FROM files WHERE files.id = jobs.file_id " \
+    "AND files.filename LIKE '%' || :q || '%' ESCAPE '\\'))"
+
 static const char SQL_LIST_STATE[] =
     "SELECT " JOB_COLS " FROM jobs INDEXED BY jobs_state WHERE state = :state "
     "AND (:before = 0 OR id < :before) AND (:owner = 0 OR owner_id = :owner) "
     "AND (:preset IS NULL OR preset = :preset) "
-    "AND (:q IS NULL OR md LIKE '%' || :q || '%' ESCAPE '\\') "
+    "AND (:q IS NULL OR md LIKE '%' || :q || '%' ESCAPE '\\' OR " Q_FILENAME ") "
     "ORDER BY id DESC LIMIT :limit";
 static const char SQL_LIST_ALL[] =
     "SELECT " JOB_COLS " FROM jobs WHERE (:before = 0 OR id < :before) "
     "AND (:owner = 0 OR owner_id = :owner) AND (:preset IS NULL OR preset = :preset) "
-    "AND (:q IS NULL OR md LIKE '%' || :q || '%' ESCAPE '\\') "
+    "AND (:q IS NULL OR md LIKE '%' || :q || '%' ESCAPE '\\' OR " Q_FILENAME ") "
     "ORDER BY id DESC LIMIT :limit";
 
 int repo_job_list(db *d, const struct job_filter *f, job **out, size_t *n)
