@@ -20,14 +20,22 @@
  *            latency of GET /health on fresh connections meanwhile
  *   startup  SIGTERM the server, restart on the existing database 3 times,
  *            time fork → first 200 from /health
+ *   lesson   (off by default: --only lesson, or list it with the others) the
+ *            lesson workflow (SPEC §6) with espeak-ng: upload the lesson
+ *            embedded below, then L jobs with forceTts (every segment goes
+ *            through espeak-ng: "cold") and the same L jobs without it (every
+ *            segment a cache hit: "warm"); lessons/s, segments/s, latency
+ *            submit→succeeded, server CPU split into its own and espeak-ng's
+ *            (reaped children), peak server RSS; each manifest is checked
+ *            (segment count, cache hits).  No SPEC target: reported as "info".
  *
  * Bounded everywhere: socket timeouts, no-progress timeouts per phase, and a
  * watchdog thread that kills the server, removes the data directory and exits
  * non-zero when the overall deadline passes or SIGINT/SIGTERM arrives.
  *
  * Exit status: 0 ran (targets may still be MISS), 1 setup/server failure,
- * 2 correctness failure (lost or duplicated events, failed submits),
- * 3 watchdog / signal.
+ * 2 correctness failure (lost or duplicated events, failed submits, a lesson
+ * job that did not succeed or whose manifest is wrong), 3 watchdog / signal.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -74,6 +82,11 @@
 #define SSE_RECONNECTS  20
 #define IO_TIMEOUT_MS   10000
 #define NO_PROGRESS_NS  (15LL * 1000000000LL)
+#define LESSON_NO_PROGRESS_NS (30LL * 1000000000LL) /* no lesson job finished for this long */
+#define LESSON_SUBMITTERS 4     /* connections submitting lesson jobs */
+#define MAX_LESSON_JOBS 10000
+#define REQ_STACK_CAP   2048    /* requests up to this size are built on the stack */
+#define REQ_BODY_CAP    (1024 * 1024) /* largest request body the client sends */
 
 #define NS_PER_MS 1000000LL
 #define NS_PER_S  1000000000LL
@@ -81,7 +94,8 @@
 /* ------------------------------------------------------------------ options */
 
 enum phase_bit {
-    PH_IDLE = 1, PH_E2E = 2, PH_PACED = 4, PH_GET = 8, PH_FANOUT = 16, PH_STARTUP = 32
+    PH_IDLE = 1, PH_E2E = 2, PH_PACED = 4, PH_GET = 8, PH_FANOUT = 16, PH_STARTUP = 32,
+    PH_LESSON = 64
 };
 
 struct opts {
@@ -95,6 +109,7 @@ struct opts {
     double rate;        /* paced rate; 0 = half the e2e rate */
     long paced_jobs;    /* 0 = rate × 4 s */
     int workers;
+    long lesson_jobs;   /* lesson jobs per pass (cold, then warm) */
     int timeout_s;      /* watchdog */
     unsigned only;
     bool keep;
@@ -302,6 +317,46 @@ static bool json_str_field_is(const char *s, size_t n, const char *key, const ch
     p++;
     size_t wl = strlen(want);
     return (size_t)(end - p) > wl && memcmp(p, want, wl) == 0 && p[wl] == '"';
+}
+
+/* Copies the string value of "key":"value" into out (NUL-terminated, cut
+ * at cap-1 bytes; \" \\ \/ are unescaped, other escapes left as written).
+ * Returns the copied length, or -1 when the key is absent or its value is
+ * not a string. */
+static long json_str_field_copy(const char *s, size_t n, const char *key, char *out, size_t cap)
+{
+    char pat[64];
+    int pl = snprintf(pat, sizeof pat, "\"%s\"", key);
+    if (pl <= 0 || (size_t)pl >= sizeof pat || cap == 0)
+        return -1;
+    const char *end = s + n;
+    const char *p = memmem(s, n, pat, (size_t)pl);
+    if (!p)
+        return -1;
+    p += pl;
+    while (p < end && (*p == ' ' || *p == '\t'))
+        p++;
+    if (p >= end || *p != ':')
+        return -1;
+    p++;
+    while (p < end && (*p == ' ' || *p == '\t'))
+        p++;
+    if (p >= end || *p != '"')
+        return -1;
+    p++;
+    size_t k = 0;
+    while (p < end && *p != '"') {
+        if (*p == '\\' && p + 1 < end) {
+            if (p[1] != '"' && p[1] != '\\' && p[1] != '/' && k + 1 < cap)
+                out[k++] = *p;
+            p++;
+        }
+        if (k + 1 < cap)
+            out[k++] = *p;
+        p++;
+    }
+    out[k] = '\0';
+    return p < end ? (long)k : -1;
 }
 
 /* ------------------------------------------------------------------ sockets */
@@ -586,40 +641,58 @@ static int http_read_response(struct conn *c, struct http_resp *resp)
 static char g_auth[256] = "";
 
 /* Sends one request on c (connecting if needed) and reads the response.
- * Retries once on a fresh connection when a reused keep-alive connection
- * turns out to be closed by the server before answering.  Returns HTTP_OK or
- * a negative HTTP_* code (connection is then closed). */
-static int http_request(struct conn *c, const char *method, const char *path,
-                        const char *body, struct http_resp *resp)
+ * body (blen bytes, at most REQ_BODY_CAP) goes with Content-Type ctype; no
+ * body when body is NULL.  Requests up to REQ_STACK_CAP bytes are built on
+ * the stack (the hot path), larger ones in a heap buffer freed here; either
+ * way the request goes out in one send.  Retries once on a fresh connection
+ * when a reused keep-alive connection turns out to be closed by the server
+ * before answering.  Returns HTTP_OK or a negative HTTP_* code (connection is
+ * then closed). */
+static int http_request_ct(struct conn *c, const char *method, const char *path,
+                           const char *ctype, const char *body, size_t blen,
+                           struct http_resp *resp)
 {
-    char req[1024];
-    size_t blen = body ? strlen(body) : 0;
-    int n;
+    char head[1024];
+    int hn;
     if (body)
-        n = snprintf(req, sizeof req,
-                     "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n%s"
-                     "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
-                     method, path, c->port, g_auth, blen, body);
+        hn = snprintf(head, sizeof head,
+                      "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n%s"
+                      "Content-Type: %s\r\nContent-Length: %zu\r\n\r\n",
+                      method, path, c->port, g_auth, ctype, blen);
     else
-        n = snprintf(req, sizeof req, "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n%s\r\n",
-                     method, path, c->port, g_auth);
-    if (n <= 0 || (size_t)n >= sizeof req)
+        hn = snprintf(head, sizeof head, "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n%s\r\n",
+                      method, path, c->port, g_auth);
+    if (hn <= 0 || (size_t)hn >= sizeof head || (body && blen > REQ_BODY_CAP))
         return HTTP_EPROTO;
+    if (!body)
+        blen = 0;
+    size_t n = (size_t)hn + blen;
+    char stackbuf[REQ_STACK_CAP];
+    char *req = n <= sizeof stackbuf ? stackbuf : malloc(n);
+    if (!req)
+        return HTTP_EPROTO;
+    memcpy(req, head, (size_t)hn);
+    if (blen > 0)
+        memcpy(req + hn, body, blen);
 
+    int result = HTTP_EIO;
     for (int attempt = 0; attempt < 2; attempt++) {
         if (c->fd < 0) {
             c->fd = tcp_connect(c->port, IO_TIMEOUT_MS);
-            if (c->fd < 0)
-                return HTTP_EIO;
+            if (c->fd < 0) {
+                result = HTTP_EIO;
+                break;
+            }
             c->reused = false;
             c->rlen = c->roff = 0;
         }
         bool was_reused = c->reused;
-        if (send_all(c->fd, req, (size_t)n) != 0) {
+        if (send_all(c->fd, req, n) != 0) {
             conn_close(c);
             if (was_reused)
                 continue;
-            return HTTP_EIO;
+            result = HTTP_EIO;
+            break;
         }
         int rc = http_read_response(c, resp);
         if (rc == HTTP_EOF_CLEAN && was_reused) {
@@ -628,14 +701,26 @@ static int http_request(struct conn *c, const char *method, const char *path,
         }
         if (rc != HTTP_OK) {
             conn_close(c);
-            return rc == HTTP_EOF_CLEAN ? HTTP_EIO : rc;
+            result = rc == HTTP_EOF_CLEAN ? HTTP_EIO : rc;
+            break;
         }
         c->reused = true;
         if (resp->close)
             conn_close(c);
-        return HTTP_OK;
+        result = HTTP_OK;
+        break;
     }
-    return HTTP_EIO;
+    if (req != stackbuf)
+        free(req);
+    return result;
+}
+
+/* http_request_ct with a JSON body (NUL-terminated) or none. */
+static int http_request(struct conn *c, const char *method, const char *path,
+                        const char *body, struct http_resp *resp)
+{
+    return http_request_ct(c, method, path, "application/json", body, body ? strlen(body) : 0,
+                           resp);
 }
 
 /* GET path on a fresh connection; returns status or negative error. */
@@ -1104,6 +1189,52 @@ static double proc_cpu_s(int pid)
     return hz > 0 ? (double)(ut + stt) / (double)hz : -1;
 }
 
+/* CPU seconds of pid from /proc/PID/stat: *self = its own user+system time,
+ * *children = user+system time of the children it has reaped (for the lesson
+ * workflow: the espeak-ng processes).  0, or -1 when unreadable. */
+static int proc_cpu_split(int pid, double *self, double *children)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return -1;
+    buf[n] = '\0';
+    char *p = strrchr(buf, ')');
+    if (!p)
+        return -1;
+    /* fields 14-17: utime stime cutime cstime */
+    unsigned long long ut = 0, stt = 0;
+    long long cut = 0, cst = 0;
+    if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %lld %lld",
+               &ut, &stt, &cut, &cst) != 4)
+        return -1;
+    long hz = sysconf(_SC_CLK_TCK);
+    if (hz <= 0)
+        return -1;
+    *self = (double)(ut + stt) / (double)hz;
+    *children = (double)(cut + cst) / (double)hz;
+    return 0;
+}
+
+/* Resets the peak RSS (VmHWM) of pid to its current RSS (Linux ≥ 4.0:
+ * "5" into /proc/PID/clear_refs).  0, or -1 when the kernel refused. */
+static int proc_reset_hwm(int pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/clear_refs", pid);
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t w = write(fd, "5", 1);
+    int rc = close(fd);
+    return w == 1 && rc == 0 ? 0 : -1;
+}
+
 /* User+system CPU seconds used so far by this driver process. */
 static double self_cpu_s(void)
 {
@@ -1135,6 +1266,16 @@ static void cpu_span_end(struct cpu_span *c)
 }
 
 /* ------------------------------------------------------------------ results */
+
+/* One pass of the lesson phase (cold or warm). */
+struct lesson_pass {
+    bool ran;
+    long wanted, accepted, succeeded, failed, unfinished;
+    long manifest_ok, manifest_bad, cache_hits;
+    double wall_s, lps, sps;            /* first send → last succeeded event */
+    struct pct lat;                     /* submit → succeeded, per job */
+    double srv_self_s, srv_child_s, cli_s, cpu_wall_s;
+};
 
 struct results {
     /* idle */
@@ -1172,6 +1313,13 @@ struct results {
     double stop_ms_first;
     int stop_exit_first;
     long startup_rss_kb;
+    /* lesson */
+    bool lesson_ran, lesson_uploaded, lesson_hwm_reset;
+    char lesson_file_id[64];
+    size_t lesson_bytes;
+    struct lesson_pass lesson_cold, lesson_warm;
+    long lesson_rss_before_kb, lesson_rss_max_kb, lesson_hwm_kb;
+    long lesson_dups, lesson_reconnects;
     /* CPU per phase */
     struct cpu_span cpu_e2e, cpu_paced, cpu_get, cpu_fan;
     /* general */
@@ -1197,6 +1345,7 @@ static void ids_alloc(long cap)
 
 struct submit_phase {
     int phase;              /* value stored in g_phase_of_id */
+    const char *body;       /* POST /jobs body; NULL = {"preset":"noop"} */
     long target;
     double rate;            /* 0 = unpaced */
     int64_t t0;
@@ -1254,7 +1403,8 @@ static void *submitter_main(void *arg)
             int64_t t_send = now_ns();
             if (t_send < s->first_send)
                 s->first_send = t_send;
-            int rc = http_request(&s->c, "POST", "/api/v1/jobs", "{\"preset\":\"noop\"}", &s->r);
+            int rc = http_request(&s->c, "POST", "/api/v1/jobs",
+                                  ph->body ? ph->body : "{\"preset\":\"noop\"}", &s->r);
             if (rc != HTTP_OK) {
                 atomic_store(&ph->last_status, rc);
                 sleep_ms(10);
@@ -2011,6 +2161,460 @@ static void run_fanout(int pid)
     free(sent);
 }
 
+/* ------------------------------------------------------------------ lesson phase */
+
+/* The lesson every lesson job narrates (docs/lesson-format.md): a two-speaker
+ * dialogue of LESSON_SEGMENTS speaker lines (the stage direction is not
+ * spoken), plus vocabulary and exercises that are rendered but not spoken.
+ * In the preset's auto mode the speaker lines are the speech segments. */
+static const char LESSON_MD[] =
+    "---\n"
+    "title: Booking a Table\n"
+    "level: A2\n"
+    "topic: Restaurants and phone calls\n"
+    "---\n"
+    "\n"
+    "# Booking a Table\n"
+    "\n"
+    "Sam phones a small Italian restaurant to book a table for Saturday.\n"
+    "\n"
+    "## Dialogue\n"
+    "\n"
+    "**Waiter:** Good evening, Luigi's Trattoria. How can I help you?\n"
+    "**Sam:** Hello. I'd like to book a table for four people, please.\n"
+    "**Waiter:** Of course. For which day?\n"
+    "**Sam:** This Saturday, at about half past seven.\n"
+    "**Waiter:** Let me check. Yes, we have a table by the window at seven thirty.\n"
+    "**Sam:** Perfect. Do you have any vegetarian dishes?\n"
+    "**Waiter:** Yes, several. Our mushroom risotto is very popular.\n"
+    "(Sam writes down the time.)\n"
+    "**Sam:** Great. The booking is under the name Taylor.\n"
+    "**Waiter:** Thank you, Ms Taylor. See you on Saturday!\n"
+    "**Sam:** Thanks a lot. Goodbye!\n"
+    "\n"
+    "## Vocabulary\n"
+    "\n"
+    "- **to book** — to arrange something for later, such as a table or a ticket\n"
+    "- **by the window** — next to the window\n"
+    "- **vegetarian** — without meat or fish\n"
+    "- **popular** — liked by many people\n"
+    "\n"
+    "## Exercises\n"
+    "\n"
+    "1. How many people is the table for?\n"
+    "2. What time is the booking?\n"
+    "3. Write a short phone call in which you book a table for two.\n";
+#define LESSON_SEGMENTS 10
+#define LESSON_FILENAME "bench-lesson.md"
+
+enum { LW_NONE = 0, LW_SUCCEEDED = 1, LW_FAILED = 2, LW_CANCELED = 3 };
+
+/* One SSE listener for the whole lesson phase: records, per jobId, the first
+ * terminal job_state_changed event (state and arrival time). */
+struct lesson_watch {
+    pthread_t th;
+    atomic_bool stop, ready, dead, have_error;
+    atomic_long dups;        /* terminal events for a job already terminal */
+    atomic_int *state;       /* by jobId: LW_* (stored after done_ns) */
+    int64_t *done_ns;        /* by jobId: arrival of the terminal event */
+    long reconnects;
+    int last_status;
+    char first_error[384];   /* set once, before have_error */
+    struct sse p;
+};
+
+static void lesson_cb(void *ctx, const char *event, const char *data, size_t dlen, int64_t t)
+{
+    struct lesson_watch *w = ctx;
+    if (strcmp(event, "job_state_changed") != 0)
+        return;
+    int st;
+    if (json_str_field_is(data, dlen, "state", "succeeded"))
+        st = LW_SUCCEEDED;
+    else if (json_str_field_is(data, dlen, "state", "failed"))
+        st = LW_FAILED;
+    else if (json_str_field_is(data, dlen, "state", "canceled"))
+        st = LW_CANCELED;
+    else
+        return;
+    long id = json_int_field(data, dlen, "jobId");
+    if (id <= 0 || id >= g_id_cap)
+        return;
+    if (atomic_load(&w->state[id]) != LW_NONE) {
+        atomic_fetch_add(&w->dups, 1);
+        return;
+    }
+    w->done_ns[id] = t;
+    if (st != LW_SUCCEEDED && !atomic_load(&w->have_error)) {
+        char err[300];
+        if (json_str_field_copy(data, dlen, "error", err, sizeof err) < 0)
+            snprintf(err, sizeof err, "(no error text in the event)");
+        snprintf(w->first_error, sizeof w->first_error, "job %ld %s: %s", id,
+                 st == LW_FAILED ? "failed" : "was canceled", err);
+        atomic_store(&w->have_error, true);
+    }
+    atomic_store(&w->state[id], st);
+}
+
+static void *lesson_watch_main(void *arg)
+{
+    struct lesson_watch *w = arg;
+    char *buf = xcalloc(1, RBUF_CAP);
+    int fd = -1;
+    int attempts = 0;
+    while (!atomic_load(&w->stop)) {
+        if (fd < 0) {
+            if (attempts > SSE_RECONNECTS) {
+                logmsg("lesson: SSE listener gave up after %d reconnects", SSE_RECONNECTS);
+                atomic_store(&w->dead, true);
+                break;
+            }
+            if (attempts > 0) {
+                w->reconnects++;
+                sleep_ms(50);
+            }
+            attempts++;
+            sse_reset(&w->p);
+            fd = sse_open(g_port, w->p.last_id, 200);
+            if (fd < 0)
+                continue;
+        }
+        ssize_t r = recv(fd, buf, RBUF_CAP, 0);
+        if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+            continue;
+        if (r <= 0) {
+            if (!atomic_load(&w->stop))
+                logmsg("lesson: SSE connection %s (last event id %lld)",
+                       r == 0 ? "closed by server" : "error", w->p.last_id);
+            close(fd);
+            fd = -1;
+            continue;
+        }
+        if (sse_feed(&w->p, buf, (size_t)r, lesson_cb, w, now_ns()) != 0) {
+            w->last_status = w->p.status;
+            close(fd);
+            fd = -1;
+            continue;
+        }
+        if (w->p.got_retry && !atomic_load(&w->ready))
+            atomic_store(&w->ready, true);
+    }
+    if (fd >= 0)
+        close(fd);
+    free(buf);
+    return NULL;
+}
+
+/* Uploads LESSON_MD; fills R.lesson_file_id.  0, or -1 (logged). */
+static int lesson_upload(void)
+{
+    struct conn *c = xcalloc(1, sizeof *c);
+    struct http_resp *r = xcalloc(1, sizeof *r);
+    conn_init(c, g_port);
+    size_t len = strlen(LESSON_MD);
+    int rc = http_request_ct(c, "POST", "/api/v1/uploads?filename=" LESSON_FILENAME,
+                             "text/markdown", LESSON_MD, len, r);
+    int out = -1;
+    if (rc != HTTP_OK)
+        logmsg("lesson: uploading %s failed (client error %d)", LESSON_FILENAME, rc);
+    else if (r->status != 201)
+        logmsg("lesson: uploading %s answered %d, not 201: %.300s", LESSON_FILENAME, r->status,
+               r->body);
+    else if (json_str_field_copy(r->body, r->body_len, "fileId", R.lesson_file_id,
+                                 sizeof R.lesson_file_id) <= 0 ||
+             strspn(R.lesson_file_id, "abcdefghijklmnopqrstuvwxyz0123456789_-") !=
+                 strlen(R.lesson_file_id))
+        logmsg("lesson: the upload's 201 carries no usable fileId: %.300s", r->body);
+    else {
+        R.lesson_bytes = len;
+        logmsg("lesson: uploaded %s as %s (%zu bytes, %d speaker lines)", LESSON_FILENAME,
+               R.lesson_file_id, len, LESSON_SEGMENTS);
+        out = 0;
+    }
+    conn_close(c);
+    free(c);
+    free(r);
+    return out;
+}
+
+/* Fetches job id's manifest.json and checks its tts block: LESSON_SEGMENTS
+ * segments, and none (cold) or all (warm) from the cache.  Returns 0 when it
+ * holds, -1 with the reason in why. */
+static int lesson_check_manifest(struct conn *c, struct http_resp *r, long id, bool cold,
+                                 long *hits, char *why, size_t cap)
+{
+    char path[96];
+    snprintf(path, sizeof path, "/api/v1/jobs/%ld/artifacts/manifest.json", id);
+    int rc = http_request(c, "GET", path, NULL, r);
+    if (rc != HTTP_OK) {
+        snprintf(why, cap, "GET %s failed (client error %d)", path, rc);
+        return -1;
+    }
+    if (r->status != 200) {
+        snprintf(why, cap, "GET %s answered %d: %.120s", path, r->status, r->body);
+        return -1;
+    }
+    if (r->body_total > r->body_len) {
+        snprintf(why, cap, "manifest.json of job %ld is %zu bytes; the driver keeps %d", id,
+                 r->body_total, BODY_CAP - 1);
+        return -1;
+    }
+    /* the tts block is the last "tts" key of the document */
+    const char *tts = NULL;
+    for (const char *p = r->body; p < r->body + r->body_len;) {
+        const char *q = memmem(p, (size_t)(r->body + r->body_len - p), "\"tts\":", 6);
+        if (!q)
+            break;
+        tts = q;
+        p = q + 6;
+    }
+    if (!tts) {
+        snprintf(why, cap, "manifest.json of job %ld has no \"tts\" block", id);
+        return -1;
+    }
+    size_t rest = (size_t)(r->body + r->body_len - tts);
+    long segs = json_int_field(tts, rest, "segments");
+    long h = json_int_field(tts, rest, "cacheHits");
+    if (segs < 0 || h < 0) {
+        snprintf(why, cap, "manifest.json of job %ld: tts.segments / tts.cacheHits missing", id);
+        return -1;
+    }
+    *hits = h;
+    if (segs != LESSON_SEGMENTS) {
+        snprintf(why, cap, "job %ld: the manifest lists %ld segments, the lesson has %d", id,
+                 segs, LESSON_SEGMENTS);
+        return -1;
+    }
+    if (cold && h != 0) {
+        snprintf(why, cap, "job %ld ran with forceTts but %ld of %ld segments came from the "
+                 "cache", id, h, segs);
+        return -1;
+    }
+    if (!cold && h != segs) {
+        snprintf(why, cap, "job %ld ran warm but only %ld of %ld segments came from the cache",
+                 id, h, segs);
+        return -1;
+    }
+    return 0;
+}
+
+/* True while the server process is alive; reaps it (and says so) when not. */
+static bool lesson_server_alive(int pid)
+{
+    if (atomic_load(&g_server_pid) != pid)
+        return false;
+    int st;
+    pid_t w = waitpid(pid, &st, WNOHANG);
+    if (w != pid)
+        return true;
+    atomic_store(&g_server_pid, 0);
+    logmsg("the server died during the lesson phase (status 0x%x)", st);
+    R.server_fail = true;
+    return false;
+}
+
+/* One pass: L lesson jobs submitted as fast as LESSON_SUBMITTERS connections
+ * go, then waits (no-progress timeout) for every job's terminal event,
+ * measures, and checks every succeeded job's manifest.  Returns true when all
+ * L jobs succeeded with a correct manifest. */
+static bool lesson_pass_run(struct lesson_watch *w, int pid, bool cold, struct lesson_pass *lp)
+{
+    const char *name = cold ? "lesson cold" : "lesson warm";
+    long L = g_o.lesson_jobs;
+    char body[256];
+    snprintf(body, sizeof body, "{\"preset\":\"lesson\",\"md\":\"%s\",\"withTts\":true%s}",
+             R.lesson_file_id, cold ? ",\"forceTts\":true" : "");
+    lp->ran = true;
+    lp->wanted = L;
+
+    struct submit_phase *ph = xcalloc(1, sizeof *ph);
+    ph->phase = cold ? 6 : 7;
+    ph->body = body;
+    ph->target = L;
+    ph->ids = xcalloc((size_t)L, sizeof *ph->ids);
+    int conc = L < LESSON_SUBMITTERS ? (int)L : LESSON_SUBMITTERS;
+    logmsg("%s: submitting %ld lesson jobs (%s) over %d connections", name, L,
+           cold ? "forceTts: espeak-ng for every segment" : "every segment from the TTS cache",
+           conc);
+
+    double self0 = 0, child0 = 0, self1 = 0, child1 = 0;
+    if (proc_cpu_split(pid, &self0, &child0) != 0)
+        logmsg("%s: cannot read /proc/%d/stat", name, pid);
+    double cli0 = self_cpu_s();
+    int64_t wall0 = now_ns();
+    struct submit_outcome so = run_submitters(ph, conc);
+    lp->accepted = atomic_load(&ph->accepted);
+    long n_ids = atomic_load(&ph->ids_n);
+    if (n_ids > L)
+        n_ids = L;
+    if (lp->accepted < L)
+        logmsg("%s: only %ld of %ld submits were accepted", name, lp->accepted, L);
+
+    /* wait for every accepted job's terminal event */
+    long finished = 0, last = -1;
+    int64_t last_change = now_ns();
+    bool waited_ok = so.ok;
+    while (waited_ok && n_ids > 0) {
+        finished = 0;
+        for (long j = 0; j < n_ids; j++)
+            finished += atomic_load(&w->state[ph->ids[j]]) != LW_NONE;
+        long rss = proc_status_kb(pid, "VmRSS");
+        if (rss > R.lesson_rss_max_kb)
+            R.lesson_rss_max_kb = rss;
+        if (finished >= n_ids)
+            break;
+        if (atomic_load(&w->dead)) {
+            logmsg("%s: the SSE listener gave up; %ld of %ld jobs seen finished", name,
+                   finished, n_ids);
+            waited_ok = false;
+            break;
+        }
+        if (!lesson_server_alive(pid)) {
+            waited_ok = false;
+            break;
+        }
+        if (finished != last) {
+            last = finished;
+            last_change = now_ns();
+        } else if (now_ns() - last_change > LESSON_NO_PROGRESS_NS) {
+            logmsg("%s: no lesson job finished for %lld s; %ld of %ld finished", name,
+                   LESSON_NO_PROGRESS_NS / NS_PER_S, finished, n_ids);
+            waited_ok = false;
+            break;
+        }
+        sleep_ms(5);
+    }
+    if (atomic_load(&g_server_pid) == pid && proc_cpu_split(pid, &self1, &child1) == 0) {
+        lp->srv_self_s = self1 - self0;
+        lp->srv_child_s = child1 - child0;
+    }
+    lp->cli_s = self_cpu_s() - cli0;
+    lp->cpu_wall_s = (double)(now_ns() - wall0) / NS_PER_S;
+
+    /* account */
+    struct samples lat = { 0 };
+    int64_t t_end = 0;
+    for (long j = 0; j < n_ids; j++) {
+        long id = ph->ids[j];
+        int st = atomic_load(&w->state[id]);
+        if (st == LW_SUCCEEDED) {
+            lp->succeeded++;
+            samples_add(&lat, w->done_ns[id] - g_submit_ns[id]);
+            if (w->done_ns[id] > t_end)
+                t_end = w->done_ns[id];
+        } else if (st == LW_NONE) {
+            lp->unfinished++;
+        } else {
+            lp->failed++;
+        }
+    }
+    lp->lat = samples_pct(&lat);
+    samples_free(&lat);
+    if (lp->succeeded > 0 && t_end > so.first_send) {
+        lp->wall_s = (double)(t_end - so.first_send) / NS_PER_S;
+        lp->lps = (double)lp->succeeded / lp->wall_s;
+        lp->sps = (double)lp->succeeded * LESSON_SEGMENTS / lp->wall_s;
+    }
+    if (lp->failed > 0 && atomic_load(&w->have_error))
+        logmsg("%s: %ld of %ld lesson jobs did not succeed; first: %s", name, lp->failed,
+               n_ids, w->first_error);
+    if (lp->unfinished > 0)
+        logmsg("%s: %ld of %ld lesson jobs never reported a final state", name,
+               lp->unfinished, n_ids);
+
+    /* every succeeded job's manifest: segment count and cache use */
+    if (lp->succeeded > 0 && atomic_load(&g_server_pid) == pid) {
+        struct conn *c = xcalloc(1, sizeof *c);
+        struct http_resp *r = xcalloc(1, sizeof *r);
+        conn_init(c, g_port);
+        for (long j = 0; j < n_ids; j++) {
+            long id = ph->ids[j];
+            if (atomic_load(&w->state[id]) != LW_SUCCEEDED)
+                continue;
+            char why[300];
+            long hits = 0;
+            if (lesson_check_manifest(c, r, id, cold, &hits, why, sizeof why) == 0) {
+                lp->manifest_ok++;
+                lp->cache_hits += hits;
+            } else {
+                if (lp->manifest_bad == 0)
+                    logmsg("%s: wrong manifest: %s", name, why);
+                lp->manifest_bad++;
+            }
+        }
+        conn_close(c);
+        free(c);
+        free(r);
+    }
+    logmsg("%s: %ld/%ld succeeded, %ld failed, %ld unfinished in %.2f s: %.2f lessons/s, "
+           "%.1f segments/s; latency p50 %.0f p99 %.0f max %.0f ms; server CPU own %.2f s, "
+           "espeak-ng %.2f s; manifests ok %ld, wrong %ld", name, lp->succeeded, L, lp->failed,
+           lp->unfinished, lp->wall_s, lp->lps, lp->sps, lp->lat.p50, lp->lat.p99, lp->lat.max,
+           lp->srv_self_s, lp->srv_child_s, lp->manifest_ok, lp->manifest_bad);
+    free(ph->ids);
+    free(ph);
+    return lp->succeeded == L && lp->manifest_bad == 0 && lp->manifest_ok == L;
+}
+
+static void run_lesson(int pid)
+{
+    R.lesson_ran = true;
+    if (lesson_upload() != 0) {
+        logmsg("lesson: cannot run without the uploaded lesson");
+        R.correctness_fail = true;
+        return;
+    }
+    R.lesson_uploaded = true;
+    struct lesson_watch *w = xcalloc(1, sizeof *w);
+    w->state = xcalloc((size_t)g_id_cap, sizeof *w->state);
+    w->done_ns = xcalloc((size_t)g_id_cap, sizeof *w->done_ns);
+    if (pthread_create(&w->th, NULL, lesson_watch_main, w) != 0) {
+        logmsg("lesson: pthread_create failed for the SSE listener");
+        R.correctness_fail = true;
+        free(w->state);
+        free(w->done_ns);
+        free(w);
+        return;
+    }
+    int64_t deadline = now_ns() + 15 * NS_PER_S;
+    while (!atomic_load(&w->ready) && !atomic_load(&w->dead) && now_ns() < deadline)
+        sleep_ms(5);
+    bool ok = atomic_load(&w->ready);
+    if (!ok) {
+        logmsg("lesson: the SSE listener did not connect (last status %d)", w->last_status);
+        R.correctness_fail = true;
+    }
+    R.lesson_rss_before_kb = proc_status_kb(pid, "VmRSS");
+    R.lesson_rss_max_kb = R.lesson_rss_before_kb;
+    R.lesson_hwm_reset = proc_reset_hwm(pid) == 0;
+    if (!R.lesson_hwm_reset)
+        logmsg("lesson: cannot reset VmHWM (/proc/%d/clear_refs); the peak is the "
+               "process's lifetime peak", pid);
+    if (ok && !lesson_pass_run(w, pid, true, &R.lesson_cold))
+        ok = false;
+    if (ok && !R.server_fail && !lesson_pass_run(w, pid, false, &R.lesson_warm))
+        ok = false;
+    if (!ok)
+        R.correctness_fail = true;
+    if (atomic_load(&g_server_pid) == pid)
+        R.lesson_hwm_kb = proc_status_kb(pid, "VmHWM");
+    sleep_ms(200); /* let stray duplicate events arrive before counting */
+    atomic_store(&w->stop, true);
+    if (pthread_join(w->th, NULL) != 0)
+        logmsg("pthread_join failed");
+    R.lesson_dups = atomic_load(&w->dups);
+    R.lesson_reconnects = w->reconnects;
+    if (R.lesson_dups > 0) {
+        logmsg("lesson: %ld repeated final-state events", R.lesson_dups);
+        R.correctness_fail = true;
+    }
+    if (w->reconnects > 0)
+        logmsg("lesson: the SSE listener reconnected %ld time(s)", w->reconnects);
+    free(w->state);
+    free(w->done_ns);
+    free(w);
+}
+
 /* ------------------------------------------------------------------ startup phase */
 
 static int cmp_double(const void *a, const void *b)
@@ -2124,6 +2728,35 @@ static void print_table(FILE *o)
         fprintf(o, "%-58s %-30s %s\n", "start-up to serving on an existing db < 100 ms", m,
                 pf(R.startup_median < 100));
     }
+    if (R.lesson_ran) {
+        /* no SPEC target: "info" (never PASS), or FAILED when a job did not
+         * succeed or its manifest was wrong */
+        const struct { const char *label; const struct lesson_pass *p; } lp[] = {
+            { "lesson cold: forceTts, espeak-ng for every segment", &R.lesson_cold },
+            { "lesson warm: every segment from the TTS cache", &R.lesson_warm },
+        };
+        for (size_t i = 0; i < sizeof lp / sizeof lp[0]; i++) {
+            const struct lesson_pass *p = lp[i].p;
+            if (!p->ran)
+                continue;
+            bool good = p->succeeded == p->wanted && p->manifest_bad == 0;
+            if (p->succeeded > 0)
+                snprintf(m, sizeof m, "%.1f lessons/s, %.0f seg/s", p->lps, p->sps);
+            else
+                snprintf(m, sizeof m, "-");
+            fprintf(o, "%-58s %-30s %s\n", lp[i].label, m, good ? "info" : "FAILED");
+            if (p->succeeded > 0)
+                snprintf(m, sizeof m, "p50 %.0f ms, p99 %.0f ms", p->lat.p50, p->lat.p99);
+            fprintf(o, "%-58s %-30s %s\n", "  submit→succeeded per job (queue wait included)", m,
+                    good ? "info" : "FAILED");
+        }
+        if (R.lesson_hwm_kb > 0) {
+            snprintf(m, sizeof m, "%.1f MB", (double)R.lesson_hwm_kb / 1024);
+            fprintf(o, "%-58s %-30s %s\n", R.lesson_hwm_reset
+                    ? "peak server RSS during the lesson phase (VmHWM)"
+                    : "peak server RSS, process lifetime (VmHWM)", m, "info");
+        }
+    }
 
     fprintf(o, "\ndetails\n");
     if (R.e2e_ran) {
@@ -2163,6 +2796,42 @@ static void print_table(FILE *o)
                 R.fan_all_lat.max, R.fan_missing, R.fan_dups);
         fprintf(o, "       GET /health on fresh connections meanwhile: p50 %.2f  max %.2f ms\n",
                 R.health_lat.p50, R.health_lat.max);
+    }
+    if (R.lesson_ran) {
+        fprintf(o, "  lesson: %s (%s, %zu bytes, %d segments per lesson), %ld jobs per pass over "
+                "%d connections, preset lesson (auto mode, default voices), --workers %d\n",
+                LESSON_FILENAME, R.lesson_uploaded ? R.lesson_file_id : "upload failed",
+                R.lesson_bytes, LESSON_SEGMENTS, g_o.lesson_jobs,
+                g_o.lesson_jobs < LESSON_SUBMITTERS ? (int)g_o.lesson_jobs : LESSON_SUBMITTERS,
+                g_o.workers);
+        const struct { const char *n; const struct lesson_pass *p; } lp[] = {
+            { "cold", &R.lesson_cold }, { "warm", &R.lesson_warm },
+        };
+        for (size_t i = 0; i < sizeof lp / sizeof lp[0]; i++) {
+            const struct lesson_pass *p = lp[i].p;
+            if (!p->ran)
+                continue;
+            long segs = p->succeeded * LESSON_SEGMENTS;
+            fprintf(o, "       %s: %ld/%ld succeeded (%ld failed, %ld unfinished, %ld not accepted) "
+                    "in %.2f s: %.2f lessons/s, %.1f segments/s\n", lp[i].n, p->succeeded,
+                    p->wanted, p->failed, p->unfinished, p->wanted - p->accepted, p->wall_s,
+                    p->lps, p->sps);
+            fprintf(o, "             submit→succeeded: p50 %.0f  p95 %.0f  p99 %.0f  max %.0f ms; "
+                    "manifests ok %ld, wrong %ld; cache hits %ld of %ld segments\n", p->lat.p50,
+                    p->lat.p95, p->lat.p99, p->lat.max, p->manifest_ok, p->manifest_bad,
+                    p->cache_hits, p->manifest_ok * LESSON_SEGMENTS);
+            fprintf(o, "             CPU over %.2f s: server's own %.2f s (%.1f ms per lesson), "
+                    "espeak-ng children %.2f s (%.1f ms per segment), driver %.2f s\n",
+                    p->cpu_wall_s, p->srv_self_s,
+                    p->succeeded > 0 ? 1000 * p->srv_self_s / (double)p->succeeded : 0,
+                    p->srv_child_s, segs > 0 ? 1000 * p->srv_child_s / (double)segs : 0,
+                    p->cli_s);
+        }
+        fprintf(o, "       server RSS: %.1f MB before, max sampled %.1f MB, peak (VmHWM%s) %.1f MB; "
+                "repeated final events %ld, SSE reconnects %ld\n",
+                (double)R.lesson_rss_before_kb / 1024, (double)R.lesson_rss_max_kb / 1024,
+                R.lesson_hwm_reset ? ", reset at the phase start" : ", process lifetime",
+                (double)R.lesson_hwm_kb / 1024, R.lesson_dups, R.lesson_reconnects);
     }
     const struct { const char *n; bool ran; const struct cpu_span *c; } cs[] = {
         { "e2e", R.e2e_ran, &R.cpu_e2e }, { "paced", R.paced_ran, &R.cpu_paced },
@@ -2245,6 +2914,33 @@ static void print_json(FILE *o)
                 "\"rssKb\":%ld,\"stopMs\":%.1f,\"stopExit\":%d}", R.startup_ms[0], R.startup_ms[1],
                 R.startup_ms[2], R.startup_best, R.startup_median, R.startup_rss_kb,
                 R.stop_ms_first, R.stop_exit_first);
+    if (R.lesson_ran) {
+        fprintf(o, ",\"lesson\":{\"jobsPerPass\":%ld,\"segmentsPerLesson\":%d,\"uploaded\":%s,"
+                "\"rssBeforeKb\":%ld,\"rssMaxKb\":%ld,\"hwmKb\":%ld,\"hwmReset\":%s,"
+                "\"repeatedFinalEvents\":%ld,\"reconnects\":%ld", g_o.lesson_jobs, LESSON_SEGMENTS,
+                R.lesson_uploaded ? "true" : "false", R.lesson_rss_before_kb, R.lesson_rss_max_kb,
+                R.lesson_hwm_kb, R.lesson_hwm_reset ? "true" : "false", R.lesson_dups,
+                R.lesson_reconnects);
+        const struct { const char *n; const struct lesson_pass *p; } lp[] = {
+            { "cold", &R.lesson_cold }, { "warm", &R.lesson_warm },
+        };
+        for (size_t i = 0; i < sizeof lp / sizeof lp[0]; i++) {
+            const struct lesson_pass *p = lp[i].p;
+            if (!p->ran)
+                continue;
+            fprintf(o, ",\"%s\":{\"accepted\":%ld,\"succeeded\":%ld,\"failed\":%ld,"
+                    "\"unfinished\":%ld,\"wallSec\":%.3f,\"lessonsPerSec\":%.3f,"
+                    "\"segmentsPerSec\":%.2f,\"manifestOk\":%ld,\"manifestWrong\":%ld,"
+                    "\"cacheHits\":%ld,\"cpuWallSec\":%.3f,\"serverOwnCpuSec\":%.3f,"
+                    "\"espeakCpuSec\":%.3f,\"driverCpuSec\":%.3f,", lp[i].n, p->accepted,
+                    p->succeeded, p->failed, p->unfinished, p->wall_s, p->lps, p->sps,
+                    p->manifest_ok, p->manifest_bad, p->cache_hits, p->cpu_wall_s, p->srv_self_s,
+                    p->srv_child_s, p->cli_s);
+            json_pct(o, "latencyMs", &p->lat);
+            fputc('}', o);
+        }
+        fputc('}', o);
+    }
     fprintf(o, ",\"cpuSec\":{\"e2e\":[%.2f,%.2f,%.2f],\"paced\":[%.2f,%.2f,%.2f],"
             "\"get\":[%.2f,%.2f,%.2f],\"fanout\":[%.2f,%.2f,%.2f]}",
             R.cpu_e2e.wall, R.cpu_e2e.srv, R.cpu_e2e.cli, R.cpu_paced.wall, R.cpu_paced.srv,
@@ -2270,8 +2966,10 @@ static void usage(FILE *o)
             "  --fan-events M    fan-out jobs, 100 ms apart (default 20)\n"
             "  --get-seconds D   GET phase length (default 5)\n"
             "  --workers W       server --workers (default 2)\n"
+            "  --lesson-jobs L   lesson jobs per pass, cold then warm (default 40)\n"
             "  --timeout SEC     overall watchdog (default 600)\n"
-            "  --only LIST       comma list of idle,e2e,paced,get,fanout,startup\n"
+            "  --only LIST       comma list of idle,e2e,paced,get,fanout,startup,lesson\n"
+            "                    (default: all but lesson)\n"
             "  --keep            keep the temporary data dir\n"
             "  --json            machine-readable results on stdout (table on stderr)\n");
 }
@@ -2292,6 +2990,7 @@ static bool parse_only(const char *s, unsigned *mask)
     static const struct { const char *n; unsigned b; } names[] = {
         { "idle", PH_IDLE }, { "e2e", PH_E2E }, { "paced", PH_PACED }, { "get", PH_GET },
         { "fanout", PH_FANOUT }, { "sse-fanout", PH_FANOUT }, { "startup", PH_STARTUP },
+        { "lesson", PH_LESSON },
     };
     *mask = 0;
     const char *p = s;
@@ -2323,6 +3022,7 @@ static int parse_args(int argc, char **argv)
     g_o.fan_events = 20;
     g_o.get_seconds = 5;
     g_o.workers = 2;
+    g_o.lesson_jobs = 40;
     g_o.timeout_s = 600;
     g_o.only = PH_IDLE | PH_E2E | PH_PACED | PH_GET | PH_FANOUT | PH_STARTUP;
     for (int i = 1; i < argc; i++) {
@@ -2364,6 +3064,8 @@ static int parse_args(int argc, char **argv)
             g_o.paced_jobs = x;
         else if (strcmp(a, "--workers") == 0 && parse_long(v, 1, 256, &x))
             g_o.workers = (int)x;
+        else if (strcmp(a, "--lesson-jobs") == 0 && parse_long(v, 1, MAX_LESSON_JOBS, &x))
+            g_o.lesson_jobs = x;
         else if (strcmp(a, "--timeout") == 0 && parse_long(v, 10, 86400, &x))
             g_o.timeout_s = (int)x;
         else if (strcmp(a, "--only") == 0 && parse_only(v, &g_o.only))
@@ -2421,7 +3123,10 @@ static int write_config(void)
     if (!f)
         return -1;
     int maxsub = g_o.fanout + 100 > 2100 ? g_o.fanout + 100 : 2100;
-    int n = fprintf(f, "{\"presets\":[{\"id\":\"noop\",\"workflow\":\"noop\",\"maxAttempts\":1}],"
+    /* the lesson preset keeps the built-in voices (two espeak-ng voices per
+     * accent; the first voice's accent is its default) */
+    int n = fprintf(f, "{\"presets\":[{\"id\":\"noop\",\"workflow\":\"noop\",\"maxAttempts\":1},"
+                       " {\"id\":\"lesson\",\"workflow\":\"lesson\",\"maxAttempts\":1}],"
                        " \"events\": {\"maxSubscribers\": %d},"
                        " \"auth\": {\"accessTokenTtlSec\": 86400}}\n", maxsub);
     if (fclose(f) != 0 || n < 0)
@@ -2443,7 +3148,7 @@ int main(int argc, char **argv)
 
     /* ids: generous; verified on every 202 */
     long paced_max = g_o.paced_jobs > 0 ? g_o.paced_jobs : g_o.jobs;
-    ids_alloc(2 * (g_o.jobs + paced_max + 2000 + g_o.fan_events) + 4096);
+    ids_alloc(2 * (g_o.jobs + paced_max + 2000 + g_o.fan_events + 2 * g_o.lesson_jobs) + 4096);
 
     snprintf(g_datadir, sizeof g_datadir, "/tmp/bbbench.XXXXXX");
     if (!mkdtemp(g_datadir)) {
@@ -2550,6 +3255,8 @@ int main(int argc, char **argv)
     if ((g_o.only & PH_FANOUT) && !R.server_fail)
         run_fanout(pid);
     R.hwm_kb = proc_status_kb(pid, "VmHWM");
+    if ((g_o.only & PH_LESSON) && !R.server_fail)
+        run_lesson(pid); /* after the VmHWM read above: it resets the peak */
     if (atomic_load(&g_server_pid) != pid) {
         logmsg("the server is no longer running");
         R.server_fail = true;

@@ -721,6 +721,7 @@ enum exec_result exec_command(exec_ctx *ctx)
     enum stop_reason reason = STOP_NONE;
     int64_t term_at = 0, exited_at = 0;
     bool exited = false, lost = false, killed = false;
+    int eof_polls = 0;   /* waits for the exit after both pipes closed */
 
     for (;;) {
         if (!exited) {
@@ -756,8 +757,12 @@ enum exec_result exec_command(exec_ctx *ctx)
             break;
 
         /* Wait for output, at most POLL_MS, and less when a deadline is
-         * nearer.  With both pipes closed we only wait for the exit. */
-        int64_t wait = all_eof ? 10 : POLL_MS;
+         * nearer.  With both pipes closed we only wait for the exit, which
+         * usually follows within a millisecond: 1, 2, 4, 8, then 10 ms
+         * (short commands like espeak-ng per segment are not held up). */
+        int64_t wait = all_eof ? (eof_polls < 4 ? (1 << eof_polls) : 10) : POLL_MS;
+        if (all_eof)
+            eof_polls++;
         if (!exited && reason == STOP_NONE && deadline && deadline - now < wait)
             wait = deadline - now;
         if (reason != STOP_NONE && !killed && term_at + grace - now < wait)
