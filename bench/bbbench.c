@@ -1548,26 +1548,40 @@ static int sse_open(int port, long long last_id, int rcv_ms)
     return fd;
 }
 
-static void *listener_main(void *arg)
+/* One reconnecting SSE subscription (an e2e listener, the lesson watcher):
+ * reads until *stop, reconnecting with Last-Event-ID at most
+ * SSE_RECONNECTS times (then *dead); *ready once the stream sent retry:.
+ * The counters are owned by the thread running the loop. */
+struct sse_loop {
+    const char *who;          /* "SSE listener 3", "lesson: SSE listener" */
+    struct sse *p;
+    const atomic_bool *stop;
+    atomic_bool *ready, *dead;
+    long *reconnects, *non200; /* non200 may be NULL */
+    int *last_status;
+    sse_cb cb;
+    void *ctx;
+};
+
+static void sse_loop_run(const struct sse_loop *s)
 {
-    struct listener *l = arg;
     char *buf = xcalloc(1, RBUF_CAP);
     int fd = -1;
     int attempts = 0;
-    while (!atomic_load(l->stop)) {
+    while (!atomic_load(s->stop)) {
         if (fd < 0) {
             if (attempts > SSE_RECONNECTS) {
-                logmsg("SSE listener %d: giving up after %d reconnects", l->idx, SSE_RECONNECTS);
-                atomic_store(&l->dead, true);
+                logmsg("%s: giving up after %d reconnects", s->who, SSE_RECONNECTS);
+                atomic_store(s->dead, true);
                 break;
             }
             if (attempts > 0) {
-                l->reconnects++;
+                (*s->reconnects)++;
                 sleep_ms(50);
             }
             attempts++;
-            sse_reset(&l->p);
-            fd = sse_open(g_port, l->p.last_id, 200);
+            sse_reset(s->p);
+            fd = sse_open(g_port, s->p->last_id, 200);
             if (fd < 0)
                 continue;
         }
@@ -1575,26 +1589,40 @@ static void *listener_main(void *arg)
         if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
             continue;
         if (r <= 0) {
-            if (!atomic_load(l->stop))
-                logmsg("SSE listener %d: connection %s (last event id %lld)", l->idx,
-                       r == 0 ? "closed by server" : "error", l->p.last_id);
+            if (!atomic_load(s->stop))
+                logmsg("%s: connection %s (last event id %lld)", s->who,
+                       r == 0 ? "closed by server" : "error", s->p->last_id);
             close(fd);
             fd = -1;
             continue;
         }
-        if (sse_feed(&l->p, buf, (size_t)r, listener_cb, l, now_ns()) != 0) {
-            l->non200++;
-            l->last_status = l->p.status;
+        if (sse_feed(s->p, buf, (size_t)r, s->cb, s->ctx, now_ns()) != 0) {
+            if (s->non200)
+                (*s->non200)++;
+            *s->last_status = s->p->status;
             close(fd);
             fd = -1;
             continue;
         }
-        if (l->p.got_retry && !atomic_load(&l->ready))
-            atomic_store(&l->ready, true);
+        if (s->p->got_retry && !atomic_load(s->ready))
+            atomic_store(s->ready, true);
     }
     if (fd >= 0)
         close(fd);
     free(buf);
+}
+
+static void *listener_main(void *arg)
+{
+    struct listener *l = arg;
+    char who[48];
+    snprintf(who, sizeof who, "SSE listener %d", l->idx);
+    struct sse_loop s = {
+        .who = who, .p = &l->p, .stop = l->stop, .ready = &l->ready, .dead = &l->dead,
+        .reconnects = &l->reconnects, .non200 = &l->non200, .last_status = &l->last_status,
+        .cb = listener_cb, .ctx = l,
+    };
+    sse_loop_run(&s);
     return NULL;
 }
 
@@ -2259,49 +2287,12 @@ static void lesson_cb(void *ctx, const char *event, const char *data, size_t dle
 static void *lesson_watch_main(void *arg)
 {
     struct lesson_watch *w = arg;
-    char *buf = xcalloc(1, RBUF_CAP);
-    int fd = -1;
-    int attempts = 0;
-    while (!atomic_load(&w->stop)) {
-        if (fd < 0) {
-            if (attempts > SSE_RECONNECTS) {
-                logmsg("lesson: SSE listener gave up after %d reconnects", SSE_RECONNECTS);
-                atomic_store(&w->dead, true);
-                break;
-            }
-            if (attempts > 0) {
-                w->reconnects++;
-                sleep_ms(50);
-            }
-            attempts++;
-            sse_reset(&w->p);
-            fd = sse_open(g_port, w->p.last_id, 200);
-            if (fd < 0)
-                continue;
-        }
-        ssize_t r = recv(fd, buf, RBUF_CAP, 0);
-        if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
-            continue;
-        if (r <= 0) {
-            if (!atomic_load(&w->stop))
-                logmsg("lesson: SSE connection %s (last event id %lld)",
-                       r == 0 ? "closed by server" : "error", w->p.last_id);
-            close(fd);
-            fd = -1;
-            continue;
-        }
-        if (sse_feed(&w->p, buf, (size_t)r, lesson_cb, w, now_ns()) != 0) {
-            w->last_status = w->p.status;
-            close(fd);
-            fd = -1;
-            continue;
-        }
-        if (w->p.got_retry && !atomic_load(&w->ready))
-            atomic_store(&w->ready, true);
-    }
-    if (fd >= 0)
-        close(fd);
-    free(buf);
+    struct sse_loop s = {
+        .who = "lesson: SSE listener", .p = &w->p, .stop = &w->stop, .ready = &w->ready,
+        .dead = &w->dead, .reconnects = &w->reconnects, .last_status = &w->last_status,
+        .cb = lesson_cb, .ctx = w,
+    };
+    sse_loop_run(&s);
     return NULL;
 }
 
