@@ -1111,8 +1111,10 @@ static bool manifest_lesson(cJSON *root, const struct lesson *l)
 static bool manifest_job(cJSON *root, const struct render_manifest *m)
 {
     cJSON *o = cJSON_AddObjectToObject(root, "job");
+    char id[24];
+    snprintf(id, sizeof id, "%lld", (long long)m->job_id);  /* a string, as in the job DTO */
 
-    return o != NULL && add_num(o, "jobId", m->job_id) &&
+    return o != NULL && add_str(o, "jobId", id) &&
            add_str(o, "preset", m->preset) && add_str(o, "mode", m->mode) &&
            add_str(o, "voiceAccent", m->voice_accent) &&
            add_str(o, "createdAt", m->created_at);

@@ -73,7 +73,8 @@ struct render_manifest {
 /* manifest.json for l and m, pretty-printed:
  *   {"lesson": {"title" (plain text), "level", "topic", "speakers": [..],
  *               "sections": [{"name", "kind"}]},
- *    "job": {"jobId", "preset", "mode", "voiceAccent", "createdAt"},
+ *    "job": {"jobId" (a decimal string, as in the job DTO), "preset", "mode",
+ *            "voiceAccent", "createdAt"},
  *    "artifacts": [{"name", "size", "sha256", "contentType", "url"}],
  *    "segments": [{"index" (0-based, timing order), "section", "item",
  *                  "speaker", "text" (the item's plain text), "startMs",

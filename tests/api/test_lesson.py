@@ -141,6 +141,7 @@ def test_lesson_examples_narrated_with_espeak():
         segs = man["segments"]
         assert segs and [g["index"] for g in segs] == list(range(len(segs))), segs
         assert man["job"]["preset"] == "lesson" and man["tts"]["segments"] == len(segs)
+        assert man["job"]["jobId"] == jid and man["job"]["createdAt"] == dto["createdAt"], man["job"]
         # every artifact listed with the size and sha256 of what is served
         listed = {a["name"]: a for a in man["artifacts"]}
         assert set(listed) == set(arts) - {"manifest.json"}, (sorted(listed), sorted(arts))

@@ -644,7 +644,7 @@ TEST(manifest_parses_with_expected_fields)
     CHECK_STR_EQ(cJSON_GetStringValue(get(e, "kind")), "dialogue");
 
     o = get(root, "job");
-    CHECK_EQ_INT(cJSON_GetNumberValue(get(o, "jobId")), 42);
+    CHECK_STR_EQ(cJSON_GetStringValue(get(o, "jobId")), "42");
     CHECK_STR_EQ(cJSON_GetStringValue(get(o, "preset")), "lesson");
     CHECK_STR_EQ(cJSON_GetStringValue(get(o, "mode")), "dialogue");
     CHECK(cJSON_IsNull(get(o, "voiceAccent")));
