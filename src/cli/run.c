@@ -162,7 +162,7 @@ int cli_run(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     struct app_options o = {.data_dir = tmpl, .config_path = config, .workers = 1,
                             .input_root = input_dir[0] ? input_dir : NULL,
-                            .on_events = print_logs};
+                            .on_events = print_logs, .relative_urls = true};
     bb_app app;
     char err[512];
     if (app_open(&app, &o, err, sizeof err) != 0) {

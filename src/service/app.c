@@ -48,6 +48,7 @@ int app_open(bb_app *app, const struct app_options *o, char *err, size_t errlen)
         app->elevenlabs_key = NULL;
     app->on_events = o->on_events;
     app->on_events_ud = o->on_events_ud;
+    app->relative_urls = o->relative_urls;
     if (bb_mkdirs(o->data_dir, true) != 0) {
         snprintf(err, errlen, "cannot create data directory %s: %s", o->data_dir, strerror(errno));
         return -1;

@@ -32,6 +32,7 @@ typedef struct bb_app {
      * environment once at start-up (NOTION_TOKEN, ELEVENLABS_API_KEY);
      * NULL when unset or empty.  Borrowed from environ: never freed. */
     const char *notion_token, *elevenlabs_key;
+    bool relative_urls;      /* see app_options.relative_urls */
     atomic_int sse_clients;  /* open SSE streams (cap: cfg->events.max_subscribers) */
     atomic_bool stopping;
     /* first run: while no user exists, /auth/register needs the one-time

@@ -10,6 +10,8 @@ struct app_options {
     const char *listen;         /* NULL: from config */
     const char *input_root;     /* NULL: from config */
     int workers;                /* >0 overrides config; 0 = config; <0 = no pool */
+    bool relative_urls;         /* `batchbox run`: manifests name artifacts by file
+                                   name alone (they end up side by side in --out) */
     /* optional observer of committed events (writer thread; must not block) */
     void (*on_events)(void *ud, bus_event **evs, size_t n);
     void *on_events_ud;

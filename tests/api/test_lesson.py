@@ -644,3 +644,28 @@ def test_search_finds_jobs_by_uploaded_file_name():
     assert ids("nothing-like-this") == []
     assert [d["jobId"] for d in
             s.call("GET", "/api/v1/jobs?state=succeeded&q=DIRECTIONS")["items"]] == [jb]
+
+
+def test_run_lesson_without_a_server():
+    """`batchbox run FILE --preset a2-basic` (built-in presets, no server): the lesson's
+    files land side by side in --out, and the manifest names them relative to it."""
+    import subprocess
+    import tempfile
+    from harness import BIN
+    d = tempfile.mkdtemp(prefix="bbrun-")
+    src = os.path.join(d, "a2.md")
+    with open(src, "wb") as f:
+        f.write(read_lesson("a2-directions.md"))
+    out = os.path.join(d, "out")
+    p = subprocess.run([BIN, "run", src, "--preset", "a2-basic", "--out", out],
+                       capture_output=True, text=True, timeout=scaled(60), cwd=d)
+    assert p.returncode == 0, (p.returncode, p.stdout, p.stderr)
+    man = json.load(open(os.path.join(out, "manifest.json")))
+    for a in man["artifacts"]:
+        assert a["url"] == a["name"], a
+        with open(os.path.join(out, a["name"]), "rb") as f:
+            assert hashlib.sha256(f.read()).hexdigest() == a["sha256"], a["name"]
+    with open(os.path.join(out, "lesson.wav"), "rb") as f:
+        rate, ch, frames = wav_frames(f.read())
+    assert (rate, ch) == (22050, 1) and frames > rate, (rate, ch, frames)
+    assert man["job"]["mode"] == "dialogue" and man["job"]["voiceAccent"] == "american_female"

@@ -449,6 +449,8 @@ static enum exec_result run_lesson(bb_app *app, const job *j, const bb_preset *p
         else
             snprintf(prefix, sizeof prefix, "%s://%s.%s/artifacts/%lld/", scheme,
                      cfg->storage.s3.bucket, cfg->storage.s3.endpoint, (long long)j->id);
+    } else if (app->relative_urls) {
+        prefix[0] = '\0';      /* batchbox run: files side by side in --out */
     } else {
         snprintf(prefix, sizeof prefix, "/api/v1/jobs/%lld/artifacts/", (long long)j->id);
     }
