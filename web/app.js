@@ -5,7 +5,7 @@
 import { html, render, useEffect, useState, useCallback } from './js/lib.js';
 import { api, ApiError, hasSession, onSignedOut } from './js/api.js';
 import { Loading, ErrorBox } from './js/components.js';
-import { navigate } from './js/nav.js';
+import { goNext, navigate } from './js/nav.js';
 import { SetupPage, SignInPage } from './js/auth-pages.js';
 import { Dashboard } from './js/dashboard.js';
 import { JobPage } from './js/job-page.js';
@@ -71,7 +71,7 @@ function Screen({ route, me, setMe }) {
   if (path === '/admin/users') return admin ? html`<${UsersPage} me=${me} />` : html`<${Forbidden} />`;
   if (path === '/admin/stats') return admin ? html`<${StatsPage} />` : html`<${Forbidden} />`;
   if (path === '/signin' || path === '/setup') {
-    navigate(query.get('next') || '#/');
+    goNext(query.get('next'));
     return null;
   }
   return html`<${NotFound} />`;
@@ -118,7 +118,7 @@ function App() {
     setMe(user);
     setBoot({ phase: 'ready' });
     const next = route.query.get('next');
-    if (route.path === '/signin' || route.path === '/setup') navigate(next || '#/');
+    if (route.path === '/signin' || route.path === '/setup') goNext(next);
   };
 
   const signOut = async () => {

@@ -364,6 +364,25 @@ static bool unsafe_method(const char *m)
     return strcmp(m, "GET") != 0 && strcmp(m, "HEAD") != 0 && strcmp(m, "OPTIONS") != 0;
 }
 
+/* A browser that navigates to an artifact (the lesson page a CLI printed)
+ * without a valid session is sent to the web UI's sign-in, which returns
+ * to the page afterwards: 303 to /#/signin?next=<the page>.  Only for GET
+ * of an artifact with Accept: text/html (a navigation; API clients and the
+ * UI's fetch() calls still get the JSON 401).  Returns true if it replied. */
+static bool signin_redirect(http_req *r, const struct http_route *route)
+{
+    const char *accept = mg_get_header(r->conn, "Accept");
+    if (strcmp(r->method, "GET") != 0 || strcmp(route->pattern, "/jobs/:id/artifacts/:name") != 0 ||
+        !accept || !strstr(accept, "text/html"))
+        return false;
+    char page[sizeof r->path + 8], next[3 * sizeof page], hdr[sizeof next + 64];
+    snprintf(page, sizeof page, "/api/v1%s", r->path);
+    bb_url_escape(next, sizeof next, page, false);
+    snprintf(hdr, sizeof hdr, "Location: /#/signin?next=%s\r\n", next);
+    http_reply_bytes(r, 303, "text/plain; charset=utf-8", "sign in first\n", 14, hdr);
+    return true;
+}
+
 /* Decides who is calling and whether they may use the route:
  * `Authorization: Bearer <access token>` (API, CLI) or the bb_access cookie
  * (browser; unsafe methods must echo the bb_csrf cookie in X-CSRF-Token).
@@ -406,6 +425,8 @@ static bool authenticate_or_reply(http_req *r, const struct http_route *route)
     }
     if (route->perm == PERM_PUBLIC)
         return true;
+    if (!valid && signin_redirect(r, route))
+        return false;
     if (!valid) {
         bb_errctx e = {.code = BB_EAUTH};
         snprintf(e.message, sizeof e.message, "%s",

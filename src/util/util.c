@@ -104,6 +104,30 @@ bool bb_utf8_valid(const char *s, size_t len)
     return true;
 }
 
+size_t bb_url_escape(char *out, size_t cap, const char *s, bool keep_slash)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t n = 0;
+    if (cap == 0)
+        return 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        bool keep = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                    (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.' ||
+                    *p == '~' || (keep_slash && *p == '/');
+        if (n + (keep ? 1 : 3) >= cap)
+            break;
+        if (keep) {
+            out[n++] = (char)*p;
+        } else {
+            out[n++] = '%';
+            out[n++] = hex[*p >> 4];
+            out[n++] = hex[*p & 15];
+        }
+    }
+    out[n] = '\0';
+    return n;
+}
+
 const char *bb_content_type_for(const char *name)
 {
     static const struct { const char *ext, *type; } map[] = {

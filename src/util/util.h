@@ -22,6 +22,10 @@ size_t bb_strlcpy(char *dst, const char *src, size_t cap);
 char *bb_strdup_or_null(const char *s);
 /* True if the bytes are valid UTF-8 (no overlongs, no surrogates). */
 bool bb_utf8_valid(const char *s, size_t len);
+/* Percent-encodes s into out[cap] (always terminated; an escape is never
+ * cut in half): RFC 3986 unreserved characters stay, and '/' too when
+ * keep_slash.  Returns the length written. */
+size_t bb_url_escape(char *out, size_t cap, const char *s, bool keep_slash);
 /* Content type from a file name's extension; never NULL (borrowed). */
 const char *bb_content_type_for(const char *name);
 

@@ -669,3 +669,24 @@ def test_run_lesson_without_a_server():
         rate, ch, frames = wav_frames(f.read())
     assert (rate, ch) == (22050, 1) and frames > rate, (rate, ch, frames)
     assert man["job"]["mode"] == "dialogue" and man["job"]["voiceAccent"] == "american_female"
+
+
+def test_browser_without_session_is_sent_to_sign_in_for_the_lesson_page():
+    s = lesson_server()
+    jid, dto = run_lesson(s, "a2.md", read_lesson("a2-directions.md"), withTts=False,
+                          preset="lesson-notts")
+    assert dto["state"] == "succeeded"
+    page = dto["pageUrl"]
+    html = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+    r = s.req("GET", page, headers=html, auth=False)
+    assert r.status == 303, r.describe()
+    assert r.headers["Location"] == \
+        f"/#/signin?next=%2Fapi%2Fv1%2Fjobs%2F{jid}%2Fartifacts%2Flesson.html", r.headers
+    # an expired or bogus cookie is the same
+    r = s.req("GET", page, headers=html, auth=False, cookies={"bb_access": "bba_bogus"})
+    assert r.status == 303, r.describe()
+    # API clients and other routes keep the JSON 401
+    assert_error(s.req("GET", page, auth=False), 401)
+    assert_error(s.req("GET", f"/api/v1/jobs/{jid}", headers=html, auth=False), 401)
+    r = s.req("GET", page, headers=html)
+    assert r.status == 200 and "text/html" in r.headers["Content-Type"], r.describe()

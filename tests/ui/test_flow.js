@@ -171,7 +171,21 @@ module.exports = [{
     await lessonPage.locator('audio').waitFor();
     await h.screenshot(lessonPage, 'lesson-page');
     await lessonWatch.check(ctx.allow);
+    const lessonUrl = lessonPage.url();
     await lessonPage.close();
+
+    // the same page opened in a browser without a session (a link the CLI
+    // printed): the server sends it to sign-in, which comes back to the page
+    const other = await ctx.page(server);
+    await other.page.goto(lessonUrl);
+    await other.page.getByRole('heading', { name: 'Sign in to batchbox' }).waitFor();
+    if (!other.page.url().includes('#/signin?next=')) throw new Error(`not sent to sign-in: ${other.page.url()}`);
+    await other.page.getByLabel('Email').fill(OWNER.email);
+    await other.page.getByLabel('Password', { exact: true }).fill(OWNER.password);
+    await other.page.getByRole('button', { name: 'Sign in' }).click();
+    await other.page.getByRole('heading', { name: 'At the Coffee Shop' }).waitFor();
+    if (other.page.url() !== lessonUrl) throw new Error(`signed in, but at ${other.page.url()}`);
+    await other.page.locator('audio').waitFor();
 
     // rerun the audio with another accent: a child job, shown with its parent
     await page.getByRole('button', { name: 'Regenerate audio' }).click();

@@ -2,3 +2,15 @@
 export function navigate(hash) {
   if (location.hash !== hash) location.hash = hash;
 }
+
+// After signing in: on to where the user was going.  `next` is a hash
+// route ("#/jobs/3"), or a path on this server ("/api/v1/jobs/3/artifacts/
+// lesson.html": the server sends a browser that opens a lesson page without
+// a session here first), loaded as a page.  Anything else: the dashboard.
+export function goNext(next) {
+  if (next && /^\/(?!\/)[^\\]*$/.test(next)) {
+    location.assign(next);
+    return;
+  }
+  navigate(next && next.startsWith('#/') ? next : '#/');
+}

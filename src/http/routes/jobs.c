@@ -204,19 +204,9 @@ void route_job_logs(http_req *r)
 
 static void artifact_url(char *out, size_t cap, int64_t id, const char *name)
 {
-    size_t n = (size_t)snprintf(out, cap, "/api/v1/jobs/%lld/artifacts/", (long long)id);
-    static const char hex[] = "0123456789ABCDEF";
-    for (const unsigned char *p = (const unsigned char *)name; *p && n + 4 < cap; p++) {
-        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-            *p == '-' || *p == '_' || *p == '.' || *p == '~') {
-            out[n++] = (char)*p;
-        } else {
-            out[n++] = '%';
-            out[n++] = hex[*p >> 4];
-            out[n++] = hex[*p & 15];
-        }
-    }
-    out[n] = '\0';
+    int n = snprintf(out, cap, "/api/v1/jobs/%lld/artifacts/", (long long)id);
+    if (n > 0 && (size_t)n < cap)
+        bb_url_escape(out + n, cap - (size_t)n, name, false);
 }
 
 void route_job_artifacts(http_req *r)
