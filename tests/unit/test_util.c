@@ -635,3 +635,17 @@ TEST(clocks_move_forward)
     int64_t m2 = bb_mono_us();
     CHECK(m2 >= m);
 }
+
+TEST(url_escape)
+{
+    char out[64];
+    CHECK_EQ_INT(bb_url_escape(out, sizeof out, "a b/ü~.-_", false), 18);
+    CHECK_STR_EQ(out, "a%20b%2F%C3%BC~.-_");
+    bb_url_escape(out, sizeof out, "/api/v1/x y", true);
+    CHECK_STR_EQ(out, "/api/v1/x%20y");
+    /* never cuts an escape in half */
+    char small[5];
+    CHECK_EQ_INT(bb_url_escape(small, sizeof small, "ab c", false), 2);
+    CHECK_STR_EQ(small, "ab");
+    CHECK_EQ_INT(bb_url_escape(small, 0, "x", false), 0);
+}
