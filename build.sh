@@ -335,12 +335,16 @@ ensure_test_tools() {
         apt-get update
         DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus
     fi
-    # Debian's chromium: the browser tests/ui drives with playwright-core
-    if ! command -v chromium >/dev/null 2>&1; then
-        [[ $(id -u) -eq 0 ]] || die "chromium is needed for the UI tests; install chromium"
-        log "installing: chromium (for the UI tests)"
+    # Debian's chromium: the browser tests/ui drives with playwright-core,
+    # and a font it renders the pages with (only recommended by chromium, so
+    # a minimal machine would lack it)
+    if ! command -v chromium >/dev/null 2>&1 ||
+        ! dpkg-query -W -f='${Status}' fonts-liberation 2>/dev/null | grep -q "ok installed"; then
+        [[ $(id -u) -eq 0 ]] || die "chromium is needed for the UI tests; install chromium fonts-liberation"
+        log "installing: chromium fonts-liberation (for the UI tests)"
         apt-get update
-        DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium
+        DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium \
+            fonts-liberation
     fi
 }
 
