@@ -17,6 +17,8 @@ const CHROMIUM = process.env.BB_CHROMIUM || '/usr/bin/chromium';
 const CHROMIUM_ARGS = [
   '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
   '--disable-component-update', '--disable-sync', '--no-first-run',
+  // containers often give /dev/shm only 64 MB, which crashes renderers
+  '--disable-dev-shm-usage',
 ];
 
 const live = new Set(); // servers still running, killed on exit whatever happens
