@@ -292,18 +292,6 @@ static void rl_clear(uint64_t key, int64_t now)
 
 /* ---- use cases ---------------------------------------------------------- */
 
-static const char *body_string(const cJSON *body, const char *key, bb_errctx *e)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(body, key);
-    if (!v || cJSON_IsNull(v))
-        return NULL;
-    if (!cJSON_IsString(v)) {
-        bb_fail_field(e, key, "must be a string");
-        return NULL;
-    }
-    return v->valuestring;
-}
-
 static void reject_unknown(const cJSON *body, const char *const *known, size_t n, bb_errctx *e)
 {
     for (const cJSON *it = body->child; it; it = it->next) {
@@ -356,10 +344,10 @@ int auth_register(bb_app *app, const cJSON *body, user *u, struct auth_tokens *t
     if (!cJSON_IsObject(body))
         return bb_fail(e, BB_EINVAL, "the request body must be a JSON object");
     reject_unknown(body, known, 4, e);
-    const char *email = body_string(body, "email", e);
-    const char *password = body_string(body, "password", e);
-    const char *name = body_string(body, "name", e);
-    const char *setup = body_string(body, "setupToken", e);
+    const char *email = bb_json_opt_string(body, "email", e);
+    const char *password = bb_json_opt_string(body, "password", e);
+    const char *name = bb_json_opt_string(body, "name", e);
+    const char *setup = bb_json_opt_string(body, "setupToken", e);
     if (e->code != BB_OK)
         return e->code;
     int64_t n = 0;
@@ -399,8 +387,8 @@ int auth_login(bb_app *app, const cJSON *body, const char *addr, user *u, struct
     if (!cJSON_IsObject(body))
         return bb_fail(e, BB_EINVAL, "the request body must be a JSON object");
     reject_unknown(body, known, 2, e);
-    const char *email = body_string(body, "email", e);
-    const char *password = body_string(body, "password", e);
+    const char *email = bb_json_opt_string(body, "email", e);
+    const char *password = bb_json_opt_string(body, "password", e);
     if (!email)
         bb_fail_field(e, "email", "is required");
     if (!password)
@@ -519,8 +507,8 @@ int auth_update_profile(bb_app *app, int64_t user_id, const cJSON *body, user *u
         if (strlen(name) > 200)
             bb_fail_field(e, "name", "must be at most 200 characters");
     }
-    const char *password = body_string(body, "password", e);
-    const char *current = body_string(body, "currentPassword", e);
+    const char *password = bb_json_opt_string(body, "password", e);
+    const char *current = bb_json_opt_string(body, "currentPassword", e);
     if (password)
         auth_check_password(password, "password", e);
     if (e->code != BB_OK)
@@ -558,7 +546,7 @@ int auth_admin_update(bb_app *app, int64_t user_id, const cJSON *body, user *u, 
     if (!cJSON_IsObject(body))
         return bb_fail(e, BB_EINVAL, "the request body must be a JSON object");
     reject_unknown(body, known, 2, e);
-    const char *role = body_string(body, "role", e);
+    const char *role = bb_json_opt_string(body, "role", e);
     if (role && !user_role_valid(role))
         bb_fail_field(e, "role", "must be admin or user");
     const cJSON *dv = cJSON_GetObjectItemCaseSensitive(body, "disabled");

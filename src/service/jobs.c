@@ -75,18 +75,6 @@ char *svc_resolve_input(const bb_config *cfg, const char *md, bb_errctx *e)
     return strdup(real);
 }
 
-/* Reads an optional string member; records a field error for a wrong type. */
-static const char *opt_string(const cJSON *body, const char *key, bb_errctx *e)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(body, key);
-    if (!v || cJSON_IsNull(v))
-        return NULL;
-    if (!cJSON_IsString(v)) {
-        bb_fail_field(e, key, "must be a string");
-        return NULL;
-    }
-    return v->valuestring;
-}
 
 static bool opt_bool(const cJSON *body, const char *key, bool dflt, bb_errctx *e)
 {
@@ -141,7 +129,7 @@ int svc_job_from_request(const bb_app *app, const cJSON *body, job *out, bb_errc
     else if (!(preset = config_preset(cfg, pv->valuestring)))
         bb_fail_field(e, "preset", "unknown preset \"%.64s\"", pv->valuestring);
 
-    const char *md = opt_string(body, "md", e);
+    const char *md = bb_json_opt_string(body, "md", e);
     if (md && strncmp(md, "upl_", 4) == 0) {
         /* an uploaded file: existence and ownership are checked at submit */
         int64_t fid;
@@ -164,7 +152,7 @@ int svc_job_from_request(const bb_app *app, const cJSON *body, job *out, bb_errc
     out->with_tts = opt_bool(body, "withTts", lesson && preset->defaults.with_tts, e);
     out->force_tts = opt_bool(body, "forceTts", false, e);
 
-    const char *upload = opt_string(body, "upload", e);
+    const char *upload = bb_json_opt_string(body, "upload", e);
     if (!upload && lesson && strcmp(preset->defaults.upload, "s3") == 0 && app->s3_store)
         upload = "s3";
     if (upload && !in_list(upload, uploads, 2)) {
@@ -173,13 +161,13 @@ int svc_job_from_request(const bb_app *app, const cJSON *body, job *out, bb_errc
         else if (!app->s3_store)
             bb_fail_field(e, "upload", "S3 storage is not configured on this server");
     }
-    const char *accent = opt_string(body, "voiceAccent", e);
+    const char *accent = bb_json_opt_string(body, "voiceAccent", e);
     if (accent && !config_has_accent(cfg, accent))
         bb_fail_field(e, "voiceAccent", "unknown voice accent \"%.64s\"", accent);
-    const char *notion = opt_string(body, "notionDatabase", e);
+    const char *notion = bb_json_opt_string(body, "notionDatabase", e);
     if (notion && !config_notion_db(cfg, notion))
         bb_fail_field(e, "notionDatabase", "unknown Notion database \"%.64s\"", notion);
-    const char *mode = opt_string(body, "mode", e);
+    const char *mode = bb_json_opt_string(body, "mode", e);
     if (mode && !in_list(mode, modes, 3))
         bb_fail_field(e, "mode", "must be one of auto, dialogue, monologue");
     if (lesson) {
@@ -392,8 +380,8 @@ static int rerun_audio(bb_app *app, const job *parent, const cJSON *payload, int
 {
     static const char *const allowed[] = {"voiceId", "voiceAccent", "forceTts"};
     check_payload_keys(payload, allowed, 3, e);
-    const char *voice_id = payload ? opt_string(payload, "voiceId", e) : NULL;
-    const char *accent = payload ? opt_string(payload, "voiceAccent", e) : NULL;
+    const char *voice_id = payload ? bb_json_opt_string(payload, "voiceId", e) : NULL;
+    const char *accent = payload ? bb_json_opt_string(payload, "voiceAccent", e) : NULL;
     bool force = payload ? opt_bool(payload, "forceTts", false, e) : false;
     const bb_voice *voice = NULL;
     if (voice_id && !(voice = config_voice(app->cfg, voice_id)))
@@ -483,7 +471,7 @@ int svc_job_action(bb_app *app, const struct principal *who, int64_t id, const c
     if (strcmp(type, "cancel") == 0) {
         static const char *const allowed[] = {"reason"};
         check_payload_keys(payload, allowed, 1, e);
-        const char *reason = payload ? opt_string(payload, "reason", e) : NULL;
+        const char *reason = payload ? bb_json_opt_string(payload, "reason", e) : NULL;
         if (reason && strlen(reason) > 200)
             bb_fail_field(e, "payload.reason", "at most 200 characters");
         if (e->code == BB_OK) {
@@ -518,7 +506,7 @@ int svc_job_action(bb_app *app, const struct principal *who, int64_t id, const c
     } else if (strcmp(type, "edit_metadata") == 0) {
         static const char *const allowed[] = {"preset", "notionDatabase"};
         check_payload_keys(payload, allowed, 2, e);
-        const char *preset = payload ? opt_string(payload, "preset", e) : NULL;
+        const char *preset = payload ? bb_json_opt_string(payload, "preset", e) : NULL;
         const cJSON *nv = payload ? cJSON_GetObjectItemCaseSensitive(payload, "notionDatabase") : NULL;
         const char *notion = NULL;
         const bb_preset *p = NULL;

@@ -73,3 +73,15 @@ const char *bb_err_code(enum bb_err code)
     }
     return "internal";
 }
+
+const char *bb_json_opt_string(const cJSON *body, const char *key, bb_errctx *e)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(body, key);
+    if (!v || cJSON_IsNull(v))
+        return NULL;
+    if (!cJSON_IsString(v)) {
+        bb_fail_field(e, key, "must be a string");
+        return NULL;
+    }
+    return v->valuestring;
+}

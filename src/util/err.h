@@ -41,6 +41,10 @@ enum bb_err bb_fail(bb_errctx *e, enum bb_err code, const char *fmt, ...)
  * per field).  Returns BB_EINVAL. */
 enum bb_err bb_fail_field(bb_errctx *e, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* An optional string member of a JSON object body: its value (borrowed
+ * from body), or NULL when absent or null; any other type records the
+ * field error "must be a string" in e and gives NULL. */
+const char *bb_json_opt_string(const struct cJSON *body, const char *key, bb_errctx *e);
 /* Frees e->fields and resets the context to BB_OK. */
 void bb_err_clear(bb_errctx *e);
 /* Short machine code for the enum ("invalid", "not_found", ...). */

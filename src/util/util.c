@@ -128,6 +128,89 @@ size_t bb_url_escape(char *out, size_t cap, const char *s, bool keep_slash)
     return n;
 }
 
+void bb_sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+bool bb_sleep_cancelable(long ms, const atomic_bool *cancel, long slice_ms)
+{
+    int64_t end = bb_mono_us() + (int64_t)ms * 1000;
+    for (;;) {
+        if (cancel && atomic_load(cancel))
+            return false;
+        int64_t left = (end - bb_mono_us()) / 1000;
+        if (left <= 0)
+            return true;
+        bb_sleep_ms(left < slice_ms ? (long)left : slice_ms);
+    }
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int bb_dir_names(const char *dir, bool skip_hidden, size_t max, char ***names, size_t *n)
+{
+    *names = NULL;
+    *n = 0;
+    DIR *d = opendir(dir);
+    if (!d)
+        return -1;
+    char **v = NULL;
+    size_t len = 0, cap = 0;
+    int rc = 0, saved = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        const char *nm = e->d_name;
+        if ((nm[0] == '.' && (skip_hidden || !nm[1] || (nm[1] == '.' && !nm[2]))))
+            continue;
+        if (len == max) {
+            saved = E2BIG;
+            rc = -1;
+            break;
+        }
+        if (len == cap) {
+            size_t nc = cap ? cap * 2 : 16;
+            char **nv = realloc(v, nc * sizeof *nv);
+            if (!nv) {
+                saved = ENOMEM;
+                rc = -1;
+                break;
+            }
+            v = nv;
+            cap = nc;
+        }
+        if (!(v[len] = strdup(nm))) {
+            saved = ENOMEM;
+            rc = -1;
+            break;
+        }
+        len++;
+    }
+    closedir(d);
+    if (rc != 0) {
+        bb_strv_free(v, len);
+        errno = saved;
+        return -1;
+    }
+    if (len > 1)
+        qsort(v, len, sizeof *v, cmp_name);
+    *names = v;
+    *n = len;
+    return 0;
+}
+
+void bb_strv_free(char **v, size_t n)
+{
+    for (size_t i = 0; v && i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
 const char *bb_content_type_for(const char *name)
 {
     static const struct { const char *ext, *type; } map[] = {

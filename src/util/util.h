@@ -3,6 +3,7 @@
 #ifndef BB_UTIL_H
 #define BB_UTIL_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -13,6 +14,12 @@ int64_t bb_now_ms(void);
 int64_t bb_mono_us(void);
 /* Formats ms since epoch as "2026-11-22T05:00:00.123Z" into out[32]. */
 void bb_iso8601(int64_t ms, char out[32]);
+
+/* Sleeps ms milliseconds (resumed after signals). */
+void bb_sleep_ms(long ms);
+/* Sleeps ms milliseconds, looking at *cancel (may be NULL) every slice_ms;
+ * returns false as soon as it is set, true after the full sleep. */
+bool bb_sleep_cancelable(long ms, const atomic_bool *cancel, long slice_ms);
 
 /* Parses a whole decimal int64 (optional leading '-'); 0 on success. */
 int bb_parse_i64(const char *s, int64_t *out);
@@ -33,6 +40,13 @@ const char *bb_content_type_for(const char *name);
 int bb_mkdirs(const char *path, bool private_leaf);
 /* Removes a directory tree (no symlink following); 0 or -1. */
 int bb_rmtree(const char *path);
+/* The entries of directory dir ("." and ".." never; other names starting
+ * with '.' only when !skip_hidden), sorted bytewise, at most max of them
+ * (E2BIG beyond).  On success *names is a malloc'd array of *n malloc'd
+ * strings (caller frees with bb_strv_free); -1 with errno otherwise. */
+int bb_dir_names(const char *dir, bool skip_hidden, size_t max, char ***names, size_t *n);
+/* Frees n strings of v and v itself; v may be NULL. */
+void bb_strv_free(char **v, size_t n);
 /* Reads a whole file up to max bytes into a malloc'd NUL-terminated
  * buffer (caller frees); NULL with errno set (EFBIG when over max). */
 char *bb_read_file(const char *path, size_t max, size_t *len_out);

@@ -649,3 +649,35 @@ TEST(url_escape)
     CHECK_STR_EQ(small, "ab");
     CHECK_EQ_INT(bb_url_escape(small, 0, "x", false), 0);
 }
+
+TEST(dir_names_sorted_hidden_and_capped)
+{
+    CHECK(make_tdir());
+    static const char *const files[] = {"b.wav", "a.md", ".hidden", "C.txt"};
+    char p[PATH_MAX + 32];
+    for (size_t i = 0; i < 4; i++) {
+        snprintf(p, sizeof p, "%s/%s", tdir, files[i]);
+        int fd = open(p, O_WRONLY | O_CREAT, 0600);
+        CHECK(fd >= 0);
+        close(fd);
+    }
+    char **v = NULL;
+    size_t n = 0;
+    CHECK_EQ_INT(bb_dir_names(tdir, true, 100, &v, &n), 0);
+    CHECK_EQ_INT(n, 3);
+    CHECK_STR_EQ(v[0], "C.txt");
+    CHECK_STR_EQ(v[1], "a.md");
+    CHECK_STR_EQ(v[2], "b.wav");
+    bb_strv_free(v, n);
+    CHECK_EQ_INT(bb_dir_names(tdir, false, 100, &v, &n), 0);
+    CHECK_EQ_INT(n, 4);
+    CHECK_STR_EQ(v[0], ".hidden");
+    bb_strv_free(v, n);
+    CHECK_EQ_INT(bb_dir_names(tdir, false, 3, &v, &n), -1);
+    CHECK_EQ_INT(errno, E2BIG);
+    CHECK(v == NULL && n == 0);
+    snprintf(p, sizeof p, "%s/missing", tdir);
+    CHECK_EQ_INT(bb_dir_names(p, true, 100, &v, &n), -1);
+    CHECK_EQ_INT(errno, ENOENT);
+    CHECK_EQ_INT(bb_rmtree(tdir), 0);
+}

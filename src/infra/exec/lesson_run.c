@@ -4,7 +4,6 @@
  * and released by run_free() before exec_lesson returns. */
 #include "infra/exec/lesson_run.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -150,52 +149,20 @@ static int write_file(const char *dir, const char *name, const char *data, size_
     return close(fd);
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* The manifest's artifact list: every regular file of outdir except the
  * manifest itself, sorted by name, with size, sha256, type and URL. */
 static int list_artifacts(struct run *r)
 {
-    DIR *d = opendir(r->ctx->outdir);
-    if (!d)
-        return -1;
     char **names = NULL;
-    size_t n = 0, cap = 0;
+    size_t n = 0;
+    if (bb_dir_names(r->ctx->outdir, true, MAX_ARTIFACTS, &names, &n) != 0)
+        return -1;
     int rc = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (e->d_name[0] == '.' || strcmp(e->d_name, "manifest.json") == 0)
-            continue;
-        if (n == MAX_ARTIFACTS) {
-            errno = E2BIG;
-            rc = -1;
-            break;
-        }
-        if (n == cap) {
-            size_t nc = cap ? cap * 2 : 32;
-            char **nn = realloc(names, nc * sizeof *nn);
-            if (!nn) {
-                rc = -1;
-                break;
-            }
-            names = nn;
-            cap = nc;
-        }
-        if (!(names[n] = strdup(e->d_name))) {
-            rc = -1;
-            break;
-        }
-        n++;
-    }
-    closedir(d);
-    if (rc == 0 && n > 0)
-        qsort(names, n, sizeof *names, cmp_str);
-    if (rc == 0 && n > 0 && !(r->arts = calloc(n, sizeof *r->arts)))
+    if (n > 0 && !(r->arts = calloc(n, sizeof *r->arts)))
         rc = -1;
     for (size_t i = 0; i < n && rc == 0; i++) {
+        if (strcmp(names[i], "manifest.json") == 0)
+            continue;
         char path[4096], hex[65];
         int64_t size = 0;
         snprintf(path, sizeof path, "%s/%s", r->ctx->outdir, names[i]);
@@ -222,9 +189,7 @@ static int list_artifacts(struct run *r)
         a->size = size;
         a->content_type = bb_content_type_for(a->name);
     }
-    for (size_t i = 0; i < n; i++)
-        free(names[i]);
-    free(names);
+    bb_strv_free(names, n);
     return rc;
 }
 

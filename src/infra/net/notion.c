@@ -92,26 +92,11 @@ static bool is_canceled(atomic_bool *cancel)
     return cancel && atomic_load(cancel);
 }
 
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
-
-/* Sleeps ms, waking every POLL_SLICE_MS to look at cancel.  Returns false
- * when canceled. */
+/* Sleeps ms, waking every POLL_SLICE_MS to look at cancel.  Returns
+ * false when canceled. */
 static bool sleep_cancelable(long ms, atomic_bool *cancel)
 {
-    int64_t end = bb_mono_us() + (int64_t)ms * 1000;
-    for (;;) {
-        if (is_canceled(cancel))
-            return false;
-        int64_t left = (end - bb_mono_us()) / 1000;
-        if (left <= 0)
-            return true;
-        sleep_ms(left < POLL_SLICE_MS ? (long)left : POLL_SLICE_MS);
-    }
+    return bb_sleep_cancelable(ms, cancel, POLL_SLICE_MS);
 }
 
 /* Overwrites every occurrence of token in s with '*'. */

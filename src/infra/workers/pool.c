@@ -97,6 +97,24 @@ static void deadline_in(struct timespec *ts, int64_t ms)
     }
 }
 
+/* Appends id to the ",a,b," list *list of length *len (a NULL list
+ * starts as ","); false when out of memory (the list stays as it was). */
+static bool id_list_add(char **list, size_t *len, const char *id)
+{
+    size_t n = strlen(id);
+    char *nl = realloc(*list, *len + n + 3);
+    if (!nl)
+        return false;
+    *list = nl;
+    if (*len == 0)
+        nl[(*len)++] = ',';
+    memcpy(nl + *len, id, n);
+    *len += n;
+    nl[(*len)++] = ',';
+    nl[*len] = '\0';
+    return true;
+}
+
 /* ",a,b," list of presets at their concurrency limit, or NULL.  A worker's
  * slot stays occupied until the cycle that records its result commits, so
  * other workers never start a job of a limited preset before the previous
@@ -118,17 +136,8 @@ static char *blocked_presets(pool *p, const struct worker *self)
                 running++;
         if (running < pr->concurrency)
             continue;
-        size_t add = strlen(pr->id) + 1;
-        char *nl = realloc(list, len + add + 2);
-        if (!nl)
+        if (!id_list_add(&list, &len, pr->id))
             break;
-        list = nl;
-        if (len == 0)
-            list[len++] = ',';
-        memcpy(list + len, pr->id, add - 1);
-        len += add - 1;
-        list[len++] = ',';
-        list[len] = '\0';
     }
     return list;
 }
@@ -213,32 +222,11 @@ static int scan_artifacts(const char *outdir, int64_t job_id, struct artifact_re
     *out = NULL;
     *n = 0;
     /* names first: files are renamed below, which must not feed readdir */
-    DIR *d = opendir(outdir);
-    if (!d)
-        return errno == ENOENT ? 0 : -1;
     char **names = NULL;
-    size_t nnames = 0, ncap = 0;
+    size_t nnames = 0;
+    if (bb_dir_names(outdir, false, SIZE_MAX, &names, &nnames) != 0)
+        return errno == ENOENT ? 0 : -1;
     int ret = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (e->d_name[0] == '.' && (!e->d_name[1] || (e->d_name[1] == '.' && !e->d_name[2])))
-            continue;
-        if (nnames == ncap) {
-            ncap = ncap ? ncap * 2 : 16;
-            char **nn = realloc(names, ncap * sizeof *nn);
-            if (!nn) {
-                ret = -1;
-                break;
-            }
-            names = nn;
-        }
-        if (!(names[nnames] = strdup(e->d_name))) {
-            ret = -1;
-            break;
-        }
-        nnames++;
-    }
-    closedir(d);
     size_t cap = 0;
     for (size_t i = 0; i < nnames && ret == 0; i++) {
         const char *name = names[i];
@@ -293,9 +281,7 @@ static int scan_artifacts(const char *outdir, int64_t job_id, struct artifact_re
         if (!a->name || !a->sha256 || !a->content_type || !a->location || !a->storage)
             ret = -1;
     }
-    for (size_t i = 0; i < nnames; i++)
-        free(names[i]);
-    free(names);
+    bb_strv_free(names, nnames);
     return ret;
 }
 
@@ -643,17 +629,8 @@ static char *batchable_presets(const bb_config *cfg)
         const bb_preset *pr = &cfg->presets[i];
         if (pr->workflow != BB_WF_NOOP || pr->concurrency > 0)
             continue;
-        size_t add = strlen(pr->id) + 2;
-        char *nl = realloc(list, len + add + 2);
-        if (!nl)
+        if (!id_list_add(&list, &len, pr->id))
             break;
-        list = nl;
-        if (len == 0)
-            list[len++] = ',';
-        memcpy(list + len, pr->id, add - 2);
-        len += add - 2;
-        list[len++] = ',';
-        list[len] = '\0';
     }
     return list;
 }
