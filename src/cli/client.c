@@ -819,21 +819,6 @@ static cJSON *cred_read(const struct cred_paths *p, char *why, size_t whylen)
     return all;
 }
 
-/* Writes len bytes, retrying short writes; 0 or -1 (errno). */
-static int write_all(int fd, const char *data, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, data, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        data += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 /* Replaces the credentials file with all, atomically (a new 0600 file
  * renamed over the old one).  0 or -1 with why. */
 static int cred_write(const struct cred_paths *p, const cJSON *all, char *why,
@@ -863,7 +848,7 @@ static int cred_write(const struct cred_paths *p, const cJSON *all, char *why,
                  strerror(errno));
         goto out;
     }
-    if (write_all(fd, text, len) != 0 || write_all(fd, "\n", 1) != 0 ||
+    if (bb_write_all(fd, text, len) != 0 || bb_write_all(fd, "\n", 1) != 0 ||
         fsync(fd) != 0) {
         snprintf(why, whylen, "cannot write %s: %s", tmp, strerror(errno));
         (void)close(fd);

@@ -211,6 +211,24 @@ void bb_strv_free(char **v, size_t n)
     free(v);
 }
 
+int bb_write_all(int fd, const void *data, size_t len)
+{
+    const char *p = data;
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            if (n == 0)
+                errno = EIO;
+            return -1;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
 const char *bb_content_type_for(const char *name)
 {
     static const struct { const char *ext, *type; } map[] = {

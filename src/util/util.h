@@ -47,6 +47,9 @@ int bb_rmtree(const char *path);
 int bb_dir_names(const char *dir, bool skip_hidden, size_t max, char ***names, size_t *n);
 /* Frees n strings of v and v itself; v may be NULL. */
 void bb_strv_free(char **v, size_t n);
+/* Writes all len bytes of data to fd, resuming after short writes and
+ * EINTR.  0, or -1 with errno set (EIO for a write of 0 bytes). */
+int bb_write_all(int fd, const void *data, size_t len);
 /* Reads a whole file up to max bytes into a malloc'd NUL-terminated
  * buffer (caller frees); NULL with errno set (EFBIG when over max). */
 char *bb_read_file(const char *path, size_t max, size_t *len_out);

@@ -8,6 +8,8 @@
  * history from block to block, so memory does not depend on file size. */
 #include "util/wav.h"
 
+#include "util/util.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -95,22 +97,7 @@ static int pread_full(int fd, void *buf, size_t n, uint64_t off)
     return 0;
 }
 
-static int write_full(int fd, const void *buf, size_t n)
-{
-    const unsigned char *p = buf;
-    while (n > 0) {
-        ssize_t r = write(fd, p, n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return -1;
-        p += r;
-        n -= (size_t)r;
-    }
-    return 0;
-}
-
-static int pwrite_full(int fd, const void *buf, size_t n, uint64_t off)
+static int pbb_write_all(int fd, const void *buf, size_t n, uint64_t off)
 {
     const unsigned char *p = buf;
     while (n > 0) {
@@ -387,9 +374,9 @@ int wav_write_file(const char *path, const wav_format *fmt, const void *pcm,
         set_err(err, errlen, "%s: %s", path, strerror(errno));
         return -1;
     }
-    int rc = write_full(fd, h, sizeof h);
+    int rc = bb_write_all(fd, h, sizeof h);
     if (rc == 0 && len > 0)
-        rc = write_full(fd, pcm, len);
+        rc = bb_write_all(fd, pcm, len);
     int e = errno;
     if (close(fd) != 0 && rc == 0) {
         rc = -1;
@@ -430,7 +417,7 @@ int wav_writer_open(wav_writer *w, const char *path, const wav_format *fmt,
         return -1;
     }
     placeholder_header(h, fmt);
-    if (write_full(w->fd, h, sizeof h) != 0) {
+    if (bb_write_all(w->fd, h, sizeof h) != 0) {
         set_err(err, errlen, "%s: write failed: %s", path, strerror(errno));
         wav_writer_abort(w);
         return -1;
@@ -450,7 +437,7 @@ int wav_writer_write(wav_writer *w, const void *data, size_t len, char *err,
                 w->path);
         return -1;
     }
-    if (write_full(w->fd, data, len) != 0) {
+    if (bb_write_all(w->fd, data, len) != 0) {
         set_err(err, errlen, "%s: write failed: %s", w->path,
                 strerror(errno));
         return -1;
@@ -492,7 +479,7 @@ int wav_writer_finish(wav_writer *w, uint64_t *frames_out, char *err,
     if ((whole != w->bytes &&
          ftruncate(w->fd, (off_t)(WAV_HEADER_BYTES + whole)) != 0) ||
         wav_header(h, &w->fmt, whole) != 0 ||
-        pwrite_full(w->fd, h, sizeof h, 0) != 0) {
+        pbb_write_all(w->fd, h, sizeof h, 0) != 0) {
         set_err(err, errlen, "%s: cannot finish the header: %s", w->path,
                 strerror(errno));
         wav_writer_abort(w);
@@ -546,7 +533,7 @@ static int sink_flush(sink *s, char *err, size_t errlen)
 {
     if (s->len == 0)
         return 0;
-    if (write_full(s->fd, s->buf, s->len) != 0) {
+    if (bb_write_all(s->fd, s->buf, s->len) != 0) {
         set_err(err, errlen, "%s: write failed: %s", s->path,
                 strerror(errno));
         return -1;
@@ -818,7 +805,7 @@ int wav_concat(const char *const *inputs, size_t n, const char *out_path,
     if (rc == 0)
         rc = sink_flush(&sc->out, err, errlen);
     if (rc == 0 && (wav_header(h, &of, sc->out.bytes) != 0 ||
-                    pwrite_full(sc->out.fd, h, sizeof h, 0) != 0)) {
+                    pbb_write_all(sc->out.fd, h, sizeof h, 0) != 0)) {
         set_err(err, errlen, "%s: cannot write the header: %s", out_path,
                 strerror(errno));
         rc = -1;

@@ -681,3 +681,24 @@ TEST(dir_names_sorted_hidden_and_capped)
     CHECK_EQ_INT(errno, ENOENT);
     CHECK_EQ_INT(bb_rmtree(tdir), 0);
 }
+
+TEST(write_all_writes_everything_or_fails)
+{
+    CHECK(make_tdir());
+    char p[PATH_MAX + 16];
+    snprintf(p, sizeof p, "%s/w", tdir);
+    int fd = open(p, O_WRONLY | O_CREAT, 0600);
+    CHECK(fd >= 0);
+    static char big[300000];
+    memset(big, 'x', sizeof big);
+    CHECK_EQ_INT(bb_write_all(fd, big, sizeof big), 0);
+    close(fd);
+    size_t len = 0;
+    char *back = bb_read_file(p, sizeof big + 1, &len);
+    CHECK(back != NULL && len == sizeof big && memcmp(back, big, len) == 0);
+    free(back);
+    errno = 0;
+    CHECK_EQ_INT(bb_write_all(-1, "x", 1), -1);
+    CHECK_EQ_INT(errno, EBADF);
+    CHECK_EQ_INT(bb_rmtree(tdir), 0);
+}

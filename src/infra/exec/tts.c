@@ -476,21 +476,14 @@ static int espeak_synth(const struct tts_env *env, const bb_voice *v,
     char txt[PATH_MAX];
     snprintf(txt, sizeof txt, "%s/text.txt", workdir);
     int fd = open(txt, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    size_t len = strlen(text), off = 0;
-    while (fd >= 0 && off < len) {
-        ssize_t n = write(fd, text + off, len - off);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        off += (size_t)n;
+    bool written = fd >= 0 && bb_write_all(fd, text, strlen(text)) == 0;
+    int saved = errno;
+    if (fd >= 0 && close(fd) != 0 && written) {
+        written = false;
+        saved = errno;
     }
-    if (fd < 0 || off < len || close(fd) != 0) {
-        int saved = errno;
-        if (fd >= 0 && off < len)
-            close(fd);
+    if (!written)
         return fail(res, true, "espeak-ng: cannot write the text file: %s", strerror(saved));
-    }
     const char *lit[9] = {prog, "-b", "1", "-v", v->provider_voice, "-w", raw, "-f", txt};
     char *a[9] = {0};
     for (size_t i = 0; i < 9; i++) {
@@ -878,16 +871,8 @@ static int copy_atomic(const char *src, const char *dst, char *err,
         }
         if (r == 0)
             break;
-        for (ssize_t off = 0; off < r;) {
-            ssize_t wr = write(out, blk + off, (size_t)(r - off));
-            if (wr < 0 && errno == EINTR)
-                continue;
-            if (wr <= 0) {
-                rc = -1;
-                break;
-            }
-            off += wr;
-        }
+        if (bb_write_all(out, blk, (size_t)r) != 0)
+            rc = -1;
     }
     int e = errno;
     close(in);

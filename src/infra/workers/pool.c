@@ -316,18 +316,7 @@ static bool wants_s3(const bb_app *app, const job *j)
 
 static int write_fd(void *ud, const void *data, size_t n)
 {
-    int fd = *(int *)ud;
-    const char *p = data;
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return 1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
+    return bb_write_all(*(int *)ud, data, n) == 0 ? 0 : 1;
 }
 
 /* Copies the S3 object key into a new file at path.  false with a
