@@ -13,6 +13,7 @@
 # $(BUILD)/obj/.  File names must not contain spaces.
 
 SANITIZE ?= 0
+DEBUG ?= 0
 ifeq ($(SANITIZE),1)
 BUILD ?= build/asan
 else
@@ -104,6 +105,10 @@ else
 OPT    := -O2 -g
 SAN    :=
 TP_SAN :=
+endif
+# BB_ASSERT (src/util/bb_assert.h) is checked in sanitizer and debug builds.
+ifneq ($(SANITIZE)$(DEBUG),00)
+SAN    += -DBB_DEBUG
 endif
 
 BB_CFLAGS    := -std=c11 $(WARN) -D_GNU_SOURCE $(INCLUDES) $(OPT) $(SAN) -pthread $(CFLAGS)
