@@ -1,6 +1,7 @@
 /* job.c — job state machine and DTO (see job.h). */
 #include "domain/job.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,89 +57,156 @@ bool job_transition_ok(enum job_state from, enum job_state to)
     return false;
 }
 
+bool job_state_in(job_state_set set, enum job_state s)
+{
+    return (unsigned)s <= JOB_CANCELED && (set & JOB_STATE_BIT(s)) != 0;
+}
+
+void job_state_set_names(job_state_set set, char *out, size_t cap)
+{
+    size_t n = 0;
+    if (cap == 0)
+        return;
+    out[0] = '\0';
+    for (int i = 0; i <= JOB_CANCELED; i++) {
+        if (!job_state_in(set, (enum job_state)i))
+            continue;
+        int w = snprintf(out + n, cap - n, "%s%s", n ? ", " : "", state_names[i]);
+        if (w < 0 || (size_t)w >= cap - n)
+            return;                 /* cut short, still terminated */
+        n += (size_t)w;
+    }
+}
+
+cJSON *job_state_set_json(job_state_set set)
+{
+    cJSON *arr = cJSON_CreateArray();
+    for (int i = 0; arr && i <= JOB_CANCELED; i++) {
+        if (!job_state_in(set, (enum job_state)i))
+            continue;
+        cJSON *name = cJSON_CreateString(state_names[i]);
+        if (!name || !cJSON_AddItemToArray(arr, name)) {
+            cJSON_Delete(name);
+            cJSON_Delete(arr);
+            return NULL;
+        }
+    }
+    return arr;
+}
+
+/* The DTO of the HTTP contract as data: one row per key, in contract order
+ * (docs/api.md, "The job DTO").  job_to_dto renders the rows; job_clear frees
+ * the DTO_STR members (plus the two owned strings the DTO does not show). */
+enum dto_kind {
+    DTO_ID,        /* int64_t id, as a decimal string; null when 0 */
+    DTO_STR,       /* char *, owned; null when NULL */
+    DTO_BOOL,      /* bool */
+    DTO_INT,       /* int */
+    DTO_TIME,      /* int64_t ms since the epoch, ISO-8601; null when 0 */
+    DTO_STATE,     /* enum job_state, by name */
+    DTO_PARAMS,    /* char * JSON object text, as an object ({} when absent) */
+    DTO_PROGRESS,  /* double, clamped to [0, 1] and rounded to 3 places */
+};
+
+static const struct dto_field {
+    const char *key;
+    enum dto_kind kind;
+    size_t off;
+} dto_fields[] = {
+    {"jobId", DTO_ID, offsetof(job, id)},
+    {"state", DTO_STATE, offsetof(job, state)},
+    {"md", DTO_STR, offsetof(job, md)},
+    {"preset", DTO_STR, offsetof(job, preset)},
+    {"withTts", DTO_BOOL, offsetof(job, with_tts)},
+    {"upload", DTO_STR, offsetof(job, upload)},
+    {"voiceAccent", DTO_STR, offsetof(job, voice_accent)},
+    {"voiceId", DTO_STR, offsetof(job, voice_id)},
+    {"forceTts", DTO_BOOL, offsetof(job, force_tts)},
+    {"notionDatabase", DTO_STR, offsetof(job, notion_database)},
+    {"mode", DTO_STR, offsetof(job, mode)},
+    {"priority", DTO_INT, offsetof(job, priority)},
+    {"params", DTO_PARAMS, offsetof(job, params)},
+    {"progress", DTO_PROGRESS, offsetof(job, progress)},
+    {"attempts", DTO_INT, offsetof(job, attempts)},
+    {"maxAttempts", DTO_INT, offsetof(job, max_attempts)},
+    {"parentJobId", DTO_ID, offsetof(job, parent_job_id)},
+    {"manifestPath", DTO_STR, offsetof(job, manifest_path)},
+    {"notionUrl", DTO_STR, offsetof(job, notion_url)},
+    {"pageUrl", DTO_STR, offsetof(job, page_url)},
+    {"error", DTO_STR, offsetof(job, error)},
+    {"ownerId", DTO_ID, offsetof(job, owner_id)},
+    {"createdAt", DTO_TIME, offsetof(job, created_at)},
+    {"updatedAt", DTO_TIME, offsetof(job, updated_at)},
+    {"startedAt", DTO_TIME, offsetof(job, started_at)},
+    {"finishedAt", DTO_TIME, offsetof(job, finished_at)},
+};
+#define NFIELDS (sizeof dto_fields / sizeof dto_fields[0])
+
+#define FIELD(j, f, type) (*(type *)(void *)((char *)(j) + (f)->off))
+
 void job_clear(job *j)
 {
-    free(j->md);
+    for (size_t i = 0; i < NFIELDS; i++)
+        if (dto_fields[i].kind == DTO_STR || dto_fields[i].kind == DTO_PARAMS)
+            free(FIELD(j, &dto_fields[i], char *));
     free(j->input_path);
-    free(j->preset);
-    free(j->upload);
-    free(j->voice_accent);
-    free(j->voice_id);
-    free(j->notion_database);
-    free(j->mode);
-    free(j->params);
-    free(j->manifest_path);
-    free(j->notion_url);
-    free(j->page_url);
-    free(j->error);
     memset(j, 0, sizeof *j);
 }
 
-static void add_str(cJSON *o, const char *k, const char *v)
+/* One DTO value of j (a new item), or NULL on OOM. */
+static cJSON *dto_value(const job *j, const struct dto_field *f)
 {
-    if (v)
-        cJSON_AddStringToObject(o, k, v);
-    else
-        cJSON_AddNullToObject(o, k);
-}
-
-static void add_id(cJSON *o, const char *k, int64_t id)
-{
-    if (id > 0) {
-        char tmp[24];
+    char tmp[32];
+    switch (f->kind) {
+    case DTO_ID: {
+        int64_t id = FIELD(j, f, const int64_t);
+        if (id <= 0)
+            return cJSON_CreateNull();
         snprintf(tmp, sizeof tmp, "%lld", (long long)id);
-        cJSON_AddStringToObject(o, k, tmp);
-    } else {
-        cJSON_AddNullToObject(o, k);
+        return cJSON_CreateString(tmp);
     }
-}
-
-static void add_time(cJSON *o, const char *k, int64_t ms)
-{
-    if (ms > 0) {
-        char tmp[32];
+    case DTO_STR: {
+        const char *v = FIELD(j, f, char *const);
+        return v ? cJSON_CreateString(v) : cJSON_CreateNull();
+    }
+    case DTO_BOOL:
+        return cJSON_CreateBool(FIELD(j, f, const bool));
+    case DTO_INT:
+        return cJSON_CreateNumber(FIELD(j, f, const int));
+    case DTO_TIME: {
+        int64_t ms = FIELD(j, f, const int64_t);
+        if (ms <= 0)
+            return cJSON_CreateNull();
         bb_iso8601(ms, tmp);
-        cJSON_AddStringToObject(o, k, tmp);
-    } else {
-        cJSON_AddNullToObject(o, k);
+        return cJSON_CreateString(tmp);
     }
+    case DTO_STATE:
+        return cJSON_CreateString(job_state_name(FIELD(j, f, const enum job_state)));
+    case DTO_PARAMS: {
+        const char *text = FIELD(j, f, char *const);
+        cJSON *params = text ? cJSON_Parse(text) : NULL;
+        return params ? params : cJSON_CreateObject();
+    }
+    case DTO_PROGRESS: {
+        double p = FIELD(j, f, const double);
+        p = p < 0 ? 0 : p > 1 ? 1 : p;
+        return cJSON_CreateNumber((double)(int)(p * 1000 + 0.5) / 1000.0);
+    }
+    }
+    return NULL;
 }
 
 cJSON *job_to_dto(const job *j)
 {
     cJSON *o = cJSON_CreateObject();
-    if (!o)
-        return NULL;
-    add_id(o, "jobId", j->id);
-    cJSON_AddStringToObject(o, "state", job_state_name(j->state));
-    add_str(o, "md", j->md);
-    add_str(o, "preset", j->preset);
-    cJSON_AddBoolToObject(o, "withTts", j->with_tts);
-    add_str(o, "upload", j->upload);
-    add_str(o, "voiceAccent", j->voice_accent);
-    add_str(o, "voiceId", j->voice_id);
-    cJSON_AddBoolToObject(o, "forceTts", j->force_tts);
-    add_str(o, "notionDatabase", j->notion_database);
-    add_str(o, "mode", j->mode);
-    cJSON_AddNumberToObject(o, "priority", j->priority);
-    cJSON *params = j->params ? cJSON_Parse(j->params) : NULL;
-    if (!params)
-        params = cJSON_CreateObject();
-    cJSON_AddItemToObject(o, "params", params);
-    double p = j->progress < 0 ? 0 : j->progress > 1 ? 1 : j->progress;
-    cJSON_AddNumberToObject(o, "progress", (double)(int)(p * 1000 + 0.5) / 1000.0);
-    cJSON_AddNumberToObject(o, "attempts", j->attempts);
-    cJSON_AddNumberToObject(o, "maxAttempts", j->max_attempts);
-    add_id(o, "parentJobId", j->parent_job_id);
-    add_str(o, "manifestPath", j->manifest_path);
-    add_str(o, "notionUrl", j->notion_url);
-    add_str(o, "pageUrl", j->page_url);
-    add_str(o, "error", j->error);
-    add_id(o, "ownerId", j->owner_id);
-    add_time(o, "createdAt", j->created_at);
-    add_time(o, "updatedAt", j->updated_at);
-    add_time(o, "startedAt", j->started_at);
-    add_time(o, "finishedAt", j->finished_at);
+    for (size_t i = 0; o && i < NFIELDS; i++) {
+        cJSON *v = dto_value(j, &dto_fields[i]);
+        if (!v || !cJSON_AddItemToObject(o, dto_fields[i].key, v)) {
+            cJSON_Delete(v);
+            cJSON_Delete(o);
+            return NULL;
+        }
+    }
     return o;
 }
 

@@ -5,6 +5,7 @@
 #define BB_JOB_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct cJSON;
@@ -15,12 +16,26 @@ const char *job_state_name(enum job_state s);
 /* 0 and *out on success, -1 for an unknown name. */
 int job_state_parse(const char *name, enum job_state *out);
 bool job_state_terminal(enum job_state s);
-/* The transitions of SPEC §4.2:
+/* The transitions of the job lifecycle (docs/api.md, "States"):
  *   queued  → running (claim) | canceled (cancel)
  *   running → succeeded | failed | canceled | queued (retry backoff,
  *             lost worker, shutdown requeue)
- *   failed | canceled → queued (retry action) */
+ *   failed | canceled → queued (retry action)
+ * Every place that changes a job's state asserts it first:
+ * BB_ASSERT(job_transition_ok(from, to)) (util/bb_assert.h). */
 bool job_transition_ok(enum job_state from, enum job_state to);
+
+/* A set of states, one bit per state: JOB_STATE_BIT(JOB_FAILED) |
+ * JOB_STATE_BIT(JOB_CANCELED).  JOB_STATES_ALL holds all five. */
+typedef unsigned job_state_set;
+#define JOB_STATE_BIT(s) (1u << (unsigned)(s))
+#define JOB_STATES_ALL (JOB_STATE_BIT(JOB_CANCELED + 1) - 1u)
+bool job_state_in(job_state_set set, enum job_state s);
+/* The names of the states in set, in lifecycle order, joined by ", " into
+ * out (cap bytes, always terminated; cut short if out is too small). */
+void job_state_set_names(job_state_set set, char *out, size_t cap);
+/* The names as a JSON array of strings (caller frees); NULL only on OOM. */
+struct cJSON *job_state_set_json(job_state_set set);
 
 /* A job record.  Strings are owned by the record (job_clear frees them);
  * NULL means absent.  Times are ms since the epoch, 0 = absent. */

@@ -15,6 +15,7 @@
 #include "infra/db/repo_file.h"
 #include "infra/db/repo_job.h"
 #include "infra/workers/pool.h"
+#include "util/bb_assert.h"
 #include "util/util.h"
 
 int64_t principal_scope(const struct principal *p)
@@ -343,17 +344,305 @@ int svc_job_filter(const bb_app *app, const struct principal *who, const char *s
     return e->code;
 }
 
-/* Rejects members of payload other than the allowed ones. */
-static void check_payload_keys(const cJSON *payload, const char *const *allowed, size_t n,
-                               bb_errctx *e)
+/* ---- job actions ----------------------------------------------------------
+ *
+ * One table (job_actions[] below) says everything about an action: its
+ * name, the label and description the UI shows, the payload members it
+ * takes, the states it is allowed in, the state it moves the job to, and
+ * its two steps.  svc_job_action runs a request through the row:
+ *   1. the payload's members against fields (unknown ones are 400s);
+ *   2. check: validate the payload (400 field errors) and what the row's
+ *      state set cannot say (rerun_audio: a lesson job that kept lesson.md);
+ *   3. the state: "action X is not allowed in state Y" (422) unless the
+ *      job's state is in allowed; a state change is asserted against the
+ *      domain state machine (job_transition_ok);
+ *   4. apply: the one repository call (its transaction checks the state
+ *      again, so a race still ends as the same 422) and the reply text.
+ * svc_job_options lists the same rows as supportedActions. */
+
+/* One action request on its way through the steps above.  Everything is
+ * borrowed from svc_job_action's frame. */
+struct action_call {
+    bb_app *app;
+    int64_t scope;                 /* principal_scope of the caller */
+    const job *j;                  /* the job as loaded before the action */
+    const cJSON *payload;          /* object or NULL */
+    bb_errctx *e;
+    /* parsed by check, used by apply */
+    const char *reason;            /* cancel */
+    const char *preset, *notion;   /* edit_metadata; notion "" = clear */
+    const bb_preset *p;
+    bool notion_given;
+    const char *voice_id, *accent; /* rerun_audio */
+    const bb_voice *voice;
+    bool force;
+    /* set by apply */
+    int status;                    /* 200 or 202 */
+    char message[96];
+    int64_t new_id;                /* the job the reply names, 0 = this one */
+};
+
+struct job_action {
+    const char *type;              /* the request's "type" */
+    const char *label;             /* button text */
+    const char *description;       /* one sentence for the UI */
+    const char *const *fields;     /* payload members, NULL-terminated */
+    job_state_set allowed;         /* states of the job it is allowed in */
+    int target;                    /* enum job_state it moves the job to, -1 = none */
+    int (*check)(struct action_call *c);  /* NULL = nothing to check */
+    int (*apply)(struct action_call *c);
+};
+
+/* Rejects members of the payload the action does not take. */
+static void check_payload_keys(const cJSON *payload, const char *const *fields, bb_errctx *e)
 {
     for (const cJSON *it = payload ? payload->child : NULL; it; it = it->next) {
-        if (!it->string || !in_list(it->string, allowed, n)) {
+        bool known = false;
+        for (const char *const *f = fields; it->string && f && *f && !known; f++)
+            known = strcmp(*f, it->string) == 0;
+        if (!known) {
             char field[96];
             snprintf(field, sizeof field, "payload.%.80s", it->string ? it->string : "?");
             bb_fail_field(e, field, "unknown field for this action");
         }
     }
+}
+
+/* The 422 of an action asked for in a state it is not allowed in. */
+static int state_refused(const struct job_action *a, enum job_state s, bb_errctx *e)
+{
+    char allowed[80];
+    job_state_set_names(a->allowed, allowed, sizeof allowed);
+    return bb_fail(e, BB_ESTATE, "action \"%s\" is not allowed in state %s (only in %s)",
+                   a->type, job_state_name(s), allowed);
+}
+
+/* Maps the repository's answer to an action's change (when apply did not
+ * say more itself): its BB_ESTATE (the
+ * state moved since the job was loaded) becomes the message of
+ * state_refused with the state the job is in now. */
+static int apply_error(const struct action_call *c, const struct job_action *a, int rc)
+{
+    if (rc != BB_ESTATE)
+        return store_error(c->e, rc, "");
+    job now;
+    enum job_state s = c->j->state;
+    if (repo_job_get(c->app->db, c->j->id, c->scope, &now) == BB_OK) {
+        s = now.state;
+        job_clear(&now);
+    }
+    return state_refused(a, s, c->e);
+}
+
+static int cancel_check(struct action_call *c)
+{
+    c->reason = c->payload ? bb_json_opt_string(c->payload, "reason", c->e) : NULL;
+    if (c->reason && strlen(c->reason) > 200)
+        bb_fail_field(c->e, "payload.reason", "at most 200 characters");
+    return c->e->code;
+}
+
+static int cancel_apply(struct action_call *c)
+{
+    enum cancel_outcome oc;
+    int rc = repo_job_cancel(c->app->db, c->j->id, c->scope, c->reason, &oc);
+    if (rc != BB_OK)
+        return rc;
+    if (oc == CANCEL_REQUESTED && c->app->pool)
+        pool_cancel(c->app->pool, c->j->id);
+    snprintf(c->message, sizeof c->message, "%s",
+             oc == CANCEL_DONE ? "job canceled" : "cancel requested: the job is stopping");
+    c->status = 200;
+    return BB_OK;
+}
+
+static int retry_apply(struct action_call *c)
+{
+    const bb_preset *p = config_preset(c->app->cfg, c->j->preset);
+    int rc = repo_job_retry(c->app->db, c->j->id, c->scope, p ? p->max_attempts : 1);
+    if (rc != BB_OK)
+        return rc;
+    if (c->app->pool)
+        pool_wake(c->app->pool);
+    snprintf(c->message, sizeof c->message, "job queued again");
+    c->status = 202;
+    return BB_OK;
+}
+
+static int edit_check(struct action_call *c)
+{
+    bb_errctx *e = c->e;
+    const cJSON *nv = c->payload ? cJSON_GetObjectItemCaseSensitive(c->payload, "notionDatabase")
+                                 : NULL;
+    c->preset = c->payload ? bb_json_opt_string(c->payload, "preset", e) : NULL;
+    if (c->preset && !(c->p = config_preset(c->app->cfg, c->preset)))
+        bb_fail_field(e, "payload.preset", "unknown preset \"%.64s\"", c->preset);
+    if (c->p && c->p->uses_input && !c->j->input_path && !c->j->file_id)
+        bb_fail_field(e, "payload.preset", "preset \"%s\" needs an input file and this job has none",
+                      c->preset);
+    c->notion_given = nv != NULL;
+    if (nv && cJSON_IsNull(nv)) {
+        c->notion = "";
+    } else if (nv && !cJSON_IsString(nv)) {
+        bb_fail_field(e, "payload.notionDatabase", "must be a string or null");
+    } else if (nv) {
+        c->notion = nv->valuestring;
+        if (!config_notion_db(c->app->cfg, c->notion))
+            bb_fail_field(e, "payload.notionDatabase", "unknown Notion database \"%.64s\"",
+                          c->notion);
+    }
+    if (e->code == BB_OK && !c->preset && !nv)
+        bb_fail_field(e, "payload", "give preset and/or notionDatabase");
+    return e->code;
+}
+
+static int edit_apply(struct action_call *c)
+{
+    int rc = repo_job_edit(c->app->db, c->j->id, c->scope, c->preset,
+                           c->p ? c->p->max_attempts : 0, c->notion);
+    if (rc != BB_OK)
+        return rc;
+    snprintf(c->message, sizeof c->message, "job updated");
+    c->status = 200;
+    return BB_OK;
+}
+
+/* rerun_audio {voiceId?, voiceAccent?, forceTts?}: the payload, then the
+ * parent must be a lesson job that kept its lesson.md. */
+static int rerun_check(struct action_call *c)
+{
+    bb_errctx *e = c->e;
+    const job *parent = c->j;
+    c->voice_id = c->payload ? bb_json_opt_string(c->payload, "voiceId", e) : NULL;
+    c->accent = c->payload ? bb_json_opt_string(c->payload, "voiceAccent", e) : NULL;
+    c->force = c->payload ? opt_bool(c->payload, "forceTts", false, e) : false;
+    if (c->voice_id && !(c->voice = config_voice(c->app->cfg, c->voice_id)))
+        bb_fail_field(e, "payload.voiceId", "unknown voice \"%.64s\"", c->voice_id);
+    if (c->accent && !config_has_accent(c->app->cfg, c->accent))
+        bb_fail_field(e, "payload.voiceAccent", "unknown voice accent \"%.64s\"", c->accent);
+    if (c->voice && c->accent && strcmp(c->voice->accent, c->accent) != 0)
+        bb_fail_field(e, "payload.voiceId", "voice \"%s\" has the accent \"%s\", not \"%s\"",
+                      c->voice->id, c->voice->accent, c->accent);
+    if (e->code != BB_OK)
+        return e->code;
+    const bb_preset *p = config_preset(c->app->cfg, parent->preset);
+    if (!p || p->workflow != BB_WF_LESSON)
+        return bb_fail(e, BB_ESTATE, "rerun_audio needs a lesson job; job %lld ran preset \"%s\"",
+                       (long long)parent->id, parent->preset ? parent->preset : "?");
+    if (parent->state != JOB_SUCCEEDED)
+        return BB_OK;   /* the state step answers */
+    struct artifact_rec saved;
+    if (repo_artifact_get(c->app->db, parent->id, "lesson.md", &saved) != BB_OK)
+        return bb_fail(e, BB_ESTATE, "job %lld kept no lesson.md to redo the audio from",
+                       (long long)parent->id);
+    repo_artifact_clear(&saved);
+    return BB_OK;
+}
+
+/* A new job with parentJobId = the parent that redoes the audio from the
+ * parent's saved lesson (its lesson.md artifact); the parent is not
+ * touched.  The child belongs to the parent's owner and publishes nothing
+ * to Notion (the parent's page already exists). */
+static int rerun_apply(struct action_call *c)
+{
+    const job *parent = c->j;
+    const bb_preset *p = config_preset(c->app->cfg, parent->preset);
+    job ch;
+    memset(&ch, 0, sizeof ch);
+    ch.owner_id = parent->owner_id;
+    ch.preset = strdup(parent->preset);
+    ch.md = bb_strdup_or_null(parent->md);
+    ch.input_path = bb_strdup_or_null(parent->input_path);
+    ch.file_id = parent->file_id;
+    ch.with_tts = true;
+    ch.force_tts = c->force;
+    ch.upload = strdup(parent->upload ? parent->upload : "auto");
+    ch.voice_accent = bb_strdup_or_null(c->voice    ? c->voice->accent
+                                        : c->accent ? c->accent
+                                                    : parent->voice_accent);
+    ch.voice_id = bb_strdup_or_null(c->voice_id);
+    ch.mode = strdup(parent->mode ? parent->mode : "auto");
+    ch.priority = parent->priority;
+    ch.params = strdup(parent->params ? parent->params : "{}");
+    ch.max_attempts = p ? p->max_attempts : 1;
+    ch.parent_job_id = parent->id;
+    ch.state = JOB_QUEUED;
+    if (!ch.preset || !ch.upload || !ch.mode || !ch.params) {
+        job_clear(&ch);
+        return bb_fail(c->e, BB_EINTERNAL, "out of memory");
+    }
+    bool existed = false;
+    int rc = repo_job_submit(c->app->db, &ch, NULL, NULL, &existed);
+    c->new_id = ch.id;
+    job_clear(&ch);
+    if (rc != BB_OK)
+        return rc;
+    if (c->app->pool)
+        pool_wake(c->app->pool);
+    snprintf(c->message, sizeof c->message, "audio rerun queued as job %lld",
+             (long long)c->new_id);
+    c->status = 202;
+    return BB_OK;
+}
+
+static const char *const cancel_fields[] = {"reason", NULL};
+static const char *const retry_fields[] = {NULL};
+static const char *const edit_fields[] = {"preset", "notionDatabase", NULL};
+static const char *const rerun_fields[] = {"voiceId", "voiceAccent", "forceTts", NULL};
+
+#define S(x) JOB_STATE_BIT(JOB_##x)
+static const struct job_action job_actions[] = {
+    {"cancel", "Cancel", "Stop a queued or running job.", cancel_fields,
+     S(QUEUED) | S(RUNNING), JOB_CANCELED, cancel_check, cancel_apply},
+    {"retry", "Retry", "Queue a failed or canceled job again.", retry_fields,
+     S(FAILED) | S(CANCELED), JOB_QUEUED, NULL, retry_apply},
+    {"edit_metadata", "Edit metadata",
+     "Change the preset or Notion database of a job that is not running.", edit_fields,
+     S(QUEUED) | S(SUCCEEDED) | S(FAILED) | S(CANCELED), -1, edit_check, edit_apply},
+    {"rerun_audio", "Regenerate audio",
+     "Redo the audio of a finished lesson job as a new job, with another voice or "
+     "accent, or bypassing the TTS cache; the original job stays as it is.",
+     rerun_fields, S(SUCCEEDED), -1, rerun_check, rerun_apply},
+};
+#undef S
+static const size_t njob_actions = sizeof job_actions / sizeof job_actions[0];
+
+/* "cancel, retry, edit_metadata, rerun_audio" into out. */
+static void action_names(char *out, size_t cap)
+{
+    size_t n = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < njob_actions && n < cap; i++) {
+        int w = snprintf(out + n, cap - n, "%s%s", i ? ", " : "", job_actions[i].type);
+        if (w < 0)
+            return;
+        n += (size_t)w;
+    }
+}
+
+static const struct job_action *find_action(const char *type)
+{
+    for (size_t i = 0; i < njob_actions; i++)
+        if (strcmp(job_actions[i].type, type) == 0)
+            return &job_actions[i];
+    return NULL;
+}
+
+bool svc_job_action_allowed(const char *type, enum job_state s)
+{
+    const struct job_action *a = find_action(type);
+    return a && job_state_in(a->allowed, s);
+}
+
+int svc_job_action_target(const char *type)
+{
+    const struct job_action *a = find_action(type);
+    return a ? a->target : -2;
+}
+
+const char *svc_job_action_name(size_t i)
+{
+    return i < njob_actions ? job_actions[i].type : NULL;
 }
 
 static cJSON *action_reply(int64_t id, const char *type, const char *message, int64_t new_id)
@@ -370,80 +659,12 @@ static cJSON *action_reply(int64_t id, const char *type, const char *message, in
     return r;
 }
 
-/* rerun_audio {voiceId?, voiceAccent?, forceTts?}: a new job with
- * parentJobId = parent that redoes the audio from the parent's saved
- * lesson (its lesson.md artifact); the parent is not touched.  The child
- * belongs to the parent's owner and publishes nothing to Notion (the
- * parent's page already exists).  *child gets the new id. */
-static int rerun_audio(bb_app *app, const job *parent, const cJSON *payload, int64_t *child,
-                       bb_errctx *e)
-{
-    static const char *const allowed[] = {"voiceId", "voiceAccent", "forceTts"};
-    check_payload_keys(payload, allowed, 3, e);
-    const char *voice_id = payload ? bb_json_opt_string(payload, "voiceId", e) : NULL;
-    const char *accent = payload ? bb_json_opt_string(payload, "voiceAccent", e) : NULL;
-    bool force = payload ? opt_bool(payload, "forceTts", false, e) : false;
-    const bb_voice *voice = NULL;
-    if (voice_id && !(voice = config_voice(app->cfg, voice_id)))
-        bb_fail_field(e, "payload.voiceId", "unknown voice \"%.64s\"", voice_id);
-    if (accent && !config_has_accent(app->cfg, accent))
-        bb_fail_field(e, "payload.voiceAccent", "unknown voice accent \"%.64s\"", accent);
-    if (voice && accent && strcmp(voice->accent, accent) != 0)
-        bb_fail_field(e, "payload.voiceId", "voice \"%s\" has the accent \"%s\", not \"%s\"",
-                      voice->id, voice->accent, accent);
-    if (e->code != BB_OK)
-        return e->code;
-    const bb_preset *p = config_preset(app->cfg, parent->preset);
-    if (!p || p->workflow != BB_WF_LESSON)
-        return bb_fail(e, BB_ESTATE, "rerun_audio needs a lesson job; job %lld ran preset \"%s\"",
-                       (long long)parent->id, parent->preset ? parent->preset : "?");
-    if (parent->state != JOB_SUCCEEDED)
-        return bb_fail(e, BB_ESTATE, "rerun_audio needs a finished lesson job; job %lld is %s",
-                       (long long)parent->id, job_state_name(parent->state));
-    struct artifact_rec saved;
-    if (repo_artifact_get(app->db, parent->id, "lesson.md", &saved) != BB_OK)
-        return bb_fail(e, BB_ESTATE, "job %lld kept no lesson.md to redo the audio from",
-                       (long long)parent->id);
-    repo_artifact_clear(&saved);
-
-    job c;
-    memset(&c, 0, sizeof c);
-    c.owner_id = parent->owner_id;
-    c.preset = strdup(parent->preset);
-    c.md = bb_strdup_or_null(parent->md);
-    c.input_path = bb_strdup_or_null(parent->input_path);
-    c.file_id = parent->file_id;
-    c.with_tts = true;
-    c.force_tts = force;
-    c.upload = strdup(parent->upload ? parent->upload : "auto");
-    c.voice_accent = bb_strdup_or_null(voice ? voice->accent : accent ? accent
-                                                                  : parent->voice_accent);
-    c.voice_id = bb_strdup_or_null(voice_id);
-    c.mode = strdup(parent->mode ? parent->mode : "auto");
-    c.priority = parent->priority;
-    c.params = strdup(parent->params ? parent->params : "{}");
-    c.max_attempts = p->max_attempts;
-    c.parent_job_id = parent->id;
-    c.state = JOB_QUEUED;
-    if (!c.preset || !c.upload || !c.mode || !c.params) {
-        job_clear(&c);
-        return bb_fail(e, BB_EINTERNAL, "out of memory");
-    }
-    bool existed = false;
-    int rc = repo_job_submit(app->db, &c, NULL, NULL, &existed);
-    *child = c.id;
-    job_clear(&c);
-    if (rc != BB_OK)
-        return store_error(e, rc, "");
-    if (app->pool)
-        pool_wake(app->pool);
-    return BB_OK;
-}
-
 int svc_job_action(bb_app *app, const struct principal *who, int64_t id, const cJSON *body,
                    cJSON **reply, int *status, bb_errctx *e)
 {
     *reply = NULL;
+    char names[96];
+    action_names(names, sizeof names);
     if (!cJSON_IsObject(body))
         return bb_fail(e, BB_EINVAL, "the request body must be a JSON object");
     for (const cJSON *it = body->child; it; it = it->next)
@@ -452,118 +673,83 @@ int svc_job_action(bb_app *app, const struct principal *who, int64_t id, const c
     const cJSON *tv = cJSON_GetObjectItemCaseSensitive(body, "type");
     const cJSON *payload = cJSON_GetObjectItemCaseSensitive(body, "payload");
     if (!tv || !cJSON_IsString(tv))
-        bb_fail_field(e, "type", "is required: one of cancel, retry, edit_metadata, rerun_audio");
+        bb_fail_field(e, "type", "is required: one of %s", names);
     if (payload && !cJSON_IsNull(payload) && !cJSON_IsObject(payload))
         bb_fail_field(e, "payload", "must be an object");
     if (e->code != BB_OK)
         return e->code;
     if (payload && cJSON_IsNull(payload))
         payload = NULL;
-    const char *type = tv->valuestring;
-    int64_t scope = principal_scope(who);
 
     /* The job must exist for the caller before anything else is said. */
     job j;
-    int rc = repo_job_get(app->db, id, scope, &j);
+    struct action_call c = {.app = app, .scope = principal_scope(who), .j = &j,
+                            .payload = payload, .e = e};
+    int rc = repo_job_get(app->db, id, c.scope, &j);
     if (rc != BB_OK)
         return store_error(e, rc, "");
-
-    if (strcmp(type, "cancel") == 0) {
-        static const char *const allowed[] = {"reason"};
-        check_payload_keys(payload, allowed, 1, e);
-        const char *reason = payload ? bb_json_opt_string(payload, "reason", e) : NULL;
-        if (reason && strlen(reason) > 200)
-            bb_fail_field(e, "payload.reason", "at most 200 characters");
-        if (e->code == BB_OK) {
-            enum cancel_outcome oc;
-            rc = repo_job_cancel(app->db, id, scope, reason, &oc);
-            if (rc != BB_OK) {
-                store_error(e, rc, "the job has already finished");
-            } else {
-                if (oc == CANCEL_REQUESTED && app->pool)
-                    pool_cancel(app->pool, id);
-                *reply = action_reply(id, type, oc == CANCEL_DONE
-                                                     ? "job canceled"
-                                                     : "cancel requested: the job is stopping",
-                                      0);
-                *status = 200;
-            }
-        }
-    } else if (strcmp(type, "retry") == 0) {
-        check_payload_keys(payload, NULL, 0, e);
-        if (e->code == BB_OK) {
-            const bb_preset *p = config_preset(app->cfg, j.preset);
-            rc = repo_job_retry(app->db, id, scope, p ? p->max_attempts : 1);
-            if (rc != BB_OK) {
-                store_error(e, rc, "only failed or canceled jobs can be retried");
-            } else {
-                if (app->pool)
-                    pool_wake(app->pool);
-                *reply = action_reply(id, type, "job queued again", 0);
-                *status = 202;
-            }
-        }
-    } else if (strcmp(type, "edit_metadata") == 0) {
-        static const char *const allowed[] = {"preset", "notionDatabase"};
-        check_payload_keys(payload, allowed, 2, e);
-        const char *preset = payload ? bb_json_opt_string(payload, "preset", e) : NULL;
-        const cJSON *nv = payload ? cJSON_GetObjectItemCaseSensitive(payload, "notionDatabase") : NULL;
-        const char *notion = NULL;
-        const bb_preset *p = NULL;
-        if (preset && !(p = config_preset(app->cfg, preset)))
-            bb_fail_field(e, "payload.preset", "unknown preset \"%.64s\"", preset);
-        if (p && p->uses_input && !j.input_path && !j.file_id)
-            bb_fail_field(e, "payload.preset", "preset \"%s\" needs an input file and this job has none",
-                          preset);
-        if (nv && cJSON_IsNull(nv)) {
-            notion = "";
-        } else if (nv && !cJSON_IsString(nv)) {
-            bb_fail_field(e, "payload.notionDatabase", "must be a string or null");
-        } else if (nv) {
-            notion = nv->valuestring;
-            if (!config_notion_db(app->cfg, notion))
-                bb_fail_field(e, "payload.notionDatabase", "unknown Notion database \"%.64s\"",
-                              notion);
-        }
-        if (e->code == BB_OK && !preset && !nv)
-            bb_fail_field(e, "payload", "give preset and/or notionDatabase");
-        if (e->code == BB_OK) {
-            rc = repo_job_edit(app->db, id, scope, preset, p ? p->max_attempts : 0, notion);
-            if (rc != BB_OK) {
-                store_error(e, rc, "a running job cannot be edited");
-            } else {
-                *reply = action_reply(id, type, "job updated", 0);
-                *status = 200;
-            }
-        }
-    } else if (strcmp(type, "rerun_audio") == 0) {
-        int64_t child = 0;
-        if (rerun_audio(app, &j, payload, &child, e) == BB_OK) {
-            char msg[96];
-            snprintf(msg, sizeof msg, "audio rerun queued as job %lld", (long long)child);
-            *reply = action_reply(id, type, msg, child);
-            *status = 202;
-        }
+    const struct job_action *a = find_action(tv->valuestring);
+    if (!a) {
+        bb_fail_field(e, "type", "unknown action \"%.64s\": one of %s", tv->valuestring, names);
     } else {
-        bb_fail_field(e, "type", "unknown action \"%.64s\": one of cancel, retry, "
-                                 "edit_metadata, rerun_audio", type);
+        check_payload_keys(payload, a->fields, e);
+        if (e->code == BB_OK && a->check)
+            a->check(&c);
+        if (e->code == BB_OK && !job_state_in(a->allowed, j.state))
+            state_refused(a, j.state, e);
+        if (e->code == BB_OK) {
+            BB_ASSERT(a->target < 0 || job_transition_ok(j.state, (enum job_state)a->target));
+            rc = a->apply(&c);
+            if (rc != BB_OK && e->code == BB_OK)
+                apply_error(&c, a, rc);
+        }
+    }
+    if (e->code == BB_OK) {
+        *reply = action_reply(id, a->type, c.message, c.new_id);
+        *status = c.status;
+        if (!*reply)
+            bb_fail(e, BB_EINTERNAL, "out of memory");
     }
     job_clear(&j);
     return e->code;
 }
 
-static void add_action(cJSON *arr, const char *type, const char *label, const char *desc,
-                       const char *const *fields, size_t nfields, bool implemented)
+/* Adds item under key (o takes it); false, with item freed, when it cannot. */
+static bool put(cJSON *o, const char *key, cJSON *item)
 {
-    cJSON *a = cJSON_CreateObject();
-    cJSON_AddStringToObject(a, "type", type);
-    cJSON_AddStringToObject(a, "label", label);
-    cJSON_AddStringToObject(a, "description", desc);
-    cJSON *f = cJSON_AddArrayToObject(a, "requiresFields");
-    for (size_t i = 0; i < nfields; i++)
-        cJSON_AddItemToArray(f, cJSON_CreateString(fields[i]));
-    cJSON_AddBoolToObject(a, "implemented", implemented);
-    cJSON_AddItemToArray(arr, a);
+    if (item && cJSON_AddItemToObject(o, key, item))
+        return true;
+    cJSON_Delete(item);
+    return false;
+}
+
+/* The supportedActions list of job-options: one object per row of
+ * job_actions (caller frees); NULL only on OOM. */
+static cJSON *actions_json(void)
+{
+    cJSON *arr = cJSON_CreateArray();
+    bool ok = arr != NULL;
+    for (size_t i = 0; ok && i < njob_actions; i++) {
+        const struct job_action *a = &job_actions[i];
+        int nfields = 0;
+        while (a->fields[nfields])
+            nfields++;
+        cJSON *o = cJSON_CreateObject();
+        ok = o && cJSON_AddItemToArray(arr, o);
+        if (!ok)
+            cJSON_Delete(o);
+        ok = ok && put(o, "type", cJSON_CreateString(a->type)) &&
+             put(o, "label", cJSON_CreateString(a->label)) &&
+             put(o, "description", cJSON_CreateString(a->description)) &&
+             put(o, "requiresFields", cJSON_CreateStringArray(a->fields, nfields)) &&
+             put(o, "allowedStates", job_state_set_json(a->allowed)) &&
+             put(o, "implemented", cJSON_CreateTrue());
+    }
+    if (!ok) {
+        cJSON_Delete(arr);
+        return NULL;
+    }
+    return arr;
 }
 
 cJSON *svc_job_options(const bb_app *app)
@@ -650,19 +836,9 @@ cJSON *svc_job_options(const bb_app *app)
                                                   app->s3_store ? 3 : 2));
     cJSON_AddStringToObject(o, "storage", app->s3_store ? "s3" : "fs");
     cJSON_AddItemToObject(o, "modes", cJSON_CreateStringArray(modes, 3));
-    cJSON *acts = cJSON_AddArrayToObject(o, "supportedActions");
-    static const char *const reason[] = {"reason"};
-    static const char *const edit[] = {"preset", "notionDatabase"};
-    static const char *const rerun[] = {"voiceId", "voiceAccent", "forceTts"};
-    add_action(acts, "cancel", "Cancel", "Stop a queued or running job.", reason, 1, true);
-    add_action(acts, "retry", "Retry", "Queue a failed or canceled job again.", NULL, 0, true);
-    add_action(acts, "edit_metadata", "Edit metadata",
-               "Change the preset or Notion database of a job that is not running.", edit, 2,
-               true);
-    add_action(acts, "rerun_audio", "Regenerate audio",
-               "Redo the audio of a finished lesson job as a new job, with another voice or "
-               "accent, or bypassing the TTS cache; the original job stays as it is.",
-               rerun, 3, true);
+    cJSON *acts = actions_json();
+    if (!acts || !cJSON_AddItemToObject(o, "supportedActions", acts))
+        cJSON_Delete(acts);
     /* whether a job naming a database really publishes (else it logs a skip) */
     cJSON_AddBoolToObject(o, "notionConfigured", app->notion_token != NULL);
     cJSON *lim = cJSON_AddObjectToObject(o, "limits");

@@ -42,13 +42,24 @@ int svc_job_filter(const bb_app *app, const struct principal *who, const char *s
                    const char *preset, const char *q, const char *limit,
                    const char *cursor, struct job_filter *f, bb_errctx *e);
 
-/* Runs a job action (SPEC §4.2).  On success *reply is the response body
- * (caller frees) and *status 200 or 202. */
+/* Runs a job action (docs/api.md, "Actions") through its row of the action
+ * table in jobs.c.  On success *reply is the response body (caller frees)
+ * and *status 200 or 202; a state the action is not allowed in is
+ * BB_ESTATE "action \"X\" is not allowed in state Y (only in ...)". */
 int svc_job_action(bb_app *app, const struct principal *who, int64_t id,
                    const struct cJSON *body, struct cJSON **reply, int *status,
                    bb_errctx *e);
 
-/* The /config/job-options document (caller frees). */
+/* The action table, read-only (for tests and callers that list actions):
+ * the type of the i-th action (NULL past the end); whether the action is
+ * allowed in state s (false for an unknown type); the state it moves the
+ * job to (-1 none, -2 unknown type). */
+const char *svc_job_action_name(size_t i);
+bool svc_job_action_allowed(const char *type, enum job_state s);
+int svc_job_action_target(const char *type);
+
+/* The /config/job-options document (caller frees); supportedActions lists
+ * the action table with each action's allowedStates. */
 struct cJSON *svc_job_options(const bb_app *app);
 
 #endif
