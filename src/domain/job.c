@@ -72,8 +72,10 @@ void job_state_set_names(job_state_set set, char *out, size_t cap)
         if (!job_state_in(set, (enum job_state)i))
             continue;
         int w = snprintf(out + n, cap - n, "%s%s", n ? ", " : "", state_names[i]);
-        if (w < 0 || (size_t)w >= cap - n)
-            return;                 /* cut short, still terminated */
+        if (w < 0 || (size_t)w >= cap - n) {
+            out[n] = '\0';          /* cut short after the last whole name */
+            return;
+        }
         n += (size_t)w;
     }
 }

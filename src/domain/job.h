@@ -32,7 +32,8 @@ typedef unsigned job_state_set;
 #define JOB_STATES_ALL (JOB_STATE_BIT(JOB_CANCELED + 1) - 1u)
 bool job_state_in(job_state_set set, enum job_state s);
 /* The names of the states in set, in lifecycle order, joined by ", " into
- * out (cap bytes, always terminated; cut short if out is too small). */
+ * out (cap bytes, always terminated; cut short after the last whole name
+ * when out is too small). */
 void job_state_set_names(job_state_set set, char *out, size_t cap);
 /* The names as a JSON array of strings (caller frees); NULL only on OOM. */
 struct cJSON *job_state_set_json(job_state_set set);

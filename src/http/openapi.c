@@ -102,6 +102,8 @@ static const char COMPONENTS[] =
     "        'properties': {'type': {'type': 'string'}, 'label': {'type': 'string'},"
     "          'description': {'type': 'string'},"
     "          'requiresFields': {'type': 'array', 'items': {'type': 'string'}},"
+    "          'allowedStates': {'type': 'array', 'items': {'type': 'string',"
+    "            'enum': ['queued', 'running', 'succeeded', 'failed', 'canceled']}},"
     "          'implemented': {'type': 'boolean'}}}},"
     "      'limits': {'type': 'object'}}},"
     "  'Artifact': {'type': 'object', 'required': ['name', 'size', 'contentType', 'sha256', 'url'],"

@@ -315,3 +315,41 @@ def test_bad_actions():
     assert_error(s.req("POST", "/api/v1/jobs/abc/actions", {"type": "cancel"}), 404,
                  "not_found")
     assert s.job(jid)["state"] == "succeeded"
+
+
+def test_supported_actions_say_their_allowed_states():
+    s = _server()
+    opts = s.call("GET", "/api/v1/config/job-options")
+    acts = {a["type"]: a for a in opts["supportedActions"]}
+    assert [a["type"] for a in opts["supportedActions"]] == \
+        ["cancel", "retry", "edit_metadata", "rerun_audio"], opts["supportedActions"]
+    want = {"cancel": ["queued", "running"],
+            "retry": ["failed", "canceled"],
+            "edit_metadata": ["queued", "succeeded", "failed", "canceled"],
+            "rerun_audio": ["succeeded"]}
+    for t, states in want.items():
+        assert acts[t]["allowedStates"] == states, acts[t]
+    assert acts["cancel"]["requiresFields"] == ["reason"], acts["cancel"]
+    assert acts["retry"]["requiresFields"] == [], acts["retry"]
+    assert acts["edit_metadata"]["requiresFields"] == ["preset", "notionDatabase"], \
+        acts["edit_metadata"]
+
+
+def test_refused_action_names_the_action_and_the_state():
+    s = _server()
+    jid = s.submit(preset="noop")
+    s.wait_terminal(jid)
+    opts = s.call("GET", "/api/v1/config/job-options")
+    allowed = {a["type"]: a["allowedStates"] for a in opts["supportedActions"]}
+    # The server refuses exactly what allowedStates leaves out (the UI relies on it).
+    for t in ("cancel", "retry"):
+        assert "succeeded" not in allowed[t], allowed
+        r = s.req("POST", f"/api/v1/jobs/{jid}/actions", {"type": t})
+        assert_error(r, 422, "invalid_state")
+        msg = r.body["message"]
+        assert f'"{t}"' in msg and "state succeeded" in msg, msg
+        assert ", ".join(allowed[t]) in msg, f"the message should list {allowed[t]}: {msg}"
+    # A bad payload is still reported as such (400) before the state (422).
+    assert_error(s.req("POST", f"/api/v1/jobs/{jid}/actions",
+                       {"type": "cancel", "payload": {"nope": 1}}), 400, "invalid", "payload")
+    assert s.job(jid)["state"] == "succeeded"

@@ -1,5 +1,5 @@
 /* test_job.c — unit tests for src/domain/job.c: the full 5x5 state
- * transition table (SPEC §4.2), state names, the job DTO of the HTTP
+ * transition table (docs/api.md, "The job DTO"), state sets, state names, the job DTO of the HTTP
  * contract (every key present, null for absent values, ids as strings,
  * ISO-8601 times, clamped progress, params as an object) and the retry
  * backoff (exponential growth, jitter bounds, 5-minute cap). */
@@ -34,7 +34,7 @@ static const char *const dto_keys[] = {
 
 TEST(transition_table_is_exactly_spec)
 {
-    /* allowed[from][to], SPEC §4.2 */
+    /* allowed[from][to], as job.h writes the lifecycle */
     static const bool allowed[NSTATES][NSTATES] = {
         /*               queued running succeeded failed canceled */
         [JOB_QUEUED] = {false, true, false, false, true},
@@ -105,6 +105,65 @@ TEST(state_name_of_out_of_range_value)
 {
     CHECK_STR_EQ(job_state_name((enum job_state)5), "unknown");
     CHECK_STR_EQ(job_state_name((enum job_state)-1), "unknown");
+}
+
+/* ---- state sets -------------------------------------------------------- */
+
+TEST(state_set_membership)
+{
+    job_state_set set = JOB_STATE_BIT(JOB_FAILED) | JOB_STATE_BIT(JOB_CANCELED);
+    CHECK(job_state_in(set, JOB_FAILED));
+    CHECK(job_state_in(set, JOB_CANCELED));
+    CHECK(!job_state_in(set, JOB_QUEUED));
+    CHECK(!job_state_in(set, JOB_RUNNING));
+    CHECK(!job_state_in(set, JOB_SUCCEEDED));
+    CHECK(!job_state_in(0, JOB_QUEUED));
+    for (int i = 0; i < NSTATES; i++)
+        CHECK(job_state_in(JOB_STATES_ALL, all_states[i]));
+    /* a value outside the enum is in no set, not even a full mask */
+    CHECK(!job_state_in(~0u, (enum job_state)5));
+    CHECK(!job_state_in(~0u, (enum job_state)-1));
+}
+
+TEST(state_set_names_in_lifecycle_order)
+{
+    char out[80];
+    job_state_set_names(JOB_STATE_BIT(JOB_CANCELED) | JOB_STATE_BIT(JOB_QUEUED), out,
+                        sizeof out);
+    CHECK_STR_EQ(out, "queued, canceled");
+    job_state_set_names(JOB_STATES_ALL, out, sizeof out);
+    CHECK_STR_EQ(out, "queued, running, succeeded, failed, canceled");
+    job_state_set_names(0, out, sizeof out);
+    CHECK_STR_EQ(out, "");
+    job_state_set_names(JOB_STATE_BIT(JOB_RUNNING), out, sizeof out);
+    CHECK_STR_EQ(out, "running");
+}
+
+TEST(state_set_names_cut_short_stay_terminated)
+{
+    char out[12];
+    memset(out, 'x', sizeof out);
+    job_state_set_names(JOB_STATES_ALL, out, sizeof out);
+    CHECK(memchr(out, '\0', sizeof out) != NULL);
+    CHECK_STR_EQ(out, "queued");            /* the next name did not fit whole */
+    char tiny[1] = {'x'};
+    job_state_set_names(JOB_STATES_ALL, tiny, sizeof tiny);
+    CHECK_EQ_INT(tiny[0], '\0');
+}
+
+TEST(state_set_json_lists_names)
+{
+    cJSON *arr = job_state_set_json(JOB_STATE_BIT(JOB_SUCCEEDED) | JOB_STATE_BIT(JOB_QUEUED));
+    CHECK(cJSON_IsArray(arr));
+    char *text = cJSON_PrintUnformatted(arr);
+    cJSON_Delete(arr);
+    CHECK(text != NULL);
+    int same = strcmp(text, "[\"queued\",\"succeeded\"]") == 0;
+    free(text);
+    CHECK(same);
+    arr = job_state_set_json(0);
+    CHECK(cJSON_IsArray(arr) && cJSON_GetArraySize(arr) == 0);
+    cJSON_Delete(arr);
 }
 
 /* ---- DTO -------------------------------------------------------------- */

@@ -19,14 +19,6 @@ import {
 
 const MAX_LOG_LINES = 2000;
 
-// Which actions make sense in which state (the server has the last word).
-const ACTION_STATES = {
-  cancel: ['queued', 'running'],
-  retry: ['failed', 'canceled'],
-  edit_metadata: ['queued', 'succeeded', 'failed', 'canceled'],
-  rerun_audio: ['succeeded'],
-};
-
 export function explainError(job) {
   const e = job.error || '';
   if (!e) return null;
@@ -323,9 +315,9 @@ function ActionDialog({ action, job, options, onClose, onDone }) {
 function Actions({ job, options, onDone }) {
   const [open, setOpen] = useState(null);
   const lessonPreset = (options.presets.find((p) => p.id === job.preset) || {}).workflow;
+  // Each action says the states it is allowed in (job-options allowedStates).
   const list = (options.supportedActions || []).filter((a) => {
-    const ok = ACTION_STATES[a.type];
-    if (ok && !ok.includes(job.state)) return false;
+    if (Array.isArray(a.allowedStates) && !a.allowedStates.includes(job.state)) return false;
     if (a.type === 'rerun_audio' && lessonPreset && lessonPreset !== 'lesson') return false;
     return true;
   });
