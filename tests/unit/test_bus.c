@@ -2,7 +2,8 @@
  * subscribe point and last_id, filters (owner, job, logs), coalescing of
  * pending events into one wait, timeouts, ring overflow of a slow
  * subscriber while a fast one keeps up, close waking a waiter in another
- * thread, and the counters. */
+ * thread, the counters, the JSON each event carries next to its frame, and
+ * bus_wait_events (references that outlive eviction from the ring). */
 #define UNIT_MAIN
 #include "unit.h"
 
@@ -547,4 +548,77 @@ TEST(counters)
     CHECK_EQ_INT(bus_subscribers(b), 0);
     bus_free(b);
     bus_free(NULL);
+}
+
+TEST(event_carries_its_json_next_to_the_frame)
+{
+    const char *json = "{\"jobId\":\"7\",\"state\":\"running\"}";
+    bus_event *ev = bus_event_new(42, 7, 3, EV_JOB_STATE_CHANGED, json);
+    CHECK(ev != NULL);
+    CHECK_STR_EQ(ev->data, json);
+    CHECK_EQ_INT(ev->data_len, strlen(json));
+    size_t len;
+    char *frame = sse_frame(42, EV_JOB_STATE_CHANGED, json, &len);
+    bool same = frame && len == ev->frame_len && memcmp(frame, ev->frame, len) == 0;
+    free(frame);
+    bus_event_free(ev);
+    CHECK(same);
+    bus_event_free(NULL);                /* harmless */
+}
+
+TEST(wait_events_hands_out_matching_events_in_order)
+{
+    bus *b = bus_new(64);
+    CHECK(b != NULL);
+    int64_t last;
+    struct bus_filter f = {.job_id = 5, .logs = true};
+    bus_sub *s = bus_subscribe(b, &f, &last);
+    pub1(b, 1, 5, 1, EV_JOB_CREATED);
+    pub1(b, 2, 6, 1, EV_JOB_LOG);        /* other job: filtered out */
+    pub1(b, 3, 5, 1, EV_JOB_LOG);
+    pub1(b, 4, 5, 1, EV_JOB_STATE_CHANGED);
+    bus_event *evs[2];
+    size_t n = 0;
+    CHECK_EQ_INT(bus_wait_events(b, s, 1000, evs, 2, &n), BUS_EVENTS);
+    CHECK_EQ_INT(n, 2);                  /* max bounds one wait */
+    CHECK_EQ_INT(evs[0]->id, 1);
+    CHECK_EQ_INT(evs[1]->id, 3);
+    CHECK_EQ_INT(evs[1]->type, EV_JOB_LOG);
+    CHECK_STR_EQ(evs[1]->data, "{\"n\":3}");
+    bus_event_free(evs[0]);
+    bus_event_free(evs[1]);
+    n = 0;
+    CHECK_EQ_INT(bus_wait_events(b, s, 1000, evs, 2, &n), BUS_EVENTS);
+    CHECK_EQ_INT(n, 1);
+    CHECK_EQ_INT(evs[0]->id, 4);
+    bus_event_free(evs[0]);
+    n = 0;
+    CHECK_EQ_INT(bus_wait_events(b, s, 20, evs, 2, &n), BUS_TIMEOUT);
+    CHECK_EQ_INT(n, 0);
+    bus_close(b);
+    CHECK_EQ_INT(bus_wait_events(b, s, 1000, evs, 2, &n), BUS_CLOSED);
+    CHECK_EQ_INT(n, 0);
+    bus_unsubscribe(b, s);
+    bus_free(b);
+}
+
+TEST(handed_out_event_outlives_its_eviction_from_the_ring)
+{
+    bus *b = bus_new(2);
+    CHECK(b != NULL);
+    int64_t last;
+    bus_sub *s = bus_subscribe(b, &all_f, &last);
+    pub1(b, 1, 1, 1, EV_JOB_STATE_CHANGED);
+    bus_event *ev = NULL;
+    size_t n = 0;
+    CHECK_EQ_INT(bus_wait_events(b, s, 1000, &ev, 1, &n), BUS_EVENTS);
+    CHECK_EQ_INT(n, 1);
+    pub_range(b, 2, 5);                  /* the ring (2) evicts event 1 */
+    /* still ours: read it (ASan would see a use after free) */
+    CHECK_EQ_INT(ev->id, 1);
+    CHECK_STR_EQ(ev->data, "{\"n\":1}");
+    CHECK(strstr(ev->frame, "id: 1\n") == ev->frame);
+    bus_event_free(ev);
+    bus_unsubscribe(b, s);
+    bus_free(b);                          /* frees the rest, once each */
 }

@@ -16,8 +16,16 @@
  *   BUS_OVERFLOW; the SSE layer drops it and the client resumes from the
  *   event log with Last-Event-ID.  A stalled client can never block the
  *   writer or other clients, and costs no memory beyond its cursor.
+ * - What a wait hands out: bus_wait copies frames (the SSE route);
+ *   bus_wait_events hands out references to the events themselves, whose
+ *   data is the JSON (the logs follow route reads the state from it).  An
+ *   event is freed when the ring has evicted it and the last reader has
+ *   dropped its reference, so eviction never pulls one from under a reader.
  * - Waiting: subscribers sleep on one condition variable; the publisher
  *   broadcasts only when someone is waiting.
+ * - Asserted (BB_ASSERT, debug and sanitizer builds): one publisher thread
+ *   for the life of the bus, ids strictly increasing, a cursor never ahead
+ *   of the head, and the subscriber count.
  * - Shutdown: bus_close() sets `closed` and broadcasts; every bus_wait
  *   returns BUS_CLOSED so SSE handlers return and civetweb can join its
  *   threads (mg_stop waits for them).
@@ -29,6 +37,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "util/bb_assert.h"
 #include "util/buf.h"
 
 struct bus_sub {
@@ -44,6 +53,8 @@ struct bus {
     size_t cap;
     uint64_t head;            /* sequence number of the next event */
     int64_t last_id;          /* id of the newest published event */
+    pthread_t publisher;      /* the one thread that publishes, once known */
+    bool has_publisher;
     bool closed;
     int waiters;
     size_t nsubs;
@@ -61,11 +72,17 @@ bus_event *bus_event_new(int64_t id, int64_t job_id, int64_t owner_id,
     ev->job_id = job_id;
     ev->owner_id = owner_id;
     ev->type = type;
+    atomic_init(&ev->refs, 1);
+    ev->data_len = strlen(data);
+    ev->data = malloc(ev->data_len + 1);
     ev->frame = sse_frame(id, type, data, &ev->frame_len);
-    if (!ev->frame) {
+    if (!ev->frame || !ev->data) {
+        free(ev->frame);
+        free(ev->data);
         free(ev);
         return NULL;
     }
+    memcpy(ev->data, data, ev->data_len + 1);
     return ev;
 }
 
@@ -73,7 +90,12 @@ void bus_event_free(bus_event *ev)
 {
     if (!ev)
         return;
+    int before = atomic_fetch_sub(&ev->refs, 1);
+    BB_ASSERT(before >= 1);
+    if (before != 1)
+        return;
     free(ev->frame);
+    free(ev->data);
     free(ev);
 }
 
@@ -136,7 +158,12 @@ void bus_publish(bus *b, bus_event **evs, size_t n)
             bus_event_free(evs[i]);
         return;
     }
+    /* the DESIGN's promises: one publishing thread, ids in order */
+    BB_ASSERT(!b->has_publisher || pthread_equal(b->publisher, pthread_self()));
+    b->publisher = pthread_self();
+    b->has_publisher = true;
     for (size_t i = 0; i < n; i++) {
+        BB_ASSERT(evs[i]->id > b->last_id);
         size_t slot = (size_t)(b->head % b->cap);
         bus_event *old = b->ring[slot];
         b->ring[slot] = evs[i];
@@ -188,6 +215,7 @@ void bus_unsubscribe(bus *b, bus_sub *s)
         b->subs = s->next;
     if (s->next)
         s->next->prev = s->prev;
+    BB_ASSERT(b->nsubs > 0);
     b->nsubs--;
     pthread_mutex_unlock(&b->mu);
     free(s);
@@ -204,8 +232,39 @@ static bool matches(const struct bus_filter *f, const bus_event *ev)
     return true;
 }
 
-enum bus_wait_result bus_wait(bus *b, bus_sub *s, int timeout_ms, buf *out,
-                              size_t max_bytes)
+/* What a wait does with each matching event, under the lock. */
+enum take { TAKEN, FULL, NEVER };   /* NEVER: can never be taken (a drop) */
+struct sink {
+    enum take (*take)(struct sink *k, bus_event *ev);
+    buf *out;                  /* bus_wait: frames */
+    size_t max_bytes;
+    bus_event **evs;           /* bus_wait_events: references */
+    size_t max, *n;
+};
+
+static enum take take_frame(struct sink *k, bus_event *ev)
+{
+    if (k->out->len >= k->max_bytes)
+        return FULL;
+    if (buf_append(k->out, ev->frame, ev->frame_len) == 0)
+        return TAKEN;
+    /* a frame larger than the caller's whole buffer can never be delivered */
+    return k->out->len == 0 ? NEVER : FULL;
+}
+
+static enum take take_event(struct sink *k, bus_event *ev)
+{
+    if (*k->n >= k->max)
+        return FULL;
+    atomic_fetch_add(&ev->refs, 1);
+    k->evs[(*k->n)++] = ev;
+    return TAKEN;
+}
+
+/* The one wait loop of bus_wait and bus_wait_events: hands the events
+ * between the cursor and the head that match the filter to the sink,
+ * sleeping up to timeout_ms for the first one. */
+static enum bus_wait_result wait_into(bus *b, bus_sub *s, int timeout_ms, struct sink *k)
 {
     struct timespec deadline;
     clock_gettime(CLOCK_MONOTONIC, &deadline);
@@ -218,6 +277,7 @@ enum bus_wait_result bus_wait(bus *b, bus_sub *s, int timeout_ms, buf *out,
     enum bus_wait_result res = BUS_TIMEOUT;
     pthread_mutex_lock(&b->mu);
     for (;;) {
+        BB_ASSERT(s->cursor <= b->head);
         if (b->closed) {
             res = BUS_CLOSED;
             break;
@@ -227,35 +287,32 @@ enum bus_wait_result bus_wait(bus *b, bus_sub *s, int timeout_ms, buf *out,
             res = BUS_OVERFLOW;
             break;
         }
-        bool copied = false;
-        while (s->cursor < b->head && out->len < max_bytes) {
-            const bus_event *ev = b->ring[s->cursor % b->cap];
-            s->cursor++;
-            if (!matches(&s->f, ev))
+        bool copied = false, full = false;
+        while (s->cursor < b->head) {
+            bus_event *ev = b->ring[s->cursor % b->cap];
+            BB_ASSERT(ev != NULL);
+            if (!matches(&s->f, ev)) {
+                s->cursor++;
                 continue;
-            if (buf_append(out, ev->frame, ev->frame_len) != 0) {
-                if (!copied && out->len == 0) {
-                    /* a frame larger than the caller's whole buffer can
-                     * never be delivered: count it as a drop */
-                    b->drops++;
-                    res = BUS_OVERFLOW;
-                    goto out;
-                }
-                s->cursor--;
+            }
+            enum take t = k->take(k, ev);
+            if (t == NEVER) {
+                s->cursor++;
+                b->drops++;
+                res = BUS_OVERFLOW;
+                goto out;
+            }
+            if (t == FULL) {
+                full = true;
                 break;
             }
+            s->cursor++;
             copied = true;
         }
-        if (!copied && out->len > 0) {
-            res = BUS_EVENTS;   /* caller must drain its buffer first */
+        if (copied || full) {
+            res = BUS_EVENTS;   /* full: the caller must drain first */
             break;
         }
-        if (copied) {
-            res = BUS_EVENTS;
-            break;
-        }
-        if (s->cursor < b->head)
-            continue;            /* only filtered-out events so far */
         b->waiters++;
         int rc = pthread_cond_timedwait(&b->cond, &b->mu, &deadline);
         b->waiters--;
@@ -269,26 +326,45 @@ out:
     return res;
 }
 
-size_t bus_subscribers(bus *b)
+enum bus_wait_result bus_wait(bus *b, bus_sub *s, int timeout_ms, buf *out,
+                              size_t max_bytes)
+{
+    struct sink k = {.take = take_frame, .out = out, .max_bytes = max_bytes};
+    return wait_into(b, s, timeout_ms, &k);
+}
+
+enum bus_wait_result bus_wait_events(bus *b, bus_sub *s, int timeout_ms, bus_event **evs,
+                                     size_t max, size_t *n)
+{
+    struct sink k = {.take = take_event, .evs = evs, .max = max, .n = n};
+    return wait_into(b, s, timeout_ms, &k);
+}
+
+/* The counters, read under the lock. */
+struct counters {
+    size_t subscribers;
+    uint64_t drops, published;
+};
+
+static struct counters read_counters(bus *b)
 {
     pthread_mutex_lock(&b->mu);
-    size_t n = b->nsubs;
+    struct counters c = {b->nsubs, b->drops, b->published};
     pthread_mutex_unlock(&b->mu);
-    return n;
+    return c;
+}
+
+size_t bus_subscribers(bus *b)
+{
+    return read_counters(b).subscribers;
 }
 
 uint64_t bus_drops(bus *b)
 {
-    pthread_mutex_lock(&b->mu);
-    uint64_t n = b->drops;
-    pthread_mutex_unlock(&b->mu);
-    return n;
+    return read_counters(b).drops;
 }
 
 uint64_t bus_published(bus *b)
 {
-    pthread_mutex_lock(&b->mu);
-    uint64_t n = b->published;
-    pthread_mutex_unlock(&b->mu);
-    return n;
+    return read_counters(b).published;
 }

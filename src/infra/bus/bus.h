@@ -3,13 +3,18 @@
 #ifndef BB_BUS_H
 #define BB_BUS_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "domain/event.h"
 
-/* One published event.  frame is the complete SSE text of the event. */
+/* One published event.  frame is the complete SSE text of the event;
+ * data is its payload as JSON text (the job DTO, or the log line object of
+ * a job_log), so a reader that wants the JSON parses data, never the
+ * frame's "data:" lines.  Immutable once made; shared by reference count
+ * between the ring and the readers of bus_wait_events. */
 typedef struct bus_event {
     int64_t id;          /* event-log id (= SSE id), strictly increasing */
     int64_t job_id;
@@ -17,12 +22,17 @@ typedef struct bus_event {
     enum ev_type type;
     char *frame;         /* owned */
     size_t frame_len;
+    char *data;          /* owned, NUL-terminated JSON */
+    size_t data_len;
+    atomic_int refs;     /* references; the last bus_event_free frees */
 } bus_event;
 
-/* Makes an event owning a fresh SSE frame built from data (copied).
- * Caller owns the result (bus_event_free); NULL on OOM. */
+/* Makes an event owning data (copied) and a fresh SSE frame built from it,
+ * with one reference.  Caller owns the result (bus_event_free); NULL on
+ * OOM. */
 bus_event *bus_event_new(int64_t id, int64_t job_id, int64_t owner_id,
                          enum ev_type type, const char *data);
+/* Drops one reference; the last one frees the event.  NULL is a no-op. */
 void bus_event_free(bus_event *ev);
 
 typedef struct bus bus;
@@ -46,7 +56,8 @@ void bus_close(bus *b);
 void bus_free(bus *b);
 
 /* Publishes (takes ownership of every event).  Called by one thread only
- * (the db writer), in id order. */
+ * (the db writer), in id order: each id above every id published before
+ * (and above bus_set_last_id's).  Both are asserted (BB_ASSERT). */
 void bus_publish(bus *b, bus_event **evs, size_t n);
 
 /* Subscribes; *last_id receives the id of the newest event already
@@ -64,6 +75,13 @@ enum bus_wait_result { BUS_EVENTS, BUS_TIMEOUT, BUS_OVERFLOW, BUS_CLOSED };
 struct buf;
 enum bus_wait_result bus_wait(bus *b, bus_sub *s, int timeout_ms,
                               struct buf *out, size_t max_bytes);
+
+/* Like bus_wait, but hands out the matching events themselves: up to max
+ * of them into evs[*n...] (*n grows; start it at 0), each one reference
+ * the caller drops with bus_event_free.  For readers that want an event's
+ * type or JSON (ev->data) rather than its SSE frame. */
+enum bus_wait_result bus_wait_events(bus *b, bus_sub *s, int timeout_ms,
+                                     bus_event **evs, size_t max, size_t *n);
 
 /* Counters for stats/metrics. */
 size_t bus_subscribers(bus *b);
