@@ -353,3 +353,54 @@ def test_refused_action_names_the_action_and_the_state():
     assert_error(s.req("POST", f"/api/v1/jobs/{jid}/actions",
                        {"type": "cancel", "payload": {"nope": 1}}), 400, "invalid", "payload")
     assert s.job(jid)["state"] == "succeeded"
+
+
+def _follow(s, jid, timeout=15):
+    """Opens GET /jobs/:id/logs?follow=1; returns (connection, response)."""
+    import http.client
+    conn = http.client.HTTPConnection("127.0.0.1", s.port, timeout=scaled(timeout))
+    conn.request("GET", f"/api/v1/jobs/{jid}/logs?follow=1", headers=s.auth_headers())
+    resp = conn.getresponse()
+    assert resp.status == 200, resp.status
+    return conn, resp
+
+
+def test_logs_follow_rides_through_retries_and_ends_with_the_job():
+    s = _server()
+    jid = s.submit(preset="fail")            # 3 attempts, 200 ms apart, "boom" each time
+    conn, resp = _follow(s, jid)
+    body = resp.read().decode()              # returns when the server ends the stream
+    conn.close()
+    assert s.job(jid)["state"] == "failed", "follow ended before the job did"
+    assert body.count("boom") == 3, f"every attempt's line, once each: {body!r}"
+    assert body == s.logs(jid), "the followed text differs from the whole log"
+
+
+def test_logs_follow_ends_when_the_job_is_canceled():
+    s = _server()
+    jid = s.submit(preset="sleep")
+    s.wait_state(jid, "running")
+    conn, resp = _follow(s, jid)
+    first = resp.readline()
+    assert first.startswith(b"pid="), first
+    s.action(jid, "cancel")
+    rest = resp.read().decode()
+    conn.close()
+    assert s.job(jid)["state"] == "canceled"
+    assert "canceled" in rest, f"the cancel note should end the stream: {rest!r}"
+
+
+def test_logs_follow_of_a_client_that_left_and_a_stopping_server():
+    s = _server()
+    jid = s.submit(preset="sleep")
+    s.wait_state(jid, "running")
+    gone, resp = _follow(s, jid)
+    resp.readline()
+    gone.close()                             # the client leaves while the job runs
+    conn, resp = _follow(s, jid)
+    resp.readline()
+    t0 = time.monotonic()
+    s.stop()                                 # a stop ends the open stream (bus closed)
+    resp.read()
+    conn.close()
+    assert time.monotonic() - t0 < scaled(20)

@@ -143,6 +143,113 @@ static int collect_line(void *ud, const char *stream, const char *line)
     return 0;
 }
 
+/* Collects every log line of job id after *last (page by page) into o->b,
+ * writing each page to the client when o->stream.  *last advances to the
+ * newest line read.  -1 when the database fails or a write does (the
+ * client left). */
+static int send_lines(http_req *r, int64_t id, struct logs_out *o, int64_t *last)
+{
+    for (;;) {
+        int64_t before = *last;
+        if (repo_job_logs(r->app->db, id, *last, 5000, collect_line, o, last) != BB_OK)
+            return -1;
+        if (o->stream) {
+            if (o->b.len && http_write(r, o->b.data, o->b.len) != 0)
+                return -1;
+            buf_reset(&o->b);
+        }
+        if (*last == before)
+            return 0;
+    }
+}
+
+/* Whether the job has ended, from the database (a job that vanished or
+ * cannot be read counts as ended). */
+static bool job_ended(http_req *r, int64_t id)
+{
+    job cur;
+    bb_errctx e = {0};
+    if (svc_job_get(r->app, &r->who, id, &cur, &e) != BB_OK) {
+        bb_err_clear(&e);
+        return true;
+    }
+    bool ended = job_state_terminal(cur.state);
+    job_clear(&cur);
+    return ended;
+}
+
+/* The state the last job_state_changed among evs moves to, read from the
+ * event's JSON (its DTO); -1 when none of them is one. */
+static int last_state(bus_event *const *evs, size_t n)
+{
+    int state = -1;
+    for (size_t i = 0; i < n; i++) {
+        if (evs[i]->type != EV_JOB_STATE_CHANGED)
+            continue;
+        cJSON *dto = cJSON_ParseWithLength(evs[i]->data, evs[i]->data_len);
+        const cJSON *st = cJSON_GetObjectItemCaseSensitive(dto, "state");
+        enum job_state s;
+        if (cJSON_IsString(st) && job_state_parse(st->valuestring, &s) == 0)
+            state = (int)s;
+        cJSON_Delete(dto);
+    }
+    return state;
+}
+
+/* GET /jobs/:id/logs?follow=1 after the 200 head, on this request's
+ * civetweb thread:
+ *   1. subscribed (by the caller) to the bus for this job's events, logs
+ *      included, before anything is read, so nothing committed later is
+ *      missed;
+ *   2. send the lines in the log so far; if the job has already ended,
+ *      that was all (its lines commit before its final state);
+ *   3. wait on the bus: on events, send the new lines from the database
+ *      (the one source of their order, even when the ring dropped some)
+ *      and end after a job_state_changed to a terminal state, read from
+ *      the event's JSON; with no event for FOLLOW_RECHECK_MS, ask the
+ *      database whether the job ended;
+ *   4. leave when a write fails (the client left: noticed at the first
+ *      line written after it did, as civetweb gives no socket to poll),
+ *      when the bus closes (the server stops) or the job ended.  A
+ *      subscriber that fell a whole ring behind subscribes again and reads
+ *      on from its cursor. */
+#define FOLLOW_RECHECK_MS 5000
+#define FOLLOW_MAX_EVENTS 64
+
+static void follow_lines(http_req *r, int64_t id, struct logs_out *o, bus_sub **sub)
+{
+    bus *b = r->app->bus;
+    const struct bus_filter f = {.job_id = id, .logs = true};
+    int64_t last = 0, published;
+    if (job_ended(r, id)) {
+        (void)send_lines(r, id, o, &last);
+        return;
+    }
+    if (send_lines(r, id, o, &last) != 0)
+        return;
+    for (;;) {
+        bus_event *evs[FOLLOW_MAX_EVENTS];
+        size_t n = 0;
+        enum bus_wait_result w = bus_wait_events(b, *sub, FOLLOW_RECHECK_MS, evs,
+                                                 FOLLOW_MAX_EVENTS, &n);
+        int state = last_state(evs, n);
+        for (size_t i = 0; i < n; i++)
+            bus_event_free(evs[i]);
+        if (w == BUS_CLOSED)
+            return;
+        if (w == BUS_OVERFLOW) {
+            bus_unsubscribe(b, *sub);
+            if (!(*sub = bus_subscribe(b, &f, &published)))
+                return;
+        }
+        bool ended = state >= 0 ? job_state_terminal((enum job_state)state)
+                     : w != BUS_EVENTS ? job_ended(r, id)
+                                       : false;
+        if (send_lines(r, id, o, &last) != 0 || ended)
+            return;
+    }
+}
+
 void route_job_logs(http_req *r)
 {
     int64_t id;
@@ -156,49 +263,23 @@ void route_job_logs(http_req *r)
     int64_t last = 0;
     if (!stream) {
         /* The whole log, page by page (capped at 64 MiB). */
-        for (;;) {
-            int64_t before = last;
-            if (repo_job_logs(r->app->db, id, last, 5000, collect_line, &o, &last) != BB_OK) {
-                http_reply_error(r, BB_EIO, "database error");
-                buf_free(&o.b);
-                return;
-            }
-            if (last == before)
-                break;
-        }
-        http_reply_bytes(r, 200, "text/plain; charset=utf-8", o.b.data ? o.b.data : "", o.b.len,
-                         "Cache-Control: no-store\r\n");
+        if (send_lines(r, id, &o, &last) != 0)
+            http_reply_error(r, BB_EIO, "database error");
+        else
+            http_reply_bytes(r, 200, "text/plain; charset=utf-8", o.b.data ? o.b.data : "",
+                             o.b.len, "Cache-Control: no-store\r\n");
         buf_free(&o.b);
         return;
     }
-    if (http_begin_stream(r, 200, "text/plain; charset=utf-8",
-                          "Cache-Control: no-store\r\nX-Accel-Buffering: no\r\n") != 0) {
-        buf_free(&o.b);
-        return;
-    }
-    /* Follow: poll the log every 200 ms until the job is terminal and every
-     * line has been sent, or the client leaves, or the server stops. */
-    for (int idle_checks = 0;;) {
-        int64_t before = last;
-        if (repo_job_logs(r->app->db, id, last, 5000, collect_line, &o, &last) != BB_OK)
-            break;
-        if (o.b.len && http_write(r, o.b.data, o.b.len) != 0)
-            break;
-        buf_reset(&o.b);
-        if (last != before)
-            continue;
-        job cur;
-        bb_errctx e2 = {0};
-        bool done = svc_job_get(r->app, &r->who, id, &cur, &e2) != BB_OK ||
-                    job_state_terminal(cur.state);
-        if (e2.code == BB_OK)
-            job_clear(&cur);
-        if (done && idle_checks++ > 0)
-            break;
-        if (atomic_load(&r->app->stopping))
-            break;
-        usleep(200000);
-    }
+    const struct bus_filter f = {.job_id = id, .logs = true};
+    int64_t published;
+    bus_sub *sub = bus_subscribe(r->app->bus, &f, &published);
+    if (!sub)
+        http_reply_error(r, BB_EINTERNAL, "out of memory");
+    else if (http_begin_stream(r, 200, "text/plain; charset=utf-8",
+                               "Cache-Control: no-store\r\nX-Accel-Buffering: no\r\n") == 0)
+        follow_lines(r, id, &o, &sub);
+    bus_unsubscribe(r->app->bus, sub);
     buf_free(&o.b);
 }
 
