@@ -752,6 +752,23 @@ static cJSON *actions_json(void)
     return arr;
 }
 
+/* A string item, or null for NULL (NULL only on OOM). */
+static cJSON *str_or_null(const char *v)
+{
+    return v ? cJSON_CreateString(v) : cJSON_CreateNull();
+}
+
+/* Appends s to the array of strings arr unless it holds it already. */
+static void add_unique(cJSON *arr, const char *s)
+{
+    for (const cJSON *it = arr ? arr->child : NULL; it; it = it->next)
+        if (cJSON_IsString(it) && strcmp(it->valuestring, s) == 0)
+            return;
+    cJSON *item = cJSON_CreateString(s);
+    if (!cJSON_AddItemToArray(arr, item))
+        cJSON_Delete(item);
+}
+
 cJSON *svc_job_options(const bb_app *app)
 {
     const bb_config *cfg = app->cfg;
@@ -775,11 +792,7 @@ cJSON *svc_job_options(const bb_app *app)
                     break;
                 char name[72];
                 snprintf(name, sizeof name, "%.*s", (int)(end - s - 7), s + 7);
-                bool dup = false;
-                for (const cJSON *it = pn->child; it; it = it->next)
-                    dup |= strcmp(it->valuestring, name) == 0;
-                if (!dup)
-                    cJSON_AddItemToArray(pn, cJSON_CreateString(name));
+                add_unique(pn, name);
             }
         }
         if (p->workflow == BB_WF_LESSON) {
@@ -788,16 +801,10 @@ cJSON *svc_job_options(const bb_app *app)
             const char *acc = p->defaults.voice_accent ? p->defaults.voice_accent
                               : cfg->nvoices            ? cfg->voices[0].accent
                                                         : NULL;
-            if (acc)
-                cJSON_AddStringToObject(d, "voiceAccent", acc);
-            else
-                cJSON_AddNullToObject(d, "voiceAccent");
+            put(d, "voiceAccent", str_or_null(acc));
             cJSON_AddStringToObject(d, "mode", p->defaults.mode);
             cJSON_AddStringToObject(d, "upload", p->defaults.upload);
-            if (p->defaults.notion_database)
-                cJSON_AddStringToObject(d, "notionDatabase", p->defaults.notion_database);
-            else
-                cJSON_AddNullToObject(d, "notionDatabase");
+            put(d, "notionDatabase", str_or_null(p->defaults.notion_database));
             cJSON_AddNumberToObject(po, "gapMs", p->gap_ms);
         }
         cJSON_AddItemToArray(presets, po);
@@ -810,18 +817,11 @@ cJSON *svc_job_options(const bb_app *app)
         cJSON_AddStringToObject(vo, "id", v->id);
         cJSON_AddStringToObject(vo, "label", v->label);
         cJSON_AddStringToObject(vo, "accent", v->accent);
-        if (v->gender)
-            cJSON_AddStringToObject(vo, "gender", v->gender);
-        else
-            cJSON_AddNullToObject(vo, "gender");
+        put(vo, "gender", str_or_null(v->gender));
         cJSON_AddStringToObject(vo, "provider", v->provider);
         cJSON_AddStringToObject(vo, "providerVoice", v->provider_voice);
         cJSON_AddItemToArray(voices, vo);
-        bool dup = false;
-        for (const cJSON *it = accents->child; it; it = it->next)
-            dup |= strcmp(it->valuestring, v->accent) == 0;
-        if (!dup)
-            cJSON_AddItemToArray(accents, cJSON_CreateString(v->accent));
+        add_unique(accents, v->accent);
     }
     cJSON *dbs = cJSON_AddArrayToObject(o, "notionDatabases");
     for (size_t i = 0; i < cfg->nnotion_dbs; i++) {
