@@ -372,7 +372,6 @@ struct action_call {
     const char *reason;            /* cancel */
     const char *preset, *notion;   /* edit_metadata; notion "" = clear */
     const bb_preset *p;
-    bool notion_given;
     const char *voice_id, *accent; /* rerun_audio */
     const bb_voice *voice;
     bool force;
@@ -480,7 +479,6 @@ static int edit_check(struct action_call *c)
     if (c->p && c->p->uses_input && !c->j->input_path && !c->j->file_id)
         bb_fail_field(e, "payload.preset", "preset \"%s\" needs an input file and this job has none",
                       c->preset);
-    c->notion_given = nv != NULL;
     if (nv && cJSON_IsNull(nv)) {
         c->notion = "";
     } else if (nv && !cJSON_IsString(nv)) {
