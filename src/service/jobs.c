@@ -477,8 +477,8 @@ static int edit_check(struct action_call *c)
     if (c->preset && !(c->p = config_preset(c->app->cfg, c->preset)))
         bb_fail_field(e, "payload.preset", "unknown preset \"%.64s\"", c->preset);
     if (c->p && c->p->uses_input && !c->j->input_path && !c->j->file_id)
-        bb_fail_field(e, "payload.preset", "preset \"%s\" needs an input file and this job has none",
-                      c->preset);
+        bb_fail_field(e, "payload.preset",
+                      "preset \"%s\" needs an input file and this job has none", c->preset);
     if (nv && cJSON_IsNull(nv)) {
         c->notion = "";
     } else if (nv && !cJSON_IsString(nv)) {
