@@ -1,4 +1,4 @@
-/* sse.c — GET /jobs/events: Server-Sent Events (SPEC §5).
+/* sse.c — GET /jobs/events: Server-Sent Events (docs/api.md, docs/architecture.md).
  *
  * Each stream lives on its civetweb connection thread:
  *   1. admission: at most events.maxSubscribers streams (503 + Retry-After
@@ -16,7 +16,7 @@
 #include <string.h>
 
 #include "http/http.h"
-#include "infra/db/repo_job.h"
+#include "service/job_reads.h"
 #include "service/jobs.h"
 #include "util/buf.h"
 #include "util/util.h"
@@ -104,8 +104,7 @@ void route_events(http_req *r)
     if (last_id >= 0 && last_id < published) {
         struct replay_ctx c = {.r = r};
         buf_init(&c.b, SSE_MAX_WRITE + (1u << 20));
-        int rc = repo_events_replay(app->db, last_id, published, f.owner_id, f.job_id, f.logs,
-                                    replay_one, &c);
+        int rc = svc_events_replay(app, last_id, published, &f, replay_one, &c);
         if (!c.failed && rc == BB_OK && c.b.len)
             c.failed = http_write(r, c.b.data, c.b.len) != 0;
         buf_free(&c.b);

@@ -569,3 +569,20 @@ int auth_admin_update(bb_app *app, int64_t user_id, const cJSON *body, user *u, 
         return bb_fail(e, BB_EIO, "database error");
     return BB_OK;
 }
+
+int auth_user_get(bb_app *app, int64_t user_id, user *out, bb_errctx *e)
+{
+    memset(out, 0, sizeof *out);
+    if (repo_user_get(app->db, user_id, out) != BB_OK)
+        return bb_fail(e, BB_ENOTFOUND, "no such user");
+    return BB_OK;
+}
+
+int auth_user_list(bb_app *app, user **out, size_t *n, bb_errctx *e)
+{
+    *out = NULL;
+    *n = 0;
+    if (repo_user_list(app->db, out, n) != BB_OK)
+        return bb_fail(e, BB_EIO, "database error");
+    return BB_OK;
+}
