@@ -6,7 +6,7 @@
  * (tests/unit/test_routes.c). */
 #include "http/http.h"
 
-#define JOB_QUERY "state,preset,q,limit,cursor"
+#define JOB_LIST .query = "state,preset,q,limit,cursor", .response = "JobList", .errors = "400"
 #define AUTH_BODY_MAX 16384   /* sign-in and profile bodies are small */
 #define JSON .body = HTTP_BODY_JSON
 #define SMALL_JSON .body = HTTP_BODY_JSON, .body_max = AUTH_BODY_MAX
@@ -21,7 +21,7 @@ const struct http_route http_routes[] = {
     {"POST", "/jobs", route_jobs_submit, PERM_USER, "Submit a job (202 {jobId})",
      JSON, .request = "SubmitJob", .ok = 202, .response = "JobCreated", .errors = "400,409,413,415"},
     {"GET", "/jobs", route_jobs_list, PERM_USER, "List jobs, newest first, keyset pagination",
-     .query = JOB_QUERY, .response = "JobList", .errors = "400"},
+     JOB_LIST},
     {"GET", "/jobs/events", route_events, PERM_USER, "Live job events (Server-Sent Events)",
      .query = "jobId,logs,lastEventId", .response = "sse", .errors = "400,503"},
     {"GET", "/jobs/:id", route_job_get, PERM_USER, "One job's DTO",
@@ -56,13 +56,13 @@ const struct http_route http_routes[] = {
      "Change name or password (needs currentPassword)",
      SMALL_JSON, .request = "ProfileChange", .response = "User", .errors = "400,403,415"},
     {"GET", "/user/jobs", route_user_jobs, PERM_USER, "The caller's own jobs",
-     .query = JOB_QUERY, .response = "JobList", .errors = "400"},
+     JOB_LIST},
     {"GET", "/admin/users", route_admin_users, PERM_ADMIN, "Every user", .response = "UserList"},
     {"PATCH", "/admin/users/:id", route_admin_user_patch, PERM_ADMIN,
      "Change a user's role or disable them",
      SMALL_JSON, .request = "UserChange", .response = "User", .errors = "400,404,409,415"},
     {"GET", "/admin/jobs", route_admin_jobs, PERM_ADMIN, "Everyone's jobs",
-     .query = JOB_QUERY, .response = "JobList", .errors = "400"},
+     JOB_LIST},
     {"GET", "/admin/stats", route_admin_stats, PERM_ADMIN, "Statistics", .response = "Stats"},
     {"POST", "/admin/backup", route_admin_backup, PERM_ADMIN,
      "Online backup of the database into DATA/backups/, integrity-checked",

@@ -35,6 +35,15 @@ static bool in_list(const char *s, const char *const *list, size_t n)
     return false;
 }
 
+/* Adds key: s, or key: null when s is NULL. */
+static void add_str_or_null(cJSON *o, const char *key, const char *s)
+{
+    if (s)
+        cJSON_AddStringToObject(o, key, s);
+    else
+        cJSON_AddNullToObject(o, key);
+}
+
 char *svc_resolve_input(const bb_config *cfg, const char *md, bb_errctx *e)
 {
     if (!*md) {
@@ -78,14 +87,7 @@ char *svc_resolve_input(const bb_config *cfg, const char *md, bb_errctx *e)
 
 static bool opt_bool(const cJSON *body, const char *key, bool dflt, bb_errctx *e)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(body, key);
-    if (!v || cJSON_IsNull(v))
-        return dflt;
-    if (!cJSON_IsBool(v)) {
-        bb_fail_field(e, key, "must be true or false");
-        return dflt;
-    }
-    return cJSON_IsTrue(v);
+    return bb_json_opt_bool(body, key, dflt, e);
 }
 
 static bool valid_param_name(const char *s)
@@ -602,16 +604,10 @@ cJSON *svc_job_options(const bb_app *app)
             const char *acc = p->defaults.voice_accent ? p->defaults.voice_accent
                               : cfg->nvoices            ? cfg->voices[0].accent
                                                         : NULL;
-            if (acc)
-                cJSON_AddStringToObject(d, "voiceAccent", acc);
-            else
-                cJSON_AddNullToObject(d, "voiceAccent");
+            add_str_or_null(d, "voiceAccent", acc);
             cJSON_AddStringToObject(d, "mode", p->defaults.mode);
             cJSON_AddStringToObject(d, "upload", p->defaults.upload);
-            if (p->defaults.notion_database)
-                cJSON_AddStringToObject(d, "notionDatabase", p->defaults.notion_database);
-            else
-                cJSON_AddNullToObject(d, "notionDatabase");
+            add_str_or_null(d, "notionDatabase", p->defaults.notion_database);
             cJSON_AddNumberToObject(po, "gapMs", p->gap_ms);
         }
         cJSON_AddItemToArray(presets, po);
@@ -624,10 +620,7 @@ cJSON *svc_job_options(const bb_app *app)
         cJSON_AddStringToObject(vo, "id", v->id);
         cJSON_AddStringToObject(vo, "label", v->label);
         cJSON_AddStringToObject(vo, "accent", v->accent);
-        if (v->gender)
-            cJSON_AddStringToObject(vo, "gender", v->gender);
-        else
-            cJSON_AddNullToObject(vo, "gender");
+        add_str_or_null(vo, "gender", v->gender);
         cJSON_AddStringToObject(vo, "provider", v->provider);
         cJSON_AddStringToObject(vo, "providerVoice", v->provider_voice);
         cJSON_AddItemToArray(voices, vo);

@@ -100,26 +100,29 @@ const char *bb_err_code(enum bb_err code)
     return bb_err_info(code)->name;
 }
 
-bool bb_json_opt_bool(const cJSON *body, const char *key, bool dflt, bb_errctx *e)
+/* A member of body that is present and not null: itself if `is` accepts
+ * it, else NULL with the field error `want` recorded in e. */
+static const cJSON *opt_member(const cJSON *body, const char *key,
+                               cJSON_bool (*is)(const cJSON *), const char *want, bb_errctx *e)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(body, key);
     if (!v || cJSON_IsNull(v))
-        return dflt;
-    if (!cJSON_IsBool(v)) {
-        bb_fail_field(e, key, "must be true or false");
-        return dflt;
+        return NULL;
+    if (!is(v)) {
+        bb_fail_field(e, key, "%s", want);
+        return NULL;
     }
-    return cJSON_IsTrue(v);
+    return v;
+}
+
+bool bb_json_opt_bool(const cJSON *body, const char *key, bool dflt, bb_errctx *e)
+{
+    const cJSON *v = opt_member(body, key, cJSON_IsBool, "must be true or false", e);
+    return v ? cJSON_IsTrue(v) : dflt;
 }
 
 const char *bb_json_opt_string(const cJSON *body, const char *key, bb_errctx *e)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(body, key);
-    if (!v || cJSON_IsNull(v))
-        return NULL;
-    if (!cJSON_IsString(v)) {
-        bb_fail_field(e, key, "must be a string");
-        return NULL;
-    }
-    return v->valuestring;
+    const cJSON *v = opt_member(body, key, cJSON_IsString, "must be a string", e);
+    return v ? v->valuestring : NULL;
 }

@@ -17,6 +17,29 @@ static int read_body(void *ud, void *dst, size_t cap)
     return http_read(ud, dst, cap);
 }
 
+/* The JSON of an upload: what POST /uploads answers, and with `listing`
+ * also where it is stored, when, and its URL (GET /user/files). */
+static cJSON *file_dto(const file_rec *f, bool listing)
+{
+    cJSON *o = cJSON_CreateObject();
+    char id[32];
+    snprintf(id, sizeof id, "upl_%lld", (long long)f->id);
+    cJSON_AddStringToObject(o, "fileId", id);
+    cJSON_AddStringToObject(o, "filename", f->filename);
+    cJSON_AddNumberToObject(o, "size", (double)f->size);
+    cJSON_AddStringToObject(o, "sha256", f->sha256);
+    cJSON_AddStringToObject(o, "contentType", f->content_type);
+    if (listing) {
+        char t[32], url[64];
+        bb_iso8601(f->created_at, t);
+        snprintf(url, sizeof url, "/api/v1/files/%s", id);
+        cJSON_AddStringToObject(o, "storage", f->storage);
+        cJSON_AddStringToObject(o, "createdAt", t);
+        cJSON_AddStringToObject(o, "url", url);
+    }
+    return o;
+}
+
 void route_upload(http_req *r)
 {
     char fname[1024];
@@ -37,35 +60,9 @@ void route_upload(http_req *r)
             http_drain(r, 1 << 20);
         return;
     }
-    cJSON *doc = cJSON_CreateObject();
-    char id[32];
-    snprintf(id, sizeof id, "upl_%lld", (long long)f.id);
-    cJSON_AddStringToObject(doc, "fileId", id);
-    cJSON_AddStringToObject(doc, "filename", f.filename);
-    cJSON_AddNumberToObject(doc, "size", (double)f.size);
-    cJSON_AddStringToObject(doc, "sha256", f.sha256);
-    cJSON_AddStringToObject(doc, "contentType", f.content_type);
+    cJSON *doc = file_dto(&f, false);
     file_rec_clear(&f);
     http_reply_doc(r, 201, doc, NULL);
-}
-
-static cJSON *file_dto(const file_rec *f)
-{
-    cJSON *o = cJSON_CreateObject();
-    char id[32], t[32];
-    snprintf(id, sizeof id, "upl_%lld", (long long)f->id);
-    bb_iso8601(f->created_at, t);
-    cJSON_AddStringToObject(o, "fileId", id);
-    cJSON_AddStringToObject(o, "filename", f->filename);
-    cJSON_AddNumberToObject(o, "size", (double)f->size);
-    cJSON_AddStringToObject(o, "sha256", f->sha256);
-    cJSON_AddStringToObject(o, "contentType", f->content_type);
-    cJSON_AddStringToObject(o, "storage", f->storage);
-    cJSON_AddStringToObject(o, "createdAt", t);
-    char url[64];
-    snprintf(url, sizeof url, "/api/v1/files/%s", id);
-    cJSON_AddStringToObject(o, "url", url);
-    return o;
 }
 
 void route_file_get(http_req *r)
@@ -106,7 +103,7 @@ void route_user_files(http_req *r)
     cJSON *doc = cJSON_CreateObject();
     cJSON *arr = cJSON_AddArrayToObject(doc, "items");
     for (size_t i = 0; i < n; i++) {
-        cJSON_AddItemToArray(arr, file_dto(&items[i]));
+        cJSON_AddItemToArray(arr, file_dto(&items[i], true));
         file_rec_clear(&items[i]);
     }
     free(items);

@@ -81,40 +81,42 @@ static int put_gauges(http_req *r, buf *b)
     for (int s = JOB_QUEUED; s <= JOB_CANCELED; s++)
         rc |= buf_printf(b, "batchbox_jobs{state=\"%s\"} %lld\n",
                          job_state_name((enum job_state)s), (long long)g.jobs_by_state[s]);
-    rc |= metrics_put_single(b, "batchbox_queue_depth", "gauge",
-                             "Queued jobs waiting for a worker.",
-                             (double)g.jobs_by_state[JOB_QUEUED]);
     rc |= buf_printf(b, "# HELP batchbox_worker_threads Worker threads by activity.\n"
                         "# TYPE batchbox_worker_threads gauge\n"
                         "batchbox_worker_threads{state=\"busy\"} %d\n"
                         "batchbox_worker_threads{state=\"idle\"} %d\n",
                      g.workers_busy, g.workers_total - g.workers_busy);
-    rc |= metrics_put_single(b, "batchbox_sse_subscribers", "gauge",
-                             "Open live-event streams (event-bus subscribers).",
-                             (double)g.event_subscribers);
-    rc |= metrics_put_single(b, "batchbox_event_bus_drops_total", "counter",
-                             "Event-stream subscribers dropped for falling too far behind.",
-                             (double)g.event_bus_drops);
-    rc |= metrics_put_single(b, "batchbox_event_bus_published_total", "counter",
-                             "Events published on the event bus.", (double)g.events_published);
-    rc |= metrics_put_single(b, "batchbox_sqlite_wal_bytes", "gauge",
-                             "Size of the SQLite write-ahead log file.", (double)g.wal_bytes);
-    rc |= metrics_put_single(b, "batchbox_sqlite_checkpoints_total", "counter",
-                             "Automatic WAL checkpoints run since start.",
-                             (double)g.checkpoints);
-    rc |= metrics_put_single(b, "batchbox_sqlite_checkpoint_errors_total", "counter",
-                             "Automatic WAL checkpoints that failed since start.",
-                             (double)g.checkpoint_errors);
-    double rss = process_rss(), fds = process_open_fds();
-    if (rss >= 0)
-        rc |= metrics_put_single(b, "process_resident_memory_bytes", "gauge",
-                                 "Resident memory size in bytes.", rss);
-    if (fds >= 0)
-        rc |= metrics_put_single(b, "process_open_fds", "gauge",
-                                 "Number of open file descriptors.", fds);
-    rc |= metrics_put_single(b, "process_start_time_seconds", "gauge",
-                             "Start time of the process since the Unix epoch in seconds.",
-                             (double)r->app->started_ms / 1000.0);
+    /* single-valued series; a negative process figure could not be read */
+    const struct {
+        const char *name, *type, *help;
+        double value;
+    } singles[] = {
+        {"batchbox_queue_depth", "gauge", "Queued jobs waiting for a worker.",
+         (double)g.jobs_by_state[JOB_QUEUED]},
+        {"batchbox_sse_subscribers", "gauge", "Open live-event streams (event-bus subscribers).",
+         (double)g.event_subscribers},
+        {"batchbox_event_bus_drops_total", "counter",
+         "Event-stream subscribers dropped for falling too far behind.",
+         (double)g.event_bus_drops},
+        {"batchbox_event_bus_published_total", "counter", "Events published on the event bus.",
+         (double)g.events_published},
+        {"batchbox_sqlite_wal_bytes", "gauge", "Size of the SQLite write-ahead log file.",
+         (double)g.wal_bytes},
+        {"batchbox_sqlite_checkpoints_total", "counter",
+         "Automatic WAL checkpoints run since start.", (double)g.checkpoints},
+        {"batchbox_sqlite_checkpoint_errors_total", "counter",
+         "Automatic WAL checkpoints that failed since start.", (double)g.checkpoint_errors},
+        {"process_resident_memory_bytes", "gauge", "Resident memory size in bytes.",
+         process_rss()},
+        {"process_open_fds", "gauge", "Number of open file descriptors.", process_open_fds()},
+        {"process_start_time_seconds", "gauge",
+         "Start time of the process since the Unix epoch in seconds.",
+         (double)r->app->started_ms / 1000.0},
+    };
+    for (size_t i = 0; i < sizeof singles / sizeof singles[0]; i++)
+        if (singles[i].value >= 0)
+            rc |= metrics_put_single(b, singles[i].name, singles[i].type, singles[i].help,
+                                     singles[i].value);
     rc |= buf_puts(b, "# HELP batchbox_build_info The running version (value 1).\n"
                       "# TYPE batchbox_build_info gauge\n"
                       "batchbox_build_info{version=\"");
