@@ -78,11 +78,8 @@ void route_events(http_req *r)
     int n = atomic_fetch_add(&app->sse_clients, 1) + 1;
     if (n > app->cfg->events.max_subscribers || atomic_load(&app->stopping)) {
         atomic_fetch_sub(&app->sse_clients, 1);
-        bb_errctx e = {.code = BB_EUNAVAIL};
-        snprintf(e.message, sizeof e.message,
-                 "too many live event streams (limit %d); retry shortly",
-                 app->cfg->events.max_subscribers);
-        http_reply_err(r, &e);
+        http_reply_error(r, BB_EUNAVAIL, "too many live event streams (limit %d); retry shortly",
+                         app->cfg->events.max_subscribers);
         return;
     }
     int64_t published = 0;
