@@ -17,28 +17,55 @@ struct cJSON;
 
 #define HTTP_MAX_PARAMS 4
 
-/* Who may call a route.  The accounts issue makes PERM_USER/PERM_ADMIN
- * require credentials; today every principal is `open`. */
+/* Who may call a route: anyone (with or without credentials), a signed-in
+ * user, or an admin.  The router checks it before the handler runs
+ * (authn.c). */
 enum http_perm { PERM_PUBLIC, PERM_USER, PERM_ADMIN };
 
+/* What the router reads of a request body before the handler runs
+ * (router.c), each up to the route's body_max. */
+enum http_body {
+    HTTP_BODY_NONE,          /* not read; with body_max > 0 a body up to it is
+                                read and dropped (so keep-alive survives),
+                                else the connection closes after the reply */
+    HTTP_BODY_JSON,          /* a JSON document, parsed into r->json (415/400/413) */
+    HTTP_BODY_JSON_OPTIONAL, /* the same, or no body at all (r->json NULL) */
+    HTTP_BODY_UPLOAD,        /* streamed by the handler (uploads service) */
+};
+
+/* A path parameter: its name in the pattern (not NUL-terminated: name_len
+ * bytes) and its value (points into http_req.param_buf). */
+struct http_param {
+    const char *name;
+    size_t name_len;
+    const char *value;
+};
+
+/* One request, from civetweb's begin_request until the reply is sent.
+ * It owns what handlers would otherwise free one by one (h2o's
+ * per-request pool): the body, the parsed JSON and the error context are
+ * released by the router when the request ends (http_req_end). */
 typedef struct http_req {
     struct mg_connection *conn;
     const struct mg_request_info *ri;
     bb_app *app;
     const char *method;
     char path[1024];                 /* decoded, without /api/v1 */
-    const char *route;               /* the matched route pattern */
-    const char *param_names[HTTP_MAX_PARAMS];
-    char *param_values[HTTP_MAX_PARAMS];   /* owned, freed after the request */
+    const struct http_route *rt;     /* the matched route, NULL = none */
+    const char *route;               /* its pattern (access log, metrics) */
+    struct http_param params[HTTP_MAX_PARAMS];
     int nparams;
+    char param_buf[1024];            /* the values, NUL-separated */
     char request_id[24];
     int64_t t0_us;
     int status;                      /* status sent (for the access log) */
     struct principal who;
     int64_t session_id;              /* the caller's session, 0 = none */
     bool cookie_auth;                /* authenticated by the bb_access cookie */
-    char *body;                      /* owned after http_read_body */
+    char *body;                      /* owned; the raw body once read */
     size_t body_len;
+    struct cJSON *json;              /* owned; the parsed body (HTTP_BODY_JSON*) */
+    bb_errctx err;                   /* owned; a handler's error context */
     int64_t job_id;                  /* for the access log, 0 = none */
 } http_req;
 
@@ -46,7 +73,8 @@ typedef void (*http_handler)(http_req *r);
 
 struct http_route {
     const char *method;              /* "GET", "POST", ... */
-    const char *pattern;             /* "/jobs/:id/artifacts/:name" */
+    const char *pattern;             /* "/jobs/:id/artifacts/:name"; any :word names a
+                                        parameter; the fallback (below) has a star */
     http_handler handler;
     enum http_perm perm;
     const char *summary;             /* one line for docs/api.md */
@@ -64,6 +92,13 @@ struct http_route {
                                         and 403 follow from perm) */
     const char *auth;                /* NULL: from perm; "metrics": admin or the
                                         metrics token (checked by the handler) */
+    /* What the router does with the body (router.c). */
+    enum http_body body;
+    size_t body_max;                 /* bytes; 0 = limits.maxBodyBytes (JSON) or
+                                        limits.maxUploadBytes (upload) */
+    bool fallback;                   /* answers any path outside /api/ that no other
+                                        route matches (the web UI's assets); not
+                                        part of the API (OpenAPI leaves it out) */
 };
 
 /* The route table (routes.c). */
@@ -94,10 +129,22 @@ const char *http_header(http_req *r, const char *name);
  * returns false on failure. */
 bool http_read_body_or_reply(http_req *r, size_t max);
 /* Reads and parses a JSON body (Content-Type must be JSON: 415 otherwise;
- * 400 if malformed).  Caller frees the result.  NULL after replying. */
+ * 400 if malformed) into r->json (owned by the request).  Returns r->json
+ * (borrowed), or NULL after replying. */
+struct cJSON *http_parse_json_or_reply(http_req *r, size_t max);
+/* For handlers that free the body themselves: the body the router parsed
+ * (r->json), handed over (caller frees; r->json becomes NULL), or, on a
+ * route the router did not parse, read and parsed now.  NULL after
+ * replying.  New handlers use r->json and free nothing. */
 struct cJSON *http_json_body_or_reply(http_req *r);
-/* Same with a smaller body cap (auth routes). */
+/* The same with a body cap. */
 struct cJSON *http_json_body_limited_or_reply(http_req *r, size_t max);
+/* Reads and drops what is left of the body, at most budget bytes, then
+ * marks the connection to close (the client reads our answer instead of
+ * a reset). */
+void http_drain(http_req *r, long long budget);
+/* Reads up to cap bytes of the body: >0 bytes, 0 at its end, <0 on error. */
+int http_read(http_req *r, void *dst, size_t cap);
 /* Double-submit CSRF check: X-CSRF-Token equals the bb_csrf cookie
  * (constant-time compare). */
 bool http_csrf_ok(http_req *r);
@@ -105,18 +152,27 @@ bool http_csrf_ok(http_req *r);
 const char *http_cookie(http_req *r, const char *name, char *dst, size_t cap);
 /* Parses :id as a job id; replies 404 and returns false if malformed. */
 bool http_job_id_or_reply(http_req *r, int64_t *id);
+/* Parses :id as a positive id after an optional prefix ("upl_"); replies
+ * 404 with "no such WHAT" and returns false if malformed. */
+bool http_id_or_reply(http_req *r, const char *prefix, const char *what, int64_t *id);
 
 /* ---- replies --------------------------------------------------------- */
 
-/* Sends a JSON document (takes no ownership). */
+/* Sends a JSON document (takes no ownership); Cache-Control: no-store. */
 void http_reply_json(http_req *r, int status, const struct cJSON *doc);
+/* The same, taking ownership of doc (frees it; NULL = out of memory,
+ * answered 500), with extra header lines (NULL = Cache-Control: no-store). */
+void http_reply_doc(http_req *r, int status, struct cJSON *doc, const char *extra_headers);
 /* Sends raw bytes with a content type; extra_headers may be NULL or
  * "Name: value\r\n" lines. */
 void http_reply_bytes(http_req *r, int status, const char *content_type, const void *data,
                       size_t len, const char *extra_headers);
-/* Sends the error carried by e (status from its code, JSON body with
- * details.fields). */
+/* Sends the error carried by e: status, name and extra header from the
+ * error table (util/err.c), JSON body {error, message, details: {fields?,
+ * retryAfterSec?, requestId}}. */
 void http_reply_err(http_req *r, const bb_errctx *e);
+/* Sends r->err (the request's own error context). */
+void http_reply_failed(http_req *r);
 /* Sends an error built from code + message. */
 void http_reply_error(http_req *r, enum bb_err code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -136,8 +192,22 @@ struct store;
 void http_serve_object(http_req *r, struct store *st, const char *key, int64_t size,
                        const char *sha256, const char *content_type, const char *filename);
 
-/* HTTP status for an error code (the one place the mapping lives). */
+/* HTTP status for an error code (from the error table, util/err.c). */
 int http_status_for(enum bb_err code);
+
+/* ---- router (router.c) ------------------------------------------------ */
+
+/* Matches path against a route pattern; on a match fills params (values
+ * copied NUL-separated into buf, cap bytes) and *nparams.  0 on match, -1
+ * otherwise (also when a value does not fit buf or there are more than
+ * HTTP_MAX_PARAMS).  params/buf may be NULL to test only. */
+int http_route_match(const char *pattern, const char *path, struct http_param *params,
+                     int *nparams, char *buf, size_t cap);
+/* The route for method + path (HEAD finds GET routes); api says the
+ * request came under /api/ (no fallback then).  NULL when none: then
+ * allow (cap bytes) lists the methods the path has, "" if unknown. */
+const struct http_route *http_route_find(const char *method, const char *path, bool api,
+                                         char *allow, size_t cap);
 
 /* The OpenAPI 3.1 document of the route table (openapi.c).  Caller frees
  * (cJSON_Delete); NULL when out of memory. */

@@ -108,7 +108,7 @@ static int hexval(int c)
 
 /* ------------------------------------------------ header parameters */
 
-enum { PARAM_NONE = 0, PARAM_OK = 1, PARAM_BAD = -1 };
+enum { PARAM_NONE = 0, PARAM_OK = 1, PARAM_BAD = -1, PARAM_END = 2 };
 
 /* Parses one parameter; *pp points just after its ';'.  Sets the name span
  * and copies the value (quotes removed, escapes applied) into val[cap];
@@ -190,12 +190,38 @@ static int next_param(const char **pp, const char **name, size_t *nlen,
     return PARAM_OK;
 }
 
+/* The next ";param" of a header value: PARAM_END when *pp is not at a
+ * ';', else next_param's answer for what follows it. */
+static int next_item(const char **pp, const char **name, size_t *nlen, char *val, size_t cap,
+                     bool *too_long, bool *quoted)
+{
+    if (**pp != ';')
+        return PARAM_END;
+    (*pp)++;
+    return next_param(pp, name, nlen, val, cap, too_long, quoted);
+}
+
+/* Skips the type token at *pp if it is `want` (case-insensitive) and the
+ * spaces after it; false (and *pp unchanged) otherwise. */
+static bool take_type(const char **pp, const char *want)
+{
+    const char *p = *pp, *t = p;
+    while (*p != '\0' && *p != ';' && !is_ows(*p))
+        p++;
+    if (!ci_eq(t, (size_t)(p - t), want))
+        return false;
+    while (is_ows(*p))
+        p++;
+    *pp = p;
+    return true;
+}
+
 /* ------------------------------------------------- Content-Type header */
 
 enum mp_status multipart_boundary_from_content_type(const char *ct, char *out,
                                                     size_t cap)
 {
-    const char *p = ct, *t;
+    const char *p = ct;
     char val[MP_BOUNDARY_MAX + 2];
     bool found = false;
 
@@ -206,23 +232,18 @@ enum mp_status multipart_boundary_from_content_type(const char *ct, char *out,
         return MP_ERR_MEDIA_TYPE;
     while (is_ows(*p))
         p++;
-    t = p;
-    while (*p != '\0' && *p != ';' && !is_ows(*p))
-        p++;
-    if (!ci_eq(t, (size_t)(p - t), "multipart/form-data"))
+    if (!take_type(&p, "multipart/form-data"))
         return MP_ERR_MEDIA_TYPE;
-    while (is_ows(*p))
-        p++;
     if (*p != ';' && *p != '\0')
         return MP_ERR_MEDIA_TYPE;
-    while (*p == ';') {
+    for (;;) {
         const char *name = NULL;
         size_t nlen = 0, vlen;
         bool too_long, quoted;
-        int r;
+        int r = next_item(&p, &name, &nlen, val, sizeof val, &too_long, &quoted);
 
-        p++;
-        r = next_param(&p, &name, &nlen, val, sizeof val, &too_long, &quoted);
+        if (r == PARAM_END)
+            break;
         if (r == PARAM_BAD)
             goto bad;
         if (r == PARAM_NONE || !ci_eq(name, nlen, "boundary"))
@@ -290,56 +311,54 @@ static int decode_ext_value(const char *v, char *out, size_t cap)
     return EXT_OK;
 }
 
+/* Stores the value of a plain disposition parameter (param: its name,
+ * what: how messages call it) into dst (cap bytes, the limit reported
+ * being cap - 1), refusing a repeat or a value too long. */
+static enum mp_status take_param(struct multipart *mp, const char *param, const char *what,
+                                 const char *val, size_t vlen, bool too_long, char *dst,
+                                 size_t cap, bool *seen)
+{
+    if (*seen)
+        return fail(mp, MP_ERR_SYNTAX, "part %u: repeated %s parameter", mp->parts, param);
+    if (too_long || vlen >= cap)
+        return fail(mp, MP_ERR_HEADER_VALUE, "part %u: %s longer than %d bytes", mp->parts,
+                    what, (int)cap - 1);
+    memcpy(dst, val, vlen + 1);
+    *seen = true;
+    return MP_OK;
+}
+
 /* Parses a Content-Disposition value into mp->name / filename /
  * filename_star. */
 static enum mp_status parse_disposition(struct multipart *mp, const char *v)
 {
     /* The whole header fits in line[], so any value fits here. */
     char val[MP_HEADER_LINE_MAX + 1];
-    const char *p = v, *t;
+    const char *p = v;
     unsigned part = mp->parts;
 
-    t = p;
-    while (*p != '\0' && *p != ';' && !is_ows(*p))
-        p++;
-    if (!ci_eq(t, (size_t)(p - t), "form-data"))
+    if (!take_type(&p, "form-data"))
         return fail(mp, MP_ERR_SYNTAX,
                     "part %u: Content-Disposition is not form-data", part);
-    while (is_ows(*p))
-        p++;
-    while (*p == ';') {
+    for (;;) {
         const char *name = NULL;
         size_t nlen = 0, vlen;
         bool too_long, quoted;
-        int r;
+        int r = next_item(&p, &name, &nlen, val, sizeof val, &too_long, &quoted);
 
-        p++;
-        r = next_param(&p, &name, &nlen, val, sizeof val, &too_long, &quoted);
-        if (r == PARAM_BAD)
+        if (r == PARAM_END || r == PARAM_BAD)
             break;
         if (r == PARAM_NONE)
             continue;
         vlen = strlen(val);
         if (ci_eq(name, nlen, "name")) {
-            if (mp->has_name)
-                return fail(mp, MP_ERR_SYNTAX,
-                            "part %u: repeated name parameter", part);
-            if (too_long || vlen >= sizeof mp->name)
-                return fail(mp, MP_ERR_HEADER_VALUE,
-                            "part %u: field name longer than %d bytes", part,
-                            MP_NAME_MAX - 1);
-            memcpy(mp->name, val, vlen + 1);
-            mp->has_name = true;
+            if (take_param(mp, "name", "field name", val, vlen, too_long, mp->name,
+                           sizeof mp->name, &mp->has_name) != MP_OK)
+                return mp->err;
         } else if (ci_eq(name, nlen, "filename")) {
-            if (mp->has_filename)
-                return fail(mp, MP_ERR_SYNTAX,
-                            "part %u: repeated filename parameter", part);
-            if (too_long || vlen >= sizeof mp->filename)
-                return fail(mp, MP_ERR_HEADER_VALUE,
-                            "part %u: filename longer than %d bytes", part,
-                            MP_FILENAME_MAX - 1);
-            memcpy(mp->filename, val, vlen + 1);
-            mp->has_filename = true;
+            if (take_param(mp, "filename", "filename", val, vlen, too_long, mp->filename,
+                           sizeof mp->filename, &mp->has_filename) != MP_OK)
+                return mp->err;
         } else if (ci_eq(name, nlen, "filename*")) {
             int d;
             if (mp->has_filename_star)
@@ -365,6 +384,12 @@ static enum mp_status parse_disposition(struct multipart *mp, const char *v)
         return fail(mp, MP_ERR_SYNTAX,
                     "part %u: malformed Content-Disposition parameters", part);
     return MP_OK;
+}
+
+/* A delimiter line followed by something other than "--", spaces or EOL. */
+static void unexpected_after_boundary(struct multipart *mp)
+{
+    fail(mp, MP_ERR_SYNTAX, "unexpected byte after boundary %u", mp->parts + 1);
 }
 
 /* Processes the complete (unfolded) header in mp->line. */
@@ -669,15 +694,13 @@ enum mp_status multipart_feed(struct multipart *mp, const void *data,
             else if (c == '\n')
                 begin_headers(mp);
             else
-                fail(mp, MP_ERR_SYNTAX, "unexpected byte after boundary %u",
-                     mp->parts + 1);
+                unexpected_after_boundary(mp);
             break;
         case ST_CLOSE_DASH:
             if (p[i++] == '-')
                 mp->state = ST_EPILOGUE;
             else
-                fail(mp, MP_ERR_SYNTAX, "unexpected byte after boundary %u",
-                     mp->parts + 1);
+                unexpected_after_boundary(mp);
             break;
         case ST_DELIM_CR:
             if (p[i++] == '\n')

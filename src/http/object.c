@@ -11,6 +11,7 @@
 #include "http/http.h"
 #include "infra/storage/storage.h"
 #include "util/log.h"
+#include "util/util.h"
 
 int http_parse_range(const char *h, int64_t size, int64_t *start, int64_t *len)
 {
@@ -87,16 +88,11 @@ void http_serve_object(http_req *r, struct store *st, const char *key, int64_t s
     int64_t start = 0, len = size;
     int pr = http_parse_range(http_header(r, "Range"), size, &start, &len);
     if (pr < 0) {
-        char extra[160];
-        snprintf(extra, sizeof extra, "Content-Range: bytes */%" PRId64 "\r\nAccept-Ranges: bytes\r\n", size);
-        bb_errctx e = {.code = BB_EINVAL};
-        snprintf(e.message, sizeof e.message, "the requested range is outside the %" PRId64 " bytes", size);
-        /* 416 has no bb_err code: written here */
-        char body[320];
-        int n = snprintf(body, sizeof body,
-                         "{\"error\":\"range_not_satisfiable\",\"message\":\"%s\",\"details\":{}}",
-                         e.message);
-        http_reply_bytes(r, 416, "application/json", body, (size_t)n, extra);
+        bb_errctx e = {.code = BB_ERANGE};
+        snprintf(e.message, sizeof e.message, "the requested range is outside the %" PRId64 " bytes",
+                 size);
+        snprintf(e.header_value, sizeof e.header_value, "bytes */%" PRId64, size);
+        http_reply_err(r, &e);
         return;
     }
     /* filenames are at most 200 bytes (sanitized at upload): the escaped
@@ -105,24 +101,12 @@ void http_serve_object(http_req *r, struct store *st, const char *key, int64_t s
     if (filename && strlen(filename) <= 200) {
         /* RFC 6266: an ASCII fallback plus the UTF-8 name, both escaped */
         char ascii[201], pct[601];
-        size_t a = 0, p = 0;
-        static const char hex[] = "0123456789ABCDEF";
-        for (const unsigned char *c = (const unsigned char *)filename; *c; c++) {
+        size_t a = 0;
+        for (const unsigned char *c = (const unsigned char *)filename; *c; c++)
             if (a + 1 < sizeof ascii)
                 ascii[a++] = (*c >= 0x20 && *c < 0x7f && *c != '"' && *c != '\\') ? (char)*c : '_';
-            bool plain = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
-                         (*c >= '0' && *c <= '9') || strchr("-._~", *c);
-            if (p + 4 < sizeof pct) {
-                if (plain) {
-                    pct[p++] = (char)*c;
-                } else {
-                    pct[p++] = '%';
-                    pct[p++] = hex[*c >> 4];
-                    pct[p++] = hex[*c & 15];
-                }
-            }
-        }
-        ascii[a] = pct[p] = '\0';
+        ascii[a] = '\0';
+        bb_url_escape(pct, sizeof pct, filename, false);
         snprintf(disp, sizeof disp, "Content-Disposition: inline; filename=\"%s\"; filename*=UTF-8''%s\r\n",
                  ascii, pct);
     }

@@ -460,6 +460,8 @@ cJSON *http_openapi_doc(void)
     cJSON *paths = cJSON_AddObjectToObject(doc, "paths");
     for (size_t i = 0; i < http_nroutes; i++) {
         const struct http_route *rt = &http_routes[i];
+        if (rt->fallback)
+            continue;   /* the web UI, not part of the API */
         char path[256], method[16];
         cJSON *path_params = cJSON_CreateArray();
         convert_path(rt->pattern, path, sizeof path, path_params);

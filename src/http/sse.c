@@ -1,4 +1,4 @@
-/* sse.c — GET /jobs/events: Server-Sent Events (SPEC §5).
+/* sse.c — GET /jobs/events: Server-Sent Events (docs/api.md, docs/architecture.md).
  *
  * Each stream lives on its civetweb connection thread:
  *   1. admission: at most events.maxSubscribers streams (503 + Retry-After
@@ -16,7 +16,7 @@
 #include <string.h>
 
 #include "http/http.h"
-#include "infra/db/repo_job.h"
+#include "service/job_reads.h"
 #include "service/jobs.h"
 #include "util/buf.h"
 #include "util/util.h"
@@ -78,11 +78,8 @@ void route_events(http_req *r)
     int n = atomic_fetch_add(&app->sse_clients, 1) + 1;
     if (n > app->cfg->events.max_subscribers || atomic_load(&app->stopping)) {
         atomic_fetch_sub(&app->sse_clients, 1);
-        bb_errctx e = {.code = BB_EUNAVAIL};
-        snprintf(e.message, sizeof e.message,
-                 "too many live event streams (limit %d); retry shortly",
-                 app->cfg->events.max_subscribers);
-        http_reply_err(r, &e);
+        http_reply_error(r, BB_EUNAVAIL, "too many live event streams (limit %d); retry shortly",
+                         app->cfg->events.max_subscribers);
         return;
     }
     int64_t published = 0;
@@ -104,8 +101,7 @@ void route_events(http_req *r)
     if (last_id >= 0 && last_id < published) {
         struct replay_ctx c = {.r = r};
         buf_init(&c.b, SSE_MAX_WRITE + (1u << 20));
-        int rc = repo_events_replay(app->db, last_id, published, f.owner_id, f.job_id, f.logs,
-                                    replay_one, &c);
+        int rc = svc_events_replay(app, last_id, published, &f, replay_one, &c);
         if (!c.failed && rc == BB_OK && c.b.len)
             c.failed = http_write(r, c.b.data, c.b.len) != 0;
         buf_free(&c.b);

@@ -45,12 +45,13 @@ typedef struct bb_app {
     void *on_events_ud;
 } bb_app;
 
-/* Who is asking.  Until accounts exist every request is `open` and sees
- * everything; the accounts issue fills user_id/admin from credentials. */
+/* Who is asking: the router fills user_id/admin from the access token
+ * (http/authn.c); `batchbox run` works in-process as `open`, seeing
+ * everything. */
 struct principal {
     int64_t user_id;         /* 0 = none */
     bool admin;
-    bool open;               /* no access control configured */
+    bool open;               /* no access control (the local `run` verb) */
 };
 
 /* The owner filter for repository calls: 0 (= everyone) for admins and in

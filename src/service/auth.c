@@ -303,6 +303,18 @@ static void reject_unknown(const cJSON *body, const char *const *known, size_t n
     }
 }
 
+/* A body must be a JSON object (else BB_EINVAL, returned) whose members
+ * are all known (each unknown one is a field error; BB_OK is returned so
+ * the caller goes on to report the other fields too). */
+static int object_with_known(const cJSON *body, const char *const *known, size_t n,
+                             bb_errctx *e)
+{
+    if (!cJSON_IsObject(body))
+        return bb_fail(e, BB_EINVAL, "the request body must be a JSON object");
+    reject_unknown(body, known, n, e);
+    return BB_OK;
+}
+
 int auth_first_run(bb_app *app, char *setup_token, char *err, size_t errlen)
 {
     setup_token[0] = '\0';
@@ -341,9 +353,8 @@ int auth_register(bb_app *app, const cJSON *body, user *u, struct auth_tokens *t
 {
     static const char *const known[] = {"email", "password", "name", "setupToken"};
     memset(u, 0, sizeof *u);
-    if (!cJSON_IsObject(body))
-        return bb_fail(e, BB_EINVAL, "the request body must be a JSON object");
-    reject_unknown(body, known, 4, e);
+    if (object_with_known(body, known, 4, e) != BB_OK)
+        return e->code;
     const char *email = bb_json_opt_string(body, "email", e);
     const char *password = bb_json_opt_string(body, "password", e);
     const char *name = bb_json_opt_string(body, "name", e);
@@ -384,9 +395,8 @@ int auth_login(bb_app *app, const cJSON *body, const char *addr, user *u, struct
     static const char *const known[] = {"email", "password"};
     memset(u, 0, sizeof *u);
     *retry_after = 0;
-    if (!cJSON_IsObject(body))
-        return bb_fail(e, BB_EINVAL, "the request body must be a JSON object");
-    reject_unknown(body, known, 2, e);
+    if (object_with_known(body, known, 2, e) != BB_OK)
+        return e->code;
     const char *email = bb_json_opt_string(body, "email", e);
     const char *password = bb_json_opt_string(body, "password", e);
     if (!email)
@@ -493,9 +503,8 @@ int auth_update_profile(bb_app *app, int64_t user_id, const cJSON *body, user *u
     static const char *const known[] = {"name", "password", "currentPassword"};
     memset(u, 0, sizeof *u);
     memset(t, 0, sizeof *t);
-    if (!cJSON_IsObject(body))
-        return bb_fail(e, BB_EINVAL, "the request body must be a JSON object");
-    reject_unknown(body, known, 3, e);
+    if (object_with_known(body, known, 3, e) != BB_OK)
+        return e->code;
     const cJSON *nv = cJSON_GetObjectItemCaseSensitive(body, "name");
     const char *name = NULL;
     if (nv && cJSON_IsNull(nv))
@@ -543,9 +552,8 @@ int auth_admin_update(bb_app *app, int64_t user_id, const cJSON *body, user *u, 
 {
     static const char *const known[] = {"role", "disabled"};
     memset(u, 0, sizeof *u);
-    if (!cJSON_IsObject(body))
-        return bb_fail(e, BB_EINVAL, "the request body must be a JSON object");
-    reject_unknown(body, known, 2, e);
+    if (object_with_known(body, known, 2, e) != BB_OK)
+        return e->code;
     const char *role = bb_json_opt_string(body, "role", e);
     if (role && !user_role_valid(role))
         bb_fail_field(e, "role", "must be admin or user");
@@ -566,6 +574,23 @@ int auth_admin_update(bb_app *app, int64_t user_id, const cJSON *body, user *u, 
     if (rc == BB_ECONFLICT)
         return bb_fail(e, BB_ECONFLICT, "this is the last active admin: make another admin first");
     if (rc != BB_OK)
+        return bb_fail(e, BB_EIO, "database error");
+    return BB_OK;
+}
+
+int auth_user_get(bb_app *app, int64_t user_id, user *out, bb_errctx *e)
+{
+    memset(out, 0, sizeof *out);
+    if (repo_user_get(app->db, user_id, out) != BB_OK)
+        return bb_fail(e, BB_ENOTFOUND, "no such user");
+    return BB_OK;
+}
+
+int auth_user_list(bb_app *app, user **out, size_t *n, bb_errctx *e)
+{
+    *out = NULL;
+    *n = 0;
+    if (repo_user_list(app->db, out, n) != BB_OK)
         return bb_fail(e, BB_EIO, "database error");
     return BB_OK;
 }

@@ -71,6 +71,10 @@ int auth_check_access(bb_app *app, const char *token, struct token_info *out);
  * (t->access[0] == 0 when no new pair was needed). */
 int auth_update_profile(bb_app *app, int64_t user_id, const struct cJSON *body, user *u,
                         struct auth_tokens *t, bb_errctx *e);
+/* One user (BB_ENOTFOUND "no such user"); caller clears *out. */
+int auth_user_get(bb_app *app, int64_t user_id, user *out, bb_errctx *e);
+/* Every user, by id (caller clears each with user_clear and frees the array). */
+int auth_user_list(bb_app *app, user **out, size_t *n, bb_errctx *e);
 /* PATCH /admin/users/:id {role?, disabled?}. */
 int auth_admin_update(bb_app *app, int64_t user_id, const struct cJSON *body, user *u,
                       bb_errctx *e);

@@ -79,14 +79,7 @@ char *svc_resolve_input(const bb_config *cfg, const char *md, bb_errctx *e)
 
 static bool opt_bool(const cJSON *body, const char *key, bool dflt, bb_errctx *e)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(body, key);
-    if (!v || cJSON_IsNull(v))
-        return dflt;
-    if (!cJSON_IsBool(v)) {
-        bb_fail_field(e, key, "must be true or false");
-        return dflt;
-    }
-    return cJSON_IsTrue(v);
+    return bb_json_opt_bool(body, key, dflt, e);
 }
 
 static bool valid_param_name(const char *s)

@@ -15,7 +15,7 @@
 
 struct cJSON;
 
-/* Builds a job from a submit body (SPEC §4.2), validated against the
+/* Builds a job from a submit body (docs/api.md), validated against the
  * configuration: fills *out (caller clears with job_clear) or records
  * field errors in e.  Resolves md inside the input root. */
 int svc_job_from_request(const bb_app *app, const struct cJSON *body, job *out,

@@ -1,14 +1,15 @@
 /* stats.c — admin statistics: jobs by state, jobs per hour over 24 h,
  * duration p50/p95 per preset (jobs that succeeded in the last 24 h),
- * queue depth, workers, event-bus subscribers and drops, uptime, sizes.
+ * workers, event-bus subscribers and drops, uptime, sizes; the metrics
+ * gauges; the health check.
  * Every query walks an index (repo_job.c); see docs/benchmarks.md for the
  * cost on 100,000 jobs. */
 #include "service/stats.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-#include "cJSON.h"
 #include "infra/db/repo_job.h"
 #include "infra/db/repo_user.h"
 #include "infra/workers/pool.h"
@@ -22,56 +23,71 @@ static int64_t percentile(const int64_t *sorted, size_t n, double p)
 
 static void add_durations(void *ud, const char *preset, const int64_t *ms, size_t n)
 {
-    cJSON *arr = ud;
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "preset", preset);
-    cJSON_AddNumberToObject(o, "count", (double)n);
-    cJSON_AddNumberToObject(o, "p50Ms", (double)percentile(ms, n, 0.50));
-    cJSON_AddNumberToObject(o, "p95Ms", (double)percentile(ms, n, 0.95));
-    cJSON_AddItemToArray(arr, o);
+    struct admin_stats *st = ud;
+    struct preset_durations *grown =
+        realloc(st->durations, (st->ndurations + 1) * sizeof *st->durations);
+    if (!grown)
+        return;
+    st->durations = grown;
+    char *name = strdup(preset);
+    if (!name)
+        return;
+    st->durations[st->ndurations++] = (struct preset_durations){
+        .preset = name, .count = n, .p50_ms = percentile(ms, n, 0.50),
+        .p95_ms = percentile(ms, n, 0.95)};
 }
 
-cJSON *svc_admin_stats(bb_app *app)
+void admin_stats_clear(struct admin_stats *s)
 {
-    int64_t counts[5], per_hour[24], db_bytes, art_bytes, users = 0;
-    int64_t now = bb_now_ms();
-    if (repo_job_counts(app->db, counts) != 0 ||
-        repo_stats_jobs_per_hour(app->db, now, per_hour) != 0 ||
-        repo_stats_sizes(app->db, &db_bytes, &art_bytes) != 0 ||
-        repo_user_count(app->db, &users) != 0)
-        return NULL;
-    cJSON *o = cJSON_CreateObject();
-    cJSON *by = cJSON_AddObjectToObject(o, "jobsByState");
-    for (int s = JOB_QUEUED; s <= JOB_CANCELED; s++)
-        cJSON_AddNumberToObject(by, job_state_name((enum job_state)s), (double)counts[s]);
-    cJSON *ph = cJSON_AddArrayToObject(o, "jobsPerHour");
-    int64_t start = (now / 3600000 - 23) * 3600000;
-    for (int h = 0; h < 24; h++) {
-        cJSON *e = cJSON_CreateObject();
-        char t[32];
-        bb_iso8601(start + (int64_t)h * 3600000, t);
-        cJSON_AddStringToObject(e, "hour", t);
-        cJSON_AddNumberToObject(e, "count", (double)per_hour[h]);
-        cJSON_AddItemToArray(ph, e);
-    }
-    cJSON *dur = cJSON_AddArrayToObject(o, "durationByPreset");
-    if (repo_stats_durations(app->db, now - 24 * 3600000LL, add_durations, dur) != 0) {
-        cJSON_Delete(o);
-        return NULL;
-    }
-    cJSON_AddNumberToObject(o, "queueDepth", (double)counts[JOB_QUEUED]);
-    int busy = 0, total = 0;
+    for (size_t i = 0; i < s->ndurations; i++)
+        free(s->durations[i].preset);
+    free(s->durations);
+    memset(s, 0, sizeof *s);
+}
+
+static void worker_counts(bb_app *app, int *busy, int *total)
+{
+    *busy = *total = 0;
     if (app->pool)
-        pool_stats(app->pool, &busy, &total);
-    cJSON *w = cJSON_AddObjectToObject(o, "workers");
-    cJSON_AddNumberToObject(w, "busy", busy);
-    cJSON_AddNumberToObject(w, "idle", total - busy);
-    cJSON_AddNumberToObject(w, "total", total);
-    cJSON_AddNumberToObject(o, "eventSubscribers", (double)bus_subscribers(app->bus));
-    cJSON_AddNumberToObject(o, "eventBusDrops", (double)bus_drops(app->bus));
-    cJSON_AddNumberToObject(o, "uptimeSec", (double)((now - app->started_ms) / 1000));
-    cJSON_AddNumberToObject(o, "databaseBytes", (double)db_bytes);
-    cJSON_AddNumberToObject(o, "artifactsBytes", (double)art_bytes);
-    cJSON_AddNumberToObject(o, "users", (double)users);
-    return o;
+        pool_stats(app->pool, busy, total);
+}
+
+int svc_admin_stats(bb_app *app, struct admin_stats *out, bb_errctx *e)
+{
+    memset(out, 0, sizeof *out);
+    int64_t now = bb_now_ms();
+    if (repo_job_counts(app->db, out->jobs_by_state) != 0 ||
+        repo_stats_jobs_per_hour(app->db, now, out->jobs_per_hour) != 0 ||
+        repo_stats_sizes(app->db, &out->database_bytes, &out->artifacts_bytes) != 0 ||
+        repo_user_count(app->db, &out->users) != 0 ||
+        repo_stats_durations(app->db, now - 24 * 3600000LL, add_durations, out) != 0)
+        return bb_fail(e, BB_EIO, "database error");
+    out->hour_start_ms = (now / 3600000 - 23) * 3600000;
+    worker_counts(app, &out->workers_busy, &out->workers_total);
+    out->event_subscribers = bus_subscribers(app->bus);
+    out->event_bus_drops = bus_drops(app->bus);
+    out->uptime_sec = (now - app->started_ms) / 1000;
+    return BB_OK;
+}
+
+int svc_ops_gauges(bb_app *app, struct ops_gauges *out, bb_errctx *e)
+{
+    memset(out, 0, sizeof *out);
+    if (repo_job_counts(app->db, out->jobs_by_state) != 0)
+        return bb_fail(e, BB_EIO, "could not collect the metrics");
+    worker_counts(app, &out->workers_busy, &out->workers_total);
+    out->event_subscribers = bus_subscribers(app->bus);
+    out->event_bus_drops = bus_drops(app->bus);
+    out->events_published = bus_published(app->bus);
+    struct db_stats ds;
+    db_stats(app->db, &ds);
+    out->wal_bytes = ds.wal_bytes;
+    out->checkpoints = ds.checkpoints;
+    out->checkpoint_errors = ds.checkpoint_errors;
+    return BB_OK;
+}
+
+bool svc_health(bb_app *app)
+{
+    return app->db && db_ping(app->db) == 0;
 }

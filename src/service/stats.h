@@ -1,12 +1,53 @@
-/* stats.h — the admin statistics document (GET /admin/stats). */
+/* stats.h — figures about the running appliance: the admin statistics
+ * (GET /admin/stats), the scrape-time gauges of GET /metrics and the
+ * health check.  Plain values; the HTTP routes render them. */
 #ifndef BB_STATS_H
 #define BB_STATS_H
 
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
 #include "service/app.h"
+#include "util/err.h"
 
-struct cJSON;
+/* Duration percentiles of one preset's jobs that succeeded in the last 24 h. */
+struct preset_durations {
+    char *preset;            /* owned */
+    size_t count;
+    int64_t p50_ms, p95_ms;
+};
 
-/* Builds the document (caller frees); NULL on a database error. */
-struct cJSON *svc_admin_stats(bb_app *app);
+struct admin_stats {
+    int64_t jobs_by_state[5];        /* indexed by enum job_state */
+    int64_t hour_start_ms;           /* start of the first of the 24 hours */
+    int64_t jobs_per_hour[24];
+    struct preset_durations *durations;   /* owned (admin_stats_clear) */
+    size_t ndurations;
+    int workers_busy, workers_total;
+    size_t event_subscribers;
+    uint64_t event_bus_drops;
+    int64_t uptime_sec, database_bytes, artifacts_bytes, users;
+};
+
+/* Collects the admin statistics.  BB_OK, or BB_EIO with e set; clear *out
+ * with admin_stats_clear either way. */
+int svc_admin_stats(bb_app *app, struct admin_stats *out, bb_errctx *e);
+void admin_stats_clear(struct admin_stats *s);
+
+/* The gauges read at each metrics scrape. */
+struct ops_gauges {
+    int64_t jobs_by_state[5];
+    int workers_busy, workers_total;
+    size_t event_subscribers;
+    uint64_t event_bus_drops, events_published;
+    int64_t wal_bytes;
+    uint64_t checkpoints, checkpoint_errors;
+};
+/* BB_OK, or BB_EIO with e set. */
+int svc_ops_gauges(bb_app *app, struct ops_gauges *out, bb_errctx *e);
+
+/* Whether the database answers (GET /health). */
+bool svc_health(bb_app *app);
 
 #endif

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cJSON.h"
+#include "util/bb_assert.h"
 
 static void set_message(bb_errctx *e, const char *fmt, va_list ap)
 {
@@ -53,35 +54,75 @@ void bb_err_clear(bb_errctx *e)
     memset(e, 0, sizeof *e);
 }
 
-const char *bb_err_code(enum bb_err code)
+/* The error table: the one place an error becomes a name, an HTTP status
+ * and an extra header.  Rows in enum order (bb_err_info asserts it). */
+const struct bb_err_info bb_err_table[] = {
+    {BB_OK, "ok", 200, NULL, NULL, "success (never sent as an error)"},
+    {BB_EINVAL, "invalid", 400, NULL, NULL,
+     "malformed JSON, wrong types, unknown fields, bad values; details.fields names each"},
+    {BB_EAUTH, "unauthorized", 401, "WWW-Authenticate", "Bearer",
+     "missing, invalid or expired credentials"},
+    {BB_EFORBIDDEN, "forbidden", 403, NULL, NULL,
+     "signed in but not allowed (admin only, CSRF header missing)"},
+    {BB_ENOTFOUND, "not_found", 404, NULL, NULL,
+     "no such route, job, artifact, file or user (or not the caller's)"},
+    {BB_ECONFLICT, "conflict", 409, NULL, NULL,
+     "conflicts with existing state (Idempotency-Key reuse, email taken, file in use)"},
+    {BB_ETOOLARGE, "too_large", 413, NULL, NULL, "body, upload or quota over a limit"},
+    {BB_EMEDIA, "unsupported_media_type", 415, NULL, NULL,
+     "a body that is not application/json, or an upload of a refused type"},
+    {BB_ESTATE, "invalid_state", 422, NULL, NULL, "an action not allowed in the job's state"},
+    {BB_ERATE, "rate_limited", 429, "Retry-After", "1",
+     "too many failed sign-ins; details.retryAfterSec says how long to wait"},
+    {BB_EINTERNAL, "internal", 500, NULL, NULL, "a bug or an unexpected library failure"},
+    {BB_ENOTIMPL, "not_implemented", 501, NULL, NULL, "a capability this server lacks"},
+    {BB_EUNAVAIL, "unavailable", 503, "Retry-After", "5",
+     "too many event streams, S3 not reachable or not configured, shutting down"},
+    {BB_EIO, "io_error", 500, NULL, NULL, "a database or disk failure (logged)"},
+    {BB_EMETHOD, "method_not_allowed", 405, "Allow", NULL,
+     "the path exists with other methods (listed in Allow)"},
+    {BB_ERANGE, "range_not_satisfiable", 416, "Content-Range", NULL,
+     "a Range outside the object (Content-Range gives its size)"},
+};
+
+const size_t bb_err_count = sizeof bb_err_table / sizeof bb_err_table[0];
+
+const struct bb_err_info *bb_err_info(enum bb_err code)
 {
-    switch (code) {
-    case BB_OK: return "ok";
-    case BB_EINVAL: return "invalid";
-    case BB_EAUTH: return "unauthorized";
-    case BB_EFORBIDDEN: return "forbidden";
-    case BB_ENOTFOUND: return "not_found";
-    case BB_ECONFLICT: return "conflict";
-    case BB_ETOOLARGE: return "too_large";
-    case BB_EMEDIA: return "unsupported_media_type";
-    case BB_ESTATE: return "invalid_state";
-    case BB_ERATE: return "rate_limited";
-    case BB_EINTERNAL: return "internal";
-    case BB_ENOTIMPL: return "not_implemented";
-    case BB_EUNAVAIL: return "unavailable";
-    case BB_EIO: return "io_error";
-    }
-    return "internal";
+    if ((size_t)code >= bb_err_count)
+        return &bb_err_table[BB_EINTERNAL];
+    BB_ASSERT(bb_err_table[code].code == code);
+    return &bb_err_table[code];
 }
 
-const char *bb_json_opt_string(const cJSON *body, const char *key, bb_errctx *e)
+const char *bb_err_code(enum bb_err code)
+{
+    return bb_err_info(code)->name;
+}
+
+/* A member of body that is present and not null: itself if `is` accepts
+ * it, else NULL with the field error `want` recorded in e. */
+static const cJSON *opt_member(const cJSON *body, const char *key,
+                               cJSON_bool (*is)(const cJSON *), const char *want, bb_errctx *e)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(body, key);
     if (!v || cJSON_IsNull(v))
         return NULL;
-    if (!cJSON_IsString(v)) {
-        bb_fail_field(e, key, "must be a string");
+    if (!is(v)) {
+        bb_fail_field(e, key, "%s", want);
         return NULL;
     }
-    return v->valuestring;
+    return v;
+}
+
+bool bb_json_opt_bool(const cJSON *body, const char *key, bool dflt, bb_errctx *e)
+{
+    const cJSON *v = opt_member(body, key, cJSON_IsBool, "must be true or false", e);
+    return v ? cJSON_IsTrue(v) : dflt;
+}
+
+const char *bb_json_opt_string(const cJSON *body, const char *key, bb_errctx *e)
+{
+    const cJSON *v = opt_member(body, key, cJSON_IsString, "must be a string", e);
+    return v ? v->valuestring : NULL;
 }

@@ -1,4 +1,6 @@
-/* jobs.c — job routes: submit, list, get, logs, artifacts, actions. */
+/* jobs.c — job routes: submit, list, get, logs, artifacts, actions.  Each
+ * parses the request, calls a job service (service/jobs.c,
+ * service/job_reads.c) and renders the result. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -10,85 +12,60 @@
 #include "civetweb.h"
 #include "cJSON.h"
 #include "http/http.h"
-#include "infra/db/repo_job.h"
+#include "service/job_reads.h"
 #include "service/jobs.h"
 #include "util/buf.h"
 #include "util/util.h"
 
 void route_jobs_submit(http_req *r)
 {
-    cJSON *body = http_json_body_or_reply(r);
-    if (!body)
-        return;
-    bb_errctx e = {0};
     int64_t id = 0;
     bool existed = false;
     const char *key = http_header(r, "Idempotency-Key");
-    if (svc_job_submit(r->app, &r->who, body, key, r->body, r->body_len, &id, &existed, &e) !=
-        BB_OK) {
-        http_reply_err(r, &e);
-    } else {
-        char out[64];
-        int n = snprintf(out, sizeof out, "{\"jobId\":\"%lld\"}", (long long)id);
-        char loc[96];
-        snprintf(loc, sizeof loc, "Location: /api/v1/jobs/%lld\r\n%s", (long long)id,
-                 existed ? "Idempotent-Replayed: true\r\n" : "");
-        r->job_id = id;
-        http_reply_bytes(r, 202, "application/json", out, (size_t)n, loc);
+    if (svc_job_submit(r->app, &r->who, r->json, key, r->body, r->body_len, &id, &existed,
+                       &r->err) != BB_OK) {
+        http_reply_failed(r);
+        return;
     }
-    bb_err_clear(&e);
-    cJSON_Delete(body);
+    char out[64];
+    int n = snprintf(out, sizeof out, "{\"jobId\":\"%lld\"}", (long long)id);
+    char loc[96];
+    snprintf(loc, sizeof loc, "Location: /api/v1/jobs/%lld\r\n%s", (long long)id,
+             existed ? "Idempotent-Replayed: true\r\n" : "");
+    r->job_id = id;
+    http_reply_bytes(r, 202, "application/json", out, (size_t)n, loc);
 }
 
 void route_jobs_list(http_req *r)
 {
-    char state[32], preset[128], q[256], limit[16], cursor[32];
-    bb_errctx e = {0};
-    struct job_filter f;
-    const char *st = http_query(r, "state", state, sizeof state);
-    const char *pr = http_query(r, "preset", preset, sizeof preset);
-    const char *qq = http_query(r, "q", q, sizeof q);
-    const char *li = http_query(r, "limit", limit, sizeof limit);
-    const char *cu = http_query(r, "cursor", cursor, sizeof cursor);
+    static const char *const names[] = {"state", "preset", "q", "limit", "cursor"};
+    static const size_t caps[] = {32, 128, 256, 16, 32};
+    char vals[5][256];
+    const char *got[5];
     /* a value too long for its buffer is reported, not truncated */
     const char *qs = r->ri->query_string;
-    char probe[2];
-    static const char *const names[] = {"state", "preset", "q", "limit", "cursor"};
-    for (size_t i = 0; qs && i < 5; i++)
-        if (mg_get_var(qs, strlen(qs), names[i], probe, sizeof probe) == -2) {
-            const char *got[] = {st, pr, qq, li, cu};
-            if (!got[i])
-                bb_fail_field(&e, names[i], "value is too long");
-        }
-    if (e.code == BB_OK &&
-        svc_job_filter(r->app, &r->who, st, pr, qq, li, cu, &f, &e) == BB_OK) {
-        job *items = NULL;
-        size_t n = 0;
-        int rc = repo_job_list(r->app->db, &f, &items, &n);
-        if (rc != BB_OK) {
-            http_reply_error(r, BB_EIO, "database error");
-        } else {
-            cJSON *doc = cJSON_CreateObject();
-            cJSON *arr = cJSON_AddArrayToObject(doc, "items");
-            for (size_t i = 0; i < n; i++)
-                cJSON_AddItemToArray(arr, job_to_dto(&items[i]));
-            if (n == (size_t)f.limit && n > 0) {
-                char next[24];
-                snprintf(next, sizeof next, "%lld", (long long)items[n - 1].id);
-                cJSON_AddStringToObject(doc, "nextCursor", next);
-            } else {
-                cJSON_AddNullToObject(doc, "nextCursor");
-            }
-            http_reply_json(r, 200, doc);
-            cJSON_Delete(doc);
-        }
-        for (size_t i = 0; i < n; i++)
-            job_clear(&items[i]);
-        free(items);
-    } else {
-        http_reply_err(r, &e);
+    for (size_t i = 0; i < 5; i++) {
+        got[i] = http_query(r, names[i], vals[i], caps[i]);
+        char probe[2];
+        if (!got[i] && qs && mg_get_var(qs, strlen(qs), names[i], probe, sizeof probe) == -2)
+            bb_fail_field(&r->err, names[i], "value is too long");
     }
-    bb_err_clear(&e);
+    struct job_page page;
+    if (r->err.code != BB_OK || svc_job_list(r->app, &r->who, got[0], got[1], got[2], got[3],
+                                             got[4], &page, &r->err) != BB_OK) {
+        http_reply_failed(r);
+        return;
+    }
+    cJSON *doc = cJSON_CreateObject();
+    cJSON *arr = cJSON_AddArrayToObject(doc, "items");
+    for (size_t i = 0; i < page.n; i++)
+        cJSON_AddItemToArray(arr, job_to_dto(&page.items[i]));
+    if (page.next_cursor[0])
+        cJSON_AddStringToObject(doc, "nextCursor", page.next_cursor);
+    else
+        cJSON_AddNullToObject(doc, "nextCursor");
+    job_page_clear(&page);
+    http_reply_doc(r, 200, doc, NULL);
 }
 
 /* Parses :id and checks the caller may see that job (404 otherwise).
@@ -98,10 +75,8 @@ static bool visible_job_or_reply(http_req *r, int64_t *id, job *out)
     if (!http_job_id_or_reply(r, id))
         return false;
     job j;
-    bb_errctx e = {0};
-    if (svc_job_get(r->app, &r->who, *id, &j, &e) != BB_OK) {
-        http_reply_err(r, &e);
-        bb_err_clear(&e);
+    if (svc_job_get(r->app, &r->who, *id, &j, &r->err) != BB_OK) {
+        http_reply_failed(r);
         return false;
     }
     if (out)
@@ -293,12 +268,12 @@ static void artifact_url(char *out, size_t cap, int64_t id, const char *name)
 void route_job_artifacts(http_req *r)
 {
     int64_t id;
-    if (!visible_job_or_reply(r, &id, NULL))
+    struct artifact_rec *arts;
+    size_t n;
+    if (!http_job_id_or_reply(r, &id))
         return;
-    struct artifact_rec *arts = NULL;
-    size_t n = 0;
-    if (repo_artifacts_list(r->app->db, id, &arts, &n) != BB_OK) {
-        http_reply_error(r, BB_EIO, "database error");
+    if (svc_job_artifacts(r->app, &r->who, id, &arts, &n, &r->err) != BB_OK) {
+        http_reply_failed(r);
         return;
     }
     cJSON *doc = cJSON_CreateObject();
@@ -315,34 +290,22 @@ void route_job_artifacts(http_req *r)
         cJSON_AddItemToArray(items, a);
     }
     repo_artifacts_free(arts, n);
-    http_reply_json(r, 200, doc);
-    cJSON_Delete(doc);
+    http_reply_doc(r, 200, doc, NULL);
 }
 
 void route_job_artifact(http_req *r)
 {
     int64_t id;
-    if (!visible_job_or_reply(r, &id, NULL))
-        return;
-    const char *name = http_param(r, "name");
-    if (!name || !*name || strchr(name, '/') || strcmp(name, ".") == 0 ||
-        strcmp(name, "..") == 0) {
-        http_reply_error(r, BB_ENOTFOUND, "no such artifact");
-        return;
-    }
     struct artifact_rec a;
-    int rc = repo_artifact_get(r->app->db, id, name, &a);
-    if (rc != BB_OK) {
-        http_reply_error(r, rc == BB_ENOTFOUND ? BB_ENOTFOUND : BB_EIO,
-                         rc == BB_ENOTFOUND ? "no such artifact" : "database error");
+    struct store *st;
+    if (!http_job_id_or_reply(r, &id))
+        return;
+    if (svc_job_artifact_open(r->app, &r->who, id, http_param(r, "name"), &a, &st, &r->err) !=
+        BB_OK) {
+        http_reply_failed(r);
         return;
     }
-    struct store *st = a.storage && strcmp(a.storage, "s3") == 0 ? r->app->s3_store
-                                                                 : r->app->fs_store;
-    if (!st)
-        http_reply_error(r, BB_EUNAVAIL, "the artifact is in S3 storage, which is not configured now");
-    else
-        http_serve_object(r, st, a.location, a.size, a.sha256, a.content_type, NULL);
+    http_serve_object(r, st, a.location, a.size, a.sha256, a.content_type, NULL);
     repo_artifact_clear(&a);
 }
 

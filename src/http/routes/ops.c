@@ -15,10 +15,10 @@
 #include <sodium.h>
 
 #include "cJSON.h"
+#include "domain/job.h"
 #include "http/http.h"
-#include "infra/db/repo_job.h"
 #include "infra/metrics.h"
-#include "infra/workers/pool.h"
+#include "service/stats.h"
 #include "util/buf.h"
 #include "util/util.h"
 
@@ -40,25 +40,6 @@ static bool has_metrics_token(http_req *r)
         crypto_generichash(b, sizeof b, (const unsigned char *)want, strlen(want), NULL, 0) != 0)
         return false;
     return sodium_memcmp(a, b, sizeof a) == 0;
-}
-
-static void reply_unauthorized(http_req *r)
-{
-    cJSON *doc = cJSON_CreateObject();
-    cJSON_AddStringToObject(doc, "error", "unauthorized");
-    cJSON_AddStringToObject(doc, "message",
-                            "sign in as an admin, or send Authorization: Bearer <metrics.token>");
-    cJSON *details = cJSON_AddObjectToObject(doc, "details");
-    cJSON_AddStringToObject(details, "requestId", r->request_id);
-    char *text = cJSON_PrintUnformatted(doc);
-    cJSON_Delete(doc);
-    if (!text) {
-        http_reply_error(r, BB_EINTERNAL, "out of memory");
-        return;
-    }
-    http_reply_bytes(r, 401, "application/json", text, strlen(text),
-                     "WWW-Authenticate: Bearer\r\nCache-Control: no-store\r\n");
-    free(text);
 }
 
 /* Resident set size in bytes from /proc/self/statm; -1 if unreadable. */
@@ -92,54 +73,50 @@ static double process_open_fds(void)
 /* The scrape-time gauges: jobs, workers, bus, database, process. */
 static int put_gauges(http_req *r, buf *b)
 {
-    bb_app *app = r->app;
-    int64_t counts[5];
-    if (repo_job_counts(app->db, counts) != 0)
+    struct ops_gauges g;
+    if (svc_ops_gauges(r->app, &g, &r->err) != BB_OK)
         return -1;
     int rc = buf_puts(b, "# HELP batchbox_jobs Jobs in the database by state.\n"
                          "# TYPE batchbox_jobs gauge\n");
     for (int s = JOB_QUEUED; s <= JOB_CANCELED; s++)
         rc |= buf_printf(b, "batchbox_jobs{state=\"%s\"} %lld\n",
-                         job_state_name((enum job_state)s), (long long)counts[s]);
-    rc |= metrics_put_single(b, "batchbox_queue_depth", "gauge",
-                             "Queued jobs waiting for a worker.", (double)counts[JOB_QUEUED]);
-    int busy = 0, total = 0;
-    if (app->pool)
-        pool_stats(app->pool, &busy, &total);
+                         job_state_name((enum job_state)s), (long long)g.jobs_by_state[s]);
     rc |= buf_printf(b, "# HELP batchbox_worker_threads Worker threads by activity.\n"
                         "# TYPE batchbox_worker_threads gauge\n"
                         "batchbox_worker_threads{state=\"busy\"} %d\n"
                         "batchbox_worker_threads{state=\"idle\"} %d\n",
-                     busy, total - busy);
-    rc |= metrics_put_single(b, "batchbox_sse_subscribers", "gauge",
-                             "Open live-event streams (event-bus subscribers).",
-                             (double)bus_subscribers(app->bus));
-    rc |= metrics_put_single(b, "batchbox_event_bus_drops_total", "counter",
-                             "Event-stream subscribers dropped for falling too far behind.",
-                             (double)bus_drops(app->bus));
-    rc |= metrics_put_single(b, "batchbox_event_bus_published_total", "counter",
-                             "Events published on the event bus.",
-                             (double)bus_published(app->bus));
-    struct db_stats ds;
-    db_stats(app->db, &ds);
-    rc |= metrics_put_single(b, "batchbox_sqlite_wal_bytes", "gauge",
-                             "Size of the SQLite write-ahead log file.", (double)ds.wal_bytes);
-    rc |= metrics_put_single(b, "batchbox_sqlite_checkpoints_total", "counter",
-                             "Automatic WAL checkpoints run since start.",
-                             (double)ds.checkpoints);
-    rc |= metrics_put_single(b, "batchbox_sqlite_checkpoint_errors_total", "counter",
-                             "Automatic WAL checkpoints that failed since start.",
-                             (double)ds.checkpoint_errors);
-    double rss = process_rss(), fds = process_open_fds();
-    if (rss >= 0)
-        rc |= metrics_put_single(b, "process_resident_memory_bytes", "gauge",
-                                 "Resident memory size in bytes.", rss);
-    if (fds >= 0)
-        rc |= metrics_put_single(b, "process_open_fds", "gauge",
-                                 "Number of open file descriptors.", fds);
-    rc |= metrics_put_single(b, "process_start_time_seconds", "gauge",
-                             "Start time of the process since the Unix epoch in seconds.",
-                             (double)app->started_ms / 1000.0);
+                     g.workers_busy, g.workers_total - g.workers_busy);
+    /* single-valued series; a negative process figure could not be read */
+    const struct {
+        const char *name, *type, *help;
+        double value;
+    } singles[] = {
+        {"batchbox_queue_depth", "gauge", "Queued jobs waiting for a worker.",
+         (double)g.jobs_by_state[JOB_QUEUED]},
+        {"batchbox_sse_subscribers", "gauge", "Open live-event streams (event-bus subscribers).",
+         (double)g.event_subscribers},
+        {"batchbox_event_bus_drops_total", "counter",
+         "Event-stream subscribers dropped for falling too far behind.",
+         (double)g.event_bus_drops},
+        {"batchbox_event_bus_published_total", "counter", "Events published on the event bus.",
+         (double)g.events_published},
+        {"batchbox_sqlite_wal_bytes", "gauge", "Size of the SQLite write-ahead log file.",
+         (double)g.wal_bytes},
+        {"batchbox_sqlite_checkpoints_total", "counter",
+         "Automatic WAL checkpoints run since start.", (double)g.checkpoints},
+        {"batchbox_sqlite_checkpoint_errors_total", "counter",
+         "Automatic WAL checkpoints that failed since start.", (double)g.checkpoint_errors},
+        {"process_resident_memory_bytes", "gauge", "Resident memory size in bytes.",
+         process_rss()},
+        {"process_open_fds", "gauge", "Number of open file descriptors.", process_open_fds()},
+        {"process_start_time_seconds", "gauge",
+         "Start time of the process since the Unix epoch in seconds.",
+         (double)r->app->started_ms / 1000.0},
+    };
+    for (size_t i = 0; i < sizeof singles / sizeof singles[0]; i++)
+        if (singles[i].value >= 0)
+            rc |= metrics_put_single(b, singles[i].name, singles[i].type, singles[i].help,
+                                     singles[i].value);
     rc |= buf_puts(b, "# HELP batchbox_build_info The running version (value 1).\n"
                       "# TYPE batchbox_build_info gauge\n"
                       "batchbox_build_info{version=\"");
@@ -154,7 +131,8 @@ void route_metrics(http_req *r)
         if (r->who.user_id)
             http_reply_error(r, BB_EFORBIDDEN, "metrics need an admin account or the metrics token");
         else
-            reply_unauthorized(r);
+            http_reply_error(r, BB_EAUTH,
+                             "sign in as an admin, or send Authorization: Bearer <metrics.token>");
         return;
     }
     buf b;
@@ -171,11 +149,5 @@ void route_metrics(http_req *r)
 
 void route_openapi(http_req *r)
 {
-    cJSON *doc = http_openapi_doc();
-    if (!doc) {
-        http_reply_error(r, BB_EINTERNAL, "out of memory");
-        return;
-    }
-    http_reply_json(r, 200, doc);
-    cJSON_Delete(doc);
+    http_reply_doc(r, 200, http_openapi_doc(), NULL);
 }
