@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -508,32 +509,35 @@ int config_load(const char *path, const char *base_dir, bb_config *out,
 
 /* ---- lookups ---------------------------------------------------------- */
 
+/* The element of arr[n] (each `size` bytes, its id the first member)
+ * whose id is id, or NULL. */
+static const void *find_by_id(const void *arr, size_t n, size_t size, const char *id)
+{
+    for (size_t i = 0; id != NULL && i < n; i++) {
+        const char *elem = (const char *)arr + i * size;
+        if (strcmp(*(const char *const *)(const void *)elem, id) == 0)
+            return elem;
+    }
+    return NULL;
+}
+
+_Static_assert(offsetof(bb_preset, id) == 0 && offsetof(bb_voice, id) == 0 &&
+                   offsetof(bb_notion_db, id) == 0,
+               "find_by_id expects the id first");
+
 const bb_preset *config_preset(const bb_config *c, const char *id)
 {
-    if (c == NULL || id == NULL)
-        return NULL;
-    for (size_t i = 0; i < c->npresets; i++)
-        if (strcmp(c->presets[i].id, id) == 0)
-            return &c->presets[i];
-    return NULL;
+    return c ? find_by_id(c->presets, c->npresets, sizeof *c->presets, id) : NULL;
 }
 
 const bb_notion_db *config_notion_db(const bb_config *c, const char *id)
 {
-    if (c == NULL || id == NULL)
-        return NULL;
-    for (size_t i = 0; i < c->nnotion_dbs; i++)
-        if (strcmp(c->notion_dbs[i].id, id) == 0)
-            return &c->notion_dbs[i];
-    return NULL;
+    return c ? find_by_id(c->notion_dbs, c->nnotion_dbs, sizeof *c->notion_dbs, id) : NULL;
 }
 
 const bb_voice *config_voice(const bb_config *c, const char *id)
 {
-    for (size_t i = 0; id != NULL && i < c->nvoices; i++)
-        if (strcmp(c->voices[i].id, id) == 0)
-            return &c->voices[i];
-    return NULL;
+    return find_by_id(c->voices, c->nvoices, sizeof *c->voices, id);
 }
 
 bool config_has_accent(const bb_config *c, const char *accent)

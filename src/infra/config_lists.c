@@ -18,49 +18,22 @@
 
 /* ---- freeing -------------------------------------------------------------- */
 
-static void free_presets(void *arr, size_t n)
-{
-    bb_preset *p = arr;
-    if (p == NULL)
-        return;
-    for (size_t i = 0; i < n; i++) {
-        free(p[i].id);
-        free(p[i].label);
-        cfg_free_strv(p[i].argv);
-        free(p[i].defaults.voice_accent);
-        free(p[i].defaults.mode);
-        free(p[i].defaults.upload);
-        free(p[i].defaults.notion_database);
-    }
-    free(p);
-}
+/* The strings each element owns, by offset; a preset's argv (a string
+ * vector) is freed by free_preset_argv. */
+static const size_t PRESET_STRS[] = {
+    offsetof(bb_preset, id), offsetof(bb_preset, label),
+    offsetof(bb_preset, defaults.voice_accent), offsetof(bb_preset, defaults.mode),
+    offsetof(bb_preset, defaults.upload), offsetof(bb_preset, defaults.notion_database),
+};
+static const size_t VOICE_STRS[] = {
+    offsetof(bb_voice, id), offsetof(bb_voice, label), offsetof(bb_voice, accent),
+    offsetof(bb_voice, gender), offsetof(bb_voice, provider), offsetof(bb_voice, provider_voice),
+};
+static const size_t NOTION_STRS[] = {offsetof(bb_notion_db, id), offsetof(bb_notion_db, name)};
 
-static void free_voices(void *arr, size_t n)
+static void free_preset_argv(void *elem)
 {
-    bb_voice *v = arr;
-    if (v == NULL)
-        return;
-    for (size_t i = 0; i < n; i++) {
-        free(v[i].id);
-        free(v[i].label);
-        free(v[i].accent);
-        free(v[i].gender);
-        free(v[i].provider);
-        free(v[i].provider_voice);
-    }
-    free(v);
-}
-
-static void free_notion(void *arr, size_t n)
-{
-    bb_notion_db *d = arr;
-    if (d == NULL)
-        return;
-    for (size_t i = 0; i < n; i++) {
-        free(d[i].id);
-        free(d[i].name);
-    }
-    free(d);
+    cfg_free_strv(((bb_preset *)elem)->argv);
 }
 
 /* ---- array elements ------------------------------------------------- */
@@ -311,14 +284,9 @@ static int parse_workflow_keys(load_ctx *x, const struct workflow *w, const cJSO
     return 0;
 }
 
-static int parse_preset(load_ctx *x, const cJSON *obj, const char *path, void *elem)
+static int parse_preset(load_ctx *x, const cJSON *const *f, const char *path, void *elem)
 {
     bb_preset *p = elem;
-    if (!cJSON_IsObject(obj))
-        return cfg_fail(x, "\"%s\" must be an object", path);
-    const cJSON *f[P_NKEYS] = {0};
-    if (cfg_collect(x, obj, path, PRESET_KEYS, f) != 0)
-        return -1;
     char kp[KEY_PATH_MAX];
 
     if (cfg_get_string(x, f[P_ID], path, "id", true, &p->id) != 0)
@@ -372,14 +340,9 @@ static const char *const VOICE_KEYS[] = {
 static const char *const GENDERS[] = {"male", "female", "neutral", NULL};
 static const char *const PROVIDERS[] = {"espeak", "elevenlabs", "command", NULL};
 
-static int parse_voice(load_ctx *x, const cJSON *obj, const char *path, void *elem)
+static int parse_voice(load_ctx *x, const cJSON *const *f, const char *path, void *elem)
 {
     bb_voice *v = elem;
-    if (!cJSON_IsObject(obj))
-        return cfg_fail(x, "\"%s\" must be an object", path);
-    const cJSON *f[V_NKEYS] = {0};
-    if (cfg_collect(x, obj, path, VOICE_KEYS, f) != 0)
-        return -1;
     char kp[KEY_PATH_MAX];
     if (cfg_get_string(x, f[V_ID], path, "id", true, &v->id) != 0 ||
         cfg_get_string(x, f[V_LABEL], path, "label", false, &v->label) != 0)
@@ -415,14 +378,9 @@ static int parse_voice(load_ctx *x, const cJSON *obj, const char *path, void *el
 enum { N_ID, N_NAME, N_NKEYS };
 static const char *const NOTION_KEYS[] = {"id", "name", NULL};
 
-static int parse_notion(load_ctx *x, const cJSON *obj, const char *path, void *elem)
+static int parse_notion(load_ctx *x, const cJSON *const *f, const char *path, void *elem)
 {
     bb_notion_db *d = elem;
-    if (!cJSON_IsObject(obj))
-        return cfg_fail(x, "\"%s\" must be an object", path);
-    const cJSON *f[N_NKEYS] = {0};
-    if (cfg_collect(x, obj, path, NOTION_KEYS, f) != 0)
-        return -1;
     if (cfg_get_string(x, f[N_ID], path, "id", true, &d->id) != 0)
         return -1;
     return cfg_get_string(x, f[N_NAME], path, "name", true, &d->name);
@@ -495,22 +453,30 @@ struct list_spec {
     size_t elem_size;
     size_t id_off;            /* offsetof(element, id): a char * */
     size_t arr_off, n_off;    /* offsetof(bb_config, presets / npresets) */
-    int (*parse)(load_ctx *x, const cJSON *obj, const char *path, void *elem);
-    void (*free)(void *arr, size_t n);
+    const char *const *keys;  /* an element's keys, NULL-terminated */
+    /* f[i] is the element's value of keys[i], or NULL when absent */
+    int (*parse)(load_ctx *x, const cJSON *const *f, const char *path, void *elem);
+    const size_t *strs;       /* offsets of the strings an element owns */
+    size_t nstrs;
+    void (*free_more)(void *elem);   /* what else an element owns, or NULL */
 };
+#define STRS(a) a, sizeof a / sizeof a[0]
 
 static const struct list_spec LISTS[] = {
     {"presets", "\"presets\" must be an array of preset objects",
      "\"presets\" must list at least one preset", sizeof(bb_preset), offsetof(bb_preset, id),
-     offsetof(bb_config, presets), offsetof(bb_config, npresets), parse_preset, free_presets},
+     offsetof(bb_config, presets), offsetof(bb_config, npresets), PRESET_KEYS, parse_preset, STRS(PRESET_STRS), free_preset_argv},
     {"voices", "\"voices\" must be an array of voice objects", NULL, sizeof(bb_voice),
      offsetof(bb_voice, id), offsetof(bb_config, voices), offsetof(bb_config, nvoices),
-     parse_voice, free_voices},
+     VOICE_KEYS, parse_voice, STRS(VOICE_STRS), NULL},
     {"notionDatabases", "\"notionDatabases\" must be an array of {\"id\", \"name\"} objects",
      NULL, sizeof(bb_notion_db), offsetof(bb_notion_db, id), offsetof(bb_config, notion_dbs),
-     offsetof(bb_config, nnotion_dbs), parse_notion, free_notion},
+     offsetof(bb_config, nnotion_dbs), NOTION_KEYS, parse_notion, STRS(NOTION_STRS), NULL},
 };
 #define NLISTS (sizeof LISTS / sizeof LISTS[0])
+#define MAX_ELEM_KEYS 16          /* the most keys an element kind has */
+_Static_assert(P_NKEYS <= MAX_ELEM_KEYS && V_NKEYS <= MAX_ELEM_KEYS && N_NKEYS <= MAX_ELEM_KEYS,
+               "an element kind has more keys than parse_list holds");
 
 static void **list_arr(bb_config *c, const struct list_spec *ls)
 {
@@ -520,6 +486,19 @@ static void **list_arr(bb_config *c, const struct list_spec *ls)
 static size_t *list_n(bb_config *c, const struct list_spec *ls)
 {
     return (size_t *)(void *)((char *)c + ls->n_off);
+}
+
+/* Frees n elements of ls's kind and the array; arr may be NULL. */
+static void free_list(const struct list_spec *ls, void *arr, size_t n)
+{
+    for (size_t i = 0; arr != NULL && i < n; i++) {
+        char *elem = (char *)arr + i * ls->elem_size;
+        for (size_t k = 0; k < ls->nstrs; k++)
+            free(*(char **)(void *)(elem + ls->strs[k]));
+        if (ls->free_more)
+            ls->free_more(elem);
+    }
+    free(arr);
 }
 
 /* Parses every element of arr into a new array, checks the ids are
@@ -543,20 +522,24 @@ static int parse_list(load_ctx *x, bb_config *c, const struct list_spec *ls, con
         char path[KEY_PATH_MAX];
         snprintf(path, sizeof path, "%s[%zu]", ls->key, i);
         void *elem = elems + i * ls->elem_size;
-        if (ls->parse(x, e, path, elem) != 0)
+        const cJSON *f[MAX_ELEM_KEYS] = {0};
+        if (!cJSON_IsObject(e)) {
+            cfg_fail(x, "\"%s\" must be an object", path);
+            goto out;
+        }
+        if (cfg_collect(x, e, path, ls->keys, f) != 0 || ls->parse(x, f, path, elem) != 0)
             goto out;
         ids[i] = *(const char *const *)(const void *)((const char *)elem + ls->id_off);
     }
     if (check_unique(x, ls->key, ids, n) != 0)
         goto out;
-    ls->free(*list_arr(c, ls), *list_n(c, ls));
+    free_list(ls, *list_arr(c, ls), *list_n(c, ls));
     *list_arr(c, ls) = elems;
     *list_n(c, ls) = n;
     elems = NULL;
     rc = 0;
 out:
-    if (elems != NULL)
-        ls->free(elems, n);
+    free_list(ls, elems, n);
     free(ids);
     return rc;
 }
@@ -574,7 +557,7 @@ int cfg_apply_list(load_ctx *x, bb_config *c, const char *path, const cJSON *it)
 void cfg_free_lists(bb_config *c)
 {
     for (size_t i = 0; i < NLISTS; i++) {
-        LISTS[i].free(*list_arr(c, &LISTS[i]), *list_n(c, &LISTS[i]));
+        free_list(&LISTS[i], *list_arr(c, &LISTS[i]), *list_n(c, &LISTS[i]));
         *list_arr(c, &LISTS[i]) = NULL;
         *list_n(c, &LISTS[i]) = 0;
     }

@@ -45,86 +45,74 @@ static const int64_t SAMPLE_RATES[] = {8000, 16000, 22050, 24000, 44100, 48000};
 #define TIB (1024LL * 1024 * 1024 * 1024)
 #define MIB (1024LL * 1024)
 
+/* One row per setting: ROW(kind, key, env, field) for kinds without a
+ * range, INT and I64 (key, env, field, min, max) for integers, ONE_OF
+ * (key, env, field, list) for the strings of a list. */
+#define ROW(kind, key, env, field) {key, env, kind, OFF(field), 0, 0, NULL}
+#define INT(key, env, field, lo, hi) {key, env, K_INT, OFF(field), lo, hi, NULL}
+#define I64(key, env, field, lo, hi) {key, env, K_I64, OFF(field), lo, hi, NULL}
+/* The two timeouts every HTTP integration (tts, notion) has, in the
+ * object obj: connectTimeoutMs (100 ms..10 min), requestTimeoutMs
+ * (100 ms..1 h). */
+#define HTTP_TIMEOUTS(obj, envp, field)                                                    \
+    INT(obj ".connectTimeoutMs", envp "_CONNECT_TIMEOUT_MS", field.connect_timeout_ms, 100,  \
+        600000),                                                                           \
+    INT(obj ".requestTimeoutMs", envp "_REQUEST_TIMEOUT_MS", field.request_timeout_ms, 100,  \
+        3600000)
+#define ONE_OF(key, env, field, list) {key, env, K_CHOICE, OFF(field), 0, 0, list}
+
 static const scalar SCALARS[] = {
-    {"listen", "BATCHBOX_LISTEN", K_LISTEN, OFF(listen), 0, 0, NULL},
-    {"workers", "BATCHBOX_WORKERS", K_INT, OFF(workers), 1, MAX_WORKERS, NULL},
-    {"inputRoot", "BATCHBOX_INPUT_ROOT", K_PATH, OFF(input_root), 0, 0, NULL},
-    {"auth.registration", "BATCHBOX_AUTH_REGISTRATION", K_CHOICE,
-     OFF(auth.registration), 0, 0, REGISTRATIONS},
-    {"auth.accessTokenTtlSec", "BATCHBOX_AUTH_ACCESS_TOKEN_TTL_SEC", K_I64,
-     OFF(auth.access_ttl_sec), 60, 86400, NULL},
-    {"auth.refreshTokenTtlSec", "BATCHBOX_AUTH_REFRESH_TOKEN_TTL_SEC", K_I64,
-     OFF(auth.refresh_ttl_sec), 3600, 31536000, NULL},
-    {"limits.maxUploadBytes", "BATCHBOX_LIMITS_MAX_UPLOAD_BYTES", K_I64,
-     OFF(limits.max_upload_bytes), 1, TIB, NULL},
-    {"limits.maxBodyBytes", "BATCHBOX_LIMITS_MAX_BODY_BYTES", K_I64,
-     OFF(limits.max_body_bytes), 1024, 64 * MIB, NULL},
-    {"limits.userQuotaBytes", "BATCHBOX_LIMITS_USER_QUOTA_BYTES", K_I64,
-     OFF(limits.user_quota_bytes), 0, CONFIG_INT_MAX, NULL},
-    {"events.heartbeatSec", "BATCHBOX_EVENTS_HEARTBEAT_SEC", K_INT,
-     OFF(events.heartbeat_sec), 1, 3600, NULL},
-    {"events.retainEvents", "BATCHBOX_EVENTS_RETAIN_EVENTS", K_I64,
-     OFF(events.retain_events), 1000, 100000000, NULL},
-    {"events.maxSubscribers", "BATCHBOX_EVENTS_MAX_SUBSCRIBERS", K_INT,
-     OFF(events.max_subscribers), 1, 10000, NULL},
-    {"storage.driver", "BATCHBOX_STORAGE_DRIVER", K_CHOICE, OFF(storage.driver),
-     0, 0, DRIVERS},
-    {"storage.s3.endpoint", "BATCHBOX_S3_ENDPOINT", K_STR,
-     OFF(storage.s3.endpoint), 0, 0, NULL},
-    {"storage.s3.bucket", "BATCHBOX_S3_BUCKET", K_STR, OFF(storage.s3.bucket),
-     0, 0, NULL},
-    {"storage.s3.region", "BATCHBOX_S3_REGION", K_STR, OFF(storage.s3.region),
-     0, 0, NULL},
-    {"storage.s3.accessKey", "BATCHBOX_S3_ACCESS_KEY", K_STR,
-     OFF(storage.s3.access_key), 0, 0, NULL},
-    {"storage.s3.secretKey", "BATCHBOX_S3_SECRET_KEY", K_STR,
-     OFF(storage.s3.secret_key), 0, 0, NULL},
-    {"storage.s3.https", "BATCHBOX_S3_HTTPS", K_BOOL, OFF(storage.s3.https),
-     0, 0, NULL},
-    {"storage.s3.pathStyle", "BATCHBOX_S3_PATH_STYLE", K_BOOL,
-     OFF(storage.s3.path_style), 0, 0, NULL},
-    {"metrics.token", "BATCHBOX_METRICS_TOKEN", K_STR, OFF(metrics.token), 0, 0, NULL},
-    {"tts.cacheDir", "BATCHBOX_TTS_CACHE_DIR", K_PATH, OFF(tts.cache_dir), 0, 0, NULL},
-    {"tts.espeakProgram", "BATCHBOX_TTS_ESPEAK_PROGRAM", K_STR, OFF(tts.espeak_program),
-     0, 0, NULL},
-    {"tts.processTimeoutSec", "BATCHBOX_TTS_PROCESS_TIMEOUT_SEC", K_INT,
-     OFF(tts.process_timeout_sec), 1, 86400, NULL},
-    {"tts.connectTimeoutMs", "BATCHBOX_TTS_CONNECT_TIMEOUT_MS", K_INT,
-     OFF(tts.connect_timeout_ms), 100, 600000, NULL},
-    {"tts.requestTimeoutMs", "BATCHBOX_TTS_REQUEST_TIMEOUT_MS", K_INT,
-     OFF(tts.request_timeout_ms), 100, 3600000, NULL},
-    {"tts.maxAttempts", "BATCHBOX_TTS_MAX_ATTEMPTS", K_INT, OFF(tts.max_attempts), 1, 20, NULL},
-    {"tts.retryBaseMs", "BATCHBOX_TTS_RETRY_BASE_MS", K_INT, OFF(tts.retry_base_ms), 1,
-     600000, NULL},
-    {"tts.retryMaxMs", "BATCHBOX_TTS_RETRY_MAX_MS", K_INT, OFF(tts.retry_max_ms), 1, 3600000,
-     NULL},
-    {"tts.elevenlabs.baseUrl", "BATCHBOX_ELEVENLABS_BASE_URL", K_URL,
-     OFF(tts.elevenlabs.base_url), 0, 0, NULL},
-    {"tts.elevenlabs.model", "BATCHBOX_ELEVENLABS_MODEL", K_STR, OFF(tts.elevenlabs.model),
-     0, 0, NULL},
-    {"tts.elevenlabs.sampleRate", "BATCHBOX_ELEVENLABS_SAMPLE_RATE", K_CHOICE_INT,
-     OFF(tts.elevenlabs.sample_rate), 0, 0, NULL},
-    {"notion.baseUrl", "BATCHBOX_NOTION_BASE_URL", K_URL, OFF(notion.base_url), 0, 0, NULL},
-    {"notion.version", "BATCHBOX_NOTION_VERSION", K_STR, OFF(notion.version), 0, 0, NULL},
-    {"notion.titleProperty", "BATCHBOX_NOTION_TITLE_PROPERTY", K_STR,
-     OFF(notion.title_property), 0, 0, NULL},
-    {"notion.levelProperty", "BATCHBOX_NOTION_LEVEL_PROPERTY", K_STR,
-     OFF(notion.level_property), 0, 0, NULL},
-    {"notion.levelType", "BATCHBOX_NOTION_LEVEL_TYPE", K_CHOICE, OFF(notion.level_type), 0, 0,
-     LEVEL_TYPES},
-    {"notion.connectTimeoutMs", "BATCHBOX_NOTION_CONNECT_TIMEOUT_MS", K_INT,
-     OFF(notion.connect_timeout_ms), 100, 600000, NULL},
-    {"notion.requestTimeoutMs", "BATCHBOX_NOTION_REQUEST_TIMEOUT_MS", K_INT,
-     OFF(notion.request_timeout_ms), 100, 3600000, NULL},
-    {"notion.maxRetries", "BATCHBOX_NOTION_MAX_RETRIES", K_INT, OFF(notion.max_retries), 0, 20,
-     NULL},
-    {"notion.retryDelayMs", "BATCHBOX_NOTION_RETRY_DELAY_MS", K_INT, OFF(notion.retry_delay_ms),
-     1, 600000, NULL},
-    {"notion.retryMaxMs", "BATCHBOX_NOTION_RETRY_MAX_MS", K_INT, OFF(notion.retry_max_ms), 1,
-     3600000, NULL},
-    {"notion.throttleMs", "BATCHBOX_NOTION_THROTTLE_MS", K_INT, OFF(notion.throttle_ms), 0,
-     60000, NULL},
-    {"publicUrl", "BATCHBOX_PUBLIC_URL", K_URL, OFF(public_url), 0, 0, NULL},
+    ROW(K_LISTEN, "listen", "BATCHBOX_LISTEN", listen),
+    INT("workers", "BATCHBOX_WORKERS", workers, 1, MAX_WORKERS),
+    ROW(K_PATH, "inputRoot", "BATCHBOX_INPUT_ROOT", input_root),
+    ONE_OF("auth.registration", "BATCHBOX_AUTH_REGISTRATION", auth.registration, REGISTRATIONS),
+    I64("auth.accessTokenTtlSec", "BATCHBOX_AUTH_ACCESS_TOKEN_TTL_SEC", auth.access_ttl_sec,
+        60, 86400),
+    I64("auth.refreshTokenTtlSec", "BATCHBOX_AUTH_REFRESH_TOKEN_TTL_SEC", auth.refresh_ttl_sec,
+        3600, 31536000),
+    I64("limits.maxUploadBytes", "BATCHBOX_LIMITS_MAX_UPLOAD_BYTES", limits.max_upload_bytes,
+        1, TIB),
+    I64("limits.maxBodyBytes", "BATCHBOX_LIMITS_MAX_BODY_BYTES", limits.max_body_bytes,
+        1024, 64 * MIB),
+    I64("limits.userQuotaBytes", "BATCHBOX_LIMITS_USER_QUOTA_BYTES", limits.user_quota_bytes,
+        0, CONFIG_INT_MAX),
+    INT("events.heartbeatSec", "BATCHBOX_EVENTS_HEARTBEAT_SEC", events.heartbeat_sec, 1, 3600),
+    I64("events.retainEvents", "BATCHBOX_EVENTS_RETAIN_EVENTS", events.retain_events,
+        1000, 100000000),
+    INT("events.maxSubscribers", "BATCHBOX_EVENTS_MAX_SUBSCRIBERS", events.max_subscribers,
+        1, 10000),
+    ONE_OF("storage.driver", "BATCHBOX_STORAGE_DRIVER", storage.driver, DRIVERS),
+    ROW(K_STR, "storage.s3.endpoint", "BATCHBOX_S3_ENDPOINT", storage.s3.endpoint),
+    ROW(K_STR, "storage.s3.bucket", "BATCHBOX_S3_BUCKET", storage.s3.bucket),
+    ROW(K_STR, "storage.s3.region", "BATCHBOX_S3_REGION", storage.s3.region),
+    ROW(K_STR, "storage.s3.accessKey", "BATCHBOX_S3_ACCESS_KEY", storage.s3.access_key),
+    ROW(K_STR, "storage.s3.secretKey", "BATCHBOX_S3_SECRET_KEY", storage.s3.secret_key),
+    ROW(K_BOOL, "storage.s3.https", "BATCHBOX_S3_HTTPS", storage.s3.https),
+    ROW(K_BOOL, "storage.s3.pathStyle", "BATCHBOX_S3_PATH_STYLE", storage.s3.path_style),
+    ROW(K_STR, "metrics.token", "BATCHBOX_METRICS_TOKEN", metrics.token),
+    ROW(K_PATH, "tts.cacheDir", "BATCHBOX_TTS_CACHE_DIR", tts.cache_dir),
+    ROW(K_STR, "tts.espeakProgram", "BATCHBOX_TTS_ESPEAK_PROGRAM", tts.espeak_program),
+    INT("tts.processTimeoutSec", "BATCHBOX_TTS_PROCESS_TIMEOUT_SEC", tts.process_timeout_sec,
+        1, 86400),
+    HTTP_TIMEOUTS("tts", "BATCHBOX_TTS", tts),
+    INT("tts.maxAttempts", "BATCHBOX_TTS_MAX_ATTEMPTS", tts.max_attempts, 1, 20),
+    INT("tts.retryBaseMs", "BATCHBOX_TTS_RETRY_BASE_MS", tts.retry_base_ms, 1, 600000),
+    INT("tts.retryMaxMs", "BATCHBOX_TTS_RETRY_MAX_MS", tts.retry_max_ms, 1, 3600000),
+    ROW(K_URL, "tts.elevenlabs.baseUrl", "BATCHBOX_ELEVENLABS_BASE_URL", tts.elevenlabs.base_url),
+    ROW(K_STR, "tts.elevenlabs.model", "BATCHBOX_ELEVENLABS_MODEL", tts.elevenlabs.model),
+    ROW(K_CHOICE_INT, "tts.elevenlabs.sampleRate", "BATCHBOX_ELEVENLABS_SAMPLE_RATE",
+        tts.elevenlabs.sample_rate),
+    ROW(K_URL, "notion.baseUrl", "BATCHBOX_NOTION_BASE_URL", notion.base_url),
+    ROW(K_STR, "notion.version", "BATCHBOX_NOTION_VERSION", notion.version),
+    ROW(K_STR, "notion.titleProperty", "BATCHBOX_NOTION_TITLE_PROPERTY", notion.title_property),
+    ROW(K_STR, "notion.levelProperty", "BATCHBOX_NOTION_LEVEL_PROPERTY", notion.level_property),
+    ONE_OF("notion.levelType", "BATCHBOX_NOTION_LEVEL_TYPE", notion.level_type, LEVEL_TYPES),
+    HTTP_TIMEOUTS("notion", "BATCHBOX_NOTION", notion),
+    INT("notion.maxRetries", "BATCHBOX_NOTION_MAX_RETRIES", notion.max_retries, 0, 20),
+    INT("notion.retryDelayMs", "BATCHBOX_NOTION_RETRY_DELAY_MS", notion.retry_delay_ms, 1, 600000),
+    INT("notion.retryMaxMs", "BATCHBOX_NOTION_RETRY_MAX_MS", notion.retry_max_ms, 1, 3600000),
+    INT("notion.throttleMs", "BATCHBOX_NOTION_THROTTLE_MS", notion.throttle_ms, 0, 60000),
+    ROW(K_URL, "publicUrl", "BATCHBOX_PUBLIC_URL", public_url),
 };
 #define NSCALARS (sizeof SCALARS / sizeof SCALARS[0])
 
@@ -294,68 +282,82 @@ static int apply_int(load_ctx *x, bb_config *c, const scalar *s, int64_t v)
     return 0;
 }
 
-static int apply_scalar_json(load_ctx *x, bb_config *c, const scalar *s,
-                             const cJSON *it)
+/* A scalar's new value from the file or the environment, converted to
+ * the type its kind stores; ok false when it has the wrong type. */
+struct value {
+    bool ok;
+    const char *str;        /* string kinds */
+    int64_t num;            /* integer kinds */
+    bool b;                 /* K_BOOL */
+};
+
+enum vclass { V_STRING, V_NUMBER, V_BOOL };
+
+static enum vclass class_of(enum kind k)
 {
-    switch (s->kind) {
-    case K_STR:
-    case K_LISTEN:
-    case K_PATH:
-    case K_CHOICE:
-    case K_URL:
-        if (!cJSON_IsString(it) || it->valuestring == NULL)
-            return expect_msg(x, s);
-        return apply_str(x, c, s, it->valuestring);
-    case K_INT:
-    case K_I64:
-    case K_CHOICE_INT: {
-        int64_t v;
-        if (!cfg_json_int(it, s->kind == K_CHOICE_INT ? 0 : s->min,
-                      s->kind == K_CHOICE_INT ? 1000000 : s->max, &v))
-            return expect_msg(x, s);
-        return apply_int(x, c, s, v);
-    }
-    case K_BOOL:
-        if (!cJSON_IsBool(it))
-            return expect_msg(x, s);
-        *(bool *)(void *)((char *)c + s->off) = cJSON_IsTrue(it);
-        return 0;
-    }
-    return expect_msg(x, s);
+    return k == K_INT || k == K_I64 || k == K_CHOICE_INT ? V_NUMBER
+           : k == K_BOOL                                  ? V_BOOL
+                                                          : V_STRING;
 }
 
-static int apply_scalar_env(load_ctx *x, bb_config *c, const scalar *s,
-                            const char *v)
+static struct value from_json(const scalar *s, const cJSON *it)
 {
-    switch (s->kind) {
-    case K_STR:
-    case K_LISTEN:
-    case K_PATH:
-    case K_CHOICE:
-    case K_URL:
-        return apply_str(x, c, s, v);
-    case K_INT:
-    case K_I64:
-    case K_CHOICE_INT: {
+    struct value v = {0};
+    switch (class_of(s->kind)) {
+    case V_STRING:
+        v.ok = cJSON_IsString(it) && it->valuestring != NULL;
+        v.str = v.ok ? it->valuestring : NULL;
+        break;
+    case V_NUMBER:
+        v.ok = cfg_json_int(it, s->kind == K_CHOICE_INT ? 0 : s->min,
+                            s->kind == K_CHOICE_INT ? 1000000 : s->max, &v.num);
+        break;
+    case V_BOOL:
+        v.ok = cJSON_IsBool(it);
+        v.b = cJSON_IsTrue(it);
+        break;
+    }
+    return v;
+}
+
+/* The variable's text: integers in decimal, booleans as
+ * true/false/1/0/yes/no (any case). */
+static struct value from_env(const scalar *s, const char *t)
+{
+    struct value v = {.str = t};
+    switch (class_of(s->kind)) {
+    case V_STRING:
+        v.ok = true;
+        break;
+    case V_NUMBER: {
         char *end = NULL;
         errno = 0;
-        long long n = strtoll(v, &end, 10);
-        if (errno != 0 || end == v || *end != '\0' || isspace((unsigned char)v[0]))
-            return expect_msg(x, s);
-        return apply_int(x, c, s, (int64_t)n);
+        long long n = strtoll(t, &end, 10);
+        v.ok = errno == 0 && end != t && *end == '\0' && !isspace((unsigned char)t[0]);
+        v.num = (int64_t)n;
+        break;
     }
-    case K_BOOL: {
-        bool b;
-        if (!strcasecmp(v, "true") || !strcmp(v, "1") || !strcasecmp(v, "yes"))
-            b = true;
-        else if (!strcasecmp(v, "false") || !strcmp(v, "0") ||
-                 !strcasecmp(v, "no"))
-            b = false;
-        else
-            return expect_msg(x, s);
-        *(bool *)(void *)((char *)c + s->off) = b;
+    case V_BOOL:
+        v.b = !strcasecmp(t, "true") || !strcmp(t, "1") || !strcasecmp(t, "yes");
+        v.ok = v.b || !strcasecmp(t, "false") || !strcmp(t, "0") || !strcasecmp(t, "no");
+        break;
+    }
+    return v;
+}
+
+/* Validates and stores a converted value (from the file or env). */
+static int apply_value(load_ctx *x, bb_config *c, const scalar *s, struct value v)
+{
+    if (!v.ok)
+        return expect_msg(x, s);
+    switch (class_of(s->kind)) {
+    case V_STRING:
+        return apply_str(x, c, s, v.str);
+    case V_NUMBER:
+        return apply_int(x, c, s, v.num);
+    case V_BOOL:
+        *(bool *)(void *)((char *)c + s->off) = v.b;
         return 0;
-    }
     }
     return expect_msg(x, s);
 }
@@ -367,7 +369,7 @@ int cfg_apply_env(load_ctx *x, bb_config *c)
         if (v == NULL || v[0] == '\0')      /* empty counts as unset */
             continue;
         x->env = SCALARS[i].env;
-        int rc = apply_scalar_env(x, c, &SCALARS[i], v);
+        int rc = apply_value(x, c, &SCALARS[i], from_env(&SCALARS[i], v));
         x->env = NULL;
         if (rc != 0)
             return -1;
@@ -381,7 +383,7 @@ int cfg_apply_scalar(load_ctx *x, bb_config *c, const char *path, const cJSON *i
     const scalar *s = find_scalar(path);
     if (s == NULL)
         return 1;
-    return apply_scalar_json(x, c, s, it);
+    return apply_value(x, c, s, from_json(s, it));
 }
 
 int cfg_check_s3(load_ctx *x, const bb_config *c)

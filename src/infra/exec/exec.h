@@ -66,10 +66,18 @@ typedef struct exec_ctx {
  * "system"...), through ctx->log_line; nothing when that is NULL. */
 __attribute__((format(printf, 3, 4)))
 void exec_logf(exec_ctx *ctx, const char *stream, const char *fmt, ...);
-/* Sets ctx->error (printf-like) and ctx->retryable; returns EXEC_FAILED so
- * a workflow can `return exec_fail(...)`. */
-__attribute__((format(printf, 3, 4)))
-enum exec_result exec_fail(exec_ctx *ctx, bool retryable, const char *fmt, ...);
+/* Writes a failure: the message (printf-like, cut to fit) into err[cap]
+ * and retryable into *flag; returns ret.  Shared by every step that
+ * reports "error + retryable" (exec_fail, the TTS providers). */
+__attribute__((format(printf, 6, 7)))
+int exec_set_failure(char *err, size_t cap, bool *flag, bool retryable, int ret,
+                     const char *fmt, ...);
+/* Sets ctx->error (printf-like) and ctx->retryable; evaluates to
+ * EXEC_FAILED so a workflow can `return exec_fail(...)`. */
+#define exec_fail(ctx, retry, ...)                                                 \
+    ((enum exec_result)exec_set_failure((ctx)->error, sizeof (ctx)->error,              \
+                                        &(ctx)->retryable, (retry), EXEC_FAILED,        \
+                                        __VA_ARGS__))
 /* The value of secret name (borrowed), or NULL when unset. */
 const char *exec_secret(const exec_ctx *ctx, const char *name);
 /* Records key = value for the job when the attempt succeeds (the lesson

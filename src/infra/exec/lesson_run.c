@@ -77,7 +77,7 @@ static void run_free(struct run *r)
 /* Log lines go to the "lesson" stream; failures set ctx->error.  Both
  * through the calls every workflow uses (exec.h). */
 #define say(r, ...) exec_logf((r)->ctx, "lesson", __VA_ARGS__)
-#define fail(r, retryable, ...) exec_fail((r)->ctx, (retryable), __VA_ARGS__)
+#define fail(r, retry, ...) exec_fail((r)->ctx, (retry), __VA_ARGS__)
 
 static void step_log(void *ud, const char *line)
 {

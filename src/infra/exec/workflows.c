@@ -82,14 +82,15 @@ void exec_logf(exec_ctx *ctx, const char *stream, const char *fmt, ...)
     ctx->log_line(ctx->ud, stream, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
 }
 
-enum exec_result exec_fail(exec_ctx *ctx, bool retryable, const char *fmt, ...)
+int exec_set_failure(char *err, size_t cap, bool *flag, bool retryable, int ret,
+                     const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(ctx->error, sizeof ctx->error, fmt, ap);
+    vsnprintf(err, cap, fmt, ap);
     va_end(ap);
-    ctx->retryable = retryable;
-    return EXEC_FAILED;
+    *flag = retryable;
+    return ret;
 }
 
 const char *exec_secret(const exec_ctx *ctx, const char *name)
