@@ -564,6 +564,18 @@ static enum exec_result lesson_wf_run(exec_ctx *ctx)
     return ok ? EXEC_OK : exec_fail(ctx, true, "out of memory");
 }
 
+/* A lesson that speaks needs voices. */
+static int lesson_check_job(const bb_config *cfg, const bb_preset *p, const job *j,
+                            const char **field, char *msg, size_t msglen)
+{
+    if (j->with_tts && cfg->nvoices == 0) {
+        *field = "withTts";
+        snprintf(msg, msglen, "no voices are configured on this server");
+        return -1;
+    }
+    return 0;
+}
+
 static const struct workflow_key lesson_keys[] = {
     {"defaults", false}, {"gapMs", false}, {NULL, false},
 };
@@ -579,6 +591,7 @@ const struct workflow workflow_lesson = {
     .keys = lesson_keys,
     .options = lesson_options,
     .parent_input = "lesson.md",
+    .check_job = lesson_check_job,
     .run = lesson_wf_run,
     .retryable = workflow_retryable_as_reported,
 };
