@@ -465,7 +465,8 @@ struct list_spec {
 static const struct list_spec LISTS[] = {
     {"presets", "\"presets\" must be an array of preset objects",
      "\"presets\" must list at least one preset", sizeof(bb_preset), offsetof(bb_preset, id),
-     offsetof(bb_config, presets), offsetof(bb_config, npresets), PRESET_KEYS, parse_preset, STRS(PRESET_STRS), free_preset_argv},
+     offsetof(bb_config, presets), offsetof(bb_config, npresets), PRESET_KEYS, parse_preset,
+     STRS(PRESET_STRS), free_preset_argv},
     {"voices", "\"voices\" must be an array of voice objects", NULL, sizeof(bb_voice),
      offsetof(bb_voice, id), offsetof(bb_config, voices), offsetof(bb_config, nvoices),
      VOICE_KEYS, parse_voice, STRS(VOICE_STRS), NULL},

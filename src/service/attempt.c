@@ -379,7 +379,8 @@ static bool input_from_upload(bb_app *app, const job *j, const char *workdir, ch
 {
     file_rec f;
     if (repo_file_get(app->db, j->file_id, 0, &f) != BB_OK) {
-        snprintf(error, errcap, "the uploaded input upl_%lld no longer exists", (long long)j->file_id);
+        snprintf(error, errcap, "the uploaded input upl_%lld no longer exists",
+                 (long long)j->file_id);
         *retryable = false;
         return false;
     }

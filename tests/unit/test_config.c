@@ -1,5 +1,6 @@
-/* test_config.c — unit tests for src/infra/config.c (batchbox.json, SPEC
- * §3.1): the built-in defaults, the SPEC example, every class of error
+/* test_config.c — unit tests for the configuration loader
+ * (src/infra/config*.c; batchbox.json, docs/configuration.md): the
+ * built-in defaults, the documented example, every class of error
  * (each message must name the key path), environment overrides, inputRoot
  * resolution, file loading, and docs/configuration.md against the
  * environment table.  Run from the repository root (tests/unit/run.sh
@@ -179,7 +180,8 @@ TEST(empty_object_equals_defaults)
     config_free(&c);
 }
 
-/* SPEC §3.1's example without the lesson preset this build cannot run. */
+/* The example configuration of docs/configuration.md, without its lesson
+ * preset. */
 static const char SPEC_EXAMPLE[] =
     "{\n"
     "  \"listen\": \"127.0.0.1:8080\",\n"
