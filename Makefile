@@ -78,7 +78,7 @@ VENDOR_FILES := web/vendor/preact.module.js web/vendor/hooks.module.js \
 WEB_FILES   := $(shell find web \( -name '.*' -o -name node_modules -o -path web/vendor \
                  -o -path web/package.json -o -path web/package-lock.json \) -prune \
                  -o -type f -print 2>/dev/null | LC_ALL=C sort)
-ASSET_FILES := $(WEB_FILES) $(VENDOR_FILES) schema.sql
+ASSET_FILES := $(WEB_FILES) $(VENDOR_FILES) schema.sql src/infra/config_defaults.json
 EMBEDGEN    := $(BUILD)/embedgen
 GEN_C       := $(BUILD)/gen/assets.c
 GEN_OBJ     := $(BUILD)/obj/gen/assets.o

@@ -1,4 +1,4 @@
-/* config.h — batchbox.json (SPEC §3.1): the single source of truth that the
+/* config.h — batchbox.json (docs/configuration.md): the single source of truth that the
  * HTTP layer (/config/job-options, submit validation) and the workers run
  * from.  Loaded once at start-up; read-only afterwards, so any thread may
  * read it without locking.  All strings are owned by the bb_config and
@@ -10,11 +10,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Workflows this build can run.  A preset naming any other workflow is a
- * configuration error. */
+/* Workflows this build can run: each has a module and a row in the one
+ * table of infra/exec/workflows.c (docs/architecture.md, "Workflows").  A
+ * preset naming any other workflow is a configuration error. */
 enum bb_workflow { BB_WF_NOOP, BB_WF_COMMAND, BB_WF_LESSON };
 
-/* "noop", "command", "lesson" (static). */
+/* The workflow's name from that table: "noop", "command", "lesson"
+ * (static). */
 const char *config_workflow_name(enum bb_workflow w);
 
 typedef struct bb_preset {

@@ -14,6 +14,7 @@
 #include "infra/storage/storage.h"
 #include "infra/workers/pool.h"
 #include "service/appctl.h"
+#include "service/attempt.h"
 #include "util/log.h"
 #include "util/util.h"
 
@@ -148,7 +149,7 @@ int app_open(bb_app *app, const struct app_options *o, char *err, size_t errlen)
         bb_warn("recovered jobs interrupted by the previous run", "requeued", a, "failed", b);
     }
     if (o->workers >= 0) {
-        app->pool = pool_start(app, app->cfg->workers);
+        app->pool = svc_workers_start(app, app->cfg->workers);
         if (!app->pool) {
             snprintf(err, errlen, "cannot start worker threads");
             goto fail;

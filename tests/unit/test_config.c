@@ -1,5 +1,6 @@
-/* test_config.c — unit tests for src/infra/config.c (batchbox.json, SPEC
- * §3.1): the built-in defaults, the SPEC example, every class of error
+/* test_config.c — unit tests for the configuration loader
+ * (src/infra/config*.c; batchbox.json, docs/configuration.md): the
+ * built-in defaults, the documented example, every class of error
  * (each message must name the key path), environment overrides, inputRoot
  * resolution, file loading, and docs/configuration.md against the
  * environment table.  Run from the repository root (tests/unit/run.sh
@@ -11,6 +12,7 @@
 #include <stdint.h>
 
 #include "infra/config.h"
+#include "util/assets.h"
 
 #define BASE "/srv/data"
 
@@ -178,7 +180,8 @@ TEST(empty_object_equals_defaults)
     config_free(&c);
 }
 
-/* SPEC §3.1's example without the lesson preset this build cannot run. */
+/* The example configuration of docs/configuration.md, without its lesson
+ * preset. */
 static const char SPEC_EXAMPLE[] =
     "{\n"
     "  \"listen\": \"127.0.0.1:8080\",\n"
@@ -707,6 +710,46 @@ TEST(docs_list_every_env_var)
     while (config_env_override(n, NULL, NULL))
         n++;
     CHECK_EQ_INT(rows, n);
+}
+
+/* docs/configuration.md shows the built-in defaults: its ```json block
+ * under "## Built-in defaults" is the embedded config_defaults.json, byte
+ * for byte. */
+TEST(docs_show_the_embedded_defaults)
+{
+    const struct bb_asset *a = bb_asset_find("src/infra/config_defaults.json");
+    CHECK(a != NULL);
+    FILE *f = fopen("docs/configuration.md", "r");
+    if (f == NULL)
+        FAIL("cannot open docs/configuration.md (run from the repo root)");
+    static char doc[256 * 1024];
+    size_t n = fread(doc, 1, sizeof doc - 1, f);
+    fclose(f);
+    doc[n] = '\0';
+    const char *sec = strstr(doc, "## Built-in defaults");
+    CHECK(sec != NULL);
+    const char *open = strstr(sec, "```json\n");
+    CHECK(open != NULL);
+    open += strlen("```json\n");
+    const char *close = strstr(open, "```");
+    CHECK(close != NULL);
+    CHECK_EQ_INT((int)(close - open), (int)a->len);
+    CHECK(memcmp(open, a->data, a->len) == 0);
+}
+
+/* Keys a workflow declares (infra/exec/workflow.h) are refused on the
+ * presets of other workflows, with the owner named. */
+TEST(workflow_keys_belong_to_their_workflow)
+{
+    EXPECT_ERROR(ONE_PRESET("\"argv\": [\"ls\"], \"gapMs\": 100"),
+                 "\"presets[0].gapMs\" is only for workflow \"lesson\"");
+    EXPECT_ERROR("{\"presets\": [{\"id\": \"a\", \"workflow\": \"noop\", \"defaults\": {}}]}",
+                 "\"presets[0].defaults\" is only for workflow \"lesson\"");
+    bb_config c;
+    CHECK_EQ_INT(load(ONE_PRESET("\"argv\": [\"ls\"]"), &c), 0);
+    CHECK_EQ_INT(c.presets[0].timeout_sec, 600);      /* the command workflow's default */
+    CHECK_STR_EQ(config_workflow_name(c.presets[0].workflow), "command");
+    config_free(&c);
 }
 
 /* ---- inputRoot ------------------------------------------------------ */

@@ -197,5 +197,5 @@ TEST(every_web_file_is_embedded)
         if (bb_assets[i].path[0] == '/')
             web_assets++;
     CHECK_EQ_INT(web_assets, seen);
-    CHECK_EQ_INT(bb_nassets, seen + 1); /* + schema.sql */
+    CHECK_EQ_INT(bb_nassets, seen + 2); /* + schema.sql, src/infra/config_defaults.json */
 }

@@ -11,6 +11,7 @@
 
 #include "civetweb.h"
 #include "cJSON.h"
+#include "domain/artifact.h"
 #include "http/http.h"
 #include "service/job_reads.h"
 #include "service/jobs.h"
@@ -258,13 +259,6 @@ void route_job_logs(http_req *r)
     buf_free(&o.b);
 }
 
-static void artifact_url(char *out, size_t cap, int64_t id, const char *name)
-{
-    int n = snprintf(out, cap, "/api/v1/jobs/%lld/artifacts/", (long long)id);
-    if (n > 0 && (size_t)n < cap)
-        bb_url_escape(out + n, cap - (size_t)n, name, false);
-}
-
 void route_job_artifacts(http_req *r)
 {
     int64_t id;
@@ -281,7 +275,7 @@ void route_job_artifacts(http_req *r)
     for (size_t i = 0; i < n; i++) {
         cJSON *a = cJSON_CreateObject();
         char url[1024];
-        artifact_url(url, sizeof url, id, arts[i].name);
+        artifact_local_url(url, sizeof url, id, arts[i].name);
         cJSON_AddStringToObject(a, "name", arts[i].name);
         cJSON_AddNumberToObject(a, "size", (double)arts[i].size);
         cJSON_AddStringToObject(a, "contentType", arts[i].content_type);

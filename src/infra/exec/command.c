@@ -1,5 +1,5 @@
-/* command.c — the `command` workflow (SPEC §7) and the argv placeholder
- * language of SPEC §3.1.
+/* command.c — the `command` workflow module (infra/exec/workflow.h) and
+ * the argv placeholder language (docs/configuration.md, "Presets").
  *
  * A preset's argv template is expanded argument by argument (no shell), the
  * program is started with posix_spawnp in its own process group with
@@ -16,11 +16,13 @@
  * handler or keeps static mutable state, so any number of worker threads may
  * run commands at once. */
 #include "infra/exec/exec.h"
+#include "infra/exec/workflow.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <stddef.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -84,6 +86,27 @@ static bool is_name_char(char c)
            (c >= '0' && c <= '9') || c == '_' || c == '-';
 }
 
+/* The placeholders that stand for a path of the context, and what to say
+ * when the context has none. */
+struct path_placeholder {
+    const char *name;
+    size_t off;              /* offsetof(exec_ctx, ...) of a const char * */
+    const char *missing;
+};
+static const struct path_placeholder PATHS[] = {
+    {"input", offsetof(exec_ctx, input_path), "{input} is used but the job has no input"},
+    {"outdir", offsetof(exec_ctx, outdir), "{outdir} is used but no outdir was given"},
+    {"workdir", offsetof(exec_ctx, workdir), "{workdir} is used but no workdir was given"},
+};
+
+static const struct path_placeholder *path_placeholder_named(const char *name, size_t n)
+{
+    for (size_t i = 0; i < sizeof PATHS / sizeof PATHS[0]; i++)
+        if (strlen(PATHS[i].name) == n && memcmp(PATHS[i].name, name, n) == 0)
+            return &PATHS[i];
+    return NULL;
+}
+
 /* Handles one placeholder whose text between the braces is name[0..n).
  * With out == NULL only the syntax is checked; otherwise the value is
  * appended to out.  Returns 0 or -1 with a message in err. */
@@ -93,30 +116,15 @@ static int placeholder(const char *name, size_t n, const exec_ctx *ctx,
     const char *val = NULL;
     char num[24];
 
-    if (n == 5 && memcmp(name, "input", 5) == 0) {
+    const struct path_placeholder *pp = path_placeholder_named(name, n);
+    if (pp) {
         if (!out)
             return 0;
-        if (!ctx->input_path) {
-            snprintf(err, errlen, "{input} is used but the job has no input");
+        val = *(const char *const *)(const void *)((const char *)ctx + pp->off);
+        if (!val) {
+            snprintf(err, errlen, "%s", pp->missing);
             return -1;
         }
-        val = ctx->input_path;
-    } else if (n == 6 && memcmp(name, "outdir", 6) == 0) {
-        if (!out)
-            return 0;
-        if (!ctx->outdir) {
-            snprintf(err, errlen, "{outdir} is used but no outdir was given");
-            return -1;
-        }
-        val = ctx->outdir;
-    } else if (n == 7 && memcmp(name, "workdir", 7) == 0) {
-        if (!out)
-            return 0;
-        if (!ctx->workdir) {
-            snprintf(err, errlen, "{workdir} is used but no workdir was given");
-            return -1;
-        }
-        val = ctx->workdir;
     } else if (n == 5 && memcmp(name, "jobId", 5) == 0) {
         if (!out)
             return 0;
@@ -399,14 +407,8 @@ static int make_pipe(int fds[2])
 /* "KEY=VALUE", malloc'd (caller frees), or NULL when out of memory. */
 static char *env_entry(const char *key, const char *val)
 {
-    size_t kl = strlen(key), vl = strlen(val);
-    char *s = malloc(kl + vl + 2);
-    if (!s)
-        return NULL;
-    memcpy(s, key, kl);
-    s[kl] = '=';
-    memcpy(s + kl + 1, val, vl + 1);
-    return s;
+    char *s = NULL;
+    return asprintf(&s, "%s=%s", key, val) < 0 ? NULL : s;
 }
 
 static bool env_is_ours(const char *e)
@@ -837,3 +839,19 @@ enum exec_result exec_command(exec_ctx *ctx)
                      sizeof sb));
     return EXEC_FAILED;
 }
+
+/* ---- the workflow module ------------------------------------------------ */
+
+static const struct workflow_key command_keys[] = {{"argv", true}, {NULL, false}};
+static const char *const command_options[] = {NULL};
+
+const struct workflow workflow_command = {
+    .name = "command",
+    .id = BB_WF_COMMAND,
+    .flags = 0,
+    .default_timeout_sec = 600,
+    .keys = command_keys,
+    .options = command_options,
+    .run = exec_command,
+    .retryable = workflow_retryable_as_reported,
+};

@@ -1,7 +1,9 @@
-/* exec.h — workflow executors.  An executor runs on a worker thread, owns
- * nothing beyond the call, and reports through the callbacks in its
- * context.  The worker pool (infra/workers/pool.c) builds the context,
- * calls the executor for the preset's workflow, then persists the result. */
+/* exec.h — the context every workflow's attempt runs in.  An attempt runs
+ * on a worker thread, owns nothing beyond the call, and reports through
+ * the same calls whatever the workflow: log lines, progress, the cancel
+ * flag, values to record on success, and the files it leaves in outdir
+ * (the artifacts).  The attempt service (src/service/attempt.c) builds
+ * the context and calls the preset's workflow (infra/exec/workflow.h). */
 #ifndef BB_EXEC_H
 #define BB_EXEC_H
 
@@ -13,6 +15,7 @@
 #include "infra/config.h"
 
 struct cJSON;
+struct job;
 
 enum exec_result {
     EXEC_OK,        /* succeeded */
@@ -37,12 +40,52 @@ typedef struct exec_ctx {
      * lets the caller flush batched log lines on time. */
     void (*tick)(void *ud);
     void *ud;
+    /* Set by the attempt service; NULL/0 when an executor is called
+     * directly (unit tests). */
+    const struct job *job;         /* the claimed job (borrowed) */
+    const bb_config *cfg;          /* borrowed */
+    /* URL of the job's artifact directory as links should give it,
+     * ending in '/' ("/api/v1/jobs/12/artifacts/" or the S3 location),
+     * or "" for files side by side (batchbox run) */
+    const char *artifact_prefix;
+    bool artifacts_s3;             /* the artifacts go to S3 after the attempt */
+    /* "NAME", "value", ..., NULL: secrets read at start-up (values may
+     * be NULL); see exec_secret */
+    const char *const *secrets;
+    /* Keeps key = value for the job if the attempt succeeds (exec_record);
+     * 0, or -1 when out of memory.  May be NULL. */
+    int (*record)(void *ud, const char *key, const char *value);
     /* out */
     char error[512];               /* failure message when not EXEC_OK */
     bool retryable;                /* EXEC_FAILED only */
 } exec_ctx;
 
-/* Runs the command workflow (SPEC §7).  No shell: argv placeholders are
+/* The calls every workflow reports through (infra/exec/workflows.c). */
+
+/* A log line built like printf (cut at 1 KiB) on stream ("lesson",
+ * "system"...), through ctx->log_line; nothing when that is NULL. */
+__attribute__((format(printf, 3, 4)))
+void exec_logf(exec_ctx *ctx, const char *stream, const char *fmt, ...);
+/* Writes a failure: the message (printf-like, cut to fit) into err[cap]
+ * and retryable into *flag; returns ret.  Shared by every step that
+ * reports "error + retryable" (exec_fail, the TTS providers). */
+__attribute__((format(printf, 6, 7)))
+int exec_set_failure(char *err, size_t cap, bool *flag, bool retryable, int ret,
+                     const char *fmt, ...);
+/* Sets ctx->error (printf-like) and ctx->retryable; evaluates to
+ * EXEC_FAILED so a workflow can `return exec_fail(...)`. */
+#define exec_fail(ctx, retry, ...)                                                 \
+    ((enum exec_result)exec_set_failure((ctx)->error, sizeof (ctx)->error,              \
+                                        &(ctx)->retryable, (retry), EXEC_FAILED,        \
+                                        __VA_ARGS__))
+/* The value of secret name (borrowed), or NULL when unset. */
+const char *exec_secret(const exec_ctx *ctx, const char *name);
+/* Records key = value for the job when the attempt succeeds (the lesson
+ * workflow's "pageUrl", "manifestPath", "notionUrl"): 0, or -1 when out of
+ * memory; a no-op without ctx->record. */
+int exec_record(exec_ctx *ctx, const char *key, const char *value);
+
+/* Runs the command workflow (docs/configuration.md, presets).  No shell: argv placeholders are
  * substituted inside each argument; the child gets its own process group,
  * cwd = workdir, stdin = /dev/null; stdout/stderr become log lines; exit 0 =
  * EXEC_OK; timeout or cancel kills the process group (SIGTERM, then SIGKILL

@@ -14,9 +14,12 @@
 #include <unistd.h>
 
 #include "cJSON.h"
+#include "domain/artifact.h"
+#include "domain/job.h"
 #include "domain/lesson.h"
 #include "domain/render.h"
 #include "infra/exec/tts.h"
+#include "infra/exec/workflow.h"
 #include "infra/net/notion.h"
 #include "util/hash.h"
 #include "util/util.h"
@@ -24,7 +27,8 @@
 
 #define MAX_ARTIFACTS 100000  /* files listed in one manifest */
 
-/* Progress of each step's end (SPEC §6: every step advances progress). */
+/* Progress of each step's end (docs/lesson-workflow.md: every step
+ * advances progress). */
 #define P_PARSED 0.05
 #define P_SPOKEN 0.80
 #define P_JOINED 0.84
@@ -70,24 +74,15 @@ static void run_free(struct run *r)
 
 /* ---- reporting ---------------------------------------------------------- */
 
-__attribute__((format(printf, 2, 3)))
-static void say(struct run *r, const char *fmt, ...)
-{
-    char line[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return;
-    size_t len = (size_t)n < sizeof line ? (size_t)n : sizeof line - 1;
-    if (r->ctx->log_line)
-        r->ctx->log_line(r->ctx->ud, "lesson", line, len);
-}
+/* Log lines go to the "lesson" stream; failures set ctx->error.  Both
+ * through the calls every workflow uses (exec.h). */
+#define say(r, ...) exec_logf((r)->ctx, "lesson", __VA_ARGS__)
+#define fail(r, retry, ...) exec_fail((r)->ctx, (retry), __VA_ARGS__)
 
 static void step_log(void *ud, const char *line)
 {
-    say(ud, "%s", line);
+    struct run *r = ud;
+    say(r, "%s", line);
 }
 
 static void progress(struct run *r, double f)
@@ -96,17 +91,6 @@ static void progress(struct run *r, double f)
         r->ctx->progress(r->ctx->ud, f);
     if (r->ctx->tick)
         r->ctx->tick(r->ctx->ud);
-}
-
-__attribute__((format(printf, 3, 4)))
-static enum exec_result fail(struct run *r, bool retryable, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(r->ctx->error, sizeof r->ctx->error, fmt, ap);
-    va_end(ap);
-    r->ctx->retryable = retryable;
-    return EXEC_FAILED;
 }
 
 /* Between steps and segments: canceled, or past the preset's timeout?
@@ -539,3 +523,75 @@ enum exec_result exec_lesson(exec_ctx *ctx, const struct lesson_job *lj,
     run_free(&r);
     return res;
 }
+
+/* ---- the workflow module ------------------------------------------------ */
+
+/* One attempt of a lesson job: its options become a lesson_job, then the
+ * values the finished job records: pageUrl (always served by batchbox),
+ * manifestPath (where the manifest will be: this server, or the S3
+ * location) and notionUrl. */
+static enum exec_result lesson_wf_run(exec_ctx *ctx)
+{
+    const job *j = ctx->job;
+    const bb_config *cfg = ctx->cfg;
+    char created[32], page[700], abs_page[1400];
+    bb_iso8601(j->created_at, created);
+    artifact_local_url(page, sizeof page, j->id, "lesson.html");
+    if (cfg->public_url)
+        snprintf(abs_page, sizeof abs_page, "%s%s", cfg->public_url, page);
+    struct lesson_job lj = {
+        .cfg = cfg, .preset = ctx->preset, .input_path = ctx->input_path,
+        .with_tts = j->with_tts, .force_tts = j->force_tts,
+        .voice_accent = j->voice_accent, .voice_id = j->voice_id, .mode = j->mode,
+        .notion_database = j->notion_database,
+        .notion_token = exec_secret(ctx, "NOTION_TOKEN"),
+        .elevenlabs_key = exec_secret(ctx, "ELEVENLABS_API_KEY"),
+        .created_at = created, .upload = j->upload,
+        .url_prefix = ctx->artifact_prefix, .storage_s3 = ctx->artifacts_s3,
+        .page_url = cfg->public_url ? abs_page : NULL,
+    };
+    struct lesson_run_out lo;
+    enum exec_result res = exec_lesson(ctx, &lj, &lo);
+    if (res != EXEC_OK)
+        return res;
+    char *manifest = NULL;
+    if (asprintf(&manifest, "%smanifest.json", ctx->artifact_prefix) < 0)
+        manifest = NULL;
+    bool ok = manifest && exec_record(ctx, "pageUrl", page) == 0 &&
+              exec_record(ctx, "manifestPath", manifest) == 0 &&
+              (!lo.notion_url[0] || exec_record(ctx, "notionUrl", lo.notion_url) == 0);
+    free(manifest);
+    return ok ? EXEC_OK : exec_fail(ctx, true, "out of memory");
+}
+
+/* A lesson that speaks needs voices. */
+static int lesson_check_job(const bb_config *cfg, const bb_preset *p, const job *j,
+                            const char **field, char *msg, size_t msglen)
+{
+    if (j->with_tts && cfg->nvoices == 0) {
+        *field = "withTts";
+        snprintf(msg, msglen, "no voices are configured on this server");
+        return -1;
+    }
+    return 0;
+}
+
+static const struct workflow_key lesson_keys[] = {
+    {"defaults", false}, {"gapMs", false}, {NULL, false},
+};
+static const char *const lesson_options[] = {
+    "withTts", "forceTts", "voiceAccent", "mode", "notionDatabase", "upload", NULL,
+};
+
+const struct workflow workflow_lesson = {
+    .name = "lesson",
+    .id = BB_WF_LESSON,
+    .flags = WF_NEEDS_INPUT,
+    .default_timeout_sec = 0,
+    .keys = lesson_keys,
+    .options = lesson_options,
+    .parent_input = "lesson.md",
+    .check_job = lesson_check_job,
+    .run = lesson_wf_run,
+    .retryable = workflow_retryable_as_reported,
+};

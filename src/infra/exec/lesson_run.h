@@ -1,5 +1,5 @@
-/* lesson_run.h — the lesson workflow's executor (SPEC §6): one Markdown
- * lesson in, in the job's output directory out:
+/* lesson_run.h — the lesson workflow's executor (docs/lesson-workflow.md):
+ * one Markdown lesson in, in the job's output directory out:
  *
  *   lesson.md        the source as parsed (a rerun_audio child reads its
  *                    parent's copy)
@@ -10,7 +10,7 @@
  *                    sha256, url) and the segments with their timings
  *
  * Steps (each reported as progress and log lines): parse, tts, join,
- * render, publish (Notion), manifest.  Uploading is the worker pool's
+ * render, publish (Notion), manifest.  Uploading is the attempt service's
  * (every artifact, the manifest too, as for any workflow); the manifest
  * already names the URLs the files will have, given by url_prefix.
  *

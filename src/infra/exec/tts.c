@@ -59,18 +59,10 @@
  * Small helpers
  * ------------------------------------------------------------------- */
 
-static int fail(struct tts_result *res, bool retryable, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail(struct tts_result *res, bool retryable, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(res->error, sizeof res->error, fmt, ap);
-    va_end(ap);
-    res->retryable = retryable;
-    return TTS_FAILED;
-}
+/* res->error and res->retryable; evaluates to TTS_FAILED. */
+#define fail(res, retry, ...)                                                    \
+    exec_set_failure((res)->error, sizeof (res)->error, &(res)->retryable, (retry), \
+                     TTS_FAILED, __VA_ARGS__)
 
 static int canceled(struct tts_result *res)
 {

@@ -1,4 +1,4 @@
-/* tts.h — text-to-speech for the lesson workflow (SPEC §6 step 2): voice
+/* tts.h — text-to-speech for the lesson workflow (docs/tts.md): voice
  * choice per speaker, one synthesis call per speech segment through three
  * providers behind one function, and an on-disk cache.
  *
