@@ -8,54 +8,103 @@
 
 #include "util/bb_assert.h"
 
-/* Column where option help text starts. */
-#define HELP_COL 24
+/* Column where option help text starts in the spec (the help adds two
+ * spaces before every line). */
+#define SPEC_HELP_COL 22
 
 /* -h/--help: known to every verb, handled here. */
-static const struct cli_opt help_opt = {"help", 'h', NULL, "show this help"};
+static const char help_spec[] = "-h, --help            show this help\n";
 #define HELP_INDEX (-2)
 
-static size_t count_opts(const struct cli_opt *o)
+/* One option line of a spec, parsed. */
+struct opt {
+    char short_name;  /* 0: none */
+    const char *name; /* the long name (not NUL-terminated) */
+    size_t nlen;
+    bool has_arg;
+};
+
+/* Reads the line at *p of a spec and moves *p past it.  True when it
+ * declares an option (then *o describes it). */
+static bool spec_line(const char **p, struct opt *o)
 {
-    size_t n = 0;
+    const char *s = *p, *nl = strchr(s, '\n');
+    const char *end = nl ? nl : s + strlen(s);
 
-    while (o && o[n].name)
-        n++;
-    return n;
-}
-
-/* Option k of the call's verb: the verb's own first, then its group's. */
-static const struct cli_opt *opt_at(const struct cli_verb *v, int k)
-{
-    size_t nv = count_opts(v->opts);
-
-    if (k == HELP_INDEX)
-        return &help_opt;
-    if ((size_t)k < nv)
-        return &v->opts[k];
-    return &v->group->opts[(size_t)k - nv];
-}
-
-/* Finds an option by long name (name, nlen) or by short_name; returns its
- * index, HELP_INDEX or -1. */
-static int find_opt(const struct cli_verb *v, const char *name, size_t nlen,
-                    char short_name)
-{
-    size_t nv = count_opts(v->opts);
-    size_t ng = v->group ? count_opts(v->group->opts) : 0;
-
-    for (size_t k = 0; k < nv + ng; k++) {
-        const struct cli_opt *o = opt_at(v, (int)k);
-        if (short_name ? o->short_name == short_name
-                       : strlen(o->name) == nlen &&
-                             strncmp(o->name, name, nlen) == 0)
-            return (int)k;
+    *p = nl ? nl + 1 : end;
+    memset(o, 0, sizeof *o);
+    if (s[0] != '-')
+        return false;
+    if (s[1] != '-') {
+        if (end - s < 6 || strncmp(s + 2, ", ", 2) != 0)
+            return false;
+        o->short_name = s[1];
+        s += 4;
     }
-    if (short_name ? short_name == help_opt.short_name
-                   : nlen == strlen(help_opt.name) &&
-                         strncmp(name, help_opt.name, nlen) == 0)
-        return HELP_INDEX;
+    if (strncmp(s, "--", 2) != 0)
+        return false;
+    o->name = s += 2;
+    while (s < end && *s != ' ')
+        s++;
+    o->nlen = (size_t)(s - o->name);
+    o->has_arg = end - s >= 2 && s[1] != ' ';
+    return o->nlen > 0;
+}
+
+/* Finds an option of v by long name (name, nlen) or by short_name, in
+ * the verb's spec, then the group's, then -h/--help.  Returns its index
+ * (*o filled), HELP_INDEX or -1. */
+static int find_opt(const struct cli_verb *v, const char *name, size_t nlen,
+                    char short_name, struct opt *o)
+{
+    const char *specs[] = {v->opts, v->group ? v->group->opts : NULL,
+                           help_spec};
+    int k = 0;
+
+    for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++) {
+        for (const char *p = specs[i]; p && *p;) {
+            if (!spec_line(&p, o))
+                continue;
+            if (short_name ? o->short_name == short_name
+                           : o->nlen == nlen &&
+                                 strncmp(o->name, name, nlen) == 0)
+                return i == 2 ? HELP_INDEX : k;
+            k++;
+        }
+    }
     return -1;
+}
+
+int cli_spec_check(const char *spec, char *why, size_t whylen)
+{
+    struct opt o;
+
+    for (const char *p = spec; p && *p;) {
+        const char *line = p;
+        size_t n = strcspn(line, "\n");
+        size_t lead = strspn(line, " ");
+        bool ok;
+
+        if (spec_line(&p, &o)) {
+            /* the declaration, then the help at SPEC_HELP_COL (or on the
+             * next line when the declaration is that long) */
+            const char *gap = strstr(line, "  ");
+            size_t decl = gap && (size_t)(gap - line) < n ? (size_t)(gap - line) : n;
+            size_t spaces = 0;
+            for (size_t k = 0; k < decl; k++)
+                spaces += line[k] == ' ';
+            ok = spaces == (o.has_arg ? 1u : 0u) + (o.short_name ? 1u : 0u) &&
+                 (decl == n || (decl < SPEC_HELP_COL && n > SPEC_HELP_COL &&
+                                strspn(line + decl, " ") == SPEC_HELP_COL - decl));
+        } else {
+            ok = lead == SPEC_HELP_COL && n > lead;
+        }
+        if (!ok) {
+            snprintf(why, whylen, "%.*s", (int)n, line);
+            return -1;
+        }
+    }
+    return 0;
 }
 
 static void vmessage(const struct cli_call *call, const char *fmt, va_list ap)
@@ -112,6 +161,7 @@ int cli_parse(struct cli_call *call, const struct cli_verb *v,
     }
     for (int i = 1; i < argc; i++) {
         const char *s = argv[i], *inline_val = NULL, *val = "";
+        struct opt o;
         int k;
 
         if (opts_done || s[0] != '-' || s[1] == '\0') {
@@ -127,26 +177,26 @@ int cli_parse(struct cli_call *call, const struct cli_verb *v,
         }
         if (s[1] == '-') {
             const char *name = s + 2, *eq = strchr(name, '=');
-            k = find_opt(v, name, eq ? (size_t)(eq - name) : strlen(name), 0);
+            k = find_opt(v, name, eq ? (size_t)(eq - name) : strlen(name), 0,
+                         &o);
             if (eq)
                 inline_val = eq + 1;
         } else {
-            k = s[2] == '\0' ? find_opt(v, NULL, 0, s[1]) : -1;
+            k = s[2] == '\0' ? find_opt(v, NULL, 0, s[1], &o) : -1;
         }
         if (k == -1)
             return cli_usage_error(call, "unknown option '%s'", s);
-        const struct cli_opt *o = opt_at(v, k);
-        if (o->arg) {
+        if (o.has_arg) {
             if (inline_val)
                 val = inline_val;
             else if (i + 1 < argc)
                 val = argv[++i];
             else
-                return cli_usage_error(call, "option '--%s' needs a value",
-                                       o->name);
+                return cli_usage_error(call, "option '--%.*s' needs a value",
+                                       (int)o.nlen, o.name);
         } else if (inline_val) {
-            return cli_usage_error(call, "option '--%s' takes no value",
-                                   o->name);
+            return cli_usage_error(call, "option '--%.*s' takes no value",
+                                   (int)o.nlen, o.name);
         }
         if (k == HELP_INDEX) {
             cli_help(v, prefix, stdout);
@@ -171,7 +221,8 @@ void cli_call_free(struct cli_call *call)
 /* The index of option name; asserts that the verb declares it. */
 static int opt_index(const struct cli_call *call, const char *name)
 {
-    int k = find_opt(call->verb, name, strlen(name), 0);
+    struct opt o;
+    int k = find_opt(call->verb, name, strlen(name), 0, &o);
 
     BB_ASSERT(k >= 0);
     return k;
@@ -225,28 +276,14 @@ static void put_indented(const char *text, int indent, FILE *out)
     }
 }
 
-static void put_opt(const struct cli_opt *o, FILE *out)
+/* Prints an option spec, each line indented by two spaces. */
+static void put_spec(const char *spec, FILE *out)
 {
-    char left[96];
-    int n;
-
-    if (o->short_name)
-        n = snprintf(left, sizeof left, "-%c, --%s%s%s", o->short_name,
-                     o->name, o->arg ? " " : "", o->arg ? o->arg : "");
-    else
-        n = snprintf(left, sizeof left, "--%s%s%s", o->name,
-                     o->arg ? " " : "", o->arg ? o->arg : "");
-    if (n + 3 > HELP_COL)
-        fprintf(out, "  %s\n%*s", left, HELP_COL, "");
-    else
-        fprintf(out, "  %-*s", HELP_COL - 2, left);
-    put_indented(o->help, HELP_COL, out);
-}
-
-static void put_opts(const struct cli_opt *o, FILE *out)
-{
-    for (; o && o->name; o++)
-        put_opt(o, out);
+    for (const char *p = spec; p && *p;) {
+        size_t n = strcspn(p, "\n");
+        fprintf(out, "  %.*s\n", (int)n, p);
+        p += n + (p[n] ? 1 : 0);
+    }
 }
 
 void cli_help(const struct cli_verb *v, const char *prefix, FILE *out)
@@ -257,9 +294,9 @@ void cli_help(const struct cli_verb *v, const char *prefix, FILE *out)
             v->synopsis, g && g->usage_suffix ? g->usage_suffix : "");
     if (v->help)
         fputs(v->help, out);
-    if (count_opts(v->opts) > 0) {
+    if (v->opts && *v->opts) {
         fputc('\n', out);
-        put_opts(v->opts, out);
+        put_spec(v->opts, out);
     }
     if (v->notes)
         fputs(v->notes, out);
@@ -267,8 +304,8 @@ void cli_help(const struct cli_verb *v, const char *prefix, FILE *out)
     if (g && g->options_title)
         fprintf(out, "%s\n", g->options_title);
     if (g)
-        put_opts(g->opts, out);
-    put_opt(&help_opt, out);
+        put_spec(g->opts, out);
+    put_spec(help_spec, out);
     if (g && g->footer) {
         fputc('\n', out);
         fputs(g->footer, out);

@@ -31,14 +31,18 @@ enum cli_exit {
                                  no database */
 };
 
-/* One option of a verb or of a verb group. */
-struct cli_opt {
-    const char *name;  /* long name without "--" */
-    char short_name;   /* 0: none */
-    const char *arg;   /* placeholder of the value in the help ("DIR");
-                          NULL: a flag without a value */
-    const char *help;  /* help text; "\n" starts an indented line */
-};
+/* Options are declared by their help text (an "option spec"): one line
+ * per option, as --help shows it without the two-space indent,
+ *
+ *     "--preset P            preset id (default with FILE: the server's\n"
+ *     "                      first lesson preset)\n"
+ *     "-f, --follow          keep printing new lines until the job ends\n"
+ *
+ * A line that starts with "-" declares an option: an optional short form
+ * ("-f, "), the long name, and a value placeholder after one space ("P")
+ * when the option takes a value; two or more spaces start its help, and
+ * lines that start with spaces continue it.  The parser reads the same
+ * text the user reads, so an option cannot exist undocumented. */
 
 struct cli_call;
 
@@ -47,7 +51,7 @@ struct cli_call;
 struct cli_group {
     const char *title;          /* heading in the parent's listing */
     const char *options_title;  /* heading of opts in a verb's help */
-    const struct cli_opt *opts; /* common options, {NULL}-terminated */
+    const char *opts;           /* common options: an option spec */
     const char *usage_suffix;   /* appended to every usage line, or NULL */
     const char *footer;         /* the end of every verb's help, or NULL */
     const char *list_prefix;    /* before a synopsis in the listing */
@@ -68,7 +72,7 @@ struct cli_verb {
     const char *synopsis;       /* the usage line after "batchbox " */
     const char *summary;        /* the line in the parent's listing */
     const char *help;           /* what --help says before the options */
-    const struct cli_opt *opts; /* the verb's options, {NULL}-terminated,
+    const char *opts;           /* the verb's options (an option spec),
                                    or NULL */
     const char *notes;          /* printed after the options, or NULL */
     int min_pos, max_pos;       /* how many positional arguments */
@@ -90,8 +94,8 @@ struct cli_call {
     int argc;
     char **argv;      /* argv[0] is the verb */
     struct cli_seen {
-        int opt;          /* index (verb options, then group options);
-                             -1: a positional argument */
+        int opt;          /* index (verb options, then group options, in
+                             spec order); -1: a positional argument */
         const char *val;  /* the value; "" for a flag */
     } *seen;          /* in command-line order; malloc'd */
     int nseen;
@@ -125,6 +129,11 @@ bool cli_flag(const struct cli_call *call, const char *name);
 const char *cli_next(const struct cli_call *call, const char *name, int *it);
 /* Positional argument k (0-based), or NULL. */
 const char *cli_pos(const struct cli_call *call, int k);
+
+/* Checks an option spec: 0 when every line is an option line (as above)
+ * or a continuation, else -1 with the offending line in why.  For tests
+ * of the verb table. */
+int cli_spec_check(const char *spec, char *why, size_t whylen);
 
 /* Prints v's help (usage line, description, options, group options and
  * footer); prefix as for cli_dispatch. */

@@ -137,16 +137,22 @@ void cl_sess_clear(void)
     pthread_mutex_unlock(&g_sess.mu);
 }
 
+/* The Authorization line of the loaded session (caller frees with
+ * cl_free_secret), or NULL.  Under g_sess.mu. */
+static char *header_locked(void)
+{
+    if (g_sess.env_set)
+        return g_sess.env_header ? strdup(g_sess.env_header) : NULL;
+    return g_sess.access ? cl_bearer(g_sess.access) : NULL;
+}
+
 char *client_auth_header(const char *server)
 {
-    char *h = NULL;
+    char *h;
 
     pthread_mutex_lock(&g_sess.mu);
     sess_load_locked(server);
-    if (g_sess.env_set)
-        h = g_sess.env_header ? strdup(g_sess.env_header) : NULL;
-    else if (g_sess.access)
-        h = cl_bearer(g_sess.access);
+    h = header_locked();
     pthread_mutex_unlock(&g_sess.mu);
     return h;
 }
@@ -348,10 +354,7 @@ char *cl_sess_header(const struct ctx *c, unsigned *gen,
     }
     *gen = g_sess.gen;
     *refreshable = !g_sess.env_set && g_sess.refresh != NULL;
-    if (g_sess.env_set)
-        h = g_sess.env_header ? strdup(g_sess.env_header) : NULL;
-    else if (g_sess.access)
-        h = cl_bearer(g_sess.access);
+    h = header_locked();
     pthread_mutex_unlock(&g_sess.mu);
     return h;
 }
