@@ -106,7 +106,7 @@ int cl_login(const struct cli_call *a)
     struct http_response resp;
     char err[512];
     enum http_result r = cl_api_do(c, "POST", url, json, &o, &resp, err,
-                                sizeof err);
+                                   sizeof err);
     cl_free_secret(json);
     free(url);
     if (r != HTTP_RES_OK || !cl_is_2xx(resp.status)) {
@@ -133,7 +133,7 @@ int cl_login(const struct cli_call *a)
     }
     struct cl_cred_paths p;
     cJSON *entry = cl_cred_entry_new(c->server, who ? who : email, acc, ref,
-                                  ttl > 0 ? (int64_t)time(NULL) + ttl : 0);
+                                     ttl > 0 ? (int64_t)time(NULL) + ttl : 0);
     if (!entry) {
         cJSON_Delete(answer);
         errorf(c, "out of memory");
@@ -201,7 +201,7 @@ int cl_logout(const struct cli_call *a)
         struct cl_req o = {.timeout_ms = CHECK_TIMEOUT_MS};
         struct http_response resp;
         enum http_result r = cl_api_send("POST", url, json, &o, auth, &resp,
-                                      err, sizeof err);
+                                         err, sizeof err);
         if (r == HTTP_RES_OK && cl_is_2xx(resp.status)) {
             revoked = true;
         } else if (r == HTTP_RES_OK) {

@@ -120,9 +120,9 @@ void cl_response_free_secret(struct http_response *resp)
  * "Authorization: ..." line, or NULL).  resp is always initialised
  * (caller frees it with http_response_free). */
 enum http_result cl_api_send(const char *method, const char *url,
-                                 const char *body, const struct cl_req *o,
-                                 const char *auth, struct http_response *resp,
-                                 char *err, size_t errlen)
+                             const char *body, const struct cl_req *o,
+                             const char *auth, struct http_response *resp,
+                             char *err, size_t errlen)
 {
     char accept[96], idem[MAX_IDEM_KEY_LEN + 32], leid[160], ctype[160];
     const char *hdrs[8];
@@ -176,10 +176,10 @@ enum http_result cl_api_send(const char *method, const char *url,
  * be asked the refresh's failure is returned instead.  resp is always
  * initialised (caller frees it with http_response_free). */
 enum http_result cl_api_do(const struct ctx *c, const char *method,
-                               const char *url, const char *body,
-                               const struct cl_req *o,
-                               struct http_response *resp, char *err,
-                               size_t errlen)
+                           const char *url, const char *body,
+                           const struct cl_req *o,
+                           struct http_response *resp, char *err,
+                           size_t errlen)
 {
     static const struct cl_req none;
     unsigned gen = 0;
@@ -236,7 +236,7 @@ static int exit_for_status(long status)
  * request id of a server error — and returns its exit code.  With --json
  * the server's JSON error body is also echoed on stdout. */
 int cl_report_failure(const struct ctx *c, enum http_result r,
-                          const struct http_response *resp, const char *err)
+                      const struct http_response *resp, const char *err)
 {
     /* A refused refresh has already said "session expired". */
     if (r == HTTP_RES_OK && resp->status == 401 && cl_sess_expired())
@@ -346,14 +346,14 @@ static cJSON *parse_body(const struct ctx *c, const struct http_response *resp)
  * *code set (message printed).  If raw is non-NULL, *raw receives the
  * response (caller frees it with http_response_free) on success. */
 cJSON *cl_api_json(const struct ctx *c, const char *method,
-                       const char *url, const char *body,
-                       const struct cl_req *o, int *code,
-                       struct http_response *raw)
+                   const char *url, const char *body,
+                   const struct cl_req *o, int *code,
+                   struct http_response *raw)
 {
     struct http_response resp;
     char err[512];
     enum http_result r = cl_api_do(c, method, url, body, o, &resp, err,
-                                sizeof err);
+                                   sizeof err);
     cJSON *j = NULL;
 
     if (r != HTTP_RES_OK || !cl_is_2xx(resp.status)) {
@@ -373,7 +373,7 @@ cJSON *cl_api_json(const struct ctx *c, const char *method,
 /* GET /jobs/ID (timeout_ms 0: the default); returns the DTO (caller
  * frees), or NULL with *code set and the reason printed. */
 cJSON *cl_fetch_job(struct ctx *c, const char *id, long timeout_ms,
-                        int *code)
+                    int *code)
 {
     struct cl_req o = {.timeout_ms = timeout_ms};
     char *url = cl_api_url(c, "/jobs/%s", id);

@@ -175,7 +175,7 @@ cJSON *cl_cred_read(const struct cl_cred_paths *p, char *why, size_t whylen)
 /* Replaces the credentials file with all, atomically (a new 0600 file
  * renamed over the old one).  0 or -1 with why. */
 int cl_cred_write(const struct cl_cred_paths *p, const cJSON *all, char *why,
-                      size_t whylen)
+                  size_t whylen)
 {
     static atomic_uint seq;
     char tmp[PATH_MAX];
@@ -281,8 +281,8 @@ bool cl_token_ok(const char *t)
 /* A new credentials entry, or NULL when out of memory (caller frees with
  * cJSON_Delete, or hands it to cl_cred_put). */
 cJSON *cl_cred_entry_new(const char *server, const char *email,
-                             const char *access_tok, const char *refresh_tok,
-                             int64_t expires_at)
+                         const char *access_tok, const char *refresh_tok,
+                         int64_t expires_at)
 {
     cJSON *e = cJSON_CreateObject();
     char exp[32];
@@ -302,7 +302,7 @@ cJSON *cl_cred_entry_new(const char *server, const char *email,
 /* Under the lock: stores entry as server's (takes ownership), or removes
  * server's entry when entry is NULL.  0 or -1 with why. */
 int cl_cred_put(const char *server, cJSON *entry, char *why,
-                    size_t whylen)
+                size_t whylen)
 {
     struct cl_cred_paths p;
     cJSON *all = NULL;

@@ -249,7 +249,7 @@ int cl_show(const struct cli_call *a)
                 const char *u = cl_jstr(it, "url");
                 char sz[32];
                 cl_human_size(cJSON_IsNumber(size) ? size->valuedouble : 0, sz,
-                           sizeof sz);
+                              sizeof sz);
                 fputs("  ", stdout);
                 cl_put_clean(stdout, cl_jstr(it, "name") ? cl_jstr(it, "name") : "?");
                 printf("  %s  ", sz);
@@ -320,7 +320,7 @@ int cl_logs(const struct cli_call *a)
     if (follow)
         cl_signals_catch(&sig);
     enum http_result r = cl_api_do(c, "GET", url, NULL, &o, &resp, err,
-                                sizeof err);
+                                   sizeof err);
     if (follow)
         cl_signals_restore(&sig);
     free(url);

@@ -43,7 +43,7 @@ bool cl_whole_number(double d)
 /* A value as text: strings as they are, integral numbers without
  * decimals; NULL for null/absent.  out holds numbers. */
 const char *cl_jtext(const cJSON *o, const char *key, char *out,
-                         size_t outlen)
+                     size_t outlen)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
 

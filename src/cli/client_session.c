@@ -209,7 +209,7 @@ static void sess_expire_locked(const struct ctx *c, cJSON *all,
  * CL_REFRESH_FAILED: the server could not be asked; when f is non-NULL it
  * receives the failed call (caller frees f->resp). */
 int cl_sess_refresh(const struct ctx *c, unsigned used_gen,
-                        struct cl_refresh_fail *f)
+                    struct cl_refresh_fail *f)
 {
     struct cl_cred_paths p;
     struct http_response resp;
@@ -288,7 +288,7 @@ int cl_sess_refresh(const struct ctx *c, unsigned used_gen,
         rc = CL_REFRESH_OK;
         if (all) {
             cJSON *entry = cl_cred_entry_new(g_sess.server, g_sess.email, nacc,
-                                          nref, g_sess.expires_at);
+                                             nref, g_sess.expires_at);
             cJSON_DeleteItemFromObjectCaseSensitive(all, g_sess.server);
             if (!entry || !cJSON_AddItemToObject(all, g_sess.server, entry)) {
                 cJSON_Delete(entry);
@@ -334,7 +334,7 @@ unlock:
  * access token that expires within REFRESH_MARGIN_SEC is refreshed first
  * (once per token; a failure leaves the old token in use). */
 char *cl_sess_header(const struct ctx *c, unsigned *gen,
-                         bool *refreshable)
+                     bool *refreshable)
 {
     char *h = NULL;
     bool early;

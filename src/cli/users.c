@@ -177,7 +177,7 @@ static int report_err(const struct cli_call *a, int code, const bb_errctx *e)
         cJSON_ArrayForEach(f, e->fields)
         {
             cli_errorf(a, "%s: %s", f->string ? f->string : "?",
-                      cJSON_IsString(f) ? f->valuestring : "invalid");
+                       cJSON_IsString(f) ? f->valuestring : "invalid");
         }
     } else {
         cli_errorf(a, "%s", e->message[0] ? e->message : bb_err_code(code));
@@ -212,7 +212,7 @@ static int open_db(const struct cli_call *a, const char *dir, bool may_create,
     }
     if (stat(dir, &st) != 0) {
         cli_errorf(a, "no data directory %s (%s); use --data DIR", dir,
-                  strerror(errno));
+                   strerror(errno));
         return EXIT_DATABASE;
     }
     if (!S_ISDIR(st.st_mode)) {
@@ -221,7 +221,7 @@ static int open_db(const struct cli_call *a, const char *dir, bool may_create,
     }
     if (!may_create && stat(path, &st) != 0) {
         cli_errorf(a, "no database at %s (%s); use --data DIR", path,
-                  strerror(errno));
+                   strerror(errno));
         return EXIT_DATABASE;
     }
     if (db_open(path, &o, out, err, sizeof err) != 0) {
@@ -301,7 +301,7 @@ static int read_new_password(const struct cli_call *a, bool from_stdin, char *pw
         return EXIT_REFUSED;
     default:
         cli_errorf(a, "cannot read the password: %s",
-                  errno ? strerror(errno) : "no terminal");
+                   errno ? strerror(errno) : "no terminal");
         return EXIT_REFUSED;
     }
     if (pw[0] == '\0') {
