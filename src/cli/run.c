@@ -1,39 +1,29 @@
 /* run.c — `batchbox run FILE --preset P`: executes one job in this process
  * without a server, through the same submit service, worker pool and
  * executors the server uses, on a private temporary data directory.  Log
- * lines are printed as the job writes them; artifacts are copied to --out. */
+ * lines are printed as the job writes them; artifacts are copied to --out.
+ *
+ * Threads: the main thread submits the job and sleeps on an event-bus
+ * subscription for it (woken by every committed event of the job, then it
+ * reads the job's state); log lines are printed by the on_events observer
+ * on the db writer thread. */
 #include <errno.h>
-#include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cJSON.h"
-#include "cli/local.h"
+#include "cli/verbs.h"
 #include "infra/db/repo_job.h"
 #include "infra/workers/pool.h"
 #include "service/appctl.h"
 #include "service/jobs.h"
+#include "util/buf.h"
 #include "util/log.h"
 #include "util/util.h"
-
-int cli_apply_log_options(const char *level, const char *format);
-
-static void usage(FILE *out)
-{
-    fprintf(out,
-            "usage: batchbox run [FILE] --preset P [--param NAME=VALUE]... [--out DIR]\n"
-            "                    [--config FILE] [--priority N]\n"
-            "\n"
-            "Runs one job in this process (no server needed) with the same code the\n"
-            "server uses.  FILE is the job's input (required when the preset uses\n"
-            "{input}).  Artifacts are copied to DIR (default ./batchbox-out).\n"
-            "Exit status: 0 succeeded, 1 failed or canceled, 2 usage error.\n");
-}
 
 /* Prints job_log lines as they are committed (writer thread). */
 static void print_logs(void *ud, bus_event **evs, size_t n)
@@ -42,10 +32,7 @@ static void print_logs(void *ud, bus_event **evs, size_t n)
     for (size_t i = 0; i < n; i++) {
         if (evs[i]->type != EV_JOB_LOG)
             continue;
-        const char *data = strstr(evs[i]->frame, "\ndata: ");
-        if (!data)
-            continue;
-        cJSON *o = cJSON_ParseWithLength(data + 7, strcspn(data + 7, "\n"));
+        cJSON *o = cJSON_ParseWithLength(evs[i]->data, evs[i]->data_len);
         const cJSON *line = cJSON_GetObjectItemCaseSensitive(o, "line");
         const cJSON *stream = cJSON_GetObjectItemCaseSensitive(o, "stream");
         if (cJSON_IsString(line)) {
@@ -69,11 +56,11 @@ static int copy_file(const char *from, const char *to)
         fclose(in);
         return -1;
     }
-    char buf[65536];
+    char chunk[65536];
     size_t n;
     int rc = 0;
-    while ((n = fread(buf, 1, sizeof buf, in)) > 0)
-        if (fwrite(buf, 1, n, out) != n) {
+    while ((n = fread(chunk, 1, sizeof chunk, in)) > 0)
+        if (fwrite(chunk, 1, n, out) != n) {
             rc = -1;
             break;
         }
@@ -85,146 +72,197 @@ static int copy_file(const char *from, const char *to)
     return rc;
 }
 
-int cli_run(int argc, char **argv)
-{
-    static const struct option opts[] = {
-        {"preset", required_argument, 0, 'p'}, {"param", required_argument, 0, 'P'},
-        {"out", required_argument, 0, 'o'},    {"config", required_argument, 0, 'c'},
-        {"priority", required_argument, 0, 'r'}, {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0},
-    };
-    const char *preset = NULL, *outdir = "./batchbox-out", *config = NULL;
-    cJSON *body = cJSON_CreateObject();
-    cJSON *params = cJSON_CreateObject();
-    int code = 2;
-    optind = 1;
-    int c;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'p': preset = optarg; break;
-        case 'o': outdir = optarg; break;
-        case 'c': config = optarg; break;
-        case 'P': {
-            const char *eq = strchr(optarg, '=');
-            if (!eq || eq == optarg) {
-                fprintf(stderr, "batchbox run: --param takes NAME=VALUE\n");
-                goto out;
-            }
-            char name[80];
-            snprintf(name, sizeof name, "%.*s", (int)(eq - optarg), optarg);
-            cJSON_AddStringToObject(params, name, eq + 1);
-            break;
-        }
-        case 'r': {
-            int64_t v;
-            if (bb_parse_i64(optarg, &v) != 0) {
-                fprintf(stderr, "batchbox run: --priority must be an integer\n");
-                goto out;
-            }
-            cJSON_AddNumberToObject(body, "priority", (double)v);
-            break;
-        }
-        case 'h':
-            usage(stdout);
-            code = 0;
-            goto out;
-        default:
-            usage(stderr);
-            goto out;
-        }
-    }
-    if (!preset || argc - optind > 1) {
-        usage(stderr);
-        goto out;
-    }
-    cJSON_AddStringToObject(body, "preset", preset);
-    char input_dir[PATH_MAX] = "";
-    if (optind < argc) {
-        char real[PATH_MAX];
-        if (!realpath(argv[optind], real)) {
-            fprintf(stderr, "batchbox run: %s: %s\n", argv[optind], strerror(errno));
-            goto out;
-        }
-        cJSON_AddStringToObject(body, "md", real);
-        bb_strlcpy(input_dir, real, sizeof input_dir);
-        bb_strlcpy(input_dir, dirname(input_dir), sizeof input_dir);
-    }
-    cJSON_AddItemToObject(body, "params", params);
-    params = NULL;
+/* How long one bus wait lasts before the job's state is read anyway. */
+#define WAIT_SLICE_MS 1000
+#define WAIT_BUF_CAP (1024u * 1024u)
+#define WAIT_MAX_BYTES (64u * 1024u)
 
-    char tmpl[] = "/tmp/batchbox-run-XXXXXX";
-    if (!mkdtemp(tmpl)) {
-        fprintf(stderr, "batchbox run: cannot create a temporary directory: %s\n", strerror(errno));
-        code = 3;
-        goto out;
+/* Waits until job id is finished: subscribes to its events on the bus,
+ * then reads its state after every wake-up (an event, or WAIT_SLICE_MS
+ * without one).  0 with *j filled (caller frees with job_clear), or -1
+ * (message printed). */
+static int wait_job(const struct cli_call *a, bb_app *app, int64_t id, job *j)
+{
+    struct bus_filter f = {.owner_id = 0, .job_id = id, .logs = false};
+    int64_t last = 0;
+    bus_sub *sub = bus_subscribe(app->bus, &f, &last);
+    buf frames;
+    int rc = -1;
+
+    buf_init(&frames, WAIT_BUF_CAP);
+    while (sub) {
+        /* Subscribed first, read second: an event that lands in between
+         * still wakes the next bus_wait. */
+        if (repo_job_get(app->db, id, 0, j) != BB_OK) {
+            cli_errorf(a, "the job disappeared");
+            break;
+        }
+        if (job_state_terminal(j->state)) {
+            rc = 0;
+            break;
+        }
+        job_clear(j);
+        enum bus_wait_result r = bus_wait(app->bus, sub, WAIT_SLICE_MS, &frames,
+                                          WAIT_MAX_BYTES);
+        buf_reset(&frames);
+        if (r == BUS_CLOSED) {
+            cli_errorf(a, "the event bus closed while the job ran");
+            break;
+        }
+        if (r == BUS_OVERFLOW) { /* fell behind: start over, then re-read */
+            bus_unsubscribe(app->bus, sub);
+            sub = bus_subscribe(app->bus, &f, &last);
+        }
     }
-    bb_log_set_level(BB_LOG_WARN);
-    signal(SIGPIPE, SIG_IGN);
-    struct app_options o = {.data_dir = tmpl, .config_path = config, .workers = 1,
-                            .input_root = input_dir[0] ? input_dir : NULL,
-                            .on_events = print_logs, .relative_urls = true};
-    bb_app app;
-    char err[512];
-    if (app_open(&app, &o, err, sizeof err) != 0) {
-        fprintf(stderr, "batchbox run: %s\n", err);
-        bb_rmtree(tmpl);
-        code = 3;
-        goto out;
+    if (!sub)
+        cli_errorf(a, "cannot subscribe to the job's events (out of memory)");
+    else
+        bus_unsubscribe(app->bus, sub);
+    buf_free(&frames);
+    return rc;
+}
+
+/* Copies job id's artifacts to outdir, printing one line each; the exit
+ * code. */
+static int copy_artifacts(const struct cli_call *a, bb_app *app, int64_t id,
+                          const char *outdir)
+{
+    struct artifact_rec *arts = NULL;
+    size_t n = 0;
+    int code = CLI_EXIT_OK;
+
+    if (repo_artifacts_list(app->db, id, &arts, &n) != BB_OK || n == 0) {
+        repo_artifacts_free(arts, n);
+        return CLI_EXIT_OK;
     }
+    if (bb_mkdirs(outdir, false) != 0) {
+        cli_errorf(a, "cannot create %s: %s", outdir, strerror(errno));
+        code = CLI_EXIT_UNREACHABLE;
+    }
+    for (size_t i = 0; i < n && code == CLI_EXIT_OK; i++) {
+        char to[PATH_MAX];
+        snprintf(to, sizeof to, "%s/%s", outdir, arts[i].name);
+        char from[PATH_MAX * 2];
+        snprintf(from, sizeof from, "%s/%s", app->data_dir, arts[i].location);
+        if (copy_file(from, to) != 0) {
+            cli_errorf(a, "cannot write %s: %s", to, strerror(errno));
+            code = CLI_EXIT_UNREACHABLE;
+        } else {
+            printf("artifact %s (%lld bytes, sha256 %s)\n", to, (long long)arts[i].size,
+                   arts[i].sha256);
+        }
+    }
+    repo_artifacts_free(arts, n);
+    return code;
+}
+
+/* Submits body in app, waits for the job and copies its artifacts; the
+ * exit code. */
+static int run_job(const struct cli_call *a, bb_app *app, cJSON *body)
+{
+    const char *outdir = cli_str(a, "out") ? cli_str(a, "out") : "./batchbox-out";
     struct principal who = {.open = true};
     bb_errctx e = {0};
     int64_t id = 0;
     bool existed;
-    if (svc_job_submit(&app, &who, body, NULL, NULL, 0, &id, &existed, &e) != BB_OK) {
-        fprintf(stderr, "batchbox run: %s\n", e.message);
+    job j = {0};
+    int code;
+
+    if (svc_job_submit(app, &who, body, NULL, NULL, 0, &id, &existed, &e) != BB_OK) {
+        cli_errorf(a, "%s", e.message);
         for (const cJSON *f = e.fields ? e.fields->child : NULL; f; f = f->next)
             fprintf(stderr, "  %s: %s\n", f->string, f->valuestring);
         bb_err_clear(&e);
-        app_close(&app, 0);
-        bb_rmtree(tmpl);
-        goto out;
+        return CLI_EXIT_USAGE;
     }
-    job j = {0};
-    for (;;) {
-        if (repo_job_get(app.db, id, 0, &j) != BB_OK) {
-            fprintf(stderr, "batchbox run: the job disappeared\n");
-            break;
-        }
-        if (job_state_terminal(j.state))
-            break;
-        job_clear(&j);
-        usleep(20000);
-    }
-    code = j.state == JOB_SUCCEEDED ? 0 : 1;
+    if (wait_job(a, app, id, &j) != 0)
+        return CLI_EXIT_FAILED;
+    code = j.state == JOB_SUCCEEDED ? CLI_EXIT_OK : CLI_EXIT_FAILED;
     fprintf(stderr, "job %s%s%s\n", job_state_name(j.state), j.error ? ": " : "",
             j.error ? j.error : "");
     job_clear(&j);
-    struct artifact_rec *arts = NULL;
-    size_t n = 0;
-    if (code == 0 && repo_artifacts_list(app.db, id, &arts, &n) == BB_OK && n > 0) {
-        if (bb_mkdirs(outdir, false) != 0) {
-            fprintf(stderr, "batchbox run: cannot create %s: %s\n", outdir, strerror(errno));
-            code = 3;
-        }
-        for (size_t i = 0; i < n && code == 0; i++) {
-            char to[PATH_MAX];
-            snprintf(to, sizeof to, "%s/%s", outdir, arts[i].name);
-            char from[PATH_MAX * 2];
-            snprintf(from, sizeof from, "%s/%s", app.data_dir, arts[i].location);
-            if (copy_file(from, to) != 0) {
-                fprintf(stderr, "batchbox run: cannot write %s: %s\n", to, strerror(errno));
-                code = 3;
-            } else {
-                printf("artifact %s (%lld bytes, sha256 %s)\n", to, (long long)arts[i].size,
-                       arts[i].sha256);
-            }
-        }
+    if (code == CLI_EXIT_OK)
+        code = copy_artifacts(a, app, id, outdir);
+    return code;
+}
+
+/* The job's request from the options and FILE (into body); its input
+ * directory (the job's input root) into input_dir.  0 or the exit code. */
+static int build_request(const struct cli_call *a, cJSON *body,
+                         char input_dir[PATH_MAX])
+{
+    const char *prio = cli_str(a, "priority"), *file = cli_pos(a, 0), *val;
+    cJSON *params = cJSON_AddObjectToObject(body, "params");
+    int it = 0;
+
+    if (!cli_str(a, "preset"))
+        return cli_usage_error(a, "--preset is required");
+    if (!params || !cJSON_AddStringToObject(body, "preset", cli_str(a, "preset")))
+        goto oom;
+    while ((val = cli_next(a, "param", &it)) != NULL) {
+        const char *eq = strchr(val, '=');
+        char name[80];
+        if (!eq || eq == val)
+            return cli_usage_error(a, "--param takes NAME=VALUE");
+        snprintf(name, sizeof name, "%.*s", (int)(eq - val), val);
+        if (!cJSON_AddStringToObject(params, name, eq + 1))
+            goto oom;
     }
-    repo_artifacts_free(arts, n);
-    app_close(&app, 0);
+    if (prio) {
+        int64_t v;
+        if (bb_parse_i64(prio, &v) != 0)
+            return cli_usage_error(a, "--priority must be an integer");
+        if (!cJSON_AddNumberToObject(body, "priority", (double)v))
+            goto oom;
+    }
+    input_dir[0] = '\0';
+    if (file) {
+        char real[PATH_MAX];
+        if (!realpath(file, real)) {
+            cli_errorf(a, "%s: %s", file, strerror(errno));
+            return CLI_EXIT_USAGE;
+        }
+        if (!cJSON_AddStringToObject(body, "md", real))
+            goto oom;
+        bb_strlcpy(input_dir, real, PATH_MAX);
+        bb_strlcpy(input_dir, dirname(input_dir), PATH_MAX);
+    }
+    return 0;
+oom:
+    cli_errorf(a, "out of memory");
+    return CLI_EXIT_FAILED;
+}
+
+int cli_run(const struct cli_call *a)
+{
+    char input_dir[PATH_MAX], tmpl[] = "/tmp/batchbox-run-XXXXXX", err[512];
+    cJSON *body = cJSON_CreateObject();
+    int code = body ? build_request(a, body, input_dir) : CLI_EXIT_FAILED;
+    bb_app app;
+
+    if (!body)
+        cli_errorf(a, "out of memory");
+    if (code != 0)
+        goto out;
+    if (!mkdtemp(tmpl)) {
+        cli_errorf(a, "cannot create a temporary directory: %s", strerror(errno));
+        code = CLI_EXIT_UNREACHABLE;
+        goto out;
+    }
+    bb_log_set_level(BB_LOG_WARN);
+    signal(SIGPIPE, SIG_IGN);
+    struct app_options o = {.data_dir = tmpl, .config_path = cli_str(a, "config"),
+                            .workers = 1, .input_root = input_dir[0] ? input_dir : NULL,
+                            .on_events = print_logs, .relative_urls = true};
+    if (app_open(&app, &o, err, sizeof err) != 0) {
+        cli_errorf(a, "%s", err);
+        code = CLI_EXIT_UNREACHABLE;
+    } else {
+        code = run_job(a, &app, body);
+        app_close(&app, 0);
+    }
     bb_rmtree(tmpl);
 out:
-    cJSON_Delete(params);
     cJSON_Delete(body);
     return code;
 }

@@ -7,109 +7,65 @@
  * Shutdown order: stop accepting events and close SSE streams (bus), stop
  * HTTP (civetweb joins its threads), give running jobs the grace period and
  * requeue the rest (pool), close the database (checkpoint). */
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "civetweb.h"
-#include "cli/local.h"
+#include "cli/verbs.h"
 #include "http/http.h"
 #include "service/appctl.h"
 #include "service/auth.h"
 #include "util/log.h"
 #include "util/util.h"
 
-static void usage(FILE *out)
+/* Applies --log-level and --log-format; 0 or the usage exit code. */
+static int apply_log_options(const struct cli_call *a)
 {
-    fprintf(out,
-            "usage: batchbox serve [--data DIR] [--listen ADDR:PORT] [--workers N]\n"
-            "                      [--config FILE] [--grace SEC] [--log-level LEVEL]\n"
-            "                      [--log-format json|text]\n"
-            "\n"
-            "Runs the appliance: web UI, JSON API, live events and job workers.\n"
-            "  --data DIR        data directory (default ./data): batchbox.db, artifacts/\n"
-            "  --listen A:P      listen address (default from config: 127.0.0.1:8080)\n"
-            "  --workers N       worker threads (default from config: number of cores)\n"
-            "  --config FILE     configuration file (default DATA/batchbox.json if present)\n"
-            "  --grace SEC       on SIGTERM, how long running jobs may finish (default 20)\n"
-            "  --log-level L     debug, info, warn or error (default info)\n"
-            "  --log-format F    json (default) or text\n");
-}
+    static const struct {
+        const char *name;
+        enum bb_log_level level;
+    } levels[] = {{"debug", BB_LOG_DEBUG}, {"info", BB_LOG_INFO},
+                  {"warn", BB_LOG_WARN},   {"error", BB_LOG_ERROR}};
+    const char *level = cli_str(a, "log-level");
+    const char *format = cli_str(a, "log-format");
+    size_t k = 0;
 
-/* Shared by serve and run: applies --log-level/--log-format values. */
-int cli_apply_log_options(const char *level, const char *format);
-
-int cli_apply_log_options(const char *level, const char *format)
-{
-    if (level) {
-        if (strcmp(level, "debug") == 0) bb_log_set_level(BB_LOG_DEBUG);
-        else if (strcmp(level, "info") == 0) bb_log_set_level(BB_LOG_INFO);
-        else if (strcmp(level, "warn") == 0) bb_log_set_level(BB_LOG_WARN);
-        else if (strcmp(level, "error") == 0) bb_log_set_level(BB_LOG_ERROR);
-        else {
-            fprintf(stderr, "batchbox: --log-level must be debug, info, warn or error\n");
-            return -1;
-        }
-    }
-    if (format) {
-        if (strcmp(format, "json") == 0) bb_log_set_text(0);
-        else if (strcmp(format, "text") == 0) bb_log_set_text(1);
-        else {
-            fprintf(stderr, "batchbox: --log-format must be json or text\n");
-            return -1;
-        }
-    }
+    while (level && k < sizeof levels / sizeof levels[0] &&
+           strcmp(level, levels[k].name) != 0)
+        k++;
+    if (level && k == sizeof levels / sizeof levels[0])
+        return cli_usage_error(a, "--log-level must be debug, info, warn or error");
+    if (format && strcmp(format, "json") != 0 && strcmp(format, "text") != 0)
+        return cli_usage_error(a, "--log-format must be json or text");
+    if (level)
+        bb_log_set_level(levels[k].level);
+    if (format)
+        bb_log_set_text(strcmp(format, "text") == 0);
     return 0;
 }
 
-int cli_serve(int argc, char **argv)
+int cli_serve(const struct cli_call *a)
 {
-    static const struct option opts[] = {
-        {"data", required_argument, 0, 'd'},   {"listen", required_argument, 0, 'l'},
-        {"workers", required_argument, 0, 'w'}, {"config", required_argument, 0, 'c'},
-        {"grace", required_argument, 0, 'g'},  {"log-level", required_argument, 0, 'L'},
-        {"log-format", required_argument, 0, 'F'}, {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0},
-    };
     struct app_options o = {.data_dir = "./data"};
-    const char *level = NULL, *format = NULL;
-    int64_t grace = 20;
-    optind = 1;
-    int c;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        int64_t v;
-        switch (c) {
-        case 'd': o.data_dir = optarg; break;
-        case 'l': o.listen = optarg; break;
-        case 'c': o.config_path = optarg; break;
-        case 'L': level = optarg; break;
-        case 'F': format = optarg; break;
-        case 'w':
-            if (bb_parse_i64(optarg, &v) != 0 || v < 1 || v > 256) {
-                fprintf(stderr, "batchbox serve: --workers must be 1..256\n");
-                return 2;
-            }
-            o.workers = (int)v;
-            break;
-        case 'g':
-            if (bb_parse_i64(optarg, &grace) != 0 || grace < 0 || grace > 3600) {
-                fprintf(stderr, "batchbox serve: --grace must be 0..3600 seconds\n");
-                return 2;
-            }
-            break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
-        }
+    const char *workers = cli_str(a, "workers"), *grace_s = cli_str(a, "grace");
+    int64_t grace = 20, v;
+
+    if (cli_str(a, "data"))
+        o.data_dir = cli_str(a, "data");
+    o.listen = cli_str(a, "listen");
+    o.config_path = cli_str(a, "config");
+    if (workers) {
+        if (bb_parse_i64(workers, &v) != 0 || v < 1 || v > 256)
+            return cli_usage_error(a, "--workers must be 1..256");
+        o.workers = (int)v;
     }
-    if (optind < argc) {
-        fprintf(stderr, "batchbox serve: unexpected argument \"%s\"\n", argv[optind]);
-        usage(stderr);
-        return 2;
-    }
-    if (cli_apply_log_options(level, format) != 0)
-        return 2;
+    if (grace_s && (bb_parse_i64(grace_s, &grace) != 0 || grace < 0 || grace > 3600))
+        return cli_usage_error(a, "--grace must be 0..3600 seconds");
+    int code = apply_log_options(a);
+    if (code != 0)
+        return code;
 
     sigset_t set;
     sigemptyset(&set);

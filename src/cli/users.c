@@ -3,7 +3,7 @@
  * (no server needed; a running server sees the changes at once, since it
  * reads users and sessions from the same database on every request).
  * Also cli_read_secret(), the CLI's password prompt, shared with
- * `batchbox login` (client.c).  User documentation: docs/cli.md.
+ * `batchbox login` (client_account.c).  User documentation: docs/cli.md.
  *
  * Every change goes through the service and repository functions the
  * server uses (auth_create_user, repo_user_update), so the rules are the
@@ -11,12 +11,11 @@
  * demoted or disabled", sessions revoked on a password change or when an
  * account is disabled. */
 #include "cli/users.h"
+#include "cli/verbs.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -149,53 +148,26 @@ done:
 
 /* -------------------------------------------------------- subcommands */
 
-/* Options, one bit each; a subcommand lists the ones it accepts. */
-enum {
-    OPT_DATA = 1 << 0,
-    OPT_NAME = 1 << 1,
-    OPT_ROLE = 1 << 2,
-    OPT_PWSTDIN = 1 << 3,
-    OPT_JSON = 1 << 4,
-};
-
-struct uargs {
-    const char *data;
-    const char *name;
-    const char *role;
-    bool password_stdin;
-    bool json;
-    const char *pos[2];
-    int npos;
-};
-
-struct sub;
-typedef int (*sub_fn)(const struct sub *s, const struct uargs *a);
-
-struct sub {
-    const char *name;
-    sub_fn run;
-    unsigned opts;      /* OPT_* accepted */
-    int npos;           /* positional arguments required */
-    const char *synopsis;
-    const char *summary;
-    const char *help;
-};
-
-__attribute__((format(printf, 2, 3))) static void
-sub_error(const struct sub *s, const char *fmt, ...)
+/* --data DIR, or the default. */
+static const char *user_data(const struct cli_call *a)
 {
-    va_list ap;
+    const char *d = cli_str(a, "data");
+    return d ? d : DEFAULT_DATA_DIR;
+}
 
-    fprintf(stderr, "batchbox user %s: ", s->name);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
+int cli_users_enter(struct cli_call *a)
+{
+    if (!*user_data(a))
+        return cli_usage_error(a, "--data: empty directory name");
+    /* A command-line tool: the database's info lines ("database migrated")
+     * are noise here; warnings and errors still show. */
+    bb_log_set_level(BB_LOG_WARN);
+    return 0;
 }
 
 /* Prints e's message and its field messages; returns the exit code for
  * its error code. */
-static int report_err(const struct sub *s, int code, const bb_errctx *e)
+static int report_err(const struct cli_call *a, int code, const bb_errctx *e)
 {
     const cJSON *f;
 
@@ -204,11 +176,11 @@ static int report_err(const struct sub *s, int code, const bb_errctx *e)
     if (cJSON_GetArraySize(e->fields) > 0) {
         cJSON_ArrayForEach(f, e->fields)
         {
-            sub_error(s, "%s: %s", f->string ? f->string : "?",
-                      cJSON_IsString(f) ? f->valuestring : "invalid");
+            cli_errorf(a, "%s: %s", f->string ? f->string : "?",
+                       cJSON_IsString(f) ? f->valuestring : "invalid");
         }
     } else {
-        sub_error(s, "%s", e->message[0] ? e->message : bb_err_code(code));
+        cli_errorf(a, "%s", e->message[0] ? e->message : bb_err_code(code));
     }
     switch (code) {
     case BB_EINVAL:
@@ -225,7 +197,7 @@ static int report_err(const struct sub *s, int code, const bb_errctx *e)
  * existing directory); the others need it to exist, so a mistyped --data
  * does not leave an empty database behind.  0 or the exit code (message
  * printed). */
-static int open_db(const struct sub *s, const char *dir, bool may_create,
+static int open_db(const struct cli_call *a, const char *dir, bool may_create,
                    db **out)
 {
     char path[PATH_MAX], err[512];
@@ -235,25 +207,25 @@ static int open_db(const struct sub *s, const char *dir, bool may_create,
     *out = NULL;
     if ((size_t)snprintf(path, sizeof path, "%s/batchbox.db", dir) >=
         sizeof path) {
-        sub_error(s, "--data: path too long");
+        cli_errorf(a, "--data: path too long");
         return EXIT_USAGE;
     }
     if (stat(dir, &st) != 0) {
-        sub_error(s, "no data directory %s (%s); use --data DIR", dir,
-                  strerror(errno));
+        cli_errorf(a, "no data directory %s (%s); use --data DIR", dir,
+                   strerror(errno));
         return EXIT_DATABASE;
     }
     if (!S_ISDIR(st.st_mode)) {
-        sub_error(s, "%s is not a directory; use --data DIR", dir);
+        cli_errorf(a, "%s is not a directory; use --data DIR", dir);
         return EXIT_DATABASE;
     }
     if (!may_create && stat(path, &st) != 0) {
-        sub_error(s, "no database at %s (%s); use --data DIR", path,
-                  strerror(errno));
+        cli_errorf(a, "no database at %s (%s); use --data DIR", path,
+                   strerror(errno));
         return EXIT_DATABASE;
     }
     if (db_open(path, &o, out, err, sizeof err) != 0) {
-        sub_error(s, "cannot open the database %s: %s", path, err);
+        cli_errorf(a, "cannot open the database %s: %s", path, err);
         *out = NULL;
         return EXIT_DATABASE;
     }
@@ -262,7 +234,7 @@ static int open_db(const struct sub *s, const char *dir, bool may_create,
 
 /* Looks EMAIL up; 0 with *u filled (caller frees with user_clear), or the
  * exit code (message printed). */
-static int find_user(const struct sub *s, db *d, const char *email_arg,
+static int find_user(const struct cli_call *a, db *d, const char *email_arg,
                      user *u)
 {
     char email[256];
@@ -271,17 +243,17 @@ static int find_user(const struct sub *s, db *d, const char *email_arg,
 
     memset(u, 0, sizeof *u);
     if (!auth_normalize_email(email_arg, email, "email", &e)) {
-        rc = report_err(s, BB_EINVAL, &e);
+        rc = report_err(a, BB_EINVAL, &e);
         bb_err_clear(&e);
         return rc;
     }
     rc = repo_user_by_email(d, email, u);
     if (rc == BB_ENOTFOUND) {
-        sub_error(s, "no such user: %s", email);
+        cli_errorf(a, "no such user: %s", email);
         return EXIT_REFUSED;
     }
     if (rc != BB_OK) {
-        sub_error(s, "cannot read the database (%s)", bb_err_code(rc));
+        cli_errorf(a, "cannot read the database (%s)", bb_err_code(rc));
         return EXIT_DATABASE;
     }
     return EXIT_OK;
@@ -290,7 +262,7 @@ static int find_user(const struct sub *s, db *d, const char *email_arg,
 /* Reads a new password: the first line of stdin with --password-stdin,
  * else typed twice on the terminal.  0 or the exit code (message
  * printed). */
-static int read_new_password(const struct sub *s, bool from_stdin, char *pw,
+static int read_new_password(const struct cli_call *a, bool from_stdin, char *pw,
                              size_t cap)
 {
     enum cli_secret_result r;
@@ -298,7 +270,7 @@ static int read_new_password(const struct sub *s, bool from_stdin, char *pw,
     if (from_stdin) {
         r = cli_read_secret(NULL, false, pw, cap);
     } else if (!isatty(STDIN_FILENO)) {
-        sub_error(s, "stdin is not a terminal: give the password with "
+        cli_errorf(a, "stdin is not a terminal: give the password with "
                      "--password-stdin");
         return EXIT_USAGE;
     } else {
@@ -310,7 +282,7 @@ static int read_new_password(const struct sub *s, bool from_stdin, char *pw,
             explicit_bzero(again, sizeof again);
             if (r == CLI_SECRET_OK && !same) {
                 explicit_bzero(pw, cap);
-                sub_error(s, "the passwords do not match");
+                cli_errorf(a, "the passwords do not match");
                 return EXIT_USAGE;
             }
         }
@@ -319,30 +291,30 @@ static int read_new_password(const struct sub *s, bool from_stdin, char *pw,
     case CLI_SECRET_OK:
         break;
     case CLI_SECRET_EOF:
-        sub_error(s, from_stdin ? "no password on stdin" : "no password given");
+        cli_errorf(a, from_stdin ? "no password on stdin" : "no password given");
         return EXIT_USAGE;
     case CLI_SECRET_TOO_LONG:
-        sub_error(s, "password too long (at most 1024 bytes)");
+        cli_errorf(a, "password too long (at most 1024 bytes)");
         return EXIT_USAGE;
     case CLI_SECRET_INTERRUPTED:
-        sub_error(s, "interrupted");
+        cli_errorf(a, "interrupted");
         return EXIT_REFUSED;
     default:
-        sub_error(s, "cannot read the password: %s",
-                  errno ? strerror(errno) : "no terminal");
+        cli_errorf(a, "cannot read the password: %s",
+                   errno ? strerror(errno) : "no terminal");
         return EXIT_REFUSED;
     }
     if (pw[0] == '\0') {
-        sub_error(s, "the password is empty");
+        cli_errorf(a, "the password is empty");
         return EXIT_USAGE;
     }
     return EXIT_OK;
 }
 
-static int run_add(const struct sub *s, const struct uargs *a)
+int cli_user_add(const struct cli_call *a)
 {
     char email[256], pw[PASSWORD_CAP];
-    const char *role = a->role ? a->role : "user";
+    const char *role = cli_str(a, "role") ? cli_str(a, "role") : "user";
     bb_errctx e = {0};
     int64_t nusers = -1;
     user u;
@@ -352,40 +324,40 @@ static int run_add(const struct sub *s, const struct uargs *a)
     memset(&u, 0, sizeof u);
     /* Check what can be checked before asking for a password. */
     if (!user_role_valid(role)) {
-        sub_error(s, "--role must be admin or user, not '%s'", role);
+        cli_errorf(a, "--role must be admin or user, not '%s'", role);
         return EXIT_USAGE;
     }
-    if (!auth_normalize_email(a->pos[0], email, "email", &e)) {
-        rc = report_err(s, BB_EINVAL, &e);
+    if (!auth_normalize_email(cli_pos(a, 0), email, "email", &e)) {
+        rc = report_err(a, BB_EINVAL, &e);
         bb_err_clear(&e);
         return rc;
     }
-    if ((rc = open_db(s, a->data, true, &d)) != 0)
+    if ((rc = open_db(a, user_data(a), true, &d)) != 0)
         return rc;
     if (repo_user_by_email(d, email, &u) == BB_OK) {
         user_clear(&u);
         db_close(d);
-        sub_error(s, "a user with e-mail %s already exists", email);
+        cli_errorf(a, "a user with e-mail %s already exists", email);
         return EXIT_REFUSED;
     }
     user_clear(&u);
     /* As with registration, the first account ever is an admin (else
      * nobody could administer the server) unless --role says otherwise. */
-    if (!a->role && repo_user_count(d, &nusers) == BB_OK && nusers == 0)
+    if (!cli_str(a, "role") && repo_user_count(d, &nusers) == BB_OK && nusers == 0)
         role = "admin";
 
-    if ((rc = read_new_password(s, a->password_stdin, pw, sizeof pw)) != 0) {
+    if ((rc = read_new_password(a, cli_flag(a, "password-stdin"), pw, sizeof pw)) != 0) {
         db_close(d);
         return rc;
     }
-    rc = auth_create_user(d, email, a->name, role, pw, false, &u, &e);
+    rc = auth_create_user(d, email, cli_str(a, "name"), role, pw, false, &u, &e);
     explicit_bzero(pw, sizeof pw);
     if (rc != BB_OK) {
         if (rc == BB_ECONFLICT && !e.message[0]) {
-            sub_error(s, "a user with e-mail %s already exists", email);
+            cli_errorf(a, "a user with e-mail %s already exists", email);
             rc = EXIT_REFUSED;
         } else {
-            rc = report_err(s, rc, &e);
+            rc = report_err(a, rc, &e);
         }
         bb_err_clear(&e);
         db_close(d);
@@ -393,7 +365,7 @@ static int run_add(const struct sub *s, const struct uargs *a)
     }
     printf("created user %lld %s (%s%s)\n", (long long)u.id, u.email,
            u.role ? u.role : role,
-           nusers == 0 && !a->role ? ": the first account is an admin" : "");
+           nusers == 0 && !cli_str(a, "role") ? ": the first account is an admin" : "");
     user_clear(&u);
     bb_err_clear(&e);
     db_close(d);
@@ -415,7 +387,7 @@ static const char *dto_str(const cJSON *o, const char *key)
     return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-static int run_list(const struct sub *s, const struct uargs *a)
+int cli_user_list(const struct cli_call *a)
 {
     user *us = NULL;
     size_t n = 0;
@@ -423,12 +395,12 @@ static int run_list(const struct sub *s, const struct uargs *a)
     int rc, code = EXIT_OK;
     cJSON *items = NULL;
 
-    if ((rc = open_db(s, a->data, false, &d)) != 0)
+    if ((rc = open_db(a, user_data(a), false, &d)) != 0)
         return rc;
     rc = repo_user_list(d, &us, &n);
     db_close(d);
     if (rc != BB_OK) {
-        sub_error(s, "cannot read the database (%s)", bb_err_code(rc));
+        cli_errorf(a, "cannot read the database (%s)", bb_err_code(rc));
         return EXIT_DATABASE;
     }
     if (!(items = cJSON_CreateArray())) {
@@ -444,7 +416,7 @@ static int run_list(const struct sub *s, const struct uargs *a)
         }
     }
 
-    if (a->json) {
+    if (cli_flag(a, "json")) {
         cJSON *o = cJSON_CreateObject();
         char *text = NULL;
         if (o && cJSON_AddItemToObject(o, "items", items)) {
@@ -477,12 +449,12 @@ static int run_list(const struct sub *s, const struct uargs *a)
         }
     }
     if (fflush(stdout) != 0) {
-        sub_error(s, "cannot write: %s", strerror(errno));
+        cli_errorf(a, "cannot write: %s", strerror(errno));
         code = EXIT_REFUSED;
     }
     goto out;
 oom:
-    sub_error(s, "out of memory");
+    cli_errorf(a, "out of memory");
 out:
     cJSON_Delete(items);
     for (size_t k = 0; k < n; k++)
@@ -494,7 +466,7 @@ out:
 /* Applies ch to EMAIL's account; 0 or the exit code (message printed).
  * On success *after holds the updated user (caller frees with
  * user_clear).  conflict_msg explains BB_ECONFLICT. */
-static int update_user(const struct sub *s, const struct uargs *a,
+static int update_user(const struct cli_call *a,
                        struct user_change *ch, const char *conflict_msg,
                        user *after)
 {
@@ -503,9 +475,9 @@ static int update_user(const struct sub *s, const struct uargs *a,
     int rc;
 
     memset(after, 0, sizeof *after);
-    if ((rc = open_db(s, a->data, false, &d)) != 0)
+    if ((rc = open_db(a, user_data(a), false, &d)) != 0)
         return rc;
-    if ((rc = find_user(s, d, a->pos[0], &u)) != 0) {
+    if ((rc = find_user(a, d, cli_pos(a, 0), &u)) != 0) {
         db_close(d);
         return rc;
     }
@@ -516,18 +488,18 @@ static int update_user(const struct sub *s, const struct uargs *a,
     case BB_OK:
         return EXIT_OK;
     case BB_ECONFLICT:
-        sub_error(s, "%s", conflict_msg);
+        cli_errorf(a, "%s", conflict_msg);
         return EXIT_REFUSED;
     case BB_ENOTFOUND:
-        sub_error(s, "no such user: %s", a->pos[0]);
+        cli_errorf(a, "no such user: %s", cli_pos(a, 0));
         return EXIT_REFUSED;
     default:
-        sub_error(s, "cannot update the database (%s)", bb_err_code(rc));
+        cli_errorf(a, "cannot update the database (%s)", bb_err_code(rc));
         return rc == BB_EINVAL ? EXIT_USAGE : EXIT_DATABASE;
     }
 }
 
-static int run_passwd(const struct sub *s, const struct uargs *a)
+int cli_user_passwd(const struct cli_call *a)
 {
     char pw[PASSWORD_CAP], hash[AUTH_HASH_MAX];
     bb_errctx e = {0};
@@ -536,32 +508,32 @@ static int run_passwd(const struct sub *s, const struct uargs *a)
     int rc;
 
     /* The account must exist before a password is asked for. */
-    if ((rc = open_db(s, a->data, false, &d)) != 0)
+    if ((rc = open_db(a, user_data(a), false, &d)) != 0)
         return rc;
-    rc = find_user(s, d, a->pos[0], &u);
+    rc = find_user(a, d, cli_pos(a, 0), &u);
     user_clear(&u);
     db_close(d);
     if (rc != 0)
         return rc;
 
-    if ((rc = read_new_password(s, a->password_stdin, pw, sizeof pw)) != 0)
+    if ((rc = read_new_password(a, cli_flag(a, "password-stdin"), pw, sizeof pw)) != 0)
         return rc;
     if (!auth_check_password(pw, "password", &e)) {
         explicit_bzero(pw, sizeof pw);
-        rc = report_err(s, BB_EINVAL, &e);
+        rc = report_err(a, BB_EINVAL, &e);
         bb_err_clear(&e);
         return rc;
     }
     rc = auth_hash_password(pw, hash);
     explicit_bzero(pw, sizeof pw);
     if (rc != 0) {
-        sub_error(s, "cannot hash the password (out of memory)");
+        cli_errorf(a, "cannot hash the password (out of memory)");
         return EXIT_REFUSED;
     }
     struct user_change ch = {
         .password_hash = hash, .disabled = -1, .revoke_sessions = true,
     };
-    rc = update_user(s, a, &ch, "the account changed meanwhile; try again", &u);
+    rc = update_user(a, &ch, "the account changed meanwhile; try again", &u);
     explicit_bzero(hash, sizeof hash);
     if (rc == 0)
         printf("changed the password of %s; their sessions were signed out\n",
@@ -570,18 +542,18 @@ static int run_passwd(const struct sub *s, const struct uargs *a)
     return rc;
 }
 
-static int run_role(const struct sub *s, const struct uargs *a)
+int cli_user_role(const struct cli_call *a)
 {
-    const char *role = a->pos[1];
+    const char *role = cli_pos(a, 1);
     user u;
     int rc;
 
     if (!user_role_valid(role)) {
-        sub_error(s, "the role must be admin or user, not '%s'", role);
+        cli_errorf(a, "the role must be admin or user, not '%s'", role);
         return EXIT_USAGE;
     }
     struct user_change ch = {.role = role, .disabled = -1};
-    rc = update_user(s, a, &ch,
+    rc = update_user(a, &ch,
                      "cannot demote the last admin: make another user admin "
                      "first",
                      &u);
@@ -591,11 +563,11 @@ static int run_role(const struct sub *s, const struct uargs *a)
     return rc;
 }
 
-static int run_disable(const struct sub *s, const struct uargs *a)
+int cli_user_disable(const struct cli_call *a)
 {
     struct user_change ch = {.disabled = 1, .revoke_sessions = true};
     user u;
-    int rc = update_user(s, a, &ch,
+    int rc = update_user(a, &ch,
                          "cannot disable the last admin: make another user "
                          "admin first",
                          &u);
@@ -606,177 +578,15 @@ static int run_disable(const struct sub *s, const struct uargs *a)
     return rc;
 }
 
-static int run_enable(const struct sub *s, const struct uargs *a)
+int cli_user_enable(const struct cli_call *a)
 {
     struct user_change ch = {.disabled = 0};
     user u;
-    int rc = update_user(s, a, &ch, "the account changed meanwhile; try again",
+    int rc = update_user(a, &ch, "the account changed meanwhile; try again",
                          &u);
 
     if (rc == 0)
         printf("enabled %s\n", u.email);
     user_clear(&u);
     return rc;
-}
-
-static const struct sub subs[] = {
-    {"add", run_add, OPT_DATA | OPT_NAME | OPT_ROLE | OPT_PWSTDIN, 1,
-     "add EMAIL [--name N] [--role admin|user] [--password-stdin]",
-     "create an account",
-     "Creates an account: role user unless --role admin (the first account\n"
-     "of a database is an admin by default).  The password is typed twice\n"
-     "on the terminal, or read from the first line of stdin with\n"
-     "--password-stdin; at least 8 characters.  Creates the database in DIR\n"
-     "if there is none yet.\n"
-     "\n"
-     "  --name N              display name\n"
-     "  --role admin|user     role (default: user; admin for the first one)\n"
-     "  --password-stdin      read the password from the first line of stdin\n"},
-    {"list", run_list, OPT_DATA | OPT_JSON, 0, "list [--json]",
-     "list the accounts, newest first",
-     "Lists every account: id, e-mail, name, role, status, creation time\n"
-     "(UTC).\n"
-     "\n"
-     "  --json                print {\"items\": [USER, ...]} as the API does\n"},
-    {"passwd", run_passwd, OPT_DATA | OPT_PWSTDIN, 1,
-     "passwd EMAIL [--password-stdin]", "set an account's password",
-     "Sets a new password (typed twice, or the first line of stdin with\n"
-     "--password-stdin) and signs the account out everywhere.\n"
-     "\n"
-     "  --password-stdin      read the password from the first line of stdin\n"},
-    {"role", run_role, OPT_DATA, 2, "role EMAIL admin|user",
-     "make an account admin or user",
-     "Changes the account's role.  The last enabled admin cannot be\n"
-     "demoted (exit 1).\n"},
-    {"disable", run_disable, OPT_DATA, 1, "disable EMAIL",
-     "disable an account and sign it out",
-     "Disables the account: it cannot sign in, and its sessions end at\n"
-     "once.  The last enabled admin cannot be disabled (exit 1).\n"},
-    {"enable", run_enable, OPT_DATA, 1, "enable EMAIL",
-     "enable a disabled account", "Lets a disabled account sign in again.\n"},
-};
-
-#define NSUBS (sizeof subs / sizeof subs[0])
-
-static const char common_help[] =
-    "  --data DIR            data directory holding batchbox.db (default " DEFAULT_DATA_DIR ")\n"
-    "  -h, --help            show this help\n"
-    "\n"
-    "Works on the database directly; the server may be running.\n"
-    "Exit codes: 0 ok; 1 refused (no such user, e-mail taken, last admin);\n"
-    "2 usage error or invalid value; 3 database cannot be opened or written.\n";
-
-void cli_users_usage(FILE *out)
-{
-    for (size_t k = 0; k < NSUBS; k++) {
-        char syn[128];
-        snprintf(syn, sizeof syn, "user %s", subs[k].synopsis);
-        fprintf(out, "  %-62s %s\n", syn, subs[k].summary);
-    }
-    fprintf(out, "  (every user command takes --data DIR, default %s)\n",
-            DEFAULT_DATA_DIR);
-}
-
-static void sub_usage(const struct sub *s, FILE *out)
-{
-    fprintf(out, "usage: batchbox user %s [--data DIR]\n\n%s\n%s", s->synopsis,
-            s->help, common_help);
-}
-
-static void main_usage(FILE *out)
-{
-    fprintf(out, "usage: batchbox user <command> [options] [--data DIR]\n\n"
-                 "Manages accounts directly in DIR/batchbox.db (no server "
-                 "needed):\n");
-    cli_users_usage(out);
-    fprintf(out, "\nbatchbox user <command> --help shows a command's "
-                 "options.\n");
-}
-
-static int usage_fail(const struct sub *s, const char *msg, const char *arg)
-{
-    fprintf(stderr, "batchbox user %s: %s%s%s%s\nusage: batchbox user %s\n",
-            s->name, msg, arg ? " '" : "", arg ? arg : "", arg ? "'" : "",
-            s->synopsis);
-    return EXIT_USAGE;
-}
-
-int cli_users_main(int argc, char **argv)
-{
-    enum { L_DATA = 1000, L_NAME, L_ROLE, L_PWSTDIN, L_JSON };
-    static const struct option opts[] = {
-        {"data", required_argument, 0, L_DATA},
-        {"name", required_argument, 0, L_NAME},
-        {"role", required_argument, 0, L_ROLE},
-        {"password-stdin", no_argument, 0, L_PWSTDIN},
-        {"json", no_argument, 0, L_JSON},
-        {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0},
-    };
-    const struct sub *s = NULL;
-    struct uargs a;
-    int c;
-
-    if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
-        strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
-        main_usage(argc < 2 ? stderr : stdout);
-        return argc < 2 ? EXIT_USAGE : EXIT_OK;
-    }
-    for (size_t k = 0; k < NSUBS; k++)
-        if (strcmp(subs[k].name, argv[1]) == 0)
-            s = &subs[k];
-    if (!s) {
-        fprintf(stderr, "batchbox user: unknown command '%s'\n", argv[1]);
-        main_usage(stderr);
-        return EXIT_USAGE;
-    }
-
-    /* A command-line tool: the database's info lines ("database migrated")
-     * are noise here; warnings and errors still show. */
-    bb_log_set_level(BB_LOG_WARN);
-    memset(&a, 0, sizeof a);
-    a.data = DEFAULT_DATA_DIR;
-    /* argv + 1: getopt sees the subcommand as its program name. */
-    int sargc = argc - 1;
-    char **sargv = argv + 1;
-    opterr = 0;
-    optind = 0; /* full re-initialisation (GNU) */
-    int li = -1;
-    while ((c = getopt_long(sargc, sargv, ":h", opts, &li)) != -1) {
-        unsigned bit = 0;
-        switch (c) {
-        case 'h':
-            sub_usage(s, stdout);
-            return EXIT_OK;
-        case L_DATA: bit = OPT_DATA; a.data = optarg; break;
-        case L_NAME: bit = OPT_NAME; a.name = optarg; break;
-        case L_ROLE: bit = OPT_ROLE; a.role = optarg; break;
-        case L_PWSTDIN: bit = OPT_PWSTDIN; a.password_stdin = true; break;
-        case L_JSON: bit = OPT_JSON; a.json = true; break;
-        case ':':
-            return usage_fail(s, "option needs a value:",
-                              sargv[optind - 1]);
-        default:
-            return usage_fail(s, "unknown option", sargv[optind - 1]);
-        }
-        if (!(s->opts & bit)) {
-            char name[64];
-            snprintf(name, sizeof name, "--%s",
-                     li >= 0 ? opts[li].name : "?");
-            return usage_fail(s, "option not used by this command:", name);
-        }
-        li = -1;
-    }
-    for (int k = optind; k < sargc; k++) {
-        if (a.npos >= s->npos)
-            return usage_fail(s, "unexpected argument", sargv[k]);
-        a.pos[a.npos++] = sargv[k];
-    }
-    if (a.npos < s->npos)
-        return usage_fail(s, s->npos == 2 && a.npos == 1 ? "missing the role"
-                                                         : "missing EMAIL",
-                          NULL);
-    if (!*a.data)
-        return usage_fail(s, "--data: empty directory name", NULL);
-    return s->run(s, &a);
 }

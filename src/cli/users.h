@@ -1,23 +1,14 @@
-/* users.h — `batchbox user ...`: the machine operator's account commands
- * (add, list, passwd, role, disable, enable).  They work directly on
- * DIR/batchbox.db, with no server involved.  Also the CLI's one secret
- * prompt (no echo on a terminal, or the first line of stdin), shared with
- * `batchbox login` in client.c.  User documentation: docs/cli.md. */
+/* users.h — the CLI's one secret prompt (no echo on a terminal, or the
+ * first line of stdin), shared by `batchbox user add|passwd` (users.c) and
+ * `batchbox login` (client_account.c).  The user verbs themselves are rows
+ * of the verb table (verbs.c, handlers in verbs.h).  User documentation:
+ * docs/cli.md. */
 #ifndef BB_CLI_USERS_H
 #define BB_CLI_USERS_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
-
-/* Runs `batchbox user SUBCOMMAND ...`; argv[0] is "user".  Returns the
- * process exit code: 0 ok; 1 refused (no such user, email taken, the last
- * admin); 2 usage error or invalid value; 3 the database cannot be opened
- * or written. */
-int cli_users_main(int argc, char **argv);
-
-/* Prints the synopsis of every `user` subcommand. */
-void cli_users_usage(FILE *out);
 
 /* How cli_read_secret() ended. */
 enum cli_secret_result {

@@ -430,3 +430,60 @@ def test_cli_user_add_before_first_start():
         assert json.loads(cli.ok(cli.client("whoami", "--json")).stdout)["role"] == "admin"
     finally:
         cli.close()
+
+
+def _verbs_listed(text, prefix=""):
+    """The verb names of a `batchbox --help` / `batchbox user --help` listing."""
+    names = []
+    for line in text.splitlines():
+        m = re.match(r"^  (" + re.escape(prefix) + r")?([a-z][a-z-]*)\b", line)
+        if m and not line.startswith("   "):
+            names.append(m.group(2))
+    return names
+
+
+def test_cli_every_verb_help_and_unknown_option_come_from_the_table():
+    """Every verb listed by `batchbox --help` (and `batchbox user --help`) answers --help
+    with its usage line, options and -h; an unknown option is a usage error (exit 2) that
+    names the option and repeats the usage line.  No server is needed for any of this."""
+    cli = Cli(Server(start=False))
+    try:
+        top = cli.ok(cli.run("--help")).stdout
+        verbs = _verbs_listed(top)
+        assert {"serve", "run", "backup", "user", "version", "submit", "jobs", "show", "logs",
+                "watch", "cancel", "retry", "rerun", "login", "logout", "whoami"} <= set(verbs), \
+            verbs
+        assert cli.ok(cli.run("help")).stdout == top
+        p = cli.ok(cli.run(), 2)
+        assert p.stderr == top and p.stdout == "", p.stderr
+        subs = _verbs_listed(cli.ok(cli.run("user", "--help")).stdout, "user ")
+        assert subs == ["add", "list", "passwd", "role", "disable", "enable"], subs
+        commands = [[v] for v in verbs if v != "user"] + [["user", s] for s in subs]
+        for words in commands:
+            p = cli.ok(cli.run(*words, "--help"))
+            assert p.stdout.startswith(f"usage: batchbox {' '.join(words)}"), (words, p.stdout)
+            assert "  -h, --help            show this help\n" in p.stdout, (words, p.stdout)
+            assert cli.ok(cli.run(*words, "-h")).stdout == p.stdout, words
+            p = cli.ok(cli.run(*words, "--no-such-option"), 2)
+            assert f"batchbox {' '.join(words)}: unknown option '--no-such-option'" in p.stderr, \
+                (words, p.stderr)
+            assert f"usage: batchbox {' '.join(words)}" in p.stderr, (words, p.stderr)
+            assert p.stdout == "", (words, p.stdout)
+        # Options a verb declares show in its help; those of another verb are unknown to it.
+        p = cli.ok(cli.run("logs", "--help"))
+        assert "  -f, --follow " in p.stdout and "  --server URL " in p.stdout, p.stdout
+        p = cli.ok(cli.run("show", "1", "--follow"), 2)
+        assert "unknown option '--follow'" in p.stderr, p.stderr
+        p = cli.ok(cli.run("submit", "--preset"), 2)
+        assert "option '--preset' needs a value" in p.stderr, p.stderr
+        p = cli.ok(cli.run("jobs", "--all=yes"), 2)
+        assert "option '--all' takes no value" in p.stderr, p.stderr
+        p = cli.ok(cli.run("show"), 2)
+        assert "missing job ID" in p.stderr, p.stderr
+        p = cli.ok(cli.run("show", "1", "2"), 2)
+        assert "unexpected argument '2'" in p.stderr, p.stderr
+        p = cli.ok(cli.run("frob"), 2)
+        assert "unknown command 'frob'" in p.stderr and "Local commands:" in p.stderr, p.stderr
+        assert cli.ok(cli.run("version")).stdout == cli.ok(cli.run("--version")).stdout
+    finally:
+        cli.close()

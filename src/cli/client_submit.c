@@ -1,0 +1,507 @@
+/* client_submit.c — `batchbox submit`: uploads FILE, submits the job and,
+ * with --wait, follows it to the end over the event stream (a helper
+ * thread reads the job once the stream is connected; see client.h). */
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli/client.h"
+#include "cli/verbs.h"
+#include "util/util.h"
+
+#define MAX_CLI_UPLOAD (256 * 1024 * 1024) /* bytes submit reads into memory */
+
+/* Turns the FILE argument into the job's "md" value.  By default FILE is
+ * read here and uploaded (POST /uploads?filename=NAME, the server sniffs
+ * its type), so it may live anywhere on this machine and the server may be
+ * remote; md is then the upload's id ("upl_7").  With --server-path, FILE
+ * is sent as written: a path the server resolves inside its inputRoot.
+ * On success *md_out is malloc'd (caller frees); else returns the exit
+ * code (message printed). */
+static int resolve_input(struct ctx *c, const char *file, bool server_path, char **md_out)
+{
+    if (server_path) {
+        if (!(*md_out = strdup(file))) {
+            errorf(c, "out of memory");
+            return CLI_EXIT_FAILED;
+        }
+        return CLI_EXIT_OK;
+    }
+    struct stat st;
+    if (stat(file, &st) != 0) {
+        errorf(c, "%s: %s", file, strerror(errno));
+        return CLI_EXIT_USAGE;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        errorf(c, "%s: not a regular file", file);
+        return CLI_EXIT_USAGE;
+    }
+    size_t len = 0;
+    char *data = bb_read_file(file, MAX_CLI_UPLOAD, &len);
+    if (!data) {
+        if (errno == EFBIG)
+            errorf(c, "%s: larger than %d MiB; upload it with curl (POST /api/v1/uploads)",
+                   file, MAX_CLI_UPLOAD >> 20);
+        else
+            errorf(c, "%s: %s", file, strerror(errno));
+        return CLI_EXIT_USAGE;
+    }
+    const char *base = strrchr(file, '/');
+    base = base ? base + 1 : file;
+    char *name = http_client_escape(base);
+    char *path = NULL, *url = NULL;
+    int code = CLI_EXIT_FAILED;
+    if (name && asprintf(&path, "/uploads?filename=%s", name) >= 0)
+        url = cl_api_url(c, path);
+    if (!url) {
+        errorf(c, "out of memory");
+    } else {
+        struct cl_req o = {.content_type = bb_content_type_for(base), .body_len = len,
+                             .timeout_ms = 600000};
+        cJSON *answer = len ? cl_api_json(c, "POST", url, data, &o, &code, NULL) : NULL;
+        const char *id = answer ? cl_jstr(answer, "fileId") : NULL;
+        if (!len) {
+            errorf(c, "%s: the file is empty", file);
+            code = CLI_EXIT_USAGE;
+        } else if (answer && !id) {
+            errorf(c, "unexpected answer from the server: no fileId");
+            code = CLI_EXIT_FAILED;
+        } else if (id && !(*md_out = strdup(id))) {
+            errorf(c, "out of memory");
+            code = CLI_EXIT_FAILED;
+        } else if (id) {
+            if (!c->json)
+                printf("uploaded %s as %s (%zu bytes)\n", base, id, len);
+            code = CLI_EXIT_OK;
+        }
+        cJSON_Delete(answer);
+    }
+    free(data);
+    free(name);
+    free(path);
+    free(url);
+    return code;
+}
+
+/* The preset `submit FILE` uses without --preset: the first lesson preset
+ * of the server's job options.  malloc'd id, or NULL (message printed). */
+static char *default_lesson_preset(struct ctx *c, int *code)
+{
+    char *url = cl_api_url(c, "/config/job-options");
+    cJSON *opts = url ? cl_api_json(c, "GET", url, NULL, NULL, code, NULL) : NULL;
+    free(url);
+    char *id = NULL;
+    const cJSON *p;
+    cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(opts, "presets")) {
+        const char *wf = cl_jstr(p, "workflow"), *pid = cl_jstr(p, "id");
+        if (wf && pid && strcmp(wf, "lesson") == 0) {
+            id = strdup(pid);
+            break;
+        }
+    }
+    if (opts && !id) {
+        usage_error(c, "--preset is required (the server has no lesson preset)");
+        *code = CLI_EXIT_USAGE;
+    }
+    cJSON_Delete(opts);
+    return id;
+}
+
+/* State of `submit --wait` (one job). */
+struct waiter {
+    struct ctx *c;
+    char job_id[32];
+    pthread_mutex_t mu;      /* guards final and the printing state */
+    cJSON *final;            /* terminal DTO (owned) */
+    bool checker_running;    /* main thread only */
+    pthread_t checker;
+    /* What was printed last. */
+    char last_updated[40];   /* updatedAt of the newest DTO shown */
+    char last_state[32];
+    int last_attempts;
+    int last_pct;
+};
+
+/* Keeps dto as the final one unless one is already known; takes
+ * ownership of dto. */
+static void waiter_offer_final(struct waiter *w, cJSON *dto)
+{
+    pthread_mutex_lock(&w->mu);
+    if (!w->final) {
+        w->final = dto;
+        dto = NULL;
+    }
+    pthread_mutex_unlock(&w->mu);
+    cJSON_Delete(dto);
+}
+
+/* Prints the job's state or progress when it changed (text mode).  While
+ * the checker thread may run, the caller holds w->mu. */
+static void waiter_show(struct waiter *w, const cJSON *dto)
+{
+    const char *state = cl_jstr(dto, "state");
+    const char *updated = cl_jstr(dto, "updatedAt");
+    int attempts = cl_jint(dto, "attempts", 0);
+    int max_attempts = cl_jint(dto, "maxAttempts", 0);
+    int pct = cl_jpercent(dto);
+    bool running;
+
+    if (w->c->json || !state)
+        return;
+    /* The checker's snapshot may be older than an event already shown
+     * (same-format ISO-8601 UTC times compare as strings). */
+    if (updated && strcmp(updated, w->last_updated) < 0)
+        return;
+    if (updated)
+        snprintf(w->last_updated, sizeof w->last_updated, "%s", updated);
+    running = strcmp(state, "running") == 0;
+    if (strcmp(state, w->last_state) != 0 || attempts != w->last_attempts) {
+        printf("job %s: ", w->job_id);
+        cl_put_clean(stdout, state);
+        if (running && max_attempts > 1)
+            printf(" (attempt %d of %d)", attempts, max_attempts);
+        if (running && pct > 0)
+            printf(" %d%%", pct);
+        fputc('\n', stdout);
+    } else if (running && pct >= 0 && pct != w->last_pct) {
+        printf("job %s: running %d%%\n", w->job_id, pct);
+    }
+    fflush(stdout);
+    snprintf(w->last_state, sizeof w->last_state, "%s", state);
+    w->last_attempts = attempts;
+    w->last_pct = pct;
+}
+
+/* Prints the outcome of a finished job; returns the exit code. */
+static int waiter_finish(struct waiter *w, const cJSON *dto)
+{
+    const char *state = cl_jstr(dto, "state");
+    const char *error = cl_jstr(dto, "error");
+
+    if (w->c->json)
+        cl_print_json(dto);
+    else
+        waiter_show(w, dto);
+    if (state && strcmp(state, "succeeded") == 0) {
+        /* a finished lesson: where to open it */
+        const char *page = cl_jstr(dto, "pageUrl"), *notion = cl_jstr(dto, "notionUrl");
+        if (!w->c->json && page && page[0] == '/') {
+            fputs("lesson page: ", stdout);
+            cl_put_clean(stdout, w->c->server);
+            cl_put_clean(stdout, page);
+            fputc('\n', stdout);
+        }
+        if (!w->c->json && notion) {
+            fputs("notion page: ", stdout);
+            cl_put_clean(stdout, notion);
+            fputc('\n', stdout);
+        }
+        return CLI_EXIT_OK;
+    }
+    fprintf(stderr, "batchbox %s: job %s ", w->c->call->name, w->job_id);
+    cl_put_clean(stderr, state ? state : "ended");
+    if (error) {
+        fputs(": ", stderr);
+        cl_put_clean(stderr, error);
+    }
+    fputc('\n', stderr);
+    return CLI_EXIT_FAILED;
+}
+
+
+/* Helper thread: looks at the job once the stream is connected, to catch
+ * a job that finished before the subscription started. */
+static void *checker_main(void *arg)
+{
+    struct waiter *w = arg;
+    struct http_response resp;
+    char err[512];
+    char *url = cl_api_url(w->c, "/jobs/%s", w->job_id);
+    struct cl_req o = {.timeout_ms = CHECK_TIMEOUT_MS};
+
+    if (!url)
+        return NULL;
+    if (cl_api_do(w->c, "GET", url, NULL, &o, &resp, err, sizeof err) ==
+            HTTP_RES_OK &&
+        resp.status == 200) {
+        cJSON *dto = cJSON_ParseWithLength(resp.body, resp.body_len);
+        if (cl_state_terminal(cl_jstr(dto, "state"))) {
+            waiter_offer_final(w, dto);
+            atomic_store(&cl_cancel, 1); /* end the stream */
+        } else {
+            /* Shows a change the stream did not report (e.g. it happened
+             * while reconnecting without a Last-Event-ID). */
+            pthread_mutex_lock(&w->mu);
+            waiter_show(w, dto);
+            pthread_mutex_unlock(&w->mu);
+            cJSON_Delete(dto);
+        }
+    }
+    /* Failures are not fatal: the stream still reports the outcome. */
+    http_response_free(&resp);
+    free(url);
+    return NULL;
+}
+
+static void wait_on_connect(struct cl_stream *s)
+{
+    struct waiter *w = s->owner;
+
+    if (w->checker_running)
+        return;
+    if (pthread_create(&w->checker, NULL, checker_main, w) == 0)
+        w->checker_running = true;
+}
+
+static int wait_on_event(struct cl_stream *s, const struct sse_event *ev)
+{
+    struct waiter *w = s->owner;
+    char idbuf[32];
+    cJSON *dto;
+    const char *jid;
+
+    if (strcmp(ev->type, "job_log") == 0)
+        return 0;
+    dto = cJSON_ParseWithLength(ev->data, ev->data_len);
+    jid = cl_jtext(dto, "jobId", idbuf, sizeof idbuf);
+    if (!jid || strcmp(jid, w->job_id) != 0) {
+        cJSON_Delete(dto);
+        return 0;
+    }
+    if (cl_state_terminal(cl_jstr(dto, "state"))) {
+        waiter_offer_final(w, dto);
+        return 1; /* end this connection; wait_after() finishes */
+    }
+    pthread_mutex_lock(&w->mu);
+    waiter_show(w, dto);
+    pthread_mutex_unlock(&w->mu);
+    cJSON_Delete(dto);
+    return 0;
+}
+
+static void wait_after(struct cl_stream *s)
+{
+    struct waiter *w = s->owner;
+    cJSON *final;
+
+    if (w->checker_running) {
+        (void)pthread_join(w->checker, NULL);
+        w->checker_running = false;
+    }
+    pthread_mutex_lock(&w->mu);
+    final = w->final;
+    w->final = NULL;
+    pthread_mutex_unlock(&w->mu);
+    if (final) {
+        s->stop_code = waiter_finish(w, final);
+        cJSON_Delete(final);
+    }
+}
+
+/* Follows job_id until it is terminal: GET it, then stream its events
+ * (re-checking it with GET after every (re)connection).  Returns 0 if the
+ * job succeeded, 1 if it failed or was canceled (or on interruption). */
+static int wait_for_job(struct ctx *c, const char *job_id)
+{
+    struct waiter w;
+    struct cl_stream s;
+    struct cl_sigsave sig;
+    char query[64];
+    int code;
+    cJSON *dto;
+
+    memset(&w, 0, sizeof w);
+    w.c = c;
+    w.last_attempts = -1;
+    w.last_pct = -1;
+    snprintf(w.job_id, sizeof w.job_id, "%s", job_id);
+    if (pthread_mutex_init(&w.mu, NULL) != 0) {
+        errorf(c, "cannot create a mutex");
+        return CLI_EXIT_FAILED;
+    }
+
+    dto = cl_fetch_job(c, job_id, 0, &code);
+    if (!dto) {
+        pthread_mutex_destroy(&w.mu);
+        return code;
+    }
+    if (cl_state_terminal(cl_jstr(dto, "state"))) {
+        code = waiter_finish(&w, dto);
+        cJSON_Delete(dto);
+        pthread_mutex_destroy(&w.mu);
+        return code;
+    }
+    waiter_show(&w, dto);
+    cJSON_Delete(dto);
+
+    memset(&s, 0, sizeof s);
+    s.c = c;
+    s.owner = &w;
+    s.on_event = wait_on_event;
+    s.on_connect = wait_on_connect;
+    s.after = wait_after;
+    s.signal_code = CLI_EXIT_FAILED;
+    s.must_connect_first = false;
+    sse_parser_init(&s.parser, SSE_MAX_LINE, SSE_MAX_DATA, &s);
+    snprintf(query, sizeof query, "?jobId=%s", job_id);
+
+    cl_signals_catch(&sig);
+    code = cl_run_stream(&s, query);
+    cl_signals_restore(&sig);
+    if (cl_signaled && s.stop_code < 0)
+        errorf(c, "interrupted; job %s keeps running on the server", job_id);
+
+    sse_parser_free(&s.parser);
+    cJSON_Delete(w.final);
+    pthread_mutex_destroy(&w.mu);
+    return code;
+}
+
+/* Request fields that come straight from an option: a flag sets true, an
+ * option with a value copies it. */
+static const struct {
+    const char *opt, *field;
+    bool flag;
+} submit_fields[] = {
+    {"tts", "withTts", true},         {"force-tts", "forceTts", true},
+    {"upload", "upload", false},      {"voice-accent", "voiceAccent", false},
+    {"mode", "mode", false},          {"notion-db", "notionDatabase", false},
+};
+
+/* Checks --priority, --param and --idempotency-key; fills *priority and
+ * params.  0, or the exit code (message printed). */
+static int submit_check(const struct cli_call *a, struct ctx *c,
+                        long long *priority, cJSON *params)
+{
+    const char *prio = cli_str(a, "priority");
+    const char *idem = cli_str(a, "idempotency-key");
+    const char *val;
+    int it = 0;
+
+    if (prio) {
+        char *end;
+        errno = 0;
+        *priority = strtoll(prio, &end, 10);
+        if (errno || end == prio || *end || *priority < INT_MIN ||
+            *priority > INT_MAX)
+            return usage_error(c, "--priority: '%s' is not an integer", prio);
+    }
+    while ((val = cli_next(a, "param", &it)) != NULL) {
+        const char *eq = strchr(val, '=');
+        char name[128];
+        if (!eq || eq == val || (size_t)(eq - val) >= sizeof name)
+            return usage_error(c, "--param: expected NAME=VALUE, got '%s'",
+                               val);
+        snprintf(name, sizeof name, "%.*s", (int)(eq - val), val);
+        if (cJSON_GetObjectItemCaseSensitive(params, name))
+            return usage_error(c, "--param: '%s' given twice", name);
+        if (!cJSON_AddStringToObject(params, name, eq + 1)) {
+            errorf(c, "out of memory");
+            return CLI_EXIT_FAILED;
+        }
+    }
+    if (idem) {
+        size_t n = strlen(idem);
+        bool ok = n > 0 && n <= MAX_IDEM_KEY_LEN;
+        for (size_t q = 0; ok && q < n; q++)
+            ok = (unsigned char)idem[q] > 0x20 && (unsigned char)idem[q] < 0x7f;
+        if (!ok)
+            return usage_error(c, "--idempotency-key: 1 to %u printable "
+                                  "characters without spaces",
+                               MAX_IDEM_KEY_LEN);
+    }
+    return 0;
+}
+
+int cl_submit(const struct cli_call *a)
+{
+    struct ctx *c = a->ctx;
+    const char *file = cli_pos(a, 0), *preset = cli_str(a, "preset");
+    char *preset_owned = NULL;
+    long long priority = 0;
+    cJSON *params = cJSON_CreateObject(), *body = NULL, *answer = NULL;
+    char *md = NULL, *json = NULL, *url = NULL;
+    int code = CLI_EXIT_USAGE;
+
+    if (!params) {
+        errorf(c, "out of memory");
+        return CLI_EXIT_FAILED;
+    }
+    if ((code = submit_check(a, c, &priority, params)) != 0)
+        goto out;
+    if ((preset && !*preset) || (!preset && !file)) {
+        code = usage_error(c, "--preset is required");
+        goto out;
+    }
+    if (!preset && !(preset = preset_owned = default_lesson_preset(c, &code)))
+        goto out;
+    if (file && (code = resolve_input(c, file, cli_flag(a, "server-path"),
+                                      &md)) != 0)
+        goto out;
+
+    code = CLI_EXIT_FAILED;
+    body = cJSON_CreateObject();
+    if (!body || (md && !cJSON_AddStringToObject(body, "md", md)) ||
+        !cJSON_AddStringToObject(body, "preset", preset) ||
+        (cli_flag(a, "priority") &&
+         !cJSON_AddNumberToObject(body, "priority", (double)priority))) {
+        errorf(c, "out of memory");
+        goto out;
+    }
+    for (size_t k = 0; k < sizeof submit_fields / sizeof submit_fields[0];
+         k++) {
+        const char *v = cli_str(a, submit_fields[k].opt), *f = submit_fields[k].field;
+        if (v && !(submit_fields[k].flag ? cJSON_AddTrueToObject(body, f)
+                                         : cJSON_AddStringToObject(body, f, v))) {
+            errorf(c, "out of memory");
+            goto out;
+        }
+    }
+    if (cJSON_GetArraySize(params) > 0) {
+        if (!cJSON_AddItemToObject(body, "params", params)) {
+            errorf(c, "out of memory");
+            goto out;
+        }
+        params = NULL; /* body owns it now */
+    }
+    json = cJSON_PrintUnformatted(body);
+    url = cl_api_url(c, "/jobs");
+    if (!json || !url) {
+        errorf(c, "out of memory");
+        goto out;
+    }
+
+    struct cl_req o = {.idempotency_key = cli_str(a, "idempotency-key")};
+    struct http_response resp;
+    answer = cl_api_json(c, "POST", url, json, &o, &code, &resp);
+    if (!answer)
+        goto out;
+    char idbuf[32];
+    const char *job_id = cl_jtext(answer, "jobId", idbuf, sizeof idbuf);
+    if (!job_id || !cl_valid_job_id(job_id)) {
+        errorf(c, "unexpected answer from the server: no jobId");
+        http_response_free(&resp);
+        code = CLI_EXIT_FAILED;
+        goto out;
+    }
+    if (c->json)
+        cl_print_raw(&resp);
+    else
+        printf("submitted job %s\n", job_id);
+    fflush(stdout);
+    http_response_free(&resp);
+    code = cli_flag(a, "wait") ? wait_for_job(c, job_id) : CLI_EXIT_OK;
+
+out:
+    free(preset_owned);
+    cJSON_Delete(params);
+    cJSON_Delete(body);
+    cJSON_Delete(answer);
+    free(md);
+    free(json);
+    free(url);
+    return code;
+}

@@ -1,0 +1,288 @@
+/* verbs.c — the verb table: every verb of the batchbox CLI, local and
+ * client, with its synopsis, summary, help and options, declared once.
+ * `batchbox --help`, each verb's --help, the argument checks and the
+ * dispatch from main() all come from these rows (args.c).  A new verb is
+ * a handler (verbs.h) and a row here.  User documentation: docs/cli.md. */
+#include "cli/verbs.h"
+
+#include <stdio.h>
+
+#include "cli/client.h"
+#include "service/app.h"
+
+#define DEFAULT_DATA_DIR "./data"
+
+/* ------------------------------------------------------------- groups */
+
+static const struct cli_group local_group = {
+    .title = "Local commands:",
+};
+
+static const char client_opts[] =
+    "--server URL          server to talk to (default: $BATCHBOX_SERVER,\n"
+    "                      else " DEFAULT_SERVER ")\n"
+    "--json                print the server's JSON instead of text\n";
+
+static const struct cli_group client_group = {
+    .title = "Client commands (talk to a running server; --server URL):",
+    .options_title = "Common options:",
+    .opts = client_opts,
+    .footer =
+        "Credentials: the token stored by `batchbox login` for the server\n"
+        "(renewed automatically when it expires); BATCHBOX_TOKEN, when set, is\n"
+        "sent instead ('Authorization: Bearer <token>').\n"
+        "Environment: BATCHBOX_SERVER (default server), BATCHBOX_TOKEN.\n"
+        "Exit codes: 0 ok; 1 job failed or canceled (--wait), not signed in,\n"
+        "not allowed, not found, wrong state or not implemented; 2 usage error\n"
+        "or invalid request (HTTP 400); 3 server unreachable, timed out or\n"
+        "failing (5xx).\n",
+    .list_width = 46,
+    .enter = cl_enter,
+    .leave = cl_leave,
+};
+
+static const char user_opts[] =
+    "--data DIR            data directory holding batchbox.db (default "
+    DEFAULT_DATA_DIR ")\n";
+
+static const struct cli_group user_group = {
+    .opts = user_opts,
+    .usage_suffix = " [--data DIR]",
+    .footer =
+        "Works on the database directly; the server may be running.\n"
+        "Exit codes: 0 ok; 1 refused (no such user, e-mail taken, last admin);\n"
+        "2 usage error or invalid value; 3 database cannot be opened or written.\n",
+    .list_prefix = "user ",
+    .list_width = 62,
+    .list_note = "  (every user command takes --data DIR, default "
+                 DEFAULT_DATA_DIR ")",
+    .enter = cli_users_enter,
+};
+
+/* -------------------------------------------------------------- verbs */
+
+#define MISSING_ID {"missing job ID", NULL}
+#define MISSING_EMAIL {"missing EMAIL", NULL}
+#define PASSWORD_STDIN \
+    "--password-stdin      read the password from the first line of stdin\n"
+
+static const struct cli_verb user_verbs[] = {
+    {.name = "add", .summary = "create an account",
+     .run = cli_user_add, .group = &user_group,
+     .synopsis = "add EMAIL [--name N] [--role admin|user] [--password-stdin]",
+     .help = "Creates an account: role user unless --role admin (the first account\n"
+             "of a database is an admin by default).  The password is typed twice\n"
+             "on the terminal, or read from the first line of stdin with\n"
+             "--password-stdin; at least 8 characters.  Creates the database in DIR\n"
+             "if there is none yet.\n",
+     .opts = "--name N              display name\n"
+             "--role admin|user     role (default: user; admin for the first one)\n"
+             PASSWORD_STDIN,
+     .min_pos = 1, .max_pos = 1, .missing = MISSING_EMAIL},
+    {.name = "list", .run = cli_user_list, .group = &user_group,
+     .synopsis = "list [--json]", .summary = "list the accounts, newest first",
+     .help = "Lists every account: id, e-mail, name, role, status, creation time\n"
+             "(UTC).\n",
+     .opts = "--json                print {\"items\": [USER, ...]} as the API does\n"},
+    {.name = "passwd", .run = cli_user_passwd, .group = &user_group,
+     .synopsis = "passwd EMAIL [--password-stdin]",
+     .summary = "set an account's password", .opts = PASSWORD_STDIN,
+     .help = "Sets a new password (typed twice, or the first line of stdin with\n"
+             "--password-stdin) and signs the account out everywhere.\n",
+     .min_pos = 1, .max_pos = 1, .missing = MISSING_EMAIL},
+    {.name = "role", .run = cli_user_role, .group = &user_group,
+     .min_pos = 2, .max_pos = 2, .missing = {"missing EMAIL", "missing the role"},
+     .synopsis = "role EMAIL admin|user", .summary = "make an account admin or user",
+     .help = "Changes the account's role.  The last enabled admin cannot be\n"
+             "demoted (exit 1).\n"},
+    {.name = "disable", .run = cli_user_disable, .group = &user_group,
+     .synopsis = "disable EMAIL", .summary = "disable an account and sign it out",
+     .min_pos = 1, .max_pos = 1, .missing = MISSING_EMAIL,
+     .help = "Disables the account: it cannot sign in, and its sessions end at\n"
+             "once.  The last enabled admin cannot be disabled (exit 1).\n"},
+    {.name = "enable", .run = cli_user_enable, .group = &user_group,
+     .synopsis = "enable EMAIL", .summary = "enable a disabled account",
+     .help = "Lets a disabled account sign in again.\n",
+     .min_pos = 1, .max_pos = 1, .missing = MISSING_EMAIL},
+};
+
+static const struct cli_verb verbs[] = {
+    /* local: in this process */
+    {.name = "serve", .run = cli_serve, .group = &local_group,
+     .synopsis = "serve [--data DIR] [--listen ADDR:PORT] [--workers N]\n"
+                 "                      [--config FILE] [--grace SEC] [--log-level LEVEL]\n"
+                 "                      [--log-format json|text]",
+     .summary = "run the server (web UI, JSON API, live events, workers)",
+     .help = "Runs the appliance: web UI, JSON API, live events and job workers.\n",
+     .opts = "--data DIR            data directory (default ./data): batchbox.db,\n"
+             "                      artifacts/\n"
+             "--listen A:P          listen address (default from config:\n"
+             "                      127.0.0.1:8080)\n"
+             "--workers N           worker threads (default from config: number of\n"
+             "                      cores)\n"
+             "--config FILE         configuration file (default DATA/batchbox.json if\n"
+             "                      present)\n"
+             "--grace SEC           on SIGTERM, how long running jobs may finish\n"
+             "                      (default 20)\n"
+             "--log-level L         debug, info, warn or error (default info)\n"
+             "--log-format F        json (default) or text\n"},
+    {.name = "run", .run = cli_run, .group = &local_group, .max_pos = 1,
+     .synopsis = "run [FILE] --preset P [--param NAME=VALUE]... [--out DIR]\n"
+                 "                    [--config FILE] [--priority N]",
+     .summary = "run one job in this process, without a server",
+     .help = "Runs one job in this process (no server needed) with the same code the\n"
+             "server uses.  FILE is the job's input (required when the preset uses\n"
+             "{input}).  Artifacts are copied to DIR (default ./batchbox-out).\n"
+             "Exit status: 0 succeeded, 1 failed or canceled, 2 usage error.\n",
+     .opts = "--preset P            preset id (required)\n"
+             "--param NAME=VALUE    fills {param.NAME} in the preset; repeatable\n"
+             "--out DIR             where the artifacts are copied (default\n"
+             "                      ./batchbox-out)\n"
+             "--config FILE         configuration file (default: the built-in one)\n"
+             "--priority N          integer; higher runs first (default 0)\n"},
+    {.name = "backup", .run = cli_backup, .group = &local_group,
+     .min_pos = 1, .max_pos = 1, .missing = {"missing FILE", NULL},
+     .synopsis = "backup FILE [--data DIR]", .summary = "online copy of a live database",
+     .help = "Copies DIR/batchbox.db (default ./data) to FILE while the server may be\n"
+             "running, then checks the copy with PRAGMA integrity_check.\n"
+             "Restore: stop the server, replace DIR/batchbox.db with the copy (remove\n"
+             "batchbox.db-wal and batchbox.db-shm), start the server.\n",
+     .opts = "--data DIR            data directory holding batchbox.db (default\n"
+             "                      ./data)\n"},
+    {.name = "user", .group = &local_group,
+     .subs = user_verbs, .nsubs = sizeof user_verbs / sizeof user_verbs[0],
+     .synopsis = "user <command> [options] [--data DIR]",
+     .summary = "manage accounts in the database: add, list, passwd, role,\n"
+                "disable, enable (no server needed)",
+     .help = "Manages accounts directly in DIR/batchbox.db (no server needed):\n",
+     .notes = "\nbatchbox user <command> --help shows a command's options.\n"},
+    {.name = "version", .alias = "--version", .run = cli_version,
+     .group = &local_group, .synopsis = "version", .summary = "print the version",
+     .help = "Prints the version of this binary.\n"},
+
+    /* client: over HTTP */
+    {.name = "submit", .run = cl_submit, .group = &client_group, .max_pos = 1,
+     .synopsis = "submit [FILE] [--preset P] [options]",
+     .summary = "submit a job (--wait: follow it to the end)",
+     .help = "Submits a job to a preset and prints its id.  FILE is uploaded to the\n"
+             "server first (POST /uploads) and the job reads the upload; it may be\n"
+             "left out when the preset does not use {input}.\n",
+     .opts = "--preset P            preset id (default with FILE: the server's\n"
+             "                      first lesson preset)\n"
+             "--server-path         send FILE as a path inside the server's\n"
+             "                      inputRoot instead of uploading it\n"
+             "--tts                 generate narration (withTts)\n"
+             "--force-tts           bypass the TTS cache (forceTts)\n"
+             "--upload none|s3|auto\n"
+             "                      where artifacts are stored\n"
+             "--voice-accent A      voice accent for the narration\n"
+             "--mode M              auto, dialogue or monologue\n"
+             "--priority N          integer; higher runs first (default 0)\n"
+             "--notion-db ID        Notion database to publish to\n"
+             "--param NAME=VALUE    fills {param.NAME} in the preset; repeatable\n"
+             "--idempotency-key K   a repeat with the same key and options gives\n"
+             "                      back the same job instead of a new one\n"
+             "--wait                follow the job until it ends: exit 0 if it\n"
+             "                      succeeded, 1 if it failed or was canceled\n"},
+    {.name = "jobs", .run = cl_jobs, .group = &client_group,
+     .synopsis = "jobs [--state S] [--preset P] [--q T] [--all]",
+     .summary = "list jobs, newest first",
+     .opts = "--state S             queued, running, succeeded, failed or canceled\n"
+             "--preset P            only this preset\n"
+             "--q TEXT              input path contains TEXT\n"
+             "--limit N             jobs per page, 1..200 (server default 50)\n"
+             "--cursor C            start at this page (from a previous listing)\n"
+             "--all                 follow the pages to the end\n",
+     .help = "Lists jobs, newest first: id, state, preset, attempts, progress,\n"
+             "creation time (UTC) and input file name.\n"},
+    {.name = "show", .run = cl_show, .group = &client_group,
+     .help = "Shows every field of a job and the list of its artifacts.  With\n"
+             "--json: the job object with an added \"artifacts\" array.\n",
+     .synopsis = "show ID", .summary = "show a job and its artifacts",
+     .min_pos = 1, .max_pos = 1, .missing = MISSING_ID},
+    {.name = "logs", .run = cl_logs, .group = &client_group,
+     .synopsis = "logs ID [-f]", .summary = "print a job's log (-f: follow it)",
+     .help = "Prints the job's log lines.\n",
+     .opts = "-f, --follow          keep printing new lines until the job ends\n"
+             "                      (Ctrl-C stops, exit 0)\n",
+     .notes = "The log is text: --json changes nothing here.\n",
+     .min_pos = 1, .max_pos = 1, .missing = MISSING_ID},
+    {.name = "watch", .run = cl_watch, .group = &client_group,
+     .synopsis = "watch [--job ID] [--logs] [--since EVENT]",
+     .summary = "print live job events",
+     .opts = "--job ID              only this job's events\n"
+             "--logs                include the jobs' log lines\n"
+             "--since EVENT         first replay the retained events after EVENT\n",
+     .help = "Prints one line per job event until interrupted (Ctrl-C, exit 0):\n"
+             "  #ID EVENT job=JOB state=STATE progress=P% attempts=N/M [error=\"...\"]\n"
+             "and, with --logs, each log line as 'job JOB | LINE'.  A dropped\n"
+             "connection is resumed where it stopped (Last-Event-ID), retrying after\n"
+             "0.5 s, then up to every 5 s; after 5 minutes without a connection it\n"
+             "gives up (exit 3).  With --json: one {\"id\",\"event\",\"data\"} object\n"
+             "per line.\n"},
+    {.name = "cancel", .run = cl_cancel_job, .group = &client_group,
+     .min_pos = 1, .max_pos = 1, .missing = MISSING_ID,
+     .synopsis = "cancel ID [--reason TEXT]", .summary = "cancel a queued or running job",
+     .help = "Cancels a job: a queued one at once, a running one by stopping its\n"
+             "process.  A job that already ended cannot be canceled (exit 1).\n",
+     .opts = "--reason TEXT         recorded with the cancellation\n"},
+    {.name = "retry", .run = cl_retry, .group = &client_group,
+     .synopsis = "retry ID", .summary = "queue a failed or canceled job again",
+     .help = "Queues a failed or canceled job again as a new attempt.\n",
+     .min_pos = 1, .max_pos = 1, .missing = MISSING_ID},
+    {.name = "rerun", .run = cl_rerun, .group = &client_group,
+     .synopsis = "rerun ID [--voice-accent A] [--force-tts]",
+     .summary = "redo the audio of a lesson job as a new job",
+     .min_pos = 1, .max_pos = 1, .missing = MISSING_ID,
+     .help = "Creates a new job that redoes the narration of a finished lesson job\n"
+             "(the original stays as it was) and prints the new job's id.\n",
+     .opts = "--voice-accent A      use this accent this time\n"
+             "--force-tts           do not reuse cached audio\n"},
+    {.name = "login", .run = cl_login, .group = &client_group,
+     .synopsis = "login [--email E] [--password-stdin]",
+     .opts = "--email E             the account's e-mail address\n"
+             "--password-stdin      read the password from the first line of\n"
+             "                      stdin (needs --email)\n",
+     .summary = "sign in and store the token for the other commands",
+     .help = "Signs in to the server and stores the session's tokens in\n"
+             "$XDG_CONFIG_HOME/batchbox/credentials.json (default\n"
+             "~/.config/batchbox/credentials.json; directory 0700, file 0600), one\n"
+             "entry per server URL.  The other commands send the stored access\n"
+             "token and renew it with the refresh token when it expires.  Without\n"
+             "options the e-mail and password are asked for on the terminal (the\n"
+             "password without echo).  Wrong credentials, a disabled account or too\n"
+             "many attempts (HTTP 429): exit 1.\n"},
+    {.name = "logout", .run = cl_logout, .group = &client_group,
+     .synopsis = "logout", .summary = "sign out and forget the stored token",
+     .help = "Ends the stored session on the server (its tokens stop working) and\n"
+             "removes it from the credentials file.  When the server cannot be\n"
+             "reached the local entry is removed anyway, with a warning (exit 0).\n"},
+    {.name = "whoami", .run = cl_whoami, .group = &client_group,
+     .help = "Prints the e-mail, name and role of the account the credentials\n"
+             "belong to (BATCHBOX_TOKEN, else the stored ones).  Not signed in or\n"
+             "the session ended: exit 1.  With --json: the server's user object.\n",
+     .synopsis = "whoami", .summary = "show the signed-in account"},
+};
+
+const struct cli_verb cli_root = {
+    .name = "batchbox",
+    .synopsis = "<command> [options]   (batchbox <command> --help for details)",
+    .summary = "batchbox " BB_VERSION " — a batch-processing appliance in one "
+               "binary",
+    .notes = "\nExit status: 0 ok, 1 job failed, 2 usage error, 3 cannot reach "
+             "server or database.\n",
+    .subs = verbs,
+    .nsubs = sizeof verbs / sizeof verbs[0],
+};
+
+int cli_version(const struct cli_call *call)
+{
+    (void)call;
+    printf("batchbox %s\n", BB_VERSION);
+    return CLI_EXIT_OK;
+}
+
+int cli_main(int argc, char **argv)
+{
+    return cli_dispatch(&cli_root, "", argc, argv);
+}
