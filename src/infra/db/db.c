@@ -171,8 +171,30 @@ const char *db_path(const db *d) { return d->path; }
 int db_prepare(db_q *q, db_conn *c, const char *sql)
 {
     q->c = c;
-    q->st = db_stmt(c, sql);
+    q->lender = NULL;
+    return db_prepare_next(q, sql);
+}
+
+int db_prepare_read(db_q *q, db *d, const char *sql)
+{
+    db_prepare(q, db_reader_acquire(d), sql);
+    q->lender = d;
+    return q->rc;
+}
+
+int db_prepare_next(db_q *q, const char *sql)
+{
+    q->st = db_stmt(q->c, sql);
     q->rc = q->st ? BB_OK : BB_EIO;
+    return q->rc;
+}
+
+int db_release(db_q *q)
+{
+    db_end(q);
+    if (q->lender)
+        db_reader_release(q->lender, q->c);
+    q->lender = NULL;
     return q->rc;
 }
 
@@ -354,6 +376,18 @@ int db_collect(db_q *q, size_t size, size_t max, void (*fill)(db_q *q, void *rec
     return BB_OK;
 }
 
+int db_read_record(db_q *q, void *rec, void (*fill)(db_q *q, void *rec),
+                   void (*clear)(void *rec))
+{
+    int rc = db_step_one(q);
+    if (rc != BB_OK)
+        return rc;
+    fill(q, rec);
+    if ((rc = db_end(q)) != BB_OK)
+        clear(rec);
+    return rc;
+}
+
 int db_one_i64(db_q *q, int64_t *out)
 {
     int rc = db_step_one(q);
@@ -362,6 +396,57 @@ int db_one_i64(db_q *q, int64_t *out)
         rc = db_end(q);
     }
     return rc;
+}
+
+void db_row_read(db_q *q, void *rec, const struct db_col *map, size_t n)
+{
+    BB_ASSERT(sqlite3_column_count(q->st) == (int)n);
+    char *base = rec;
+    for (size_t k = 0; k < n; k++) {
+        void *f = base + map[k].off;
+        int i = (int)k;
+        switch (map[k].kind) {
+        case DB_COL_SKIP: break;
+        case DB_COL_I64:
+        case DB_COL_ID: *(int64_t *)f = db_col_i64(q, i); break;
+        case DB_COL_INT: *(int *)f = db_col_int(q, i); break;
+        case DB_COL_BOOL: *(bool *)f = db_col_int(q, i) != 0; break;
+        case DB_COL_DOUBLE: *(double *)f = db_col_double(q, i); break;
+        case DB_COL_STR: *(char **)f = db_col_strdup(q, i); break;
+        }
+    }
+}
+
+int db_row_bind(db_q *q, const void *rec, const struct db_col *map, size_t n)
+{
+    const char *base = rec;
+    for (size_t k = 0; k < n && q->rc == BB_OK; k++) {
+        const void *f = base + map[k].off;
+        const char *p = map[k].param;
+        if (map[k].kind == DB_COL_SKIP || sqlite3_bind_parameter_index(q->st, p) == 0)
+            continue;
+        switch (map[k].kind) {
+        case DB_COL_SKIP: break;
+        case DB_COL_I64: db_bind_i64(q, p, *(const int64_t *)f); break;
+        case DB_COL_ID: db_bind_id(q, p, *(const int64_t *)f); break;
+        case DB_COL_INT: db_bind_i64(q, p, *(const int *)f); break;
+        case DB_COL_BOOL: db_bind_i64(q, p, *(const bool *)f); break;
+        case DB_COL_DOUBLE: db_bind_double(q, p, *(const double *)f); break;
+        case DB_COL_STR: db_bind_text(q, p, *(char *const *)f); break;
+        }
+    }
+    return q->rc;
+}
+
+void db_row_free(void *rec, const struct db_col *map, size_t n)
+{
+    for (size_t k = 0; k < n; k++) {
+        if (map[k].kind != DB_COL_STR)
+            continue;
+        char **f = (char **)((char *)rec + map[k].off);
+        free(*f);
+        *f = NULL;
+    }
 }
 
 const char *db_col_text(db_q *q, int i)

@@ -87,11 +87,20 @@ typedef struct db_q {
     db_conn *c;
     sqlite3_stmt *st;   /* borrowed from c's cache; NULL if prepare failed */
     int rc;             /* enum bb_err: BB_OK, or the first error met */
+    db *lender;         /* c is a reader borrowed from it (db_prepare_read) */
 } db_q;
 
-/* Prepares (or takes from the cache) sql, a static string.  Returns q->rc:
- * BB_OK or BB_EIO (logged). */
+/* Prepares (or takes from the cache) sql, a static string, on c.  Returns
+ * q->rc: BB_OK or BB_EIO (logged). */
 int db_prepare(db_q *q, db_conn *c, const char *sql);
+/* Borrows a read connection of d and prepares sql on it; the caller gives
+ * it back with db_release once done with the rows. */
+int db_prepare_read(db_q *q, db *d, const char *sql);
+/* Prepares another statement on q's connection (a second query of the same
+ * read or operation; the first must be finished), keeping the loan. */
+int db_prepare_next(db_q *q, const char *sql);
+/* Ends the query and gives back a borrowed reader.  Returns q->rc. */
+int db_release(db_q *q);
 
 /* Binds by :name.  A name the statement does not have is a bug and fails
  * loudly: logged as an error, q->rc = BB_EINTERNAL, and the step returns
@@ -133,6 +142,41 @@ int db_one_i64(db_q *q, int64_t *out);
  * are set on BB_OK; NULL and 0 otherwise.  Returns BB_OK or the error. */
 int db_collect(db_q *q, size_t size, size_t max, void (*fill)(db_q *q, void *rec),
                void (*clear)(void *rec), void **out, size_t *n);
+
+/* A record's layout: column i of a row read into the record goes to the
+ * field at map[i].off, of map[i].kind, and the field binds parameter
+ * map[i].param (":" and the field's name).  One map per record type serves
+ * the row reader, the binding of an INSERT and the record's clear. */
+enum db_col_kind {
+    DB_COL_SKIP,      /* read and bound apart */
+    DB_COL_I64,
+    DB_COL_ID,        /* int64_t; 0 binds SQL NULL (a nullable reference) */
+    DB_COL_INT,
+    DB_COL_BOOL,
+    DB_COL_DOUBLE,
+    DB_COL_STR,       /* char *, owned by the record */
+};
+struct db_col {
+    const char *param;
+    size_t off;
+    enum db_col_kind kind;
+};
+#define DB_COL(type, field, kind) {":" #field, offsetof(type, field), DB_COL_##kind}
+/* Reads the current row into rec (strings strdup'ed: the record owns
+ * them).  The statement must have exactly n columns (asserted). */
+void db_row_read(db_q *q, void *rec, const struct db_col *map, size_t n);
+/* Binds each field of rec whose parameter the statement has (an INSERT
+ * names its parameters after the fields); the others it leaves to the
+ * caller.  Returns q->rc. */
+int db_row_bind(db_q *q, const void *rec, const struct db_col *map, size_t n);
+/* Frees the DB_COL_STR fields of rec and sets them to NULL. */
+void db_row_free(void *rec, const struct db_col *map, size_t n);
+
+/* A query for one record: BB_OK with rec filled by fill(q, rec) (caller
+ * clears it), BB_ENOTFOUND, or an error (rec cleared with clear).  The
+ * statement is reset. */
+int db_read_record(db_q *q, void *rec, void (*fill)(db_q *q, void *rec),
+                   void (*clear)(void *rec));
 
 /* Columns of the current row (index from 0). */
 /* Borrowed until the next step or reset; NULL for SQL NULL. */

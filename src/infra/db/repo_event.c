@@ -128,14 +128,13 @@ int repo_job_logs(db *d, int64_t id, int64_t after, int limit,
 {
     *last = after;
     struct logs_read r = {.fn = fn, .ud = ud, .last = last};
-    db_conn *c = db_reader_acquire(d);
     db_q q;
-    db_prepare(&q, c, SQL_LOGS);
+    db_prepare_read(&q, d, SQL_LOGS);
     db_bind_i64(&q, ":job", id);
     db_bind_i64(&q, ":after", after);
     db_bind_i64(&q, ":limit", limit);
     int rc = db_each(&q, give_line, &r);
-    db_reader_release(d, c);
+    db_release(&q);
     return rc;
 }
 
@@ -176,9 +175,8 @@ int repo_events_replay(db *d, int64_t after_id, int64_t upto_id, int64_t owner_s
     for (;;) {
         /* Page by page, giving the reader back in between so a long replay
          * to a slow client never pins a read connection. */
-        db_conn *c = db_reader_acquire(d);
         db_q q;
-        db_prepare(&q, c, SQL_REPLAY);
+        db_prepare_read(&q, d, SQL_REPLAY);
         db_bind_i64(&q, ":after", cursor);
         db_bind_i64(&q, ":upto", upto_id);
         db_bind_i64(&q, ":owner", owner_scope);
@@ -187,7 +185,7 @@ int repo_events_replay(db *d, int64_t after_id, int64_t upto_id, int64_t owner_s
         void *items;
         size_t n;
         int rc = db_collect(&q, sizeof(struct ev_row), REPLAY_PAGE, fill_ev, clear_ev, &items, &n);
-        db_reader_release(d, c);
+        db_release(&q);
         if (rc != BB_OK)
             return rc;
         struct ev_row *rows = items;
@@ -210,11 +208,10 @@ static const char SQL_EVENTS_MAX[] = "SELECT ifnull(max(id), 0) FROM job_events"
 int repo_events_max_id(db *d, int64_t *id)
 {
     *id = 0;
-    db_conn *c = db_reader_acquire(d);
     db_q q;
-    db_prepare(&q, c, SQL_EVENTS_MAX);
+    db_prepare_read(&q, d, SQL_EVENTS_MAX);
     int rc = db_one_i64(&q, id);
-    db_reader_release(d, c);
+    db_release(&q);
     return rc == BB_ENOTFOUND ? BB_EIO : rc;
 }
 

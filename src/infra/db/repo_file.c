@@ -10,31 +10,34 @@
 
 #define FILE_COLS "id, ifnull(owner_id, 0), filename, size, sha256, content_type, storage, key, created_at"
 
+/* The fields of FILE_COLS, in its order. */
+static const struct db_col FILE_MAP[] = {
+    DB_COL(file_rec, id, I64), DB_COL(file_rec, owner_id, ID),
+    DB_COL(file_rec, filename, STR), DB_COL(file_rec, size, I64),
+    DB_COL(file_rec, sha256, STR), DB_COL(file_rec, content_type, STR),
+    DB_COL(file_rec, storage, STR), DB_COL(file_rec, key, STR),
+    DB_COL(file_rec, created_at, I64),
+};
+#define FILE_NCOLS (sizeof FILE_MAP / sizeof FILE_MAP[0])
+
 void file_rec_clear(file_rec *f)
 {
-    char *owned[] = {f->filename, f->sha256, f->content_type, f->storage, f->key};
-    for (size_t i = 0; i < sizeof owned / sizeof owned[0]; i++)
-        free(owned[i]);
+    db_row_free(f, FILE_MAP, FILE_NCOLS);
     memset(f, 0, sizeof *f);
 }
 
 static void row_to_file(db_q *q, file_rec *f)
 {
     memset(f, 0, sizeof *f);
-    f->id = db_col_i64(q, 0);
-    f->owner_id = db_col_i64(q, 1);
-    f->filename = db_col_strdup(q, 2);
-    f->size = db_col_i64(q, 3);
-    f->sha256 = db_col_strdup(q, 4);
-    f->content_type = db_col_strdup(q, 5);
-    f->storage = db_col_strdup(q, 6);
-    f->key = db_col_strdup(q, 7);
-    f->created_at = db_col_i64(q, 8);
+    db_row_read(q, f, FILE_MAP, FILE_NCOLS);
 }
+
+static void fill_file(db_q *q, void *rec) { row_to_file(q, rec); }
+static void clear_file(void *rec) { file_rec_clear(rec); }
 
 static const char SQL_INSERT[] =
     "INSERT INTO files (owner_id, filename, size, sha256, content_type, storage, key, created_at) "
-    "VALUES (:owner, :name, :size, :sha, :type, :storage, :key, :now)";
+    "VALUES (:owner_id, :filename, :size, :sha256, :content_type, :storage, :key, :created_at)";
 
 static const char SQL_USAGE[] =
     "SELECT ifnull(sum(size), 0) FROM files WHERE ifnull(owner_id, 0) = :owner";
@@ -68,14 +71,7 @@ static int op_insert(db_conn *c, void *arg, db_outbox *out)
     f->created_at = bb_now_ms();
     db_q q;
     db_prepare(&q, c, SQL_INSERT);
-    db_bind_id(&q, ":owner", f->owner_id);
-    db_bind_text(&q, ":name", f->filename);
-    db_bind_i64(&q, ":size", f->size);
-    db_bind_text(&q, ":sha", f->sha256);
-    db_bind_text(&q, ":type", f->content_type);
-    db_bind_text(&q, ":storage", f->storage);
-    db_bind_text(&q, ":key", f->key);
-    db_bind_i64(&q, ":now", f->created_at);
+    db_row_bind(&q, f, FILE_MAP, FILE_NCOLS);
     if ((rc = db_step_done(&q)) != BB_OK)
         return rc;
     f->id = db_last_id(&q);
@@ -96,14 +92,11 @@ static int load(db_conn *c, int64_t id, int64_t scope, file_rec *out)
     db_q q;
     db_prepare(&q, c, SQL_GET);
     db_bind_i64(&q, ":id", id);
-    int rc = db_step_one(&q);
-    if (rc != BB_OK)
-        return rc;
-    row_to_file(&q, out);
-    if ((rc = db_end(&q)) == BB_OK && scope && out->owner_id != scope)
-        rc = BB_ENOTFOUND;
-    if (rc != BB_OK)
+    int rc = db_read_record(&q, out, fill_file, clear_file);
+    if (rc == BB_OK && scope && out->owner_id != scope) {
         file_rec_clear(out);
+        rc = BB_ENOTFOUND;
+    }
     return rc;
 }
 
@@ -118,20 +111,16 @@ int repo_file_get(db *d, int64_t id, int64_t owner_scope, file_rec *out)
 static const char SQL_LIST[] =
     "SELECT " FILE_COLS " FROM files WHERE ifnull(owner_id, 0) = :owner ORDER BY id DESC LIMIT :limit";
 
-static void fill_file(db_q *q, void *rec) { row_to_file(q, rec); }
-static void clear_file(void *rec) { file_rec_clear(rec); }
-
 int repo_file_list(db *d, int64_t owner_id, int limit, file_rec **out, size_t *n)
 {
-    db_conn *c = db_reader_acquire(d);
     db_q q;
-    db_prepare(&q, c, SQL_LIST);
+    db_prepare_read(&q, d, SQL_LIST);
     db_bind_i64(&q, ":owner", owner_id);
     db_bind_i64(&q, ":limit", limit);
     void *items;
     int rc = db_collect(&q, sizeof **out, limit > 0 ? (size_t)limit : 0, fill_file, clear_file,
                         &items, n);
-    db_reader_release(d, c);
+    db_release(&q);
     *out = items;
     return rc;
 }

@@ -14,42 +14,31 @@
 #include "util/err.h"
 #include "util/util.h"
 
+/* The fields of JOB_COLS, in its order (state is parsed apart). */
+#define C(field, kind) DB_COL(job, field, kind)
+static const struct db_col JOB_MAP[] = {
+    C(id, I64), C(owner_id, ID), C(state, SKIP), C(preset, STR), C(md, STR),
+    C(input_path, STR), C(with_tts, BOOL), C(upload, STR), C(voice_accent, STR),
+    C(force_tts, BOOL), C(notion_database, STR), C(mode, STR), C(priority, INT),
+    C(params, STR), C(progress, DOUBLE), C(attempts, INT), C(max_attempts, INT),
+    C(parent_job_id, ID), C(manifest_path, STR), C(notion_url, STR), C(page_url, STR),
+    C(error, STR), C(cancel_requested, BOOL), C(run_after, I64), C(created_at, I64),
+    C(updated_at, I64), C(started_at, I64), C(finished_at, I64), C(file_id, ID),
+    C(voice_id, STR),
+};
+#undef C
+
 void repo_row_to_job(db_q *q, job *j)
 {
     memset(j, 0, sizeof *j);
-    j->id = db_col_i64(q, 0);
-    j->owner_id = db_col_i64(q, 1);
+    db_row_read(q, j, JOB_MAP, sizeof JOB_MAP / sizeof JOB_MAP[0]);
     enum job_state s = JOB_QUEUED;
     job_state_parse(db_col_text(q, 2), &s);
     j->state = s;
-    j->preset = db_col_strdup(q, 3);
-    j->md = db_col_strdup(q, 4);
-    j->input_path = db_col_strdup(q, 5);
-    j->with_tts = db_col_int(q, 6) != 0;
-    j->upload = db_col_strdup(q, 7);
-    j->voice_accent = db_col_strdup(q, 8);
-    j->force_tts = db_col_int(q, 9) != 0;
-    j->notion_database = db_col_strdup(q, 10);
-    j->mode = db_col_strdup(q, 11);
-    j->priority = db_col_int(q, 12);
-    j->params = db_col_strdup(q, 13);
-    j->progress = db_col_double(q, 14);
-    j->attempts = db_col_int(q, 15);
-    j->max_attempts = db_col_int(q, 16);
-    j->parent_job_id = db_col_i64(q, 17);
-    j->manifest_path = db_col_strdup(q, 18);
-    j->notion_url = db_col_strdup(q, 19);
-    j->page_url = db_col_strdup(q, 20);
-    j->error = db_col_strdup(q, 21);
-    j->cancel_requested = db_col_int(q, 22) != 0;
-    j->run_after = db_col_i64(q, 23);
-    j->created_at = db_col_i64(q, 24);
-    j->updated_at = db_col_i64(q, 25);
-    j->started_at = db_col_i64(q, 26);
-    j->finished_at = db_col_i64(q, 27);
-    j->file_id = db_col_i64(q, 28);
-    j->voice_id = db_col_strdup(q, 29);
 }
+
+static void fill_job(db_q *q, void *rec) { repo_row_to_job(q, rec); }
+static void clear_job(void *rec) { job_clear(rec); }
 
 static const char SQL_GET[] = "SELECT " JOB_COLS " FROM jobs WHERE id = :id";
 
@@ -58,13 +47,7 @@ int repo_load_job(db_conn *c, int64_t id, job *out)
     db_q q;
     db_prepare(&q, c, SQL_GET);
     db_bind_i64(&q, ":id", id);
-    int rc = db_step_one(&q);
-    if (rc != BB_OK)
-        return rc;
-    repo_row_to_job(&q, out);
-    if ((rc = db_end(&q)) != BB_OK)
-        job_clear(out);
-    return rc;
+    return db_read_record(&q, out, fill_job, clear_job);
 }
 
 int repo_emit_job(db_conn *c, db_outbox *out, enum ev_type type, int64_t id)
@@ -90,13 +73,15 @@ struct submit_arg {
 
 static const char SQL_IDEM_FIND[] =
     "SELECT id, idem_hash FROM jobs WHERE ifnull(owner_id, 0) = :owner AND idem_key = :key";
+/* Parameters named after the job's fields are bound from JOB_MAP. */
 static const char SQL_INSERT[] =
     "INSERT INTO jobs (owner_id, state, preset, md, input_path, with_tts, upload, "
     "voice_accent, force_tts, notion_database, mode, priority, params, max_attempts, "
     "parent_job_id, idem_key, idem_hash, created_at, updated_at, file_id, voice_id) "
-    "VALUES (:owner, 'queued', :preset, :md, :input, :tts, :upload, :accent, :force, "
-    ":notion, :mode, :priority, :params, :max, :parent, :key, :hash, :now, :now, :file, "
-    ":voice)";
+    "VALUES (:owner_id, 'queued', :preset, :md, :input_path, :with_tts, "
+    "coalesce(:upload, 'auto'), :voice_accent, :force_tts, :notion_database, :mode, "
+    ":priority, coalesce(:params, '{}'), :max_attempts, :parent_job_id, :key, :hash, "
+    ":now, :now, :file_id, :voice_id)";
 
 /* The job an idempotency key already names: BB_OK with *found and j->id
  * set when its hash matches, BB_ECONFLICT when it differs. */
@@ -134,25 +119,10 @@ static int op_submit(db_conn *c, void *arg, db_outbox *out)
     int64_t now = bb_now_ms();
     db_q q;
     db_prepare(&q, c, SQL_INSERT);
-    db_bind_id(&q, ":owner", j->owner_id);
-    db_bind_text(&q, ":preset", j->preset);
-    db_bind_text(&q, ":md", j->md);
-    db_bind_text(&q, ":input", j->input_path);
-    db_bind_i64(&q, ":tts", j->with_tts);
-    db_bind_text(&q, ":upload", j->upload ? j->upload : "auto");
-    db_bind_text(&q, ":accent", j->voice_accent);
-    db_bind_i64(&q, ":force", j->force_tts);
-    db_bind_text(&q, ":notion", j->notion_database);
-    db_bind_text(&q, ":mode", j->mode);
-    db_bind_i64(&q, ":priority", j->priority);
-    db_bind_text(&q, ":params", j->params ? j->params : "{}");
-    db_bind_i64(&q, ":max", j->max_attempts);
-    db_bind_id(&q, ":parent", j->parent_job_id);
+    db_row_bind(&q, j, JOB_MAP, sizeof JOB_MAP / sizeof JOB_MAP[0]);
     db_bind_text(&q, ":key", a->idem_key);
     db_bind_text(&q, ":hash", a->idem_hash);
     db_bind_i64(&q, ":now", now);
-    db_bind_id(&q, ":file", j->file_id);
-    db_bind_text(&q, ":voice", j->voice_id);
     int rc = db_step_done(&q);
     if (rc != BB_OK)
         return rc;
@@ -395,9 +365,6 @@ static char *like_literal(const char *q)
     return out;
 }
 
-static void fill_job(db_q *q, void *rec) { repo_row_to_job(q, rec); }
-static void clear_job(void *rec) { job_clear(rec); }
-
 int repo_job_list(db *d, const struct job_filter *f, job **out, size_t *n)
 {
     *out = NULL;
@@ -405,9 +372,8 @@ int repo_job_list(db *d, const struct job_filter *f, job **out, size_t *n)
     char *q = NULL;
     if (f->q && !(q = like_literal(f->q)))
         return BB_EINTERNAL;
-    db_conn *c = db_reader_acquire(d);
     db_q st;
-    db_prepare(&st, c, f->has_state ? SQL_LIST_STATE : SQL_LIST_ALL);
+    db_prepare_read(&st, d, f->has_state ? SQL_LIST_STATE : SQL_LIST_ALL);
     if (f->has_state)
         db_bind_text(&st, ":state", job_state_name(f->state));
     db_bind_i64(&st, ":before", f->before_id);
@@ -418,7 +384,7 @@ int repo_job_list(db *d, const struct job_filter *f, job **out, size_t *n)
     void *items;
     int rc = db_collect(&st, sizeof(job), f->limit > 0 ? (size_t)f->limit : 0, fill_job,
                         clear_job, &items, n);
-    db_reader_release(d, c);
+    db_release(&st);
     free(q);
     *out = items;
     return rc;

@@ -24,11 +24,10 @@ static int count_state(void *ud, db_q *q)
 int repo_job_counts(db *d, int64_t counts[5])
 {
     memset(counts, 0, 5 * sizeof counts[0]);
-    db_conn *c = db_reader_acquire(d);
     db_q q;
-    db_prepare(&q, c, SQL_COUNTS);
+    db_prepare_read(&q, d, SQL_COUNTS);
     int rc = db_each(&q, count_state, counts);
-    db_reader_release(d, c);
+    db_release(&q);
     return rc;
 }
 
@@ -48,12 +47,11 @@ static int count_hour(void *ud, db_q *q)
 int repo_stats_jobs_per_hour(db *d, int64_t now, int64_t counts[24])
 {
     memset(counts, 0, 24 * sizeof counts[0]);
-    db_conn *c = db_reader_acquire(d);
     db_q q;
-    db_prepare(&q, c, SQL_PER_HOUR);
+    db_prepare_read(&q, d, SQL_PER_HOUR);
     db_bind_i64(&q, ":start", (now / 3600000 - 23) * 3600000);
     int rc = db_each(&q, count_hour, counts);
-    db_reader_release(d, c);
+    db_release(&q);
     return rc;
 }
 
@@ -98,12 +96,11 @@ int repo_stats_durations(db *d, int64_t since,
                          void (*fn)(void *, const char *, const int64_t *, size_t), void *ud)
 {
     struct durations g = {.fn = fn, .ud = ud};
-    db_conn *c = db_reader_acquire(d);
     db_q q;
-    db_prepare(&q, c, SQL_DURATIONS);
+    db_prepare_read(&q, d, SQL_DURATIONS);
     db_bind_i64(&q, ":since", since);
     int rc = db_each(&q, add_duration, &g);
-    db_reader_release(d, c);
+    db_release(&q);
     if (rc == BB_OK && g.n)
         fn(ud, g.preset, g.ms, g.n);
     free(g.ms);
@@ -117,14 +114,13 @@ static const char SQL_ARTIFACT_BYTES[] = "SELECT ifnull(sum(size), 0) FROM artif
 int repo_stats_sizes(db *d, int64_t *db_bytes, int64_t *artifact_bytes)
 {
     *db_bytes = *artifact_bytes = 0;
-    db_conn *c = db_reader_acquire(d);
     db_q q;
-    db_prepare(&q, c, SQL_DB_BYTES);
+    db_prepare_read(&q, d, SQL_DB_BYTES);
     int rc = db_one_i64(&q, db_bytes);
     if (rc == BB_OK) {
-        db_prepare(&q, c, SQL_ARTIFACT_BYTES);
+        db_prepare_next(&q, SQL_ARTIFACT_BYTES);
         rc = db_one_i64(&q, artifact_bytes);
     }
-    db_reader_release(d, c);
+    db_release(&q);
     return rc == BB_ENOTFOUND ? BB_EIO : rc;
 }

@@ -11,18 +11,21 @@
 
 #define USER_COLS "id, email, name, role, password_hash, disabled, created_at, updated_at"
 
+/* The fields of USER_COLS, in its order. */
+static const struct db_col USER_MAP[] = {
+    DB_COL(user, id, I64), DB_COL(user, email, STR), DB_COL(user, name, STR),
+    DB_COL(user, role, STR), DB_COL(user, password_hash, STR), DB_COL(user, disabled, BOOL),
+    DB_COL(user, created_at, I64), DB_COL(user, updated_at, I64),
+};
+
 static void row_to_user(db_q *q, user *u)
 {
     memset(u, 0, sizeof *u);
-    u->id = db_col_i64(q, 0);
-    u->email = db_col_strdup(q, 1);
-    u->name = db_col_strdup(q, 2);
-    u->role = db_col_strdup(q, 3);
-    u->password_hash = db_col_strdup(q, 4);
-    u->disabled = db_col_int(q, 5) != 0;
-    u->created_at = db_col_i64(q, 6);
-    u->updated_at = db_col_i64(q, 7);
+    db_row_read(q, u, USER_MAP, sizeof USER_MAP / sizeof USER_MAP[0]);
 }
+
+static void fill_user(db_q *q, void *rec) { row_to_user(q, rec); }
+static void clear_user(void *rec) { user_clear(rec); }
 
 static int bind_hash(db_q *q, const char *name, const unsigned char *h)
 {
@@ -40,13 +43,7 @@ static int load_user(db_conn *c, const char *sql, const char *key, int64_t id, c
         db_bind_text(&q, key, text);
     else
         db_bind_i64(&q, key, id);
-    int rc = db_step_one(&q);
-    if (rc != BB_OK)
-        return rc;
-    row_to_user(&q, out);
-    if ((rc = db_end(&q)) != BB_OK)
-        user_clear(out);
-    return rc;
+    return db_read_record(&q, out, fill_user, clear_user);
 }
 
 static const char SQL_USER_BY_ID[] = "SELECT " USER_COLS " FROM users WHERE id = :id";
@@ -54,7 +51,7 @@ static const char SQL_USER_BY_EMAIL[] = "SELECT " USER_COLS " FROM users WHERE e
 static const char SQL_USER_COUNT[] = "SELECT count(*) FROM users";
 static const char SQL_USER_INSERT[] =
     "INSERT INTO users (email, name, role, password_hash, created_at, updated_at) "
-    "VALUES (:email, :name, :role, :hash, :now, :now)";
+    "VALUES (:email, :name, :role, :password_hash, :now, :now)";
 
 struct create_arg {
     user *u;
@@ -85,10 +82,7 @@ static int op_create(db_conn *c, void *arg, db_outbox *out)
     int64_t now = bb_now_ms();
     db_q q;
     db_prepare(&q, c, SQL_USER_INSERT);
-    db_bind_text(&q, ":email", a->u->email);
-    db_bind_text(&q, ":name", a->u->name);
-    db_bind_text(&q, ":role", a->u->role);
-    db_bind_text(&q, ":hash", a->u->password_hash);
+    db_row_bind(&q, a->u, USER_MAP, sizeof USER_MAP / sizeof USER_MAP[0]);
     db_bind_i64(&q, ":now", now);
     int rc = db_step_done(&q);
     if (rc != BB_OK)
@@ -122,17 +116,13 @@ int repo_user_by_email(db *d, const char *email, user *out)
 
 static const char SQL_USER_LIST[] = "SELECT " USER_COLS " FROM users ORDER BY id DESC";
 
-static void fill_user(db_q *q, void *rec) { row_to_user(q, rec); }
-static void clear_user(void *rec) { user_clear(rec); }
-
 int repo_user_list(db *d, user **out, size_t *n)
 {
-    db_conn *c = db_reader_acquire(d);
     db_q q;
-    db_prepare(&q, c, SQL_USER_LIST);
+    db_prepare_read(&q, d, SQL_USER_LIST);
     void *items;
     int rc = db_collect(&q, sizeof **out, 0, fill_user, clear_user, &items, n);
-    db_reader_release(d, c);
+    db_release(&q);
     *out = items;
     return rc;
 }
@@ -292,9 +282,8 @@ static bool is_admin(db_q *q, int i)
 
 int repo_token_check(db *d, const unsigned char *hash, int64_t now, struct token_info *out)
 {
-    db_conn *c = db_reader_acquire(d);
     db_q q;
-    db_prepare(&q, c, SQL_TOKEN_CHECK);
+    db_prepare_read(&q, d, SQL_TOKEN_CHECK);
     bind_hash(&q, ":hash", hash);
     db_bind_i64(&q, ":now", now);
     int rc = db_step_one(&q);
@@ -304,7 +293,7 @@ int repo_token_check(db *d, const unsigned char *hash, int64_t now, struct token
         out->admin = is_admin(&q, 2);
         rc = db_end(&q);
     }
-    db_reader_release(d, c);
+    db_release(&q);
     return rc == BB_ENOTFOUND ? BB_EAUTH : rc;
 }
 
@@ -432,12 +421,11 @@ static const char SQL_SESSION_OF_REFRESH[] =
 int repo_session_of_refresh(db *d, const unsigned char *hash, int64_t *session_id)
 {
     *session_id = 0;
-    db_conn *c = db_reader_acquire(d);
     db_q q;
-    db_prepare(&q, c, SQL_SESSION_OF_REFRESH);
+    db_prepare_read(&q, d, SQL_SESSION_OF_REFRESH);
     bind_hash(&q, ":hash", hash);
     int rc = db_one_i64(&q, session_id);
-    db_reader_release(d, c);
+    db_release(&q);
     return rc == BB_ENOTFOUND ? BB_OK : rc;
 }
 
