@@ -145,8 +145,10 @@ int repo_job_submit(db *d, job *j, const char *idem_key, const char *idem_hash,
 
 static const char SQL_STATE_OF[] = "SELECT state, ifnull(owner_id, 0) FROM jobs WHERE id = :id";
 
-/* Reads the state of a job visible to owner_scope. */
-static int state_of(db_conn *c, int64_t id, int64_t owner_scope, enum job_state *s)
+/* Reads the state of job id, visible to owner_scope (0 = any), and
+ * refuses with BB_ESTATE a state the action does not accept. */
+static int action_state(db_conn *c, int64_t id, int64_t owner_scope,
+                        bool (*accepts)(enum job_state), enum job_state *s)
 {
     db_q q;
     db_prepare(&q, c, SQL_STATE_OF);
@@ -159,16 +161,30 @@ static int state_of(db_conn *c, int64_t id, int64_t owner_scope, enum job_state 
     db_end(&q);
     if (owner_scope && owner != owner_scope)
         return BB_ENOTFOUND;
-    return prc == 0 ? BB_OK : BB_EIO;
+    if (prc != 0)
+        return BB_EIO;
+    return accepts(*s) ? BB_OK : BB_ESTATE;
 }
 
-/* Runs one prepared UPDATE of a job's row and, when it succeeded, logs
- * the job's new DTO as event `type`. */
+/* Prepares an UPDATE of job id's row with :id and :now bound. */
+static void prepare_update(db_q *q, db_conn *c, const char *sql, int64_t id)
+{
+    db_prepare(q, c, sql);
+    db_bind_i64(q, ":id", id);
+    db_bind_i64(q, ":now", bb_now_ms());
+}
+
+/* Runs the prepared UPDATE and, when it succeeded, logs the job's new DTO
+ * as event `type`. */
 static int update_and_emit(db_q *q, db_outbox *out, enum ev_type type, int64_t id)
 {
     int rc = db_step_done(q);
     return rc == BB_OK ? repo_emit_job(q->c, out, type, id) : rc;
 }
+
+static bool cancelable(enum job_state s) { return !job_state_terminal(s); }
+static bool retryable(enum job_state s) { return s == JOB_FAILED || s == JOB_CANCELED; }
+static bool editable(enum job_state s) { return s != JOB_RUNNING; }
 
 struct cancel_arg {
     int64_t id, owner_scope;
@@ -186,18 +202,14 @@ static int op_cancel(db_conn *c, void *arg, db_outbox *out)
 {
     struct cancel_arg *a = arg;
     enum job_state s;
-    int rc = state_of(c, a->id, a->owner_scope, &s);
+    int rc = action_state(c, a->id, a->owner_scope, cancelable, &s);
     if (rc != BB_OK)
         return rc;
-    if (job_state_terminal(s))
-        return BB_ESTATE;
     char msg[300];
     snprintf(msg, sizeof msg, "canceled%s%s", a->reason && *a->reason ? ": " : "",
              a->reason ? a->reason : "");
     db_q q;
-    db_prepare(&q, c, s == JOB_QUEUED ? SQL_CANCEL_QUEUED : SQL_CANCEL_RUNNING);
-    db_bind_i64(&q, ":id", a->id);
-    db_bind_i64(&q, ":now", bb_now_ms());
+    prepare_update(&q, c, s == JOB_QUEUED ? SQL_CANCEL_QUEUED : SQL_CANCEL_RUNNING, a->id);
     if (s == JOB_QUEUED) {
         db_bind_text(&q, ":error", msg);
         a->outcome = CANCEL_DONE;
@@ -216,44 +228,46 @@ int repo_job_cancel(db *d, int64_t id, int64_t owner_scope, const char *reason,
     return rc;
 }
 
-struct retry_arg {
+/* A retry or an edit: an UPDATE of a job in a state the action accepts,
+ * logged as job_state_changed.  bind adds the action's own parameters. */
+struct action_arg {
     int64_t id, owner_scope;
-    int extra;
+    bool (*accepts)(enum job_state);
+    const char *sql;
+    void (*bind)(db_q *q, const struct action_arg *a);
+    int extra, max_attempts;           /* retry; edit */
+    const char *preset, *notion;       /* edit */
 };
+
+static int op_action(db_conn *c, void *arg, db_outbox *out)
+{
+    struct action_arg *a = arg;
+    enum job_state s;
+    int rc = action_state(c, a->id, a->owner_scope, a->accepts, &s);
+    if (rc != BB_OK)
+        return rc;
+    db_q q;
+    prepare_update(&q, c, a->sql, a->id);
+    a->bind(&q, a);
+    return update_and_emit(&q, out, EV_JOB_STATE_CHANGED, a->id);
+}
 
 static const char SQL_RETRY[] =
     "UPDATE jobs SET state = 'queued', max_attempts = attempts + :extra, run_after = 0, "
     "error = NULL, finished_at = NULL, progress = 0, cancel_requested = 0, interruptions = 0, "
     "updated_at = :now WHERE id = :id AND state IN ('failed', 'canceled')";
 
-static int op_retry(db_conn *c, void *arg, db_outbox *out)
+static void bind_retry(db_q *q, const struct action_arg *a)
 {
-    struct retry_arg *a = arg;
-    enum job_state s;
-    int rc = state_of(c, a->id, a->owner_scope, &s);
-    if (rc != BB_OK)
-        return rc;
-    if (s != JOB_FAILED && s != JOB_CANCELED)
-        return BB_ESTATE;
-    db_q q;
-    db_prepare(&q, c, SQL_RETRY);
-    db_bind_i64(&q, ":extra", a->extra < 1 ? 1 : a->extra);
-    db_bind_i64(&q, ":now", bb_now_ms());
-    db_bind_i64(&q, ":id", a->id);
-    return update_and_emit(&q, out, EV_JOB_STATE_CHANGED, a->id);
+    db_bind_i64(q, ":extra", a->extra < 1 ? 1 : a->extra);
 }
 
 int repo_job_retry(db *d, int64_t id, int64_t owner_scope, int extra_attempts)
 {
-    struct retry_arg a = {.id = id, .owner_scope = owner_scope, .extra = extra_attempts};
-    return db_write(d, op_retry, &a);
+    struct action_arg a = {.id = id, .owner_scope = owner_scope, .accepts = retryable,
+                           .sql = SQL_RETRY, .bind = bind_retry, .extra = extra_attempts};
+    return db_write(d, op_action, &a);
 }
-
-struct edit_arg {
-    int64_t id, owner_scope;
-    const char *preset, *notion;
-    int max_attempts;
-};
 
 static const char SQL_EDIT[] =
     "UPDATE jobs SET preset = coalesce(:preset, preset), "
@@ -263,31 +277,20 @@ static const char SQL_EDIT[] =
     "  WHEN :notion = '' THEN NULL ELSE :notion END, "
     "updated_at = :now WHERE id = :id AND state <> 'running'";
 
-static int op_edit(db_conn *c, void *arg, db_outbox *out)
+static void bind_edit(db_q *q, const struct action_arg *a)
 {
-    struct edit_arg *a = arg;
-    enum job_state s;
-    int rc = state_of(c, a->id, a->owner_scope, &s);
-    if (rc != BB_OK)
-        return rc;
-    if (s == JOB_RUNNING)
-        return BB_ESTATE;
-    db_q q;
-    db_prepare(&q, c, SQL_EDIT);
-    db_bind_text(&q, ":preset", a->preset);
-    db_bind_i64(&q, ":max", a->max_attempts);
-    db_bind_text(&q, ":notion", a->notion);
-    db_bind_i64(&q, ":now", bb_now_ms());
-    db_bind_i64(&q, ":id", a->id);
-    return update_and_emit(&q, out, EV_JOB_STATE_CHANGED, a->id);
+    db_bind_text(q, ":preset", a->preset);
+    db_bind_i64(q, ":max", a->max_attempts);
+    db_bind_text(q, ":notion", a->notion);
 }
 
 int repo_job_edit(db *d, int64_t id, int64_t owner_scope, const char *preset,
                   int max_attempts, const char *notion_db)
 {
-    struct edit_arg a = {.id = id, .owner_scope = owner_scope, .preset = preset,
-                         .notion = notion_db, .max_attempts = max_attempts};
-    return db_write(d, op_edit, &a);
+    struct action_arg a = {.id = id, .owner_scope = owner_scope, .accepts = editable,
+                           .sql = SQL_EDIT, .bind = bind_edit, .preset = preset,
+                           .notion = notion_db, .max_attempts = max_attempts};
+    return db_write(d, op_action, &a);
 }
 
 struct progress_arg {
@@ -302,10 +305,8 @@ static int op_progress(db_conn *c, void *arg, db_outbox *out)
 {
     struct progress_arg *a = arg;
     db_q q;
-    db_prepare(&q, c, SQL_PROGRESS);
+    prepare_update(&q, c, SQL_PROGRESS, a->id);
     db_bind_double(&q, ":p", a->p);
-    db_bind_i64(&q, ":now", bb_now_ms());
-    db_bind_i64(&q, ":id", a->id);
     int rc = db_step_done(&q);
     if (rc != BB_OK || db_changes(&q) != 1)
         return rc;
