@@ -33,15 +33,18 @@
  *   writes.  A reader is borrowed for one request and given back.
  * - Statements are prepared once per connection and cached, keyed by the
  *   address of the static SQL text in repo_*.c.  The statement layer
- *   (db_q: db_prepare, db_bind_*, db_step*, db_col_*, db_each) is the only
- *   way repositories touch them: binds by :name fail loudly on an unknown
- *   name, and every write maps a constraint violation to BB_ECONFLICT.
+ *   (db_q: db_prepare*, db_bind_*, db_step*, db_col_*, the read loops
+ *   db_each / db_collect / db_read_record, and record maps that read, bind
+ *   and free a struct) is the only way repositories touch them: a bind by
+ *   an unknown :name fails loudly (logged, BB_EINTERNAL, nothing runs), and
+ *   every statement maps a constraint violation to BB_ECONFLICT.
  * - synchronous=NORMAL in WAL mode: a process crash (kill -9) loses
  *   nothing committed; a power loss may lose the last transactions.  See
  *   docs/architecture.md.
  * - Shutdown: db_close() marks the queue closed (later db_write calls get
  *   BB_EUNAVAIL), lets the writer finish what is queued, joins it,
- *   checkpoints (TRUNCATE) and closes every connection.
+ *   checkpoints (TRUNCATE) and closes every connection.  By then the queue
+ *   is empty and every reader has been given back (asserted).
  */
 #include "infra/db/db.h"
 
@@ -543,7 +546,8 @@ static int migrate(sqlite3 *h, char *err, size_t errlen)
     const char *text = (const char *)a->data;
     const char *starts[256];
     int nums[256], nsec = 0;
-    for (const char *line = text; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+    for (const char *line = text; line && *line;
+         line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
         if (strncmp(line, "-- migration ", 13) != 0 || line[13] < '1' || line[13] > '9')
             continue;
         const char *q = line + 13;
@@ -916,7 +920,8 @@ int db_backup(db *d, const char *dest, char *err, size_t errlen)
     sqlite3 *to = NULL;
     int rc = sqlite3_open_v2(dest, &to, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
     if (rc != SQLITE_OK) {
-        snprintf(err, errlen, "cannot create %s: %s", dest, to ? sqlite3_errmsg(to) : sqlite3_errstr(rc));
+        snprintf(err, errlen, "cannot create %s: %s", dest,
+                 to ? sqlite3_errmsg(to) : sqlite3_errstr(rc));
         sqlite3_close(to);
         return -1;
     }
@@ -955,7 +960,8 @@ int db_integrity_check(const char *path, char *err, size_t errlen)
     sqlite3 *h = NULL;
     int rc = sqlite3_open_v2(path, &h, SQLITE_OPEN_READONLY, NULL);
     if (rc != SQLITE_OK) {
-        snprintf(err, errlen, "cannot open %s: %s", path, h ? sqlite3_errmsg(h) : sqlite3_errstr(rc));
+        snprintf(err, errlen, "cannot open %s: %s", path,
+                 h ? sqlite3_errmsg(h) : sqlite3_errstr(rc));
         sqlite3_close(h);
         return -1;
     }

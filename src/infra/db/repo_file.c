@@ -8,7 +8,8 @@
 #include "util/err.h"
 #include "util/util.h"
 
-#define FILE_COLS "id, ifnull(owner_id, 0), filename, size, sha256, content_type, storage, key, created_at"
+#define FILE_COLS                                                              \
+    "id, ifnull(owner_id, 0), filename, size, sha256, content_type, storage, key, created_at"
 
 /* The fields of FILE_COLS, in its order. */
 static const struct db_col FILE_MAP[] = {
@@ -109,7 +110,8 @@ int repo_file_get(db *d, int64_t id, int64_t owner_scope, file_rec *out)
 }
 
 static const char SQL_LIST[] =
-    "SELECT " FILE_COLS " FROM files WHERE ifnull(owner_id, 0) = :owner ORDER BY id DESC LIMIT :limit";
+    "SELECT " FILE_COLS " FROM files WHERE ifnull(owner_id, 0) = :owner "
+    "ORDER BY id DESC LIMIT :limit";
 
 int repo_file_list(db *d, int64_t owner_id, int limit, file_rec **out, size_t *n)
 {
