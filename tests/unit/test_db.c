@@ -1537,6 +1537,38 @@ TEST(row_map_binds_by_field_name_and_zero_id_is_null)
     fx_close(&f);
 }
 
+static int op_insert_s_unbound(db_conn *c, void *arg, db_outbox *out)
+{
+    (void)arg;
+    (void)out;
+    db_q q;
+    db_prepare(&q, c, SQL_S_INSERT);
+    db_bind_text(&q, ":name", "half");      /* :n and :r forgotten */
+    return db_step_done(&q);
+}
+
+TEST(a_parameter_left_unbound_is_caught_in_debug_builds)
+{
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        /* the child has its own database and writer thread */
+        struct fx f;
+        if (!fx_open(&f) || db_write(f.d, op_create_s, NULL) != BB_OK)
+            _exit(3);
+        int rc = db_write(f.d, op_insert_s_unbound, NULL);
+        fx_close(&f);
+        _exit(rc == BB_OK ? 0 : 4);
+    }
+    int status = 0;
+    CHECK(waitpid(pid, &status, 0) == pid);
+#ifdef BB_DEBUG
+    CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
+#else
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);   /* release: NULL, as SQLite does */
+#endif
+}
+
 /* ---- backup ------------------------------------------------------------ */
 
 struct bg_writer {

@@ -187,6 +187,7 @@ int db_prepare_read(db_q *q, db *d, const char *sql)
 
 int db_prepare_next(db_q *q, const char *sql)
 {
+    q->bound = 0;
     q->st = db_stmt(q->c, sql);
     q->rc = q->st ? BB_OK : BB_EIO;
     return q->rc;
@@ -212,9 +213,24 @@ static int param(db_q *q, const char *name)
         bb_error("sql bind: the statement has no such parameter", "name", name, "sql",
                  sqlite3_sql(q->st));
         q->rc = BB_EINTERNAL;
+    } else if (i <= 64) {
+        q->bound |= UINT64_C(1) << (i - 1);
     }
     return i;
 }
+
+#ifdef BB_DEBUG
+/* Whether every parameter of q's statement has been bound (for the
+ * assert before a step; statements with over 64 are not tracked). */
+static bool all_bound(const db_q *q)
+{
+    int n = sqlite3_bind_parameter_count(q->st);
+    if (n > 64)
+        return true;
+    uint64_t want = n == 64 ? ~UINT64_C(0) : (UINT64_C(1) << n) - 1;
+    return (q->bound & want) == want;
+}
+#endif
 
 /* Records a failed sqlite3_bind_* (out of memory, too big). */
 static int bound(db_q *q, const char *name, int rc)
@@ -280,6 +296,7 @@ int db_step_done(db_q *q)
 {
     if (q->rc != BB_OK)
         return db_end(q);
+    BB_ASSERT(all_bound(q));
     int rc = sqlite3_step(q->st);
     if (rc == SQLITE_ROW)
         bb_error("sql step returned a row where none was expected", "sql", sqlite3_sql(q->st));
@@ -296,6 +313,7 @@ bool db_step(db_q *q)
         db_end(q);
         return false;
     }
+    BB_ASSERT(all_bound(q));
     int rc = sqlite3_step(q->st);
     if (rc == SQLITE_ROW)
         return true;

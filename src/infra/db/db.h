@@ -88,6 +88,8 @@ typedef struct db_q {
     sqlite3_stmt *st;   /* borrowed from c's cache; NULL if prepare failed */
     int rc;             /* enum bb_err: BB_OK, or the first error met */
     db *lender;         /* c is a reader borrowed from it (db_prepare_read) */
+    uint64_t bound;     /* bit i-1: parameter i was bound (asserted complete
+                           before a step in debug builds) */
 } db_q;
 
 /* Prepares (or takes from the cache) sql, a static string, on c.  Returns
@@ -104,7 +106,9 @@ int db_release(db_q *q);
 
 /* Binds by :name.  A name the statement does not have is a bug and fails
  * loudly: logged as an error, q->rc = BB_EINTERNAL, and the step returns
- * it instead of running with the parameter left NULL.  Each returns q->rc. */
+ * it instead of running with the parameter left NULL.  Each returns q->rc.
+ * The other way round, a parameter nobody bound is a bug too: the step
+ * asserts every parameter was bound (debug and sanitizer builds). */
 int db_bind_i64(db_q *q, const char *name, int64_t v);
 int db_bind_double(db_q *q, const char *name, double v);
 /* v is copied; NULL binds SQL NULL. */
