@@ -36,7 +36,8 @@
  *   (db_q: db_prepare*, db_bind_*, db_step*, db_col_*, the read loops
  *   db_each / db_collect / db_read_record, and record maps that read, bind
  *   and free a struct) is the only way repositories touch them: a bind by
- *   an unknown :name fails loudly (logged, BB_EINTERNAL, nothing runs), and
+ *   an unknown :name fails loudly (logged, BB_EINTERNAL, nothing runs), a
+ *   parameter left unbound is caught before the step (asserted), and
  *   every statement maps a constraint violation to BB_ECONFLICT.
  * - synchronous=NORMAL in WAL mode: a process crash (kill -9) loses
  *   nothing committed; a power loss may lose the last transactions.  See
