@@ -1,11 +1,14 @@
-/* test_db.c — unit tests for src/infra/db/db.c and repo_job.c on a real
+/* test_db.c — unit tests for src/infra/db/db.c and the job repositories
+ * (repo_job.c, repo_claim.c, repo_event.c, repo_artifact.c) on a real
  * SQLite file in a fresh temporary directory: migrations and refusal of a
  * newer schema, group commit from many threads, per-operation rollback
  * inside a batch, the commit hook's event order, claim order and filters,
  * finish/cancel/retry/recovery transitions, idempotency keys, event
- * replay and trimming, and an online backup of a database being written.
- * The tests' own SQL (a scratch table, probes) runs only through sqlite3
- * calls on a connection the db layer hands out, or on a closed file. */
+ * replay and trimming, an online backup of a database being written, and
+ * the statement layer (binds by name, conflicts, columns, read loops).
+ * The tests' own SQL (scratch tables, probes) runs only through the
+ * statement layer or sqlite3 calls on a connection the db layer hands out,
+ * or on a closed file. */
 #define UNIT_MAIN
 #include "unit.h"
 
@@ -1280,6 +1283,290 @@ TEST(get_missing_and_owner_scope)
     job_clear(&j);
     CHECK(ok);
     fx_close(&f);
+}
+
+/* ---- the statement layer (db_q) ---------------------------------------- */
+
+/* A scratch table for the statement layer: a unique text, a nullable
+ * integer, a real. */
+static const char SQL_S_CREATE[] =
+    "CREATE TABLE s (id INTEGER PRIMARY KEY, name TEXT UNIQUE, n INTEGER, r REAL)";
+static const char SQL_S_INSERT[] = "INSERT INTO s (name, n, r) VALUES (:name, :n, :r)";
+static const char SQL_S_INSERT_NOTNULL[] = "INSERT INTO t (x) VALUES (:x)";
+static const char SQL_S_ALL[] = "SELECT id, name, n, r FROM s ORDER BY id";
+static const char SQL_S_BY_NAME[] = "SELECT id, name, n, r FROM s WHERE name = :name";
+static const char SQL_S_COUNT[] = "SELECT count(*) FROM s";
+
+static int op_create_s(db_conn *c, void *arg, db_outbox *out)
+{
+    (void)arg;
+    (void)out;
+    return sqlite3_exec(db_handle(c), SQL_S_CREATE, NULL, NULL, NULL) == SQLITE_OK ? BB_OK
+                                                                                   : BB_EIO;
+}
+
+/* One row to insert into s; n == 0 stores NULL (db_bind_id). */
+struct s_row {
+    const char *name;
+    int64_t n;
+    double r;
+    int bind_rc, step_rc;       /* what the layer answered */
+    const char *bad_name;       /* bind this unknown parameter first */
+};
+
+static int op_insert_s(db_conn *c, void *arg, db_outbox *out)
+{
+    (void)out;
+    struct s_row *r = arg;
+    db_q q;
+    if (db_prepare(&q, c, SQL_S_INSERT) != BB_OK)
+        return BB_EIO;
+    if (r->bad_name)
+        r->bind_rc = db_bind_text(&q, r->bad_name, "x");
+    db_bind_text(&q, ":name", r->name);
+    db_bind_id(&q, ":n", r->n);
+    db_bind_double(&q, ":r", r->r);
+    r->step_rc = db_step_done(&q);
+    return r->step_rc;
+}
+
+static int64_t count_s(db *d)
+{
+    db_q q;
+    int64_t n = -1;
+    db_prepare_read(&q, d, SQL_S_COUNT);
+    if (db_one_i64(&q, &n) != BB_OK)
+        n = -1;
+    db_release(&q);
+    return n;
+}
+
+#define OPEN_S(f)                                                             \
+    OPEN_FX(f);                                                               \
+    CHECK_EQ_INT(db_write(f.d, op_create_s, NULL), BB_OK)
+
+TEST(bind_of_an_unknown_name_fails_loudly_and_runs_nothing)
+{
+    OPEN_S(f);
+    struct s_row r = {.name = "a", .n = 1, .bad_name = ":nope"};
+    CHECK_EQ_INT(db_write(f.d, op_insert_s, &r), BB_EINTERNAL);
+    CHECK_EQ_INT(r.bind_rc, BB_EINTERNAL);
+    CHECK_EQ_INT(r.step_rc, BB_EINTERNAL);
+    CHECK_EQ_INT(count_s(f.d), 0);
+    /* the same on a reader: the step yields no row and reports the error */
+    db_q q;
+    CHECK_EQ_INT(db_prepare_read(&q, f.d, SQL_S_BY_NAME), BB_OK);
+    CHECK_EQ_INT(db_bind_i64(&q, ":id", 1), BB_EINTERNAL);
+    CHECK_EQ_INT(db_bind_text(&q, ":name", "a"), BB_EINTERNAL);   /* sticky */
+    bool row = db_step(&q);
+    CHECK_EQ_INT(db_release(&q), BB_EINTERNAL);
+    CHECK(!row);
+    /* a good insert still works on the same cached statement */
+    struct s_row ok = {.name = "a", .n = 1};
+    CHECK_EQ_INT(db_write(f.d, op_insert_s, &ok), BB_OK);
+    CHECK_EQ_INT(count_s(f.d), 1);
+    fx_close(&f);
+}
+
+static int op_insert_t_null(db_conn *c, void *arg, db_outbox *out)
+{
+    (void)arg;
+    (void)out;
+    db_q q;
+    db_prepare(&q, c, SQL_S_INSERT_NOTNULL);
+    db_bind_text(&q, ":x", NULL);
+    return db_step_done(&q);
+}
+
+TEST(constraint_violations_map_to_conflict)
+{
+    OPEN_S(f);
+    struct s_row a = {.name = "dup", .n = 1};
+    CHECK_EQ_INT(db_write(f.d, op_insert_s, &a), BB_OK);
+    struct s_row b = {.name = "dup", .n = 2};
+    CHECK_EQ_INT(db_write(f.d, op_insert_s, &b), BB_ECONFLICT);      /* UNIQUE */
+    CHECK_EQ_INT(b.step_rc, BB_ECONFLICT);
+    CHECK_EQ_INT(db_write(f.d, op_create_t, NULL), BB_OK);
+    CHECK_EQ_INT(db_write(f.d, op_insert_t_null, NULL), BB_ECONFLICT); /* NOT NULL */
+    CHECK_EQ_INT(count_s(f.d), 1);
+    fx_close(&f);
+}
+
+TEST(column_helpers_read_null_and_values)
+{
+    OPEN_S(f);
+    struct s_row a = {.name = NULL, .n = 0, .r = 0};
+    struct s_row b = {.name = "bee", .n = 7, .r = 1.5};
+    CHECK_EQ_INT(db_write(f.d, op_insert_s, &a), BB_OK);
+    CHECK_EQ_INT(db_write(f.d, op_insert_s, &b), BB_OK);
+    db_q q;
+    CHECK_EQ_INT(db_prepare_read(&q, f.d, SQL_S_ALL), BB_OK);
+    CHECK(db_step(&q));
+    bool null_ok = db_col_text(&q, 1) == NULL && db_col_strdup(&q, 1) == NULL &&
+                   db_col_null(&q, 1) && db_col_null(&q, 2) && db_col_i64(&q, 2) == 0 &&
+                   db_col_int(&q, 2) == 0 && !db_col_null(&q, 0);
+    bool second = db_step(&q);
+    char *name = second ? db_col_strdup(&q, 1) : NULL;
+    bool val_ok = second && db_col_i64(&q, 2) == 7 && db_col_int(&q, 2) == 7 &&
+                  db_col_double(&q, 3) == 1.5 && !db_col_null(&q, 2) &&
+                  strcmp(db_col_text(&q, 1), "bee") == 0;
+    bool third = db_step(&q);
+    CHECK_EQ_INT(db_release(&q), BB_OK);
+    CHECK(null_ok);
+    CHECK(val_ok);
+    CHECK(!third);
+    CHECK_STR_EQ(name, "bee");
+    free(name);
+    fx_close(&f);
+}
+
+struct sum {
+    int64_t total;
+    int rows, stop_at, fail_at;
+};
+
+static int sum_row(void *ud, db_q *q)
+{
+    struct sum *s = ud;
+    s->rows++;
+    s->total += db_col_i64(q, 2);
+    if (s->rows == s->stop_at)
+        return DB_STOP;
+    if (s->rows == s->fail_at)
+        return BB_ESTATE;
+    return BB_OK;
+}
+
+/* A test record and its map for db_row_read / db_row_bind / db_row_free. */
+struct srec {
+    int64_t id;
+    char *name;
+    int64_t n;
+    double r;
+};
+static const struct db_col SREC_MAP[] = {
+    DB_COL(struct srec, id, I64), DB_COL(struct srec, name, STR),
+    DB_COL(struct srec, n, ID), DB_COL(struct srec, r, DOUBLE),
+};
+static void fill_srec(db_q *q, void *rec) { db_row_read(q, rec, SREC_MAP, 4); }
+static void clear_srec(void *rec) { db_row_free(rec, SREC_MAP, 4); }
+
+static int each_s(db *d, struct sum *s)
+{
+    db_q q;
+    db_prepare_read(&q, d, SQL_S_ALL);
+    int rc = db_each(&q, sum_row, s);
+    db_release(&q);
+    return rc;
+}
+
+TEST(read_loop_each_collect_and_one_record)
+{
+    OPEN_S(f);
+    char names[5][8];
+    for (int i = 0; i < 5; i++) {
+        snprintf(names[i], sizeof names[i], "r%d", i);
+        struct s_row r = {.name = names[i], .n = i + 1};
+        CHECK_EQ_INT(db_write(f.d, op_insert_s, &r), BB_OK);
+    }
+    struct sum all = {0}, stopped = {.stop_at = 3}, failed = {.fail_at = 2};
+    CHECK_EQ_INT(each_s(f.d, &all), BB_OK);
+    CHECK_EQ_INT(all.rows, 5);
+    CHECK_EQ_INT(all.total, 15);
+    CHECK_EQ_INT(each_s(f.d, &stopped), BB_OK);
+    CHECK_EQ_INT(stopped.rows, 3);
+    CHECK_EQ_INT(each_s(f.d, &failed), BB_ESTATE);
+    CHECK_EQ_INT(failed.rows, 2);
+
+    /* db_collect with a cap of 2 */
+    db_q q;
+    void *items = NULL;
+    size_t n = 0;
+    db_prepare_read(&q, f.d, SQL_S_ALL);
+    int rc = db_collect(&q, sizeof(struct srec), 2, fill_srec, clear_srec, &items, &n);
+    db_release(&q);
+    CHECK_EQ_INT(rc, BB_OK);
+    CHECK_EQ_INT(n, 2);
+    struct srec *recs = items;
+    bool rec_ok = strcmp(recs[0].name, "r0") == 0 && recs[1].n == 2 && recs[1].id > recs[0].id;
+    for (size_t i = 0; i < n; i++)
+        clear_srec(&recs[i]);
+    free(items);
+    CHECK(rec_ok);
+
+    /* one record by name, and a miss */
+    struct srec one = {0};
+    db_prepare_read(&q, f.d, SQL_S_BY_NAME);
+    db_bind_text(&q, ":name", "r3");
+    rc = db_read_record(&q, &one, fill_srec, clear_srec);
+    db_release(&q);
+    CHECK_EQ_INT(rc, BB_OK);
+    CHECK_STR_EQ(one.name, "r3");
+    CHECK_EQ_INT(one.n, 4);
+    clear_srec(&one);
+    CHECK(one.name == NULL);
+    db_prepare_read(&q, f.d, SQL_S_BY_NAME);
+    db_bind_text(&q, ":name", "none");
+    CHECK_EQ_INT(db_read_record(&q, &one, fill_srec, clear_srec), BB_ENOTFOUND);
+    db_release(&q);
+    CHECK_EQ_INT(count_s(f.d), 5);
+    fx_close(&f);
+}
+
+static int op_insert_srec(db_conn *c, void *arg, db_outbox *out)
+{
+    (void)out;
+    db_q q;
+    db_prepare(&q, c, SQL_S_INSERT);
+    db_row_bind(&q, arg, SREC_MAP, 4);
+    return db_step_done(&q);
+}
+
+TEST(row_map_binds_by_field_name_and_zero_id_is_null)
+{
+    OPEN_S(f);
+    struct srec a = {.id = 99, .name = "m", .n = 0, .r = 2.5};
+    CHECK_EQ_INT(db_write(f.d, op_insert_srec, &a), BB_OK);   /* :id is not a parameter */
+    db_q q;
+    db_prepare_read(&q, f.d, SQL_S_BY_NAME);
+    db_bind_text(&q, ":name", "m");
+    CHECK_EQ_INT(db_step_one(&q), BB_OK);
+    bool ok = db_col_null(&q, 2) && db_col_double(&q, 3) == 2.5 && db_col_i64(&q, 0) != 99;
+    CHECK_EQ_INT(db_release(&q), BB_OK);
+    CHECK(ok);
+    fx_close(&f);
+}
+
+static int op_insert_s_unbound(db_conn *c, void *arg, db_outbox *out)
+{
+    (void)arg;
+    (void)out;
+    db_q q;
+    db_prepare(&q, c, SQL_S_INSERT);
+    db_bind_text(&q, ":name", "half");      /* :n and :r forgotten */
+    return db_step_done(&q);
+}
+
+TEST(a_parameter_left_unbound_is_caught_in_debug_builds)
+{
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        /* the child has its own database and writer thread */
+        struct fx f;
+        if (!fx_open(&f) || db_write(f.d, op_create_s, NULL) != BB_OK)
+            _exit(3);
+        int rc = db_write(f.d, op_insert_s_unbound, NULL);
+        fx_close(&f);
+        _exit(rc == BB_OK ? 0 : 4);
+    }
+    int status = 0;
+    CHECK(waitpid(pid, &status, 0) == pid);
+#ifdef BB_DEBUG
+    CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
+#else
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);   /* release: NULL, as SQLite does */
+#endif
 }
 
 /* ---- backup ------------------------------------------------------------ */

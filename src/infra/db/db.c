@@ -9,21 +9,43 @@
  *   so a failing operation rolls back alone, commits once, hands the events
  *   of the committed operations to the commit hook (which publishes them on
  *   the bus), then wakes the callers.  This is group commit: a burst of N
- *   submits costs one commit instead of N (MEASUREMENTS.md: 5x at NORMAL),
- *   and it avoids SQLite's unfair busy handler because no second writer
- *   ever exists.  Events are published strictly in commit order, so SSE
- *   ids reach the bus in increasing order.
+ *   submits costs one commit instead of N (about 5x at NORMAL; figures in
+ *   docs/architecture.md, "SQLite: one writer, group commit"), and it
+ *   avoids SQLite's unfair busy handler because no second writer ever
+ *   exists.  Events are published strictly in commit order, so SSE ids
+ *   reach the bus in increasing order.
+ * - Never db_write() on the writer thread, i.e. from inside an operation or
+ *   the commit hook: the writer would wait on itself (asserted).
+ * - Outbox accounting: an operation's events live in its own outbox; a
+ *   failed operation (or a failed commit) discards them, a committed one
+ *   hands them to the hook, so after a batch every outbox is empty and the
+ *   hook got exactly the events of the committed operations (asserted).
+ *   Within one operation events are added in increasing id order
+ *   (asserted in db_outbox_add); across operations the writer's order is
+ *   the job_events AUTOINCREMENT order.
+ * - Which thread owns what: the queue (qhead/qtail/closing) is guarded by
+ *   qmu; the write connection, its statement cache and the outboxes of a
+ *   running batch belong to the writer thread alone (asserted in db_stmt);
+ *   the free-reader list is guarded by rmu, and a borrowed reader belongs
+ *   to the borrowing thread until it gives it back (asserted).
  * - Read connections: a fixed pool (default 4, cache_size capped at 1 MiB
  *   each) shared by all HTTP threads; WAL lets them read while the writer
  *   writes.  A reader is borrowed for one request and given back.
  * - Statements are prepared once per connection and cached, keyed by the
- *   address of the static SQL text in repo_*.c.
+ *   address of the static SQL text in repo_*.c.  The statement layer
+ *   (db_q: db_prepare*, db_bind_*, db_step*, db_col_*, the read loops
+ *   db_each / db_collect / db_read_record, and record maps that read, bind
+ *   and free a struct) is the only way repositories touch them: a bind by
+ *   an unknown :name fails loudly (logged, BB_EINTERNAL, nothing runs), a
+ *   parameter left unbound is caught before the step (asserted), and
+ *   every statement maps a constraint violation to BB_ECONFLICT.
  * - synchronous=NORMAL in WAL mode: a process crash (kill -9) loses
  *   nothing committed; a power loss may lose the last transactions.  See
  *   docs/architecture.md.
  * - Shutdown: db_close() marks the queue closed (later db_write calls get
  *   BB_EUNAVAIL), lets the writer finish what is queued, joins it,
- *   checkpoints (TRUNCATE) and closes every connection.
+ *   checkpoints (TRUNCATE) and closes every connection.  By then the queue
+ *   is empty and every reader has been given back (asserted).
  */
 #include "infra/db/db.h"
 
@@ -41,6 +63,7 @@
 
 #include "infra/bus/bus.h"
 #include "util/assets.h"
+#include "util/bb_assert.h"
 #include "util/err.h"
 #include "util/log.h"
 
@@ -50,8 +73,14 @@
 
 struct db_conn {
     sqlite3 *h;
+    bool writer;      /* the write connection (writer thread only) */
+    bool lent;        /* a reader currently borrowed (guarded by db.rmu) */
     struct { const char *sql; sqlite3_stmt *st; } cache[STMT_SLOTS];
 };
+
+/* The write connection of the db whose writer thread this is (NULL on
+ * every other thread): for the thread asserts. */
+static _Thread_local const db_conn *tls_writer_conn;
 
 struct op {
     db_op_fn fn;
@@ -87,6 +116,7 @@ struct db {
 
 int db_outbox_add(db_outbox *o, bus_event *ev)
 {
+    BB_ASSERT(ev && (o->n == 0 || ev->id > o->items[o->n - 1]->id));
     if (o->n == o->cap) {
         size_t ncap = o->cap ? o->cap * 2 : 4;
         bus_event **p = realloc(o->items, ncap * sizeof *p);
@@ -111,6 +141,7 @@ static void outbox_discard(db_outbox *o)
 
 sqlite3_stmt *db_stmt(db_conn *c, const char *sql)
 {
+    BB_ASSERT(c->writer ? c == tls_writer_conn : c->lent);
     size_t h = ((uintptr_t)sql >> 3) % STMT_SLOTS;
     for (size_t i = 0; i < STMT_SLOTS; i++) {
         size_t k = (h + i) % STMT_SLOTS;
@@ -139,6 +170,330 @@ sqlite3_stmt *db_stmt(db_conn *c, const char *sql)
 sqlite3 *db_handle(db_conn *c) { return c->h; }
 const char *db_path(const db *d) { return d->path; }
 
+/* ---- the statement layer ------------------------------------------------ */
+
+int db_prepare(db_q *q, db_conn *c, const char *sql)
+{
+    q->c = c;
+    q->lender = NULL;
+    return db_prepare_next(q, sql);
+}
+
+int db_prepare_read(db_q *q, db *d, const char *sql)
+{
+    db_prepare(q, db_reader_acquire(d), sql);
+    q->lender = d;
+    return q->rc;
+}
+
+int db_prepare_next(db_q *q, const char *sql)
+{
+    q->bound = 0;
+    q->st = db_stmt(q->c, sql);
+    q->rc = q->st ? BB_OK : BB_EIO;
+    return q->rc;
+}
+
+int db_release(db_q *q)
+{
+    db_end(q);
+    if (q->lender)
+        db_reader_release(q->lender, q->c);
+    q->lender = NULL;
+    return q->rc;
+}
+
+/* The index of parameter name, or 0 after recording an error (sticky, or
+ * an unknown name: a bug in the repository, so it fails loudly). */
+static int param(db_q *q, const char *name)
+{
+    if (q->rc != BB_OK)
+        return 0;
+    int i = sqlite3_bind_parameter_index(q->st, name);
+    if (i == 0) {
+        bb_error("sql bind: the statement has no such parameter", "name", name, "sql",
+                 sqlite3_sql(q->st));
+        q->rc = BB_EINTERNAL;
+    } else if (i <= 64) {
+        q->bound |= UINT64_C(1) << (i - 1);
+    }
+    return i;
+}
+
+#ifdef BB_DEBUG
+/* Whether every parameter of q's statement has been bound (for the
+ * assert before a step; statements with over 64 are not tracked). */
+static bool all_bound(const db_q *q)
+{
+    int n = sqlite3_bind_parameter_count(q->st);
+    if (n > 64)
+        return true;
+    uint64_t want = n == 64 ? ~UINT64_C(0) : (UINT64_C(1) << n) - 1;
+    return (q->bound & want) == want;
+}
+#endif
+
+/* Records a failed sqlite3_bind_* (out of memory, too big). */
+static int bound(db_q *q, const char *name, int rc)
+{
+    if (rc != SQLITE_OK && q->rc == BB_OK) {
+        bb_error("sql bind failed", "name", name, "error", sqlite3_errstr(rc));
+        q->rc = rc == SQLITE_NOMEM ? BB_EINTERNAL : BB_EIO;
+    }
+    return q->rc;
+}
+
+int db_bind_i64(db_q *q, const char *name, int64_t v)
+{
+    int i = param(q, name);
+    return i ? bound(q, name, sqlite3_bind_int64(q->st, i, v)) : q->rc;
+}
+
+int db_bind_double(db_q *q, const char *name, double v)
+{
+    int i = param(q, name);
+    return i ? bound(q, name, sqlite3_bind_double(q->st, i, v)) : q->rc;
+}
+
+int db_bind_text(db_q *q, const char *name, const char *v)
+{
+    int i = param(q, name);
+    if (!i)
+        return q->rc;
+    return bound(q, name, v ? sqlite3_bind_text(q->st, i, v, -1, SQLITE_TRANSIENT)
+                            : sqlite3_bind_null(q->st, i));
+}
+
+int db_bind_blob(db_q *q, const char *name, const void *p, size_t n)
+{
+    int i = param(q, name);
+    return i ? bound(q, name, sqlite3_bind_blob64(q->st, i, p, n, SQLITE_TRANSIENT)) : q->rc;
+}
+
+int db_bind_id(db_q *q, const char *name, int64_t v)
+{
+    int i = param(q, name);
+    if (!i)
+        return q->rc;
+    return bound(q, name, v ? sqlite3_bind_int64(q->st, i, v) : sqlite3_bind_null(q->st, i));
+}
+
+/* Maps a failed step to the application's error and records it. */
+static int step_failed(db_q *q, int rc)
+{
+    const char *msg = sqlite3_errmsg(db_handle(q->c));
+    if ((rc & 0xff) == SQLITE_CONSTRAINT) {
+        if (rc != SQLITE_CONSTRAINT_UNIQUE && rc != SQLITE_CONSTRAINT_PRIMARYKEY)
+            bb_warn("sql constraint violated", "error", msg, "sql", sqlite3_sql(q->st));
+        q->rc = BB_ECONFLICT;
+    } else {
+        bb_error("sql step failed", "error", msg, "sql", sqlite3_sql(q->st));
+        q->rc = BB_EIO;
+    }
+    return q->rc;
+}
+
+int db_step_done(db_q *q)
+{
+    if (q->rc != BB_OK)
+        return db_end(q);
+    BB_ASSERT(all_bound(q));
+    int rc = sqlite3_step(q->st);
+    if (rc == SQLITE_ROW)
+        bb_error("sql step returned a row where none was expected", "sql", sqlite3_sql(q->st));
+    if (rc == SQLITE_ROW)
+        q->rc = BB_EINTERNAL;
+    else if (rc != SQLITE_DONE)
+        step_failed(q, rc);
+    return db_end(q);
+}
+
+bool db_step(db_q *q)
+{
+    if (q->rc != BB_OK) {
+        db_end(q);
+        return false;
+    }
+    BB_ASSERT(all_bound(q));
+    int rc = sqlite3_step(q->st);
+    if (rc == SQLITE_ROW)
+        return true;
+    if (rc != SQLITE_DONE)
+        step_failed(q, rc);
+    db_end(q);
+    return false;
+}
+
+int db_step_one(db_q *q)
+{
+    if (db_step(q))
+        return BB_OK;
+    return q->rc != BB_OK ? q->rc : BB_ENOTFOUND;
+}
+
+int db_end(db_q *q)
+{
+    if (q->st)
+        sqlite3_reset(q->st);
+    return q->rc;
+}
+
+int db_each(db_q *q, int (*row)(void *ud, db_q *q), void *ud)
+{
+    while (db_step(q)) {
+        int rc = row(ud, q);
+        if (rc == DB_STOP)
+            return db_end(q);
+        if (rc != BB_OK) {
+            db_end(q);
+            return q->rc != BB_OK ? q->rc : rc;
+        }
+        if (q->rc != BB_OK)          /* a column helper ran out of memory */
+            return db_end(q);
+    }
+    return q->rc;
+}
+
+struct collect {
+    size_t size, max, n, cap;
+    char *items;
+    void (*fill)(db_q *, void *);
+};
+
+static int collect_row(void *ud, db_q *q)
+{
+    struct collect *k = ud;
+    if (k->n == k->cap) {
+        size_t ncap = k->cap ? k->cap * 2 : 16;
+        if (k->max && ncap > k->max)
+            ncap = k->max;
+        char *p = realloc(k->items, ncap * k->size);
+        if (!p)
+            return BB_EINTERNAL;
+        k->items = p;
+        k->cap = ncap;
+    }
+    void *rec = k->items + k->n * k->size;
+    memset(rec, 0, k->size);
+    k->fill(q, rec);
+    k->n++;
+    return k->max && k->n == k->max ? DB_STOP : BB_OK;
+}
+
+int db_collect(db_q *q, size_t size, size_t max, void (*fill)(db_q *q, void *rec),
+               void (*clear)(void *rec), void **out, size_t *n)
+{
+    struct collect k = {.size = size, .max = max, .fill = fill};
+    *out = NULL;
+    *n = 0;
+    int rc = db_each(q, collect_row, &k);
+    if (rc != BB_OK) {
+        for (size_t i = 0; i < k.n; i++)
+            clear(k.items + i * size);
+        free(k.items);
+        return rc;
+    }
+    *out = k.items;
+    *n = k.n;
+    return BB_OK;
+}
+
+int db_read_record(db_q *q, void *rec, void (*fill)(db_q *q, void *rec),
+                   void (*clear)(void *rec))
+{
+    int rc = db_step_one(q);
+    if (rc != BB_OK)
+        return rc;
+    fill(q, rec);
+    if ((rc = db_end(q)) != BB_OK)
+        clear(rec);
+    return rc;
+}
+
+int db_one_i64(db_q *q, int64_t *out)
+{
+    int rc = db_step_one(q);
+    if (rc == BB_OK) {
+        *out = db_col_i64(q, 0);
+        rc = db_end(q);
+    }
+    return rc;
+}
+
+void db_row_read(db_q *q, void *rec, const struct db_col *map, size_t n)
+{
+    BB_ASSERT(sqlite3_column_count(q->st) == (int)n);
+    char *base = rec;
+    for (size_t k = 0; k < n; k++) {
+        void *f = base + map[k].off;
+        int i = (int)k;
+        switch (map[k].kind) {
+        case DB_COL_SKIP: break;
+        case DB_COL_I64:
+        case DB_COL_ID: *(int64_t *)f = db_col_i64(q, i); break;
+        case DB_COL_INT: *(int *)f = db_col_int(q, i); break;
+        case DB_COL_BOOL: *(bool *)f = db_col_int(q, i) != 0; break;
+        case DB_COL_DOUBLE: *(double *)f = db_col_double(q, i); break;
+        case DB_COL_STR: *(char **)f = db_col_strdup(q, i); break;
+        }
+    }
+}
+
+int db_row_bind(db_q *q, const void *rec, const struct db_col *map, size_t n)
+{
+    const char *base = rec;
+    for (size_t k = 0; k < n && q->rc == BB_OK; k++) {
+        const void *f = base + map[k].off;
+        const char *p = map[k].param;
+        if (map[k].kind == DB_COL_SKIP || sqlite3_bind_parameter_index(q->st, p) == 0)
+            continue;
+        switch (map[k].kind) {
+        case DB_COL_SKIP: break;
+        case DB_COL_I64: db_bind_i64(q, p, *(const int64_t *)f); break;
+        case DB_COL_ID: db_bind_id(q, p, *(const int64_t *)f); break;
+        case DB_COL_INT: db_bind_i64(q, p, *(const int *)f); break;
+        case DB_COL_BOOL: db_bind_i64(q, p, *(const bool *)f); break;
+        case DB_COL_DOUBLE: db_bind_double(q, p, *(const double *)f); break;
+        case DB_COL_STR: db_bind_text(q, p, *(char *const *)f); break;
+        }
+    }
+    return q->rc;
+}
+
+void db_row_free(void *rec, const struct db_col *map, size_t n)
+{
+    for (size_t k = 0; k < n; k++) {
+        if (map[k].kind != DB_COL_STR)
+            continue;
+        char **f = (char **)((char *)rec + map[k].off);
+        free(*f);
+        *f = NULL;
+    }
+}
+
+const char *db_col_text(db_q *q, int i)
+{
+    return (const char *)sqlite3_column_text(q->st, i);
+}
+
+char *db_col_strdup(db_q *q, int i)
+{
+    const char *t = db_col_text(q, i);
+    if (!t)
+        return NULL;
+    char *s = strdup(t);
+    if (!s && q->rc == BB_OK)
+        q->rc = BB_EINTERNAL;
+    return s;
+}
+
+int64_t db_col_i64(db_q *q, int i) { return sqlite3_column_int64(q->st, i); }
+int db_col_int(db_q *q, int i) { return sqlite3_column_int(q->st, i); }
+double db_col_double(db_q *q, int i) { return sqlite3_column_double(q->st, i); }
+bool db_col_null(db_q *q, int i) { return sqlite3_column_type(q->st, i) == SQLITE_NULL; }
+int64_t db_changes(db_q *q) { return sqlite3_changes64(db_handle(q->c)); }
+int64_t db_last_id(db_q *q) { return sqlite3_last_insert_rowid(db_handle(q->c)); }
+
 static void conn_close(db_conn *c)
 {
     for (size_t i = 0; i < STMT_SLOTS; i++)
@@ -166,6 +521,7 @@ static int conn_open(db_conn *c, const char *path, bool writer, bool sync_full,
                      char *err, size_t errlen)
 {
     memset(c, 0, sizeof *c);
+    c->writer = writer;
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (writer ? SQLITE_OPEN_CREATE : 0);
     int rc = sqlite3_open_v2(path, &c->h, flags, NULL);
     if (rc != SQLITE_OK) {
@@ -209,7 +565,8 @@ static int migrate(sqlite3 *h, char *err, size_t errlen)
     const char *text = (const char *)a->data;
     const char *starts[256];
     int nums[256], nsec = 0;
-    for (const char *line = text; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+    for (const char *line = text; line && *line;
+         line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
         if (strncmp(line, "-- migration ", 13) != 0 || line[13] < '1' || line[13] > '9')
             continue;
         const char *q = line + 13;
@@ -220,7 +577,7 @@ static int migrate(sqlite3 *h, char *err, size_t errlen)
         if (nsec == 256)
             break;
         starts[nsec] = line;
-        nums[nsec++] = atoi(line + 13);
+        nums[nsec++] = (int)strtol(line + 13, NULL, 10);
     }
     int latest = 0;
     for (int i = 0; i < nsec; i++) {
@@ -297,6 +654,7 @@ static void run_batch(db *d, struct op *batch)
     bool began = tx(d, SQL_BEGIN) == 0;
     bool single = batch->next == NULL;
     for (struct op *o = batch; o; o = o->next) {
+        BB_ASSERT(o->out.n == 0 && o->out.items == NULL);
         if (!began) {
             o->rc = BB_EIO;
             continue;
@@ -325,10 +683,13 @@ static void run_batch(db *d, struct op *batch)
             outbox_discard(&o->out);
         }
     }
-    /* Publish in commit order, then wake the callers. */
+    /* Publish in commit order, then wake the callers.  Only committed
+     * operations still hold events. */
     size_t total = 0;
-    for (struct op *o = batch; o; o = o->next)
+    for (struct op *o = batch; o; o = o->next) {
+        BB_ASSERT(o->rc == BB_OK || o->out.n == 0);
         total += o->out.n;
+    }
     if (total && d->hook) {
         bus_event **all = malloc(total * sizeof *all);
         if (all) {
@@ -340,6 +701,7 @@ static void run_batch(db *d, struct op *batch)
                 free(o->out.items);
                 memset(&o->out, 0, sizeof o->out);
             }
+            BB_ASSERT(k == total);
             d->hook(d->hook_ud, all, total);
             free(all);
         } else {
@@ -356,6 +718,7 @@ static void run_batch(db *d, struct op *batch)
 static void *writer_main(void *arg)
 {
     db *d = arg;
+    tls_writer_conn = &d->writer;
     for (;;) {
         pthread_mutex_lock(&d->qmu);
         while (!d->qhead && !d->closing)
@@ -382,6 +745,8 @@ static void *writer_main(void *arg)
 
 int db_write(db *d, db_op_fn fn, void *arg)
 {
+    /* On the writer thread this would wait for itself forever. */
+    BB_ASSERT(tls_writer_conn == NULL || tls_writer_conn != &d->writer);
     struct op o;
     memset(&o, 0, sizeof o);
     o.fn = fn;
@@ -419,6 +784,8 @@ db_conn *db_reader_acquire(db *d)
     while (d->nfree == 0)
         pthread_cond_wait(&d->rcond, &d->rmu);
     db_conn *c = d->free_readers[--d->nfree];
+    BB_ASSERT(!c->lent && !c->writer);
+    c->lent = true;
     pthread_mutex_unlock(&d->rmu);
     return c;
 }
@@ -431,6 +798,9 @@ void db_reader_release(db *d, db_conn *c)
         if (c->cache[i].st)
             sqlite3_reset(c->cache[i].st);
     pthread_mutex_lock(&d->rmu);
+    BB_ASSERT(c->lent && c >= d->readers && c < d->readers + d->nreaders);
+    BB_ASSERT(d->nfree < d->nreaders);
+    c->lent = false;
     d->free_readers[d->nfree++] = c;
     pthread_cond_signal(&d->rcond);
     pthread_mutex_unlock(&d->rmu);
@@ -532,6 +902,10 @@ void db_close(db *d)
     pthread_mutex_unlock(&d->qmu);
     if (d->writer_started)
         pthread_join(d->writer_thread, NULL);
+    /* The writer drained the queue; every reader is back (closing one a
+     * thread still holds would free it under that thread). */
+    BB_ASSERT(d->qhead == NULL);
+    BB_ASSERT(d->nfree == d->nreaders);
     for (int i = 0; i < d->nreaders; i++)
         conn_close(&d->readers[i]);
     if (d->writer.h) {
@@ -565,7 +939,8 @@ int db_backup(db *d, const char *dest, char *err, size_t errlen)
     sqlite3 *to = NULL;
     int rc = sqlite3_open_v2(dest, &to, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
     if (rc != SQLITE_OK) {
-        snprintf(err, errlen, "cannot create %s: %s", dest, to ? sqlite3_errmsg(to) : sqlite3_errstr(rc));
+        snprintf(err, errlen, "cannot create %s: %s", dest,
+                 to ? sqlite3_errmsg(to) : sqlite3_errstr(rc));
         sqlite3_close(to);
         return -1;
     }
@@ -604,7 +979,8 @@ int db_integrity_check(const char *path, char *err, size_t errlen)
     sqlite3 *h = NULL;
     int rc = sqlite3_open_v2(path, &h, SQLITE_OPEN_READONLY, NULL);
     if (rc != SQLITE_OK) {
-        snprintf(err, errlen, "cannot open %s: %s", path, h ? sqlite3_errmsg(h) : sqlite3_errstr(rc));
+        snprintf(err, errlen, "cannot open %s: %s", path,
+                 h ? sqlite3_errmsg(h) : sqlite3_errstr(rc));
         sqlite3_close(h);
         return -1;
     }

@@ -70,9 +70,130 @@ void db_reader_release(db *d, db_conn *c);
 
 /* For repo_*.c only: the cached prepared statement for a SQL text that has
  * static storage duration (the cache is keyed by the pointer).  Reset and
- * cleared of bindings; NULL on a prepare error (logged). */
+ * cleared of bindings; NULL on a prepare error (logged).  Repositories use
+ * the statement layer below rather than calling this directly. */
 sqlite3_stmt *db_stmt(db_conn *c, const char *sql);
 sqlite3 *db_handle(db_conn *c);
+
+/* ---- the statement layer (repo_*.c only) ---------------------------------
+ * One query on one connection, Fossil db.c style: prepare a cached
+ * statement, bind by :name, step, read columns.  The first error met is
+ * kept in q->rc (sticky): after it, binds do nothing and steps return it,
+ * so a repository function binds top-down and checks once, at the step.
+ * A db_q lives on the caller's stack and borrows the statement from the
+ * connection's cache; db_step_done, db_end and a db_step that returns
+ * false leave the statement reset. */
+typedef struct db_q {
+    db_conn *c;
+    sqlite3_stmt *st;   /* borrowed from c's cache; NULL if prepare failed */
+    int rc;             /* enum bb_err: BB_OK, or the first error met */
+    db *lender;         /* c is a reader borrowed from it (db_prepare_read) */
+    uint64_t bound;     /* bit i-1: parameter i was bound (asserted complete
+                           before a step in debug builds) */
+} db_q;
+
+/* Prepares (or takes from the cache) sql, a static string, on c.  Returns
+ * q->rc: BB_OK or BB_EIO (logged). */
+int db_prepare(db_q *q, db_conn *c, const char *sql);
+/* Borrows a read connection of d and prepares sql on it; the caller gives
+ * it back with db_release once done with the rows. */
+int db_prepare_read(db_q *q, db *d, const char *sql);
+/* Prepares another statement on q's connection (a second query of the same
+ * read or operation; the first must be finished), keeping the loan. */
+int db_prepare_next(db_q *q, const char *sql);
+/* Ends the query and gives back a borrowed reader.  Returns q->rc. */
+int db_release(db_q *q);
+
+/* Binds by :name.  A name the statement does not have is a bug and fails
+ * loudly: logged as an error, q->rc = BB_EINTERNAL, and the step returns
+ * it instead of running with the parameter left NULL.  Each returns q->rc.
+ * The other way round, a parameter nobody bound is a bug too: the step
+ * asserts every parameter was bound (debug and sanitizer builds). */
+int db_bind_i64(db_q *q, const char *name, int64_t v);
+int db_bind_double(db_q *q, const char *name, double v);
+/* v is copied; NULL binds SQL NULL. */
+int db_bind_text(db_q *q, const char *name, const char *v);
+/* n bytes of p are copied. */
+int db_bind_blob(db_q *q, const char *name, const void *p, size_t n);
+/* A nullable reference: v, or SQL NULL when v is 0 (owner, parent, file). */
+int db_bind_id(db_q *q, const char *name, int64_t v);
+
+/* Steps a statement that returns no rows and resets it.  BB_OK; a
+ * constraint violation (unique key, foreign key, ...) → BB_ECONFLICT;
+ * anything else → BB_EIO (logged); or the sticky error. */
+int db_step_done(db_q *q);
+/* Steps once: true while a row is ready to read.  At the end, or on an
+ * error (recorded in q->rc like db_step_done), resets and returns false. */
+bool db_step(db_q *q);
+/* A query that yields at most one row: BB_OK with the row ready (read it,
+ * then db_end), BB_ENOTFOUND (reset), or an error (reset). */
+int db_step_one(db_q *q);
+/* Resets the statement (again is harmless) and returns q->rc. */
+int db_end(db_q *q);
+/* The read loop: calls row(ud, q) for each row.  row returns BB_OK to go
+ * on, DB_STOP to end early, or an error to end with it.  Returns BB_OK
+ * (also after DB_STOP), the row's error or q->rc; the statement is reset. */
+#define DB_STOP (-1)
+int db_each(db_q *q, int (*row)(void *ud, db_q *q), void *ud);
+/* Steps a one-row query whose first column is an integer (count, sum,
+ * max) into *out; BB_OK, BB_ENOTFOUND when no row, or an error.  Reset. */
+int db_one_i64(db_q *q, int64_t *out);
+
+/* Collects every row (at most max; 0 = no cap) into a malloc'd array of
+ * records of `size` bytes: fill(q, rec) fills one zeroed record.  On an
+ * error, clear(rec) runs on each filled record and the array is freed.
+ * *out (caller frees the array, and each record with its own clear) and *n
+ * are set on BB_OK; NULL and 0 otherwise.  Returns BB_OK or the error. */
+int db_collect(db_q *q, size_t size, size_t max, void (*fill)(db_q *q, void *rec),
+               void (*clear)(void *rec), void **out, size_t *n);
+
+/* A record's layout: column i of a row read into the record goes to the
+ * field at map[i].off, of map[i].kind, and the field binds parameter
+ * map[i].param (":" and the field's name).  One map per record type serves
+ * the row reader, the binding of an INSERT and the record's clear. */
+enum db_col_kind {
+    DB_COL_SKIP,      /* read and bound apart */
+    DB_COL_I64,
+    DB_COL_ID,        /* int64_t; 0 binds SQL NULL (a nullable reference) */
+    DB_COL_INT,
+    DB_COL_BOOL,
+    DB_COL_DOUBLE,
+    DB_COL_STR,       /* char *, owned by the record */
+};
+struct db_col {
+    const char *param;
+    size_t off;
+    enum db_col_kind kind;
+};
+#define DB_COL(type, field, kind) {":" #field, offsetof(type, field), DB_COL_##kind}
+/* Reads the current row into rec (strings strdup'ed: the record owns
+ * them).  The statement must have exactly n columns (asserted). */
+void db_row_read(db_q *q, void *rec, const struct db_col *map, size_t n);
+/* Binds each field of rec whose parameter the statement has (an INSERT
+ * names its parameters after the fields); the others it leaves to the
+ * caller.  Returns q->rc. */
+int db_row_bind(db_q *q, const void *rec, const struct db_col *map, size_t n);
+/* Frees the DB_COL_STR fields of rec and sets them to NULL. */
+void db_row_free(void *rec, const struct db_col *map, size_t n);
+
+/* A query for one record: BB_OK with rec filled by fill(q, rec) (caller
+ * clears it), BB_ENOTFOUND, or an error (rec cleared with clear).  The
+ * statement is reset. */
+int db_read_record(db_q *q, void *rec, void (*fill)(db_q *q, void *rec),
+                   void (*clear)(void *rec));
+
+/* Columns of the current row (index from 0). */
+/* Borrowed until the next step or reset; NULL for SQL NULL. */
+const char *db_col_text(db_q *q, int i);
+/* Caller frees; NULL for SQL NULL (and on OOM, which sets q->rc). */
+char *db_col_strdup(db_q *q, int i);
+int64_t db_col_i64(db_q *q, int i);       /* SQL NULL reads as 0 */
+int db_col_int(db_q *q, int i);
+double db_col_double(db_q *q, int i);
+bool db_col_null(db_q *q, int i);
+/* Rows changed by the last db_step_done, and the rowid it inserted. */
+int64_t db_changes(db_q *q);
+int64_t db_last_id(db_q *q);
 
 /* Path of the database file (borrowed). */
 const char *db_path(const db *d);
@@ -81,6 +202,9 @@ const char *db_path(const db *d);
 int db_backup(db *d, const char *dest, char *err, size_t errlen);
 /* Quick health probe on a reader: 0 if the database answers. */
 int db_ping(db *d);
+/* Opens the database file at path read-only and runs PRAGMA
+ * integrity_check; 0 if it says "ok", else -1 with the finding in err. */
+int db_integrity_check(const char *path, char *err, size_t errlen);
 
 /* Counters for /metrics: automatic WAL checkpoints run by the writer (and
  * those that failed) since db_open, and the current size of the -wal file
@@ -91,11 +215,4 @@ struct db_stats {
 };
 void db_stats(db *d, struct db_stats *out);
 
-#endif
-
-#ifndef BB_DB_H_CHECK
-#define BB_DB_H_CHECK
-/* Opens the database file at path read-only and runs PRAGMA
- * integrity_check; 0 if it says "ok", else -1 with the finding in err. */
-int db_integrity_check(const char *path, char *err, size_t errlen);
 #endif

@@ -1,67 +1,57 @@
-/* repo_file.c — SQL for uploaded files (see repo_file.h). */
+/* repo_file.c — SQL for uploaded files (see repo_file.h).  Writes run on
+ * the db writer thread; reads borrow a read connection. */
 #include "infra/db/repo_file.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
-
 #include "util/err.h"
-#include "util/log.h"
 #include "util/util.h"
 
-#define FILE_COLS "id, ifnull(owner_id, 0), filename, size, sha256, content_type, storage, key, created_at"
+#define FILE_COLS                                                              \
+    "id, ifnull(owner_id, 0), filename, size, sha256, content_type, storage, key, created_at"
+
+/* The fields of FILE_COLS, in its order. */
+static const struct db_col FILE_MAP[] = {
+    DB_COL(file_rec, id, I64), DB_COL(file_rec, owner_id, ID),
+    DB_COL(file_rec, filename, STR), DB_COL(file_rec, size, I64),
+    DB_COL(file_rec, sha256, STR), DB_COL(file_rec, content_type, STR),
+    DB_COL(file_rec, storage, STR), DB_COL(file_rec, key, STR),
+    DB_COL(file_rec, created_at, I64),
+};
+#define FILE_NCOLS (sizeof FILE_MAP / sizeof FILE_MAP[0])
 
 void file_rec_clear(file_rec *f)
 {
-    free(f->filename);
-    free(f->sha256);
-    free(f->content_type);
-    free(f->storage);
-    free(f->key);
+    db_row_free(f, FILE_MAP, FILE_NCOLS);
     memset(f, 0, sizeof *f);
 }
 
-static char *col_str(sqlite3_stmt *st, int i)
-{
-    const unsigned char *t = sqlite3_column_text(st, i);
-    return t ? strdup((const char *)t) : NULL;
-}
-
-static void row_to_file(sqlite3_stmt *st, file_rec *f)
+static void row_to_file(db_q *q, file_rec *f)
 {
     memset(f, 0, sizeof *f);
-    f->id = sqlite3_column_int64(st, 0);
-    f->owner_id = sqlite3_column_int64(st, 1);
-    f->filename = col_str(st, 2);
-    f->size = sqlite3_column_int64(st, 3);
-    f->sha256 = col_str(st, 4);
-    f->content_type = col_str(st, 5);
-    f->storage = col_str(st, 6);
-    f->key = col_str(st, 7);
-    f->created_at = sqlite3_column_int64(st, 8);
+    db_row_read(q, f, FILE_MAP, FILE_NCOLS);
 }
 
-static void bind_i64(sqlite3_stmt *st, const char *name, int64_t v)
-{
-    int i = sqlite3_bind_parameter_index(st, name);
-    if (i)
-        sqlite3_bind_int64(st, i, v);
-}
-
-static void bind_text(sqlite3_stmt *st, const char *name, const char *v)
-{
-    int i = sqlite3_bind_parameter_index(st, name);
-    if (i)
-        v ? sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(st, i);
-}
+static void fill_file(db_q *q, void *rec) { row_to_file(q, rec); }
+static void clear_file(void *rec) { file_rec_clear(rec); }
 
 static const char SQL_INSERT[] =
     "INSERT INTO files (owner_id, filename, size, sha256, content_type, storage, key, created_at) "
-    "VALUES (:owner, :name, :size, :sha, :type, :storage, :key, :now)";
+    "VALUES (:owner_id, :filename, :size, :sha256, :content_type, :storage, :key, :created_at)";
 
-static const char SQL_USAGE_W[] =
+static const char SQL_USAGE[] =
     "SELECT ifnull(sum(size), 0) FROM files WHERE ifnull(owner_id, 0) = :owner";
+
+/* Bytes stored for owner, on connection c. */
+static int usage(db_conn *c, int64_t owner, int64_t *bytes)
+{
+    db_q q;
+    db_prepare(&q, c, SQL_USAGE);
+    db_bind_i64(&q, ":owner", owner);
+    int rc = db_one_i64(&q, bytes);
+    return rc == BB_ENOTFOUND ? BB_EIO : rc;
+}
 
 struct insert_arg {
     file_rec *f;
@@ -73,36 +63,19 @@ static int op_insert(db_conn *c, void *arg, db_outbox *out)
     (void)out;
     struct insert_arg *a = arg;
     file_rec *f = a->f;
-    sqlite3_stmt *u = db_stmt(c, SQL_USAGE_W);
-    if (!u)
-        return BB_EIO;
-    bind_i64(u, ":owner", f->owner_id);
-    int64_t used = sqlite3_step(u) == SQLITE_ROW ? sqlite3_column_int64(u, 0) : -1;
-    sqlite3_reset(u);
-    if (used < 0)
-        return BB_EIO;
+    int64_t used = 0;
+    int rc = usage(c, f->owner_id, &used);
+    if (rc != BB_OK)
+        return rc;
     if (used + f->size > a->quota)
         return BB_ETOOLARGE;
-    sqlite3_stmt *st = db_stmt(c, SQL_INSERT);
-    if (!st)
-        return BB_EIO;
     f->created_at = bb_now_ms();
-    if (f->owner_id)
-        bind_i64(st, ":owner", f->owner_id);
-    bind_text(st, ":name", f->filename);
-    bind_i64(st, ":size", f->size);
-    bind_text(st, ":sha", f->sha256);
-    bind_text(st, ":type", f->content_type);
-    bind_text(st, ":storage", f->storage);
-    bind_text(st, ":key", f->key);
-    bind_i64(st, ":now", f->created_at);
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE) {
-        bb_error("file insert failed", "error", sqlite3_errmsg(db_handle(c)));
-        return BB_EIO;
-    }
-    f->id = sqlite3_last_insert_rowid(db_handle(c));
+    db_q q;
+    db_prepare(&q, c, SQL_INSERT);
+    db_row_bind(&q, f, FILE_MAP, FILE_NCOLS);
+    if ((rc = db_step_done(&q)) != BB_OK)
+        return rc;
+    f->id = db_last_id(&q);
     return BB_OK;
 }
 
@@ -114,23 +87,18 @@ int repo_file_insert(db *d, file_rec *f, int64_t quota)
 
 static const char SQL_GET[] = "SELECT " FILE_COLS " FROM files WHERE id = :id";
 
+/* Loads file id if owner_scope (0 = any) may see it (caller clears *out). */
 static int load(db_conn *c, int64_t id, int64_t scope, file_rec *out)
 {
-    sqlite3_stmt *st = db_stmt(c, SQL_GET);
-    if (!st)
-        return BB_EIO;
-    bind_i64(st, ":id", id);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        row_to_file(st, out);
-    sqlite3_reset(st);
-    if (rc != SQLITE_ROW)
-        return rc == SQLITE_DONE ? BB_ENOTFOUND : BB_EIO;
-    if (scope && out->owner_id != scope) {
+    db_q q;
+    db_prepare(&q, c, SQL_GET);
+    db_bind_i64(&q, ":id", id);
+    int rc = db_read_record(&q, out, fill_file, clear_file);
+    if (rc == BB_OK && scope && out->owner_id != scope) {
         file_rec_clear(out);
-        return BB_ENOTFOUND;
+        rc = BB_ENOTFOUND;
     }
-    return BB_OK;
+    return rc;
 }
 
 int repo_file_get(db *d, int64_t id, int64_t owner_scope, file_rec *out)
@@ -142,55 +110,28 @@ int repo_file_get(db *d, int64_t id, int64_t owner_scope, file_rec *out)
 }
 
 static const char SQL_LIST[] =
-    "SELECT " FILE_COLS " FROM files WHERE ifnull(owner_id, 0) = :owner ORDER BY id DESC LIMIT :limit";
+    "SELECT " FILE_COLS " FROM files WHERE ifnull(owner_id, 0) = :owner "
+    "ORDER BY id DESC LIMIT :limit";
 
 int repo_file_list(db *d, int64_t owner_id, int limit, file_rec **out, size_t *n)
 {
-    *out = NULL;
-    *n = 0;
-    file_rec *items = calloc((size_t)(limit > 0 ? limit : 1), sizeof *items);
-    if (!items)
-        return BB_EINTERNAL;
-    db_conn *c = db_reader_acquire(d);
-    sqlite3_stmt *st = db_stmt(c, SQL_LIST);
-    int rc = BB_EIO;
-    if (st) {
-        bind_i64(st, ":owner", owner_id);
-        bind_i64(st, ":limit", limit);
-        int s;
-        while ((s = sqlite3_step(st)) == SQLITE_ROW && *n < (size_t)limit)
-            row_to_file(st, &items[(*n)++]);
-        sqlite3_reset(st);
-        rc = s == SQLITE_DONE || s == SQLITE_ROW ? BB_OK : BB_EIO;
-    }
-    db_reader_release(d, c);
-    if (rc != BB_OK) {
-        for (size_t i = 0; i < *n; i++)
-            file_rec_clear(&items[i]);
-        free(items);
-        *n = 0;
-        return rc;
-    }
+    db_q q;
+    db_prepare_read(&q, d, SQL_LIST);
+    db_bind_i64(&q, ":owner", owner_id);
+    db_bind_i64(&q, ":limit", limit);
+    void *items;
+    int rc = db_collect(&q, sizeof **out, limit > 0 ? (size_t)limit : 0, fill_file, clear_file,
+                        &items, n);
+    db_release(&q);
     *out = items;
-    return BB_OK;
+    return rc;
 }
-
-static const char SQL_USAGE[] = "SELECT ifnull(sum(size), 0) FROM files WHERE ifnull(owner_id, 0) = :owner";
 
 int repo_file_usage(db *d, int64_t owner_id, int64_t *bytes)
 {
     *bytes = 0;
     db_conn *c = db_reader_acquire(d);
-    sqlite3_stmt *st = db_stmt(c, SQL_USAGE);
-    int rc = BB_EIO;
-    if (st) {
-        bind_i64(st, ":owner", owner_id);
-        if (sqlite3_step(st) == SQLITE_ROW) {
-            *bytes = sqlite3_column_int64(st, 0);
-            rc = BB_OK;
-        }
-        sqlite3_reset(st);
-    }
+    int rc = usage(c, owner_id, bytes);
     db_reader_release(d, c);
     return rc;
 }
@@ -212,27 +153,20 @@ static int op_delete(db_conn *c, void *arg, db_outbox *out)
     int rc = load(c, a->id, a->scope, a->out);
     if (rc != BB_OK)
         return rc;
-    sqlite3_stmt *st = db_stmt(c, SQL_IN_USE);
-    if (!st)
-        return BB_EIO;
-    bind_i64(st, ":id", a->id);
-    int s = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (s == SQLITE_ROW)
-        return BB_ECONFLICT;
-    if (s != SQLITE_DONE)
-        return BB_EIO;
+    db_q q;
+    db_prepare(&q, c, SQL_IN_USE);
+    db_bind_i64(&q, ":id", a->id);
+    rc = db_step_one(&q);
+    db_end(&q);
+    if (rc != BB_ENOTFOUND)
+        return rc == BB_OK ? BB_ECONFLICT : rc;
     /* finished jobs keep their md text; only the link goes */
     const char *const sqls[] = {SQL_DETACH, SQL_DELETE};
     for (int i = 0; i < 2; i++) {
-        st = db_stmt(c, sqls[i]);
-        if (!st)
-            return BB_EIO;
-        bind_i64(st, ":id", a->id);
-        s = sqlite3_step(st);
-        sqlite3_reset(st);
-        if (s != SQLITE_DONE)
-            return BB_EIO;
+        db_prepare(&q, c, sqls[i]);
+        db_bind_i64(&q, ":id", a->id);
+        if ((rc = db_step_done(&q)) != BB_OK)
+            return rc;
     }
     return BB_OK;
 }

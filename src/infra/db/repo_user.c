@@ -5,83 +5,45 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
-
 #include "util/err.h"
 #include "util/log.h"
 #include "util/util.h"
 
 #define USER_COLS "id, email, name, role, password_hash, disabled, created_at, updated_at"
 
-static char *col_str(sqlite3_stmt *st, int i)
-{
-    const unsigned char *t = sqlite3_column_text(st, i);
-    return t ? strdup((const char *)t) : NULL;
-}
+/* The fields of USER_COLS, in its order. */
+static const struct db_col USER_MAP[] = {
+    DB_COL(user, id, I64), DB_COL(user, email, STR), DB_COL(user, name, STR),
+    DB_COL(user, role, STR), DB_COL(user, password_hash, STR), DB_COL(user, disabled, BOOL),
+    DB_COL(user, created_at, I64), DB_COL(user, updated_at, I64),
+};
 
-static void row_to_user(sqlite3_stmt *st, user *u)
+static void row_to_user(db_q *q, user *u)
 {
     memset(u, 0, sizeof *u);
-    u->id = sqlite3_column_int64(st, 0);
-    u->email = col_str(st, 1);
-    u->name = col_str(st, 2);
-    u->role = col_str(st, 3);
-    u->password_hash = col_str(st, 4);
-    u->disabled = sqlite3_column_int(st, 5) != 0;
-    u->created_at = sqlite3_column_int64(st, 6);
-    u->updated_at = sqlite3_column_int64(st, 7);
+    db_row_read(q, u, USER_MAP, sizeof USER_MAP / sizeof USER_MAP[0]);
 }
 
-static void bind_text(sqlite3_stmt *st, const char *name, const char *v)
+static void fill_user(db_q *q, void *rec) { row_to_user(q, rec); }
+static void clear_user(void *rec) { user_clear(rec); }
+
+static int bind_hash(db_q *q, const char *name, const unsigned char *h)
 {
-    int i = sqlite3_bind_parameter_index(st, name);
-    if (i)
-        v ? sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(st, i);
+    return db_bind_blob(q, name, h, TOKEN_HASH_BYTES);
 }
 
-static void bind_i64(sqlite3_stmt *st, const char *name, int64_t v)
-{
-    int i = sqlite3_bind_parameter_index(st, name);
-    if (i)
-        sqlite3_bind_int64(st, i, v);
-}
-
-static void bind_hash(sqlite3_stmt *st, const char *name, const unsigned char *h)
-{
-    int i = sqlite3_bind_parameter_index(st, name);
-    if (i)
-        sqlite3_bind_blob(st, i, h, TOKEN_HASH_BYTES, SQLITE_TRANSIENT);
-}
-
-static int step_done(db_conn *c, sqlite3_stmt *st)
-{
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY)
-        return BB_ECONFLICT;
-    if (rc != SQLITE_DONE) {
-        bb_error("sql step failed", "error", sqlite3_errmsg(db_handle(c)), "sql", sqlite3_sql(st));
-        return BB_EIO;
-    }
-    return BB_OK;
-}
-
-/* Runs a one-row SELECT of USER_COLS bound by fn; BB_ENOTFOUND if none. */
+/* Runs a one-row SELECT of USER_COLS keyed by id (text NULL) or by text;
+ * BB_ENOTFOUND if none.  Caller clears *out. */
 static int load_user(db_conn *c, const char *sql, const char *key, int64_t id, const char *text,
                      user *out)
 {
-    sqlite3_stmt *st = db_stmt(c, sql);
-    if (!st)
-        return BB_EIO;
+    db_q q;
+    db_prepare(&q, c, sql);
     if (text)
-        bind_text(st, key, text);
+        db_bind_text(&q, key, text);
     else
-        bind_i64(st, key, id);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        row_to_user(st, out);
-    sqlite3_reset(st);
-    return rc == SQLITE_ROW ? BB_OK : rc == SQLITE_DONE ? BB_ENOTFOUND : BB_EIO;
+        db_bind_i64(&q, key, id);
+    return db_read_record(&q, out, fill_user, clear_user);
 }
 
 static const char SQL_USER_BY_ID[] = "SELECT " USER_COLS " FROM users WHERE id = :id";
@@ -89,7 +51,7 @@ static const char SQL_USER_BY_EMAIL[] = "SELECT " USER_COLS " FROM users WHERE e
 static const char SQL_USER_COUNT[] = "SELECT count(*) FROM users";
 static const char SQL_USER_INSERT[] =
     "INSERT INTO users (email, name, role, password_hash, created_at, updated_at) "
-    "VALUES (:email, :name, :role, :hash, :now, :now)";
+    "VALUES (:email, :name, :role, :password_hash, :now, :now)";
 
 struct create_arg {
     user *u;
@@ -98,13 +60,11 @@ struct create_arg {
 
 static int count_users(db_conn *c, int64_t *n)
 {
-    sqlite3_stmt *st = db_stmt(c, SQL_USER_COUNT);
-    if (!st)
-        return BB_EIO;
-    int rc = sqlite3_step(st);
-    *n = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-    sqlite3_reset(st);
-    return rc == SQLITE_ROW ? BB_OK : BB_EIO;
+    db_q q;
+    db_prepare(&q, c, SQL_USER_COUNT);
+    *n = 0;
+    int rc = db_one_i64(&q, n);
+    return rc == BB_ENOTFOUND ? BB_EIO : rc;
 }
 
 static int op_create(db_conn *c, void *arg, db_outbox *out)
@@ -119,19 +79,15 @@ static int op_create(db_conn *c, void *arg, db_outbox *out)
         if (n > 0)
             return BB_ECONFLICT;
     }
-    sqlite3_stmt *st = db_stmt(c, SQL_USER_INSERT);
-    if (!st)
-        return BB_EIO;
     int64_t now = bb_now_ms();
-    bind_text(st, ":email", a->u->email);
-    bind_text(st, ":name", a->u->name);
-    bind_text(st, ":role", a->u->role);
-    bind_text(st, ":hash", a->u->password_hash);
-    bind_i64(st, ":now", now);
-    int rc = step_done(c, st);
+    db_q q;
+    db_prepare(&q, c, SQL_USER_INSERT);
+    db_row_bind(&q, a->u, USER_MAP, sizeof USER_MAP / sizeof USER_MAP[0]);
+    db_bind_i64(&q, ":now", now);
+    int rc = db_step_done(&q);
     if (rc != BB_OK)
         return rc;
-    a->u->id = sqlite3_last_insert_rowid(db_handle(c));
+    a->u->id = db_last_id(&q);
     a->u->created_at = a->u->updated_at = now;
     return BB_OK;
 }
@@ -162,37 +118,12 @@ static const char SQL_USER_LIST[] = "SELECT " USER_COLS " FROM users ORDER BY id
 
 int repo_user_list(db *d, user **out, size_t *n)
 {
-    *out = NULL;
-    *n = 0;
-    db_conn *c = db_reader_acquire(d);
-    sqlite3_stmt *st = db_stmt(c, SQL_USER_LIST);
-    int rc = st ? BB_OK : BB_EIO;
-    size_t cap = 0;
-    int s = SQLITE_DONE;
-    while (rc == BB_OK && (s = sqlite3_step(st)) == SQLITE_ROW) {
-        if (*n == cap) {
-            cap = cap ? cap * 2 : 16;
-            user *p = realloc(*out, cap * sizeof *p);
-            if (!p) {
-                rc = BB_EINTERNAL;
-                break;
-            }
-            *out = p;
-        }
-        row_to_user(st, &(*out)[(*n)++]);
-    }
-    if (st)
-        sqlite3_reset(st);
-    if (rc == BB_OK && s != SQLITE_DONE)
-        rc = BB_EIO;
-    db_reader_release(d, c);
-    if (rc != BB_OK) {
-        for (size_t i = 0; i < *n; i++)
-            user_clear(&(*out)[i]);
-        free(*out);
-        *out = NULL;
-        *n = 0;
-    }
+    db_q q;
+    db_prepare_read(&q, d, SQL_USER_LIST);
+    void *items;
+    int rc = db_collect(&q, sizeof **out, 0, fill_user, clear_user, &items, n);
+    db_release(&q);
+    *out = items;
     return rc;
 }
 
@@ -223,6 +154,19 @@ struct update_arg {
     user *out;
 };
 
+/* BB_ECONFLICT when user id is the last enabled admin. */
+static int keeps_an_admin(db_conn *c, int64_t id)
+{
+    db_q q;
+    db_prepare(&q, c, SQL_ACTIVE_ADMINS);
+    db_bind_i64(&q, ":id", id);
+    int64_t others = 0;
+    int rc = db_one_i64(&q, &others);
+    if (rc != BB_OK)
+        return rc == BB_ENOTFOUND ? BB_EIO : rc;
+    return others == 0 ? BB_ECONFLICT : BB_OK;
+}
+
 static int op_update(db_conn *c, void *arg, db_outbox *out)
 {
     (void)out;
@@ -235,39 +179,25 @@ static int op_update(db_conn *c, void *arg, db_outbox *out)
     bool demote = a->c->role && strcmp(a->c->role, "admin") != 0;
     bool disable = a->c->disabled == 1;
     user_clear(&cur);
-    if (was_active_admin && (demote || disable)) {
-        sqlite3_stmt *st = db_stmt(c, SQL_ACTIVE_ADMINS);
-        if (!st)
-            return BB_EIO;
-        bind_i64(st, ":id", a->id);
-        int s = sqlite3_step(st);
-        int64_t others = s == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-        sqlite3_reset(st);
-        if (s != SQLITE_ROW)
-            return BB_EIO;
-        if (others == 0)
-            return BB_ECONFLICT;
-    }
+    if (was_active_admin && (demote || disable) && (rc = keeps_an_admin(c, a->id)) != BB_OK)
+        return rc;
     int64_t now = bb_now_ms();
-    sqlite3_stmt *st = db_stmt(c, SQL_USER_UPDATE);
-    if (!st)
-        return BB_EIO;
-    bind_text(st, ":name", a->c->name);
-    bind_text(st, ":hash", a->c->password_hash);
-    bind_text(st, ":role", a->c->role);
-    bind_i64(st, ":disabled", a->c->disabled);
-    bind_i64(st, ":now", now);
-    bind_i64(st, ":id", a->id);
-    if ((rc = step_done(c, st)) != BB_OK)
+    db_q q;
+    db_prepare(&q, c, SQL_USER_UPDATE);
+    db_bind_text(&q, ":name", a->c->name);
+    db_bind_text(&q, ":hash", a->c->password_hash);
+    db_bind_text(&q, ":role", a->c->role);
+    db_bind_i64(&q, ":disabled", a->c->disabled);
+    db_bind_i64(&q, ":now", now);
+    db_bind_i64(&q, ":id", a->id);
+    if ((rc = db_step_done(&q)) != BB_OK)
         return rc;
     if (a->c->revoke_sessions || disable) {
-        sqlite3_stmt *rv = db_stmt(c, SQL_REVOKE_USER);
-        if (!rv)
-            return BB_EIO;
-        bind_i64(rv, ":now", now);
-        bind_i64(rv, ":user", a->id);
-        bind_i64(rv, ":keep", a->c->keep_session);
-        if ((rc = step_done(c, rv)) != BB_OK)
+        db_prepare(&q, c, SQL_REVOKE_USER);
+        db_bind_i64(&q, ":now", now);
+        db_bind_i64(&q, ":user", a->id);
+        db_bind_i64(&q, ":keep", a->c->keep_session);
+        if ((rc = db_step_done(&q)) != BB_OK)
             return rc;
     }
     return a->out ? load_user(c, SQL_USER_BY_ID, ":id", a->id, NULL, a->out) : BB_OK;
@@ -289,14 +219,21 @@ static const char SQL_TOKEN_INSERT[] =
 static int insert_token(db_conn *c, const unsigned char *hash, int64_t session, const char *kind,
                         int64_t exp)
 {
-    sqlite3_stmt *st = db_stmt(c, SQL_TOKEN_INSERT);
-    if (!st)
-        return BB_EIO;
-    bind_hash(st, ":hash", hash);
-    bind_i64(st, ":session", session);
-    bind_text(st, ":kind", kind);
-    bind_i64(st, ":exp", exp);
-    return step_done(c, st);
+    db_q q;
+    db_prepare(&q, c, SQL_TOKEN_INSERT);
+    bind_hash(&q, ":hash", hash);
+    db_bind_i64(&q, ":session", session);
+    db_bind_text(&q, ":kind", kind);
+    db_bind_i64(&q, ":exp", exp);
+    return db_step_done(&q);
+}
+
+/* Issues an access and a refresh token in session. */
+static int insert_pair(db_conn *c, int64_t session, const unsigned char *ah, int64_t aexp,
+                       const unsigned char *rh, int64_t rexp)
+{
+    int rc = insert_token(c, ah, session, "access", aexp);
+    return rc == BB_OK ? insert_token(c, rh, session, "refresh", rexp) : rc;
 }
 
 struct session_arg {
@@ -310,18 +247,15 @@ static int op_session(db_conn *c, void *arg, db_outbox *out)
 {
     (void)out;
     struct session_arg *a = arg;
-    sqlite3_stmt *st = db_stmt(c, SQL_SESSION_INSERT);
-    if (!st)
-        return BB_EIO;
-    bind_i64(st, ":user", a->user_id);
-    bind_i64(st, ":now", bb_now_ms());
-    int rc = step_done(c, st);
+    db_q q;
+    db_prepare(&q, c, SQL_SESSION_INSERT);
+    db_bind_i64(&q, ":user", a->user_id);
+    db_bind_i64(&q, ":now", bb_now_ms());
+    int rc = db_step_done(&q);
     if (rc != BB_OK)
         return rc;
-    a->session_id = sqlite3_last_insert_rowid(db_handle(c));
-    if ((rc = insert_token(c, a->ah, a->session_id, "access", a->aexp)) != BB_OK)
-        return rc;
-    return insert_token(c, a->rh, a->session_id, "refresh", a->rexp);
+    a->session_id = db_last_id(&q);
+    return insert_pair(c, a->session_id, a->ah, a->aexp, a->rh, a->rexp);
 }
 
 int repo_session_create(db *d, int64_t user_id, const unsigned char *access_hash,
@@ -340,28 +274,27 @@ static const char SQL_TOKEN_CHECK[] =
     "JOIN users u ON u.id = s.user_id WHERE t.hash = :hash AND t.kind = 'access' "
     "AND t.expires_at > :now AND s.revoked_at IS NULL AND u.disabled = 0";
 
+static bool is_admin(db_q *q, int i)
+{
+    const char *role = db_col_text(q, i);
+    return role && strcmp(role, "admin") == 0;
+}
+
 int repo_token_check(db *d, const unsigned char *hash, int64_t now, struct token_info *out)
 {
-    db_conn *c = db_reader_acquire(d);
-    sqlite3_stmt *st = db_stmt(c, SQL_TOKEN_CHECK);
-    int rc = BB_EIO;
-    if (st) {
-        bind_hash(st, ":hash", hash);
-        bind_i64(st, ":now", now);
-        int s = sqlite3_step(st);
-        if (s == SQLITE_ROW) {
-            out->session_id = sqlite3_column_int64(st, 0);
-            out->user_id = sqlite3_column_int64(st, 1);
-            const char *role = (const char *)sqlite3_column_text(st, 2);
-            out->admin = role && strcmp(role, "admin") == 0;
-            rc = BB_OK;
-        } else {
-            rc = s == SQLITE_DONE ? BB_EAUTH : BB_EIO;
-        }
-        sqlite3_reset(st);
+    db_q q;
+    db_prepare_read(&q, d, SQL_TOKEN_CHECK);
+    bind_hash(&q, ":hash", hash);
+    db_bind_i64(&q, ":now", now);
+    int rc = db_step_one(&q);
+    if (rc == BB_OK) {
+        out->session_id = db_col_i64(&q, 0);
+        out->user_id = db_col_i64(&q, 1);
+        out->admin = is_admin(&q, 2);
+        rc = db_end(&q);
     }
-    db_reader_release(d, c);
-    return rc;
+    db_release(&q);
+    return rc == BB_ENOTFOUND ? BB_EAUTH : rc;
 }
 
 static const char SQL_REFRESH_FIND[] =
@@ -381,60 +314,65 @@ struct rotate_arg {
 
 static int revoke_session(db_conn *c, int64_t id, int64_t now)
 {
-    sqlite3_stmt *st = db_stmt(c, SQL_SESSION_REVOKE);
-    if (!st)
-        return BB_EIO;
-    bind_i64(st, ":now", now);
-    bind_i64(st, ":id", id);
-    return step_done(c, st);
+    db_q q;
+    db_prepare(&q, c, SQL_SESSION_REVOKE);
+    db_bind_i64(&q, ":now", now);
+    db_bind_i64(&q, ":id", id);
+    return db_step_done(&q);
+}
+
+/* What the refresh token being rotated says. */
+struct refresh_row {
+    int64_t session, exp, uid;
+    bool spent, revoked, admin, disabled;
+};
+
+static int find_refresh(db_conn *c, const unsigned char *hash, struct refresh_row *r)
+{
+    db_q q;
+    db_prepare(&q, c, SQL_REFRESH_FIND);
+    bind_hash(&q, ":hash", hash);
+    int rc = db_step_one(&q);
+    if (rc != BB_OK)
+        return rc == BB_ENOTFOUND ? BB_EAUTH : rc;
+    r->session = db_col_i64(&q, 0);
+    r->exp = db_col_i64(&q, 1);
+    r->spent = !db_col_null(&q, 2);
+    r->revoked = !db_col_null(&q, 3);
+    r->uid = db_col_i64(&q, 4);
+    r->admin = is_admin(&q, 5);
+    r->disabled = db_col_int(&q, 6) != 0;
+    return db_end(&q);
 }
 
 static int op_rotate(db_conn *c, void *arg, db_outbox *out)
 {
     (void)out;
     struct rotate_arg *a = arg;
-    sqlite3_stmt *st = db_stmt(c, SQL_REFRESH_FIND);
-    if (!st)
-        return BB_EIO;
-    bind_hash(st, ":hash", a->old);
-    int s = sqlite3_step(st);
-    if (s != SQLITE_ROW) {
-        sqlite3_reset(st);
-        return s == SQLITE_DONE ? BB_EAUTH : BB_EIO;
-    }
-    int64_t session = sqlite3_column_int64(st, 0);
-    int64_t exp = sqlite3_column_int64(st, 1);
-    bool spent = sqlite3_column_type(st, 2) != SQLITE_NULL;
-    bool revoked = sqlite3_column_type(st, 3) != SQLITE_NULL;
-    int64_t uid = sqlite3_column_int64(st, 4);
-    const char *role = (const char *)sqlite3_column_text(st, 5);
-    bool admin = role && strcmp(role, "admin") == 0;
-    bool disabled = sqlite3_column_int(st, 6) != 0;
-    sqlite3_reset(st);
-    if (spent) {
+    struct refresh_row r;
+    int rc = find_refresh(c, a->old, &r);
+    if (rc != BB_OK)
+        return rc;
+    if (r.spent) {
         /* reuse of a rotated token: someone else has it — end the family.
          * The revocation must survive this operation's error return, so
          * the caller commits it in a second operation (see below). */
-        a->reused = !revoked;
-        a->out->session_id = session;
+        a->reused = !r.revoked;
+        a->out->session_id = r.session;
         return BB_EAUTH;
     }
-    if (revoked || disabled || exp <= a->now)
+    if (r.revoked || r.disabled || r.exp <= a->now)
         return BB_EAUTH;
-    sqlite3_stmt *sp = db_stmt(c, SQL_TOKEN_SPEND);
-    if (!sp)
-        return BB_EIO;
-    bind_i64(sp, ":now", a->now);
-    bind_hash(sp, ":hash", a->old);
-    int rc = step_done(c, sp);
-    if (rc != BB_OK)
+    db_q q;
+    db_prepare(&q, c, SQL_TOKEN_SPEND);
+    db_bind_i64(&q, ":now", a->now);
+    bind_hash(&q, ":hash", a->old);
+    if ((rc = db_step_done(&q)) != BB_OK ||
+        (rc = insert_pair(c, r.session, a->ah, a->aexp, a->rh, a->rexp)) != BB_OK)
         return rc;
-    if ((rc = insert_token(c, a->ah, session, "access", a->aexp)) != BB_OK ||
-        (rc = insert_token(c, a->rh, session, "refresh", a->rexp)) != BB_OK)
-        return rc;
-    a->out->session_id = session;
-    a->out->user_id = uid;
-    a->out->admin = admin;
+    a->out->session_id = r.session;
+    a->out->user_id = r.uid;
+    a->out->admin = r.admin;
     return BB_OK;
 }
 
@@ -483,19 +421,12 @@ static const char SQL_SESSION_OF_REFRESH[] =
 int repo_session_of_refresh(db *d, const unsigned char *hash, int64_t *session_id)
 {
     *session_id = 0;
-    db_conn *c = db_reader_acquire(d);
-    sqlite3_stmt *st = db_stmt(c, SQL_SESSION_OF_REFRESH);
-    int rc = BB_EIO;
-    if (st) {
-        bind_hash(st, ":hash", hash);
-        int s = sqlite3_step(st);
-        if (s == SQLITE_ROW)
-            *session_id = sqlite3_column_int64(st, 0);
-        rc = s == SQLITE_ROW || s == SQLITE_DONE ? BB_OK : BB_EIO;
-        sqlite3_reset(st);
-    }
-    db_reader_release(d, c);
-    return rc;
+    db_q q;
+    db_prepare_read(&q, d, SQL_SESSION_OF_REFRESH);
+    bind_hash(&q, ":hash", hash);
+    int rc = db_one_i64(&q, session_id);
+    db_release(&q);
+    return rc == BB_ENOTFOUND ? BB_OK : rc;
 }
 
 static const char SQL_PRUNE_TOKENS[] =
@@ -508,18 +439,15 @@ static int op_prune(db_conn *c, void *arg, db_outbox *out)
 {
     (void)out;
     int64_t now = *(int64_t *)arg;
-    sqlite3_stmt *st = db_stmt(c, SQL_PRUNE_TOKENS);
-    if (!st)
-        return BB_EIO;
-    bind_i64(st, ":now", now);
-    int rc = step_done(c, st);
-    if (rc != BB_OK)
-        return rc;
-    st = db_stmt(c, SQL_PRUNE_SESSIONS);
-    if (!st)
-        return BB_EIO;
-    bind_i64(st, ":now", now);
-    return step_done(c, st);
+    const char *const sqls[] = {SQL_PRUNE_TOKENS, SQL_PRUNE_SESSIONS};
+    int rc = BB_OK;
+    for (size_t i = 0; i < 2 && rc == BB_OK; i++) {
+        db_q q;
+        db_prepare(&q, c, sqls[i]);
+        db_bind_i64(&q, ":now", now);
+        rc = db_step_done(&q);
+    }
+    return rc;
 }
 
 int repo_tokens_prune(db *d, int64_t now)

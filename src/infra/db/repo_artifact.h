@@ -1,0 +1,28 @@
+/* repo_artifact.h — SQL for a job's output files (the artifacts table).
+ * The rows are written by the worker's result (repo_job_cycle, see
+ * repo_claim.h) in the transaction that marks the job succeeded; these are
+ * the reads.  Each borrows a read connection. */
+#ifndef BB_REPO_ARTIFACT_H
+#define BB_REPO_ARTIFACT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "infra/db/db.h"
+
+/* A job's output file.  location is the storage key ("artifacts/17/x.mp3")
+ * in the store named by storage ("fs" = under the data directory, "s3"). */
+struct artifact_rec {
+    char *name, *sha256, *content_type, *location, *storage;
+    int64_t size;
+};
+
+/* Artifacts of a job, in name order (caller frees with repo_artifacts_free). */
+int repo_artifacts_list(db *d, int64_t job_id, struct artifact_rec **out, size_t *n);
+/* One artifact; BB_ENOTFOUND if missing.  Caller clears *out. */
+int repo_artifact_get(db *d, int64_t job_id, const char *name, struct artifact_rec *out);
+void repo_artifacts_free(struct artifact_rec *a, size_t n);
+/* Frees the strings of one record (from repo_artifact_get) and zeroes it. */
+void repo_artifact_clear(struct artifact_rec *a);
+
+#endif

@@ -1,0 +1,74 @@
+/* repo_claim.h — the workers' cycle with the database: claiming queued
+ * jobs, recording the results of attempts, leases and the recovery of
+ * attempts a lost worker or a stopped server left running.  Every
+ * function is a write (an operation on the db writer thread) that logs
+ * the state changes it makes in the same transaction. */
+#ifndef BB_REPO_CLAIM_H
+#define BB_REPO_CLAIM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "domain/job.h"
+#include "infra/db/db.h"
+#include "infra/db/repo_artifact.h"
+
+/* Claims the next runnable job: queued, run_after <= now, preset not in
+ * `blocked` (",p1,p2," or NULL), by priority desc then id.  Marks it
+ * running with a lease until now+lease_ms, counts the attempt, logs
+ * job_state_changed.  *found false when none; then *next_due is the
+ * earliest future run_after of a queued job (0 if none). */
+int repo_job_claim(db *d, int64_t now, int64_t lease_ms, const char *blocked,
+                   job *out, bool *found, int64_t *next_due);
+
+enum finish_kind {
+    FINISH_SUCCEEDED,
+    FINISH_FAILED,       /* terminal failure */
+    FINISH_RETRY,        /* back to queued until run_after */
+    FINISH_CANCELED,
+    FINISH_REQUEUE,      /* shutdown: back to queued, attempt not counted */
+};
+
+struct job_finish {
+    int64_t job_id;
+    enum finish_kind kind;
+    const char *error;             /* failed/retry/canceled */
+    int64_t run_after;             /* retry */
+    const struct artifact_rec *artifacts;   /* succeeded */
+    size_t nartifacts;
+    int64_t at;                    /* when the attempt ended (ms); 0 = now */
+    /* succeeded: the lesson workflow's outputs (NULL = none); borrowed */
+    const char *page_url, *manifest_path, *notion_url;
+};
+
+/* Ends a running attempt; logs job_state_changed.  BB_ESTATE if the job
+ * is no longer running (e.g. recovered elsewhere). */
+int repo_job_finish(db *d, const struct job_finish *f);
+
+/* One worker round trip to the writer: records the results of finished
+ * attempts (a finish whose job is no longer running is skipped), then
+ * claims up to `max` jobs like repo_job_claim.  After the first claimed
+ * job, further ones are taken only if the first one's preset is listed in
+ * `batchable` (",noop," — presets cheap enough to run back to back) and
+ * only from those presets.  out must hold max records; *nout receives how
+ * many were claimed (caller clears each). */
+struct claim_req {
+    int64_t now, lease_ms;
+    const char *blocked;      /* ",p1,p2," or NULL */
+    const char *batchable;    /* ",p1," or NULL */
+    size_t max;               /* >= 1 */
+};
+int repo_job_cycle(db *d, const struct job_finish *fin, size_t nfin,
+                   const struct claim_req *req, job *out, size_t *nout,
+                   int64_t *next_due);
+
+/* Start-up recovery: every job left running by a previous process is
+ * requeued (its attempt stays counted) or, out of attempts, failed. */
+int repo_job_recover_running(db *d, int *requeued, int *failed);
+/* Jobs whose lease ran out (worker lost): same treatment. */
+int repo_job_expire_leases(db *d, int64_t now, int *n);
+/* Extends the leases of the given running jobs. */
+int repo_job_renew_leases(db *d, const int64_t *ids, size_t n, int64_t until);
+
+#endif

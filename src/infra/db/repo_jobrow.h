@@ -1,0 +1,42 @@
+/* repo_jobrow.h — private to src/infra/db: what the job repositories
+ * (repo_job.c, repo_claim.c, repo_event.c, repo_artifact.c) share inside
+ * one writer operation: reading a job row, logging an event with it, and
+ * writing a succeeded job's artifacts.  All take the connection of the
+ * operation (or read) that is running. */
+#ifndef BB_REPO_JOBROW_H
+#define BB_REPO_JOBROW_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "domain/event.h"
+#include "domain/job.h"
+#include "infra/db/db.h"
+#include "infra/db/repo_artifact.h"
+
+/* The columns repo_row_to_job reads, in its order. */
+#define JOB_COLS                                                            \
+    "id, owner_id, state, preset, md, input_path, with_tts, upload, "       \
+    "voice_accent, force_tts, notion_database, mode, priority, params, "    \
+    "progress, attempts, max_attempts, parent_job_id, manifest_path, "      \
+    "notion_url, page_url, error, cancel_requested, run_after, created_at, " \
+    "updated_at, started_at, finished_at, ifnull(file_id, 0), voice_id"
+
+/* Fills j (zeroed first; caller clears) from a row of JOB_COLS. */
+void repo_row_to_job(db_q *q, job *j);
+/* Loads job id on connection c (caller clears *out); BB_ENOTFOUND. */
+int repo_load_job(db_conn *c, int64_t id, job *out);
+
+/* Appends an event with payload data (copied) to the event log and queues
+ * it in out for publishing after the commit.  Writer thread only. */
+int repo_log_event(db_conn *c, db_outbox *out, enum ev_type type, int64_t job_id,
+                   int64_t owner_id, const char *data);
+/* Logs an event whose payload is the job's current DTO. */
+int repo_emit_job(db_conn *c, db_outbox *out, enum ev_type type, int64_t id);
+
+/* Replaces the artifacts of job_id with the n records of a (stored at
+ * `now`; a record without storage is "fs").  Writer thread only. */
+int repo_artifacts_replace(db_conn *c, int64_t job_id, const struct artifact_rec *a,
+                           size_t n, int64_t now);
+
+#endif
