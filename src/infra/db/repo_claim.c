@@ -12,6 +12,7 @@
 
 #include "domain/event.h"
 #include "infra/db/repo_jobrow.h"
+#include "util/bb_assert.h"
 #include "util/err.h"
 #include "util/log.h"
 #include "util/util.h"
@@ -43,13 +44,17 @@ static const char SQL_FIN_REQUEUE[] =
 static int finish_one(db_conn *c, const struct job_finish *f, db_outbox *out)
 {
     const char *sql = NULL;
+    enum job_state to = JOB_QUEUED;
     switch (f->kind) {
-    case FINISH_SUCCEEDED: sql = SQL_FIN_SUCCEEDED; break;
-    case FINISH_FAILED: sql = SQL_FIN_FAILED; break;
-    case FINISH_CANCELED: sql = SQL_FIN_CANCELED; break;
+    case FINISH_SUCCEEDED: sql = SQL_FIN_SUCCEEDED; to = JOB_SUCCEEDED; break;
+    case FINISH_FAILED: sql = SQL_FIN_FAILED; to = JOB_FAILED; break;
+    case FINISH_CANCELED: sql = SQL_FIN_CANCELED; to = JOB_CANCELED; break;
     case FINISH_RETRY: sql = SQL_FIN_RETRY; break;
     case FINISH_REQUEUE: sql = SQL_FIN_REQUEUE; break;
     }
+    /* every finish statement is guarded by state = 'running' */
+    BB_ASSERT(job_transition_ok(JOB_RUNNING, to));
+    (void)to;
     int64_t now = f->at ? f->at : bb_now_ms();
     db_q q;
     db_prepare(&q, c, sql);
@@ -119,6 +124,7 @@ struct cycle_arg {
 
 static int claim_mark(db_conn *c, struct cycle_arg *a, int64_t id, db_outbox *out)
 {
+    BB_ASSERT(job_transition_ok(JOB_QUEUED, JOB_RUNNING));   /* guarded by state = 'queued' */
     db_q q;
     db_prepare(&q, c, SQL_CLAIM_MARK);
     db_bind_i64(&q, ":lease", a->req->now + a->req->lease_ms);
@@ -295,6 +301,8 @@ static int op_recover(db_conn *c, void *arg, db_outbox *out)
     struct interrupted *run = items;
     int64_t now = bb_now_ms();
     for (size_t i = 0; i < n && rc == BB_OK; i++) {
+        /* the rows were selected with state = 'running' */
+        BB_ASSERT(job_transition_ok(JOB_RUNNING, run[i].fail ? JOB_FAILED : JOB_QUEUED));
         db_prepare(&q, c, run[i].fail ? SQL_INTERRUPT_FAIL : SQL_INTERRUPT_REQUEUE);
         db_bind_i64(&q, ":id", run[i].id);
         db_bind_i64(&q, ":now", now);

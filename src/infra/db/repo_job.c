@@ -11,6 +11,7 @@
 
 #include "domain/event.h"
 #include "infra/db/repo_jobrow.h"
+#include "util/bb_assert.h"
 #include "util/err.h"
 #include "util/util.h"
 
@@ -211,6 +212,7 @@ static int op_cancel(db_conn *c, void *arg, db_outbox *out)
     db_q q;
     prepare_update(&q, c, s == JOB_QUEUED ? SQL_CANCEL_QUEUED : SQL_CANCEL_RUNNING, a->id);
     if (s == JOB_QUEUED) {
+        BB_ASSERT(job_transition_ok(s, JOB_CANCELED));
         db_bind_text(&q, ":error", msg);
         a->outcome = CANCEL_DONE;
         return update_and_emit(&q, out, EV_JOB_STATE_CHANGED, a->id);
@@ -235,6 +237,7 @@ struct action_arg {
     bool (*accepts)(enum job_state);
     const char *sql;
     void (*bind)(db_q *q, const struct action_arg *a);
+    bool requeues;                     /* the action moves the job to queued */
     int extra, max_attempts;           /* retry; edit */
     const char *preset, *notion;       /* edit */
 };
@@ -246,6 +249,7 @@ static int op_action(db_conn *c, void *arg, db_outbox *out)
     int rc = action_state(c, a->id, a->owner_scope, a->accepts, &s);
     if (rc != BB_OK)
         return rc;
+    BB_ASSERT(!a->requeues || job_transition_ok(s, JOB_QUEUED));
     db_q q;
     prepare_update(&q, c, a->sql, a->id);
     a->bind(&q, a);
@@ -264,7 +268,7 @@ static void bind_retry(db_q *q, const struct action_arg *a)
 
 int repo_job_retry(db *d, int64_t id, int64_t owner_scope, int extra_attempts)
 {
-    struct action_arg a = {.id = id, .owner_scope = owner_scope, .accepts = retryable,
+    struct action_arg a = {.id = id, .owner_scope = owner_scope, .accepts = retryable, .requeues = true,
                            .sql = SQL_RETRY, .bind = bind_retry, .extra = extra_attempts};
     return db_write(d, op_action, &a);
 }
