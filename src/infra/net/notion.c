@@ -92,10 +92,20 @@ static bool is_canceled(atomic_bool *cancel)
     return cancel && atomic_load(cancel);
 }
 
-/* Sleeps ms, waking every POLL_SLICE_MS to look at cancel.  Returns
- * false when canceled. */
-static bool sleep_cancelable(long ms, atomic_bool *cancel)
+/* The publish's clock: env->clock when a test injected one, else the
+ * monotonic clock. */
+static int64_t clock_now_us(const struct notion_env *env)
 {
+    return env->clock ? env->clock->now_us(env->clock->ud) : bb_mono_us();
+}
+
+/* Sleeps ms on the publish's clock; the real one wakes every POLL_SLICE_MS
+ * to look at cancel.  Returns false when canceled. */
+static bool clock_sleep_ms(const struct notion_env *env, long ms,
+                           atomic_bool *cancel)
+{
+    if (env->clock)
+        return env->clock->sleep_ms(env->clock->ud, ms, cancel);
     return bb_sleep_cancelable(ms, cancel, POLL_SLICE_MS);
 }
 
@@ -646,12 +656,13 @@ static bool throttle(pub *p)
 {
     if (p->last_start_us && p->throttle_ms > 0) {
         int64_t due = p->last_start_us + (int64_t)p->throttle_ms * 1000;
-        int64_t now = bb_mono_us();
-        if (due > now && !sleep_cancelable((long)((due - now + 999) / 1000),
-                                           p->cancel))
+        int64_t now = clock_now_us(p->env);
+        if (due > now &&
+            !clock_sleep_ms(p->env, (long)((due - now + 999) / 1000),
+                            p->cancel))
             return false;
     }
-    p->last_start_us = bb_mono_us();
+    p->last_start_us = clock_now_us(p->env);
     return true;
 }
 
@@ -764,7 +775,7 @@ static int call(pub *p, enum call_kind kind, const char *method,
         http_response_free(&resp);
         if (!retry)
             return rc;
-        if (!sleep_cancelable(wait, p->cancel))
+        if (!clock_sleep_ms(p->env, wait, p->cancel))
             return canceled(p);
     }
     return rc;

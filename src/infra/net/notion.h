@@ -18,6 +18,7 @@
 
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "domain/lesson.h"
 
@@ -39,6 +40,16 @@ enum notion_status {
  * zeroes: NULL/"" strings (except level_property) and timeouts, delays
  * and caps <= 0 take the defaults below; max_retries and throttle_ms < 0
  * take theirs (0 means no retry / no spacing). */
+/* The clock behind the throttle and the retry waits.  NULL in notion_env
+ * (the default) means the monotonic clock (bb_mono_us) and a sleep that
+ * polls the cancel flag every 20 ms; tests inject a virtual clock to check
+ * the spacing of requests without measuring wall-clock gaps. */
+struct notion_clock {
+    int64_t (*now_us)(void *ud);                                /* > 0 */
+    bool (*sleep_ms)(void *ud, long ms, atomic_bool *cancel);   /* false: canceled */
+    void *ud;
+};
+
 struct notion_env {
     const char *base_url;        /* default "https://api.notion.com"; tests point it at 127.0.0.1 */
     const char *token;           /* integration secret (from env NOTION_TOKEN, read by the caller); NULL/"" -> error before any request */
@@ -54,6 +65,7 @@ struct notion_env {
     int throttle_ms;             /* minimum gap between the starts of consecutive requests of one publish; default 350 (NOTION_COLORIZER_THROTTLE_MS; Notion allows ~3 req/s) */
     void (*log)(void *ud, const char *line);  /* progress/retry lines, may be NULL */
     void *ud;
+    const struct notion_clock *clock;  /* borrowed; NULL = the real clock */
 };
 
 struct notion_result {
