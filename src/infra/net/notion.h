@@ -52,17 +52,26 @@ struct notion_clock {
 
 struct notion_env {
     const char *base_url;        /* default "https://api.notion.com"; tests point it at 127.0.0.1 */
-    const char *token;           /* integration secret (from env NOTION_TOKEN, read by the caller); NULL/"" -> error before any request */
+    /* integration secret (from env NOTION_TOKEN, read by the caller);
+     * NULL/"" -> error before any request */
+    const char *token;
     const char *version;         /* Notion-Version header, default "2022-06-28" */
     const char *title_property;  /* database title property name, default "Name" */
     const char *level_property;  /* default "Level"; NULL or "" = don't set it */
     const char *level_type;      /* "select" (default) or "rich_text" */
     long connect_timeout_ms;     /* default 10000 */
     long request_timeout_ms;     /* per HTTP attempt, default 30000 */
-    int max_retries;             /* retries after the first attempt on 429/5xx/409/connection errors; default 5 (like NOTION_COLORIZER_MAX_RETRIES); at most 20 */
-    int retry_delay_ms;          /* backoff base, doubled per retry, +0-25% jitter; default 1000 (NOTION_COLORIZER_RETRY_DELAY_MS) */
+    /* retries after the first attempt on 429/5xx/409/connection errors;
+     * default 5 (like NOTION_COLORIZER_MAX_RETRIES); at most 20 */
+    int max_retries;
+    /* backoff base, doubled per retry, +0-25% jitter; default 1000
+     * (NOTION_COLORIZER_RETRY_DELAY_MS) */
+    int retry_delay_ms;
     int retry_max_ms;            /* caps the wait, Retry-After included; default 30000 */
-    int throttle_ms;             /* minimum gap between the starts of consecutive requests of one publish; default 350 (NOTION_COLORIZER_THROTTLE_MS; Notion allows ~3 req/s) */
+    /* minimum gap between the starts of consecutive requests of one
+     * publish; default 350 (NOTION_COLORIZER_THROTTLE_MS; Notion allows
+     * ~3 req/s) */
+    int throttle_ms;
     void (*log)(void *ud, const char *line);  /* progress/retry lines, may be NULL */
     void *ud;
     const struct notion_clock *clock;  /* borrowed; NULL = the real clock */
