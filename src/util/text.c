@@ -64,6 +64,18 @@ size_t bb_url_escape(char *out, size_t cap, const char *s, bool keep_slash)
     return n;
 }
 
+void bb_one_line(char *out, size_t outlen, const char *s, size_t len)
+{
+    size_t k = 0;
+    if (outlen == 0)
+        return;
+    for (size_t i = 0; i < len && k + 1 < outlen; i++) {
+        unsigned char c = (unsigned char)s[i];
+        out[k++] = (c < 0x20 || c == 0x7F) ? ' ' : (char)c;
+    }
+    out[k] = '\0';
+}
+
 void bb_strv_free(char **v, size_t n)
 {
     for (size_t i = 0; v && i < n; i++)

@@ -27,6 +27,7 @@
 
 #include "cJSON.h"
 #include "domain/lesson.h"
+#include "infra/net/http_client.h"
 #include "infra/net/notion.h"
 #include "util/util.h"
 
@@ -992,6 +993,45 @@ static char *many_lines(int n)
     for (int i = 1; i <= n; i++)
         k += (size_t)snprintf(md + k, cap - k, "Line %04d.\n\n", i);
     return md;
+}
+
+/* The HTTP client's helpers that Notion (and TTS) read errors with. */
+TEST(http_client_retry_after_and_error_line)
+{
+    struct http_response r = {0};
+    char hdr[200], out[200];
+    static const struct { const char *value; long ms; } cases[] = {
+        {"2", 2000}, {"0", 0}, {"1.5", 1500}, {"0.25", 250}, {"", -1},
+        {"soon", -1}, {"-1", -1}, {"1.2.3", -1},
+        {"Wed, 21 Oct 2026 07:28:00 GMT", -1}, {"99999999999", -1},
+    };
+    CHECK_EQ_INT(http_response_retry_after_ms(&r), -1);   /* no headers */
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        snprintf(hdr, sizeof hdr, "HTTP/1.1 429 Too Many\r\nRetry-After: %s\r\n"
+                 "\r\n", cases[i].value);
+        r.headers = hdr;
+        r.headers_len = strlen(hdr);
+        long got = http_response_retry_after_ms(&r);
+        if (got != cases[i].ms)
+            FAIL("Retry-After \"%s\": %ld ms, want %ld", cases[i].value, got,
+                 cases[i].ms);
+    }
+
+    struct http_response e = {0};
+    http_response_error_line(&e, NULL, out, sizeof out);
+    CHECK_STR_EQ(out, "empty answer");
+    http_response_error_line(&e, "bad\ntoken", out, sizeof out);
+    CHECK_STR_EQ(out, "bad token");
+    char body[300];
+    memset(body, 'x', sizeof body);
+    body[0] = '<';
+    body[1] = '\n';
+    body[299] = '\0';
+    e.body = body;
+    e.body_len = 299;
+    http_response_error_line(&e, NULL, out, sizeof out);
+    CHECK_EQ_INT((int)strlen(out), 160);       /* the start of the body */
+    CHECK(strncmp(out, "< xxx", 5) == 0);
 }
 
 TEST(over_100_blocks_are_appended_in_order_with_throttle)

@@ -431,6 +431,20 @@ TEST(strlcpy_truncates_and_terminates)
     CHECK(bb_strdup_or_null(NULL) == NULL);
 }
 
+TEST(one_line_blanks_control_characters_and_cuts)
+{
+    char o[8];
+    bb_one_line(o, sizeof o, "a\tb\nc\0d\x7f", 8);
+    CHECK_STR_EQ(o, "a b c d");
+    bb_one_line(o, sizeof o, "0123456789", 10);
+    CHECK_STR_EQ(o, "0123456");                /* outlen - 1 bytes */
+    bb_one_line(o, sizeof o, "xyz", 0);
+    CHECK_STR_EQ(o, "");
+    o[0] = 'q';
+    bb_one_line(o, 0, "xyz", 3);               /* outlen 0 writes nothing */
+    CHECK(o[0] == 'q');
+}
+
 TEST(content_type_by_extension)
 {
     static const struct { const char *name, *type; } cases[] = {
