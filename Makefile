@@ -10,7 +10,7 @@
 #
 # Sources are discovered, never listed: every src/**/*.c except src/tools/
 # is part of the program; every tests/unit/**/test_*.c is a unit-test binary;
-# every bench/*.c is a benchmark.  Object files mirror the source tree under
+# every bench/*.c is a benchmark (linked with BENCH_LIB_SRCS).  Object files mirror the source tree under
 # $(BUILD)/obj/.  File names must not contain spaces.
 
 SANITIZE ?= 0
@@ -63,6 +63,10 @@ endif
 
 BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
+# The parts of src/ the benchmarks link (built again with the benchmark's
+# flags, without sanitizers): the SSE parser and the buffers it uses.
+BENCH_LIB_SRCS := src/infra/net/sse_parse.c src/util/buf.c
+BENCH_LIB_OBJS := $(BENCH_LIB_SRCS:%.c=$(BUILD)/benchobj/%.o)
 
 # Embedded assets: every file under web/ (hidden files, node_modules/ and
 # the npm manifests web/package*.json excepted) plus schema.sql.  web/x/y.css is served as "/x/y.css".
@@ -143,7 +147,7 @@ S3_A     := $(call find_static,libs3.a,/usr/lib/libs3.a)
 SODIUM_A := $(call find_static,libsodium.a,/usr/lib/x86_64-linux-gnu/libsodium.a)
 STATIC_LIBS := $(S3_A) $(SQLITE_A) $(SODIUM_A)
 
-# libcurl (and its TLS/compression libraries) stays dynamic (SPEC §2);
+# libcurl (and its TLS/compression libraries) stays dynamic (docs/build.md, section 6);
 # libxml2 is needed by libs3.a.  --as-needed drops what nothing uses.
 BB_LDFLAGS := -pthread $(SAN) -Wl,--as-needed $(LDFLAGS)
 BB_LDLIBS  := $(STATIC_LIBS) -lcurl -lxml2 -lpthread -lm -ldl -lz $(LDLIBS)
@@ -255,11 +259,16 @@ $(GEN_OBJ): $(GEN_C) $(FLAGS_FILE)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(BB_CFLAGS) -MMD -MP -c -o $@ $<
 
-# Benchmarks: standalone programs, pthreads only.
-$(BUILD)/bench/%: bench/%.c $(FLAGS_FILE)
+# Benchmarks: standalone programs, pthreads only, plus BENCH_LIB_OBJS.
+$(BUILD)/benchobj/%.o: %.c $(FLAGS_FILE)
 	$(call say,CC,$<)
 	@mkdir -p $(@D)
-	$(Q)$(CC) $(BENCH_CFLAGS) -MMD -MP -MF $@.d -MT $@ -o $@ $< -lpthread
+	$(Q)$(CC) $(BENCH_CFLAGS) -Isrc -MMD -MP -c -o $@ $<
+
+$(BUILD)/bench/%: bench/%.c $(BENCH_LIB_OBJS) $(FLAGS_FILE)
+	$(call say,CC,$<)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(BENCH_CFLAGS) -Isrc -MMD -MP -MF $@.d -MT $@ -o $@ $< $(BENCH_LIB_OBJS) -lpthread
 
 -include $(OBJS:.o=.d) $(TEST_OBJS:.o=.d) $(GEN_OBJ:.o=.d) $(TP_OBJS:.o=.d) \
-         $(EMBEDGEN).d $(BENCH_BINS:=.d)
+         $(EMBEDGEN).d $(BENCH_BINS:=.d) $(BENCH_LIB_OBJS:.o=.d)

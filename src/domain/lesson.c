@@ -1,5 +1,5 @@
 /* lesson.c — parser for Markdown lessons (docs/lesson-format.md) and the
- * speech segments of a parsed lesson (SPEC 6).
+ * speech segments of a parsed lesson (docs/lesson-workflow.md).
  *
  * One pass over the lines: each line is first checked (length, NUL,
  * control characters, UTF-8), then interpreted by the state it arrives

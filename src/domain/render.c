@@ -1,6 +1,6 @@
 /* render.c — renders a parsed lesson as a self-contained HTML page with
- * its static stylesheet and script, and writes manifest.json (SPEC 6,
- * steps 3 and 6; see render.h).  The page obeys the server's CSP: no
+ * its static stylesheet and script, and writes manifest.json
+ * (docs/lesson-workflow.md, steps 3 and 6; see render.h).  The page obeys the server's CSP: no
  * inline script, no inline style, no event-handler attributes, nothing
  * fetched from outside the artifact directory.  Every byte that comes from
  * the lesson passes through esc() (text and attributes alike) or through

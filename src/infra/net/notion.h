@@ -1,5 +1,5 @@
-/* notion.h — the Notion publishing client of the lesson workflow (SPEC §6
- * step 4): turns a parsed lesson into a page of a Notion database through
+/* notion.h — the Notion publishing client of the lesson workflow
+ * (docs/lesson-workflow.md, step 4): turns a parsed lesson into a page of a Notion database through
  * the public REST API (POST /v1/pages, then PATCH /v1/blocks/{id}/children
  * for content past the first 100 blocks), over the project's libcurl
  * client (http_client.h).  What is sent is described in docs/notion.md.
