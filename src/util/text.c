@@ -40,6 +40,21 @@ size_t bb_strlcpy(char *dst, const char *src, size_t cap)
 
 char *bb_strdup_or_null(const char *s) { return s ? strdup(s) : NULL; }
 
+/* RFC 3986 unreserved, and '/' when keep_slash: left as it is. */
+static bool url_keep(unsigned char c, bool keep_slash)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '-' || c == '_' || c == '.' || c == '~' || (keep_slash && c == '/');
+}
+
+size_t bb_url_escaped_len(const char *s, bool keep_slash)
+{
+    size_t n = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        n += url_keep(*p, keep_slash) ? 1 : 3;
+    return n;
+}
+
 size_t bb_url_escape(char *out, size_t cap, const char *s, bool keep_slash)
 {
     static const char hex[] = "0123456789ABCDEF";
@@ -47,9 +62,7 @@ size_t bb_url_escape(char *out, size_t cap, const char *s, bool keep_slash)
     if (cap == 0)
         return 0;
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        bool keep = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-                    (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.' ||
-                    *p == '~' || (keep_slash && *p == '/');
+        bool keep = url_keep(*p, keep_slash);
         if (n + (keep ? 1 : 3) >= cap)
             break;
         if (keep) {

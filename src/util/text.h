@@ -17,6 +17,8 @@ char *bb_strdup_or_null(const char *s);
  * cut in half): RFC 3986 unreserved characters stay, and '/' too when
  * keep_slash.  Returns the length written. */
 size_t bb_url_escape(char *out, size_t cap, const char *s, bool keep_slash);
+/* The length bb_url_escape needs for all of s (terminator excluded). */
+size_t bb_url_escaped_len(const char *s, bool keep_slash);
 /* Copies s[0..len) into out[outlen] (terminated when outlen > 0) with
  * control characters, NUL included, shown as spaces: safe inside a
  * one-line message or log field.  Cut at outlen - 1 bytes. */

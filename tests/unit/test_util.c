@@ -662,6 +662,9 @@ TEST(url_escape)
     CHECK_EQ_INT(bb_url_escape(small, sizeof small, "ab c", false), 2);
     CHECK_STR_EQ(small, "ab");
     CHECK_EQ_INT(bb_url_escape(small, 0, "x", false), 0);
+    CHECK_EQ_INT(bb_url_escaped_len("a b/ü~.-_", false), 18);
+    CHECK_EQ_INT(bb_url_escaped_len("a b/ü", true), 12);
+    CHECK_EQ_INT(bb_url_escaped_len("", true), 0);
 }
 
 TEST(dir_names_sorted_hidden_and_capped)

@@ -718,7 +718,6 @@ static int s3_delete(store *st, const char *key, struct store_err *e)
 
 static void s3_url(store *st, const char *key, char *out, size_t cap)
 {
-    static const char hex[] = "0123456789ABCDEF";
     struct s3_store *s = (struct s3_store *)st;
     size_t o;
     int n;
@@ -734,22 +733,12 @@ static void s3_url(store *st, const char *key, char *out, size_t cap)
         return;
     }
     o = (size_t)n;
-    for (const unsigned char *k = (const unsigned char *)key; *k != '\0'; k++) {
-        bool plain = (*k >= 'a' && *k <= 'z') || (*k >= 'A' && *k <= 'Z') ||
-                     (*k >= '0' && *k <= '9') || strchr("-_.~/", *k) != NULL;
-        if (o + (plain ? 1 : 3) >= cap) {
-            out[0] = '\0';
-            return;
-        }
-        if (plain) {
-            out[o++] = (char)*k;
-        } else {
-            out[o++] = '%';
-            out[o++] = hex[*k >> 4];
-            out[o++] = hex[*k & 15];
-        }
+    /* the whole key or no URL at all */
+    if (o + bb_url_escaped_len(key, true) >= cap) {
+        out[0] = '\0';
+        return;
     }
-    out[o] = '\0';
+    bb_url_escape(out + o, cap - o, key, true);
 }
 
 static const char *s3_local_path(store *st, const char *key, char *out, size_t cap)
