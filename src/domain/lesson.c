@@ -1140,19 +1140,49 @@ static int add_speaker(struct parser *p, const char *name)
     return 0;
 }
 
+/* The start of every line of a dialogue or vocabulary section: blank
+ * lines, thematic breaks and comments are skipped (*rc = 0), "###" and
+ * deeper headings become sub-headings.  Returns true when the line was
+ * handled here, with its result in *rc. */
+static bool section_line_common(struct parser *p, const char *s, size_t n,
+                                int h, const char *t, size_t tn, int *rc)
+{
+    if (is_blank_line(s, n) || is_thematic_break(s, n) ||
+        is_comment_line(s, n)) {
+        *rc = 0;
+        return true;
+    }
+    if (h >= 3) {
+        *rc = sub_heading(p, t, tn);
+        return true;
+    }
+    return false;
+}
+
+/* Fails the line s[0..n) of the current section, which is not of the
+ * shape `want`. */
+static int unexpected_line(struct parser *p, const char *s, size_t n,
+                           const char *want)
+{
+    const struct lesson_section *sec = cur_section(p);
+    char ex[EXCERPT_BUF], exn[EXCERPT_BUF];
+
+    excerpt(ex, s, n);
+    excerpt(exn, sec->name, strlen(sec->name));
+    return fail(p, p->line, "expected `%s` in ## %s (got `%s`)", want, exn,
+                ex);
+}
+
 static int dialogue_line(struct parser *p, const char *s, size_t n, int h,
                          const char *t, size_t tn)
 {
-    const struct lesson_section *sec = cur_section(p);
     const char *name, *text;
     size_t name_len, text_len;
-    char ex[EXCERPT_BUF], exn[EXCERPT_BUF];
+    char ex[EXCERPT_BUF];
+    int rc;
 
-    if (is_blank_line(s, n) || is_thematic_break(s, n) ||
-        is_comment_line(s, n))
-        return 0;
-    if (h >= 3)
-        return sub_heading(p, t, tn);
+    if (section_line_common(p, s, n, h, t, tn, &rc))
+        return rc;
     trim(&s, &n);
     skip_bullet(&s, &n);
     if (parse_speaker(s, n, &name, &name_len, &text, &text_len)) {
@@ -1176,10 +1206,7 @@ static int dialogue_line(struct parser *p, const char *s, size_t n, int h,
         return add_item(p, LESSON_ITEM_DIRECTION, p->line, s, n) == NULL
                    ? -1
                    : 0;
-    excerpt(ex, s, n);
-    excerpt(exn, sec->name, strlen(sec->name));
-    return fail(p, p->line, "expected `Speaker: text` in ## %s (got `%s`)",
-                exn, ex);
+    return unexpected_line(p, s, n, "Speaker: text");
 }
 
 /* Where the earliest term/meaning separator of s[0..n) starts, with its
@@ -1290,16 +1317,12 @@ static bool parse_vocab(const char *s, size_t n, const char **term,
 static int vocab_line(struct parser *p, const char *s, size_t n, int h,
                       const char *t, size_t tn)
 {
-    const struct lesson_section *sec = cur_section(p);
     const char *term, *meaning;
     size_t term_len, meaning_len;
-    char ex[EXCERPT_BUF], exn[EXCERPT_BUF];
+    int rc;
 
-    if (is_blank_line(s, n) || is_thematic_break(s, n) ||
-        is_comment_line(s, n))
-        return 0;
-    if (h >= 3)
-        return sub_heading(p, t, tn);
+    if (section_line_common(p, s, n, h, t, tn, &rc))
+        return rc;
     trim(&s, &n);
     if (parse_vocab(s, n, &term, &term_len, &meaning, &meaning_len)) {
         struct lesson_item *it;
@@ -1315,12 +1338,7 @@ static int vocab_line(struct parser *p, const char *s, size_t n, int h,
         it->term = tp;
         return 0;
     }
-    excerpt(ex, s, n);
-    excerpt(exn, sec->name, strlen(sec->name));
-    return fail(p, p->line,
-                "expected `- **term** \xE2\x80\x94 meaning` in ## %s (got "
-                "`%s`)",
-                exn, ex);
+    return unexpected_line(p, s, n, "- **term** \xE2\x80\x94 meaning");
 }
 
 /* One line, already checked, without its line break. */
