@@ -605,6 +605,22 @@ static int check_line(struct parser *p, const unsigned char *s, size_t n)
     return 0;
 }
 
+/* Grows the array v of *cap elements of size bytes: to first elements, then
+ * doubling, never past max.  Returns the new array (*cap updated), or NULL
+ * when out of memory (v and *cap unchanged; the caller still owns v). */
+static void *grow(void *v, size_t *cap, size_t first, size_t max, size_t size)
+{
+    size_t nc = *cap ? *cap * 2 : first;
+    void *nv;
+
+    if (nc > max)
+        nc = max;
+    nv = realloc(v, nc * size);
+    if (nv != NULL)
+        *cap = nc;
+    return nv;
+}
+
 static struct lesson_section *cur_section(struct parser *p)
 {
     return p->l->nsections > 0 ? &p->l->sections[p->l->nsections - 1]
@@ -620,16 +636,11 @@ static int new_section(struct parser *p, const char *name, size_t nlen,
     if (l->nsections == LESSON_SECTIONS_MAX)
         return fail(p, line, "more than %d sections", LESSON_SECTIONS_MAX);
     if (l->nsections == p->sections_cap) {
-        size_t cap = p->sections_cap ? p->sections_cap * 2 : 8;
-        struct lesson_section *ns;
-
-        if (cap > LESSON_SECTIONS_MAX)
-            cap = LESSON_SECTIONS_MAX;
-        ns = realloc(l->sections, cap * sizeof *ns);
+        struct lesson_section *ns = grow(l->sections, &p->sections_cap, 8,
+                                         LESSON_SECTIONS_MAX, sizeof *ns);
         if (ns == NULL)
             return oom(p);
         l->sections = ns;
-        p->sections_cap = cap;
     }
     sec = &l->sections[l->nsections];
     memset(sec, 0, sizeof *sec);
@@ -658,18 +669,13 @@ static struct lesson_item *add_item(struct parser *p,
         return NULL;
     }
     if (sec->nitems == p->items_cap) {
-        size_t cap = p->items_cap ? p->items_cap * 2 : 16;
-        struct lesson_item *ni;
-
-        if (cap > LESSON_ITEMS_MAX)
-            cap = LESSON_ITEMS_MAX;
-        ni = realloc(sec->items, cap * sizeof *ni);
+        struct lesson_item *ni = grow(sec->items, &p->items_cap, 16,
+                                      LESSON_ITEMS_MAX, sizeof *ni);
         if (ni == NULL) {
             oom(p);
             return NULL;
         }
         sec->items = ni;
-        p->items_cap = cap;
     }
     it = &sec->items[sec->nitems];
     memset(it, 0, sizeof *it);
@@ -879,16 +885,11 @@ static int fm_line(struct parser *p, const char *s, size_t n)
                     "closed with `---`?)",
                     LESSON_META_MAX);
     if (l->nmeta == p->meta_cap) {
-        size_t cap = p->meta_cap ? p->meta_cap * 2 : 4;
-        struct lesson_meta *nm;
-
-        if (cap > LESSON_META_MAX)
-            cap = LESSON_META_MAX;
-        nm = realloc(l->meta, cap * sizeof *nm);
+        struct lesson_meta *nm = grow(l->meta, &p->meta_cap, 4,
+                                      LESSON_META_MAX, sizeof *nm);
         if (nm == NULL)
             return oom(p);
         l->meta = nm;
-        p->meta_cap = cap;
     }
     l->meta[l->nmeta].key = arena_copy(p, s, i);
     l->meta[l->nmeta].value = arena_copy(p, v, vn);
