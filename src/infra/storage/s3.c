@@ -559,7 +559,6 @@ static store_put *s3_put_begin(store *st, const char *key, int64_t size_hint,
 static int s3_put_write(store_put *pp, const void *data, size_t len, struct store_err *e)
 {
     struct s3_put *p = (struct s3_put *)pp;
-    const char *d = data;
 
     if (p->failed)
         return store_fail(e, false, "an earlier write to \"%.80s\" failed", p->key);
@@ -568,26 +567,18 @@ static int s3_put_write(store_put *pp, const void *data, size_t len, struct stor
         return store_fail(e, false, "\"%.80s\" is larger than 5 GiB, the most one "
                           "S3 upload takes", p->key);
     }
-    while (len > 0) {
-        ssize_t n = write(p->fd, d, len);
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            int err = n < 0 ? errno : EIO;
-            p->failed = true;
-            /* Give the spooled bytes back now. */
-            if (ftruncate(p->fd, 0) != 0) {
-                /* the file is unlinked: closing it frees the space too */
-            }
-            return store_fail(e, false, "%scannot spool \"%.80s\" before uploading it: %s",
-                              err == ENOSPC || err == EDQUOT ? "disk full: " : "",
-                              p->key, strerror(err));
+    if (bb_write_all(p->fd, data, len) != 0) {
+        int err = errno;
+        p->failed = true;
+        /* Give the spooled bytes back now. */
+        if (ftruncate(p->fd, 0) != 0) {
+            /* the file is unlinked: closing it frees the space too */
         }
-        d += n;
-        len -= (size_t)n;
-        p->size += n;
+        return store_fail(e, false, "%scannot spool \"%.80s\" before uploading it: %s",
+                          err == ENOSPC || err == EDQUOT ? "disk full: " : "",
+                          p->key, strerror(err));
     }
+    p->size += (int64_t)len;
     return 0;
 }
 
