@@ -312,6 +312,14 @@ static const char *status_name(S3Status st)
     return strncmp(name, "Error", 5) == 0 ? name + 5 : name;
 }
 
+/* e says that S3 at s's endpoint could not be reached (why: a few words);
+ * such failures are retryable.  Returns true (retryable). */
+static bool unreachable(const struct s3_store *s, const char *why, struct store_err *e)
+{
+    store_fail(e, true, "cannot reach S3 at %s (%s)", s->endpoint, why);
+    return true;
+}
+
 /* Fills e from a failed x; returns whether trying again may help. */
 static bool describe(struct s3_store *s, const struct xfer *x, const char *what,
                      const char *key, struct store_err *e)
@@ -363,24 +371,16 @@ static bool describe(struct s3_store *s, const struct xfer *x, const char *what,
         store_fail(e, false, "not found");
         return false;
     case S3StatusFailedToConnect:
-        store_fail(e, true, "cannot reach S3 at %s (connection refused)", s->endpoint);
-        return true;
+        return unreachable(s, "connection refused", e);
     case S3StatusNameLookupError:
-        store_fail(e, true, "cannot reach S3 at %s (host name not found)",
-                   s->endpoint);
-        return true;
+        return unreachable(s, "host name not found", e);
     case S3StatusConnectionFailed:
-        store_fail(e, true, "cannot reach S3 at %s (connection failed or dropped)",
-                   s->endpoint);
-        return true;
+        return unreachable(s, "connection failed or dropped", e);
     case S3StatusInternalError:
         /* During a transfer this is libs3's name for most curl errors:
          * the connection was reset or closed, nothing came back, ... */
-        if (!x->refused_early) {
-            store_fail(e, true, "cannot reach S3 at %s (connection failed during "
-                       "the transfer)", s->endpoint);
-            return true;
-        }
+        if (!x->refused_early)
+            return unreachable(s, "connection failed during the transfer", e);
         store_fail(e, false, "S3 request for \"%.80s\" could not be made (libs3 "
                    "internal error)", key);
         return false;
