@@ -147,8 +147,8 @@ S3_A     := $(call find_static,libs3.a,/usr/lib/libs3.a)
 SODIUM_A := $(call find_static,libsodium.a,/usr/lib/x86_64-linux-gnu/libsodium.a)
 STATIC_LIBS := $(S3_A) $(SQLITE_A) $(SODIUM_A)
 
-# libcurl (and its TLS/compression libraries) stays dynamic (docs/build.md, "Dynamic libraries");
-# libxml2 is needed by libs3.a.  --as-needed drops what nothing uses.
+# libcurl (and its TLS/compression libraries) stays dynamic (docs/build.md,
+# "Dynamic libraries"); libxml2 is needed by libs3.a.  --as-needed drops what nothing uses.
 BB_LDFLAGS := -pthread $(SAN) -Wl,--as-needed $(LDFLAGS)
 BB_LDLIBS  := $(STATIC_LIBS) -lcurl -lxml2 -lpthread -lm -ldl -lz $(LDLIBS)
 
