@@ -15,7 +15,9 @@
 #      and src/util/ include nothing from service/, http/ or cli/;
 #   8. no cJSON_GetErrorPtr in src/: it reads cJSON's one global error
 #      record, which every parse writes unsynchronised (tests/tsan.supp
-#      suppresses that race on the grounds that nothing reads it).
+#      suppresses that race on the grounds that nothing reads it);
+#   9. no gmtime, localtime, ctime or asctime in src/ (one static result for
+#      every thread): use the _r variants (tests/tsan.supp relies on it).
 # Prints one line per check and "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -77,6 +79,10 @@ check "src/infra/, domain/, util/ do not include service/, http/ or cli/ (layers
 
 error_ptr=$(grep -rn 'cJSON_GetErrorPtr' src || true)
 check "no cJSON_GetErrorPtr in src/ (not thread-safe)" "$error_ptr"
+
+static_time=$(grep -nE '(^|[^A-Za-z0-9_])(gmtime|localtime|ctime|asctime)[[:space:]]*\(' \
+                 $c_files | grep -vE ':[0-9]+:[[:space:]]*(/?\*|//)' || true)
+check "no gmtime/localtime/ctime/asctime in src/ (not thread-safe; use the _r forms)" "$static_time"
 
 echo "${pass} passed, ${fail} failed"
 [[ $fail -eq 0 ]]
