@@ -6,8 +6,9 @@
 #
 #   ./build.sh [build]        deps + third_party + make -j2
 #   ./build.sh run [ARGS]     build, then serve on 127.0.0.1:8080 with ./data
-#   ./build.sh test           build normal + ASan/UBSan, run unit + API tests
-#                             and every fuzz target briefly (CI=true: longer)
+#   ./build.sh test           build normal + ASan/UBSan + TSan, run unit + API
+#                             tests on each, and every fuzz target briefly
+#                             (CI=true: longer)
 #   ./build.sh fuzz [SECONDS] build and run every libFuzzer target SECONDS
 #                             each (default 30); tests/fuzz/run.sh
 #   ./build.sh bench [ARGS]   build, then run build/bench/bbbench
@@ -26,6 +27,7 @@ APT_DIR=$TP/.apt          # private apt state: sources, lists, cache
 DL_DIR=$TP/.download      # exactly what `apt-get source` downloaded
 STAMP=$TP/.stamp          # "verified and extracted" for this pins file
 ASAN_BUILD=build/asan
+TSAN_BUILD=build/tsan
 
 APT_PACKAGES=(
     build-essential pkg-config dpkg-dev xz-utils ca-certificates
@@ -391,7 +393,9 @@ do_test() {
     ensure_packages
     ensure_test_tools
     prepare_third_party
-    if ! make -j"$JOBS" || ! make -j"$JOBS" SANITIZE=1 BUILD="$ASAN_BUILD"; then
+    # The TSan variant needs only the program and the unit tests.
+    if ! make -j"$JOBS" || ! make -j"$JOBS" SANITIZE=1 BUILD="$ASAN_BUILD" ||
+        ! make -j"$JOBS" SANITIZE=thread BUILD="$TSAN_BUILD" batchbox tests; then
         echo "=== the build failed; no test ran"
         echo "0 passed, 1 failed"
         exit 1
@@ -408,6 +412,22 @@ do_test() {
     run_suite "unit (asan)" tests/unit/run.sh "$ASAN_BUILD"
     api_suite "api (asan)" "$ASAN_BUILD/batchbox"
     unset ASAN_OPTIONS UBSAN_OPTIONS
+
+    # ThreadSanitizer: the HTTP, worker, writer, publisher and subscriber
+    # threads meet in db, bus and pool.  The first report stops the process
+    # (so the test fails); tests/tsan.supp lists the races inside
+    # third-party code, each with its reason.  TSan runs code 5-15x slower:
+    # per-test unit timeouts and the API suite's timeouts are tripled.
+    # Starting a thread costs TSan far more than the program does, and a
+    # server starts events.maxSubscribers + 64 civetweb threads: the API
+    # servers get 48 subscriber slots (the most a test opens is 40) instead
+    # of 256, which cuts each server start from seconds to a fraction.
+    export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$ROOT/tests/tsan.supp"
+    UNIT_TIMEOUT=60 UNIT_BINARY_TIMEOUT=300 \
+        run_suite "unit (tsan)" tests/unit/run.sh "$TSAN_BUILD"
+    BB_SLOW=3 BATCHBOX_EVENTS_MAX_SUBSCRIBERS=48 \
+        api_suite "api (tsan)" "$TSAN_BUILD/batchbox"
+    unset TSAN_OPTIONS
     run_suite "fuzz" tests/fuzz/run.sh "$(fuzz_seconds_per_target)"
 
     echo
@@ -460,7 +480,7 @@ distclean)
     for d in "${PIN_DIRS[@]}"; do rm -rf "${TP:?}/$d"; done
     ;;
 -h | --help | help)
-    sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'
     ;;
 *)
     die "unknown command '$cmd' (try ./build.sh help)"

@@ -1,9 +1,10 @@
 /*
- * bbbench.c — the batchbox benchmark driver (SPEC §9 targets).
+ * bbbench.c — the batchbox benchmark driver (the targets in docs/benchmarks.md).
  *
  * Starts a real batchbox server on a temporary data directory and a free
  * loopback port, drives it with its own minimal HTTP/1.1 and SSE clients
- * (raw sockets, libc + pthreads only), and prints each SPEC §9 target with
+ * (raw sockets, libc + pthreads only; the event-stream lines go through
+ * the project's SSE parser, src/infra/net/sse_parse.c), and prints each target of docs/benchmarks.md with
  * the measured figure and PASS/MISS.  Phases (all on by default, pick with
  * --only):
  *
@@ -21,13 +22,13 @@
  *   startup  SIGTERM the server, restart on the existing database 3 times,
  *            time fork → first 200 from /health
  *   lesson   (off by default: --only lesson, or list it with the others) the
- *            lesson workflow (SPEC §6) with espeak-ng: upload the lesson
+ *            lesson workflow (docs/lesson-workflow.md) with espeak-ng: upload the lesson
  *            embedded below, then L jobs with forceTts (every segment goes
  *            through espeak-ng: "cold") and the same L jobs without it (every
  *            segment a cache hit: "warm"); lessons/s, segments/s, latency
  *            submit→succeeded, server CPU split into its own and espeak-ng's
  *            (reaped children), peak server RSS; each manifest is checked
- *            (segment count, cache hits).  No SPEC target: reported as "info".
+ *            (segment count, cache hits).  No target: reported as "info".
  *
  * Bounded everywhere: socket timeouts, no-progress timeouts per phase, and a
  * watchdog thread that kills the server, removes the data directory and exits
@@ -65,6 +66,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "infra/net/sse_parse.h"
 
 /* ------------------------------------------------------------------ limits */
 
@@ -743,8 +746,10 @@ static int http_get_once(int port, const char *path, int timeout_ms)
 
 typedef void (*sse_cb)(void *ctx, const char *event, const char *data, size_t dlen, int64_t t);
 
-/* Incremental parser for an SSE HTTP response: header block, optional
- * chunked transfer coding, then event-stream lines. */
+/* Incremental reader of an SSE HTTP response: header block and optional
+ * chunked transfer coding here; the event-stream lines go through the
+ * project's own parser (src/infra/net/sse_parse.c, linked in by the
+ * Makefile), the one the CLI uses. */
 struct sse {
     int stage;          /* 0 headers, 1 body, 2 error */
     size_t hlen;
@@ -754,17 +759,15 @@ struct sse {
     char csz[32];
     size_t cszlen;
     uint64_t cremain;
-    size_t llen;
-    bool loverflow;
-    size_t dlen;
-    bool has_data;
-    bool got_retry;
-    long long last_id;
-    long overflows;
-    char event[48];
+    bool got_retry;     /* this connection sent a retry field */
+    long long last_id;  /* last event id seen, across reconnects */
+    long overflows;     /* lines over SSE_LINE_CAP, across reconnects */
+    bool ev_ready;      /* ev initialised (lazily: structs are calloc'd) */
+    struct sse_parser ev;
+    sse_cb cb;          /* the current feed's callback, context and time */
+    void *ctx;
+    int64_t t;
     char hdr[SSE_HDR_CAP];
-    char line[SSE_LINE_CAP];
-    char data[SSE_LINE_CAP];
 };
 
 static void sse_reset(struct sse *p)
@@ -776,84 +779,43 @@ static void sse_reset(struct sse *p)
     p->cstate = 0;
     p->cszlen = 0;
     p->cremain = 0;
-    p->llen = 0;
-    p->loverflow = false;
-    p->dlen = 0;
-    p->has_data = false;
     p->got_retry = false;
-    p->event[0] = '\0';
-    /* last_id and overflows survive reconnects */
+    /* an unfinished event is dropped; last_id and overflows survive reconnects */
+    if (p->ev_ready)
+        sse_parser_finish(&p->ev);
 }
 
-static void sse_line(struct sse *p, char *l, size_t n, sse_cb cb, void *ctx, int64_t t)
+static void sse_free(struct sse *p)
 {
-    if (n > 0 && l[n - 1] == '\r')
-        n--;
-    l[n] = '\0';
-    if (n == 0) {
-        if (p->has_data) {
-            p->data[p->dlen] = '\0';
-            cb(ctx, p->event[0] ? p->event : "message", p->data, p->dlen, t);
-        }
-        p->has_data = false;
-        p->dlen = 0;
-        p->event[0] = '\0';
-        return;
-    }
-    if (l[0] == ':')
-        return;
-    char *colon = memchr(l, ':', n);
-    const char *val = "";
-    size_t fl = n, vl = 0;
-    if (colon) {
-        fl = (size_t)(colon - l);
-        val = colon + 1;
-        if (*val == ' ')
-            val++;
-        vl = n - (size_t)(val - l);
-    }
-    if (fl == 5 && memcmp(l, "event", 5) == 0) {
-        size_t k = vl < sizeof p->event - 1 ? vl : sizeof p->event - 1;
-        memcpy(p->event, val, k);
-        p->event[k] = '\0';
-    } else if (fl == 4 && memcmp(l, "data", 4) == 0) {
-        if (p->has_data && p->dlen + 1 < SSE_LINE_CAP)
-            p->data[p->dlen++] = '\n';
-        size_t room = SSE_LINE_CAP - 1 - p->dlen;
-        size_t k = vl < room ? vl : room;
-        memcpy(p->data + p->dlen, val, k);
-        p->dlen += k;
-        p->has_data = true;
-    } else if (fl == 2 && memcmp(l, "id", 2) == 0) {
-        p->last_id = atoll(val);
-    } else if (fl == 5 && memcmp(l, "retry", 5) == 0) {
-        p->got_retry = true;
-    }
+    if (p->ev_ready)
+        sse_parser_free(&p->ev);
+    p->ev_ready = false;
+}
+
+static int sse_on_event(const struct sse_event *ev, void *user)
+{
+    struct sse *p = user;
+    if (ev->id[0])
+        p->last_id = strtoll(ev->id, NULL, 10);
+    p->cb(p->ctx, ev->type, ev->data, ev->data_len, p->t);
+    return 0;
 }
 
 static void sse_body(struct sse *p, const char *b, size_t n, sse_cb cb, void *ctx, int64_t t)
 {
-    while (n > 0) {
-        const char *nl = memchr(b, '\n', n);
-        size_t k = nl ? (size_t)(nl - b) : n;
-        if (!p->loverflow) {
-            if (p->llen + k < SSE_LINE_CAP) {
-                memcpy(p->line + p->llen, b, k);
-                p->llen += k;
-            } else {
-                p->loverflow = true;
-                p->overflows++;
-            }
-        }
-        if (!nl)
-            return;
-        if (!p->loverflow)
-            sse_line(p, p->line, p->llen, cb, ctx, t);
-        p->llen = 0;
-        p->loverflow = false;
-        b += k + 1;
-        n -= k + 1;
+    if (!p->ev_ready) {
+        sse_parser_init(&p->ev, SSE_LINE_CAP, SSE_LINE_CAP, p);
+        p->ev_ready = true;
     }
+    unsigned long dropped = p->ev.dropped_lines;
+    p->cb = cb;
+    p->ctx = ctx;
+    p->t = t;
+    if (sse_parser_feed(&p->ev, b, n, sse_on_event) < 0)
+        logmsg("SSE parser: out of memory");
+    p->overflows += (long)(p->ev.dropped_lines - dropped);
+    if (p->ev.retry_ms >= 0)
+        p->got_retry = true;
 }
 
 static void sse_dechunk(struct sse *p, const char *b, size_t n, sse_cb cb, void *ctx, int64_t t)
@@ -1168,17 +1130,17 @@ static long proc_threads(int pid)
  * unreadable. */
 static double proc_cpu_s(int pid)
 {
-    char path[64], buf[1024];
+    char path[64], rbuf[1024];
     snprintf(path, sizeof path, "/proc/%d/stat", pid);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return -1;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
+    ssize_t n = read(fd, rbuf, sizeof rbuf - 1);
     close(fd);
     if (n <= 0)
         return -1;
-    buf[n] = '\0';
-    char *p = strrchr(buf, ')');
+    rbuf[n] = '\0';
+    char *p = strrchr(rbuf, ')');
     if (!p)
         return -1;
     /* after ") " come fields 3.. ; utime is field 14, stime field 15 */
@@ -1194,17 +1156,17 @@ static double proc_cpu_s(int pid)
  * workflow: the espeak-ng processes).  0, or -1 when unreadable. */
 static int proc_cpu_split(int pid, double *self, double *children)
 {
-    char path[64], buf[1024];
+    char path[64], rbuf[1024];
     snprintf(path, sizeof path, "/proc/%d/stat", pid);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return -1;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
+    ssize_t n = read(fd, rbuf, sizeof rbuf - 1);
     close(fd);
     if (n <= 0)
         return -1;
-    buf[n] = '\0';
-    char *p = strrchr(buf, ')');
+    rbuf[n] = '\0';
+    char *p = strrchr(rbuf, ')');
     if (!p)
         return -1;
     /* fields 14-17: utime stime cutime cstime */
@@ -1565,7 +1527,7 @@ struct sse_loop {
 
 static void sse_loop_run(const struct sse_loop *s)
 {
-    char *buf = xcalloc(1, RBUF_CAP);
+    char *rbuf = xcalloc(1, RBUF_CAP);
     int fd = -1;
     int attempts = 0;
     while (!atomic_load(s->stop)) {
@@ -1585,7 +1547,7 @@ static void sse_loop_run(const struct sse_loop *s)
             if (fd < 0)
                 continue;
         }
-        ssize_t r = recv(fd, buf, RBUF_CAP, 0);
+        ssize_t r = recv(fd, rbuf, RBUF_CAP, 0);
         if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
             continue;
         if (r <= 0) {
@@ -1596,7 +1558,7 @@ static void sse_loop_run(const struct sse_loop *s)
             fd = -1;
             continue;
         }
-        if (sse_feed(s->p, buf, (size_t)r, s->cb, s->ctx, now_ns()) != 0) {
+        if (sse_feed(s->p, rbuf, (size_t)r, s->cb, s->ctx, now_ns()) != 0) {
             if (s->non200)
                 (*s->non200)++;
             *s->last_status = s->p->status;
@@ -1609,7 +1571,7 @@ static void sse_loop_run(const struct sse_loop *s)
     }
     if (fd >= 0)
         close(fd);
-    free(buf);
+    free(rbuf);
 }
 
 static void *listener_main(void *arg)
@@ -1790,6 +1752,7 @@ static struct flow_result run_flow(int phase, long njobs, double rate, const cha
     for (int i = 0; i < k; i++) {
         free(ls[i].seen_ns);
         free(ls[i].seen_cnt);
+        sse_free(&ls[i].p);
     }
     free(ls);
     free(ph->ids);
@@ -1958,7 +1921,7 @@ static void *fan_worker_main(void *arg)
 {
     struct fan_worker *w = arg;
     struct epoll_event evs[128];
-    char *buf = xcalloc(1, RBUF_CAP);
+    char *rbuf = xcalloc(1, RBUF_CAP);
     while (!atomic_load(w->stop)) {
         int n = epoll_wait(w->ep, evs, 128, 100);
         if (n < 0) {
@@ -1970,7 +1933,7 @@ static void *fan_worker_main(void *arg)
         for (int i = 0; i < n; i++) {
             struct fsub *s = evs[i].data.ptr;
             for (int rounds = 0; rounds < 16 && s->fd >= 0; rounds++) {
-                ssize_t r = recv(s->fd, buf, RBUF_CAP, 0);
+                ssize_t r = recv(s->fd, rbuf, RBUF_CAP, 0);
                 if (r < 0 && errno == EINTR)
                     continue;
                 if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -1980,7 +1943,7 @@ static void *fan_worker_main(void *arg)
                     atomic_fetch_add(&g_fan_closed, 1);
                     break;
                 }
-                if (sse_feed(&s->p, buf, (size_t)r, fan_cb, s, now_ns()) != 0) {
+                if (sse_feed(&s->p, rbuf, (size_t)r, fan_cb, s, now_ns()) != 0) {
                     s->rejected = true;
                     atomic_fetch_add(&g_fan_rejected, 1);
                     fsub_close(s);
@@ -1993,7 +1956,7 @@ static void *fan_worker_main(void *arg)
             }
         }
     }
-    free(buf);
+    free(rbuf);
     return NULL;
 }
 
@@ -2178,6 +2141,7 @@ static void run_fanout(int pid)
     for (int i = 0; i < S; i++) {
         fsub_close(&subs[i]);
         free(subs[i].ev);
+        sse_free(&subs[i].p);
     }
     samples_free(&pairs);
     samples_free(&toall);
@@ -2601,6 +2565,7 @@ static void run_lesson(int pid)
     }
     if (w->reconnects > 0)
         logmsg("lesson: the SSE listener reconnected %ld time(s)", w->reconnects);
+    sse_free(&w->p);
     free(w->state);
     free(w->done_ns);
     free(w);
@@ -2720,7 +2685,7 @@ static void print_table(FILE *o)
                 pf(R.startup_median < 100));
     }
     if (R.lesson_ran) {
-        /* no SPEC target: "info" (never PASS), or FAILED when a job did not
+        /* no target: "info" (never PASS), or FAILED when a job did not
          * succeed or its manifest was wrong */
         const struct { const char *label; const struct lesson_pass *p; } lp[] = {
             { "lesson cold: forceTts, espeak-ng for every segment", &R.lesson_cold },

@@ -1,5 +1,5 @@
 /* lesson.c — parser for Markdown lessons (docs/lesson-format.md) and the
- * speech segments of a parsed lesson (SPEC 6).
+ * speech segments of a parsed lesson (docs/lesson-workflow.md).
  *
  * One pass over the lines: each line is first checked (length, NUL,
  * control characters, UTF-8), then interpreted by the state it arrives
@@ -605,6 +605,22 @@ static int check_line(struct parser *p, const unsigned char *s, size_t n)
     return 0;
 }
 
+/* Grows the array v of *cap elements of size bytes: to first elements, then
+ * doubling, never past max.  Returns the new array (*cap updated), or NULL
+ * when out of memory (v and *cap unchanged; the caller still owns v). */
+static void *grow(void *v, size_t *cap, size_t first, size_t max, size_t size)
+{
+    size_t nc = *cap ? *cap * 2 : first;
+    void *nv;
+
+    if (nc > max)
+        nc = max;
+    nv = realloc(v, nc * size);
+    if (nv != NULL)
+        *cap = nc;
+    return nv;
+}
+
 static struct lesson_section *cur_section(struct parser *p)
 {
     return p->l->nsections > 0 ? &p->l->sections[p->l->nsections - 1]
@@ -620,16 +636,11 @@ static int new_section(struct parser *p, const char *name, size_t nlen,
     if (l->nsections == LESSON_SECTIONS_MAX)
         return fail(p, line, "more than %d sections", LESSON_SECTIONS_MAX);
     if (l->nsections == p->sections_cap) {
-        size_t cap = p->sections_cap ? p->sections_cap * 2 : 8;
-        struct lesson_section *ns;
-
-        if (cap > LESSON_SECTIONS_MAX)
-            cap = LESSON_SECTIONS_MAX;
-        ns = realloc(l->sections, cap * sizeof *ns);
+        struct lesson_section *ns = grow(l->sections, &p->sections_cap, 8,
+                                         LESSON_SECTIONS_MAX, sizeof *ns);
         if (ns == NULL)
             return oom(p);
         l->sections = ns;
-        p->sections_cap = cap;
     }
     sec = &l->sections[l->nsections];
     memset(sec, 0, sizeof *sec);
@@ -658,18 +669,13 @@ static struct lesson_item *add_item(struct parser *p,
         return NULL;
     }
     if (sec->nitems == p->items_cap) {
-        size_t cap = p->items_cap ? p->items_cap * 2 : 16;
-        struct lesson_item *ni;
-
-        if (cap > LESSON_ITEMS_MAX)
-            cap = LESSON_ITEMS_MAX;
-        ni = realloc(sec->items, cap * sizeof *ni);
+        struct lesson_item *ni = grow(sec->items, &p->items_cap, 16,
+                                      LESSON_ITEMS_MAX, sizeof *ni);
         if (ni == NULL) {
             oom(p);
             return NULL;
         }
         sec->items = ni;
-        p->items_cap = cap;
     }
     it = &sec->items[sec->nitems];
     memset(it, 0, sizeof *it);
@@ -879,16 +885,11 @@ static int fm_line(struct parser *p, const char *s, size_t n)
                     "closed with `---`?)",
                     LESSON_META_MAX);
     if (l->nmeta == p->meta_cap) {
-        size_t cap = p->meta_cap ? p->meta_cap * 2 : 4;
-        struct lesson_meta *nm;
-
-        if (cap > LESSON_META_MAX)
-            cap = LESSON_META_MAX;
-        nm = realloc(l->meta, cap * sizeof *nm);
+        struct lesson_meta *nm = grow(l->meta, &p->meta_cap, 4,
+                                      LESSON_META_MAX, sizeof *nm);
         if (nm == NULL)
             return oom(p);
         l->meta = nm;
-        p->meta_cap = cap;
     }
     l->meta[l->nmeta].key = arena_copy(p, s, i);
     l->meta[l->nmeta].value = arena_copy(p, v, vn);
@@ -1140,19 +1141,49 @@ static int add_speaker(struct parser *p, const char *name)
     return 0;
 }
 
+/* The start of every line of a dialogue or vocabulary section: blank
+ * lines, thematic breaks and comments are skipped (*rc = 0), "###" and
+ * deeper headings become sub-headings.  Returns true when the line was
+ * handled here, with its result in *rc. */
+static bool section_line_common(struct parser *p, const char *s, size_t n,
+                                int h, const char *t, size_t tn, int *rc)
+{
+    if (is_blank_line(s, n) || is_thematic_break(s, n) ||
+        is_comment_line(s, n)) {
+        *rc = 0;
+        return true;
+    }
+    if (h >= 3) {
+        *rc = sub_heading(p, t, tn);
+        return true;
+    }
+    return false;
+}
+
+/* Fails the line s[0..n) of the current section, which is not of the
+ * shape `want`. */
+static int unexpected_line(struct parser *p, const char *s, size_t n,
+                           const char *want)
+{
+    const struct lesson_section *sec = cur_section(p);
+    char ex[EXCERPT_BUF], exn[EXCERPT_BUF];
+
+    excerpt(ex, s, n);
+    excerpt(exn, sec->name, strlen(sec->name));
+    return fail(p, p->line, "expected `%s` in ## %s (got `%s`)", want, exn,
+                ex);
+}
+
 static int dialogue_line(struct parser *p, const char *s, size_t n, int h,
                          const char *t, size_t tn)
 {
-    const struct lesson_section *sec = cur_section(p);
     const char *name, *text;
     size_t name_len, text_len;
-    char ex[EXCERPT_BUF], exn[EXCERPT_BUF];
+    char ex[EXCERPT_BUF];
+    int rc;
 
-    if (is_blank_line(s, n) || is_thematic_break(s, n) ||
-        is_comment_line(s, n))
-        return 0;
-    if (h >= 3)
-        return sub_heading(p, t, tn);
+    if (section_line_common(p, s, n, h, t, tn, &rc))
+        return rc;
     trim(&s, &n);
     skip_bullet(&s, &n);
     if (parse_speaker(s, n, &name, &name_len, &text, &text_len)) {
@@ -1176,10 +1207,7 @@ static int dialogue_line(struct parser *p, const char *s, size_t n, int h,
         return add_item(p, LESSON_ITEM_DIRECTION, p->line, s, n) == NULL
                    ? -1
                    : 0;
-    excerpt(ex, s, n);
-    excerpt(exn, sec->name, strlen(sec->name));
-    return fail(p, p->line, "expected `Speaker: text` in ## %s (got `%s`)",
-                exn, ex);
+    return unexpected_line(p, s, n, "Speaker: text");
 }
 
 /* Where the earliest term/meaning separator of s[0..n) starts, with its
@@ -1290,16 +1318,12 @@ static bool parse_vocab(const char *s, size_t n, const char **term,
 static int vocab_line(struct parser *p, const char *s, size_t n, int h,
                       const char *t, size_t tn)
 {
-    const struct lesson_section *sec = cur_section(p);
     const char *term, *meaning;
     size_t term_len, meaning_len;
-    char ex[EXCERPT_BUF], exn[EXCERPT_BUF];
+    int rc;
 
-    if (is_blank_line(s, n) || is_thematic_break(s, n) ||
-        is_comment_line(s, n))
-        return 0;
-    if (h >= 3)
-        return sub_heading(p, t, tn);
+    if (section_line_common(p, s, n, h, t, tn, &rc))
+        return rc;
     trim(&s, &n);
     if (parse_vocab(s, n, &term, &term_len, &meaning, &meaning_len)) {
         struct lesson_item *it;
@@ -1315,12 +1339,7 @@ static int vocab_line(struct parser *p, const char *s, size_t n, int h,
         it->term = tp;
         return 0;
     }
-    excerpt(ex, s, n);
-    excerpt(exn, sec->name, strlen(sec->name));
-    return fail(p, p->line,
-                "expected `- **term** \xE2\x80\x94 meaning` in ## %s (got "
-                "`%s`)",
-                exn, ex);
+    return unexpected_line(p, s, n, "- **term** \xE2\x80\x94 meaning");
 }
 
 /* One line, already checked, without its line break. */

@@ -1,4 +1,4 @@
-/* lesson.h — the lesson model (SPEC 6): parses a Markdown lesson (the
+/* lesson.h — the lesson model (docs/lesson-workflow.md): parses a Markdown lesson (the
  * format in docs/lesson-format.md) into title, front matter, sections and
  * their items, and lists the speech segments for a mode (dialogue,
  * monologue, auto).  Pure: no I/O, no globals, thread-safe.  Every string

@@ -1,6 +1,6 @@
 /* render.c — renders a parsed lesson as a self-contained HTML page with
- * its static stylesheet and script, and writes manifest.json (SPEC 6,
- * steps 3 and 6; see render.h).  The page obeys the server's CSP: no
+ * its static stylesheet and script, and writes manifest.json
+ * (docs/lesson-workflow.md, steps 3 and 6; see render.h).  The page obeys the server's CSP: no
  * inline script, no inline style, no event-handler attributes, nothing
  * fetched from outside the artifact directory.  Every byte that comes from
  * the lesson passes through esc() (text and attributes alike) or through
@@ -483,11 +483,19 @@ static size_t speaker_index(const struct lesson *l, const char *name)
     return 0;
 }
 
+/* before, then text rendered as inline Markdown, then after: the shape
+ * of every text element of the page. */
+static void md_between(struct page *pg, const char *before, const char *text,
+                       const char *after)
+{
+    puts_(pg, before);
+    inline_md(pg, text);
+    puts_(pg, after);
+}
+
 static void heading3(struct page *pg, const char *text)
 {
-    puts_(pg, "<h3>");
-    inline_md(pg, text);
-    puts_(pg, "</h3>\n");
+    md_between(pg, "<h3>", text, "</h3>\n");
 }
 
 static void section_dialogue(struct page *pg, const struct lesson *l, size_t si)
@@ -516,14 +524,10 @@ static void section_dialogue(struct page *pg, const struct lesson *l, size_t si)
             putf(pg, "<p class=\"utterance\"><span class=\"speaker sp-%zu\">",
                  speaker_index(l, it->speaker) % 6);
             escs(pg, it->speaker);
-            puts_(pg, "<span class=\"vh\">:</span></span> "
-                      "<span class=\"text\">");
-            inline_md(pg, it->text);
-            puts_(pg, "</span></p></li>\n");
+            md_between(pg, "<span class=\"vh\">:</span></span> <span class=\"text\">",
+                       it->text, "</span></p></li>\n");
         } else {
-            puts_(pg, "<li class=\"direction\"><p>");
-            inline_md(pg, it->text);
-            puts_(pg, "</p></li>\n");
+            md_between(pg, "<li class=\"direction\"><p>", it->text, "</p></li>\n");
         }
     }
     if (open)
@@ -548,9 +552,7 @@ static void section_reading(struct page *pg, const struct lesson *l, size_t si)
         } else {
             puts_(pg, "<div class=\"para\">");
         }
-        puts_(pg, "<p>");
-        inline_md(pg, it->text);
-        puts_(pg, "</p></div>\n");
+        md_between(pg, "<p>", it->text, "</p></div>\n");
     }
 }
 
@@ -570,9 +572,7 @@ static void section_vocabulary(struct page *pg, const struct lesson *l,
             if (it->kind == LESSON_ITEM_HEADING) {
                 heading3(pg, it->text);
             } else {
-                puts_(pg, "<p>");
-                inline_md(pg, it->text);
-                puts_(pg, "</p>\n");
+                md_between(pg, "<p>", it->text, "</p>\n");
             }
             continue;
         }
@@ -581,9 +581,7 @@ static void section_vocabulary(struct page *pg, const struct lesson *l,
         open = true;
         puts_(pg, "<div class=\"entry\"><dt>");
         escs(pg, it->term);
-        puts_(pg, "</dt><dd>");
-        inline_md(pg, it->text);
-        puts_(pg, "</dd></div>\n");
+        md_between(pg, "</dt><dd>", it->text, "</dd></div>\n");
     }
     if (open)
         puts_(pg, "</dl>\n");
@@ -605,9 +603,7 @@ static void section_raw(struct page *pg, const struct lesson *l, size_t si)
         if (it->kind == LESSON_ITEM_HEADING) {
             heading3(pg, it->text);
         } else {
-            puts_(pg, "<p>");
-            inline_md(pg, it->text);
-            puts_(pg, "</p>\n");
+            md_between(pg, "<p>", it->text, "</p>\n");
         }
     }
     close_block(pg, &bs);

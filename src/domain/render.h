@@ -1,5 +1,5 @@
-/* render.h — the lesson workflow's render and manifest steps (SPEC 6,
- * steps 3 and 6): a parsed lesson becomes a self-contained HTML page
+/* render.h — the lesson workflow's render and manifest steps
+ * (docs/lesson-workflow.md, steps 3 and 6): a parsed lesson becomes a self-contained HTML page
  * (lesson.html) with its two static companions (lesson.css, lesson.js,
  * written next to it as artifacts and referenced relatively, so the page
  * needs no inline script or style and makes no request outside its own

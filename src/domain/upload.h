@@ -1,4 +1,4 @@
-/* upload.h — checks on uploaded files (SPEC 4.3): the stored filename is
+/* upload.h — checks on uploaded files (docs/api.md, Uploads): the stored filename is
  * sanitized, and the content type is decided from the bytes (magic
  * numbers, or valid UTF-8 text), never from the name alone.  Pure
  * functions: no I/O, no allocation. */

@@ -190,19 +190,49 @@ int metrics_put_single(buf *out, const char *name, const char *type, const char 
 
 /* {route="...",method="..." — the common label prefix of an HTTP series
  * (without the closing brace). */
-static int put_http_labels(buf *out, const char *name, const struct http_series *s)
+static int put_http_labels(buf *out, const char *name, const void *series)
 {
+    const struct http_series *s = series;
     int rc = buf_printf(out, "%s{route=\"", name);
     rc |= metrics_put_label_value(out, s->route);
     rc |= buf_printf(out, "\",method=\"%s\"", s->method);
     return rc;
 }
 
-static int put_job_labels(buf *out, const char *name, const struct job_series *s)
+static int put_job_labels(buf *out, const char *name, const void *series)
 {
+    const struct job_series *s = series;
     int rc = buf_printf(out, "%s{preset=\"", name);
     rc |= metrics_put_label_value(out, s->preset);
     rc |= buf_printf(out, "\",outcome=\"%s\"", s->outcome);
+    return rc;
+}
+
+/* One series of histogram name: name_bucket (cumulative, one line per
+ * bound in le[0..nb) and +Inf), name_sum (sum_digits decimals) and
+ * name_count, each with the labels that labels() writes for series. */
+static int put_histogram(buf *out, const char *name,
+                         int (*labels)(buf *, const char *, const void *), const void *series,
+                         const uint64_t *bucket, size_t nb, const char *const *le,
+                         int sum_digits, double sum)
+{
+    char metric[128];
+    uint64_t cum = 0;
+    int rc = 0;
+
+    snprintf(metric, sizeof metric, "%s_bucket", name);
+    for (size_t b = 0; b <= nb; b++) {
+        cum += bucket[b];
+        rc |= labels(out, metric, series);
+        rc |= buf_printf(out, ",le=\"%s\"} %llu\n", b < nb ? le[b] : "+Inf",
+                         (unsigned long long)cum);
+    }
+    snprintf(metric, sizeof metric, "%s_sum", name);
+    rc |= labels(out, metric, series);
+    rc |= buf_printf(out, "} %.*f\n", sum_digits, sum);
+    snprintf(metric, sizeof metric, "%s_count", name);
+    rc |= labels(out, metric, series);
+    rc |= buf_printf(out, "} %llu\n", (unsigned long long)cum);
     return rc;
 }
 
@@ -225,20 +255,10 @@ static int render_http(buf *out)
     rc |= buf_puts(out, "# HELP batchbox_http_request_duration_seconds Time from the start of a "
                         "request to the end of its answer, by route template and method.\n"
                         "# TYPE batchbox_http_request_duration_seconds histogram\n");
-    for (size_t i = 0; i < http_n && rc == 0; i++) {
-        const struct http_series *s = &http_tab[i];
-        uint64_t cum = 0;
-        for (size_t b = 0; b <= HTTP_NB; b++) {
-            cum += s->bucket[b];
-            rc |= put_http_labels(out, "batchbox_http_request_duration_seconds_bucket", s);
-            rc |= buf_printf(out, ",le=\"%s\"} %llu\n", b < HTTP_NB ? HTTP_LE[b] : "+Inf",
-                             (unsigned long long)cum);
-        }
-        rc |= put_http_labels(out, "batchbox_http_request_duration_seconds_sum", s);
-        rc |= buf_printf(out, "} %.9f\n", s->sum_s);
-        rc |= put_http_labels(out, "batchbox_http_request_duration_seconds_count", s);
-        rc |= buf_printf(out, "} %llu\n", (unsigned long long)cum);
-    }
+    for (size_t i = 0; i < http_n && rc == 0; i++)
+        rc |= put_histogram(out, "batchbox_http_request_duration_seconds", put_http_labels,
+                            &http_tab[i], http_tab[i].bucket, HTTP_NB, HTTP_LE, 9,
+                            http_tab[i].sum_s);
     return rc;
 }
 
@@ -247,20 +267,9 @@ static int render_jobs(buf *out)
     int rc = buf_puts(out, "# HELP batchbox_job_duration_seconds Run time of finished job "
                            "attempts, by preset and outcome (retry = failed, queued again).\n"
                            "# TYPE batchbox_job_duration_seconds histogram\n");
-    for (size_t i = 0; i < job_n && rc == 0; i++) {
-        const struct job_series *s = &job_tab[i];
-        uint64_t cum = 0;
-        for (size_t b = 0; b <= JOB_NB; b++) {
-            cum += s->bucket[b];
-            rc |= put_job_labels(out, "batchbox_job_duration_seconds_bucket", s);
-            rc |= buf_printf(out, ",le=\"%s\"} %llu\n", b < JOB_NB ? JOB_LE[b] : "+Inf",
-                             (unsigned long long)cum);
-        }
-        rc |= put_job_labels(out, "batchbox_job_duration_seconds_sum", s);
-        rc |= buf_printf(out, "} %.6f\n", s->sum_s);
-        rc |= put_job_labels(out, "batchbox_job_duration_seconds_count", s);
-        rc |= buf_printf(out, "} %llu\n", (unsigned long long)cum);
-    }
+    for (size_t i = 0; i < job_n && rc == 0; i++)
+        rc |= put_histogram(out, "batchbox_job_duration_seconds", put_job_labels, &job_tab[i],
+                            job_tab[i].bucket, JOB_NB, JOB_LE, 6, job_tab[i].sum_s);
     return rc;
 }
 

@@ -58,6 +58,16 @@ static void put_raw(char *buf, size_t cap, size_t *pos, const char *s)
     *pos += n;
 }
 
+/* put_raw for each string argument up to a NULL. */
+static void put_raws(char *buf, size_t cap, size_t *pos, ...)
+{
+    va_list ap;
+    va_start(ap, pos);
+    for (const char *s = va_arg(ap, const char *); s; s = va_arg(ap, const char *))
+        put_raw(buf, cap, pos, s);
+    va_end(ap);
+}
+
 void bb_log(enum bb_log_level lvl, const char *msg, ...)
 {
     if ((int)lvl < atomic_load(&min_level))
@@ -73,17 +83,10 @@ void bb_log(enum bb_log_level lvl, const char *msg, ...)
     snprintf(when + wl, sizeof when - wl, ".%03dZ", (int)(ts.tv_nsec / 1000000) % 1000);
     int text = atomic_load(&text_format);
     if (text) {
-        put_raw(line, cap, &pos, when);
-        put_raw(line, cap, &pos, " ");
-        put_raw(line, cap, &pos, level_name(lvl));
-        put_raw(line, cap, &pos, " ");
-        put_raw(line, cap, &pos, msg);
+        put_raws(line, cap, &pos, when, " ", level_name(lvl), " ", msg, (char *)0);
     } else {
-        put_raw(line, cap, &pos, "{\"time\":\"");
-        put_raw(line, cap, &pos, when);
-        put_raw(line, cap, &pos, "\",\"level\":\"");
-        put_raw(line, cap, &pos, level_name(lvl));
-        put_raw(line, cap, &pos, "\",\"msg\":\"");
+        put_raws(line, cap, &pos, "{\"time\":\"", when, "\",\"level\":\"", level_name(lvl),
+                 "\",\"msg\":\"", (char *)0);
         put_escaped(line, cap, &pos, msg);
         put_raw(line, cap, &pos, "\"");
     }
@@ -97,10 +100,7 @@ void bb_log(enum bb_log_level lvl, const char *msg, ...)
         if (!v)
             v = "";
         if (text) {
-            put_raw(line, cap, &pos, " ");
-            put_raw(line, cap, &pos, k);
-            put_raw(line, cap, &pos, "=");
-            put_raw(line, cap, &pos, v);
+            put_raws(line, cap, &pos, " ", k, "=", v, (char *)0);
         } else {
             put_raw(line, cap, &pos, ",\"");
             put_escaped(line, cap, &pos, k);

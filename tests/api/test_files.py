@@ -1,4 +1,4 @@
-"""Uploads and downloads with the fs storage driver (SPEC 4.3, issue "Files").
+"""Uploads and downloads with the fs storage driver (docs/storage.md, docs/api.md).
 
 POST /uploads as multipart/form-data and as a raw body with ?filename=; GET /files/:id
 with ETag, If-None-Match, Range and HEAD; multipart edge cases sent over a raw socket so

@@ -1,4 +1,4 @@
-"""The lesson workflow end to end (SPEC 6, issue "The lesson workflow") with the real
+"""The lesson workflow end to end (docs/lesson-workflow.md) with the real
 binary and real espeak-ng: Markdown lesson in, narrated WAV, lesson page and manifest out.
 
 Covered: every example lesson (tests/unit/lessons/, copies of ../shared/examples) submitted

@@ -1,4 +1,4 @@
-"""The s3 storage driver against a real S3 implementation (SPEC 4.3, issue "Files").
+"""The s3 storage driver against a real S3 implementation (docs/storage.md).
 
 Each test starts s3rver (the npm package pinned in tests/s3/package.json; it checks
 request signatures) on a free 127.0.0.1 port with a temporary data directory and the

@@ -123,7 +123,7 @@ def test_logs_follow_streams_until_terminal():
 
 def test_lone_log_line_visible_while_running():
     """A single output line followed by silence must show up while the command runs: in
-    /logs, in job_log events and in ?follow=1 (SPEC 7: streamed live)."""
+    /logs, in job_log events and in ?follow=1 (docs/api.md: streamed live)."""
     s = Server(presets_extra=[{"id": "lone", "workflow": "command", "maxAttempts": 1,
                                "argv": ["sh", "-c", "echo only-line; exec sleep 30"]}])
     ev = s.sse("/api/v1/jobs/events?logs=1")

@@ -27,6 +27,7 @@
 
 #include "cJSON.h"
 #include "domain/lesson.h"
+#include "infra/net/http_client.h"
 #include "infra/net/notion.h"
 #include "util/util.h"
 
@@ -139,6 +140,7 @@ typedef struct fake_req {
     char path[256];
     char *body;            /* malloc'd, NUL-terminated */
     int64_t at_ms;
+    int64_t vclock_us;     /* the virtual clock (fake.vclock_us) on arrival */
 } fake_req;
 
 typedef struct fake {
@@ -150,6 +152,11 @@ typedef struct fake {
     atomic_int nreq;
     fake_req reqs[FAKE_MAX];
     char check_err[400];   /* first request-shape problem */
+    /* A virtual clock for the client (vclock_env): it advances only when
+     * the client sleeps, so a request's arrival time on it is its start
+     * time after the throttle, free of scheduling noise. */
+    atomic_llong vclock_us;
+    atomic_int vsleeps;    /* sleeps the client made on it */
 } fake;
 
 static void fake_note(fake *f, const char *fmt, const char *a)
@@ -386,6 +393,7 @@ static void fake_serve(fake *f, int cfd)
     }
     fake_req *r = &f->reqs[k];
     r->at_ms = now_ms();
+    r->vclock_us = atomic_load(&f->vclock_us);
     if (sscanf(req, "%15s %255s", r->method, r->path) != 2)
         fake_note(f, "bad request line%s", "");
     r->body = strdup(req + head);
@@ -503,6 +511,32 @@ static struct notion_env fake_env(fake *f, char *url, size_t un)
     env.throttle_ms = 0;
     env.request_timeout_ms = 5000;
     return env;
+}
+
+static int64_t vclock_now_us(void *ud)
+{
+    fake *f = ud;
+    return atomic_load(&f->vclock_us);
+}
+
+static bool vclock_sleep_ms(void *ud, long ms, atomic_bool *cancel)
+{
+    fake *f = ud;
+    atomic_fetch_add(&f->vsleeps, 1);
+    atomic_fetch_add(&f->vclock_us, (long long)ms * 1000);
+    return !(cancel && atomic_load(cancel));
+}
+
+/* Points env at f's virtual clock (starting at 1 s; 0 means "no previous
+ * request" to the throttle).  vc must outlive the publish. */
+static void vclock_env(fake *f, struct notion_env *env,
+                       struct notion_clock *vc)
+{
+    atomic_store(&f->vclock_us, 1000000);
+    vc->now_us = vclock_now_us;
+    vc->sleep_ms = vclock_sleep_ms;
+    vc->ud = f;
+    env->clock = vc;
 }
 
 /* The children of recorded request k (parsed; caller deletes). */
@@ -961,6 +995,45 @@ static char *many_lines(int n)
     return md;
 }
 
+/* The HTTP client's helpers that Notion (and TTS) read errors with. */
+TEST(http_client_retry_after_and_error_line)
+{
+    struct http_response r = {0};
+    char hdr[200], out[200];
+    static const struct { const char *value; long ms; } cases[] = {
+        {"2", 2000}, {"0", 0}, {"1.5", 1500}, {"0.25", 250}, {"", -1},
+        {"soon", -1}, {"-1", -1}, {"1.2.3", -1},
+        {"Wed, 21 Oct 2026 07:28:00 GMT", -1}, {"99999999999", -1},
+    };
+    CHECK_EQ_INT(http_response_retry_after_ms(&r), -1);   /* no headers */
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        snprintf(hdr, sizeof hdr, "HTTP/1.1 429 Too Many\r\nRetry-After: %s\r\n"
+                 "\r\n", cases[i].value);
+        r.headers = hdr;
+        r.headers_len = strlen(hdr);
+        long got = http_response_retry_after_ms(&r);
+        if (got != cases[i].ms)
+            FAIL("Retry-After \"%s\": %ld ms, want %ld", cases[i].value, got,
+                 cases[i].ms);
+    }
+
+    struct http_response e = {0};
+    http_response_error_line(&e, NULL, out, sizeof out);
+    CHECK_STR_EQ(out, "empty answer");
+    http_response_error_line(&e, "bad\ntoken", out, sizeof out);
+    CHECK_STR_EQ(out, "bad token");
+    char body[300];
+    memset(body, 'x', sizeof body);
+    body[0] = '<';
+    body[1] = '\n';
+    body[299] = '\0';
+    e.body = body;
+    e.body_len = 299;
+    http_response_error_line(&e, NULL, out, sizeof out);
+    CHECK_EQ_INT((int)strlen(out), 160);       /* the start of the body */
+    CHECK(strncmp(out, "< xxx", 5) == 0);
+}
+
 TEST(over_100_blocks_are_appended_in_order_with_throttle)
 {
     char *md = many_lines(240);
@@ -976,6 +1049,8 @@ TEST(over_100_blocks_are_appended_in_order_with_throttle)
     char url[100];
     struct notion_env env = fake_env(f, url, sizeof url);
     env.throttle_ms = 150;
+    struct notion_clock vc;
+    vclock_env(f, &env, &vc);
     struct notion_result res;
     int rc = notion_publish_lesson(&env, DBID, &l,
                                    "https://lessons.example.org/l/many.html",
@@ -994,8 +1069,11 @@ TEST(over_100_blocks_are_appended_in_order_with_throttle)
     CHECK_STR_EQ(f->reqs[1].method, "PATCH");
     CHECK_STR_EQ(f->reqs[1].path, "/v1/blocks/" PAGE_ID "/children");
     CHECK_STR_EQ(f->reqs[2].path, "/v1/blocks/" PAGE_ID "/children");
-    int64_t g1 = f->reqs[1].at_ms - f->reqs[0].at_ms;
-    int64_t g2 = f->reqs[2].at_ms - f->reqs[1].at_ms;
+    /* Starts on the virtual clock: each request waited out the throttle
+     * (one sleep each for the two appends) and no more. */
+    int64_t g1 = f->reqs[1].vclock_us - f->reqs[0].vclock_us;
+    int64_t g2 = f->reqs[2].vclock_us - f->reqs[1].vclock_us;
+    int sleeps = atomic_load(&f->vsleeps);
     int counts[3], total = 0, next = 1;
     char t[200], order[200] = "";
     for (int r = 0; r < 3; r++) {
@@ -1022,9 +1100,10 @@ TEST(over_100_blocks_are_appended_in_order_with_throttle)
     CHECK_EQ_INT(total, 242);
     CHECK_EQ_INT(next, 241);
     CHECK_STR_EQ(order, "");
-    if (g1 < 140 || g2 < 140)
-        FAIL("requests %lld and %lld ms apart (throttle 150)", (long long)g1,
-             (long long)g2);
+    CHECK_EQ_INT(sleeps, 2);
+    if (g1 != 150000 || g2 != 150000)
+        FAIL("requests %lld and %lld us apart on the virtual clock "
+             "(throttle 150 ms)", (long long)g1, (long long)g2);
 }
 
 TEST(long_line_is_split_on_utf8_boundaries)

@@ -1422,8 +1422,10 @@ TEST(s3_cancel_stops_a_transfer)
     p = store_put_begin(s, "a/b", -1, NULL, &e);
     CHECK(p != NULL);
     CHECK(store_put_write(p, "payload", 7, &e) == 0);
-    CHECK(pthread_create(&th, NULL, canceller_main, &c) == 0);
+    /* t0 before the canceller starts: its 300 ms cannot begin earlier, so
+     * took >= 0.3 s holds however the threads are scheduled. */
     t0 = now_s();
+    CHECK(pthread_create(&th, NULL, canceller_main, &c) == 0);
     CHECK(store_put_commit(p, &cancel, &e) == -1);
     took = now_s() - t0;
     pthread_join(th, NULL);

@@ -431,6 +431,20 @@ TEST(strlcpy_truncates_and_terminates)
     CHECK(bb_strdup_or_null(NULL) == NULL);
 }
 
+TEST(one_line_blanks_control_characters_and_cuts)
+{
+    char o[8];
+    bb_one_line(o, sizeof o, "a\tb\nc\0d\x7f", 8);
+    CHECK_STR_EQ(o, "a b c d");
+    bb_one_line(o, sizeof o, "0123456789", 10);
+    CHECK_STR_EQ(o, "0123456");                /* outlen - 1 bytes */
+    bb_one_line(o, sizeof o, "xyz", 0);
+    CHECK_STR_EQ(o, "");
+    o[0] = 'q';
+    bb_one_line(o, 0, "xyz", 3);               /* outlen 0 writes nothing */
+    CHECK(o[0] == 'q');
+}
+
 TEST(content_type_by_extension)
 {
     static const struct { const char *name, *type; } cases[] = {
@@ -648,6 +662,9 @@ TEST(url_escape)
     CHECK_EQ_INT(bb_url_escape(small, sizeof small, "ab c", false), 2);
     CHECK_STR_EQ(small, "ab");
     CHECK_EQ_INT(bb_url_escape(small, 0, "x", false), 0);
+    CHECK_EQ_INT(bb_url_escaped_len("a b/ü~.-_", false), 18);
+    CHECK_EQ_INT(bb_url_escaped_len("a b/ü", true), 12);
+    CHECK_EQ_INT(bb_url_escaped_len("", true), 0);
 }
 
 TEST(dir_names_sorted_hidden_and_capped)

@@ -98,20 +98,6 @@ static bool sleep_cancelable(long ms, atomic_bool *cancel)
     return bb_sleep_cancelable(ms, cancel, POLL_SLICE_MS);
 }
 
-/* Copies s into out[outlen] with control characters shown as spaces: safe
- * inside a one-line message. */
-static void one_line(char *out, size_t outlen, const char *s, size_t len)
-{
-    size_t k = 0;
-    if (outlen == 0)
-        return;
-    for (size_t i = 0; i < len && k + 1 < outlen; i++) {
-        unsigned char c = (unsigned char)s[i];
-        out[k++] = (c < 0x20 || c == 0x7F) ? ' ' : (char)c;
-    }
-    out[k] = '\0';
-}
-
 static const char *prov_name(const char *p)
 {
     if (strcmp(p, "espeak") == 0)
@@ -402,7 +388,7 @@ static void on_line(void *ud, const char *stream, const char *line,
     if (len == 0)
         return;
     bool is_err = strcmp(stream, "stderr") == 0;
-    one_line(is_err ? t->err : t->out, TAIL_MAX, line, len);
+    bb_one_line(is_err ? t->err : t->out, TAIL_MAX, line, len);
     if (is_err)
         tlog(t->env, "%s: %s", t->who, t->err);
 }
@@ -550,12 +536,9 @@ static int on_chunk(void *user, const char *data, size_t len)
 static void api_detail(const struct http_response *resp, char *out,
                        size_t outlen)
 {
-    out[0] = '\0';
-    if (!resp->body || resp->body_len == 0) {
-        snprintf(out, outlen, "empty answer");
-        return;
-    }
-    cJSON *doc = cJSON_ParseWithLength(resp->body, resp->body_len);
+    cJSON *doc = resp->body_len ? cJSON_ParseWithLength(resp->body,
+                                                        resp->body_len)
+                                : NULL;
     const cJSON *d = doc ? cJSON_GetObjectItemCaseSensitive(doc, "detail")
                          : NULL;
     const cJSON *s = NULL;
@@ -570,28 +553,9 @@ static void api_detail(const struct http_response *resp, char *out,
         s = cJSON_IsObject(e) ? cJSON_GetObjectItemCaseSensitive(e, "msg")
                               : NULL;
     }
-    if (cJSON_IsString(s) && s->valuestring)
-        one_line(out, outlen, s->valuestring, strlen(s->valuestring));
-    else
-        one_line(out, outlen, resp->body,
-                 resp->body_len < 160 ? resp->body_len : 160);
+    http_response_error_line(resp, cJSON_IsString(s) ? s->valuestring : NULL,
+                             out, outlen);
     cJSON_Delete(doc);
-}
-
-/* Seconds of a Retry-After header given as a number; -1 otherwise (an
- * HTTP date falls back to the backoff). */
-static long retry_after_ms(const struct http_response *resp)
-{
-    char v[64];
-    if (!http_response_header(resp, "Retry-After", v, sizeof v) || !v[0])
-        return -1;
-    long s = 0;
-    for (const char *p = v; *p; p++) {
-        if (*p < '0' || *p > '9' || s > 86400)
-            return -1;
-        s = s * 10 + (*p - '0');
-    }
-    return s * 1000;
 }
 
 static long backoff_ms(const struct tts_env *env, int attempt,
@@ -771,7 +735,7 @@ static int elevenlabs_synth(const struct tts_env *env, const bb_voice *v,
             api_detail(&resp, detail, sizeof detail);
             if (st == 429 || st == 408 || st >= 500) {
                 if (attempt < max) {
-                    long ra = retry_after_ms(&resp);
+                    long ra = http_response_retry_after_ms(&resp);
                     long cap = env->retry_max_ms > 0 ? env->retry_max_ms
                                                      : DEF_RETRY_MAX_MS;
                     wait = ra >= 0 ? (ra < cap ? ra : cap)

@@ -14,6 +14,7 @@
 #include <curl/curl.h>
 
 #include "util/buf.h"
+#include "util/text.h"
 
 #define DEFAULT_CONNECT_TIMEOUT_MS 10000L
 #define DEFAULT_MAX_BODY (1024u * 1024u)
@@ -421,4 +422,45 @@ char *http_client_escape(const char *s)
     }
     *o = '\0';
     return out;
+}
+
+long http_response_retry_after_ms(const struct http_response *resp)
+{
+    char v[64];
+    if (!http_response_header(resp, "Retry-After", v, sizeof v) || !v[0])
+        return -1;
+    long ms = 0, scale = 1000;
+    bool frac = false, digit = false;
+    for (const char *c = v; *c; c++) {
+        if (*c == '.' && !frac) {
+            frac = true;
+        } else if (*c >= '0' && *c <= '9') {
+            digit = true;
+            if (!frac) {
+                if (ms > 86400000L)
+                    return -1;
+                ms = ms * 10 + (*c - '0') * 1000;
+            } else if (scale > 1) {
+                scale /= 10;
+                ms += (*c - '0') * scale;
+            }
+        } else {
+            return -1;
+        }
+    }
+    return digit ? ms : -1;
+}
+
+void http_response_error_line(const struct http_response *resp,
+                              const char *text, char *out, size_t outlen)
+{
+    if (outlen == 0)
+        return;
+    if (text)
+        bb_one_line(out, outlen, text, strlen(text));
+    else if (!resp->body || resp->body_len == 0)
+        snprintf(out, outlen, "empty answer");
+    else
+        bb_one_line(out, outlen, resp->body,
+                    resp->body_len < 160 ? resp->body_len : 160);
 }

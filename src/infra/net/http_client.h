@@ -90,6 +90,18 @@ void http_response_free(struct http_response *resp);
 bool http_response_header(const struct http_response *resp, const char *name,
                           char *out, size_t outlen);
 
+/* Retry-After of resp given as delay-seconds ("2", or "1.5" as some APIs
+ * send), in ms; -1 when absent or not such a number (an HTTP date: the
+ * caller falls back to its own backoff). */
+long http_response_retry_after_ms(const struct http_response *resp);
+
+/* The human part of an error answer as one line into out[outlen]: text
+ * (a message the caller found in the parsed body) when non-NULL, else the
+ * first 160 bytes of the body, or "empty answer" when there is none.
+ * Control characters become spaces (bb_one_line). */
+void http_response_error_line(const struct http_response *resp,
+                              const char *text, char *out, size_t outlen);
+
 /* Short name of a result ("connect", "timeout", ...); static string. */
 const char *http_result_name(enum http_result r);
 

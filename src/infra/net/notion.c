@@ -92,10 +92,20 @@ static bool is_canceled(atomic_bool *cancel)
     return cancel && atomic_load(cancel);
 }
 
-/* Sleeps ms, waking every POLL_SLICE_MS to look at cancel.  Returns
- * false when canceled. */
-static bool sleep_cancelable(long ms, atomic_bool *cancel)
+/* The publish's clock: env->clock when a test injected one, else the
+ * monotonic clock. */
+static int64_t clock_now_us(const struct notion_env *env)
 {
+    return env->clock ? env->clock->now_us(env->clock->ud) : bb_mono_us();
+}
+
+/* Sleeps ms on the publish's clock; the real one wakes every POLL_SLICE_MS
+ * to look at cancel.  Returns false when canceled. */
+static bool clock_sleep_ms(const struct notion_env *env, long ms,
+                           atomic_bool *cancel)
+{
+    if (env->clock)
+        return env->clock->sleep_ms(env->clock->ud, ms, cancel);
     return bb_sleep_cancelable(ms, cancel, POLL_SLICE_MS);
 }
 
@@ -107,20 +117,6 @@ static void mask_token(char *s, const char *token)
         return;
     for (char *p = strstr(s, token); p; p = strstr(p + tl, token))
         memset(p, '*', tl);
-}
-
-/* Copies s[0..len) into out[outlen] with control characters shown as
- * spaces: safe inside a one-line message. */
-static void one_line(char *out, size_t outlen, const char *s, size_t len)
-{
-    size_t k = 0;
-    if (outlen == 0)
-        return;
-    for (size_t i = 0; i < len && s[i] && k + 1 < outlen; i++) {
-        unsigned char c = (unsigned char)s[i];
-        out[k++] = (c < 0x20 || c == 0x7F) ? ' ' : (char)c;
-    }
-    out[k] = '\0';
 }
 
 /* Bytes of the longest prefix of s[0..len) that holds at most max_units
@@ -577,53 +573,19 @@ oom:
 static void api_error(const struct http_response *resp, char *code,
                       size_t codelen, char *msg, size_t msglen)
 {
-    code[0] = msg[0] = '\0';
-    if (!resp->body || resp->body_len == 0) {
-        snprintf(msg, msglen, "empty answer");
-        return;
-    }
-    cJSON *doc = cJSON_ParseWithLength(resp->body, resp->body_len);
+    code[0] = '\0';
+    cJSON *doc = resp->body_len ? cJSON_ParseWithLength(resp->body,
+                                                        resp->body_len)
+                                : NULL;
     const cJSON *c = doc ? cJSON_GetObjectItemCaseSensitive(doc, "code")
                          : NULL;
     const cJSON *m = doc ? cJSON_GetObjectItemCaseSensitive(doc, "message")
                          : NULL;
     if (cJSON_IsString(c) && c->valuestring)
-        one_line(code, codelen, c->valuestring, strlen(c->valuestring));
-    if (cJSON_IsString(m) && m->valuestring)
-        one_line(msg, msglen, m->valuestring, strlen(m->valuestring));
-    else
-        one_line(msg, msglen, resp->body,
-                 resp->body_len < 160 ? resp->body_len : 160);
+        bb_one_line(code, codelen, c->valuestring, strlen(c->valuestring));
+    http_response_error_line(resp, cJSON_IsString(m) ? m->valuestring : NULL,
+                             msg, msglen);
     cJSON_Delete(doc);
-}
-
-/* Retry-After as seconds ("2", "1.5") in ms; -1 when absent or not a
- * number (an HTTP date falls back to the backoff). */
-static long retry_after_ms(const struct http_response *resp)
-{
-    char v[64];
-    if (!http_response_header(resp, "Retry-After", v, sizeof v) || !v[0])
-        return -1;
-    long ms = 0, scale = 1000;
-    bool frac = false, digit = false;
-    for (const char *c = v; *c; c++) {
-        if (*c == '.' && !frac) {
-            frac = true;
-        } else if (*c >= '0' && *c <= '9') {
-            digit = true;
-            if (!frac) {
-                if (ms > 86400000L)
-                    return -1;
-                ms = ms * 10 + (*c - '0') * 1000;
-            } else if (scale > 1) {
-                scale /= 10;
-                ms += (*c - '0') * scale;
-            }
-        } else {
-            return -1;
-        }
-    }
-    return digit ? ms : -1;
 }
 
 /* The wait before retry number `retry` (1-based): delay * 2^(retry-1)
@@ -646,12 +608,13 @@ static bool throttle(pub *p)
 {
     if (p->last_start_us && p->throttle_ms > 0) {
         int64_t due = p->last_start_us + (int64_t)p->throttle_ms * 1000;
-        int64_t now = bb_mono_us();
-        if (due > now && !sleep_cancelable((long)((due - now + 999) / 1000),
-                                           p->cancel))
+        int64_t now = clock_now_us(p->env);
+        if (due > now &&
+            !clock_sleep_ms(p->env, (long)((due - now + 999) / 1000),
+                            p->cancel))
             return false;
     }
-    p->last_start_us = bb_mono_us();
+    p->last_start_us = clock_now_us(p->env);
     return true;
 }
 
@@ -710,7 +673,7 @@ static int call(pub *p, enum call_kind kind, const char *method,
             api_error(&resp, code, sizeof code, detail, sizeof detail);
             if (st == 429 || st == 409 || st >= 500) {
                 if (attempt < max) {
-                    long ra = retry_after_ms(&resp);
+                    long ra = http_response_retry_after_ms(&resp);
                     wait = ra >= 0 ? (ra < p->max_ms ? ra : p->max_ms)
                                    : backoff_ms(p, attempt);
                     plog(p, "Notion: HTTP %ld (%s%s%s), retrying in %ld ms "
@@ -764,7 +727,7 @@ static int call(pub *p, enum call_kind kind, const char *method,
         http_response_free(&resp);
         if (!retry)
             return rc;
-        if (!sleep_cancelable(wait, p->cancel))
+        if (!clock_sleep_ms(p->env, wait, p->cancel))
             return canceled(p);
     }
     return rc;

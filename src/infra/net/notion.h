@@ -1,5 +1,5 @@
-/* notion.h — the Notion publishing client of the lesson workflow (SPEC §6
- * step 4): turns a parsed lesson into a page of a Notion database through
+/* notion.h — the Notion publishing client of the lesson workflow
+ * (docs/lesson-workflow.md, step 4): turns a parsed lesson into a page of a Notion database through
  * the public REST API (POST /v1/pages, then PATCH /v1/blocks/{id}/children
  * for content past the first 100 blocks), over the project's libcurl
  * client (http_client.h).  What is sent is described in docs/notion.md.
@@ -18,6 +18,7 @@
 
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "domain/lesson.h"
 
@@ -39,21 +40,41 @@ enum notion_status {
  * zeroes: NULL/"" strings (except level_property) and timeouts, delays
  * and caps <= 0 take the defaults below; max_retries and throttle_ms < 0
  * take theirs (0 means no retry / no spacing). */
+/* The clock behind the throttle and the retry waits.  NULL in notion_env
+ * (the default) means the monotonic clock (bb_mono_us) and a sleep that
+ * polls the cancel flag every 20 ms; tests inject a virtual clock to check
+ * the spacing of requests without measuring wall-clock gaps. */
+struct notion_clock {
+    int64_t (*now_us)(void *ud);                                /* > 0 */
+    bool (*sleep_ms)(void *ud, long ms, atomic_bool *cancel);   /* false: canceled */
+    void *ud;
+};
+
 struct notion_env {
     const char *base_url;        /* default "https://api.notion.com"; tests point it at 127.0.0.1 */
-    const char *token;           /* integration secret (from env NOTION_TOKEN, read by the caller); NULL/"" -> error before any request */
+    /* integration secret (from env NOTION_TOKEN, read by the caller);
+     * NULL/"" -> error before any request */
+    const char *token;
     const char *version;         /* Notion-Version header, default "2022-06-28" */
     const char *title_property;  /* database title property name, default "Name" */
     const char *level_property;  /* default "Level"; NULL or "" = don't set it */
     const char *level_type;      /* "select" (default) or "rich_text" */
     long connect_timeout_ms;     /* default 10000 */
     long request_timeout_ms;     /* per HTTP attempt, default 30000 */
-    int max_retries;             /* retries after the first attempt on 429/5xx/409/connection errors; default 5 (like NOTION_COLORIZER_MAX_RETRIES); at most 20 */
-    int retry_delay_ms;          /* backoff base, doubled per retry, +0-25% jitter; default 1000 (NOTION_COLORIZER_RETRY_DELAY_MS) */
+    /* retries after the first attempt on 429/5xx/409/connection errors;
+     * default 5 (like NOTION_COLORIZER_MAX_RETRIES); at most 20 */
+    int max_retries;
+    /* backoff base, doubled per retry, +0-25% jitter; default 1000
+     * (NOTION_COLORIZER_RETRY_DELAY_MS) */
+    int retry_delay_ms;
     int retry_max_ms;            /* caps the wait, Retry-After included; default 30000 */
-    int throttle_ms;             /* minimum gap between the starts of consecutive requests of one publish; default 350 (NOTION_COLORIZER_THROTTLE_MS; Notion allows ~3 req/s) */
+    /* minimum gap between the starts of consecutive requests of one
+     * publish; default 350 (NOTION_COLORIZER_THROTTLE_MS; Notion allows
+     * ~3 req/s) */
+    int throttle_ms;
     void (*log)(void *ud, const char *line);  /* progress/retry lines, may be NULL */
     void *ud;
+    const struct notion_clock *clock;  /* borrowed; NULL = the real clock */
 };
 
 struct notion_result {

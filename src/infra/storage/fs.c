@@ -222,28 +222,19 @@ static int fs_put_write(store_put *pp, const void *data, size_t len,
                         struct store_err *e)
 {
     struct fs_put *p = (struct fs_put *)pp;
-    const char *d = data;
 
     if (p->failed)
         return store_fail(e, false, "an earlier write to \"%.120s\" failed", p->key);
-    while (len > 0) {
-        ssize_t n = write(p->fd, d, len);
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            int err = n < 0 ? errno : EIO;
-            /* Give the space back at once: nothing is left behind. */
-            close(p->fd);
-            unlinkat(p->dir_fd, p->tmp, 0);
-            p->fd = -1;
-            p->failed = true;
-            return io_fail(e, err, "write", p->key);
-        }
-        d += n;
-        len -= (size_t)n;
-        p->written += n;
+    if (bb_write_all(p->fd, data, len) != 0) {
+        int err = errno;
+        /* Give the space back at once: nothing is left behind. */
+        close(p->fd);
+        unlinkat(p->dir_fd, p->tmp, 0);
+        p->fd = -1;
+        p->failed = true;
+        return io_fail(e, err, "write", p->key);
     }
+    p->written += (int64_t)len;
     return 0;
 }
 

@@ -312,6 +312,14 @@ static const char *status_name(S3Status st)
     return strncmp(name, "Error", 5) == 0 ? name + 5 : name;
 }
 
+/* e says that S3 at s's endpoint could not be reached (why: a few words);
+ * such failures are retryable.  Returns true (retryable). */
+static bool unreachable(const struct s3_store *s, const char *why, struct store_err *e)
+{
+    store_fail(e, true, "cannot reach S3 at %s (%s)", s->endpoint, why);
+    return true;
+}
+
 /* Fills e from a failed x; returns whether trying again may help. */
 static bool describe(struct s3_store *s, const struct xfer *x, const char *what,
                      const char *key, struct store_err *e)
@@ -363,24 +371,16 @@ static bool describe(struct s3_store *s, const struct xfer *x, const char *what,
         store_fail(e, false, "not found");
         return false;
     case S3StatusFailedToConnect:
-        store_fail(e, true, "cannot reach S3 at %s (connection refused)", s->endpoint);
-        return true;
+        return unreachable(s, "connection refused", e);
     case S3StatusNameLookupError:
-        store_fail(e, true, "cannot reach S3 at %s (host name not found)",
-                   s->endpoint);
-        return true;
+        return unreachable(s, "host name not found", e);
     case S3StatusConnectionFailed:
-        store_fail(e, true, "cannot reach S3 at %s (connection failed or dropped)",
-                   s->endpoint);
-        return true;
+        return unreachable(s, "connection failed or dropped", e);
     case S3StatusInternalError:
         /* During a transfer this is libs3's name for most curl errors:
          * the connection was reset or closed, nothing came back, ... */
-        if (!x->refused_early) {
-            store_fail(e, true, "cannot reach S3 at %s (connection failed during "
-                       "the transfer)", s->endpoint);
-            return true;
-        }
+        if (!x->refused_early)
+            return unreachable(s, "connection failed during the transfer", e);
         store_fail(e, false, "S3 request for \"%.80s\" could not be made (libs3 "
                    "internal error)", key);
         return false;
@@ -559,7 +559,6 @@ static store_put *s3_put_begin(store *st, const char *key, int64_t size_hint,
 static int s3_put_write(store_put *pp, const void *data, size_t len, struct store_err *e)
 {
     struct s3_put *p = (struct s3_put *)pp;
-    const char *d = data;
 
     if (p->failed)
         return store_fail(e, false, "an earlier write to \"%.80s\" failed", p->key);
@@ -568,26 +567,18 @@ static int s3_put_write(store_put *pp, const void *data, size_t len, struct stor
         return store_fail(e, false, "\"%.80s\" is larger than 5 GiB, the most one "
                           "S3 upload takes", p->key);
     }
-    while (len > 0) {
-        ssize_t n = write(p->fd, d, len);
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            int err = n < 0 ? errno : EIO;
-            p->failed = true;
-            /* Give the spooled bytes back now. */
-            if (ftruncate(p->fd, 0) != 0) {
-                /* the file is unlinked: closing it frees the space too */
-            }
-            return store_fail(e, false, "%scannot spool \"%.80s\" before uploading it: %s",
-                              err == ENOSPC || err == EDQUOT ? "disk full: " : "",
-                              p->key, strerror(err));
+    if (bb_write_all(p->fd, data, len) != 0) {
+        int err = errno;
+        p->failed = true;
+        /* Give the spooled bytes back now. */
+        if (ftruncate(p->fd, 0) != 0) {
+            /* the file is unlinked: closing it frees the space too */
         }
-        d += n;
-        len -= (size_t)n;
-        p->size += n;
+        return store_fail(e, false, "%scannot spool \"%.80s\" before uploading it: %s",
+                          err == ENOSPC || err == EDQUOT ? "disk full: " : "",
+                          p->key, strerror(err));
     }
+    p->size += (int64_t)len;
     return 0;
 }
 
@@ -718,7 +709,6 @@ static int s3_delete(store *st, const char *key, struct store_err *e)
 
 static void s3_url(store *st, const char *key, char *out, size_t cap)
 {
-    static const char hex[] = "0123456789ABCDEF";
     struct s3_store *s = (struct s3_store *)st;
     size_t o;
     int n;
@@ -734,22 +724,12 @@ static void s3_url(store *st, const char *key, char *out, size_t cap)
         return;
     }
     o = (size_t)n;
-    for (const unsigned char *k = (const unsigned char *)key; *k != '\0'; k++) {
-        bool plain = (*k >= 'a' && *k <= 'z') || (*k >= 'A' && *k <= 'Z') ||
-                     (*k >= '0' && *k <= '9') || strchr("-_.~/", *k) != NULL;
-        if (o + (plain ? 1 : 3) >= cap) {
-            out[0] = '\0';
-            return;
-        }
-        if (plain) {
-            out[o++] = (char)*k;
-        } else {
-            out[o++] = '%';
-            out[o++] = hex[*k >> 4];
-            out[o++] = hex[*k & 15];
-        }
+    /* the whole key or no URL at all */
+    if (o + bb_url_escaped_len(key, true) >= cap) {
+        out[0] = '\0';
+        return;
     }
-    out[o] = '\0';
+    bb_url_escape(out + o, cap - o, key, true);
 }
 
 static const char *s3_local_path(store *st, const char *key, char *out, size_t cap)

@@ -39,6 +39,16 @@ static void clear(struct store_err *e)
     }
 }
 
+/* The start of every call on a key: clears e, then checks that there is a
+ * store and that key is valid.  0, or -1 with e set. */
+static int begin_call(store *s, const char *key, struct store_err *e)
+{
+    clear(e);
+    if (s == NULL)
+        return store_fail(e, false, "no store");
+    return store_key_check(key, e) != 0 ? -1 : 0;
+}
+
 /* ASCII bytes a key may hold besides '/' (see storage.h for why these). */
 static bool ascii_ok(unsigned char c)
 {
@@ -174,12 +184,7 @@ const char *store_driver(const store *s)
 store_put *store_put_begin(store *s, const char *key, int64_t size_hint,
                            const char *content_type, struct store_err *e)
 {
-    clear(e);
-    if (s == NULL) {
-        store_fail(e, false, "no store");
-        return NULL;
-    }
-    if (store_key_check(key, e) != 0)
+    if (begin_call(s, key, e) != 0)
         return NULL;
     if (size_hint < -1) {
         store_fail(e, false, "invalid size hint %lld", (long long)size_hint);
@@ -266,10 +271,7 @@ int store_put_file(store *s, const char *key, const char *path, const char *cont
     struct stat st;
     int fd, rc;
 
-    clear(e);
-    if (s == NULL)
-        return store_fail(e, false, "no store");
-    if (store_key_check(key, e) != 0)
+    if (begin_call(s, key, e) != 0)
         return -1;
     if (path == NULL)
         return store_fail(e, false, "no source file");
@@ -298,10 +300,7 @@ int store_get(store *s, const char *key, int64_t offset, int64_t len,
               int (*fn)(void *ud, const void *data, size_t n), void *ud,
               struct store_err *e)
 {
-    clear(e);
-    if (s == NULL)
-        return store_fail(e, false, "no store");
-    if (store_key_check(key, e) != 0)
+    if (begin_call(s, key, e) != 0)
         return -1;
     if (offset < 0 || len < -1)
         return store_fail(e, false, "invalid range (offset %lld, length %lld)",
@@ -313,10 +312,7 @@ int store_get(store *s, const char *key, int64_t offset, int64_t len,
 
 int store_stat(store *s, const char *key, struct store_stat *st, struct store_err *e)
 {
-    clear(e);
-    if (s == NULL)
-        return store_fail(e, false, "no store");
-    if (store_key_check(key, e) != 0)
+    if (begin_call(s, key, e) != 0)
         return -1;
     if (st == NULL)
         return store_fail(e, false, "no stat result");
@@ -325,10 +321,7 @@ int store_stat(store *s, const char *key, struct store_stat *st, struct store_er
 
 int store_delete(store *s, const char *key, struct store_err *e)
 {
-    clear(e);
-    if (s == NULL)
-        return store_fail(e, false, "no store");
-    if (store_key_check(key, e) != 0)
+    if (begin_call(s, key, e) != 0)
         return -1;
     return s->ops->del(s, key, e);
 }

@@ -1,152 +1,18 @@
-/* util.c — time, string, file and UTF-8 helpers (see util.h). */
-#include "util/util.h"
+/* files.c — file and directory helpers: listing, whole writes and
+ * reads, mkdir -p, rm -r, content types (see files.h). */
+#include "util/files.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
-int64_t bb_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int64_t bb_mono_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-void bb_iso8601(int64_t ms, char out[32])
-{
-    time_t s = (time_t)(ms / 1000);
-    struct tm tm;
-    gmtime_r(&s, &tm);
-    size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
-    if (n == 0 || n > 24) {
-        bb_strlcpy(out, "1970-01-01T00:00:00.000Z", 32);
-        return;
-    }
-    snprintf(out + n, 32 - n, ".%03dZ", (int)(ms % 1000 + 1000) % 1000);
-}
-
-int bb_parse_i64(const char *s, int64_t *out)
-{
-    if (!s || !*s)
-        return -1;
-    const char *p = s;
-    bool neg = false;
-    if (*p == '-') {
-        neg = true;
-        p++;
-    }
-    if (!*p || strlen(p) > 18)
-        return -1;
-    int64_t v = 0;
-    for (; *p; p++) {
-        if (*p < '0' || *p > '9')
-            return -1;
-        v = v * 10 + (*p - '0');
-    }
-    *out = neg ? -v : v;
-    return 0;
-}
-
-size_t bb_strlcpy(char *dst, const char *src, size_t cap)
-{
-    size_t n = strlen(src);
-    if (cap) {
-        size_t c = n < cap - 1 ? n : cap - 1;
-        memcpy(dst, src, c);
-        dst[c] = '\0';
-    }
-    return n;
-}
-
-char *bb_strdup_or_null(const char *s) { return s ? strdup(s) : NULL; }
-
-bool bb_utf8_valid(const char *s, size_t len)
-{
-    const unsigned char *p = (const unsigned char *)s, *end = p + len;
-    while (p < end) {
-        unsigned c = *p;
-        if (c < 0x80) {
-            p++;
-            continue;
-        }
-        size_t n;
-        unsigned min;
-        if ((c & 0xE0) == 0xC0) { n = 1; min = 0x80; c &= 0x1F; }
-        else if ((c & 0xF0) == 0xE0) { n = 2; min = 0x800; c &= 0x0F; }
-        else if ((c & 0xF8) == 0xF0) { n = 3; min = 0x10000; c &= 0x07; }
-        else return false;
-        if ((size_t)(end - p) <= n)
-            return false;
-        for (size_t i = 1; i <= n; i++) {
-            if ((p[i] & 0xC0) != 0x80)
-                return false;
-            c = (c << 6) | (p[i] & 0x3F);
-        }
-        if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
-            return false;
-        p += n + 1;
-    }
-    return true;
-}
-
-size_t bb_url_escape(char *out, size_t cap, const char *s, bool keep_slash)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    size_t n = 0;
-    if (cap == 0)
-        return 0;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        bool keep = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-                    (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.' ||
-                    *p == '~' || (keep_slash && *p == '/');
-        if (n + (keep ? 1 : 3) >= cap)
-            break;
-        if (keep) {
-            out[n++] = (char)*p;
-        } else {
-            out[n++] = '%';
-            out[n++] = hex[*p >> 4];
-            out[n++] = hex[*p & 15];
-        }
-    }
-    out[n] = '\0';
-    return n;
-}
-
-void bb_sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
-
-bool bb_sleep_cancelable(long ms, const atomic_bool *cancel, long slice_ms)
-{
-    int64_t end = bb_mono_us() + (int64_t)ms * 1000;
-    for (;;) {
-        if (cancel && atomic_load(cancel))
-            return false;
-        int64_t left = (end - bb_mono_us()) / 1000;
-        if (left <= 0)
-            return true;
-        bb_sleep_ms(left < slice_ms ? (long)left : slice_ms);
-    }
-}
+#include "util/text.h"
 
 static int cmp_name(const void *a, const void *b)
 {
@@ -202,13 +68,6 @@ int bb_dir_names(const char *dir, bool skip_hidden, size_t max, char ***names, s
     *names = v;
     *n = len;
     return 0;
-}
-
-void bb_strv_free(char **v, size_t n)
-{
-    for (size_t i = 0; v && i < n; i++)
-        free(v[i]);
-    free(v);
 }
 
 int bb_write_all(int fd, const void *data, size_t len)
@@ -360,36 +219,4 @@ char *bb_read_file(const char *path, size_t max, size_t *len_out)
     if (len_out)
         *len_out = got;
     return data;
-}
-
-char *bb_utf8_sanitize(const char *s, size_t len)
-{
-    char *out = malloc(len * 3 + 1);
-    if (!out)
-        return NULL;
-    size_t w = 0, i = 0;
-    while (i < len) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == 0) {
-            i++;
-            continue;
-        }
-        if (c < 0x80) {
-            out[w++] = (char)c;
-            i++;
-            continue;
-        }
-        size_t n = (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
-        if (n && i + n <= len && bb_utf8_valid(s + i, n)) {
-            memcpy(out + w, s + i, n);
-            w += n;
-            i += n;
-        } else {
-            memcpy(out + w, "\xEF\xBF\xBD", 3);
-            w += 3;
-            i++;
-        }
-    }
-    out[w] = '\0';
-    return out;
 }
