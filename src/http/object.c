@@ -89,8 +89,8 @@ void http_serve_object(http_req *r, struct store *st, const char *key, int64_t s
     int pr = http_parse_range(http_header(r, "Range"), size, &start, &len);
     if (pr < 0) {
         bb_errctx e = {.code = BB_ERANGE};
-        snprintf(e.message, sizeof e.message, "the requested range is outside the %" PRId64 " bytes",
-                 size);
+        snprintf(e.message, sizeof e.message,
+                 "the requested range is outside the %" PRId64 " bytes", size);
         snprintf(e.header_value, sizeof e.header_value, "bytes */%" PRId64, size);
         http_reply_err(r, &e);
         return;
@@ -104,17 +104,22 @@ void http_serve_object(http_req *r, struct store *st, const char *key, int64_t s
         size_t a = 0;
         for (const unsigned char *c = (const unsigned char *)filename; *c; c++)
             if (a + 1 < sizeof ascii)
-                ascii[a++] = (*c >= 0x20 && *c < 0x7f && *c != '"' && *c != '\\') ? (char)*c : '_';
+                ascii[a++] =
+                    (*c >= 0x20 && *c < 0x7f && *c != '"' && *c != '\\') ? (char)*c : '_';
         ascii[a] = '\0';
         bb_url_escape(pct, sizeof pct, filename, false);
-        snprintf(disp, sizeof disp, "Content-Disposition: inline; filename=\"%s\"; filename*=UTF-8''%s\r\n",
+        snprintf(disp, sizeof disp,
+                 "Content-Disposition: inline; filename=\"%s\"; "
+                 "filename*=UTF-8''%s\r\n",
                  ascii, pct);
     }
     char extra[1600];
     if (pr == 0)
         snprintf(extra, sizeof extra,
-                 "Content-Length: %" PRId64 "\r\nContent-Range: bytes %" PRId64 "-%" PRId64 "/%" PRId64
-                 "\r\nAccept-Ranges: bytes\r\nETag: %s\r\nCache-Control: private, no-cache\r\n%s",
+                 "Content-Length: %" PRId64 "\r\n"
+                 "Content-Range: bytes %" PRId64 "-%" PRId64 "/%" PRId64
+                 "\r\nAccept-Ranges: bytes\r\nETag: %s\r\n"
+                 "Cache-Control: private, no-cache\r\n%s",
                  len, start, start + len - 1, size, etag, disp);
     else
         snprintf(extra, sizeof extra,

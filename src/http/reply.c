@@ -91,7 +91,8 @@ void http_reply_json(http_req *r, int status, const cJSON *doc)
 {
     char *text = doc ? cJSON_PrintUnformatted(doc) : NULL;
     if (!text) {
-        static const char oom[] = "{\"error\":\"internal\",\"message\":\"out of memory\",\"details\":{}}";
+        static const char oom[] =
+            "{\"error\":\"internal\",\"message\":\"out of memory\",\"details\":{}}";
         http_reply_bytes(r, 500, "application/json", oom, sizeof oom - 1, NULL);
         return;
     }

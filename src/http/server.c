@@ -92,7 +92,8 @@ http_server *http_start(bb_app *app, const char *listen, char *err, size_t errle
     cb.begin_request = begin_request;
     cb.http_error = http_error_cb;
     cb.log_message = log_message_cb;
-    struct mg_init_data init = {.callbacks = &cb, .user_data = app, .configuration_options = options};
+    struct mg_init_data init = {.callbacks = &cb, .user_data = app,
+                                .configuration_options = options};
     struct mg_error_data ed;
     char ebuf[256] = "";
     memset(&ed, 0, sizeof ed);

@@ -379,7 +379,8 @@ int auth_register(bb_app *app, const cJSON *body, user *u, struct auth_tokens *t
     } else if (strcmp(app->cfg->auth.registration, "open") != 0) {
         return bb_fail(e, BB_EFORBIDDEN, "registration is closed: ask an admin for an account");
     }
-    int rc = auth_create_user(app->db, email, name, first ? "admin" : "user", password, first, u, e);
+    int rc = auth_create_user(app->db, email, name, first ? "admin" : "user", password, first,
+                              u, e);
     if (rc != BB_OK)
         return rc;
     if (first) {
@@ -529,7 +530,8 @@ int auth_update_profile(bb_app *app, int64_t user_id, const cJSON *body, user *u
         return bb_fail(e, BB_ENOTFOUND, "no such user");
     if (password && (!current || !auth_verify_password(cur.password_hash, current))) {
         user_clear(&cur);
-        return bb_fail_field(e, "currentPassword", current ? "is wrong" : "is required to change the password");
+        return bb_fail_field(e, "currentPassword",
+                             current ? "is wrong" : "is required to change the password");
     }
     char hash[AUTH_HASH_MAX] = "";
     if (password && auth_hash_password(password, hash) != 0) {
@@ -542,7 +544,8 @@ int auth_update_profile(bb_app *app, int64_t user_id, const cJSON *body, user *u
     sodium_memzero(hash, sizeof hash);
     user_clear(&cur);
     if (rc != BB_OK)
-        return bb_fail(e, rc == BB_ENOTFOUND ? BB_ENOTFOUND : BB_EIO, "could not update the profile");
+        return bb_fail(e, rc == BB_ENOTFOUND ? BB_ENOTFOUND : BB_EIO,
+                       "could not update the profile");
     if (password)
         return issue(app, u, t, e);
     return BB_OK;

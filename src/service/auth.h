@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "domain/user.h"
+#include "infra/db/repo_user.h"
 #include "service/app.h"
 #include "util/err.h"
 
@@ -28,12 +29,6 @@ bool auth_normalize_email(const char *email, char out[256], const char *field, b
 /* Creates a user from the CLI or at first run (hashes the password). */
 int auth_create_user(db *d, const char *email, const char *name, const char *role,
                      const char *password, bool first_only, user *out, bb_errctx *e);
-
-#endif
-
-#ifndef BB_AUTH_H_SESSIONS
-#define BB_AUTH_H_SESSIONS
-#include "infra/db/repo_user.h"
 
 struct cJSON;
 

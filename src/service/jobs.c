@@ -310,7 +310,8 @@ int svc_job_filter(const bb_app *app, const struct principal *who, const char *s
     f->limit = 50;
     if (state && *state) {
         if (job_state_parse(state, &f->state) != 0)
-            bb_fail_field(e, "state", "must be one of queued, running, succeeded, failed, canceled");
+            bb_fail_field(e, "state",
+                          "must be one of queued, running, succeeded, failed, canceled");
         f->has_state = true;
     }
     if (preset && *preset)

@@ -92,7 +92,7 @@ static char *asset_name(const char *file, char **prefixes, size_t nprefixes)
     if (out == NULL)
         return NULL;
     out[0] = '/';
-    strcpy(out + 1, file + best);
+    memcpy(out + 1, file + best, strlen(file + best) + 1);
     return out;
 }
 

@@ -9,7 +9,7 @@
  *
  * Besides the sanitizers it checks: a failure leaves a non-empty message
  * and a zeroed config; a success gives a config within the documented
- * ranges (SPEC §3.1) whose presets have unique valid ids that
+ * ranges (docs/configuration.md) whose presets have unique valid ids that
  * config_preset() finds, command presets a NULL-terminated argv, and an
  * absolute inputRoot; loading the same text twice gives the same result. */
 #include <stdint.h>

@@ -129,7 +129,8 @@ void route_metrics(http_req *r)
 {
     if (!r->who.admin && !has_metrics_token(r)) {
         if (r->who.user_id)
-            http_reply_error(r, BB_EFORBIDDEN, "metrics need an admin account or the metrics token");
+            http_reply_error(r, BB_EFORBIDDEN,
+                             "metrics need an admin account or the metrics token");
         else
             http_reply_error(r, BB_EAUTH,
                              "sign in as an admin, or send Authorization: Bearer <metrics.token>");

@@ -268,7 +268,8 @@ static void bind_retry(db_q *q, const struct action_arg *a)
 
 int repo_job_retry(db *d, int64_t id, int64_t owner_scope, int extra_attempts)
 {
-    struct action_arg a = {.id = id, .owner_scope = owner_scope, .accepts = retryable, .requeues = true,
+    struct action_arg a = {.id = id, .owner_scope = owner_scope, .accepts = retryable,
+                           .requeues = true,
                            .sql = SQL_RETRY, .bind = bind_retry, .extra = extra_attempts};
     return db_write(d, op_action, &a);
 }
