@@ -90,8 +90,11 @@ $(WORK)/mbedtls.done: $(WORK)/mbedtls.src
 
 # ------------------------------------------------------------------ curl
 # HTTP and HTTPS only, mbedTLS, zlib; no CA bundle compiled in (batchbox
-# finds one at run time: src/infra/net/ca_bundle.c).  autoreconf because
-# Debian's patches touch configure.ac and Makefile.am.
+# finds one at run time: src/infra/net/ca_bundle.c).  Debian's series ends
+# with two patches that rename the library for its GnuTLS and NSS flavours
+# (libcurl-gnutls, libcurl-nss); like debian/rules for the plain flavour we
+# take them back off, then autoreconf because Debian's patches touch
+# configure.ac and Makefile.am.
 CURL_OFF := --disable-ftp --disable-file --disable-ldap --disable-ldaps --disable-rtsp \
             --disable-dict --disable-telnet --disable-tftp --disable-pop3 --disable-imap \
             --disable-smb --disable-smtp --disable-gopher --disable-mqtt --disable-manual \
@@ -101,22 +104,22 @@ CURL_OFF := --disable-ftp --disable-file --disable-ldap --disable-ldaps --disabl
             --without-hyper --without-ca-bundle --without-ca-path
 $(WORK)/curl.done: $(WORK)/curl.src $(WORK)/zlib.done $(WORK)/mbedtls.done
 	@echo "release.mk: building curl"
-	$(call run,curl,autoreconf -fi && \
+	$(call run,curl,patch -R -p1 <debian/patches/99_nss.patch && \
+	    patch -R -p1 <debian/patches/90_gnutls.patch && autoreconf -fi && \
 	    ./configure $(CONF) --with-mbedtls=$(PREFIX) --with-zlib=$(PREFIX) \
 	        --enable-threaded-resolver --enable-ipv6 $(CURL_OFF) && \
 	    $(MAKE) -C lib && $(MAKE) -C lib install && $(MAKE) -C include install)
 	@touch $@
 
 # --------------------------------------------------------------- libxml2
-# Only what libs3 uses (parsing S3's XML replies): no network, catalogs, Python,
+# Only what libs3 uses (parsing S3's XML replies): no network, Python,
 # ICU, lzma, zlib or modules.
 $(WORK)/libxml2.done: $(WORK)/libxml2.src
 	@echo "release.mk: building libxml2"
 	$(call run,libxml2,autoreconf -fi && \
 	    ./configure $(CONF) --without-python --without-lzma --without-icu --without-zlib \
 	        --without-http --without-ftp --without-modules --without-readline \
-	        --without-history --without-debug --without-docbook --without-catalog \
-	        --with-threads && \
+	        --without-history --without-debug --without-docbook --with-threads && \
 	    $(MAKE) libxml2.la && $(MAKE) install-libLTLIBRARIES && $(MAKE) -C include install)
 	@touch $@
 

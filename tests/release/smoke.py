@@ -5,7 +5,7 @@
 
 Builds a directory holding only the binary, a CA bundle with a test CA, /etc/hosts, a
 static test program (tests/release/hello.c, compiled with musl-gcc) and a temporary data
-directory, and runs the binary there with chroot (so no library, loader or file of the
+directory (and /dev/null: a job's standard input), and runs the binary there with chroot (so no library, loader or file of the
 build machine is reachable) and a minimal environment:
 
   - `version --verbose` runs and names every bundled library;
@@ -27,6 +27,7 @@ import os
 import shutil
 import signal
 import ssl
+import stat
 import subprocess
 import sys
 import tempfile
@@ -118,8 +119,11 @@ class Root:
 
     def __init__(self, base, binary, ca):
         self.dir = os.path.join(base, "root")
-        for d in ("bin", "etc/ssl/certs", "data", "tmp"):
+        for d in ("bin", "dev", "etc/ssl/certs", "data", "tmp"):
             os.makedirs(os.path.join(self.dir, d))
+        # a job's standard input is /dev/null (src/infra/exec/command.c)
+        os.mknod(os.path.join(self.dir, "dev/null"), 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+        os.chmod(os.path.join(self.dir, "dev/null"), 0o666)
         os.chmod(os.path.join(self.dir, "tmp"), 0o1777)
         shutil.copy2(binary, os.path.join(self.dir, "bin/batchbox"))
         shutil.copy2(ca, os.path.join(self.dir, BUNDLE))
