@@ -525,7 +525,9 @@ release_info_obj() {
 # their headers as system headers (libs3.h has an old-style declaration),
 # the glibc extensions musl lacks from src/util/musl_compat.h,
 # -static, every libcurl handle created through __wrap_curl_easy_init
-# (src/infra/net/ca_bundle.c: the run-time CA bundle search), and 8 MiB
+# (src/infra/net/ca_bundle.c: the run-time CA bundle search), mbedTLS's
+# entropy from getrandom(2) instead of /dev/urandom
+# (src/infra/net/tls_entropy.c), and 8 MiB
 # thread stacks (musl takes its default from PT_GNU_STACK; without this it
 # is 128 KiB, where glibc gives 8 MiB).
 release_link() {
@@ -536,7 +538,7 @@ release_link() {
     rm -f "$RELEASE_DIR/obj/batchbox"   # relinked every time: the commit may differ
     nice -n 19 make -j"$JOBS" BUILD="$RELEASE_DIR/obj" CC=musl-gcc \
         CFLAGS="-isystem $RELEASE_PREFIX/include -include src/util/musl_compat.h -DBB_CURL_WRAP" \
-        LDFLAGS="-static -Wl,--wrap=curl_easy_init -Wl,-z,stack-size=8388608" \
+        LDFLAGS="-static -Wl,--wrap=curl_easy_init -Wl,--wrap=mbedtls_platform_entropy_poll -Wl,-z,stack-size=8388608" \
         STATIC_LIBS="$static" BB_LDLIBS="$libs" batchbox
     strip --strip-all -o "$RELEASE_BIN.tmp" "$RELEASE_DIR/obj/batchbox"
     mv -f "$RELEASE_BIN.tmp" "$RELEASE_BIN"

@@ -45,6 +45,8 @@ LIBRARIES = ("libcurl", "mbedTLS", "zlib", "libxml2", "libs3", "SQLite", "libsod
              "civetweb", "cJSON", "musl")
 
 results = {"passed": 0, "failed": 0, "skipped": 0}
+# found on the host's PATH: the processes run with a minimal environment
+CHROOT = shutil.which("chroot") or "/usr/sbin/chroot"
 
 
 def check(name, fn):
@@ -138,7 +140,7 @@ class Root:
         return e
 
     def argv(self, *args):
-        return ["chroot", self.dir, "/bin/batchbox", *args]
+        return [CHROOT, self.dir, "/bin/batchbox", *args]
 
     def run(self, *args, env=None, timeout=60):
         return subprocess.run(self.argv(*args), capture_output=True, text=True,
@@ -205,9 +207,10 @@ def main():
 
         def https_untrusted():
             need_wired()
-            r = root.run("version", "--check-url", f"https://127.0.0.1:{oport}/")
+            r = root.run("version", "--check-url", f"https://localhost:{oport}/")
             assert r.returncode == 1, (r.returncode, r.stdout, r.stderr)
-            assert "certificate" in r.stderr.lower() or "ssl" in r.stderr.lower(), r.stderr
+            why = r.stderr.split(" (CA bundle")[0].lower()    # curl's reason only
+            assert "certificate" in why and "not_trusted" in why, r.stderr
         check("HTTPS to a server signed by another CA is refused", https_untrusted)
 
         def env_missing():
@@ -221,7 +224,8 @@ def main():
             need_wired()
             shutil.copy2(certs["other"][0], os.path.join(root.dir, "etc/other.pem"))
             try:
-                r = root.run("version", "--check-url", f"https://127.0.0.1:{oport}/",
+                # by name: mbedTLS 2.28 matches no IP addresses in certificates
+                r = root.run("version", "--check-url", f"https://localhost:{oport}/",
                              env={"BATCHBOX_CA_BUNDLE": "/etc/other.pem"})
                 assert r.returncode == 0 and "ok: HTTP 200" in r.stdout, (r.stdout, r.stderr)
             finally:
