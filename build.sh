@@ -12,6 +12,8 @@
 #   ./build.sh fuzz [SECONDS] build and run every libFuzzer target SECONDS
 #                             each (default 30); tests/fuzz/run.sh
 #   ./build.sh bench [ARGS]   build, then run build/bench/bbbench
+#   ./build.sh release        the static musl binary build/release/batchbox
+#                             (docs/release.md; libraries cached)
 #   ./build.sh clean          remove build/
 #   ./build.sh distclean      also remove fetched and extracted third_party/
 #   ./build.sh third_party    only fetch/verify/extract third_party/
@@ -43,9 +45,11 @@ die() { printf 'build.sh: error: %s\n' "$*" >&2; exit 1; }
 
 # ------------------------------------------------------------ apt packages
 
+# ensure_packages [PKG...] — default: APT_PACKAGES.
 ensure_packages() {
-    local missing=() p status
-    for p in "${APT_PACKAGES[@]}"; do
+    local missing=() p status pkgs=("$@")
+    [[ $# -gt 0 ]] || pkgs=("${APT_PACKAGES[@]}")
+    for p in "${pkgs[@]}"; do
         status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
         [[ $status == "install ok installed" ]] || missing+=("$p")
     done
@@ -154,6 +158,12 @@ Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 Types: deb-src
 URIs: http://deb.debian.org/debian-security
 Suites: bookworm-security
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+Types: deb-src
+URIs: http://deb.debian.org/debian
+Suites: trixie
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 EOF
@@ -429,12 +439,177 @@ do_test() {
         api_suite "api (tsan)" "$TSAN_BUILD/batchbox"
     unset TSAN_OPTIONS
     run_suite "fuzz" tests/fuzz/run.sh "$(fuzz_seconds_per_target)"
+    release_test_suites
 
     echo
     echo "=== summary"
     printf '  %s\n' "${SUITE_LINES[@]}"
     echo "${TOTAL_PASS} passed, ${TOTAL_FAIL} failed"
     [[ $TOTAL_FAIL -eq 0 ]]
+}
+
+# ----------------------------------------------------------------- release
+# ./build.sh release: the fully static x86_64 musl binary
+# build/release/batchbox (docs/release.md).  The libraries it bundles are
+# rebuilt from the pinned Debian source packages by third_party/release.mk,
+# once per recipe, into a cache outside the clone; batchbox itself is then
+# compiled by the normal Makefile with musl-gcc into build/release/obj.
+
+RELEASE_DIR=build/release
+RELEASE_BIN=$RELEASE_DIR/batchbox
+RELEASE_MAX_BYTES=$((12 * 1024 * 1024))
+# musl-gcc; autotools for curl, libxml2 and libsodium (Debian's patches
+# touch their configure.ac/Makefile.am, and libsodium's tree has no
+# configure); tclsh to generate SQLite's amalgamation; file for the check.
+RELEASE_PACKAGES=(musl-tools autoconf automake libtool tcl perl patch file openssl)
+RELEASE_PREFIX=""   # the cached libraries in use; set by release_deps
+
+# What the cached libraries depend on: the pins, the recipe, our patch
+# series and the toolchain.  Prints a 16-hex-digit key.
+release_cache_key() {
+    {
+        cat "$PINS" "$TP/release.mk"
+        if [[ -d $TP/patches ]]; then
+            find "$TP/patches" -type f -print0 | LC_ALL=C sort -z | xargs -0r sha256sum
+        fi
+        dpkg-query -W -f='${Package} ${Version}\n' musl-tools musl-dev gcc-12 \
+            autoconf automake libtool 2>/dev/null || true
+    } | sha256sum | cut -c1-16
+}
+
+# Builds the libraries unless the cache already holds them for this key.
+# The cache is ${BATCHBOX_RELEASE_CACHE:-${XDG_CACHE_HOME:-~/.cache}/batchbox-release}/KEY,
+# so fresh clones on the same machine (CI) reuse it.  A build goes to a
+# scratch directory and is renamed into place only when complete.
+release_deps() {
+    local root=${BATCHBOX_RELEASE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/batchbox-release}
+    local key dir tmp t0=$SECONDS
+    key=$(release_cache_key)
+    dir=$root/$key
+    RELEASE_PREFIX=$dir
+    if [[ -f $dir/done ]]; then
+        log "release libraries: cached in $dir"
+        return 0
+    fi
+    mkdir -p "$root"
+    tmp=$(mktemp -d "$root/$key.tmp.XXXXXX")
+    log "release libraries: building (nice -n 19, -j$JOBS) for $dir"
+    if ! nice -n 19 make -f "$TP/release.mk" -j"$JOBS" PREFIX="$tmp/out" WORK="$tmp/work"; then
+        die "building the release libraries failed; the logs are in $tmp/work/*.log"
+    fi
+    printf 'built %s in %s s from %s\n' "$(date -u +%FT%TZ)" "$((SECONDS - t0))" \
+        "$(sha256sum <"$PINS" | cut -c1-16)" >"$tmp/out/done"
+    if ! mv -T "$tmp/out" "$dir" 2>/dev/null; then
+        [[ -f $dir/done ]] || die "cannot move the release libraries into $dir"
+    fi
+    rm -rf "$tmp"
+    log "release libraries: built in $((SECONDS - t0)) s"
+}
+
+# $RELEASE_DIR/gen/release_info.o: bb_release_info() (src/cli/version.h)
+# answering the commit, the build date, musl's version and every pinned
+# Debian source version, for `batchbox version --verbose`.
+release_info_obj() {
+    local gen=$RELEASE_DIR/gen commit i libc
+    mkdir -p "$gen"
+    commit=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+    if [[ $commit != unknown ]] && ! git diff --quiet HEAD -- 2>/dev/null; then
+        commit+="-dirty"
+    fi
+    libc=$(dpkg-query -W -f='${Version}' musl-dev 2>/dev/null || echo unknown)
+    {
+        echo '/* Generated by build.sh release; see src/cli/version.h. */'
+        echo '#include <string.h>'
+        echo 'const char *bb_release_info(const char *key);'
+        echo 'const char *bb_release_info(const char *key)'
+        echo '{'
+        echo '    static const char *const kv[] = {'
+        printf '        "commit", "%s",\n' "$commit"
+        printf '        "built", "%s",\n' "$(date -u +%F)"
+        printf '        "libc", "%s",\n' "$libc"
+        for i in "${!PIN_PKGS[@]}"; do
+            printf '        "%s", "%s",\n' "${PIN_PKGS[$i]}" "${PIN_VERS[$i]}"
+        done
+        echo '        NULL, NULL};'
+        echo '    for (int i = 0; kv[i]; i += 2)'
+        echo '        if (strcmp(kv[i], key) == 0)'
+        echo '            return kv[i + 1];'
+        echo '    return NULL;'
+        echo '}'
+    } >"$gen/release_info.c.tmp"
+    mv -f "$gen/release_info.c.tmp" "$gen/release_info.c"
+    musl-gcc -std=c11 -O2 -Wall -Werror -c -o "$gen/release_info.o" "$gen/release_info.c"
+}
+
+# Compiles and links batchbox against the cached libraries: musl-gcc,
+# their headers as system headers (libs3.h has an old-style declaration),
+# the glibc extensions musl lacks from src/util/musl_compat.h,
+# -static, every libcurl handle created through __wrap_curl_easy_init
+# (src/infra/net/ca_bundle.c: the run-time CA bundle search), mbedTLS's
+# entropy from getrandom(2) instead of /dev/urandom
+# (src/infra/net/tls_entropy.c), and 8 MiB
+# thread stacks (musl takes its default from PT_GNU_STACK; without this it
+# is 128 KiB, where glibc gives 8 MiB).
+release_link() {
+    local L=$RELEASE_PREFIX/lib static libs
+    static="$L/libs3.a $L/libsqlite3.a $L/libsodium.a"
+    libs="$RELEASE_DIR/gen/release_info.o $static $L/libcurl.a $L/libxml2.a"
+    libs+=" $L/libmbedtls.a $L/libmbedx509.a $L/libmbedcrypto.a $L/libz.a -lpthread -lm"
+    rm -f "$RELEASE_DIR/obj/batchbox"   # relinked every time: the commit may differ
+    nice -n 19 make -j"$JOBS" BUILD="$RELEASE_DIR/obj" CC=musl-gcc \
+        CFLAGS="-isystem $RELEASE_PREFIX/include -include src/util/musl_compat.h -DBB_CURL_WRAP" \
+        LDFLAGS="-static -Wl,--wrap=curl_easy_init -Wl,--wrap=mbedtls_platform_entropy_poll -Wl,-z,stack-size=8388608" \
+        STATIC_LIBS="$static" BB_LDLIBS="$libs" batchbox
+    strip --strip-all -o "$RELEASE_BIN.tmp" "$RELEASE_DIR/obj/batchbox"
+    mv -f "$RELEASE_BIN.tmp" "$RELEASE_BIN"
+}
+
+# The promises of docs/release.md that a look at the file can check.
+release_check() {
+    local desc size
+    desc=$(file -b "$RELEASE_BIN")
+    [[ $desc == *"ELF 64-bit"*"x86-64"* ]] || die "$RELEASE_BIN is not an x86-64 ELF: $desc"
+    [[ $desc == *"statically linked"* && $desc == *stripped* && $desc != *"not stripped"* ]] ||
+        die "$RELEASE_BIN is not a stripped static executable: $desc"
+    if readelf -lW "$RELEASE_BIN" | grep -q INTERP || readelf -dW "$RELEASE_BIN" | grep -q NEEDED; then
+        die "$RELEASE_BIN asks for a dynamic loader or shared libraries"
+    fi
+    size=$(stat -c %s "$RELEASE_BIN")
+    [[ $size -lt $RELEASE_MAX_BYTES ]] ||
+        die "$RELEASE_BIN is $size bytes, over the limit of $RELEASE_MAX_BYTES"
+    log "release: $RELEASE_BIN: $size bytes ($((size / 1024)) KiB); $desc"
+}
+
+do_release() {
+    local t0=$SECONDS
+    ensure_packages
+    ensure_packages "${RELEASE_PACKAGES[@]}"
+    prepare_third_party
+    ensure_web_modules
+    release_deps
+    release_info_obj
+    release_link
+    release_check
+    log "release: done in $((SECONDS - t0)) s"
+}
+
+# Called once by do_test: builds the release binary (the libraries come
+# from the cache when the recipe is unchanged) in a separate build.sh
+# process, then runs the API suite and the empty-root smoke test
+# (tests/release/smoke.py) against it.
+release_test_suites() {
+    local t0=$SECONDS
+    echo
+    echo "=== release: ./build.sh release"
+    if ! "$ROOT/build.sh" release; then
+        echo "=== the release build failed; its suites did not run"
+        TOTAL_FAIL=$((TOTAL_FAIL + 1))
+        SUITE_LINES+=("$(printf '%-16s build failed (1 failed)' release)")
+        return 0
+    fi
+    log "release build: $((SECONDS - t0)) s"
+    api_suite "api (release)" "$RELEASE_BIN"
+    run_suite "release smoke" python3 tests/release/smoke.py --bin "$RELEASE_BIN"
 }
 
 # -------------------------------------------------------------------- main
@@ -466,6 +641,10 @@ bench)
     [[ -x build/bench/bbbench ]] || die "build/bench/bbbench was not built (is bench/bbbench.c there?)"
     exec build/bench/bbbench --bin build/batchbox "$@"
     ;;
+release)
+    [[ $# -eq 0 ]] || die "release takes no arguments"
+    do_release
+    ;;
 third_party)
     ensure_packages
     prepare_third_party
@@ -480,7 +659,7 @@ distclean)
     for d in "${PIN_DIRS[@]}"; do rm -rf "${TP:?}/$d"; done
     ;;
 -h | --help | help)
-    sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'
     ;;
 *)
     die "unknown command '$cmd' (try ./build.sh help)"

@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "cli/client.h"
+#include "cli/version.h"
 #include "service/app.h"
 
 #define DEFAULT_DATA_DIR "./data"
@@ -157,8 +158,13 @@ static const struct cli_verb verbs[] = {
      .help = "Manages accounts directly in DIR/batchbox.db (no server needed):\n",
      .notes = "\nbatchbox user <command> --help shows a command's options.\n"},
     {.name = "version", .alias = "--version", .run = cli_version,
-     .group = &local_group, .synopsis = "version", .summary = "print the version",
-     .help = "Prints the version of this binary.\n"},
+     .group = &local_group, .synopsis = "version [--verbose] [--check-url URL]",
+     .summary = "print the version (--verbose: commit, build and bundled libraries)",
+     .help = "Prints the version of this binary.\n",
+     .opts = "-v, --verbose         also the commit, the build, the CA bundle and every\n"
+             "                      bundled library with its version and licence\n"
+             "--check-url URL       GET URL once through the built-in HTTP/TLS client\n"
+             "                      and print the status (exit 1 if it fails)\n"},
 
     /* client: over HTTP */
     {.name = "submit", .run = cl_submit, .group = &client_group, .max_pos = 1,
@@ -274,13 +280,6 @@ const struct cli_verb cli_root = {
     .subs = verbs,
     .nsubs = sizeof verbs / sizeof verbs[0],
 };
-
-int cli_version(const struct cli_call *call)
-{
-    (void)call;
-    printf("batchbox %s\n", BB_VERSION);
-    return CLI_EXIT_OK;
-}
 
 int cli_main(int argc, char **argv)
 {

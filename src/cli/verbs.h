@@ -16,7 +16,6 @@ extern const struct cli_verb cli_root;
 int cli_serve(const struct cli_call *call);
 int cli_run(const struct cli_call *call);
 int cli_backup(const struct cli_call *call);
-int cli_version(const struct cli_call *call);
 
 /* `batchbox user ...` (users.c); cli_users_enter is their group's enter. */
 int cli_users_enter(struct cli_call *call);
