@@ -613,6 +613,14 @@ class Server:
         hdrs.update(headers or {})
         c = SSEClient(self.port, path, hdrs, **kw)
         c.start()
+        # The server subscribes to the bus before it sends the response
+        # headers: once they are here, every event published from now on
+        # reaches this stream.  Without this wait a submit right after sse()
+        # could publish job_created before the subscription exists (a
+        # flaky "first event missing" under load).  A stalled (paused)
+        # client reads nothing, so it cannot wait.
+        if not kw.get("paused"):
+            c._headers_ready.wait(scaled(10.0))
         return c
 
 

@@ -494,7 +494,9 @@ TEST(timeout_kills_group)
     int64_t t0 = now_ms();
     CHECK_EQ_INT(exec_command(&ctx), EXEC_FAILED);
     int64_t took = now_ms() - t0;
-    CHECK(took >= 900 && took < 2000);
+    /* ended by the 1 s timeout, not by the 30 s sleep (upper bound far
+     * from both: the suites also run under TSan on a loaded machine) */
+    CHECK(took >= 900 && took < 15000);
     CHECK(ctx.retryable);
     CHECK_STR_EQ(ctx.error, "timed out after 1 s");
     CHECK(c.nout >= 1);
@@ -583,7 +585,7 @@ TEST(grandchild_holding_pipe_is_bounded)
     int64_t t0 = now_ms();
     CHECK_EQ_INT(exec_command(&ctx), EXEC_OK);
     int64_t took = now_ms() - t0;
-    CHECK(took >= 1900 && took < 3500);
+    CHECK(took >= 1900 && took < 15000);   /* the ~2 s bound, not the 30 s sleep */
     CHECK_EQ_INT(atomic_load(&c.npids), 1);
     CHECK(pid_gone(atomic_load(&c.pids[0])));
     coll_free(&c);
@@ -601,7 +603,7 @@ TEST(leftover_group_members_killed)
     ctx_init(&ctx, p, &c, &cancel);
     int64_t t0 = now_ms();
     CHECK_EQ_INT(exec_command(&ctx), EXEC_OK);
-    CHECK(now_ms() - t0 < 1000);
+    CHECK(now_ms() - t0 < 10000);   /* did not wait for the 30 s sleep */
     CHECK_EQ_INT(atomic_load(&c.npids), 1);
     CHECK(pid_gone(atomic_load(&c.pids[0])));
     coll_free(&c);
