@@ -61,7 +61,7 @@ static inline int bb_compat_addclosefrom(posix_spawn_file_actions_t *fa, int fro
     if (d) {
         struct dirent *de;
         while (rc == 0 && (de = readdir(d)) != NULL) {
-            int fd = atoi(de->d_name);
+            int fd = (int)strtol(de->d_name, NULL, 10);
             if (de->d_name[0] >= '0' && de->d_name[0] <= '9' && fd >= from && fd != dirfd(d))
                 rc = posix_spawn_file_actions_addclose(fa, fd);
         }
