@@ -16,35 +16,30 @@ const char *const *lesson_speakers(const struct lesson *l, size_t *n)
     return (const char *const *)l->speakers;
 }
 
+/* The modes' names, indexed by enum lesson_mode. */
+static const char *const MODE_NAMES[] = {
+    [LESSON_MODE_AUTO] = "auto",
+    [LESSON_MODE_DIALOGUE] = "dialogue",
+    [LESSON_MODE_MONOLOGUE] = "monologue",
+};
+#define NMODES (sizeof MODE_NAMES / sizeof MODE_NAMES[0])
+
 int lesson_mode_parse(const char *s, enum lesson_mode *out)
 {
-    size_t n;
-
     if (s == NULL)
         return -1;
-    n = strlen(s);
-    if (ieq(s, n, "auto"))
-        *out = LESSON_MODE_AUTO;
-    else if (ieq(s, n, "dialogue"))
-        *out = LESSON_MODE_DIALOGUE;
-    else if (ieq(s, n, "monologue"))
-        *out = LESSON_MODE_MONOLOGUE;
-    else
-        return -1;
-    return 0;
+    size_t n = strlen(s);
+    for (size_t m = 0; m < NMODES; m++)
+        if (ieq(s, n, MODE_NAMES[m])) {
+            *out = (enum lesson_mode)m;
+            return 0;
+        }
+    return -1;
 }
 
 const char *lesson_mode_name(enum lesson_mode m)
 {
-    switch (m) {
-    case LESSON_MODE_AUTO:
-        return "auto";
-    case LESSON_MODE_DIALOGUE:
-        return "dialogue";
-    case LESSON_MODE_MONOLOGUE:
-        return "monologue";
-    }
-    return "auto";
+    return (size_t)m < NMODES ? MODE_NAMES[m] : "auto";
 }
 
 const char *lesson_section_kind_name(enum lesson_section_kind k)
