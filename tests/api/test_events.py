@@ -301,12 +301,10 @@ def test_sse_stalled_client_is_dropped_and_others_unaffected():
         total_lines += 4000
         good.wait_job_state(jid, "succeeded", timeout=60)
         # Other clients stay prompt: a fresh job's events arrive quickly.
-        t0 = time.monotonic()
         probe = s.submit(preset="noop")
         # (a stalled reader that blocked the others would hold them until it
         # is dropped; 10 s tells that apart from a busy machine's delay)
         good.wait_job_state(probe, "succeeded", timeout=10)
-        assert time.monotonic() - t0 < scaled(10), "good client lagged"
     good_logs = [e for e in good.snapshot() if e.event == "job_log"]
     assert len(good_logs) == total_lines, \
         f"the reading client lost log events: {len(good_logs)} of {total_lines}"

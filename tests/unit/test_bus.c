@@ -445,18 +445,15 @@ TEST(close_wakes_a_waiter_in_another_thread)
     CHECK_EQ_INT(pthread_create(&t, NULL, wait_thread, &w), 0);
     sleep_ms(100);
     CHECK_EQ_INT(atomic_load(&w.result), -1);    /* really waiting */
-    int64_t t0 = mono_ms();
     bus_close(b);
     if (!waiter_done(&w, 10000))
         FAIL("bus_close did not wake the waiter within 10 s");
     pthread_join(t, NULL);
     CHECK_EQ_INT(atomic_load(&w.result), BUS_CLOSED);
-    /* woken by the close, not by the 30 s wait timeout */
-    CHECK(mono_ms() - t0 < 10000);
-    CHECK(w.took_ms < 10000);
+    /* BUS_CLOSED (not a timeout) says the close woke the waiter */
     /* later waits return at once; later publishes are dropped (and freed) */
     buf_reset(&w.out);
-    t0 = mono_ms();
+    int64_t t0 = mono_ms();
     CHECK_EQ_INT(bus_wait(b, w.s, 5000, &w.out, OUT_CAP), BUS_CLOSED);
     CHECK(mono_ms() - t0 < 500);
     pub_range(b, 1, 3);
@@ -487,7 +484,7 @@ TEST(publish_wakes_a_waiter_in_another_thread)
     }
     pthread_join(t, NULL);
     CHECK_EQ_INT(atomic_load(&w.result), BUS_EVENTS);
-    CHECK(w.took_ms < 10000);   /* woken by the publish, not the 30 s timeout */
+    /* BUS_EVENTS (not a timeout) says the publish woke the waiter */
     EXPECT_IDS(&w.out, EV_JOB_PROGRESS, 1);
     buf_free(&w.out);
     bus_unsubscribe(b, w.s);
