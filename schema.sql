@@ -150,3 +150,26 @@ CREATE INDEX jobs_file ON jobs (file_id) WHERE file_id IS NOT NULL;
 -- The lesson workflow: a rerun_audio job may name one voice for every
 -- speaker (voiceId); NULL = chosen by voiceAccent.
 ALTER TABLE jobs ADD COLUMN voice_id TEXT;
+
+-- migration 5
+-- Batches (docs/batches.md): a parent job of kind 'batch' and its children,
+-- ordinary jobs whose batch_id names the parent.  Picks mark the outputs a
+-- user keeps; templates are saved form values of a preset.
+ALTER TABLE jobs ADD COLUMN kind TEXT NOT NULL DEFAULT 'job'
+    CHECK (kind IN ('job','batch'));
+ALTER TABLE jobs ADD COLUMN batch_id INTEGER REFERENCES jobs(id);
+ALTER TABLE jobs ADD COLUMN sweep TEXT;  -- batch parents: the request's sweep (JSON)
+CREATE INDEX jobs_batch ON jobs (batch_id, id) WHERE batch_id IS NOT NULL;
+ALTER TABLE artifacts ADD COLUMN picked INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE templates (
+    id         INTEGER PRIMARY KEY,
+    owner_id   INTEGER REFERENCES users(id) ON DELETE CASCADE,
+    preset     TEXT    NOT NULL,
+    name       TEXT    NOT NULL,
+    params     TEXT    NOT NULL DEFAULT '{}',
+    sweep      TEXT,
+    shared     INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX templates_name ON templates (ifnull(owner_id, 0), preset, name);

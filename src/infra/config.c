@@ -525,6 +525,14 @@ _Static_assert(offsetof(bb_preset, id) == 0 && offsetof(bb_voice, id) == 0 &&
                    offsetof(bb_notion_db, id) == 0,
                "find_by_id expects the id first");
 
+const bb_param *config_param(const bb_preset *p, const char *name)
+{
+    for (size_t i = 0; p && name && i < p->nparams; i++)
+        if (strcmp(p->params[i].name, name) == 0)
+            return &p->params[i];
+    return NULL;
+}
+
 const bb_preset *config_preset(const bb_config *c, const char *id)
 {
     return c ? find_by_id(c->presets, c->npresets, sizeof *c->presets, id) : NULL;

@@ -19,6 +19,34 @@ enum bb_workflow { BB_WF_NOOP, BB_WF_COMMAND, BB_WF_LESSON };
  * (static). */
 const char *config_workflow_name(enum bb_workflow w);
 
+/* A preset's typed parameter (docs/parameters.md).  A name used in argv
+ * but not declared is a string param with declared = false. */
+enum bb_param_type {
+    BB_PT_STRING, BB_PT_TEXT, BB_PT_INT, BB_PT_FLOAT, BB_PT_BOOL, BB_PT_ENUM, BB_PT_SEED,
+    BB_PT_FILE
+};
+
+typedef struct bb_param_choice {
+    char *value, *label;        /* label defaults to value */
+} bb_param_choice;
+
+typedef struct bb_param {
+    char *name;                 /* [A-Za-z0-9_-]{1,64}, unique in the preset */
+    char *label, *help;         /* label defaults to name; help may be NULL */
+    enum bb_param_type type;
+    bool declared;              /* false: only mentioned in argv */
+    bool required;
+    bool allow_dash;            /* command: a value may start with '-' */
+    bool has_min, has_max, has_step;
+    double min, max, step;      /* int, float (seed: 0..2^53-1 always) */
+    int max_length;             /* string/text: 0 = the global 4096 */
+    char *pattern;              /* string: POSIX extended regex, or NULL */
+    bb_param_choice *choices;   /* enum: static choices, or NULL */
+    size_t nchoices;
+    char *options_source;       /* enum: "module:name" resolved at run time, or NULL */
+    char *default_json;         /* the default as JSON text, or NULL = none */
+} bb_param;
+
 typedef struct bb_preset {
     char *id;             /* unique, [A-Za-z0-9._-]{1,64} */
     char *label;          /* defaults to id */
@@ -40,6 +68,8 @@ typedef struct bb_preset {
         char *notion_database;    /* NULL: no Notion page */
     } defaults;
     int gap_ms;           /* lesson: silence between segments, 0..5000, default 300 */
+    bb_param *params;     /* declared params, then argv-only names; owned */
+    size_t nparams;
 } bb_preset;
 
 typedef struct bb_voice {
@@ -114,6 +144,7 @@ void config_free(bb_config *c);
 
 /* Lookups; return borrowed pointers or NULL. */
 const bb_preset *config_preset(const bb_config *c, const char *id);
+const bb_param *config_param(const bb_preset *p, const char *name);
 const bb_notion_db *config_notion_db(const bb_config *c, const char *id);
 const bb_voice *config_voice(const bb_config *c, const char *id);
 bool config_has_accent(const bb_config *c, const char *accent);
