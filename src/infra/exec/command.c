@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "cJSON.h"
+#include "domain/params.h"
 
 #define ARG_MAX_BYTES   65536   /* cap on one expanded argument */
 #define LINE_MAX_BYTES  8192    /* longer output lines are split */
@@ -149,15 +150,23 @@ static int placeholder(const char *name, size_t n, const exec_ctx *ctx,
         const cJSON *item = NULL;
         if (ctx->params && cJSON_IsObject(ctx->params))
             item = cJSON_GetObjectItemCaseSensitive(ctx->params, key);
+        const bb_param *decl = config_param(ctx->preset, key);
+        if (!item && decl && decl->declared && !decl->required) {
+            return 0;   /* an optional param left out: the empty text */
+        }
         if (!item) {
             snprintf(err, errlen, "missing param \"%s\"", key);
             return -1;
         }
-        if (!cJSON_IsString(item) || !item->valuestring) {
-            snprintf(err, errlen, "param \"%s\" must be a string", key);
+        /* the canonical text of the typed value (docs/parameters.md) */
+        char *text = params_canonical_text(item);
+        if (!text) {
+            snprintf(err, errlen, "param \"%s\" must be a string, number or boolean", key);
             return -1;
         }
-        val = item->valuestring;
+        int rc = argbuf_put(out, text, strlen(text), err, errlen);
+        free(text);
+        return rc;
     } else {
         snprintf(err, errlen, "unknown placeholder \"{%.*s}\" (write {{ and }} "
                  "for literal braces)", (int)(n > 80 ? 80 : n), name);
