@@ -100,6 +100,29 @@ char *params_canonical_text(const cJSON *v)
     return NULL;
 }
 
+/* Turns number node c into a raw node of its canonical text. */
+static bool number_to_raw(cJSON *c)
+{
+    char *t = number_text(c->valuedouble);
+    if (t == NULL)
+        return false;
+    c->type = cJSON_Raw;
+    c->valuestring = t;
+    return true;
+}
+
+bool params_exact_numbers(cJSON *v)
+{
+    if (v == NULL)
+        return true;
+    if (cJSON_IsNumber(v))
+        return isfinite(v->valuedouble) ? number_to_raw(v) : true;
+    bool ok = true;
+    for (cJSON *c = v->child; c != NULL; c = c->next)
+        ok &= params_exact_numbers(c);
+    return ok;
+}
+
 /* ---- one value ------------------------------------------------------------- */
 
 /* A number from a JSON number or a string that is one decimal number in

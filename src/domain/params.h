@@ -60,6 +60,15 @@ int params_resolve(const bb_preset *pr, const struct cJSON *in, const params_env
  * Caller frees; NULL when out of memory or v is no scalar. */
 char *params_canonical_text(const struct cJSON *v);
 
+/* cJSON prints numbers with 15 significant digits when that reads back
+ * within an epsilon, so 9007199254740991 would come out as
+ * 9.00719925474099e+15.  This turns every number node under v into a raw
+ * node holding its canonical text, so printing v is exact.  Call it just
+ * before printing params (to store them, or in a DTO); afterwards the
+ * nodes are no longer cJSON numbers.  Returns false when out of memory
+ * (v is then partly converted, still valid). */
+bool params_exact_numbers(struct cJSON *v);
+
 /* A random seed 0..2^53-1 (libsodium randombytes). */
 int64_t params_random_seed(void);
 

@@ -257,7 +257,8 @@ int svc_job_from_request(const bb_app *app, const cJSON *body, job *out, bb_errc
     if (preset) {
         cJSON *resolved = NULL;
         if (svc_params_resolve(app, NULL, preset, params, &resolved, e) == BB_OK) {
-            params_text = cJSON_PrintUnformatted(resolved);
+            params_text = params_exact_numbers(resolved) ? cJSON_PrintUnformatted(resolved)
+                                                         : NULL;
             cJSON_Delete(resolved);
             if (!params_text)
                 bb_fail(e, BB_EINTERNAL, "out of memory");
