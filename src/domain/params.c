@@ -502,7 +502,7 @@ int params_resolve(const bb_preset *pr, const cJSON *in, const params_env *env, 
     }
     /* names of a preset without declarations: strings, as they always were */
     for (const cJSON *it = obj && !strict ? obj->child : NULL; it; it = it->next) {
-        if (config_param(pr, it->string) != NULL || cJSON_IsNull(it))
+        if (config_param(pr, it->string) != NULL)
             continue;
         bb_param loose = {.name = it->string, .label = it->string, .type = BB_PT_STRING};
         bad |= !resolve_one(&loose, false, it, env, res, e);
