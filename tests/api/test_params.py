@@ -12,7 +12,7 @@ TYPED = {
     "id": "typed", "workflow": "command", "maxAttempts": 1,
     "argv": ["printf", "%s\\n", "size={param.size}", "ratio={param.ratio}", "hq={param.hq}",
              "fmt={param.fmt}", "seed={param.seed}", "tag={param.tag}", "opt={param.opt}",
-             "{param.flag}"],
+             "mask={param.mask}", "{param.flag}"],
     "params": [
         {"name": "size", "type": "int", "label": "Size (px)", "help": "Longest side",
          "default": 256, "min": 16, "max": 4096, "step": 16},
@@ -107,7 +107,7 @@ def test_defaults_filled_and_shown_and_canonical_text_substituted():
     assert isinstance(seed, int) and 0 <= seed < 2 ** 53, seed
     lines = _lines(s, jid)
     assert lines == ["size=256", "ratio=1.5", "hq=false", "fmt=png", f"seed={seed}", "tag=x",
-                     "opt=o", "--verbose"], lines
+                     "opt=o", "mask=", "--verbose"], lines
     # strings from old clients and the CLI become typed values; text is canonical
     jid = s.submit(preset="typed", params={"size": "0512", "ratio": "2.50", "hq": "true",
                                            "seed": "9007199254740991", "fmt": "jpg"})
@@ -162,8 +162,12 @@ def test_file_param_takes_own_upload_or_input_path():
     upl = r.body["fileId"]
     jid = s.submit(preset="typed", params={"mask": upl})
     assert s.job(jid)["params"]["mask"] == upl
+    assert "mask=" + upl in _lines(s, jid)
     jid = s.submit(preset="typed", params={"mask": "sub/c.md"})
     assert s.job(jid)["params"]["mask"] == "sub/c.md"
+    # the program gets the real path inside the input root, checked again at run time
+    real = os.path.realpath(os.path.join(s.inputs, "sub/c.md"))
+    assert "mask=" + real in _lines(s, jid)
 
 
 def test_job_options_show_the_schema():
