@@ -404,15 +404,16 @@ int params_check_value(const bb_param *p, bool command, const cJSON *v,
 
 /* ---- a job's params object ------------------------------------------------ */
 
-static bool name_ok(const char *s)
+bool params_name_ok(const char *s, size_t n)
 {
-    size_t n = s ? strlen(s) : 0;
-    if (n == 0 || n > 64)
+    if (s == NULL || n == 0 || n > 64)
         return false;
-    for (const char *c = s; *c; c++)
-        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
-              (*c >= '0' && *c <= '9') || *c == '_' || *c == '-'))
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '-'))
             return false;
+    }
     return true;
 }
 
@@ -459,7 +460,7 @@ int params_resolve(const bb_preset *pr, const cJSON *in, const params_env *env, 
     int n = 0;
     bool bad = false;
     for (const cJSON *it = obj ? obj->child : NULL; it; it = it->next, n++) {
-        if (!name_ok(it->string)) {
+        if (!it->string || !params_name_ok(it->string, strlen(it->string))) {
             bad = true;
             bb_fail_field(e, "params", "parameter names are 1-64 of A-Z a-z 0-9 _ -");
         } else if (strict && config_param(pr, it->string) == NULL) {

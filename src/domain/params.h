@@ -72,6 +72,9 @@ bool params_exact_numbers(struct cJSON *v);
 /* A random seed 0..2^53-1 (libsodium randombytes). */
 int64_t params_random_seed(void);
 
+/* Whether s[0..n) is a param name: [A-Za-z0-9_-]{1,64}. */
+bool params_name_ok(const char *s, size_t n);
+
 /* The name of a type ("int") and back (-1 when unknown). */
 const char *params_type_name(enum bb_param_type t);
 int params_type_parse(const char *s);

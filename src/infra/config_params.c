@@ -49,20 +49,6 @@ void cfg_free_params(bb_preset *p)
     p->nparams = 0;
 }
 
-/* [A-Za-z0-9_-]{1,64}, the names {param.NAME} accepts */
-static bool name_ok(const char *s, size_t n)
-{
-    if (n == 0 || n > 64)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char ch = s[i];
-        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-              ch == '_' || ch == '-'))
-            return false;
-    }
-    return true;
-}
-
 static bool is_number_type(enum bb_param_type t)
 {
     return t == BB_PT_INT || t == BB_PT_FLOAT;
@@ -256,7 +242,7 @@ static int parse_param(load_ctx *x, const cJSON *e, const char *path, bool comma
     p->declared = true;
     if (cfg_get_string(x, f[K_NAME], path, "name", true, &p->name) != 0)
         return -1;
-    if (!name_ok(p->name, strlen(p->name))) {
+    if (!params_name_ok(p->name, strlen(p->name))) {
         cfg_key_path(kp, sizeof kp, path, "name");
         return cfg_fail(x, "\"%s\" must be 1 to 64 characters from A-Z a-z 0-9 _ -", kp);
     }
