@@ -7,6 +7,7 @@
 #include "service/inputs.h"
 
 #include <dirent.h>
+#include <limits.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -254,5 +255,100 @@ int svc_inputs_list(const bb_app *app, const char *rel, struct input_listing *ou
     close(rootfd);
     if (rc != BB_OK)
         inputs_listing_clear(out);
+    return rc;
+}
+
+/* Copies the open file fd into a new file at dest.  0 or -1 with errno. */
+static int copy_fd(int fd, const char *dest)
+{
+    int out = open(dest, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (out < 0)
+        return -1;
+    static __thread char buf[64 * 1024];
+    int rc = 0;
+    for (;;) {
+        ssize_t got = read(fd, buf, sizeof buf);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0) {
+            rc = got < 0 ? -1 : 0;
+            break;
+        }
+        if (bb_write_all(out, buf, (size_t)got) != 0) {
+            rc = -1;
+            break;
+        }
+    }
+    int err = errno;
+    if (close(out) != 0 && rc == 0)
+        rc = -1;
+    else
+        errno = err;
+    if (rc != 0)
+        unlink(dest);
+    return rc;
+}
+
+int svc_input_stage(const bb_config *cfg, const char *abs_path, const char *workdir,
+                    char *out, size_t cap, char *err, size_t errcap, bool *retryable)
+{
+    *retryable = false;
+    char root[PATH_MAX];
+    if (!realpath(cfg->input_root, root)) {
+        snprintf(err, errcap, "the input root %s does not exist", cfg->input_root);
+        return -1;
+    }
+    size_t rl = strlen(root);
+    const char *rel = NULL;
+    if (strcmp(root, "/") == 0 && abs_path[0] == '/')
+        rel = abs_path + 1;
+    else if (strncmp(abs_path, root, rl) == 0 && abs_path[rl] == '/')
+        rel = abs_path + rl + 1;
+    if (!rel || beneath_rel_problem(rel)) {
+        snprintf(err, errcap, "the input %s is not inside the input root %s", abs_path, root);
+        return -1;
+    }
+    int rootfd = beneath_open_root(root);
+    int fd = rootfd >= 0 ? beneath_open(rootfd, rel, O_RDONLY | O_NONBLOCK | O_NOCTTY) : -1;
+    int oe = errno;
+    if (rootfd >= 0)
+        close(rootfd);
+    struct stat st;
+    if (fd < 0) {
+        if (beneath_escaped(oe))
+            snprintf(err, errcap, "the input %s now leads outside the input root (a symlink "
+                     "changed since the job was submitted); it was not read", rel);
+        else if (oe == ENOENT)
+            snprintf(err, errcap, "the input %s no longer exists", rel);
+        else
+            snprintf(err, errcap, "cannot open the input %s: %s", rel, strerror(oe));
+        *retryable = !beneath_escaped(oe) && oe != ENOENT && oe != ENOTDIR;
+        return -1;
+    }
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        snprintf(err, errcap, "the input %s is no longer a regular file", rel);
+        close(fd);
+        return -1;
+    }
+    const char *base = strrchr(rel, '/');
+    base = base ? base + 1 : rel;
+    if ((size_t)snprintf(out, cap, "%s/%s", workdir, base) >= cap) {
+        snprintf(err, errcap, "the work directory path is too long");
+        close(fd);
+        return -1;
+    }
+    /* a hard link to the very inode we opened (no second lookup of the
+     * path); else a copy */
+    char self[64];
+    snprintf(self, sizeof self, "/proc/self/fd/%d", fd);
+    int rc = linkat(AT_FDCWD, self, AT_FDCWD, out, AT_SYMLINK_FOLLOW);
+    if (rc != 0)
+        rc = copy_fd(fd, out);
+    if (rc != 0) {
+        snprintf(err, errcap, "cannot stage the input %s in the work directory: %s", rel,
+                 strerror(errno));
+        *retryable = true;
+    }
+    close(fd);
     return rc;
 }

@@ -44,4 +44,16 @@ int svc_inputs_list(const bb_app *app, const char *rel, struct input_listing *ou
 
 void inputs_listing_clear(struct input_listing *l);
 
+/* Stages a job's input path for an attempt (the worker thread calls it):
+ * abs_path, the real path svc_resolve_input stored at submit, is opened
+ * again beneath the input root without following anything out of it (a
+ * symlink swapped in since the submit is refused, never read), then
+ * hard-linked into workdir under its own name, or copied there when a
+ * link is not possible (another filesystem), so the workflow reads exactly
+ * the file that was checked.  out[cap] receives the staged path.  0, or -1
+ * with a sentence in err[errcap] and *retryable (false when the input
+ * escapes, is gone or is not a regular file). */
+int svc_input_stage(const bb_config *cfg, const char *abs_path, const char *workdir,
+                    char *out, size_t cap, char *err, size_t errcap, bool *retryable);
+
 #endif
