@@ -204,3 +204,61 @@ def test_an_input_removed_after_submit_fails_clearly():
     open(os.path.join(s.runs, "go"), "w").close()
     dto = s.wait_terminal(jid, timeout=30)
     assert dto["state"] == "failed" and "no longer exists" in dto["error"], dto
+
+
+# ---- media recognised by content ------------------------------------------------------
+
+# name -> (ffmpeg arguments, the content type uploads and the listing report). Small real
+# files made at test time by ffmpeg (build.sh installs it).
+VIDEO = ["-f", "lavfi", "-i", "testsrc=size=64x48:rate=5:duration=0.4"]
+AUDIO = ["-f", "lavfi", "-i", "sine=frequency=440:duration=0.3"]
+MEDIA = {
+    "clip.mp4": (VIDEO + ["-pix_fmt", "yuv420p", "-c:v", "libx264"], "video/mp4"),
+    "clip.mov": (VIDEO + ["-c:v", "mpeg4"], "video/quicktime"),
+    "clip.webm": (VIDEO + ["-c:v", "libvpx"], "video/webm"),
+    "clip.mkv": (VIDEO + ["-c:v", "mpeg4"], "video/x-matroska"),
+    "clip.avi": (VIDEO + ["-c:v", "mpeg4"], "video/x-msvideo"),
+    "tone.m4a": (AUDIO + ["-c:a", "aac"], "audio/mp4"),
+    "tone.aac": (AUDIO + ["-c:a", "aac"], "audio/aac"),
+    "tone.opus": (AUDIO + ["-c:a", "libopus"], "audio/ogg; codecs=opus"),
+}
+
+
+def _make_media(directory):
+    import shutil
+    import subprocess
+    ffmpeg = shutil.which("ffmpeg")
+    assert ffmpeg, "ffmpeg is missing (build.sh installs it with the other packages)"
+    out = {}
+    for name, (args, _) in MEDIA.items():
+        path = os.path.join(directory, name)
+        subprocess.run([ffmpeg, "-nostdin", "-loglevel", "error", "-y"] + args + [path],
+                       check=True, timeout=harness.scaled(60))
+        with open(path, "rb") as f:
+            out[name] = f.read()
+        assert 0 < len(out[name]) < 200_000, (name, len(out[name]))
+    return out
+
+
+def test_video_and_audio_uploads_are_recognised_by_content():
+    s = Server(inputs={})
+    media = _make_media(s.inputs)
+    for name, data in media.items():
+        want = MEDIA[name][1]
+        # the bytes decide: the same content under a misleading name gets the same type
+        for fname in (name, "renamed.bin"):
+            r = s.req("POST", "/api/v1/uploads?filename=" + quote(fname, safe=""), data,
+                      headers={"Content-Type": "application/octet-stream"})
+            assert r.status == 201, r.describe()
+            assert r.body["contentType"] == want, (name, fname, r.body)
+        got = s.call("GET", f"/api/v1/files/{r.body['fileId']}", raw=True)
+        assert got == data, name
+    # the input browser judges the same files the same way
+    by = {e["name"]: e for e in ls(s)["entries"]}
+    for name, (_, want) in MEDIA.items():
+        assert by[name]["contentType"] == want, (name, by[name])
+        assert by[name]["size"] == len(media[name]), by[name]
+    # a truncated header is still refused (415), whatever the name
+    r = s.req("POST", "/api/v1/uploads?filename=clip.mp4", media["clip.mp4"][:10],
+              headers={"Content-Type": "application/octet-stream"})
+    assert_error(r, 415, "unsupported_media_type")
