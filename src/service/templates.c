@@ -80,18 +80,27 @@ static bool unique_keys(const cJSON *o, const char *field, bb_errctx *e)
     return true;
 }
 
+/* params and sweep: an object of at most KEYS_MAX distinct names, else
+ * the field error `want` on field. */
+static bool keyed_object(const cJSON *o, const char *field, const char *want, bb_errctx *e)
+{
+    if (!cJSON_IsObject(o)) {
+        bb_fail_field(e, field, "%s", want);
+        return false;
+    }
+    if (!unique_keys(o, field, e))
+        return false;
+    if (cJSON_GetArraySize(o) > KEYS_MAX) {
+        bb_fail_field(e, field, "at most %d names", KEYS_MAX);
+        return false;
+    }
+    return true;
+}
+
 static void check_params(const bb_preset *p, const cJSON *params, bb_errctx *e)
 {
-    if (!cJSON_IsObject(params)) {
-        bb_fail_field(e, "params", "must be an object of param values");
+    if (!keyed_object(params, "params", "must be an object of param values", e))
         return;
-    }
-    if (!unique_keys(params, "params", e))
-        return;
-    if (cJSON_GetArraySize(params) > KEYS_MAX) {
-        bb_fail_field(e, "params", "at most %d params", KEYS_MAX);
-        return;
-    }
     for (const cJSON *it = params->child; it; it = it->next) {
         char field[96];
         snprintf(field, sizeof field, "params.%.64s", it->string);
@@ -196,16 +205,8 @@ static void check_sweep_param(const bb_param *pp, const cJSON *v, const char *fi
 
 static void check_sweep(const bb_preset *p, const cJSON *sweep, bb_errctx *e)
 {
-    if (!cJSON_IsObject(sweep)) {
-        bb_fail_field(e, "sweep", "must be an object (param name → values)");
+    if (!keyed_object(sweep, "sweep", "must be an object (param name → values)", e))
         return;
-    }
-    if (!unique_keys(sweep, "sweep", e))
-        return;
-    if (cJSON_GetArraySize(sweep) > KEYS_MAX) {
-        bb_fail_field(e, "sweep", "at most %d swept params", KEYS_MAX);
-        return;
-    }
     for (const cJSON *it = sweep->child; it; it = it->next) {
         char field[96];
         snprintf(field, sizeof field, "sweep.%.64s", it->string);
