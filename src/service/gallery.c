@@ -23,6 +23,7 @@
 #include <archive_entry.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -255,8 +256,42 @@ static int write_entry(struct zip_run *z, struct archive_entry *en, const struct
     return 0;
 }
 
+/* libarchive takes the names' character set from the thread's locale
+ * (nl_langinfo(CODESET)).  The server runs in the "C" locale, where a
+ * UTF-8 name cannot be converted (and the static release build has no
+ * iconv to try), so the writer runs under a thread-local C.UTF-8 LC_CTYPE:
+ * names pass through unchanged and carry ZIP's UTF-8 flag.  Other
+ * categories, and other threads, keep "C".  Returns the locale to restore
+ * (use_utf8_end), or 0 when C.UTF-8 is not available. */
+static locale_t use_utf8_begin(locale_t *mine)
+{
+    *mine = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+    return *mine ? uselocale(*mine) : (locale_t)0;
+}
+
+static void use_utf8_end(locale_t old, locale_t mine)
+{
+    if (mine) {
+        uselocale(old);
+        freelocale(mine);
+    }
+}
+
+static int zip_write_all(const struct zip_entry *ents, size_t n, const struct zip_sink *sink,
+                         char *err, size_t errlen);
+
 int gallery_zip_write(const struct zip_entry *ents, size_t n, const struct zip_sink *sink,
                       char *err, size_t errlen)
+{
+    locale_t mine;
+    locale_t old = use_utf8_begin(&mine);
+    int rc = zip_write_all(ents, n, sink, err, errlen);
+    use_utf8_end(old, mine);
+    return rc;
+}
+
+static int zip_write_all(const struct zip_entry *ents, size_t n, const struct zip_sink *sink,
+                         char *err, size_t errlen)
 {
     struct zip_run z = {.sink = sink, .err = err, .errlen = errlen};
     err[0] = '\0';
@@ -268,7 +303,6 @@ int gallery_zip_write(const struct zip_entry *ents, size_t n, const struct zip_s
     /* one block buffer, flushed to the sink when full; the last one is not
      * padded (a ZIP ends with its central directory) */
     if (rc == 0 && (archive_write_set_format_zip(z.a) != ARCHIVE_OK ||
-                    archive_write_set_options(z.a, "zip:hdrcharset=UTF-8") < ARCHIVE_WARN ||
                     archive_write_set_bytes_per_block(z.a, GALLERY_ZIP_BLOCK) != ARCHIVE_OK ||
                     archive_write_set_bytes_in_last_block(z.a, 1) != ARCHIVE_OK ||
                     archive_write_open2(z.a, &z, NULL, zip_out, NULL, NULL) != ARCHIVE_OK)) {
