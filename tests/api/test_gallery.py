@@ -327,3 +327,41 @@ def test_large_artifact_zip_streams_in_flat_memory():
             f"while streaming a {total >> 20} MiB ZIP (limit 32 MiB)"
     finally:
         os.unlink(tmp.name)
+
+
+def test_zip_streams_artifacts_from_s3():
+    """Artifacts copied to S3 (upload "s3") go into the ZIP from the bucket; the local copy
+    is removed first, so the bytes can only have come from S3. Then, with S3 no longer
+    configured, the ZIP is a 503 answered before any byte."""
+    from test_s3 import S3rver, SECRET_KEY, s3_config
+    with S3rver() as s3:
+        s = Server(start=False, env={"BATCHBOX_S3_SECRET_KEY": SECRET_KEY})
+        cfg = s.default_config()
+        cfg["presets"] += [GEN]
+        cfg.update(s3_config(s3.endpoint))
+        with open(s.config_path, "w") as f:
+            json.dump(cfg, f)
+        s.start()
+        jid = s.submit(preset="gen", params={"size": "20"}, upload="s3")
+        assert s.wait_terminal(jid, timeout=30)["state"] == "succeeded", s.logs(jid)
+        assert set(s3.keys(f"artifacts/{jid}/")) >= {f"artifacts/{jid}/out.txt",
+                                                      f"artifacts/{jid}/img.png"}
+        local = os.path.join(s.data, "artifacts", jid)
+        if os.path.isdir(local):
+            for name in os.listdir(local):
+                os.unlink(os.path.join(local, name))
+        s.call("POST", f"/api/v1/jobs/{jid}/artifacts/img.png/pick")
+        _, z = get_zip(s, f"/api/v1/jobs/{jid}/gallery.zip")
+        assert {n: z.read(n) for n in z.namelist()} == \
+            {f"job-{jid}/{k}": v for k, v in expected_files("20").items()}
+        _, z = get_zip(s, f"/api/v1/jobs/{jid}/gallery.zip?picked=1")
+        assert z.namelist() == [f"job-{jid}/img.png"]
+
+        s.stop()
+        del cfg["storage"]
+        with open(s.config_path, "w") as f:
+            json.dump(cfg, f)
+        s.start()
+        r = s.req("GET", f"/api/v1/jobs/{jid}/gallery.zip")
+        assert r.status == 503 and r.body["error"] == "unavailable", r.describe()
+        assert "S3" in r.body["message"], r.body
