@@ -31,7 +31,7 @@
 
 #include "cJSON.h"
 #include "infra/storage/storage.h"
-#include "service/jobs.h"
+#include "service/job_reads.h"
 #include "service/uploads.h"
 #include "util/bb_assert.h"
 #include "util/clock.h"
@@ -45,16 +45,6 @@ void gallery_clear(struct gallery *g)
     repo_artifacts_free(g->arts, g->narts);
     free(g->items);
     memset(g, 0, sizeof *g);
-}
-
-/* Checks who may see job id (BB_ENOTFOUND otherwise). */
-static int visible(bb_app *app, const struct principal *who, int64_t id, bb_errctx *e)
-{
-    job j;
-    if (svc_job_get(app, who, id, &j, e) != BB_OK)
-        return e->code;
-    job_clear(&j);
-    return BB_OK;
 }
 
 /* Pairs each job with its run of artifacts (both lists are in job id
@@ -85,7 +75,7 @@ int svc_gallery_get(bb_app *app, const struct principal *who, int64_t id, bool p
 {
     memset(out, 0, sizeof *out);
     out->job_id = id;
-    if (visible(app, who, id, e) != BB_OK)
+    if (svc_job_visible(app, who, id, e) != BB_OK)
         return e->code;
     int rc = repo_gallery_head(app->db, id, &out->is_batch, &out->sweep);
     if (rc == BB_OK)
@@ -132,7 +122,7 @@ static bool artifact_name_ok(const char *name)
 int svc_artifact_pick(bb_app *app, const struct principal *who, int64_t id, const char *name,
                       bool picked, bb_errctx *e)
 {
-    if (visible(app, who, id, e) != BB_OK)
+    if (svc_job_visible(app, who, id, e) != BB_OK)
         return e->code;
     if (!artifact_name_ok(name))
         return bb_fail(e, BB_ENOTFOUND, "no such artifact");

@@ -10,13 +10,13 @@
 #include "infra/db/repo_jobrow.h"
 #include "util/err.h"
 
-/* The fields of the artifact SELECTs, in their order, and the parameters
- * of its INSERT. */
+/* The fields of the artifact SELECTs (ARTIFACT_SELECT), in their order,
+ * and the parameters of its INSERT. */
 static const struct db_col ARTIFACT_MAP[] = {
     DB_COL(struct artifact_rec, name, STR), DB_COL(struct artifact_rec, size, I64),
     DB_COL(struct artifact_rec, sha256, STR), DB_COL(struct artifact_rec, content_type, STR),
     DB_COL(struct artifact_rec, location, STR), DB_COL(struct artifact_rec, storage, STR),
-    DB_COL(struct artifact_rec, picked, BOOL),
+    DB_COL(struct artifact_rec, picked, BOOL), DB_COL(struct artifact_rec, job_id, I64),
 };
 #define ARTIFACT_NCOLS (sizeof ARTIFACT_MAP / sizeof ARTIFACT_MAP[0])
 
@@ -44,15 +44,18 @@ int repo_artifacts_replace(db_conn *c, int64_t job_id, const struct artifact_rec
 }
 
 static const char SQL_ARTIFACTS[] =
-    "SELECT name, size, sha256, content_type, location, storage, picked FROM artifacts "
-    "WHERE job_id = :job ORDER BY name";
+    ARTIFACT_SELECT "WHERE a.job_id = :job ORDER BY a.name";
 static const char SQL_ARTIFACT[] =
-    "SELECT name, size, sha256, content_type, location, storage, picked FROM artifacts "
-    "WHERE job_id = :job AND name = :name";
+    ARTIFACT_SELECT "WHERE a.job_id = :job AND a.name = :name";
+
+void repo_artifact_fill(db_q *q, void *rec)
+{
+    db_row_read(q, rec, ARTIFACT_MAP, ARTIFACT_NCOLS);
+}
 
 static void fill_artifact(db_q *q, void *rec)
 {
-    db_row_read(q, rec, ARTIFACT_MAP, ARTIFACT_NCOLS);
+    repo_artifact_fill(q, rec);
 }
 
 void repo_artifact_clear(struct artifact_rec *a)

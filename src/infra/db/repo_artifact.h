@@ -18,8 +18,15 @@ struct artifact_rec {
     char *name, *sha256, *content_type, *location, *storage;
     int64_t size;
     bool picked;               /* kept by the user (docs/gallery.md) */
-    int64_t job_id;            /* set by the gallery's reads (repo_gallery.h) */
+    int64_t job_id;            /* the job it belongs to (set by the reads) */
 };
+
+/* For repo_*.c: the columns of an artifact row (table alias a), read into
+ * a zeroed artifact_rec by repo_artifact_fill (a db_collect fill). */
+#define ARTIFACT_SELECT                                                         \
+    "SELECT a.name, a.size, a.sha256, a.content_type, a.location, a.storage, "  \
+    "a.picked, a.job_id FROM artifacts a "
+void repo_artifact_fill(db_q *q, void *rec);
 
 /* Artifacts of a job, in name order (caller frees with repo_artifacts_free). */
 int repo_artifacts_list(db *d, int64_t job_id, struct artifact_rec **out, size_t *n);

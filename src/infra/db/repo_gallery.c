@@ -16,15 +16,6 @@ static const struct db_col JOB_MAP[] = {
 };
 #define JOB_NCOLS (sizeof JOB_MAP / sizeof JOB_MAP[0])
 
-static const struct db_col ART_MAP[] = {
-    DB_COL(struct artifact_rec, job_id, I64), DB_COL(struct artifact_rec, name, STR),
-    DB_COL(struct artifact_rec, size, I64), DB_COL(struct artifact_rec, sha256, STR),
-    DB_COL(struct artifact_rec, content_type, STR),
-    DB_COL(struct artifact_rec, location, STR), DB_COL(struct artifact_rec, storage, STR),
-    DB_COL(struct artifact_rec, picked, BOOL),
-};
-#define ART_NCOLS (sizeof ART_MAP / sizeof ART_MAP[0])
-
 static const char SQL_HEAD[] = "SELECT kind, sweep FROM jobs WHERE id = :id";
 
 static const char SQL_CHILDREN[] =
@@ -33,14 +24,11 @@ static const char SQL_CHILDREN[] =
 static const char SQL_ONE[] =
     "SELECT id, state, params, md, error, finished_at FROM jobs WHERE id = :id";
 
-#define ART_COLS                                                                  \
-    "SELECT a.job_id, a.name, a.size, a.sha256, a.content_type, a.location, "   \
-    "a.storage, a.picked FROM artifacts a "
 static const char SQL_ARTS_BATCH[] =
-    ART_COLS "JOIN jobs j ON j.id = a.job_id WHERE j.batch_id = :id "
+    ARTIFACT_SELECT "JOIN jobs j ON j.id = a.job_id WHERE j.batch_id = :id "
     "AND (:picked = 0 OR a.picked = 1) ORDER BY a.job_id, a.name";
 static const char SQL_ARTS_ONE[] =
-    ART_COLS "WHERE a.job_id = :id AND (:picked = 0 OR a.picked = 1) ORDER BY a.name";
+    ARTIFACT_SELECT "WHERE a.job_id = :id AND (:picked = 0 OR a.picked = 1) ORDER BY a.name";
 
 int repo_gallery_head(db *d, int64_t id, bool *is_batch, char **sweep)
 {
@@ -94,11 +82,6 @@ int repo_gallery_jobs(db *d, int64_t id, bool is_batch, struct gallery_job_rec *
     return rc;
 }
 
-static void fill_art(db_q *q, void *rec)
-{
-    db_row_read(q, rec, ART_MAP, ART_NCOLS);
-}
-
 static void clear_art(void *rec)
 {
     repo_artifact_clear(rec);
@@ -112,7 +95,7 @@ int repo_gallery_artifacts(db *d, int64_t id, bool is_batch, bool picked_only,
     db_bind_i64(&q, ":id", id);
     db_bind_i64(&q, ":picked", picked_only ? 1 : 0);
     void *items;
-    int rc = db_collect(&q, sizeof **out, 0, fill_art, clear_art, &items, n);
+    int rc = db_collect(&q, sizeof **out, 0, repo_artifact_fill, clear_art, &items, n);
     db_release(&q);
     *out = items;
     return rc;
