@@ -1,0 +1,109 @@
+"""Data integrity (issue 17, items 1-6): short request bodies, orphaned children after
+kill -9, an honest /health, unusable databases at start-up, a full disk, SSE ids across a
+backup restore."""
+
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import time
+
+from harness import Server, assert_error, scaled, wait_until
+
+
+# ---- 1. request bodies shorter than declared ---------------------------------------------
+
+STALL_ENV = {"BB_TEST_REQUEST_TIMEOUT_MS": "700"}
+
+
+def _raw(s, head, body, stall=False):
+    """Sends head (str, no final CRLF) and body (bytes) on a fresh socket, then either
+    half-closes it (the client sent all it will) or, with stall, keeps it open and silent
+    so the server's request timeout ends the body; returns (status, parsed JSON or None)."""
+    sock = socket.create_connection(("127.0.0.1", s.port), timeout=scaled(15))
+    try:
+        sock.sendall(head.encode() + s.auth_line() + b"\r\n" + body)
+        if not stall:
+            sock.shutdown(socket.SHUT_WR)
+        got = b""
+        while True:
+            part = sock.recv(65536)
+            if not part:
+                break
+            got += part
+            if stall and b"\r\n\r\n" in got:
+                h = got.split(b"\r\n\r\n", 1)[0].lower()
+                n = [l for l in h.split(b"\r\n") if l.startswith(b"content-length:")]
+                if n and len(got.split(b"\r\n\r\n", 1)[1]) >= int(n[0].split(b":")[1]):
+                    break
+    finally:
+        sock.close()
+    headers, _, payload = got.partition(b"\r\n\r\n")
+    status = int(headers.split(b" ", 2)[1])
+    try:
+        return status, json.loads(payload.decode())
+    except ValueError:
+        return status, None
+
+
+def _stored_files(s):
+    """Every regular file under the data directory's upload store."""
+    out = []
+    for root, _, files in os.walk(os.path.join(s.data, "uploads")):
+        out += [os.path.join(root, f) for f in files]
+    return out
+
+
+def test_short_raw_upload_is_400_and_leaves_nothing():
+    s = Server(env=STALL_ENV)
+    before = _stored_files(s)
+    head = ("POST /api/v1/uploads?filename=cut.txt HTTP/1.1\r\nHost: x\r\n"
+            "Content-Type: text/plain\r\nContent-Length: 100000\r\n")
+    for stall in (True, False):   # the client stops sending / closes its side
+        status, body = _raw(s, head, b"a" * 40000, stall=stall)
+        assert status == 400, (stall, status, body)
+        assert "ended early" in body["message"], body
+        listing = s.call("GET", "/api/v1/user/files")
+        assert listing["items"] == [] and listing["usedBytes"] == 0, listing
+        assert _stored_files(s) == before
+    # The whole body still works.
+    status, body = _raw(s, head.replace("100000", "40000"), b"a" * 40000)
+    assert status == 201 and body["size"] == 40000, (status, body)
+
+
+def test_short_multipart_upload_is_400():
+    s = Server(env=STALL_ENV)
+    part = (b"--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"m.txt\"\r\n"
+            b"Content-Type: text/plain\r\n\r\n" + b"b" * 3000 + b"\r\n--XyZ--\r\n")
+    head = ("POST /api/v1/uploads HTTP/1.1\r\nHost: x\r\n"
+            "Content-Type: multipart/form-data; boundary=XyZ\r\n"
+            f"Content-Length: {len(part) + 500}\r\n")
+    status, body = _raw(s, head, part, stall=True)
+    assert status == 400, (status, body)
+    assert s.call("GET", "/api/v1/user/files")["items"] == []
+
+
+def test_chunked_upload_without_last_chunk_is_400():
+    s = Server(env=STALL_ENV)
+    head = ("POST /api/v1/uploads?filename=c.txt HTTP/1.1\r\nHost: x\r\n"
+            "Content-Type: text/plain\r\nTransfer-Encoding: chunked\r\n")
+    for stall in (True, False):
+        status, body = _raw(s, head, b"10\r\n0123456789abcdef\r\n10\r\n01234", stall=stall)
+        assert status == 400, (stall, status, body)
+    assert s.call("GET", "/api/v1/user/files")["items"] == []
+    status, body = _raw(s, head, b"10\r\n0123456789abcdef\r\n0\r\n\r\n")
+    assert status == 201 and body["size"] == 16, (status, body)
+
+
+def test_short_json_body_is_400_and_submits_nothing():
+    s = Server(env=STALL_ENV)
+    doc = json.dumps({"preset": "noop", "params": {}}).encode()
+    head = ("POST /api/v1/jobs HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(doc) + 20}\r\n")
+    for stall in (True, False):
+        status, body = _raw(s, head, doc, stall=stall)
+        assert status == 400, (stall, status, body)
+        assert "ended early" in body["message"], body
+    assert s.call("GET", "/api/v1/jobs")["items"] == []
