@@ -173,3 +173,21 @@ CREATE TABLE templates (
     updated_at INTEGER NOT NULL
 );
 CREATE UNIQUE INDEX templates_name ON templates (ifnull(owner_id, 0), preset, name);
+
+-- migration 6
+-- Data integrity (docs/operations.md, "Crash recovery" and "Health"): the
+-- process group of each running command attempt, so start-up can end the
+-- groups a killed server left behind (only those whose leader still has
+-- the recorded start time and boot), and a one-row table the write probe
+-- of /health and of start-up rewrites.
+CREATE TABLE job_procs (
+    job_id   INTEGER PRIMARY KEY REFERENCES jobs(id) ON DELETE CASCADE,
+    attempt  INTEGER NOT NULL,
+    pgid     INTEGER NOT NULL,
+    started  INTEGER NOT NULL,   -- the leader's start, clock ticks after boot
+    boot_id  TEXT    NOT NULL    -- /proc/sys/kernel/random/boot_id then
+);
+CREATE TABLE write_probe (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    at INTEGER NOT NULL
+);

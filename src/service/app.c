@@ -137,6 +137,12 @@ int app_open(bb_app *app, const struct app_options *o, char *err, size_t errlen)
     }
     bus_set_last_id(app->bus, last_event);
 
+    /* the previous run's children first, so a requeued job never runs
+     * beside its own orphan (docs/operations.md, "Crash recovery") */
+    if (svc_attempt_end_orphans(app) != 0) {
+        snprintf(err, errlen, "start-up recovery failed (database error)");
+        goto fail;
+    }
     int requeued = 0, failed = 0;
     if (repo_job_recover_running(app->db, &requeued, &failed) != 0) {
         snprintf(err, errlen, "start-up recovery failed (database error)");

@@ -107,3 +107,56 @@ def test_short_json_body_is_400_and_submits_nothing():
         assert status == 400, (stall, status, body)
         assert "ended early" in body["message"], body
     assert s.call("GET", "/api/v1/jobs")["items"] == []
+
+
+# ---- 2. the children of a killed server ---------------------------------------------------
+
+def _gone(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+ORPHAN_PRESET = {
+    "id": "orphan", "workflow": "command", "maxAttempts": 2,
+    # The first attempt keeps writing into its output folder until it is killed; the
+    # second writes its own file and ends.
+    "argv": ["sh", "-c",
+             "n=$(cat RUNS/{jobId}.n 2>/dev/null || echo 0); n=$((n+1)); echo $n > RUNS/{jobId}.n;"
+             " if [ $n = 1 ]; then echo $$ > RUNS/{jobId}.pid;"
+             " while :; do echo first > {outdir}/first.txt; sleep 0.05; done; fi;"
+             " sleep 0.5; echo second > {outdir}/second.txt"]}
+
+
+def test_kill9_ends_orphan_group_and_keeps_only_the_rerun_output():
+    s = Server(presets_extra=[ORPHAN_PRESET])
+    jid = s.submit(preset="orphan")
+    s.wait_state(jid, "running")
+    pid = s.pid_file(f"{jid}.pid")
+    try:
+        s.kill9()
+        assert not _gone(pid), "the child should outlive a kill -9 of its server"
+        s.restart()
+        # The restart ended the old group before requeueing the job.
+        wait_until(lambda: _gone(pid), 5, what=f"the orphaned child {pid} to be ended")
+        assert "ended process groups left running" in s.stderr_text()
+        dto = s.wait_terminal(jid, timeout=20)
+        assert dto["state"] == "succeeded" and dto["attempts"] == 2, dto
+        names = sorted(a["name"] for a in s.call("GET", f"/api/v1/jobs/{jid}/artifacts")["items"])
+        assert names == ["second.txt"], names
+        folder = os.path.join(s.data, "artifacts", jid)
+        assert sorted(os.listdir(folder)) == ["second.txt"], os.listdir(folder)
+        # no attempt folders are left behind
+        assert [n for n in os.listdir(os.path.join(s.data, "artifacts"))
+                if n.startswith(".attempt-")] == []
+    finally:
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
