@@ -178,8 +178,8 @@ CREATE UNIQUE INDEX templates_name ON templates (ifnull(owner_id, 0), preset, na
 -- Data integrity (docs/operations.md, "Crash recovery" and "Health"): the
 -- process group of each running command attempt, so start-up can end the
 -- groups a killed server left behind (only those whose leader still has
--- the recorded start time and boot), and a one-row table the write probe
--- of /health and of start-up rewrites.
+-- the recorded start time and boot), and the table the write probe of
+-- /health and of start-up writes (one row; a second is rolled back).
 CREATE TABLE job_procs (
     job_id   INTEGER PRIMARY KEY REFERENCES jobs(id) ON DELETE CASCADE,
     attempt  INTEGER NOT NULL,
@@ -188,6 +188,7 @@ CREATE TABLE job_procs (
     boot_id  TEXT    NOT NULL    -- /proc/sys/kernel/random/boot_id then
 );
 CREATE TABLE write_probe (
-    id INTEGER PRIMARY KEY CHECK (id = 1),
-    at INTEGER NOT NULL
+    id  INTEGER PRIMARY KEY,
+    at  INTEGER NOT NULL,
+    pad BLOB                     -- the probe's page allocation, rolled back
 );

@@ -160,3 +160,126 @@ def test_kill9_ends_orphan_group_and_keeps_only_the_rerun_output():
             os.killpg(pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
+
+
+# ---- 3 and 5. a full disk: 507, an honest /health and /metrics, recovery -----------------
+
+def _full(r):
+    assert_error(r, 507, "insufficient_storage")
+    assert "disk is full" in r.body["message"], r.describe()
+
+
+def _fill(what, attempt, limit=400):
+    """Calls attempt() until it answers 507; returns the successful results' bodies."""
+    done = []
+    for _ in range(limit):
+        r = attempt()
+        if r.status == 507:
+            _full(r)
+            return done
+        assert r.status in (200, 201, 202), f"{what}: {r.describe()}"
+        done.append(r.body)
+    raise AssertionError(f"{what} never met the full database after {limit} writes")
+
+
+def test_disk_full_is_507_health_503_and_recovers_without_restart():
+    # The database may grow by 8 pages: SQLite's own SQLITE_FULL, in the real writer.
+    s = Server(env={"BB_TEST_DB_SPARE_PAGES": "8"})
+    refresh = [s.session("admin@example.com", "admin-password-1")["refreshToken"]]
+    h = s.call("GET", "/api/v1/health")
+    assert h["writes"] == "ok" and h["diskFull"] is False and h["lastWriteError"] is None, h
+    assert h["diskFreeBytes"] > 0, h
+    name = "n" * 200
+    files = _fill("uploads", lambda: s.req("POST", f"/api/v1/uploads?filename={name}.txt",
+                                          b"x" * 100, headers={"Content-Type": "text/plain"}))
+    assert files, "no upload fitted before the database was full"
+    # Every other write meets the full disk too (after what still fits in half-used pages).
+    _fill("submits", lambda: s.req("POST", "/api/v1/jobs", {"preset": "noop",
+                                                           "params": {"pad": "p" * 300}}))
+
+    def rotate():
+        r = s.req("POST", "/api/v1/auth/refresh", {"refreshToken": refresh[0]}, auth=False)
+        if r.status == 200:
+            refresh[0] = r.body["refreshToken"]
+        return r
+    _fill("token refreshes", rotate)
+    # A sign-in writes a session and tokens: it meets the full database too (a few tries:
+    # a token may still land in a page with room).
+    for _ in range(8):
+        r = s.login_as("admin@example.com", "admin-password-1")
+        if r.status != 200:
+            break
+    _full(r)
+    r = s.req("GET", "/api/v1/health", auth=False)
+    assert r.status == 503, r.describe()
+    assert r.body["writes"] == "failing" and r.body["diskFull"] is True, r.body
+    assert "disk is full" in r.body["reason"], r.body
+    assert "full" in r.body["lastWriteError"]["message"], r.body
+    metrics = s.call("GET", "/api/v1/metrics", raw=True).decode()
+    assert "batchbox_disk_full 1" in metrics and "batchbox_db_writable 0" in metrics
+    # The workers that cannot record or claim back off instead of retrying many times a
+    # second: their retry waits double.
+    wait_until(lambda: '"retryInMs":"1600"' in s.stderr_text(), 20,
+               what="a worker retry wait of 1.6 s in the log")
+    # Free space without a restart: deleting the uploads frees their pages.
+    for f in files:
+        r = s.req("DELETE", f"/api/v1/files/{f['fileId']}")
+        assert r.status == 204, r.describe()
+    wait_until(lambda: s.req("GET", "/api/v1/health", auth=False).status == 200, 10,
+               what="/health to say ok again")
+    m = s.call("GET", "/api/v1/metrics", raw=True).decode()
+    assert "batchbox_disk_full 0" in m and "batchbox_db_writable 1" in m
+    assert s.login_as("admin@example.com", "admin-password-1").status == 200
+    r = s.req("POST", "/api/v1/jobs", {"preset": "noop"})
+    assert r.status == 202, r.describe()
+    assert s.wait_terminal(r.body["jobId"], timeout=30)["state"] == "succeeded"
+
+
+# ---- 4. databases the server cannot use ---------------------------------------------------
+
+def _db(s):
+    return os.path.join(s.data, "batchbox.db")
+
+
+def test_start_refuses_damaged_database():
+    s = Server()
+    for _ in range(30):
+        s.submit(preset="noop", params={"pad": "p" * 500})
+    s.stop()
+    size = os.path.getsize(_db(s))
+    page = 4096
+    assert size >= 8 * page, size
+    with open(_db(s), "r+b") as f:      # page 1 (the header and schema) stays intact
+        for n in range(3, size // page):
+            f.seek(n * page)
+            f.write(b"\xa5" * page)
+    rc = s.start(expect_fail=True)
+    assert rc == 3, (rc, s.stderr_tail())
+    err = s.stderr_text()
+    assert "damaged" in err or "malformed" in err, s.stderr_tail()
+
+
+def test_start_refuses_read_only_database():
+    s = Server()
+    s.stop()
+    os.chmod(_db(s), 0o444)
+    if os.geteuid() == 0:
+        # root writes through file modes: run this start as nobody, who can write the
+        # folder but not the file
+        for root, dirs, names in os.walk(s.base):
+            for n in dirs + names:
+                os.chown(os.path.join(root, n), 65534, 65534)
+        os.chown(s.base, 65534, 65534)
+        args = s.args
+        s.args = lambda: ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] + args()
+    rc = s.start(expect_fail=True)
+    assert rc == 3, (rc, s.stderr_tail())
+    assert "read-only" in s.stderr_text(), s.stderr_tail()
+
+
+def test_empty_database_file_starts_as_new_and_says_so():
+    s = Server(start=False)
+    open(_db(s), "wb").close()
+    s.start()
+    assert "the database file is empty (0 bytes)" in s.stderr_text(), s.stderr_tail()
+    assert s.call("GET", "/api/v1/health")["writes"] == "ok"
