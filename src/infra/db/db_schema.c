@@ -53,7 +53,7 @@ int db_startup_checks(sqlite3 *h, const char *path, char *err, size_t errlen)
     char res[256];
     if (pragma_text(h, "PRAGMA quick_check(1)", res, sizeof res) != 0 ||
         strcmp(res, "ok") != 0) {
-        snprintf(err, errlen, "the database %s is damaged (PRAGMA quick_check: %.160s); restore "
+        snprintf(err, errlen, "the database %s is damaged (its quick check found: %.160s); restore "
                  "a backup (docs/operations.md, \"Restoring\")", path, res);
         return -1;
     }
