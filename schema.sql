@@ -178,8 +178,11 @@ CREATE UNIQUE INDEX templates_name ON templates (ifnull(owner_id, 0), preset, na
 -- Data integrity (docs/operations.md, "Crash recovery" and "Health"): the
 -- process group of each running command attempt, so start-up can end the
 -- groups a killed server left behind (only those whose leader still has
--- the recorded start time and boot), and the table the write probe of
--- /health and of start-up writes (one row; a second is rolled back).
+-- the recorded start time and boot), the table the write probe of /health
+-- and of start-up writes (one row; a second is rolled back), and the event
+-- id epochs: each start raises the job_events id sequence to at least the
+-- clock (microseconds), so SSE ids never go backwards, even after a backup
+-- is restored; an id inside an epoch's gap belongs to a lost timeline.
 CREATE TABLE job_procs (
     job_id   INTEGER PRIMARY KEY REFERENCES jobs(id) ON DELETE CASCADE,
     attempt  INTEGER NOT NULL,
@@ -191,4 +194,9 @@ CREATE TABLE write_probe (
     id  INTEGER PRIMARY KEY,
     at  INTEGER NOT NULL,
     pad BLOB                     -- the probe's page allocation, rolled back
+);
+CREATE TABLE event_epochs (
+    floor    INTEGER PRIMARY KEY,   -- the sequence was raised to this id
+    prev_max INTEGER NOT NULL,      -- the newest event id the database had then
+    at       INTEGER NOT NULL
 );

@@ -283,3 +283,56 @@ def test_empty_database_file_starts_as_new_and_says_so():
     s.start()
     assert "the database file is empty (0 bytes)" in s.stderr_text(), s.stderr_tail()
     assert s.call("GET", "/api/v1/health")["writes"] == "ok"
+
+
+# ---- 6. SSE ids across a backup restore ---------------------------------------------------
+
+def _events_of(s, headers, jobs):
+    """Opens a stream, waits until each job's terminal state event arrived, closes it;
+    returns the events (with ids)."""
+    c = s.sse(headers=headers)
+    try:
+        c.wait_for(lambda evs: all(any(e.job_id == j and e.state == "succeeded" for e in evs)
+                                   for j in jobs), 15, what="the jobs' events")
+        return c.snapshot()
+    finally:
+        c.close()
+
+
+def test_sse_ids_go_on_upwards_across_a_backup_restore():
+    s = Server()
+    first = s.submit(preset="noop")
+    s.wait_terminal(first)
+    r = s.req("POST", "/api/v1/admin/backup", timeout=60)
+    assert r.status == 201, r.describe()
+    copy = r.body["path"]
+    later = [s.submit(preset="noop") for _ in range(3)]
+    for j in later:
+        s.wait_terminal(j)
+    evs = _events_of(s, {"Last-Event-ID": "0"}, [first] + later)
+    newest = max(int(e.id) for e in evs if e.id)
+    s.stop()
+    db = os.path.join(s.data, "batchbox.db")
+    for side in ("-wal", "-shm"):
+        if os.path.exists(db + side):
+            os.remove(db + side)
+    with open(copy, "rb") as src, open(db, "wb") as dst:   # docs/operations.md, "Restoring"
+        dst.write(src.read())
+    s.restart()
+    # A browser still holding the newest id of the lost timeline is told to reload ...
+    c = s.sse(headers={"Last-Event-ID": str(newest)})
+    try:
+        c.wait_for(lambda evs: any(e.event == "reload" for e in evs), 10, what="a reload event")
+        # ... and the events after the restore carry larger ids than any it saw.
+        j = s.submit(preset="noop")
+        got = c.wait_for(lambda evs: [e for e in evs if e.job_id == j and e.state == "succeeded"],
+                         15, what="the new job's events")
+        ids = [int(e.id) for e in c.snapshot() if e.id and e.job_id == j]
+        assert ids and min(ids) > newest, (newest, ids, got)
+    finally:
+        c.close()
+    # A client of the restored timeline still resumes normally: replay from an old id.
+    evs = _events_of(s, {"Last-Event-ID": "0"}, [first, j])
+    assert not any(e.event == "reload" for e in evs)
+    ids = [int(e.id) for e in evs if e.id]
+    assert ids == sorted(ids), ids
