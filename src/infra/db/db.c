@@ -560,18 +560,6 @@ static void conn_close(db_conn *c)
     c->h = NULL;
 }
 
-static int exec_sql(sqlite3 *h, const char *sql, char *err, size_t errlen)
-{
-    char *msg = NULL;
-    int rc = sqlite3_exec(h, sql, NULL, NULL, &msg);
-    if (rc != SQLITE_OK) {
-        snprintf(err, errlen, "%s", msg ? msg : sqlite3_errstr(rc));
-        sqlite3_free(msg);
-        return -1;
-    }
-    return 0;
-}
-
 static int conn_open(db_conn *c, const char *path, bool writer, bool sync_full,
                      char *err, size_t errlen)
 {
@@ -600,7 +588,7 @@ static int conn_open(db_conn *c, const char *path, bool writer, bool sync_full,
                        " PRAGMA temp_store=MEMORY;")
         : "PRAGMA foreign_keys=ON; PRAGMA cache_size=-1024; PRAGMA temp_store=MEMORY;"
           " PRAGMA query_only=ON;";
-    if (exec_sql(c->h, pragmas, err, errlen) != 0) {
+    if (db_exec_sql(c->h, pragmas, err, errlen) != 0) {
         conn_close(c);
         return -1;
     }
@@ -1033,7 +1021,7 @@ void db_close(db *d)
         conn_close(&d->readers[i]);
     if (d->writer.h) {
         char err[128];
-        if (exec_sql(d->writer.h, "PRAGMA wal_checkpoint(TRUNCATE)", err, sizeof err) != 0)
+        if (db_exec_sql(d->writer.h, "PRAGMA wal_checkpoint(TRUNCATE)", err, sizeof err) != 0)
             bb_warn("checkpoint at close failed", "error", err);
     }
     conn_close(&d->writer);

@@ -15,7 +15,7 @@
 #include "util/log.h"
 #include "util/text.h"
 
-static int exec_sql(sqlite3 *h, const char *sql, char *err, size_t errlen)
+int db_exec_sql(sqlite3 *h, const char *sql, char *err, size_t errlen)
 {
     char *msg = NULL;
     int rc = sqlite3_exec(h, sql, NULL, NULL, &msg);
@@ -140,13 +140,13 @@ int db_migrate(sqlite3 *h, char *err, size_t errlen)
         memcpy(sql + off, body, len);
         /* lint-ok: an integer from schema.sql; PRAGMA takes no bound parameters */
         snprintf(sql + off + len, 64, "\nPRAGMA user_version=%d;\nCOMMIT;", n);
-        int rc = exec_sql(h, sql, err, errlen);
+        int rc = db_exec_sql(h, sql, err, errlen);
         free(sql);
         if (rc != 0) {
             char inner[256];
             snprintf(inner, sizeof inner, "%s", err);
             snprintf(err, errlen, "migration %d failed: %s", n, inner);
-            exec_sql(h, "ROLLBACK", inner, sizeof inner);
+            db_exec_sql(h, "ROLLBACK", inner, sizeof inner);
             return -1;
         }
         char num[16];

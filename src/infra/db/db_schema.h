@@ -15,4 +15,8 @@ int db_startup_checks(sqlite3 *h, const char *path, char *err, size_t errlen);
  * size cap (BB_TEST_DB_SPARE_PAGES).  0 or -1 with a message. */
 int db_migrate(sqlite3 *h, char *err, size_t errlen);
 
+/* Runs sql (no parameters, any number of statements) on h: 0, or -1 with
+ * SQLite's message in err. */
+int db_exec_sql(sqlite3 *h, const char *sql, char *err, size_t errlen);
+
 #endif
