@@ -633,10 +633,11 @@ void svc_attempt_run(void *ud, const job *j, atomic_bool *cancel, const atomic_b
         snprintf(error, sizeof error, "cannot read the job's output files: %s", strerror(errno));
         retryable = true;
     }
-    if (res == EXEC_OK && o->narts > 0 && wants_s3(app, j))
-        res = upload_artifacts(app, o, outdir, cancel, &rc, error, sizeof error, &retryable);
+    /* promoted first: the S3 copy reads the files where their keys say */
     if (res == EXEC_OK && !(wf->flags & WF_NO_FILES))
         res = promote(app, j, outdir, final_dir, error, sizeof error, &retryable);
+    if (res == EXEC_OK && o->narts > 0 && wants_s3(app, j))
+        res = upload_artifacts(app, o, final_dir, cancel, &rc, error, sizeof error, &retryable);
     if (wf && !(wf->flags & WF_NO_FILES))
         bb_rmtree(outdir);   /* a failed attempt's files (gone when promoted) */
 
