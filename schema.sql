@@ -173,3 +173,30 @@ CREATE TABLE templates (
     updated_at INTEGER NOT NULL
 );
 CREATE UNIQUE INDEX templates_name ON templates (ifnull(owner_id, 0), preset, name);
+
+-- migration 6
+-- Data integrity (docs/operations.md, "Crash recovery" and "Health"): the
+-- process group of each running command attempt, so start-up can end the
+-- groups a killed server left behind (only those whose leader still has
+-- the recorded start time and boot), the table the write probe of /health
+-- and of start-up writes (one row; a second is rolled back), and the event
+-- id epochs: each start raises the job_events id sequence to at least the
+-- clock (microseconds), so SSE ids never go backwards, even after a backup
+-- is restored; an id inside an epoch's gap belongs to a lost timeline.
+CREATE TABLE job_procs (
+    job_id   INTEGER PRIMARY KEY REFERENCES jobs(id) ON DELETE CASCADE,
+    attempt  INTEGER NOT NULL,
+    pgid     INTEGER NOT NULL,
+    started  INTEGER NOT NULL,   -- the leader's start, clock ticks after boot
+    boot_id  TEXT    NOT NULL    -- /proc/sys/kernel/random/boot_id then
+);
+CREATE TABLE write_probe (
+    id  INTEGER PRIMARY KEY,
+    at  INTEGER NOT NULL,
+    pad BLOB                     -- the probe's page allocation, rolled back
+);
+CREATE TABLE event_epochs (
+    floor    INTEGER PRIMARY KEY,   -- the sequence was raised to this id
+    prev_max INTEGER NOT NULL,      -- the newest event id the database had then
+    at       INTEGER NOT NULL
+);

@@ -67,6 +67,9 @@ typedef struct http_req {
     struct cJSON *json;              /* owned; the parsed body (HTTP_BODY_JSON*) */
     bb_errctx err;                   /* owned; a handler's error context */
     int64_t job_id;                  /* for the access log, 0 = none */
+    long long body_read;             /* body bytes read so far (http_read) */
+    bool body_broken;                /* the body ended short of its length or
+                                        chunk framing: nothing more to read */
 } http_req;
 
 typedef void (*http_handler)(http_req *r);

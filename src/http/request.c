@@ -79,17 +79,34 @@ const char *http_cookie(http_req *r, const char *name, char *dst, size_t cap)
     return mg_get_cookie(h, name, dst, cap) > 0 ? dst : NULL;
 }
 
+/* Every body reader goes through here.  civetweb's mg_read() answers 0 at
+ * the end of the body, but also when the client stops sending (request
+ * timeout), closes early, or the server is stopping: a 0 before
+ * Content-Length bytes arrived is a short body, reported as -1 like a
+ * read error.  A chunked body without its last chunk already reads as -1
+ * (civetweb checks the framing).  See docs/operations.md, "Request bodies". */
 int http_read(http_req *r, void *dst, size_t cap)
 {
-    return mg_read(r->conn, dst, cap);
+    if (r->body_broken)
+        return -1;
+    int n = mg_read(r->conn, dst, cap);
+    if (n > 0)
+        r->body_read += n;
+    else if (n == 0 && r->ri->content_length > r->body_read)
+        n = -1;
+    if (n < 0) {
+        r->body_broken = true;
+        mg_disable_connection_keep_alive(r->conn);
+    }
+    return n;
 }
 
 void http_drain(http_req *r, long long budget)
 {
     char sink[16384];
-    while (budget > 0) {
-        int n = mg_read(r->conn, sink, budget < (long long)sizeof sink ? (size_t)budget
-                                                                       : sizeof sink);
+    while (budget > 0 && !r->body_broken) {
+        int n = http_read(r, sink, budget < (long long)sizeof sink ? (size_t)budget
+                                                                   : sizeof sink);
         if (n <= 0)
             break;
         budget -= n;
@@ -111,12 +128,18 @@ bool http_read_body_or_reply(http_req *r, size_t max)
     buf_init(&b, max);
     char tmp[16384];
     for (;;) {
-        int n = mg_read(r->conn, tmp, sizeof tmp);
+        int n = http_read(r, tmp, sizeof tmp);
         if (n < 0 || (n > 0 && buf_append(&b, tmp, (size_t)n) != 0)) {
             buf_free(&b);
             mg_disable_connection_keep_alive(r->conn);
-            if (n < 0)
-                http_reply_error(r, BB_EINVAL, "could not read the request body");
+            if (n < 0 && r->ri->content_length >= 0)
+                http_reply_error(r, BB_EINVAL,
+                                 "the request body ended early: %lld of %lld bytes arrived "
+                                 "(connection closed or timed out)",
+                                 r->body_read, r->ri->content_length);
+            else if (n < 0)
+                http_reply_error(r, BB_EINVAL, "the chunked request body is malformed or "
+                                               "ended without its last chunk");
             else
                 http_reply_error(r, BB_ETOOLARGE, "the request body is larger than %zu bytes",
                                  max);

@@ -74,12 +74,17 @@ http_server *http_start(bb_app *app, const char *listen, char *err, size_t errle
     s->app = app;
     char threads[16];
     snprintf(threads, sizeof threads, "%d", app->cfg->events.max_subscribers + API_THREADS);
+    /* Tests shorten civetweb's request timeout (a stalled client's body
+     * then ends early within the test's time); digits only, else 30 s. */
+    const char *rt = getenv("BB_TEST_REQUEST_TIMEOUT_MS");
+    if (!rt || !*rt || strspn(rt, "0123456789") != strlen(rt) || strlen(rt) > 6)
+        rt = "30000";
     const char *options[] = {
         "listening_ports", listen,
         "num_threads", threads,
         "enable_keep_alive", "yes",
         "keep_alive_timeout_ms", "2000",
-        "request_timeout_ms", "30000",
+        "request_timeout_ms", rt,
         "max_request_size", "16384",
         "connection_queue", "512",
         "listen_backlog", "1024",

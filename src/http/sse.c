@@ -98,6 +98,16 @@ void route_events(http_req *r)
     if (http_write(r, head, (size_t)hl) != 0)
         goto done;
 
+    /* an id from a lost timeline (a restored backup): nothing can be
+     * replayed against it; the client must reload (docs/api.md) */
+    if (last_id > 0 && svc_events_id_lost(app, last_id, published)) {
+        static const char reload[] =
+            "event: reload\ndata: {\"reason\":\"Last-Event-ID is not in this server's "
+            "event log (a backup was restored): load everything again\"}\n\n";
+        if (http_write(r, reload, sizeof reload - 1) != 0)
+            goto done;
+        last_id = -1;
+    }
     if (last_id >= 0 && last_id < published) {
         struct replay_ctx c = {.r = r};
         buf_init(&c.b, SSE_MAX_WRITE + (1u << 20));

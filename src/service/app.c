@@ -130,13 +130,25 @@ int app_open(bb_app *app, const struct app_options *o, char *err, size_t errlen)
     if (drc != 0)
         goto fail;
     db_set_commit_hook(app->db, publish_after_commit, app);
-    int64_t last_event = 0;
+    /* SSE ids go on upwards from the clock, even on a restored backup
+     * (docs/operations.md, "Event ids across restores") */
+    int64_t floor = 0, last_event = 0;
+    if (repo_events_new_epoch(app->db, bb_now_ms() * 1000, &floor) != 0) {
+        snprintf(err, errlen, "cannot start the event id epoch (database error)");
+        goto fail;
+    }
     if (repo_events_max_id(app->db, &last_event) != 0) {
         snprintf(err, errlen, "cannot read the event log (database error)");
         goto fail;
     }
     bus_set_last_id(app->bus, last_event);
 
+    /* the previous run's children first, so a requeued job never runs
+     * beside its own orphan (docs/operations.md, "Crash recovery") */
+    if (svc_attempt_end_orphans(app) != 0) {
+        snprintf(err, errlen, "start-up recovery failed (database error)");
+        goto fail;
+    }
     int requeued = 0, failed = 0;
     if (repo_job_recover_running(app->db, &requeued, &failed) != 0) {
         snprintf(err, errlen, "start-up recovery failed (database error)");

@@ -19,6 +19,7 @@
 
 #include "cJSON.h"
 #include "domain/artifact.h"
+#include "infra/db/repo_claim.h"
 #include "infra/db/repo_file.h"
 #include "infra/db/repo_job.h"
 #include "infra/exec/workflow.h"
@@ -137,6 +138,21 @@ static void system_log(struct run_ctx *rc, const char *fmt, ...)
 static void on_log_line(void *ud, const char *stream, const char *line, size_t len)
 {
     add_log(ud, stream, line, len);
+}
+
+/* Records the attempt's process group so a restarted server can end it
+ * (docs/operations.md, "Crash recovery").  A failure is logged: the
+ * attempt still runs, only that protection is missing. */
+static void on_spawned(void *ud, int64_t pgid)
+{
+    struct run_ctx *rc = ud;
+    struct job_proc p = {.job_id = rc->j->id, .attempt = rc->j->attempts, .pgid = pgid};
+    if (exec_proc_started(pgid, &p.started) != 0 || exec_boot_id(p.boot_id, sizeof p.boot_id) != 0)
+        return;   /* already gone: nothing to record */
+    int err = repo_job_proc_set(rc->app->db, &p);
+    if (err != BB_OK)
+        bb_warn("could not record the attempt's process group", "error",
+                bb_err_code((enum bb_err)err));
 }
 
 static void on_tick(void *ud)
@@ -428,6 +444,79 @@ static bool stage_input(bb_app *app, const job *j, const struct workflow *wf,
 
 /* ---- one attempt ---------------------------------------------------------- */
 
+/* The folders of j's current attempt: its output, under the artifacts
+ * folder as ".attempt-JOB-N" (same file system, so promote can rename it;
+ * no artifact key starts with a dot), its work folder "JOB-N", and the
+ * job's artifacts folder the output becomes on success.  Each PATH_MAX. */
+static void attempt_dirs(const bb_app *app, const job *j, char *outdir, char *workdir,
+                         char *final_dir)
+{
+    snprintf(outdir, PATH_MAX, "%s/.attempt-%lld-%d", app->artifacts_dir, (long long)j->id,
+             j->attempts);
+    snprintf(workdir, PATH_MAX, "%s/%lld-%d", app->work_dir, (long long)j->id, j->attempts);
+    snprintf(final_dir, PATH_MAX, "%s/%lld", app->artifacts_dir, (long long)j->id);
+}
+
+/* Makes a succeeded attempt's output the job's artifacts folder, if this
+ * attempt is still the one the database records as running (a lease that
+ * ran out may have handed the job to another attempt). */
+static enum exec_result promote(bb_app *app, const job *j, const char *outdir,
+                                const char *final_dir, char *error, size_t errcap,
+                                bool *retryable)
+{
+    int rc = repo_job_attempt_current(app->db, j->id, j->attempts);
+    if (rc != BB_OK) {
+        snprintf(error, errcap, "%s", rc == BB_ESTATE
+                                          ? "the attempt is no longer the job's current one"
+                                          : "database error");
+        *retryable = rc != BB_ESTATE;
+        return EXEC_FAILED;
+    }
+    if (bb_rmtree(final_dir) != 0 || rename(outdir, final_dir) != 0) {
+        snprintf(error, errcap, "cannot keep the job's output files: %s", strerror(errno));
+        *retryable = true;
+        return EXEC_FAILED;
+    }
+    return EXEC_OK;
+}
+
+int svc_attempt_end_orphans(bb_app *app)
+{
+    struct job_proc *procs = NULL;
+    size_t n = 0;
+    int rc = repo_job_procs_list(app->db, &procs, &n);
+    if (rc != BB_OK)
+        return rc;
+    int ended = 0;
+    for (size_t i = 0; i < n; i++)
+        ended += exec_end_orphan_group(procs[i].pgid, procs[i].started, procs[i].boot_id);
+    free(procs);
+    if (n && (rc = repo_job_procs_clear(app->db)) != BB_OK)
+        return rc;
+    if (ended) {
+        char num[16];
+        snprintf(num, sizeof num, "%d", ended);
+        bb_warn("ended process groups left running by the previous server", "groups", num);
+    }
+    /* attempt folders of the previous run: none of them is current now */
+    const char *roots[] = {app->artifacts_dir, app->work_dir};
+    for (size_t r = 0; r < 2; r++) {
+        char **names = NULL;
+        size_t nn = 0;
+        if (bb_dir_names(roots[r], false, SIZE_MAX, &names, &nn) != 0)
+            continue;
+        for (size_t i = 0; i < nn; i++) {
+            char path[PATH_MAX];
+            bool ours = r == 1 || strncmp(names[i], ".attempt-", 9) == 0;
+            if (ours && (size_t)snprintf(path, sizeof path, "%s/%s", roots[r], names[i]) <
+                            sizeof path)
+                bb_rmtree(path);
+        }
+        bb_strv_free(names, nn);
+    }
+    return BB_OK;
+}
+
 /* Runs the workflow in fresh directories (for workflows with files) and
  * returns its result with error and *retryable set on failure. */
 static enum exec_result execute(bb_app *app, const job *j, const bb_preset *preset,
@@ -442,7 +531,7 @@ static enum exec_result execute(bb_app *app, const job *j, const bb_preset *pres
         .cancel = cancel, .kill_grace_ms = 3000,
         .log_line = on_log_line, .progress = on_progress, .tick = on_tick, .ud = rc,
         .job = j, .cfg = app->cfg, .artifact_prefix = "", .secrets = secrets,
-        .record = on_record,
+        .record = on_record, .spawned = on_spawned,
     };
     if (wf->flags & WF_NO_FILES) {
         enum exec_result res = wf->run(&ctx);
@@ -450,8 +539,9 @@ static enum exec_result execute(bb_app *app, const job *j, const bb_preset *pres
         snprintf(error, errcap, "%s", ctx.error);
         return res;
     }
-    /* A fresh output directory per attempt: only this attempt's files
-     * become artifacts. */
+    /* Fresh directories of this attempt alone (attempt_dirs): only its
+     * files become artifacts, and a child of an earlier attempt that
+     * outlived its server cannot write into them. */
     char input[PATH_MAX] = "", prefix[1024];
     if (bb_rmtree(outdir) != 0 || bb_mkdirs(outdir, false) != 0 ||
         bb_rmtree(workdir) != 0 || bb_mkdirs(workdir, false) != 0) {
@@ -531,9 +621,8 @@ void svc_attempt_run(void *ud, const job *j, atomic_bool *cancel, const atomic_b
     enum exec_result res = EXEC_FAILED;
     char error[512] = "";
     bool retryable = false;
-    char outdir[PATH_MAX], workdir[PATH_MAX];
-    snprintf(outdir, sizeof outdir, "%s/%lld", app->artifacts_dir, (long long)j->id);
-    snprintf(workdir, sizeof workdir, "%s/%lld", app->work_dir, (long long)j->id);
+    char outdir[PATH_MAX], workdir[PATH_MAX], final_dir[PATH_MAX];
+    attempt_dirs(app, j, outdir, workdir, final_dir);
 
     if (!o) {
         snprintf(error, sizeof error, "out of memory");
@@ -550,8 +639,13 @@ void svc_attempt_run(void *ud, const job *j, atomic_bool *cancel, const atomic_b
         snprintf(error, sizeof error, "cannot read the job's output files: %s", strerror(errno));
         retryable = true;
     }
+    /* promoted first: the S3 copy reads the files where their keys say */
+    if (res == EXEC_OK && !(wf->flags & WF_NO_FILES))
+        res = promote(app, j, outdir, final_dir, error, sizeof error, &retryable);
     if (res == EXEC_OK && o->narts > 0 && wants_s3(app, j))
-        res = upload_artifacts(app, o, outdir, cancel, &rc, error, sizeof error, &retryable);
+        res = upload_artifacts(app, o, final_dir, cancel, &rc, error, sizeof error, &retryable);
+    if (wf && !(wf->flags & WF_NO_FILES))
+        bb_rmtree(outdir);   /* a failed attempt's files (gone when promoted) */
 
     struct job_finish *f = &out->f;
     memset(f, 0, sizeof *f);

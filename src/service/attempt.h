@@ -24,4 +24,9 @@ void svc_attempt_run(void *ud, const job *j, atomic_bool *cancel, const atomic_b
                      struct pool_result *out);
 void svc_attempt_result_free(void *owned);
 
+/* Start-up, before interrupted jobs are requeued: ends the process groups
+ * of attempts the previous server left running (exec_end_orphan_group)
+ * and removes their attempt folders.  BB_OK or a database error. */
+int svc_attempt_end_orphans(bb_app *app);
+
 #endif

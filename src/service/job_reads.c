@@ -86,6 +86,14 @@ int svc_job_logs(bb_app *app, int64_t id, int64_t after, int limit,
     return BB_OK;
 }
 
+bool svc_events_id_lost(bb_app *app, int64_t id, int64_t newest)
+{
+    bool lost = false;
+    if (id > newest)
+        return true;
+    return repo_events_id_lost(app->db, id, &lost) == BB_OK && lost;
+}
+
 int svc_events_replay(bb_app *app, int64_t after, int64_t upto, const struct bus_filter *f,
                       int (*fn)(void *ud, int64_t id, const char *type, const char *payload),
                       void *ud)

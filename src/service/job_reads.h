@@ -55,6 +55,10 @@ int svc_job_logs(bb_app *app, int64_t id, int64_t after, int limit,
 
 /* Replays the logged events (after, upto] that pass filter f, oldest
  * first, to fn (which returns non-zero to stop). */
+/* Whether a client's Last-Event-ID belongs to a timeline this database
+ * does not have (newer than the newest event, or handed out before a
+ * backup was restored): such a client must reload from scratch. */
+bool svc_events_id_lost(bb_app *app, int64_t id, int64_t newest);
 int svc_events_replay(bb_app *app, int64_t after, int64_t upto, const struct bus_filter *f,
                       int (*fn)(void *ud, int64_t id, const char *type, const char *payload),
                       void *ud);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "infra/db/db.h"
 #include "infra/db/repo_job.h"
 #include "infra/db/repo_user.h"
 #include "infra/workers/pool.h"
@@ -90,4 +91,33 @@ int svc_ops_gauges(bb_app *app, struct ops_gauges *out, bb_errctx *e)
 bool svc_health(bb_app *app)
 {
     return app->db && db_ping(app->db) == 0;
+}
+
+void svc_health_report(bb_app *app, bool probe, struct health_report *out)
+{
+    memset(out, 0, sizeof *out);
+    out->disk_free_bytes = -1;
+    out->db_ok = svc_health(app);
+    if (!app->db) {
+        snprintf(out->reason, sizeof out->reason, "the database is not open");
+        return;
+    }
+    struct db_health h;
+    db_health(app->db, probe, &h);
+    out->writable = h.probe_rc == BB_OK;
+    out->disk_full = h.probe_rc == BB_EFULL;
+    snprintf(out->last_write_error, sizeof out->last_write_error, "%s", h.last_error);
+    out->last_write_error_ms = h.last_error_ms;
+    out->last_write_ok_ms = h.last_ok_ms;
+    out->write_errors = h.write_errors;
+    out->disk_free_bytes = h.disk_free_bytes;
+    if (!out->db_ok)
+        snprintf(out->reason, sizeof out->reason, "the database does not answer reads");
+    else if (out->disk_full)
+        snprintf(out->reason, sizeof out->reason,
+                 "the disk is full: the database cannot be written (%s)",
+                 h.last_error[0] ? h.last_error : "database or disk is full");
+    else if (!out->writable)
+        snprintf(out->reason, sizeof out->reason, "the database cannot be written: %s",
+                 h.last_error[0] ? h.last_error : bb_err_code((enum bb_err)h.probe_rc));
 }

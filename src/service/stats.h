@@ -50,4 +50,20 @@ int svc_ops_gauges(bb_app *app, struct ops_gauges *out, bb_errctx *e);
 /* Whether the database answers (GET /health). */
 bool svc_health(bb_app *app);
 
+/* The health report of GET /health and GET /metrics (docs/operations.md,
+ * "Health"): reads, the writer's state and a write probe, free space. */
+struct health_report {
+    bool db_ok;                   /* the database answers reads */
+    bool writable;                /* the write probe passed (or was not run) */
+    bool disk_full;               /* the probe or the last write error said "full" */
+    char reason[256];             /* why not healthy; "" when healthy */
+    char last_write_error[200];   /* the last storage error, "" = none since start */
+    int64_t last_write_error_ms;  /* 0 = none */
+    int64_t last_write_ok_ms;     /* the last commit that succeeded */
+    uint64_t write_errors;        /* write batches that met a storage error */
+    int64_t disk_free_bytes;      /* -1 = unknown */
+};
+/* Fills *out; with probe, runs the write probe first. */
+void svc_health_report(bb_app *app, bool probe, struct health_report *out);
+
 #endif

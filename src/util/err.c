@@ -2,6 +2,7 @@
 #include "util/err.h"
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -13,11 +14,30 @@ static void set_message(bb_errctx *e, const char *fmt, va_list ap)
     vsnprintf(e->message, sizeof e->message, fmt, ap);
 }
 
+static atomic_bool disk_full;
+
+void bb_set_disk_full(bool full)
+{
+    atomic_store(&disk_full, full);
+}
+
+bool bb_disk_full(void)
+{
+    return atomic_load(&disk_full);
+}
+
 enum bb_err bb_fail(bb_errctx *e, enum bb_err code, const char *fmt, ...)
 {
+    if (code == BB_EIO && atomic_load(&disk_full))
+        code = BB_EFULL;
     if (e->code != BB_OK)
         return code;
     e->code = code;
+    if (code == BB_EFULL) {
+        snprintf(e->message, sizeof e->message, "the disk is full: the server cannot store "
+                 "anything until space is freed (docs/operations.md, \"Disk full\")");
+        return code;
+    }
     va_list ap;
     va_start(ap, fmt);
     set_message(e, fmt, ap);
@@ -83,6 +103,8 @@ const struct bb_err_info bb_err_table[] = {
      "the path exists with other methods (listed in Allow)"},
     {BB_ERANGE, "range_not_satisfiable", 416, "Content-Range", NULL,
      "a Range outside the object (Content-Range gives its size)"},
+    {BB_EFULL, "insufficient_storage", 507, "Retry-After", "30",
+     "the disk or the database's size limit is full; retry once space is freed"},
 };
 
 const size_t bb_err_count = sizeof bb_err_table / sizeof bb_err_table[0];

@@ -26,6 +26,7 @@ enum bb_err {
     BB_EIO,             /* database or filesystem failure (500) */
     BB_EMETHOD,         /* the path exists, not with this method (405) */
     BB_ERANGE,          /* a byte range outside the object (416) */
+    BB_EFULL,           /* the disk (or the database's size limit) is full (507) */
 };
 
 /* One row of the error table (err.c).  `header` names the extra response
@@ -75,6 +76,12 @@ const char *bb_json_opt_string(const struct cJSON *body, const char *key, bb_err
 /* An optional boolean member: its value, or dflt when absent or null; any
  * other type records the field error "must be true or false" in e. */
 bool bb_json_opt_bool(const struct cJSON *body, const char *key, bool dflt, bb_errctx *e);
+/* Whether the database writer's last storage error was "disk full" and no
+ * write has succeeded since (set by the database layer, src/infra/db/db.c,
+ * read by any thread).  While it holds, bb_fail turns BB_EIO into BB_EFULL,
+ * so a "database error" a full disk caused answers 507 and says so. */
+void bb_set_disk_full(bool full);
+bool bb_disk_full(void);
 /* Frees e->fields and resets the context to BB_OK. */
 void bb_err_clear(bb_errctx *e);
 /* Short machine code for the enum ("invalid", "not_found", ...). */

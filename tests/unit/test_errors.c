@@ -10,7 +10,7 @@
 static const char *const enum_names[] = {
     "BB_OK", "BB_EINVAL", "BB_EAUTH", "BB_EFORBIDDEN", "BB_ENOTFOUND", "BB_ECONFLICT",
     "BB_ETOOLARGE", "BB_EMEDIA", "BB_ESTATE", "BB_ERATE", "BB_EINTERNAL", "BB_ENOTIMPL",
-    "BB_EUNAVAIL", "BB_EIO", "BB_EMETHOD", "BB_ERANGE",
+    "BB_EUNAVAIL", "BB_EIO", "BB_EMETHOD", "BB_ERANGE", "BB_EFULL",
 };
 
 TEST(table_has_one_row_per_value_in_order)

@@ -1,11 +1,14 @@
-/* ops.c — operations routes: GET /metrics (Prometheus text format) and
- * GET /openapi.json (the API described from the route table).
+/* ops.c — operations routes: GET /health (reads, the writer's state with a
+ * write probe, free disk space: docs/operations.md, "Health"), GET
+ * /metrics (Prometheus text format) and GET /openapi.json (the API
+ * described from the route table).
  *
  * /metrics is PERM_PUBLIC in the route table because the router only knows
  * access tokens: this handler admits an admin (Bearer token or cookie), or
  * `Authorization: Bearer <metrics.token>` when that is configured, and
  * answers 401 / 403 like the router otherwise. */
 #include <dirent.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,12 +73,43 @@ static double process_open_fds(void)
     return (double)n;
 }
 
+void route_health(http_req *r)
+{
+    struct health_report h;
+    svc_health_report(r->app, true, &h);
+    bool ok = h.db_ok && h.writable;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "status", ok ? "ok" : "degraded");
+    cJSON_AddStringToObject(o, "db", h.db_ok ? "ok" : "error");
+    cJSON_AddStringToObject(o, "writes", h.writable ? "ok" : "failing");
+    if (!ok)
+        cJSON_AddStringToObject(o, "reason", h.reason);
+    cJSON_AddBoolToObject(o, "diskFull", h.disk_full);
+    if (h.disk_free_bytes >= 0)
+        cJSON_AddNumberToObject(o, "diskFreeBytes", (double)h.disk_free_bytes);
+    if (h.last_write_error[0]) {
+        char t[32];
+        cJSON *le = cJSON_AddObjectToObject(o, "lastWriteError");
+        bb_iso8601(h.last_write_error_ms, t);
+        cJSON_AddStringToObject(le, "message", h.last_write_error);
+        cJSON_AddStringToObject(le, "at", t);
+    } else {
+        cJSON_AddNullToObject(o, "lastWriteError");
+    }
+    cJSON_AddStringToObject(o, "version", BB_VERSION);
+    /* the web UI shows first-run setup instead of sign-in while this holds */
+    cJSON_AddBoolToObject(o, "setupRequired", atomic_load(&r->app->setup_open));
+    http_reply_doc(r, ok ? 200 : 503, o, "Cache-Control: no-store\r\n");
+}
+
 /* The scrape-time gauges: jobs, workers, bus, database, process. */
 static int put_gauges(http_req *r, buf *b)
 {
     struct ops_gauges g;
     if (svc_ops_gauges(r->app, &g, &r->err) != BB_OK)
         return -1;
+    struct health_report h;
+    svc_health_report(r->app, true, &h);
     int rc = buf_puts(b, "# HELP batchbox_jobs Jobs in the database by state.\n"
                          "# TYPE batchbox_jobs gauge\n");
     for (int s = JOB_QUEUED; s <= JOB_CANCELED; s++)
@@ -106,6 +140,16 @@ static int put_gauges(http_req *r, buf *b)
          "Automatic WAL checkpoints run since start.", (double)g.checkpoints},
         {"batchbox_sqlite_checkpoint_errors_total", "counter",
          "Automatic WAL checkpoints that failed since start.", (double)g.checkpoint_errors},
+        {"batchbox_db_writable", "gauge",
+         "1 if the database write probe passes, 0 if writes fail (see /health).",
+         h.writable ? 1.0 : 0.0},
+        {"batchbox_disk_full", "gauge", "1 if the database cannot grow: the disk is full.",
+         h.disk_full ? 1.0 : 0.0},
+        {"batchbox_db_write_errors_total", "counter",
+         "Database write batches that met a storage error (full, I/O, read-only).",
+         (double)h.write_errors},
+        {"batchbox_disk_free_bytes", "gauge", "Free space for the data directory's database.",
+         (double)h.disk_free_bytes},
         {"process_resident_memory_bytes", "gauge", "Resident memory size in bytes.",
          process_rss()},
         {"process_open_fds", "gauge", "Number of open file descriptors.", process_open_fds()},

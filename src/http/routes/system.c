@@ -1,5 +1,5 @@
-/* system.c — health, job options and the embedded web assets (the route
- * table's fallback entry). */
+/* system.c — job options and the embedded web assets (the route table's
+ * fallback entry).  GET /health is in ops.c. */
 #include <stdio.h>
 #include <string.h>
 
@@ -8,18 +8,6 @@
 #include "service/jobs.h"
 #include "service/stats.h"
 #include "util/assets.h"
-
-void route_health(http_req *r)
-{
-    bool ok = svc_health(r->app);
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "status", ok ? "ok" : "degraded");
-    cJSON_AddStringToObject(o, "db", ok ? "ok" : "error");
-    cJSON_AddStringToObject(o, "version", BB_VERSION);
-    /* the web UI shows first-run setup instead of sign-in while this holds */
-    cJSON_AddBoolToObject(o, "setupRequired", atomic_load(&r->app->setup_open));
-    http_reply_doc(r, ok ? 200 : 503, o, NULL);
-}
 
 void route_job_options(http_req *r)
 {

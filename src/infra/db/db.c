@@ -42,12 +42,25 @@
  * - synchronous=NORMAL in WAL mode: a process crash (kill -9) loses
  *   nothing committed; a power loss may lose the last transactions.  See
  *   docs/architecture.md.
+ * - Writer health (docs/operations.md, "Health"): the writer remembers the
+ *   last storage error (disk full, I/O error, read-only or damaged file:
+ *   SQLite's code and message) and the time of the last good commit,
+ *   under hmu; db_health() reads them and runs a write probe (a commit
+ *   that also has to allocate pages, rolled back).  A full disk maps to
+ *   BB_EFULL and sets bb_set_disk_full() until a commit succeeds.  If a
+ *   failing statement made SQLite roll the whole transaction back, every
+ *   operation of the batch fails (none of their changes is kept).
+ * - Start-up checks in db_open (docs/operations.md, "Start-up checks"): a
+ *   read-only database file, PRAGMA quick_check findings and a failing
+ *   write probe stop the open with a message naming the problem; an empty
+ *   (0-byte) file is used as a new database and the log says so.
  * - Shutdown: db_close() marks the queue closed (later db_write calls get
  *   BB_EUNAVAIL), lets the writer finish what is queued, joins it,
  *   checkpoints (TRUNCATE) and closes every connection.  By then the queue
  *   is empty and every reader has been given back (asserted).
  */
 #include "infra/db/db.h"
+#include "infra/db/db_schema.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -57,6 +70,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -65,6 +79,8 @@
 #include "util/assets.h"
 #include "util/bb_assert.h"
 #include "util/err.h"
+#include "util/clock.h"
+#include "util/text.h"
 #include "util/log.h"
 
 #define STMT_SLOTS 128
@@ -81,6 +97,10 @@ struct db_conn {
 /* The write connection of the db whose writer thread this is (NULL on
  * every other thread): for the thread asserts. */
 static _Thread_local const db_conn *tls_writer_conn;
+/* The first storage error (SQLite code, 0 = none) a statement of the
+ * running batch met, and its message: writer thread only. */
+static _Thread_local int tls_batch_err;
+static _Thread_local char tls_batch_msg[200];
 
 struct op {
     db_op_fn fn;
@@ -103,6 +123,14 @@ struct db {
     bool closing;
 
     atomic_uint_fast64_t checkpoints, checkpoint_errors;   /* db_stats */
+
+    pthread_mutex_t hmu;          /* guards the writer's health below */
+    int werr_code;                /* SQLite code of the last storage error */
+    char werr_msg[200];
+    int64_t werr_ms, wok_ms;      /* when it happened; the last good commit */
+    uint64_t write_errors;        /* batches that met a storage error */
+    int64_t probe_ms;             /* the last health probe (db_health) */
+    int probe_rc;                 /* and its result */
 
     db_commit_hook hook;          /* set before the first write */
     void *hook_ud;
@@ -278,11 +306,38 @@ int db_bind_id(db_q *q, const char *name, int64_t v)
     return bound(q, name, v ? sqlite3_bind_int64(q->st, i, v) : sqlite3_bind_null(q->st, i));
 }
 
+/* SQLite codes that say the database cannot be written (as opposed to a
+ * statement that is wrong or conflicts). */
+static bool storage_error(int rc)
+{
+    switch (rc & 0xff) {
+    case SQLITE_FULL: case SQLITE_IOERR: case SQLITE_READONLY: case SQLITE_CORRUPT:
+    case SQLITE_CANTOPEN: case SQLITE_NOTADB: case SQLITE_PERM:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* On the writer thread: remembers the batch's first storage error. */
+static void note_batch_error(int rc, const char *msg)
+{
+    if (tls_writer_conn && storage_error(rc) && !tls_batch_err) {
+        tls_batch_err = rc;
+        snprintf(tls_batch_msg, sizeof tls_batch_msg, "%s", msg ? msg : sqlite3_errstr(rc));
+    }
+}
+
 /* Maps a failed step to the application's error and records it. */
 static int step_failed(db_q *q, int rc)
 {
     const char *msg = sqlite3_errmsg(db_handle(q->c));
-    if ((rc & 0xff) == SQLITE_CONSTRAINT) {
+    if (q->c->writer)
+        note_batch_error(rc, msg);
+    if ((rc & 0xff) == SQLITE_FULL) {
+        bb_error("sql step failed: the disk is full", "error", msg, "sql", sqlite3_sql(q->st));
+        q->rc = BB_EFULL;
+    } else if ((rc & 0xff) == SQLITE_CONSTRAINT) {
         if (rc != SQLITE_CONSTRAINT_UNIQUE && rc != SQLITE_CONSTRAINT_PRIMARYKEY)
             bb_warn("sql constraint violated", "error", msg, "sql", sqlite3_sql(q->st));
         q->rc = BB_ECONFLICT;
@@ -505,18 +560,6 @@ static void conn_close(db_conn *c)
     c->h = NULL;
 }
 
-static int exec_sql(sqlite3 *h, const char *sql, char *err, size_t errlen)
-{
-    char *msg = NULL;
-    int rc = sqlite3_exec(h, sql, NULL, NULL, &msg);
-    if (rc != SQLITE_OK) {
-        snprintf(err, errlen, "%s", msg ? msg : sqlite3_errstr(rc));
-        sqlite3_free(msg);
-        return -1;
-    }
-    return 0;
-}
-
 static int conn_open(db_conn *c, const char *path, bool writer, bool sync_full,
                      char *err, size_t errlen)
 {
@@ -530,6 +573,12 @@ static int conn_open(db_conn *c, const char *path, bool writer, bool sync_full,
         conn_close(c);
         return -1;
     }
+    if (writer && sqlite3_db_readonly(c->h, "main") == 1) {
+        snprintf(err, errlen, "the database file %s is read-only: the server must be able to "
+                 "write it (check its owner and mode)", path);
+        conn_close(c);
+        return -1;
+    }
     sqlite3_busy_timeout(c->h, 5000);
     sqlite3_extended_result_codes(c->h, 1);
     const char *pragmas = writer
@@ -539,104 +588,8 @@ static int conn_open(db_conn *c, const char *path, bool writer, bool sync_full,
                        " PRAGMA temp_store=MEMORY;")
         : "PRAGMA foreign_keys=ON; PRAGMA cache_size=-1024; PRAGMA temp_store=MEMORY;"
           " PRAGMA query_only=ON;";
-    if (exec_sql(c->h, pragmas, err, errlen) != 0) {
+    if (db_exec_sql(c->h, pragmas, err, errlen) != 0) {
         conn_close(c);
-        return -1;
-    }
-    return 0;
-}
-
-/* Runs every "-- migration N" section of schema.sql with N > user_version. */
-static int migrate(sqlite3 *h, char *err, size_t errlen)
-{
-    const struct bb_asset *a = bb_asset_find("schema.sql");
-    if (!a) {
-        snprintf(err, errlen, "schema.sql is not embedded in this binary");
-        return -1;
-    }
-    sqlite3_stmt *st = NULL;
-    int current = 0;
-    if (sqlite3_prepare_v2(h, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
-        sqlite3_step(st) == SQLITE_ROW)
-        current = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
-
-    /* Sections start at lines that are exactly "-- migration N". */
-    const char *text = (const char *)a->data;
-    const char *starts[256];
-    int nums[256], nsec = 0;
-    for (const char *line = text; line && *line;
-         line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
-        if (strncmp(line, "-- migration ", 13) != 0 || line[13] < '1' || line[13] > '9')
-            continue;
-        const char *q = line + 13;
-        while (*q >= '0' && *q <= '9')
-            q++;
-        if (*q != '\n' && *q != '\r' && *q != '\0')
-            continue;
-        if (nsec == 256)
-            break;
-        starts[nsec] = line;
-        nums[nsec++] = (int)strtol(line + 13, NULL, 10);
-    }
-    int latest = 0;
-    for (int i = 0; i < nsec; i++) {
-        int n = nums[i];
-        if (n != latest + 1) {
-            snprintf(err, errlen, "schema.sql: migration %d follows %d", n, latest);
-            return -1;
-        }
-        latest = n;
-        if (n <= current)
-            continue;
-        const char *body = strchr(starts[i], '\n');
-        const char *end = i + 1 < nsec ? starts[i + 1] : NULL;
-        if (!body)
-            break;
-        size_t len = end ? (size_t)(end - body) : strlen(body);
-        char *sql = malloc(len + 128);
-        if (!sql) {
-            snprintf(err, errlen, "out of memory");
-            return -1;
-        }
-        int off = snprintf(sql, 64, "BEGIN;\n");
-        memcpy(sql + off, body, len);
-        /* lint-ok: an integer from schema.sql; PRAGMA takes no bound parameters */
-        snprintf(sql + off + len, 64, "\nPRAGMA user_version=%d;\nCOMMIT;", n);
-        int rc = exec_sql(h, sql, err, errlen);
-        free(sql);
-        if (rc != 0) {
-            char inner[256];
-            snprintf(inner, sizeof inner, "%s", err);
-            snprintf(err, errlen, "migration %d failed: %s", n, inner);
-            exec_sql(h, "ROLLBACK", inner, sizeof inner);
-            return -1;
-        }
-        char num[16];
-        snprintf(num, sizeof num, "%d", n);
-        bb_info("database migrated", "version", num);
-    }
-    if (current > latest) {
-        snprintf(err, errlen,
-                 "the database is at schema version %d but this batchbox knows only up to %d: "
-                 "it was written by a newer batchbox; upgrade the binary (or restore a backup)",
-                 current, latest);
-        return -1;
-    }
-    return 0;
-}
-
-/* Runs one of the writer's transaction-control statements (prepared once). */
-static int tx(db *d, const char *sql)
-{
-    sqlite3_stmt *st = db_stmt(&d->writer, sql);
-    if (!st)
-        return -1;
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE) {
-        bb_error("transaction statement failed", "sql", sql, "error",
-                 sqlite3_errmsg(d->writer.h));
         return -1;
     }
     return 0;
@@ -649,13 +602,58 @@ static const char SQL_SAVEPOINT[] = "SAVEPOINT op";
 static const char SQL_ROLLBACK_TO[] = "ROLLBACK TO op";
 static const char SQL_RELEASE[] = "RELEASE op";
 
+/* Runs one of the writer's transaction-control statements (prepared once). */
+static int tx(db *d, const char *sql)
+{
+    sqlite3_stmt *st = db_stmt(&d->writer, sql);
+    if (!st)
+        return -1;
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_DONE)
+        note_batch_error(rc, sqlite3_errmsg(d->writer.h));
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        /* after a storage error SQLite may have rolled back already: the
+         * statements that follow fail for that reason, said once above */
+        if (!tls_batch_err || sql == SQL_BEGIN || sql == SQL_COMMIT)
+            bb_error("transaction statement failed", "sql", sql, "error",
+                     sqlite3_errmsg(d->writer.h));
+        return -1;
+    }
+    return 0;
+}
+
+
+/* After a batch: the writer's health (db_health) and the disk-full flag. */
+static void note_batch_outcome(db *d, bool committed)
+{
+    int64_t now = bb_now_ms();
+    pthread_mutex_lock(&d->hmu);
+    if (tls_batch_err) {
+        d->werr_code = tls_batch_err;
+        snprintf(d->werr_msg, sizeof d->werr_msg, "%s", tls_batch_msg);
+        d->werr_ms = now;
+        d->write_errors++;
+    }
+    if (committed)
+        d->wok_ms = now;
+    pthread_mutex_unlock(&d->hmu);
+    if ((tls_batch_err & 0xff) == SQLITE_FULL)
+        bb_set_disk_full(true);
+    else if (committed)
+        bb_set_disk_full(false);
+}
+
 static void run_batch(db *d, struct op *batch)
 {
+    tls_batch_err = 0;
+    tls_batch_msg[0] = '\0';
     bool began = tx(d, SQL_BEGIN) == 0;
     bool single = batch->next == NULL;
+    bool lost = false;   /* SQLite rolled the transaction back by itself */
     for (struct op *o = batch; o; o = o->next) {
         BB_ASSERT(o->out.n == 0 && o->out.items == NULL);
-        if (!began) {
+        if (!began || lost) {
             o->rc = BB_EIO;
             continue;
         }
@@ -667,6 +665,10 @@ static void run_batch(db *d, struct op *batch)
         }
         o->rc = o->fn(&d->writer, o->arg, &o->out);
         if (o->rc != BB_OK) {
+            if (sqlite3_get_autocommit(d->writer.h)) {
+                lost = true;
+                break;
+            }
             if (!single)
                 tx(d, SQL_ROLLBACK_TO);
             outbox_discard(&o->out);
@@ -674,15 +676,25 @@ static void run_batch(db *d, struct op *batch)
         if (!single)
             tx(d, SQL_RELEASE);
     }
-    if (began && single && batch->rc != BB_OK) {
+    bool committed = false;
+    if (lost) {
+        for (struct op *o = batch; o; o = o->next) {
+            if (o->rc == BB_OK)
+                o->rc = (tls_batch_err & 0xff) == SQLITE_FULL ? BB_EFULL : BB_EIO;
+            outbox_discard(&o->out);
+        }
+    } else if (began && single && batch->rc != BB_OK) {
         tx(d, SQL_ROLLBACK);
     } else if (began && tx(d, SQL_COMMIT) != 0) {
         tx(d, SQL_ROLLBACK);
         for (struct op *o = batch; o; o = o->next) {
-            o->rc = BB_EIO;
+            o->rc = (tls_batch_err & 0xff) == SQLITE_FULL ? BB_EFULL : BB_EIO;
             outbox_discard(&o->out);
         }
+    } else if (began) {
+        committed = true;
     }
+    note_batch_outcome(d, committed);
     /* Publish in commit order, then wake the callers.  Only committed
      * operations still hold events. */
     size_t total = 0;
@@ -832,6 +844,90 @@ void db_stats(db *d, struct db_stats *out)
         out->wal_bytes = (int64_t)st.st_size;
 }
 
+
+/* ---- health: the write probe, start-up checks ------------------------------ */
+
+static const char SQL_PROBE_MARK[] =
+    "INSERT OR REPLACE INTO write_probe (id, at, pad) VALUES (1, :now, NULL)";
+static const char SQL_PROBE_SAVE[] = "SAVEPOINT probe";
+static const char SQL_PROBE_GROW[] =
+    "INSERT INTO write_probe (id, at, pad) VALUES (2, :now, zeroblob(:bytes))";
+static const char SQL_PROBE_UNDO[] = "ROLLBACK TO probe";
+static const char SQL_PROBE_RELEASE[] = "RELEASE probe";
+#define PROBE_GROW_BYTES 8192    /* two pages: the database has to grow */
+#define PROBE_EVERY_MS 1000
+
+/* The write probe: rewrites the one row (a commit reaches the disk) and
+ * allocates a few pages in a savepoint it rolls back (fails when the
+ * database cannot grow: a full disk or its size limit). */
+static int op_probe(db_conn *c, void *arg, db_outbox *out)
+{
+    (void)arg;
+    (void)out;
+    int64_t now = bb_now_ms();
+    db_q q;
+    db_prepare(&q, c, SQL_PROBE_MARK);
+    db_bind_i64(&q, ":now", now);
+    int rc = db_step_done(&q);
+    if (rc == BB_OK && db_prepare(&q, c, SQL_PROBE_SAVE) == BB_OK)
+        rc = db_step_done(&q);
+    if (rc != BB_OK)
+        return rc;
+    db_prepare(&q, c, SQL_PROBE_GROW);
+    db_bind_i64(&q, ":now", now);
+    db_bind_i64(&q, ":bytes", PROBE_GROW_BYTES);
+    rc = db_step_done(&q);
+    if (sqlite3_get_autocommit(c->h))
+        return rc != BB_OK ? rc : BB_EIO;   /* SQLite rolled everything back */
+    int undo = db_prepare(&q, c, SQL_PROBE_UNDO);
+    if (undo == BB_OK)
+        undo = db_step_done(&q);
+    if (undo == BB_OK && db_prepare(&q, c, SQL_PROBE_RELEASE) == BB_OK)
+        undo = db_step_done(&q);
+    return rc != BB_OK ? rc : undo;
+}
+
+int db_write_probe(db *d)
+{
+    return db_write(d, op_probe, NULL);
+}
+
+void db_health(db *d, bool probe, struct db_health *out)
+{
+    memset(out, 0, sizeof *out);
+    /* at most one probe a second, however often /health is asked */
+    int64_t now = bb_mono_us() / 1000;
+    pthread_mutex_lock(&d->hmu);
+    bool fresh = d->probe_ms && now - d->probe_ms < PROBE_EVERY_MS;
+    out->probe_rc = fresh ? d->probe_rc : BB_OK;
+    pthread_mutex_unlock(&d->hmu);
+    if (probe && !fresh) {
+        out->probe_rc = db_write_probe(d);
+        pthread_mutex_lock(&d->hmu);
+        d->probe_ms = now;
+        d->probe_rc = out->probe_rc;
+        pthread_mutex_unlock(&d->hmu);
+    }
+    pthread_mutex_lock(&d->hmu);
+    out->last_error_ms = d->werr_ms;
+    out->last_ok_ms = d->wok_ms;
+    out->write_errors = d->write_errors;
+    out->last_error_full = (d->werr_code & 0xff) == SQLITE_FULL;
+    snprintf(out->last_error, sizeof out->last_error, "%s", d->werr_msg);
+    pthread_mutex_unlock(&d->hmu);
+    out->disk_free_bytes = -1;
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", d->path);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *(slash == dir ? slash + 1 : slash) = '\0';
+    else
+        snprintf(dir, sizeof dir, ".");
+    struct statvfs vs;
+    if (statvfs(dir, &vs) == 0)
+        out->disk_free_bytes = (int64_t)vs.f_bavail * (int64_t)vs.f_frsize;
+}
+
 int db_open(const char *path, const struct db_options *opt, db **out, char *err,
             size_t errlen)
 {
@@ -854,13 +950,19 @@ int db_open(const char *path, const struct db_options *opt, db **out, char *err,
     pthread_cond_init(&d->qcond, NULL);
     pthread_mutex_init(&d->rmu, NULL);
     pthread_cond_init(&d->rcond, NULL);
+    pthread_mutex_init(&d->hmu, NULL);
+    struct stat fst;
+    if (!o.readonly && stat(path, &fst) == 0 && S_ISREG(fst.st_mode) && fst.st_size == 0)
+        bb_warn("the database file is empty (0 bytes): starting it as a new database",
+                "path", path);
     if (o.readonly) {
         if (access(path, R_OK) != 0) {
             snprintf(err, errlen, "cannot open database %s: %s", path, strerror(errno));
             goto fail;
         }
     } else if (conn_open(&d->writer, path, true, o.synchronous_full, err, errlen) != 0 ||
-               migrate(d->writer.h, err, errlen) != 0) {
+               db_startup_checks(d->writer.h, path, err, errlen) != 0 ||
+               db_migrate(d->writer.h, err, errlen) != 0) {
         goto fail;
     } else {
         sqlite3_wal_hook(d->writer.h, wal_hook, d);
@@ -884,6 +986,15 @@ int db_open(const char *path, const struct db_options *opt, db **out, char *err,
         goto fail;
     } else {
         d->writer_started = true;
+        int prc = db_write_probe(d);
+        if (prc != BB_OK) {
+            char why[200];
+            pthread_mutex_lock(&d->hmu);
+            snprintf(why, sizeof why, "%s", d->werr_msg[0] ? d->werr_msg : bb_err_code(prc));
+            pthread_mutex_unlock(&d->hmu);
+            snprintf(err, errlen, "cannot write the database %s: %s", path, why);
+            goto fail;
+        }
     }
     *out = d;
     return 0;
@@ -910,7 +1021,7 @@ void db_close(db *d)
         conn_close(&d->readers[i]);
     if (d->writer.h) {
         char err[128];
-        if (exec_sql(d->writer.h, "PRAGMA wal_checkpoint(TRUNCATE)", err, sizeof err) != 0)
+        if (db_exec_sql(d->writer.h, "PRAGMA wal_checkpoint(TRUNCATE)", err, sizeof err) != 0)
             bb_warn("checkpoint at close failed", "error", err);
     }
     conn_close(&d->writer);
@@ -920,6 +1031,7 @@ void db_close(db *d)
     pthread_cond_destroy(&d->qcond);
     pthread_mutex_destroy(&d->rmu);
     pthread_cond_destroy(&d->rcond);
+    pthread_mutex_destroy(&d->hmu);
     free(d->path);
     free(d);
 }
@@ -971,30 +1083,5 @@ int db_backup(db *d, const char *dest, char *err, size_t errlen)
         ret = -1;
     }
     sqlite3_close(to);
-    return ret;
-}
-
-int db_integrity_check(const char *path, char *err, size_t errlen)
-{
-    sqlite3 *h = NULL;
-    int rc = sqlite3_open_v2(path, &h, SQLITE_OPEN_READONLY, NULL);
-    if (rc != SQLITE_OK) {
-        snprintf(err, errlen, "cannot open %s: %s", path,
-                 h ? sqlite3_errmsg(h) : sqlite3_errstr(rc));
-        sqlite3_close(h);
-        return -1;
-    }
-    sqlite3_stmt *st = NULL;
-    int ret = -1;
-    if (sqlite3_prepare_v2(h, "PRAGMA integrity_check", -1, &st, NULL) == SQLITE_OK &&
-        sqlite3_step(st) == SQLITE_ROW) {
-        const char *res = (const char *)sqlite3_column_text(st, 0);
-        snprintf(err, errlen, "%s", res ? res : "no result");
-        ret = res && strcmp(res, "ok") == 0 ? 0 : -1;
-    } else {
-        snprintf(err, errlen, "integrity check failed: %s", sqlite3_errmsg(h));
-    }
-    sqlite3_finalize(st);
-    sqlite3_close(h);
     return ret;
 }

@@ -206,6 +206,23 @@ int db_ping(db *d);
  * integrity_check; 0 if it says "ok", else -1 with the finding in err. */
 int db_integrity_check(const char *path, char *err, size_t errlen);
 
+/* The writer's health (docs/operations.md, "Health").  With probe, first
+ * runs db_write_probe.  Any thread. */
+struct db_health {
+    int probe_rc;              /* the probe's result (BB_OK, BB_EFULL, BB_EIO...);
+                                  BB_OK when not probed */
+    char last_error[200];      /* SQLite's message of the last storage error, "" = none */
+    bool last_error_full;      /* that error was "disk full" */
+    int64_t last_error_ms;     /* when (0 = never) */
+    int64_t last_ok_ms;        /* the last commit that succeeded (0 = none yet) */
+    uint64_t write_errors;     /* write batches that met a storage error since db_open */
+    int64_t disk_free_bytes;   /* free space for the database's folder; -1 unknown */
+};
+void db_health(db *d, bool probe, struct db_health *out);
+/* A cheap write that reaches the disk and has to grow the database (the
+ * growth is rolled back): BB_OK, BB_EFULL, BB_EIO... */
+int db_write_probe(db *d);
+
 /* Counters for /metrics: automatic WAL checkpoints run by the writer (and
  * those that failed) since db_open, and the current size of the -wal file
  * (0 when it does not exist). */

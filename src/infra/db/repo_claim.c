@@ -41,6 +41,8 @@ static const char SQL_FIN_REQUEUE[] =
     "UPDATE jobs SET state = 'queued', attempts = max(attempts - 1, 0), lease_until = 0, "
     "run_after = 0, progress = 0, updated_at = :now WHERE id = :id AND state = 'running'";
 
+static const char SQL_PROC_FORGET[] = "DELETE FROM job_procs WHERE job_id = :id";
+
 static int finish_one(db_conn *c, const struct job_finish *f, db_outbox *out)
 {
     const char *sql = NULL;
@@ -74,6 +76,10 @@ static int finish_one(db_conn *c, const struct job_finish *f, db_outbox *out)
         return rc;
     if (db_changes(&q) != 1)
         return BB_ESTATE;
+    db_prepare(&q, c, SQL_PROC_FORGET);
+    db_bind_i64(&q, ":id", f->job_id);
+    if ((rc = db_step_done(&q)) != BB_OK)
+        return rc;
     if (f->kind == FINISH_SUCCEEDED && f->nartifacts &&
         (rc = repo_artifacts_replace(c, f->job_id, f->artifacts, f->nartifacts, now)) != BB_OK)
         return rc;
@@ -367,4 +373,83 @@ int repo_job_renew_leases(db *d, const int64_t *ids, size_t n, int64_t until)
 {
     struct renew_arg a = {.ids = ids, .n = n, .until = until};
     return n ? db_write(d, op_renew, &a) : BB_OK;
+}
+
+/* ---- process groups of running attempts ----------------------------------- */
+
+static const char SQL_PROC_SET[] =
+    "INSERT OR REPLACE INTO job_procs (job_id, attempt, pgid, started, boot_id) "
+    "VALUES (:job_id, :attempt, :pgid, :started, :boot_id)";
+static const char SQL_PROC_LIST[] =
+    "SELECT job_id, attempt, pgid, started, boot_id FROM job_procs ORDER BY job_id";
+static const char SQL_PROC_CLEAR[] = "DELETE FROM job_procs";
+static const char SQL_ATTEMPT_CURRENT[] =
+    "SELECT attempts FROM jobs WHERE id = :id AND state = 'running'";
+
+static int op_proc_set(db_conn *c, void *arg, db_outbox *out)
+{
+    (void)out;
+    const struct job_proc *p = arg;
+    db_q q;
+    db_prepare(&q, c, SQL_PROC_SET);
+    db_bind_i64(&q, ":job_id", p->job_id);
+    db_bind_i64(&q, ":attempt", p->attempt);
+    db_bind_i64(&q, ":pgid", p->pgid);
+    db_bind_i64(&q, ":started", p->started);
+    db_bind_text(&q, ":boot_id", p->boot_id);
+    return db_step_done(&q);
+}
+
+int repo_job_proc_set(db *d, const struct job_proc *p)
+{
+    return db_write(d, op_proc_set, (void *)p);
+}
+
+static void fill_proc(db_q *q, void *rec)
+{
+    struct job_proc *p = rec;
+    p->job_id = db_col_i64(q, 0);
+    p->attempt = db_col_int(q, 1);
+    p->pgid = db_col_i64(q, 2);
+    p->started = db_col_i64(q, 3);
+    const char *b = db_col_text(q, 4);
+    snprintf(p->boot_id, sizeof p->boot_id, "%s", b ? b : "");
+}
+
+int repo_job_procs_list(db *d, struct job_proc **out, size_t *n)
+{
+    db_q q;
+    void *items = NULL;
+    db_prepare_read(&q, d, SQL_PROC_LIST);
+    int rc = db_collect(&q, sizeof(struct job_proc), 0, fill_proc, clear_nothing, &items, n);
+    db_release(&q);
+    *out = items;
+    return rc;
+}
+
+static int op_proc_clear(db_conn *c, void *arg, db_outbox *out)
+{
+    (void)arg;
+    (void)out;
+    db_q q;
+    db_prepare(&q, c, SQL_PROC_CLEAR);
+    return db_step_done(&q);
+}
+
+int repo_job_procs_clear(db *d)
+{
+    return db_write(d, op_proc_clear, NULL);
+}
+
+int repo_job_attempt_current(db *d, int64_t id, int attempt)
+{
+    db_q q;
+    int64_t n = 0;
+    db_prepare_read(&q, d, SQL_ATTEMPT_CURRENT);
+    db_bind_i64(&q, ":id", id);
+    int rc = db_one_i64(&q, &n);
+    db_release(&q);
+    if (rc == BB_ENOTFOUND)
+        return BB_ESTATE;
+    return rc != BB_OK ? rc : n == attempt ? BB_OK : BB_ESTATE;
 }

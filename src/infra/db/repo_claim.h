@@ -71,4 +71,24 @@ int repo_job_expire_leases(db *d, int64_t now, int *n);
 /* Extends the leases of the given running jobs. */
 int repo_job_renew_leases(db *d, const int64_t *ids, size_t n, int64_t until);
 
+/* The process group of a running attempt (docs/operations.md, "Crash
+ * recovery").  Finishing the attempt (repo_job_finish, repo_job_cycle)
+ * forgets it in the same transaction. */
+struct job_proc {
+    int64_t job_id;
+    int attempt;
+    int64_t pgid;
+    int64_t started;        /* the leader's start time (clock ticks after boot) */
+    char boot_id[40];       /* the boot it started in */
+};
+/* Records p (replacing the job's earlier record). */
+int repo_job_proc_set(db *d, const struct job_proc *p);
+/* Every recorded group (caller frees *out); BB_OK or an error. */
+int repo_job_procs_list(db *d, struct job_proc **out, size_t *n);
+/* Forgets every record (start-up, after the groups were ended). */
+int repo_job_procs_clear(db *d);
+/* BB_OK if job id is running its attempt number `attempt` (the attempt
+ * whose folder may become the artifacts), BB_ESTATE if not, or an error. */
+int repo_job_attempt_current(db *d, int64_t id, int attempt);
+
 #endif

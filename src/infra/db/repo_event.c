@@ -215,6 +215,74 @@ int repo_events_max_id(db *d, int64_t *id)
     return rc == BB_ENOTFOUND ? BB_EIO : rc;
 }
 
+/* ---- id epochs (docs/operations.md, "Event ids across restores") --------- */
+
+static const char SQL_SEQ_GET[] =
+    "SELECT ifnull(max(seq), 0) FROM sqlite_sequence WHERE name = 'job_events'";
+static const char SQL_SEQ_SET[] =
+    "UPDATE sqlite_sequence SET seq = :floor WHERE name = 'job_events'";
+static const char SQL_SEQ_ADD[] =
+    "INSERT INTO sqlite_sequence (name, seq) SELECT 'job_events', :floor "
+    "WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'job_events')";
+static const char SQL_EPOCH_ADD[] =
+    "INSERT OR IGNORE INTO event_epochs (floor, prev_max, at) VALUES (:floor, :prev, :now)";
+static const char SQL_EPOCH_GAP[] =
+    "SELECT count(*) FROM event_epochs WHERE :id > prev_max AND :id <= floor";
+
+struct epoch_arg {
+    int64_t hint, floor;
+};
+
+static int op_epoch(db_conn *c, void *arg, db_outbox *out)
+{
+    (void)out;
+    struct epoch_arg *a = arg;
+    int64_t seq = 0, max = 0;
+    db_q q;
+    db_prepare(&q, c, SQL_SEQ_GET);
+    int rc = db_one_i64(&q, &seq);
+    if (rc == BB_OK && db_prepare(&q, c, SQL_EVENTS_MAX) == BB_OK)
+        rc = db_one_i64(&q, &max);
+    if (rc != BB_OK)
+        return rc;
+    a->floor = seq > max ? seq : max;
+    if (a->hint <= a->floor)
+        return BB_OK;   /* the clock is behind the ids: they only go on upwards */
+    a->floor = a->hint;
+    const char *steps[] = {SQL_SEQ_SET, SQL_SEQ_ADD, SQL_EPOCH_ADD};
+    for (size_t i = 0; i < 3 && rc == BB_OK; i++) {
+        db_prepare(&q, c, steps[i]);
+        db_bind_i64(&q, ":floor", a->floor);
+        if (steps[i] == SQL_EPOCH_ADD) {
+            db_bind_i64(&q, ":prev", max);
+            db_bind_i64(&q, ":now", bb_now_ms());
+        }
+        rc = db_step_done(&q);
+    }
+    return rc;
+}
+
+int repo_events_new_epoch(db *d, int64_t hint, int64_t *floor)
+{
+    struct epoch_arg a = {.hint = hint};
+    int rc = db_write(d, op_epoch, &a);
+    *floor = a.floor;
+    return rc;
+}
+
+int repo_events_id_lost(db *d, int64_t id, bool *lost)
+{
+    *lost = false;
+    int64_t n = 0;
+    db_q q;
+    db_prepare_read(&q, d, SQL_EPOCH_GAP);
+    db_bind_i64(&q, ":id", id);
+    int rc = db_one_i64(&q, &n);
+    db_release(&q);
+    *lost = rc == BB_OK && n > 0;
+    return rc;
+}
+
 /* ---- retention ---------------------------------------------------------- */
 
 #define TRIM_CHUNK 5000

@@ -42,4 +42,14 @@ int repo_job_logs(db *d, int64_t id, int64_t after, int limit,
 /* Id of the newest event in the log (0 when empty). */
 int repo_events_max_id(db *d, int64_t *id);
 
+/* Starts an event id epoch (start-up, before the first event): raises the
+ * job_events id sequence to hint (the clock in microseconds) when it is
+ * below, remembering the gap (the newest id then, hint], so ids never go
+ * backwards even on a restored backup.  *floor: the sequence now.
+ * docs/operations.md, "Event ids across restores". */
+int repo_events_new_epoch(db *d, int64_t hint, int64_t *floor);
+/* Whether id lies in an epoch's gap: an id no event of this database has,
+ * handed out by a timeline a restore replaced. */
+int repo_events_id_lost(db *d, int64_t id, bool *lost);
+
 #endif

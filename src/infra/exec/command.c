@@ -756,6 +756,8 @@ enum exec_result exec_command(exec_ctx *ctx)
     free_argv(argv, pr->argc);
     if (pid < 0)
         return EXEC_FAILED;
+    if (ctx->spawned)
+        ctx->spawned(ctx->ud, (int64_t)pid);
 
     stream ss[2] = {{.name = "stdout", .is_stdout = true, .fd = rd[0]},
                     {.name = "stderr", .fd = rd[1]}};
@@ -899,3 +901,59 @@ const struct workflow workflow_command = {
     .run = exec_command,
     .retryable = workflow_retryable_as_reported,
 };
+
+/* ---- process groups left by a previous server ------------------------------ */
+
+int exec_proc_started(int64_t pid, int64_t *started)
+{
+    char path[64], line[1024];
+    snprintf(path, sizeof path, "/proc/%lld/stat", (long long)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    size_t n = fread(line, 1, sizeof line - 1, f);
+    fclose(f);
+    line[n] = '\0';
+    /* "pid (comm) state ppid ...": comm may hold spaces and ')', so fields
+     * are counted after the last ')'; starttime is field 22. */
+    char *p = strrchr(line, ')');
+    if (!p)
+        return -1;
+    p++;
+    for (int field = 3; field < 22 && p; field++) {
+        p = strchr(p + 1, ' ');
+    }
+    if (!p)
+        return -1;
+    char *end = NULL;
+    long long v = strtoll(p + 1, &end, 10);
+    if (end == p + 1 || v < 0)
+        return -1;
+    *started = (int64_t)v;
+    return 0;
+}
+
+int exec_boot_id(char *out, size_t cap)
+{
+    FILE *f = fopen("/proc/sys/kernel/random/boot_id", "r");
+    if (!f)
+        return -1;
+    char *got = fgets(out, (int)cap, f);
+    fclose(f);
+    if (!got)
+        return -1;
+    out[strcspn(out, "\n")] = '\0';
+    return 0;
+}
+
+int exec_end_orphan_group(int64_t pgid, int64_t started, const char *boot_id)
+{
+    char now_boot[40];
+    if (pgid <= 1 || exec_boot_id(now_boot, sizeof now_boot) != 0 ||
+        strcmp(now_boot, boot_id) != 0)
+        return 0;   /* another boot: every process of that run is gone */
+    int64_t leader_started;
+    if (exec_proc_started(pgid, &leader_started) == 0 && leader_started != started)
+        return 0;   /* the pid now leads someone else's process */
+    return kill(-(pid_t)pgid, SIGKILL) == 0 ? 1 : 0;
+}

@@ -55,6 +55,11 @@ typedef struct exec_ctx {
     /* Keeps key = value for the job if the attempt succeeds (exec_record);
      * 0, or -1 when out of memory.  May be NULL. */
     int (*record)(void *ud, const char *key, const char *value);
+    /* Called right after a child process started, with its process group
+     * (the child leads it), so the attempt can be recorded and a restarted
+     * server can end it (docs/operations.md, "Crash recovery").  May be
+     * NULL. */
+    void (*spawned)(void *ud, int64_t pgid);
     /* out */
     char error[512];               /* failure message when not EXEC_OK */
     bool retryable;                /* EXEC_FAILED only */
@@ -97,6 +102,18 @@ int exec_record(exec_ctx *ctx, const char *key, const char *value);
  * the main child exits.  Bad templates and programs that cannot be started
  * (not found, not executable) fail without retry.  Thread-safe. */
 enum exec_result exec_command(exec_ctx *ctx);
+
+/* The start time of process pid (clock ticks after boot, field 22 of
+ * /proc/PID/stat) into *started: 0, or -1 when there is no such process. */
+int exec_proc_started(int64_t pid, int64_t *started);
+/* This boot's id (/proc/sys/kernel/random/boot_id) into out: 0 or -1. */
+int exec_boot_id(char *out, size_t cap);
+/* Ends (SIGKILL) a process group a previous server left running, if it is
+ * really that group: same boot, and its leader either gone (a pgid is not
+ * reused while any member lives) or still the process that started at
+ * `started`.  Returns 1 when a group was signalled, 0 when nothing of it
+ * is left or it is not ours. */
+int exec_end_orphan_group(int64_t pgid, int64_t started, const char *boot_id);
 
 /* Expands one argv template element.  Placeholders: {input} {outdir}
  * {jobId} {workdir} {param.NAME}.  Returns a malloc'd string (caller frees)

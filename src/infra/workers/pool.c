@@ -24,6 +24,8 @@
  *   concurrency limits hold: the list of presets at their limit is
  *   computed and the claimed job registered under it.  A worker's slot
  *   (job_id) stays taken until the cycle that records its result commits.
+ * - A round trip that fails (database error, full disk) is retried after a
+ *   backoff that doubles from 200 ms to 10 s, reset by the next success.
  * - Idle workers sleep on `cond` until pool_wake (a submit, a retry, a
  *   finished job freeing a concurrency slot) or the next run_after of a
  *   delayed retry, at most 1 s.
@@ -57,6 +59,8 @@
 #include "util/util.h"
 
 #define CLAIM_BATCH 32
+#define POOL_RETRY_MIN_MS 200
+#define POOL_RETRY_MAX_MS 10000
 #define EXPIRE_EVERY_US 5000000
 #define HOUSEKEEP_EVERY_US 30000000
 
@@ -179,6 +183,7 @@ static void *worker_main(void *arg)
     job jobs[CLAIM_BATCH];
     struct pool_result pend[CLAIM_BATCH];
     size_t npend = 0;
+    int64_t backoff_ms = 0;   /* after failed round trips: 0, then 200 ms doubling to 10 s */
     memset(pend, 0, sizeof pend);
     for (;;) {
         pthread_mutex_lock(&p->mu);
@@ -226,12 +231,22 @@ static void *worker_main(void *arg)
         pthread_mutex_unlock(&p->claim_mu);
         if (rc == BB_OK) {
             results_free(p, pend, &npend);
+            if (backoff_ms)
+                bb_info("job results and claims work again");
+            backoff_ms = 0;
         } else {
-            /* results stay pending and are offered again; if the database
-             * is gone for good (shutdown), give up on them: the jobs are
-             * still 'running' and start-up recovery requeues them */
-            bb_warn("could not record job results or claim; retrying",
-                    "error", bb_err_code((enum bb_err)rc));
+            /* results stay pending and are offered again, after a wait
+             * that doubles (a full disk would otherwise be retried, and
+             * logged, many times a second); if the database is gone for
+             * good (shutdown), give up on them: the jobs are still
+             * 'running' and start-up recovery requeues them */
+            backoff_ms = backoff_ms ? backoff_ms * 2 : POOL_RETRY_MIN_MS;
+            if (backoff_ms > POOL_RETRY_MAX_MS)
+                backoff_ms = POOL_RETRY_MAX_MS;
+            char wait[24];
+            snprintf(wait, sizeof wait, "%lld", (long long)backoff_ms);
+            bb_warn("could not record job results or claim; retrying", "error",
+                    bb_err_code((enum bb_err)rc), "retryInMs", wait);
             if (rc == BB_EUNAVAIL || stop)
                 results_free(p, pend, &npend);
         }
@@ -241,7 +256,7 @@ static void *worker_main(void *arg)
                 continue;
             int64_t wait_ms = 1000;
             if (rc != BB_OK)
-                wait_ms = 200;
+                wait_ms = backoff_ms;
             else if (next_due) {
                 int64_t until = next_due - bb_now_ms();
                 if (until < wait_ms)
@@ -250,7 +265,8 @@ static void *worker_main(void *arg)
             struct timespec ts;
             deadline_in(&ts, wait_ms);
             pthread_mutex_lock(&p->mu);
-            while (!p->stopping && p->wake_seq == seq)
+            /* a failed round trip waits out its backoff whatever wakes */
+            while (!p->stopping && (p->wake_seq == seq || rc != BB_OK))
                 if (pthread_cond_timedwait(&p->cond, &p->mu, &ts) == ETIMEDOUT)
                     break;
             pthread_mutex_unlock(&p->mu);
