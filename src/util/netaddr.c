@@ -93,8 +93,13 @@ bool bb_addr_list_valid(const char *list, char *why, size_t whylen)
 {
     if (why && whylen)
         why[0] = '\0';
-    size_t count = 0;
-    for (const char *p = list; p && *p;) {
+    if (!list || !*list) {
+        if (why && whylen)
+            snprintf(why, whylen, "the list is empty");
+        return false;
+    }
+    /* every entry, empty ones ("a,,b", "a,") included, must parse */
+    for (const char *p = list;;) {
         const char *comma = strchr(p, ',');
         size_t n = comma ? (size_t)(comma - p) : strlen(p);
         struct ip net;
@@ -105,12 +110,10 @@ bool bb_addr_list_valid(const char *list, char *why, size_t whylen)
                          "10.0.0.1 or 10.0.0.0/8)", (int)(n > 64 ? 64 : n), p);
             return false;
         }
-        count++;
-        p = comma ? comma + 1 : p + n;
+        if (!comma)
+            return true;
+        p = comma + 1;
     }
-    if (count == 0 && why && whylen)
-        snprintf(why, whylen, "the list is empty");
-    return count > 0;
 }
 
 bool bb_addr_in_list(const char *addr, const char *list)
