@@ -226,8 +226,7 @@ def test_big_log_is_streamed_with_bounded_memory():
     """Four clients read a 12 MB log but take only its first bytes: the server holds at most
     a page per client (the old route built the whole log twice per client first)."""
     lines = 12000
-    s = _server_with(presets=[_loud(lines, width=1000, id_="big")],
-                     limits={"maxBodyBytes": 65536, "maxLogBytes": 64 << 20})
+    s = _server_with(presets=[_loud(lines, width=1000, id_="big")])   # under the 16 MiB cap
     jid = s.submit(preset="big")
     assert s.wait_terminal(jid, timeout=180)["state"] == "succeeded"
     pid = s.proc.pid
