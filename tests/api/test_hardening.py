@@ -152,12 +152,7 @@ def test_address_budget_slows_down_but_never_refuses_a_correct_password():
                             source_address="127.0.0.3"), 401, "unauthorized")
     r = s.login_as(harness.ADMIN_EMAIL, harness.ADMIN_PASSWORD, source_address="127.0.0.3")
     assert r.status == 200, f"the admin's correct password was refused: {r.describe()}"
-    # the per-account limit stays: 5 wrong passwords for one account from one address
-    for i in range(5):
-        assert_error(s.login_as(harness.ADMIN_EMAIL, f"guess-{i}", source_address="127.0.0.8"),
-                     401, "unauthorized")
-    assert_error(s.login_as(harness.ADMIN_EMAIL, harness.ADMIN_PASSWORD,
-                            source_address="127.0.0.8"), 429, "rate_limited")
+    # (the per-account limits still refuse: test_auth.py and the next test)
 
 
 def _xff_login(s, source, xff, email, password):
