@@ -200,3 +200,11 @@ CREATE TABLE event_epochs (
     prev_max INTEGER NOT NULL,      -- the newest event id the database had then
     at       INTEGER NOT NULL
 );
+
+-- migration 7
+-- The bytes of each job's log lines (docs/operations.md): kept as lines are
+-- stored, so the log cap (limits.maxLogBytes) and the user quota, which
+-- counts logs and artifacts besides uploads, need no scan of job_logs.
+ALTER TABLE jobs ADD COLUMN log_bytes INTEGER NOT NULL DEFAULT 0;
+UPDATE jobs SET log_bytes = (SELECT ifnull(sum(length(CAST(line AS BLOB))), 0)
+                             FROM job_logs WHERE job_logs.job_id = jobs.id);

@@ -26,8 +26,10 @@
  * once it has seen the job finished.
  *
  * Text that comes from the server is printed with control characters
- * replaced (cl_put_clean), except job log lines, which are the job's own
- * output and are passed through as they are (like `docker logs`). */
+ * replaced (cl_put_clean); job log lines, the job's own output, keep their
+ * text but show control characters escaped (cl_log_write: "\x1b", "\r"),
+ * so a job cannot move the cursor, recolour or retitle the terminal, or
+ * overwrite a line with a fake "[batchbox: ...]" one (docs/cli.md). */
 #ifndef BB_CLI_CLIENT_H
 #define BB_CLI_CLIENT_H
 
@@ -247,6 +249,15 @@ int cl_run_stream(struct cl_stream *s, const char *query);
 
 /* Writes s to f with control characters (but tab) shown as '?'. */
 void cl_put_clean(FILE *f, const char *s);
+/* Log text in pieces, as it arrives: every byte is written but C0
+ * controls (except LF and TAB), DEL and the C1 controls (U+0080..U+009F)
+ * are shown escaped ("\r", "\x1b", "\u009b").  A UTF-8 sequence cut
+ * between pieces is carried in *w.  Returns 0, or -1 when writing fails
+ * (errno set). */
+struct cl_log_writer {
+    bool pending_c2;         /* the previous piece ended in 0xC2 */
+};
+int cl_log_write(struct cl_log_writer *w, FILE *f, const char *data, size_t len);
 /* Field readers: a string or NULL; a value as text (numbers into out); an
  * int or dflt; progress (0..1) as a whole percentage or -1. */
 const char *cl_jstr(const cJSON *o, const char *key);

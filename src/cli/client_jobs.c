@@ -277,13 +277,14 @@ int cl_show(const struct cli_call *a)
 struct log_sink {
     bool write_failed;
     int write_errno;
+    struct cl_log_writer clean;
 };
 
 static int logs_chunk(void *user, const char *data, size_t len)
 {
     struct log_sink *sink = user;
 
-    if (fwrite(data, 1, len, stdout) != len || fflush(stdout) != 0) {
+    if (cl_log_write(&sink->clean, stdout, data, len) != 0 || fflush(stdout) != 0) {
         sink->write_failed = true;
         sink->write_errno = errno;
         return 1;
@@ -305,7 +306,7 @@ int cl_logs(const struct cli_call *a)
         errorf(c, "out of memory");
         return CLI_EXIT_FAILED;
     }
-    struct log_sink sink = {false, 0};
+    struct log_sink sink = {false, 0, {false}};
     struct cl_req o = {
         .accept = "text/plain",
         .on_chunk = logs_chunk,

@@ -13,6 +13,45 @@ void cl_put_clean(FILE *f, const char *s)
         fputc((*p < 0x20 && *p != '\t') || *p == 0x7f ? '?' : *p, f);
 }
 
+/* One control byte c escaped into f. */
+static int put_escaped(FILE *f, unsigned char c)
+{
+    switch (c) {
+    case '\r':
+        return fputs("\\r", f) < 0 ? -1 : 0;
+    case '\b':
+        return fputs("\\b", f) < 0 ? -1 : 0;
+    default:
+        return fprintf(f, "\\x%02x", c) < 0 ? -1 : 0;
+    }
+}
+
+int cl_log_write(struct cl_log_writer *w, FILE *f, const char *data, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)data;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = p[i];
+        if (w->pending_c2) {
+            w->pending_c2 = false;
+            if (c >= 0x80 && c <= 0x9f) {          /* a C1 control, UTF-8 encoded */
+                if (fprintf(f, "\\u00%02x", c) < 0)
+                    return -1;
+                continue;
+            }
+            if (fputc(0xc2, f) == EOF)
+                return -1;
+        }
+        if (c == 0xc2) {
+            w->pending_c2 = true;
+            continue;
+        }
+        bool control = (c < 0x20 && c != '\n' && c != '\t') || c == 0x7f;
+        if (control ? put_escaped(f, c) != 0 : fputc(c, f) == EOF)
+            return -1;
+    }
+    return 0;
+}
+
 /* Accepts a job id argument: digits only. */
 bool cl_valid_job_id(const char *s)
 {

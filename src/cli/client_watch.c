@@ -39,8 +39,16 @@ static int watch_event(struct cl_stream *s, const struct sse_event *ev)
             errorf(c, "out of memory; event #%s not shown", ev->id);
         cJSON_Delete(o);
     } else if (strcmp(ev->type, "job_log") == 0) {
-        const char *line = cl_jstr(data, "line");
-        printf("job %s | %s\n", job ? job : "?", line ? line : ev->data);
+        const char *line = cl_jstr(data, "line"), *stream = cl_jstr(data, "stream");
+        struct cl_log_writer clean = {false};
+        printf("job %s | ", job ? job : "?");
+        /* only batchbox's own lines may start like them (docs/cli.md) */
+        if (line && (!stream || strcmp(stream, "system") != 0) &&
+            strncmp(line, "[batchbox", 9) == 0)
+            fputs("[job] ", stdout);
+        (void)cl_log_write(&clean, stdout, line ? line : ev->data,
+                           strlen(line ? line : ev->data));
+        fputc('\n', stdout);
     } else if (job) {
         const char *state = cl_jstr(data, "state");
         const char *error = cl_jstr(data, "error");

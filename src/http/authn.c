@@ -1,6 +1,7 @@
 /* authn.c — who is calling and whether they may use the route: the
- * access token (Bearer header or bb_access cookie), the double-submit CSRF
- * check for cookie-authenticated changes, and the route's permission from
+ * access token (Bearer header or bb_access cookie), the CSRF check for
+ * cookie-authenticated changes (double-submit, and the value bound to the
+ * session: auth_csrf_value), and the route's permission from
  * the route table.  The router calls it before any handler; handlers read
  * r->who.  Runs on the request's civetweb thread. */
 #include <stdio.h>
@@ -15,12 +16,16 @@
 #include "service/auth.h"
 #include "util/util.h"
 
-bool http_csrf_ok(http_req *r)
+bool http_csrf_ok(http_req *r, int64_t session_id)
 {
-    char want[96];
+    char want[96], refresh[128];
     const char *got = mg_get_header(r->conn, "X-CSRF-Token");
-    return http_cookie(r, "bb_csrf", want, sizeof want) && got && strlen(want) >= 16 &&
-           strlen(got) == strlen(want) && sodium_memcmp(got, want, strlen(want)) == 0;
+    bool ok = http_cookie(r, "bb_csrf", want, sizeof want) && got && strlen(want) >= 16 &&
+              strlen(got) == strlen(want) && sodium_memcmp(got, want, strlen(want)) == 0 &&
+              http_cookie(r, "bb_refresh", refresh, sizeof refresh) &&
+              auth_csrf_ok(r->app, session_id, refresh, got);
+    sodium_memzero(refresh, sizeof refresh);
+    return ok;
 }
 
 static bool unsafe_method(const char *m)
@@ -71,7 +76,7 @@ bool http_authenticate_or_reply(http_req *r, const struct http_route *route)
     bool valid = tok && auth_check_access(r->app, tok, &info) == BB_OK;
     sodium_memzero(token, sizeof token);
     if (valid && r->cookie_auth && unsafe_method(r->method)) {
-        bool ok = http_csrf_ok(r);
+        bool ok = http_csrf_ok(r, info.session_id);
         if (!ok && route->perm == PERM_PUBLIC) {
             valid = false;          /* sign-in etc.: go on as anonymous */
         } else if (!ok) {

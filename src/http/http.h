@@ -70,7 +70,22 @@ typedef struct http_req {
     long long body_read;             /* body bytes read so far (http_read) */
     bool body_broken;                /* the body ended short of its length or
                                         chunk framing: nothing more to read */
+    int serve_policy;                /* enum http_serve_policy for http_serve_object */
 } http_req;
+
+/* How http_serve_object lets a browser treat a stored object (reply.c,
+ * docs/api.md "Serving files and artifacts").  Every object is served with
+ * X-Content-Type-Options: nosniff. */
+enum http_serve_policy {
+    HTTP_SERVE_SANDBOX = 0,      /* inline under `Content-Security-Policy: sandbox`:
+                                    no script runs, the page has no origin */
+    HTTP_SERVE_ATTACHMENT,       /* the same, and Content-Disposition: attachment
+                                    (active types batchbox did not render) */
+    HTTP_SERVE_LESSON_PAGE,      /* the lesson page batchbox rendered itself: its
+                                    own policy (its script and audio, nothing else) */
+    HTTP_SERVE_LESSON_ASSET,     /* the page's lesson.js/lesson.css: loaded by the
+                                    page, a download when opened directly */
+};
 
 typedef void (*http_handler)(http_req *r);
 
@@ -148,9 +163,16 @@ struct cJSON *http_json_body_limited_or_reply(http_req *r, size_t max);
 void http_drain(http_req *r, long long budget);
 /* Reads up to cap bytes of the body: >0 bytes, 0 at its end, <0 on error. */
 int http_read(http_req *r, void *dst, size_t cap);
-/* Double-submit CSRF check: X-CSRF-Token equals the bb_csrf cookie
- * (constant-time compare). */
-bool http_csrf_ok(http_req *r);
+/* CSRF check: X-CSRF-Token equals the bb_csrf cookie and is the value of
+ * the bb_refresh cookie's session (auth_csrf_value); with session_id (the
+ * access cookie's session, 0 = none) that refresh token must be of that
+ * session.  Constant-time compares. */
+bool http_csrf_ok(http_req *r, int64_t session_id);
+/* The client's address into out (cap >= 64; returns out): the peer's
+ * address, or, when the peer is a trusted proxy (http.trustedProxies), the
+ * rightmost X-Forwarded-For hop that is not a trusted proxy itself
+ * (client_addr.c).  Sign-in limits and the event stream use this one. */
+const char *http_client_addr(http_req *r, char *out, size_t cap);
 /* Value of a cookie into dst (cap); NULL if absent. */
 const char *http_cookie(http_req *r, const char *name, char *dst, size_t cap);
 /* Parses :id as a job id; replies 404 and returns false if malformed. */
@@ -191,9 +213,15 @@ int http_write(http_req *r, const void *data, size_t len);
 int http_parse_range(const char *h, int64_t size, int64_t *start, int64_t *len);
 struct store;
 /* Serves an object of `size` bytes with ETag = sha256, If-None-Match,
- * Range and HEAD, streaming from the store. */
+ * Range and HEAD, streaming from the store, under r->serve_policy. */
 void http_serve_object(http_req *r, struct store *st, const char *key, int64_t size,
                        const char *sha256, const char *content_type, const char *filename);
+
+/* The Content-Security-Policy and Content-Disposition lines (each ending
+ * in CRLF) for a stored object served under r->serve_policy, into out
+ * (cap >= 1200).  filename (may be NULL; at most 200 bytes used) goes into
+ * Content-Disposition as an ASCII fallback and RFC 6266 filename*. */
+void http_object_headers(const http_req *r, const char *filename, char *out, size_t cap);
 
 /* HTTP status for an error code (from the error table, util/err.c). */
 int http_status_for(enum bb_err code);

@@ -77,6 +77,11 @@
 #define MP_NAME_MAX 256           /* field name, NUL included */
 #define MP_FILENAME_MAX 1024      /* filename, NUL included */
 #define MP_CTYPE_MAX 256          /* part Content-Type, NUL included */
+/* What a caller that keeps one part (an upload's "file") allows besides
+ * it: delimiters, part headers, preamble, epilogue and the fields it
+ * ignores, together (docs/api.md, POST /uploads). */
+#define MP_OVERHEAD_MAX (64 * 1024)
+#define MP_OVERHEAD_MAX_TEXT "65536"
 
 /* Results.  MP_OK is 0; every error is sticky: once a parser failed, later
  * multipart_feed()/multipart_finish() calls return the same code. */

@@ -95,25 +95,9 @@ void http_serve_object(http_req *r, struct store *st, const char *key, int64_t s
         http_reply_err(r, &e);
         return;
     }
-    /* filenames are at most 200 bytes (sanitized at upload): the escaped
-     * form needs at most 3 bytes per byte */
-    char disp[1100] = "";
-    if (filename && strlen(filename) <= 200) {
-        /* RFC 6266: an ASCII fallback plus the UTF-8 name, both escaped */
-        char ascii[201], pct[601];
-        size_t a = 0;
-        for (const unsigned char *c = (const unsigned char *)filename; *c; c++)
-            if (a + 1 < sizeof ascii)
-                ascii[a++] =
-                    (*c >= 0x20 && *c < 0x7f && *c != '"' && *c != '\\') ? (char)*c : '_';
-        ascii[a] = '\0';
-        bb_url_escape(pct, sizeof pct, filename, false);
-        snprintf(disp, sizeof disp,
-                 "Content-Disposition: inline; filename=\"%s\"; "
-                 "filename*=UTF-8''%s\r\n",
-                 ascii, pct);
-    }
-    char extra[1600];
+    char disp[1400];
+    http_object_headers(r, filename, disp, sizeof disp);
+    char extra[1900];
     if (pr == 0)
         snprintf(extra, sizeof extra,
                  "Content-Length: %" PRId64 "\r\n"

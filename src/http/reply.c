@@ -16,6 +16,7 @@
 #include "http/http.h"
 #include "http/http_int.h"
 #include "util/buf.h"
+#include "util/util.h"
 
 const char *const http_common_headers =
     "X-Content-Type-Options: nosniff\r\n"
@@ -24,6 +25,44 @@ const char *const http_common_headers =
     "Content-Security-Policy: default-src 'self'; img-src 'self' data:; media-src 'self' blob:; "
     "style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; "
     "base-uri 'none'; form-action 'self'\r\n";
+
+/* Policies for stored objects (artifacts, uploads), sent besides the
+ * common one (a browser enforces every policy it is given).  sandbox gives
+ * the document an opaque origin and runs no script: a user's HTML or SVG
+ * cannot act with the viewer's session.  The lesson page batchbox renders
+ * (no inline script or style, docs/lesson-format.md) keeps its origin so
+ * its audio loads with the session cookie, and may load only its own
+ * script, stylesheet, images and audio. */
+static const char SANDBOX_CSP[] =
+    "Content-Security-Policy: sandbox; default-src 'none'; img-src 'self' data:; "
+    "media-src 'self'; style-src 'self'; frame-ancestors 'none'\r\n";
+static const char LESSON_CSP[] =
+    "Content-Security-Policy: default-src 'none'; script-src 'self'; style-src 'self'; "
+    "img-src 'self' data:; media-src 'self'; connect-src 'none'; form-action 'none'; "
+    "frame-ancestors 'none'; base-uri 'none'\r\n";
+
+void http_object_headers(const http_req *r, const char *filename, char *out, size_t cap)
+{
+    int policy = r->serve_policy;
+    bool attach = policy == HTTP_SERVE_ATTACHMENT || policy == HTTP_SERVE_LESSON_ASSET;
+    const char *csp = policy == HTTP_SERVE_LESSON_PAGE ? LESSON_CSP : SANDBOX_CSP;
+    const char *kind = attach ? "attachment" : "inline";
+    if (!filename || !*filename || strlen(filename) > 200) {
+        snprintf(out, cap, "%sContent-Disposition: %s\r\n", csp, kind);
+        return;
+    }
+    /* RFC 6266: an ASCII fallback plus the UTF-8 name, both escaped (the
+     * escaped form needs at most 3 bytes per byte) */
+    char ascii[201], pct[601];
+    size_t a = 0;
+    for (const unsigned char *c = (const unsigned char *)filename; *c; c++)
+        if (a + 1 < sizeof ascii)
+            ascii[a++] = (*c >= 0x20 && *c < 0x7f && *c != '"' && *c != '\\') ? (char)*c : '_';
+    ascii[a] = '\0';
+    bb_url_escape(pct, sizeof pct, filename, false);
+    snprintf(out, cap, "%sContent-Disposition: %s; filename=\"%s\"; filename*=UTF-8''%s\r\n",
+             csp, kind, ascii, pct);
+}
 
 const char *http_reason_phrase(int status)
 {

@@ -220,6 +220,7 @@ void config_free(bb_config *c)
     free(c->storage.s3.access_key);
     free(c->storage.s3.secret_key);
     free(c->metrics.token);
+    free(c->http.trusted_proxies);
     cfg_free_lists(c);
     memset(c, 0, sizeof *c);
 }

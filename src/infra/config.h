@@ -93,7 +93,12 @@ typedef struct bb_config {
     struct {
         int64_t max_upload_bytes, max_body_bytes, user_quota_bytes;
         int max_batch_size;     /* children of one batch, 1..100000, default 1000 */
+        int64_t max_log_bytes;  /* a job's log, over its attempts (default 16 MiB) */
     } limits;
+    struct {
+        char *trusted_proxies;  /* comma-joined IPs/CIDRs whose X-Forwarded-For is
+                                   believed; NULL = none (docs/configuration.md) */
+    } http;
     struct {
         int heartbeat_sec;      /* 1..3600, default 25 */
         int64_t retain_events;  /* >= 1000, default 100000 */

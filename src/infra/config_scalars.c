@@ -12,6 +12,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "util/netaddr.h"
+
 /* ---- the scalar table (file keys and environment variables) ----------- */
 
 enum kind {
@@ -24,6 +26,8 @@ enum kind {
     K_BOOL,     /* bool field */
     K_URL,      /* "http://..." or "https://...", no trailing slash kept */
     K_CHOICE_INT, /* int field, one of SAMPLE_RATES */
+    K_ADDRS,    /* IP addresses/CIDR ranges: a JSON array of strings or one
+                   comma-separated string; stored comma-joined */
 };
 
 typedef struct scalar {
@@ -115,13 +119,16 @@ static const scalar SCALARS[] = {
     INT("notion.retryMaxMs", "BATCHBOX_NOTION_RETRY_MAX_MS", notion.retry_max_ms, 1, 3600000),
     INT("notion.throttleMs", "BATCHBOX_NOTION_THROTTLE_MS", notion.throttle_ms, 0, 60000),
     ROW(K_URL, "publicUrl", "BATCHBOX_PUBLIC_URL", public_url),
+    ROW(K_ADDRS, "http.trustedProxies", "BATCHBOX_HTTP_TRUSTED_PROXIES", http.trusted_proxies),
+    I64("limits.maxLogBytes", "BATCHBOX_LIMITS_MAX_LOG_BYTES", limits.max_log_bytes,
+        4096, TIB),
 };
 #define NSCALARS (sizeof SCALARS / sizeof SCALARS[0])
 
 /* Nested objects whose keys are scalars (or further objects). */
 static const char *const OBJECTS[] = {
     "auth", "limits", "events", "storage", "storage.s3", "metrics", "tts",
-    "tts.elevenlabs", "notion", NULL,
+    "tts.elevenlabs", "notion", "http", NULL,
 };
 
 bool config_env_override(size_t i, const char **env, const char **key)
@@ -219,6 +226,9 @@ static int expect_msg(load_ctx *x, const scalar *s)
     case K_URL:
         return cfg_fail(x, "\"%s\" must be an http:// or https:// URL (e.g. "
                     "\"http://127.0.0.1:9000\")", s->key);
+    case K_ADDRS:
+        return cfg_fail(x, "\"%s\" must be a list of IP addresses or CIDR ranges (e.g. "
+                    "[\"10.0.0.1\", \"192.168.0.0/16\"])", s->key);
     case K_CHOICE_INT:
         return cfg_fail(x, "\"%s\" must be one of 8000, 16000, 22050, 24000, 44100, "
                     "48000", s->key);
@@ -238,6 +248,9 @@ static int apply_str(load_ctx *x, bb_config *c, const scalar *s, const char *v)
         return expect_msg(x, s);
     if (s->kind == K_LISTEN && !listen_ok(v))
         return expect_msg(x, s);
+    char why[160];
+    if (s->kind == K_ADDRS && !bb_addr_list_valid(v, why, sizeof why))
+        return cfg_fail(x, "\"%s\": %s", s->key, why);
     if (s->kind == K_URL) {
         /* scheme, a host, nothing after the path; trailing '/' dropped */
         size_t skip = strncmp(v, "http://", 7) == 0 ? 7 : strncmp(v, "https://", 8) == 0 ? 8 : 0;
@@ -380,11 +393,37 @@ int cfg_apply_env(load_ctx *x, bb_config *c)
 }
 
 
+/* K_ADDRS given as a JSON array of strings: joined with ',' and checked
+ * like the string form; [] means none (the default). */
+static int apply_addr_array(load_ctx *x, bb_config *c, const scalar *s, const cJSON *arr)
+{
+    char joined[4096];
+    size_t used = 0;
+    joined[0] = '\0';
+    const cJSON *el;
+    cJSON_ArrayForEach(el, arr) {
+        if (!cJSON_IsString(el) || strchr(el->valuestring, ',') ||
+            used + strlen(el->valuestring) + 2 > sizeof joined)
+            return expect_msg(x, s);
+        used += (size_t)snprintf(joined + used, sizeof joined - used, "%s%s", used ? "," : "",
+                                 el->valuestring);
+    }
+    if (used == 0) {
+        char **slot = str_field(c, s);
+        free(*slot);
+        *slot = NULL;
+        return 0;
+    }
+    return apply_str(x, c, s, joined);
+}
+
 int cfg_apply_scalar(load_ctx *x, bb_config *c, const char *path, const cJSON *it)
 {
     const scalar *s = find_scalar(path);
     if (s == NULL)
         return 1;
+    if (s->kind == K_ADDRS && cJSON_IsArray(it))
+        return apply_addr_array(x, c, s, it);
     return apply_value(x, c, s, from_json(s, it));
 }
 

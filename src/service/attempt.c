@@ -90,8 +90,8 @@ static void flush_logs(struct run_ctx *rc)
 {
     if (!rc->nlines)
         return;
-    int err = repo_job_append_logs(rc->app->db, rc->j->id, rc->j->attempts, rc->lines,
-                                   rc->nlines);
+    int err = repo_job_append_logs_capped(rc->app->db, rc->j->id, rc->j->attempts, rc->lines,
+                                          rc->nlines, rc->app->cfg->limits.max_log_bytes);
     if (err != BB_OK)
         bb_warn("could not store log lines", "error", bb_err_code((enum bb_err)err));
     for (size_t i = 0; i < rc->nlines; i++)

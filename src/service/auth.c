@@ -7,9 +7,13 @@
  * Tokens: 32 random bytes (randombytes_buf), base64url, with a prefix
  * saying their kind; the database keeps only their SHA-256.
  * Login failures are counted in memory (ratelimit below): per client
- * address + email (5 in 15 min), per client address (20 in 15 min) and per
- * email over all addresses (50 in 15 min), so a guesser is stopped quickly
- * while the owner can still sign in from another address.
+ * address + email (5 in 15 min) and per email over all addresses (50 in
+ * 15 min) — the per-account limits, which refuse (429) — and per client
+ * address (20 in 15 min), which only slows that address down: past it
+ * each attempt waits ADDR_DELAY_STEP_MS more, up to ADDR_DELAY_MAX_MS, and
+ * then is answered on its merits, so a correct password is never refused
+ * because of the address (behind a proxy every user may share one; the
+ * address is the one http_client_addr believes, docs/operations.md).
  * Wrong email and wrong password give the same answer in about the same
  * time: an unknown email is verified against a dummy hash. */
 #include "service/auth.h"
@@ -20,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sodium.h>
 
@@ -33,6 +38,8 @@
 #define RL_ADDR_LIMIT 20
 #define RL_EMAIL_LIMIT 50
 #define RL_SLOTS 4096
+#define ADDR_DELAY_STEP_MS 250
+#define ADDR_DELAY_MAX_MS 3000
 
 /* ---- hashing ------------------------------------------------------------ */
 
@@ -205,6 +212,38 @@ int auth_check_access(bb_app *app, const char *token, struct token_info *out)
     return repo_token_check(app->db, h, bb_now_ms(), out);
 }
 
+void auth_csrf_value(const char *refresh_token, char out[AUTH_CSRF_MAX])
+{
+    static const char ctx[] = "batchbox csrf v1\x1f";
+    unsigned char h[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256_state st;
+    crypto_hash_sha256_init(&st);
+    crypto_hash_sha256_update(&st, (const unsigned char *)ctx, sizeof ctx - 1);
+    crypto_hash_sha256_update(&st, (const unsigned char *)refresh_token, strlen(refresh_token));
+    crypto_hash_sha256_final(&st, h);
+    sodium_bin2base64(out, AUTH_CSRF_MAX, h, 24, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    sodium_memzero(h, sizeof h);
+}
+
+bool auth_csrf_ok(bb_app *app, int64_t session_id, const char *refresh_token,
+                  const char *given)
+{
+    if (!refresh_token || strncmp(refresh_token, "bbr_", 4) != 0 || strlen(refresh_token) > 100 ||
+        !given)
+        return false;
+    char want[AUTH_CSRF_MAX];
+    auth_csrf_value(refresh_token, want);
+    size_t n = strlen(want);
+    bool ok = strlen(given) == n && sodium_memcmp(given, want, n) == 0;
+    sodium_memzero(want, sizeof want);
+    if (!ok || !session_id)
+        return ok;
+    unsigned char h[TOKEN_HASH_BYTES];
+    token_hash(refresh_token, h);
+    int64_t sid = 0;
+    return repo_session_of_refresh(app->db, h, &sid) == BB_OK && sid == session_id;
+}
+
 /* ---- rate limiting ------------------------------------------------------ */
 
 struct rl_entry {
@@ -274,6 +313,20 @@ static int rl_wait(uint64_t key, int limit, int64_t now)
         return 0;
     int64_t left = en->window_start + RL_WINDOW_MS - now;
     return (int)((left + 999) / 1000);
+}
+
+/* How many failures key has past limit - 1 (0 while under it). */
+static int rl_excess(uint64_t key, int limit, int64_t now)
+{
+    struct rl_entry *en = rl_find(key, now, false);
+    return en && en->count >= limit ? en->count - limit + 1 : 0;
+}
+
+static void sleep_ms(int64_t ms)
+{
+    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0)
+        ;
 }
 
 static void rl_count(uint64_t key, int64_t now)
@@ -417,16 +470,18 @@ int auth_login(bb_app *app, const cJSON *body, const char *addr, user *u, struct
              k_email = rl_key("email", norm, NULL);
     pthread_mutex_lock(&rl_mu);
     int wait = rl_wait(k_pair, RL_PAIR_LIMIT, now);
-    int w2 = rl_wait(k_addr, RL_ADDR_LIMIT, now);
+    int excess = rl_excess(k_addr, RL_ADDR_LIMIT, now);
     int w3 = rl_wait(k_email, RL_EMAIL_LIMIT, now);
     pthread_mutex_unlock(&rl_mu);
-    if (w2 > wait)
-        wait = w2;
     if (w3 > wait)
         wait = w3;
     if (wait > 0) {
         *retry_after = wait;
         return bb_fail(e, BB_ERATE, "too many failed sign-ins: try again in %d seconds", wait);
+    }
+    if (excess > 0) {
+        int64_t ms = (int64_t)excess * ADDR_DELAY_STEP_MS;
+        sleep_ms(ms > ADDR_DELAY_MAX_MS ? ADDR_DELAY_MAX_MS : ms);
     }
 
     user found;

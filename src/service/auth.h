@@ -49,8 +49,9 @@ int auth_first_run(bb_app *app, char *setup_token, char *err, size_t errlen);
 /* POST /auth/register.  Fills *u and *t. */
 int auth_register(bb_app *app, const struct cJSON *body, user *u, struct auth_tokens *t,
                   bb_errctx *e);
-/* POST /auth/login.  addr is the client address (rate limiting).  On
- * BB_ERATE, *retry_after is the seconds to wait. */
+/* POST /auth/login.  addr is the client address (http_client_addr): past
+ * its failure budget sign-ins from it are slowed down, never refused; the
+ * per-account limits refuse with BB_ERATE and *retry_after in seconds. */
 int auth_login(bb_app *app, const struct cJSON *body, const char *addr, user *u,
                struct auth_tokens *t, int *retry_after, bb_errctx *e);
 /* POST /auth/refresh with a refresh token. */
@@ -59,6 +60,16 @@ int auth_refresh(bb_app *app, const char *refresh_token, user *u, struct auth_to
 /* Ends the session of an access token's bearer (session_id) and/or of a
  * refresh token; either may be 0/NULL. */
 void auth_logout(bb_app *app, int64_t session_id, const char *refresh_token);
+/* The CSRF value of a session (docs/api.md, "Cookies and CSRF"): derived
+ * from its refresh token, so it changes with each refresh and belongs to
+ * one session.  out holds AUTH_CSRF_MAX bytes. */
+#define AUTH_CSRF_MAX 48
+void auth_csrf_value(const char *refresh_token, char out[AUTH_CSRF_MAX]);
+/* Whether given is the CSRF value of refresh_token and, when session_id is
+ * not 0 (a request signed in by the access cookie), that refresh token is
+ * of that session.  Constant-time comparison. */
+bool auth_csrf_ok(bb_app *app, int64_t session_id, const char *refresh_token,
+                  const char *given);
 /* Checks an access token.  BB_OK and *out, or BB_EAUTH. */
 int auth_check_access(bb_app *app, const char *token, struct token_info *out);
 /* PATCH /user/profile: name and/or password (needs currentPassword).  A

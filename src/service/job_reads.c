@@ -6,8 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "domain/upload.h"
+#include "infra/storage/storage.h"
 #include "service/jobs.h"
 #include "service/uploads.h"
+#include "util/util.h"
 
 int svc_job_list(bb_app *app, const struct principal *who, const char *state,
                  const char *preset, const char *q, const char *limit, const char *cursor,
@@ -73,6 +76,104 @@ int svc_job_artifact_open(bb_app *app, const struct principal *who, int64_t id,
         repo_artifact_clear(out);
         return bb_fail(e, BB_EUNAVAIL,
                        "the artifact is in S3 storage, which is not configured now");
+    }
+    return BB_OK;
+}
+
+/* ---- serving an artifact ---------------------------------------------- */
+
+/* Types named by a file name that a browser would run or render as a
+ * document of the server's origin. */
+static bool active_type(const char *type)
+{
+    static const char *const active[] = {
+        "text/html", "image/svg+xml", "application/xml", "text/xml", "text/javascript",
+        "application/javascript", "application/xhtml+xml", "text/css",
+    };
+    for (size_t i = 0; i < sizeof active / sizeof active[0]; i++)
+        if (strncmp(type, active[i], strlen(active[i])) == 0)
+            return true;
+    return false;
+}
+
+/* Binary types whose name-given type is kept when the content sniffer
+ * does not know the format (video, fonts, gzip): passive, so harmless
+ * under nosniff. */
+static bool passive_binary(const char *type)
+{
+    return strncmp(type, "video/", 6) == 0 || strncmp(type, "audio/", 6) == 0 ||
+           strncmp(type, "font/", 5) == 0 || strcmp(type, "application/gzip") == 0 ||
+           strcmp(type, "image/png") == 0 || strcmp(type, "image/jpeg") == 0 ||
+           strcmp(type, "image/gif") == 0 || strcmp(type, "image/webp") == 0;
+}
+
+struct head {
+    unsigned char *data;     /* borrowed, UPLOAD_SNIFF_MAX bytes */
+    size_t len;
+};
+
+static int keep_head(void *ud, const void *data, size_t n)
+{
+    struct head *h = ud;
+    size_t take = n < UPLOAD_SNIFF_MAX - h->len ? n : UPLOAD_SNIFF_MAX - h->len;
+    memcpy(h->data + h->len, data, take);
+    h->len += take;
+    return h->len >= UPLOAD_SNIFF_MAX;
+}
+
+/* The type of a's content from its first bytes (read from st); "" when
+ * they cannot be read. */
+static void sniff_artifact(struct store *st, const struct artifact_rec *a, char *type,
+                           size_t cap)
+{
+    type[0] = '\0';
+    unsigned char *buf = malloc(UPLOAD_SNIFF_MAX);
+    if (!buf)
+        return;
+    struct head h = {.data = buf};
+    struct store_err se = {0};
+    int64_t want = a->size < UPLOAD_SNIFF_MAX ? a->size : UPLOAD_SNIFF_MAX;
+    if (want == 0 || store_get(st, a->location, 0, want, keep_head, &h, &se) == 0) {
+        char t[UPLOAD_TYPE_MAX];
+        const char *named = bb_content_type_for(a->name);
+        if (upload_sniff(buf, h.len, a->name, t, sizeof t))
+            bb_strlcpy(type, t, cap);
+        else
+            bb_strlcpy(type, passive_binary(named) ? named : "application/octet-stream", cap);
+    }
+    free(buf);
+}
+
+int svc_job_artifact_open_serving(bb_app *app, const struct principal *who, int64_t id,
+                                  const char *name, struct artifact_rec *out,
+                                  struct store **st, struct artifact_serving *how,
+                                  bb_errctx *e)
+{
+    memset(how, 0, sizeof *how);
+    job j;
+    if (svc_job_get(app, who, id, &j, e) != BB_OK)
+        return e->code;
+    const bb_preset *p = config_preset(app->cfg, j.preset);
+    bool lesson = p && p->workflow == BB_WF_LESSON;
+    job_clear(&j);
+    if (svc_job_artifact_open(app, who, id, name, out, st, e) != BB_OK)
+        return e->code;
+    const char *named = bb_content_type_for(out->name);
+    if (lesson && strcmp(out->name, "lesson.html") == 0) {
+        how->trust = ARTIFACT_LESSON_PAGE;
+        bb_strlcpy(how->content_type, named, sizeof how->content_type);
+        return BB_OK;
+    }
+    if (lesson && (strcmp(out->name, "lesson.js") == 0 || strcmp(out->name, "lesson.css") == 0)) {
+        how->trust = ARTIFACT_LESSON_ASSET;
+        bb_strlcpy(how->content_type, named, sizeof how->content_type);
+        return BB_OK;
+    }
+    how->trust = active_type(named) ? ARTIFACT_ACTIVE : ARTIFACT_PASSIVE;
+    sniff_artifact(*st, out, how->content_type, sizeof how->content_type);
+    if (!how->content_type[0]) {
+        repo_artifact_clear(out);
+        return bb_fail(e, BB_EIO, "the artifact cannot be read from storage");
     }
     return BB_OK;
 }

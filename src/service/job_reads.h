@@ -46,6 +46,31 @@ int svc_job_artifact_open(bb_app *app, const struct principal *who, int64_t id,
                           const char *name, struct artifact_rec *out, struct store **st,
                           bb_errctx *e);
 
+/* How an artifact may be shown in a browser (docs/api.md, "Serving files
+ * and artifacts"). */
+enum artifact_trust {
+    ARTIFACT_PASSIVE,        /* its content is a passive type: inline, sandboxed */
+    ARTIFACT_ACTIVE,         /* named as a type a browser runs (HTML, SVG, XML, JS,
+                                ...) and not rendered by batchbox: a download */
+    ARTIFACT_LESSON_PAGE,    /* lesson.html of a lesson-workflow job */
+    ARTIFACT_LESSON_ASSET,   /* its lesson.js / lesson.css */
+};
+
+/* What serving an artifact needs besides its record. */
+struct artifact_serving {
+    char content_type[64];   /* from the content (upload_sniff), never a script
+                                type but for a lesson page's own lesson.js */
+    enum artifact_trust trust;
+};
+
+/* svc_job_artifact_open, and how to serve the artifact: its type taken
+ * from its first bytes (read from the store), and whether batchbox
+ * rendered it.  Same errors; caller clears *out. */
+int svc_job_artifact_open_serving(bb_app *app, const struct principal *who, int64_t id,
+                                  const char *name, struct artifact_rec *out,
+                                  struct store **st, struct artifact_serving *how,
+                                  bb_errctx *e);
+
 /* Calls fn for each log line of job id after log id `after`, up to limit
  * lines; *last receives the id of the last line given (or after).  The
  * caller has checked visibility (svc_job_get). */

@@ -58,15 +58,14 @@ char *svc_resolve_input(const bb_config *cfg, const char *md, bb_errctx *e)
         snprintf(joined, sizeof joined, "%s", md);
     else
         snprintf(joined, sizeof joined, "%s/%s", root, md);
+    /* A path that does not exist and one that resolves outside the root
+     * get the same answer: it must not tell whether a file exists
+     * elsewhere on the server. */
     char real[PATH_MAX];
-    if (!realpath(joined, real)) {
-        bb_fail_field(e, "md", "no such file in the input root: %s", md);
-        return NULL;
-    }
     size_t rl = strlen(root);
-    bool inside = strncmp(real, root, rl) == 0 && (real[rl] == '/' || rl == 1);
-    if (!inside) {
-        bb_fail_field(e, "md", "path resolves outside the input root");
+    if (!realpath(joined, real) || strncmp(real, root, rl) != 0 ||
+        (real[rl] != '/' && rl != 1)) {
+        bb_fail_field(e, "md", "no such file in the input root: %s", md);
         return NULL;
     }
     struct stat st;
@@ -320,11 +319,23 @@ int svc_job_submit(bb_app *app, const struct principal *who, const cJSON *body,
     if (rc != BB_OK)
         return rc;
     j.owner_id = who ? who->user_id : 0;
+    /* Artifacts and logs count in the quota (docs/operations.md): a user
+     * who has used it all up cannot start more work. */
+    int64_t used = 0;
+    if (who && who->user_id && repo_file_usage(app->db, who->user_id, &used) == BB_OK &&
+        used >= app->cfg->limits.user_quota_bytes) {
+        job_clear(&j);
+        return bb_fail(e, BB_ETOOLARGE,
+                       "your storage quota of %lld bytes is used up (uploads, job artifacts "
+                       "and logs count): delete uploads to make room",
+                       (long long)app->cfg->limits.user_quota_bytes);
+    }
     if (j.file_id) {
         file_rec f;
         if (repo_file_get(app->db, j.file_id, principal_scope(who), &f) != BB_OK) {
+            long long fid = (long long)j.file_id;   /* job_clear zeroes j */
             job_clear(&j);
-            return bb_fail_field(e, "md", "no such upload: upl_%lld", (long long)j.file_id);
+            return bb_fail_field(e, "md", "no such upload: upl_%lld", fid);
         }
         file_rec_clear(&f);
     }

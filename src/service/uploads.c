@@ -161,7 +161,7 @@ static int prepare(struct upload *u, const struct principal *who,
     /* The declared length tells early when the body cannot fit.  Multipart
      * framing adds a little, so only the raw body is held to it exactly. */
     long long cl = src->content_length;
-    if (cl > 0 && cl > u->max_bytes + (multipart ? 64 * 1024 : 0)) {
+    if (cl > 0 && cl > u->max_bytes + (multipart ? MP_OVERHEAD_MAX : 0)) {
         fail_too_large(u);
         return u->e->code;
     }
@@ -191,6 +191,7 @@ static void consume(struct upload *u, const struct upload_source *src, struct mu
 {
     bool read_error = false;
     enum mp_status ms = MP_OK;
+    int64_t fed = 0;
     for (;;) {
         int n = src->read(src->ud, chunk, CHUNK);
         if (n <= 0) {
@@ -201,6 +202,13 @@ static void consume(struct upload *u, const struct upload_source *src, struct mu
             ms = multipart_feed(mp, chunk, (size_t)n);
             if (ms != MP_OK)
                 break;
+            /* preamble, epilogue, framing and ignored fields have a budget */
+            fed += n;
+            if (fed - u->size > MP_OVERHEAD_MAX) {
+                fail(u, BB_ETOOLARGE, "the multipart body carries more than %s bytes besides "
+                     "the file (preamble, epilogue, other fields)", MP_OVERHEAD_MAX_TEXT);
+                break;
+            }
         } else if (file_bytes(u, chunk, (size_t)n) != 0) {
             break;
         }

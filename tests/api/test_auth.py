@@ -472,15 +472,9 @@ def test_failed_sign_ins_are_alike_and_limited():
     assert r.status == 200, r.describe()
     _me(s, r.body["accessToken"])
 
-    # 20 failures from one address (any emails), then that address is refused
-    for i in range(20):
-        assert_error(s.login_as(f"u{i}@example.com", "whatever-pw", source_address="127.0.0.3"),
-                     401, "unauthorized")
-    r = s.login_as("grace@example.com", "grace-password-1", source_address="127.0.0.3")
-    assert_error(r, 429, "rate_limited")
-    assert (r.headers.get("Retry-After") or "").isdigit(), dict(r.headers)
-    assert s.login_as("grace@example.com", "grace-password-1",
-                      source_address="127.0.0.4").status == 200
+    # 20 failures from one address (any emails) only slow that address down: a correct
+    # password from it is still accepted (issue 17) — see test_hardening.py,
+    # test_address_budget_slows_down_but_never_refuses_a_correct_password
 
 
 # ---- limits ---------------------------------------------------------------------------------

@@ -795,7 +795,14 @@ def test_delete_while_a_job_uses_the_file():
         assert r.status == 204 and r.raw == b"", r.describe()
         assert_error(s.req("GET", f"/api/v1/files/{fid}"), 404, "not_found")
         assert_error(s.req("DELETE", f"/api/v1/files/{fid}"), 404, "not_found")
-    assert user_files(s)["items"] == [] and user_files(s)["usedBytes"] == 0
+    # what stays counted in the quota is the jobs' artifacts and log bytes (issue 17)
+    kept = 0
+    for j in (j1, j2):
+        kept += sum(a["size"] for a in s.call("GET", f"/api/v1/jobs/{j}/artifacts")["items"])
+        text = s.logs(j).encode()
+        kept += len(text) - text.count(b"\n")
+    assert user_files(s)["items"] == [] and user_files(s)["usedBytes"] == kept, \
+        (user_files(s), kept)
     assert_stored(s, 0, "after deleting both uploads")
     # the artifacts were copies: still served
     for j, d in ((j1, d1), (j2, d2)):

@@ -587,6 +587,42 @@ TEST(env_overrides_file)
     config_free(&c);
 }
 
+/* http.trustedProxies: an array or a comma-separated string, checked
+ * entry by entry; [] and unset mean none; the variable takes the string. */
+TEST(trusted_proxies_list)
+{
+    bb_config c;
+    int rc = load("{}", &c);
+    if (rc != 0)
+        FAIL("load failed: %s", err);
+    CHECK(c.http.trusted_proxies == NULL);
+    CHECK_EQ_INT(c.limits.max_log_bytes, 16777216);
+    config_free(&c);
+    rc = load("{\"http\": {\"trustedProxies\": [\"127.0.0.1\", \"10.0.0.0/8\", \"::1\"]}}",
+              &c);
+    if (rc != 0)
+        FAIL("load failed: %s", err);
+    CHECK_STR_EQ(c.http.trusted_proxies, "127.0.0.1,10.0.0.0/8,::1");
+    config_free(&c);
+    rc = load("{\"http\": {\"trustedProxies\": []}}", &c);
+    CHECK_EQ_INT(rc, 0);
+    CHECK(c.http.trusted_proxies == NULL);
+    config_free(&c);
+    CHECK_EQ_INT(load("{\"http\": {\"trustedProxies\": [\"10.0.0.0/33\"]}}", &c), -1);
+    CHECK(strstr(err, "\"http.trustedProxies\"") != NULL);
+    CHECK(strstr(err, "10.0.0.0/33") != NULL);
+    CHECK_EQ_INT(load("{\"http\": {\"trustedProxies\": [\"proxy.local\"]}}", &c), -1);
+    CHECK_EQ_INT(load("{\"http\": {\"trustedProxies\": [1]}}", &c), -1);
+    CHECK_EQ_INT(load("{\"http\": {\"trustedProxies\": [\"1.2.3.4,5.6.7.8\"]}}", &c), -1);
+    CHECK_EQ_INT(setenv("BATCHBOX_HTTP_TRUSTED_PROXIES", "192.168.1.0/24, fd00::/8", 1), 0);
+    rc = load("{}", &c);
+    clear_env();
+    if (rc != 0)
+        FAIL("load failed: %s", err);
+    CHECK_STR_EQ(c.http.trusted_proxies, "192.168.1.0/24, fd00::/8");
+    config_free(&c);
+}
+
 static void expect_env_error_(const char *file, int line, const char *var,
                               const char *val, const char *want)
 {
@@ -649,6 +685,7 @@ TEST(env_table_is_complete_and_distinct)
         "BATCHBOX_NOTION_CONNECT_TIMEOUT_MS", "BATCHBOX_NOTION_REQUEST_TIMEOUT_MS",
         "BATCHBOX_NOTION_MAX_RETRIES", "BATCHBOX_NOTION_RETRY_DELAY_MS",
         "BATCHBOX_NOTION_RETRY_MAX_MS", "BATCHBOX_NOTION_THROTTLE_MS", "BATCHBOX_PUBLIC_URL",
+        "BATCHBOX_HTTP_TRUSTED_PROXIES", "BATCHBOX_LIMITS_MAX_LOG_BYTES",
     };
     size_t n = 0;
     const char *e, *k;

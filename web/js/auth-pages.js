@@ -4,6 +4,32 @@ import { html, useState } from './lib.js';
 import { api, ApiError } from './api.js';
 import { Field, describedBy, ErrorBox, useId } from './components.js';
 
+// Where `next` may lead after signing in: a hash route of this page
+// ("#/jobs/3"), or a path on this server (the lesson page the server sent a
+// signed-out browser here from), as { hash } or { href } (absolute); anything
+// else null.  A path is resolved the way the browser will (the URL parser
+// drops tabs and newlines and reads "\" as "/", so "/\t/evil.example"
+// means "//evil.example") against the page's origin, and must stay on it.
+// RESOLVE-NEXT-BEGIN (tests/ui/test_next.js loads this function alone)
+export function resolveNext(next, origin) {
+  if (typeof next !== 'string' || next === '') return null;
+  if (/^#\/[^\u0000-\u001f\u007f]*$/.test(next)) return { hash: next };
+  if (next[0] !== '/') return null;
+  let url;
+  let base;
+  try {
+    base = new URL(origin);
+    url = new URL(next, base);
+  } catch {
+    return null;
+  }
+  if (url.origin !== base.origin || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+    return null;
+  }
+  return { href: url.href };
+}
+// RESOLVE-NEXT-END
+
 function useForm(initial) {
   const [values, setValues] = useState(initial);
   const bind = (name) => ({

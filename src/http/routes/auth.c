@@ -1,7 +1,8 @@
 /* auth.c — sign-in routes and the caller's own profile.  Tokens appear in
  * the response body (API/CLI) and as HttpOnly SameSite=Strict cookies (the
  * browser); bb_csrf is readable by the page, which echoes it in
- * X-CSRF-Token.  Nothing here logs a token or a password. */
+ * X-CSRF-Token; its value is derived from the refresh token, so it belongs
+ * to the session (auth_csrf_value).  Nothing here logs a token or a password. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,10 +25,8 @@ static void cookie_headers(http_req *r, const struct auth_tokens *t, buf *b)
                     "Set-Cookie: bb_csrf=; SameSite=Strict; Path=/; Max-Age=0\r\n");
         return;
     }
-    unsigned char raw[24];
-    char csrf[48];
-    randombytes_buf(raw, sizeof raw);
-    sodium_bin2base64(csrf, sizeof csrf, raw, sizeof raw, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    char csrf[AUTH_CSRF_MAX];
+    auth_csrf_value(t->refresh, csrf);       /* bound to this session's refresh token */
     buf_printf(b, "Set-Cookie: bb_access=%s; HttpOnly; SameSite=Strict; Path=/; Max-Age=%lld\r\n",
                t->access, (long long)cfg->auth.access_ttl_sec);
     buf_printf(b, "Set-Cookie: bb_refresh=%s; HttpOnly; SameSite=Strict; Path=/; Max-Age=%lld\r\n",
@@ -82,7 +81,9 @@ void route_auth_login(http_req *r)
     user u;
     struct auth_tokens t;
     int retry = 0;
-    if (auth_login(r->app, r->json, r->ri->remote_addr, &u, &t, &retry, &r->err) == BB_OK) {
+    char addr[64];
+    http_client_addr(r, addr, sizeof addr);
+    if (auth_login(r->app, r->json, addr, &u, &t, &retry, &r->err) == BB_OK) {
         reply_session(r, 200, &u, &t);
     } else {
         if (r->err.code == BB_ERATE)
@@ -107,7 +108,7 @@ static bool refresh_token_or_reply(http_req *r, char *dst, size_t cap, bool requ
     if (v && !cJSON_IsNull(v)) {
         bb_fail_field(&r->err, "refreshToken", "must be a string");
     } else if (http_cookie(r, "bb_refresh", dst, cap)) {
-        if (http_csrf_ok(r))
+        if (http_csrf_ok(r, 0))
             return true;
         bb_fail(&r->err, BB_EFORBIDDEN, "refreshing with the cookie needs the X-CSRF-Token header");
     } else if (required) {

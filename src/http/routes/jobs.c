@@ -103,38 +103,62 @@ void route_job_get(http_req *r)
     free(text);
 }
 
+/* A log reply is written in pieces of about LOG_PIECE bytes: the buffer
+ * never holds more than one piece and one line (lines are at most 8 KiB,
+ * docs/api.md), however long the log. */
+#define LOG_PIECE (64 * 1024)
+#define LOG_BUF_CAP (LOG_PIECE + 64 * 1024)
+#define LOG_PAGE_LINES 1000
+
 struct logs_out {
     buf b;
     http_req *r;
-    bool stream;
-    bool failed;
+    bool stream;             /* the head is sent: write pieces as they fill */
+    bool failed;             /* a write failed (the client left) */
 };
 
+/* Appends one line; a job's line that begins like a system line gets
+ * "[job] " before it, so only batchbox's own lines start with
+ * "[batchbox" (docs/api.md). */
 static int collect_line(void *ud, const char *stream, const char *line)
 {
-    (void)stream;
     struct logs_out *o = ud;
-    if (buf_puts(&o->b, line) != 0 || buf_puts(&o->b, "\n") != 0)
+    bool forged = strcmp(stream, "system") != 0 && strncmp(line, "[batchbox", 9) == 0;
+    if ((forged && buf_puts(&o->b, "[job] ") != 0) || buf_puts(&o->b, line) != 0 ||
+        buf_puts(&o->b, "\n") != 0) {
+        o->failed = true;        /* out of memory: this line would be lost */
         return 1;
+    }
+    if (o->b.len < LOG_PIECE)
+        return 0;
+    if (!o->stream)
+        return 1;                /* a piece is ready before the head: stop here */
+    if (http_write(o->r, o->b.data, o->b.len) != 0) {
+        o->failed = true;
+        return 1;
+    }
+    buf_reset(&o->b);
     return 0;
 }
 
-/* Collects every log line of job id after *last (page by page) into o->b,
- * writing each page to the client when o->stream.  *last advances to the
- * newest line read.  -1 when the database fails or a write does (the
+/* Sends every log line of job id after *last, page by page; before the
+ * head is sent (!o->stream) the lines stay in o->b.  *last advances to
+ * the newest line read.  -1 when the database fails or a write does (the
  * client left). */
 static int send_lines(http_req *r, int64_t id, struct logs_out *o, int64_t *last)
 {
     for (;;) {
         int64_t before = *last;
-        if (repo_job_logs(r->app->db, id, *last, 5000, collect_line, o, last) != BB_OK)
+        if (repo_job_logs(r->app->db, id, *last, LOG_PAGE_LINES, collect_line, o, last) !=
+                BB_OK ||
+            o->failed)
             return -1;
         if (o->stream) {
             if (o->b.len && http_write(r, o->b.data, o->b.len) != 0)
                 return -1;
             buf_reset(&o->b);
         }
-        if (*last == before)
+        if (*last == before || !o->stream)
             return 0;
     }
 }
@@ -226,6 +250,9 @@ static void follow_lines(http_req *r, int64_t id, struct logs_out *o, bus_sub **
     }
 }
 
+/* GET /jobs/:id/logs: the first page is read before the head, so a
+ * database error is still a 500; then the head (no Content-Length: the
+ * reply ends when the connection closes) and the rest in pieces. */
 void route_job_logs(http_req *r)
 {
     int64_t id;
@@ -234,19 +261,25 @@ void route_job_logs(http_req *r)
     char fv[8];
     const char *follow = http_query(r, "follow", fv, sizeof fv);
     bool stream = follow && (strcmp(follow, "1") == 0 || strcmp(follow, "true") == 0);
-    struct logs_out o = {.r = r, .stream = stream};
-    buf_init(&o.b, 64u << 20);
-    int64_t last = 0;
+    struct logs_out o = {.r = r};
+    buf_init(&o.b, LOG_BUF_CAP);
     if (!stream) {
-        /* The whole log, page by page (capped at 64 MiB). */
-        if (send_lines(r, id, &o, &last) != 0)
+        int64_t last = 0;
+        if (send_lines(r, id, &o, &last) != 0) {
             http_reply_error(r, BB_EIO, "database error");
-        else
-            http_reply_bytes(r, 200, "text/plain; charset=utf-8", o.b.data ? o.b.data : "",
-                             o.b.len, "Cache-Control: no-store\r\n");
+        } else if (http_begin_stream(r, 200, "text/plain; charset=utf-8",
+                                     "Cache-Control: no-store\r\n") == 0 &&
+                   strcmp(r->method, "HEAD") != 0) {
+            o.stream = true;
+            if (o.b.len == 0 || http_write(r, o.b.data, o.b.len) == 0) {
+                buf_reset(&o.b);
+                (void)send_lines(r, id, &o, &last);
+            }
+        }
         buf_free(&o.b);
         return;
     }
+    o.stream = true;
     const struct bus_filter f = {.job_id = id, .logs = true};
     int64_t published;
     bus_sub *sub = bus_subscribe(r->app->bus, &f, &published);
@@ -294,12 +327,19 @@ void route_job_artifact(http_req *r)
     struct store *st;
     if (!http_job_id_or_reply(r, &id))
         return;
-    if (svc_job_artifact_open(r->app, &r->who, id, http_param(r, "name"), &a, &st, &r->err) !=
-        BB_OK) {
+    struct artifact_serving how;
+    if (svc_job_artifact_open_serving(r->app, &r->who, id, http_param(r, "name"), &a, &st, &how,
+                                      &r->err) != BB_OK) {
         http_reply_failed(r);
         return;
     }
-    http_serve_object(r, st, a.location, a.size, a.sha256, a.content_type, NULL);
+    static const int policy[] = {
+        [ARTIFACT_PASSIVE] = HTTP_SERVE_SANDBOX, [ARTIFACT_ACTIVE] = HTTP_SERVE_ATTACHMENT,
+        [ARTIFACT_LESSON_PAGE] = HTTP_SERVE_LESSON_PAGE,
+        [ARTIFACT_LESSON_ASSET] = HTTP_SERVE_LESSON_ASSET,
+    };
+    r->serve_policy = policy[how.trust];
+    http_serve_object(r, st, a.location, a.size, a.sha256, how.content_type, a.name);
     repo_artifact_clear(&a);
 }
 

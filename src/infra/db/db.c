@@ -579,6 +579,10 @@ static int conn_open(db_conn *c, const char *path, bool writer, bool sync_full,
         conn_close(c);
         return -1;
     }
+    /* Owner-only (it holds password and token hashes); the -wal and -shm
+     * files SQLite creates take the database file's mode. */
+    if (writer && chmod(path, S_IRUSR | S_IWUSR) != 0 && errno != ENOENT)
+        bb_warn("cannot make the database file owner-only", "path", path);
     sqlite3_busy_timeout(c->h, 5000);
     sqlite3_extended_result_codes(c->h, 1);
     const char *pragmas = writer

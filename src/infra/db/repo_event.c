@@ -46,9 +46,12 @@ struct logs_arg {
     int attempt;
     const struct log_line *lines;
     size_t n;
+    int64_t cap;             /* 0 = none */
 };
 
 static const char SQL_OWNER_OF[] = "SELECT ifnull(owner_id, 0) FROM jobs WHERE id = :id";
+static const char SQL_LOG_BYTES[] = "SELECT log_bytes FROM jobs WHERE id = :id";
+static const char SQL_LOG_BYTES_SET[] = "UPDATE jobs SET log_bytes = :bytes WHERE id = :id";
 static const char SQL_LOG_INSERT[] =
     "INSERT INTO job_logs (job_id, attempt, stream, line, ts) "
     "VALUES (:job, :attempt, :stream, :line, :ts)";
@@ -70,39 +73,78 @@ static char *log_payload(int64_t id, const struct log_line *l)
     return data;
 }
 
+/* Stores line l of job a->id (its row and its job_log event). */
+static int put_line(db_conn *c, db_outbox *out, const struct logs_arg *a, int64_t owner,
+                    const struct log_line *l)
+{
+    db_q q;
+    db_prepare(&q, c, SQL_LOG_INSERT);
+    db_bind_i64(&q, ":job", a->id);
+    db_bind_i64(&q, ":attempt", a->attempt);
+    db_bind_text(&q, ":stream", l->stream);
+    db_bind_text(&q, ":line", l->text);
+    db_bind_i64(&q, ":ts", l->ts);
+    int rc = db_step_done(&q);
+    if (rc != BB_OK)
+        return rc;
+    char *data = log_payload(a->id, l);
+    rc = data ? repo_log_event(c, out, EV_JOB_LOG, a->id, owner, data) : BB_EINTERNAL;
+    free(data);
+    return rc;
+}
+
 static int op_logs(db_conn *c, void *arg, db_outbox *out)
 {
     struct logs_arg *a = arg;
     db_q q;
     db_prepare(&q, c, SQL_OWNER_OF);
     db_bind_i64(&q, ":id", a->id);
-    int64_t owner = 0;
+    int64_t owner = 0, bytes = 0;
     int rc = db_one_i64(&q, &owner);
     if (rc != BB_OK)
         return rc;
+    db_prepare(&q, c, SQL_LOG_BYTES);
+    db_bind_i64(&q, ":id", a->id);
+    if ((rc = db_one_i64(&q, &bytes)) != BB_OK)
+        return rc;
+    int64_t before = bytes;
     for (size_t i = 0; i < a->n; i++) {
-        const struct log_line *l = &a->lines[i];
-        db_prepare(&q, c, SQL_LOG_INSERT);
-        db_bind_i64(&q, ":job", a->id);
-        db_bind_i64(&q, ":attempt", a->attempt);
-        db_bind_text(&q, ":stream", l->stream);
-        db_bind_text(&q, ":line", l->text);
-        db_bind_i64(&q, ":ts", l->ts);
-        if ((rc = db_step_done(&q)) != BB_OK)
+        int64_t len = (int64_t)strlen(a->lines[i].text);
+        if (a->cap > 0 && bytes > a->cap)
+            break;                       /* truncated before: drop the rest */
+        if (a->cap > 0 && bytes + len > a->cap) {
+            char msg[160];
+            snprintf(msg, sizeof msg, "[batchbox: log truncated: this job's log reached "
+                     "limits.maxLogBytes (%lld bytes); later lines are not kept]",
+                     (long long)a->cap);
+            struct log_line t = {.stream = "system", .text = msg, .ts = a->lines[i].ts};
+            if ((rc = put_line(c, out, a, owner, &t)) != BB_OK)
+                return rc;
+            bytes = a->cap + 1;          /* > cap marks the log as truncated */
+            break;
+        }
+        if ((rc = put_line(c, out, a, owner, &a->lines[i])) != BB_OK)
             return rc;
-        char *data = log_payload(a->id, l);
-        rc = data ? repo_log_event(c, out, EV_JOB_LOG, a->id, owner, data) : BB_EINTERNAL;
-        free(data);
-        if (rc != BB_OK)
-            return rc;
+        bytes += len;
     }
-    return BB_OK;
+    if (bytes == before)
+        return BB_OK;
+    db_prepare(&q, c, SQL_LOG_BYTES_SET);
+    db_bind_i64(&q, ":bytes", bytes);
+    db_bind_i64(&q, ":id", a->id);
+    return db_step_done(&q);
 }
 
 int repo_job_append_logs(db *d, int64_t id, int attempt, const struct log_line *lines,
                          size_t n)
 {
-    struct logs_arg a = {.id = id, .attempt = attempt, .lines = lines, .n = n};
+    return repo_job_append_logs_capped(d, id, attempt, lines, n, 0);
+}
+
+int repo_job_append_logs_capped(db *d, int64_t id, int attempt, const struct log_line *lines,
+                                size_t n, int64_t cap)
+{
+    struct logs_arg a = {.id = id, .attempt = attempt, .lines = lines, .n = n, .cap = cap};
     return n ? db_write(d, op_logs, &a) : BB_OK;
 }
 

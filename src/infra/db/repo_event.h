@@ -19,6 +19,12 @@ struct log_line {
 /* Appends log lines of one attempt and logs a job_log event per line. */
 int repo_job_append_logs(db *d, int64_t id, int attempt,
                          const struct log_line *lines, size_t n);
+/* The same with the job's log capped at cap bytes of line text over all
+ * its attempts (0 = no cap; jobs.log_bytes counts them): the first line
+ * that does not fit is replaced by one system line saying the log was
+ * truncated, and every later line is dropped. */
+int repo_job_append_logs_capped(db *d, int64_t id, int attempt,
+                                const struct log_line *lines, size_t n, int64_t cap);
 
 /* Deletes events older than the newest `retain`. */
 int repo_events_trim(db *d, int64_t retain, int64_t *deleted);

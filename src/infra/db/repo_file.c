@@ -40,8 +40,13 @@ static const char SQL_INSERT[] =
     "INSERT INTO files (owner_id, filename, size, sha256, content_type, storage, key, created_at) "
     "VALUES (:owner_id, :filename, :size, :sha256, :content_type, :storage, :key, :created_at)";
 
+/* What counts against a user's quota (docs/operations.md): uploads, the
+ * artifacts of their jobs and their jobs' log bytes. */
 static const char SQL_USAGE[] =
-    "SELECT ifnull(sum(size), 0) FROM files WHERE ifnull(owner_id, 0) = :owner";
+    "SELECT (SELECT ifnull(sum(size), 0) FROM files WHERE owner_id IS nullif(:owner, 0))"
+    " + (SELECT ifnull(sum(a.size), 0) FROM jobs j JOIN artifacts a ON a.job_id = j.id"
+    "    WHERE j.owner_id IS nullif(:owner, 0))"
+    " + (SELECT ifnull(sum(log_bytes), 0) FROM jobs WHERE owner_id IS nullif(:owner, 0))";
 
 /* Bytes stored for owner, on connection c. */
 static int usage(db_conn *c, int64_t owner, int64_t *bytes)
