@@ -33,7 +33,7 @@ TSAN_BUILD=build/tsan
 
 APT_PACKAGES=(
     build-essential pkg-config dpkg-dev xz-utils ca-certificates
-    debian-archive-keyring libsqlite3-dev libcurl4-openssl-dev libs3-dev
+    debian-archive-keyring libsqlite3-dev libcurl4-openssl-dev patch
     libsodium-dev libxml2-dev python3 espeak-ng sox clang
     libclang-rt-14-dev
 )
