@@ -38,7 +38,9 @@ APT_PACKAGES=(
     libclang-rt-14-dev
 )
 # libclang-rt-14-dev: the libFuzzer and sanitizer runtimes for clang
-# (-fsanitize=fuzzer); clang only recommends it.
+# (-fsanitize=fuzzer); clang only recommends it.  patch: applies our libs3
+# series (third_party/build.mk).  openssl: its CLI makes the test CA of the
+# HTTPS S3 tests (tests/api/test_s3.py).
 
 log() { printf 'build.sh: %s\n' "$*" >&2; }
 die() { printf 'build.sh: error: %s\n' "$*" >&2; exit 1; }
