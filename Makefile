@@ -91,7 +91,11 @@ GEN_C       := $(BUILD)/gen/assets.c
 GEN_OBJ     := $(BUILD)/obj/gen/assets.o
 ASSET_LIST  := $(BUILD)/gen/assets.list
 
-TP_OBJS    := $(BUILD)/obj/third_party/civetweb.o $(BUILD)/obj/third_party/cJSON.o
+# libs3, patched (third_party/build.mk); the release build links its own
+# libs3.a instead and empties LIBS3_OBJS.
+LIBS3_TREE := $(BUILD)/third_party/libs3
+LIBS3_OBJS := $(LIBS3_SOURCES:%.c=$(BUILD)/obj/third_party/libs3/%.o)
+TP_OBJS    := $(BUILD)/obj/third_party/civetweb.o $(BUILD)/obj/third_party/cJSON.o $(LIBS3_OBJS)
 
 # ------------------------------------------------------------------ flags
 
@@ -105,7 +109,10 @@ WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 # empties ARCHIVE_CFLAGS and links its own static libarchive.a instead.
 ARCHIVE_CFLAGS ?= $(shell pkg-config --cflags libarchive 2>/dev/null)
 ARCHIVE_LIBS   ?= $(or $(shell pkg-config --libs libarchive 2>/dev/null),-larchive)
-INCLUDES := -Isrc -I$(BUILD)/gen -I$(CIVETWEB_INC) -I$(CJSON_INC) $(ARCHIVE_CFLAGS)
+# libs3.h (patched, third_party/build.mk) as a system header: it has old-style
+# declarations our -Wstrict-prototypes would reject.
+INCLUDES := -Isrc -I$(BUILD)/gen -I$(CIVETWEB_INC) -I$(CJSON_INC) -isystem $(LIBS3_TREE)/inc \
+            $(ARCHIVE_CFLAGS)
 
 ifeq ($(SANITIZE),1)
 OPT    := -O1 -g -fno-omit-frame-pointer
@@ -119,8 +126,8 @@ SAN    := -fsanitize=thread
 # Third-party code gets TSan too: civetweb's threads and cJSON's hooks
 # touch memory our threads share, and TSan needs to see every such access
 # (an uninstrumented side hides races and can report false ones).
-# SQLite, libs3, libsodium and libcurl are prebuilt archives and stay
-# uninstrumented.  STOP_FLAG_NEEDS_LOCK is civetweb's own switch that
+# libs3 is compiled here too (third_party/build.mk); SQLite, libsodium and
+# libcurl are prebuilt archives and stay uninstrumented.  STOP_FLAG_NEEDS_LOCK is civetweb's own switch that
 # makes its stop flag (written by mg_stop, polled by every civetweb
 # thread) atomic instead of a plain volatile int, which TSan rightly
 # reports as a race on every shutdown (tests/tsan.supp: the one plain
@@ -153,19 +160,18 @@ BENCH_CFLAGS := -std=c11 $(WARN) -D_GNU_SOURCE -O2 -g -pthread $(CFLAGS)
 # Debian's locations.
 find_static = $(or $(realpath $(shell $(CC) -print-file-name=$(1) 2>/dev/null)),$(2))
 SQLITE_A := $(call find_static,libsqlite3.a,/usr/lib/x86_64-linux-gnu/libsqlite3.a)
-S3_A     := $(call find_static,libs3.a,/usr/lib/libs3.a)
 SODIUM_A := $(call find_static,libsodium.a,/usr/lib/x86_64-linux-gnu/libsodium.a)
-STATIC_LIBS := $(S3_A) $(SQLITE_A) $(SODIUM_A)
+STATIC_LIBS := $(SQLITE_A) $(SODIUM_A)
 
 # libcurl (and its TLS/compression libraries) stays dynamic (docs/build.md,
-# "Dynamic libraries"); libxml2 is needed by libs3.a.  --as-needed drops what nothing uses.
+# "Dynamic libraries"); libxml2 is needed by libs3.  --as-needed drops what nothing uses.
 BB_LDFLAGS := -pthread $(SAN) -Wl,--as-needed $(LDFLAGS)
 BB_LDLIBS  := $(STATIC_LIBS) $(ARCHIVE_LIBS) -lcurl -lxml2 -lpthread -lm -ldl -lz $(LDLIBS)
 
 # Everything is rebuilt when the flags (or the compiler) change: the
 # command lines are recorded in $(BUILD)/.flags, rewritten only on change.
 FLAGS_FILE := $(BUILD)/.flags
-FLAGS_NOW  := $(CC) | $(BB_CFLAGS) | $(TP_CFLAGS) | $(TOOL_CFLAGS) | $(BENCH_CFLAGS) | $(BB_LDFLAGS) | $(BB_LDLIBS) | $(CIVETWEB_DEFS) $(CIVETWEB_SAN_DEFS) | $(CJSON_DEFS)
+FLAGS_NOW  := $(CC) | $(BB_CFLAGS) | $(TP_CFLAGS) | $(TOOL_CFLAGS) | $(BENCH_CFLAGS) | $(BB_LDFLAGS) | $(BB_LDLIBS) | $(CIVETWEB_DEFS) $(CIVETWEB_SAN_DEFS) | $(CJSON_DEFS) | $(LIBS3_DEFS)
 
 # Writes $(2) into file $(1) only when it differs, so its mtime means
 # "last changed".
@@ -231,6 +237,26 @@ $(BUILD)/obj/third_party/cJSON.o: $(CJSON_SRC) $(FLAGS_FILE)
 	$(call say,CC,$<)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(TP_CFLAGS) $(CJSON_DEFS) -MMD -MP -c -o $@ $<
+
+# libs3: a copy of Debian's tree with our patch series applied, made again
+# when the series or a patch changes; then each source with its own defines.
+$(LIBS3_TREE)/.patched: $(THIRD_PARTY_STAMP) $(LIBS3_SERIES) $(LIBS3_PATCHES)
+	$(call say,PATCH,libs3)
+	$(Q)rm -rf $(LIBS3_TREE) $(LIBS3_TREE).tmp && mkdir -p $(LIBS3_TREE).tmp
+	$(Q)cp -R $(LIBS3_DEBIAN)/src $(LIBS3_DEBIAN)/inc $(LIBS3_TREE).tmp/
+	$(Q)for p in $(LIBS3_PATCHES); do \
+	    patch -s -d $(LIBS3_TREE).tmp -p1 --forward --batch <$$p || \
+	    { echo "libs3: $$p does not apply to $(LIBS3_DEBIAN)" >&2; exit 1; }; \
+	done
+	$(Q)touch $(LIBS3_TREE).tmp/.patched && mv $(LIBS3_TREE).tmp $(LIBS3_TREE)
+
+$(LIBS3_OBJS): $(BUILD)/obj/third_party/libs3/%.o: $(LIBS3_TREE)/.patched $(FLAGS_FILE)
+	$(call say,CC,libs3/src/$*.c)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(TP_CFLAGS) -I$(LIBS3_TREE)/inc $(LIBS3_DEFS) -MMD -MP -c -o $@ $(LIBS3_TREE)/src/$*.c
+
+# Our code includes the patched libs3.h.
+$(OBJS) $(TEST_OBJS): | $(LIBS3_TREE)/.patched
 
 # Embedded assets.
 $(EMBEDGEN): src/tools/embedgen.c $(FLAGS_FILE)

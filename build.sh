@@ -33,13 +33,15 @@ TSAN_BUILD=build/tsan
 
 APT_PACKAGES=(
     build-essential pkg-config dpkg-dev xz-utils ca-certificates
-    debian-archive-keyring libsqlite3-dev libcurl4-openssl-dev libs3-dev
+    debian-archive-keyring libsqlite3-dev libcurl4-openssl-dev patch openssl
     libsodium-dev libxml2-dev libarchive-dev python3 espeak-ng sox clang
     libclang-rt-14-dev ffmpeg
 )
 # libclang-rt-14-dev: the libFuzzer and sanitizer runtimes for clang
-# (-fsanitize=fuzzer); clang only recommends it.  ffmpeg: the API tests
-# make small real video and audio files with it (tests/api/test_inputs.py).
+# (-fsanitize=fuzzer); clang only recommends it.  patch: applies our libs3
+# series (third_party/build.mk).  openssl: its CLI makes the test CA of the
+# HTTPS S3 tests (tests/api/test_s3.py).  ffmpeg: the API tests make small
+# real video and audio files with it (tests/api/test_inputs.py).
 
 log() { printf 'build.sh: %s\n' "$*" >&2; }
 die() { printf 'build.sh: error: %s\n' "$*" >&2; exit 1; }
@@ -557,7 +559,8 @@ release_link() {
     libs="$RELEASE_DIR/gen/release_info.o $static $L/libcurl.a $L/libxml2.a"
     libs+=" $L/libmbedtls.a $L/libmbedx509.a $L/libmbedcrypto.a $L/libz.a -lpthread -lm"
     rm -f "$RELEASE_DIR/obj/batchbox"   # relinked every time: the commit may differ
-    nice -n 19 make -j"$JOBS" BUILD="$RELEASE_DIR/obj" CC=musl-gcc \
+    # LIBS3_OBJS empty: the cached libs3.a (release.mk, same patches) is linked.
+    nice -n 19 make -j"$JOBS" BUILD="$RELEASE_DIR/obj" CC=musl-gcc LIBS3_OBJS= \
         CFLAGS="-isystem $RELEASE_PREFIX/include -include src/util/musl_compat.h -DBB_CURL_WRAP" \
         LDFLAGS="-static -Wl,--wrap=curl_easy_init -Wl,--wrap=mbedtls_platform_entropy_poll -Wl,-z,stack-size=8388608" \
         STATIC_LIBS="$static" BB_LDLIBS="$libs" ARCHIVE_CFLAGS= batchbox

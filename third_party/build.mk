@@ -24,3 +24,22 @@ CJSON_DEFS    :=
 # Marker written by build.sh once the pinned sources are verified and
 # extracted; the Makefile refuses to build without it.
 THIRD_PARTY_STAMP := third_party/.stamp
+
+# libs3: S3 client (Debian's 2.0-5 source package, pinned for the release
+# build) with our patch series third_party/patches/libs3/ on top: AWS
+# Signature V4, TLS verification (docs/storage.md).  The unpacked Debian
+# tree stays as build.sh made it (release.mk copies it too); the Makefile
+# copies its src/ and inc/ into LIBS3_TREE, applies the series there with
+# `patch -p1`, and compiles the library's sources (the list and defines of
+# libs3-2.0/GNUmakefile) into $(BUILD)/obj/third_party/libs3/, linked into
+# the binary like civetweb and cJSON.  SHA-256 and HMAC come from
+# libsodium; libcurl and libxml2 from Debian's -dev packages.
+LIBS3_DEBIAN  := third_party/libs3
+LIBS3_SERIES  := third_party/patches/libs3/series
+LIBS3_PATCHES := $(addprefix third_party/patches/libs3/,$(shell grep -v '^\#' $(LIBS3_SERIES) 2>/dev/null))
+LIBS3_SOURCES := acl.c bucket.c error_parser.c general.c object.c request.c \
+                 request_context.c response_headers_handler.c \
+                 service_access_logging.c service.c simplexml.c util.c
+LIBS3_DEFS    := -DLIBS3_VER_MAJOR=\"2\" -DLIBS3_VER_MINOR=\"0\" -DLIBS3_VER=\"2.0\" \
+                 -D__STRICT_ANSI__ -D_ISOC99_SOURCE -D_POSIX_C_SOURCE=200112L \
+                 $(shell pkg-config --cflags libxml-2.0 2>/dev/null || echo -I/usr/include/libxml2)

@@ -7,7 +7,7 @@
 # unpacked the pinned Debian source packages into third_party/<dir>
 # (third_party/pins).  Each library is copied into WORK, gets our own patch
 # series (third_party/patches/<dir>/series, applied in order with
-# `patch -p1`; none yet — issue 17 item 12 adds libs3's), is built with
+# `patch -p1`; today libs3's: Signature V4 and TLS verification), is built with
 # musl-gcc and installed into PREFIX (include/, lib/*.a).  The order is the
 # dependency chain: zlib -> mbedTLS -> curl -> libxml2 -> libs3, with
 # SQLite and libsodium on their own, and libarchive on zlib.  civetweb and cJSON are compiled by the
@@ -125,14 +125,17 @@ $(WORK)/libxml2.done: $(WORK)/libxml2.src
 
 # ----------------------------------------------------------------- libs3
 # Its GNUmakefile calls `gcc` by name, so the same sources and defines are
-# compiled here (LIBS3_SOURCES and CFLAGS of libs3-2.0/GNUmakefile).
+# compiled here (LIBS3_SOURCES and CFLAGS of libs3-2.0/GNUmakefile), after
+# our patch series (third_party/patches/libs3/), whose Signature V4 signer
+# takes SHA-256 and HMAC-SHA-256 from libsodium: hence libsodium first.
 LIBS3_SOURCES := acl.c bucket.c error_parser.c general.c object.c request.c \
                  request_context.c response_headers_handler.c \
                  service_access_logging.c service.c simplexml.c util.c
 LIBS3_DEFS := -Iinc -I$(PREFIX)/include -I$(PREFIX)/include/libxml2 \
               -DLIBS3_VER_MAJOR=\"2\" -DLIBS3_VER_MINOR=\"0\" -DLIBS3_VER=\"2.0\" \
               -D__STRICT_ANSI__ -D_ISOC99_SOURCE -D_POSIX_C_SOURCE=200112L
-$(WORK)/libs3.done: $(WORK)/libs3.src $(WORK)/curl.done $(WORK)/libxml2.done
+$(WORK)/libs3.done: $(WORK)/libs3.src $(WORK)/curl.done $(WORK)/libxml2.done \
+                    $(WORK)/libsodium.done
 	@echo "release.mk: building libs3"
 	$(call run,libs3,mkdir -p obj && \
 	    for f in $(LIBS3_SOURCES); do \

@@ -219,6 +219,7 @@ void config_free(bb_config *c)
     free(c->storage.s3.region);
     free(c->storage.s3.access_key);
     free(c->storage.s3.secret_key);
+    free(c->storage.s3.ca_bundle);
     free(c->metrics.token);
     free(c->http.trusted_proxies);
     cfg_free_lists(c);

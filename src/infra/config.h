@@ -109,6 +109,8 @@ typedef struct bb_config {
         struct {
             char *endpoint, *bucket, *region, *access_key, *secret_key;
             bool https, path_style;
+            char *ca_bundle;            /* PEM file of CAs for https; NULL: default */
+            bool insecure_skip_verify;  /* no TLS verification (warned at start) */
         } s3;
     } storage;
     struct {

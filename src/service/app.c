@@ -109,6 +109,8 @@ int app_open(bb_app *app, const struct app_options *o, char *err, size_t errlen)
             .region = c->storage.s3.region, .access_key = c->storage.s3.access_key,
             .secret_key = c->storage.s3.secret_key, .https = c->storage.s3.https,
             .path_style = c->storage.s3.path_style,
+            .ca_bundle = c->storage.s3.ca_bundle,
+            .insecure_skip_verify = c->storage.s3.insecure_skip_verify,
         };
         app->s3_store = store_s3_open(&so, &se);
         if (!app->s3_store) {

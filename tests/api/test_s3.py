@@ -1,18 +1,24 @@
 """The s3 storage driver against a real S3 implementation (docs/storage.md).
 
-Each test starts s3rver (the npm package pinned in tests/s3/package.json; it checks
-request signatures) on a free 127.0.0.1 port with a temporary data directory and the
-bucket "batchbox", and stops it at the end. The bucket is inspected independently of
-batchbox with a small S3 client written here on the standard library (signature V2,
-HMAC-SHA1 over "x-amz-date", which s3rver verifies): objects are fetched through the S3
-API and compared by sha256.
+Each test starts s3rver (the npm package pinned in tests/s3/package.json) through
+tests/s3/server.js, which checks AWS Signature V4 in front of it (s3rver itself checks only
+V2) and logs the signature scheme of every request, on a free 127.0.0.1 port with a
+temporary data directory and the bucket "batchbox", and stops it at the end. The bucket is
+inspected independently of batchbox with a small S3 client written here on the standard
+library (signature V2, HMAC-SHA1 over "x-amz-date", which s3rver verifies): objects are
+fetched through the S3 API and compared by sha256.
 
 Covered: uploads stored in the bucket; jobs that read an upload from S3 and whose
 artifacts go to S3 for upload "s3" and "auto" (and stay local for "none"), served back by
 batchbox with Range/ETag; deleting an upload removes its object; wrong credentials (an
 upload refused with a message naming the credentials, a job failing at once without
 retries, nothing recorded, the secret never echoed); S3 unreachable (a job retried, then
-failed saying it cannot reach S3).
+failed saying it cannot reach S3); every request batchbox makes is AWS Signature V4 in the
+configured region, checked by the server, and a wrong region or secret is refused with a
+clear error; HTTPS with a test CA made by the openssl CLI at test time: trusted through
+storage.s3.caBundle (works), untrusted (fails saying the certificate was not verified and
+naming storage.s3.caBundle), storage.s3.insecureSkipVerify (works, with a warning at
+start-up).
 
 s3rver must be installed under tests/s3/node_modules (build.sh's test step runs
 `npm ci --prefix tests/s3`); when it is missing the tests try `npm ci` themselves and
@@ -31,6 +37,7 @@ import re
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import tempfile
 import threading
@@ -45,6 +52,7 @@ from test_files import (NOTES, _vmrss_kib, check_object_semantics, part, sha, st
 HERE = os.path.dirname(os.path.abspath(__file__))
 S3_DIR = os.path.normpath(os.path.join(HERE, "..", "s3"))
 S3RVER_JS = os.path.join(S3_DIR, "node_modules", "s3rver", "bin", "s3rver.js")
+SERVER_JS = os.path.join(S3_DIR, "server.js")     # s3rver + Signature V4 checks
 BUCKET = "batchbox"
 ACCESS_KEY = "S3RVER"     # s3rver's built-in account
 SECRET_KEY = "S3RVER"
@@ -109,20 +117,30 @@ atexit.register(_kill_leftovers)
 
 class S3rver:
     """s3rver on 127.0.0.1 (a port it picks) with a temporary data directory and the bucket
-    "batchbox"; use as a context manager so it is stopped whatever happens."""
+    "batchbox", behind tests/s3/server.js (Signature V4 checked for `region`, every
+    request's scheme in auth_log()); with tls=(key, cert, ca) it serves HTTPS with that key
+    and certificate, and our own client trusts ca. Use as a context manager so it is
+    stopped whatever happens."""
 
-    def __init__(self, timeout=20.0):
+    def __init__(self, timeout=20.0, region="us-east-1", tls=None):
         ensure_s3rver()
         self.dir = tempfile.mkdtemp(prefix="bbs3-")
         self.data = os.path.join(self.dir, "data")
         os.makedirs(self.data)
         self.log_path = os.path.join(self.dir, "s3rver.log")
+        self.auth_log_path = os.path.join(self.dir, "auth.log")
         self.port = None
+        self.ssl_ctx = None
+        argv = ["node", SERVER_JS, "-d", self.data, "-a", "127.0.0.1", "-p", "0",
+                "--region", region, "--auth-log", self.auth_log_path,
+                "--configure-bucket", BUCKET]
+        if tls is not None:
+            key, cert, ca = tls
+            argv += ["--key", key, "--cert", cert]
+            self.ssl_ctx = ssl.create_default_context(cafile=ca)
         with open(self.log_path, "wb") as log:
             self.proc = subprocess.Popen(
-                ["node", S3RVER_JS, "-d", self.data, "-a", "127.0.0.1", "-p", "0", "--silent",
-                 "--configure-bucket", BUCKET],
-                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 start_new_session=True)
         _running.append(self)
         try:
@@ -192,6 +210,25 @@ class S3rver:
     def endpoint(self):
         return f"127.0.0.1:{self.port}"
 
+    def auth_log(self):
+        """The requests the server saw so far: a list of dicts (method, path, scheme,
+        verified, region, ua, error), see tests/s3/server.js."""
+        try:
+            with open(self.auth_log_path, encoding="utf-8") as f:
+                return [json.loads(line) for line in f if line.strip()]
+        except FileNotFoundError:
+            return []
+
+    def libs3_requests(self):
+        """The auth_log() entries of batchbox's requests (libs3's User-Agent)."""
+        return [e for e in self.auth_log() if "libs3" in e["ua"]]
+
+    def _conn(self, timeout):
+        if self.ssl_ctx is not None:
+            return http.client.HTTPSConnection("127.0.0.1", self.port, timeout=timeout,
+                                               context=self.ssl_ctx)
+        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+
     # -- an S3 client of our own: signature V2 with x-amz-date
 
     def request(self, method, path, query="", secret=SECRET_KEY, body=None):
@@ -201,7 +238,7 @@ class S3rver:
         to_sign = f"{method}\n\n\n\nx-amz-date:{date}\n{path}"
         sig = base64.b64encode(hmac.new(secret.encode(), to_sign.encode(),
                                         hashlib.sha1).digest()).decode()
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=scaled(20))
+        conn = self._conn(scaled(20))
         try:
             conn.request(method, path + ("?" + query if query else ""), body=body,
                          headers={"x-amz-date": date,
@@ -218,7 +255,7 @@ class S3rver:
         to_sign = f"GET\n\n\n\nx-amz-date:{date}\n{path}"
         sig = base64.b64encode(hmac.new(SECRET_KEY.encode(), to_sign.encode(),
                                         hashlib.sha1).digest()).decode()
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=scaled(60))
+        conn = self._conn(scaled(60))
         try:
             conn.request("GET", path, headers={"x-amz-date": date,
                                                "Authorization": f"AWS {ACCESS_KEY}:{sig}"})
@@ -251,15 +288,27 @@ class S3rver:
         return out
 
 
-def s3_config(endpoint):
-    return {"storage": {"driver": "s3",
-                        "s3": {"endpoint": endpoint, "bucket": BUCKET, "region": "us-east-1",
-                               "accessKey": ACCESS_KEY, "https": False, "pathStyle": True}}}
+def s3_config(endpoint, **more):
+    s3 = {"endpoint": endpoint, "bucket": BUCKET, "region": "us-east-1",
+          "accessKey": ACCESS_KEY, "https": False, "pathStyle": True}
+    s3.update(more)
+    return {"storage": {"driver": "s3", "s3": s3}}
 
 
-def s3_server(endpoint, secret=SECRET_KEY):
-    return start_server(env={"BATCHBOX_S3_SECRET_KEY": secret}, presets=PRESETS,
-                        extra=s3_config(endpoint))
+def s3_server(endpoint, secret=SECRET_KEY, env=None, **more):
+    return start_server(env={"BATCHBOX_S3_SECRET_KEY": secret, **(env or {})},
+                        presets=PRESETS, extra=s3_config(endpoint, **more))
+
+
+def assert_all_v4(s3, region="us-east-1"):
+    """Every request batchbox (libs3) sent was signed with AWS Signature V4 in region, and
+    the server's own V4 check accepted it; returns how many there were."""
+    reqs = s3.libs3_requests()
+    assert reqs, f"the S3 server saw no request from batchbox: {s3.auth_log()[-5:]}"
+    bad = [e for e in reqs if e["scheme"] != "AWS4-HMAC-SHA256" or e["verified"] is not True
+           or e["region"] != region]
+    assert not bad, f"requests not signed with a valid V4 signature for {region}: {bad[:3]}"
+    return len(reqs)
 
 
 def assert_in_bucket(s3, key, data):
@@ -380,6 +429,12 @@ def test_s3_uploads_and_artifacts_round_trip():
         assert_error(s.req("GET", f"/api/v1/files/{fid}"), 404, "not_found")
         s.stop()
 
+        # everything above went over Signature V4, checked by the server
+        n = assert_all_v4(s3)
+        methods = {e["method"] for e in s3.libs3_requests()}
+        assert {"PUT", "GET", "DELETE"} <= methods, methods
+        print(f"  {n} requests from batchbox, all AWS4-HMAC-SHA256 and verified")
+
 
 def test_s3_not_offered_without_s3_storage():
     s = start_server(presets=PRESETS)
@@ -400,6 +455,10 @@ def test_s3_wrong_credentials_fail_cleanly():
             f"the upload error should say S3 refused the credentials: {r.describe()}"
         assert WRONG_SECRET not in r.raw.decode("utf-8", "replace"), "the secret was echoed"
         assert user_files(s)["items"] == [], "a failed upload was recorded"
+        # the server saw a V4 signature and found it wrong
+        reqs = s3.libs3_requests()
+        assert reqs and all(e["scheme"] == "AWS4-HMAC-SHA256" and e["verified"] is False
+                            and e["error"] == "SignatureDoesNotMatch" for e in reqs), reqs
 
         # a job whose artifacts go to S3 fails at once: trying again cannot fix credentials
         jid = s.submit(md="a.md", preset="s3copy", upload="s3")
@@ -507,3 +566,110 @@ def test_s3_large_upload_streams_in_flat_memory():
         st, n, digest = s3.sha256_of(keys[0])
         assert (st, n, digest) == (200, total, h.hexdigest()), (st, n, digest)
         s.stop()
+
+
+def test_s3_v4_signs_the_configured_region():
+    """A server in eu-central-1: batchbox configured for it signs every request for that
+    region (verified by the server); configured for us-east-1 it is refused, and the error
+    names storage.s3.region."""
+    with S3rver(region="eu-central-1") as s3:
+        s = s3_server(s3.endpoint, region="eu-central-1")
+        r = upload_raw(s, "notes.md", NOTES)
+        assert_in_bucket(s3, next(iter(s3.keys("uploads/"))), NOTES)
+        rr = s.req("GET", f"/api/v1/files/{r.body['fileId']}", raw=True)
+        assert rr.status == 200 and rr.body == NOTES, rr.describe()
+        assert_all_v4(s3, "eu-central-1")
+        s.stop()
+
+        before = len(s3.libs3_requests())
+        s = s3_server(s3.endpoint, region="us-east-1")
+        r = upload_raw(s, "notes.md", NOTES, expect=None)
+        msg = r.body.get("message", "") if isinstance(r.body, dict) else ""
+        assert 400 <= r.status < 600 and "storage.s3.region" in msg, r.describe()
+        wrong = s3.libs3_requests()[before:]
+        assert wrong and all(e["region"] == "us-east-1" and e["verified"] is False and
+                             e["error"] == "AuthorizationHeaderMalformed" for e in wrong), wrong
+        assert user_files(s)["items"] == []
+        s.stop()
+
+
+def make_test_pki(d):
+    """A CA, a server certificate it signs for localhost and 127.0.0.1, and a second CA
+    that signed nothing, made with the openssl CLI in d; returns (key, cert, ca, other_ca)
+    paths. batchbox is pointed at "localhost" (which /etc/hosts maps to 127.0.0.1): the
+    release binary's mbedTLS 2.28 matches DNS names only (docs/release.md)."""
+    if shutil.which("openssl") is None:
+        raise AssertionError("the openssl CLI is needed for the HTTPS S3 tests "
+                             "(apt-get install openssl)")
+    j = lambda n: os.path.join(d, n)  # noqa: E731
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+
+    def run(*argv):
+        p = subprocess.run(["openssl", *argv], capture_output=True, timeout=60)
+        assert p.returncode == 0, f"openssl {argv[0]}: {p.stderr.decode()[-500:]}"
+
+    for name in ("ca", "other-ca"):
+        run("req", "-x509", *ec, "-keyout", j(name + ".key"), "-out", j(name + ".pem"),
+            "-days", "2", "-subj", f"/CN=batchbox test {name}",
+            "-addext", "basicConstraints=critical,CA:TRUE",
+            "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+    run("req", *ec, "-keyout", j("server.key"), "-out", j("server.csr"),
+        "-subj", "/CN=localhost")
+    with open(j("ext.cnf"), "w") as f:
+        f.write("subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n"
+                "keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n")
+    run("x509", "-req", "-in", j("server.csr"), "-CA", j("ca.pem"), "-CAkey", j("ca.key"),
+        "-CAcreateserial", "-out", j("server.pem"), "-days", "2", "-extfile", j("ext.cnf"))
+    return j("server.key"), j("server.pem"), j("ca.pem"), j("other-ca.pem")
+
+
+def test_s3_https_verifies_the_server_certificate():
+    """S3 over HTTPS with a test CA: trusted through storage.s3.caBundle it works (V4
+    signed); an untrusted certificate (another CA in BATCHBOX_S3_CA_BUNDLE, or the system's
+    bundle) fails at once with an error saying the certificate was not verified and naming
+    storage.s3.caBundle; storage.s3.insecureSkipVerify works and warns at start-up."""
+    pki = tempfile.mkdtemp(prefix="bbpki-")
+    try:
+        key, cert, ca, other_ca = make_test_pki(pki)
+        with S3rver(tls=(key, cert, ca)) as s3:
+            endpoint = f"localhost:{s3.port}"
+            # trusted
+            s = s3_server(endpoint, https=True, caBundle=ca)
+            r = upload_raw(s, "notes.md", NOTES)
+            assert_in_bucket(s3, next(iter(s3.keys("uploads/"))), NOTES)
+            rr = s.req("GET", f"/api/v1/files/{r.body['fileId']}", raw=True)
+            assert rr.status == 200 and rr.body == NOTES, rr.describe()
+            jid = s.submit(md=r.body["fileId"], preset="copymd", upload="s3")
+            dto = s.wait_terminal(jid, timeout=30)
+            assert dto["state"] == "succeeded", f"{dto}\nlogs:\n{s.logs(jid)}"
+            assert "INSECURE" not in s.stderr_text()
+            s.stop()
+            assert_all_v4(s3)
+
+            # untrusted: another CA (the environment variable), then the system's bundle
+            for env in ({"BATCHBOX_S3_CA_BUNDLE": other_ca}, {}):
+                before = len(s3.libs3_requests())
+                s = s3_server(endpoint, env=env, https=True)
+                r = upload_raw(s, "notes.md", NOTES, expect=None)
+                msg = r.body.get("message", "") if isinstance(r.body, dict) else ""
+                assert 500 <= r.status < 600 and "TLS certificate verification failed" in msg \
+                    and "storage.s3.caBundle" in msg, f"{env}: {r.describe()}"
+                assert user_files(s)["items"] == []
+                jid = s.submit(md="a.md", preset="s3copy", upload="s3")
+                dto = s.wait_terminal(jid, timeout=30)
+                assert dto["state"] == "failed" and dto["attempts"] == 1, \
+                    f"a certificate error is not retried: {dto}"
+                assert "TLS certificate verification failed" in (dto["error"] or ""), dto
+                s.stop()
+                assert len(s3.libs3_requests()) == before, \
+                    "a request reached the server over an unverified connection"
+
+            # the explicit opt-out
+            s = s3_server(endpoint, https=True, insecureSkipVerify=True)
+            r = upload_raw(s, "other.md", NOTES)
+            assert r.status == 201
+            err = s.stderr_text()
+            assert "INSECURE" in err and "insecureSkipVerify" in err, err[-2000:]
+            s.stop()
+    finally:
+        shutil.rmtree(pki, ignore_errors=True)

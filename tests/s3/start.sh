@@ -3,7 +3,9 @@
 # tests/s3/package.json) for the storage unit tests: on 127.0.0.1:PORT,
 # data under DIR/data, log in DIR/s3rver.log, with bucket "batchbox-test"
 # created at start-up and s3rver's built-in credentials (access key
-# S3RVER, secret S3RVER; it checks signature V2, which libs3 2.0 uses).
+# S3RVER, secret S3RVER).  It runs through tests/s3/server.js, which checks
+# AWS Signature V4 (region us-east-1) in front of s3rver and records the
+# scheme of every request in DIR/auth.log, one JSON line each.
 #
 # Usage: tests/s3/start.sh PORT DIR
 #   PORT 0 lets s3rver pick a free port.
@@ -39,8 +41,8 @@ fi
 mkdir -p "$dir/data"
 log=$dir/s3rver.log
 : >"$log"
-node "$server" -d "$dir/data" -a 127.0.0.1 -p "$port" --silent \
-    --configure-bucket batchbox-test >"$log" 2>&1 </dev/null &
+node "$here/server.js" -d "$dir/data" -a 127.0.0.1 -p "$port" \
+    --auth-log "$dir/auth.log" --configure-bucket batchbox-test >"$log" 2>&1 </dev/null &
 pid=$!
 
 fail() {

@@ -1678,4 +1678,25 @@ TEST(s3_open_validation)
     CHECK(store_put_begin(s, "k", 6LL * 1024 * MIB, NULL, &e) == NULL);
     CHECK(strstr(e.message, "5 GiB") != NULL);
     store_close(s);
+
+    /* The region goes into every Signature V4 scope; the CA bundle must be
+     * a readable file (checked at open, not at the first https request). */
+    {
+        struct store_s3_options o = {.endpoint = "127.0.0.1:9000", .bucket = BUCKET,
+                                     .access_key = "a", .secret_key = "b",
+                                     .region = "eu-central-1/x"};
+        CHECK(store_s3_open(&o, &e) == NULL);
+        CHECK(strstr(e.message, "storage.s3.region") != NULL);
+        o.region = "eu-central-1";
+        o.ca_bundle = "/nonexistent/ca.pem";
+        CHECK(store_s3_open(&o, &e) == NULL);
+        CHECK(strstr(e.message, "storage.s3.caBundle") != NULL);
+        o.ca_bundle = "/";              /* not a file */
+        CHECK(store_s3_open(&o, &e) == NULL);
+        o.ca_bundle = NULL;
+        o.region = "";                  /* us-east-1 */
+        s = store_s3_open(&o, &e);
+        CHECK(s != NULL);
+        store_close(s);
+    }
 }

@@ -1,10 +1,13 @@
 /* s3.c — the `s3` storage driver: objects in an S3-compatible bucket
- * (MinIO, Ceph RGW, s3rver, AWS) through Debian's libs3 2.0.
+ * (MinIO, Ceph RGW, s3rver, AWS) through libs3 2.0, built from Debian's
+ * source package with our patches (third_party/patches/libs3/).
  *
- * What libs3 2.0 is, and what this file adds on top:
- * - It signs with AWS signature V2 (HMAC-SHA1), which knows no region, so
- *   the configured region is not sent; see docs/storage.md for which
- *   servers accept V2.
+ * What libs3 is, and what this file adds on top:
+ * - With our patches it signs with AWS Signature V4 in the configured
+ *   region (storage.s3.region; uploads as UNSIGNED-PAYLOAD) and verifies
+ *   TLS certificates against storage.s3.caBundle, else BATCHBOX_CA_BUNDLE
+ *   or the system's bundle (infra/net/ca_bundle.h); insecureSkipVerify
+ *   turns that off, with a warning at open.  docs/storage.md.
  * - It has no per-request timeout and no cancel.  Every request here runs
  *   in its own S3RequestContext driven by run() below (select on libs3's
  *   descriptors, at most 50 ms at a time), which abandons the request when
@@ -39,12 +42,16 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "infra/net/ca_bundle.h"
+#include "util/log.h"
 #include "util/util.h"
 
 #define TRIES 3
 #define DEFAULT_TIMEOUT_MS 30000
 #define MAX_OBJECT ((int64_t)5 * 1024 * 1024 * 1024)
 #define CONTENT_TYPE_MAX 120    /* libs3 refuses longer ones */
+#define DEFAULT_REGION "us-east-1"
+#define REGION_MAX 64
 
 struct s3_store {
     struct store base;
@@ -53,8 +60,10 @@ struct s3_store {
     char *region;
     char *access_key;
     char *secret_key;
+    char *ca_bundle;            /* NULL: libcurl's default */
     bool https;
     bool path_style;
+    bool insecure;              /* no TLS verification */
     int timeout_ms;
     S3BucketContext bc;         /* points into the strings above */
 };
@@ -312,11 +321,14 @@ static const char *status_name(S3Status st)
     return strncmp(name, "Error", 5) == 0 ? name + 5 : name;
 }
 
-/* e says that S3 at s's endpoint could not be reached (why: a few words);
- * such failures are retryable.  Returns true (retryable). */
-static bool unreachable(const struct s3_store *s, const char *why, struct store_err *e)
+/* e says that S3 at s's endpoint could not be reached (why: a few words;
+ * detail: libcurl's words, may be empty); such failures are retryable.
+ * Returns true (retryable). */
+static bool unreachable(const struct s3_store *s, const char *why, const char *detail,
+                        struct store_err *e)
 {
-    store_fail(e, true, "cannot reach S3 at %s (%s)", s->endpoint, why);
+    store_fail(e, true, "cannot reach S3 at %s (%s%s%.120s)", s->endpoint, why,
+               detail[0] ? ": " : "", detail);
     return true;
 }
 
@@ -371,22 +383,37 @@ static bool describe(struct s3_store *s, const struct xfer *x, const char *what,
         store_fail(e, false, "not found");
         return false;
     case S3StatusFailedToConnect:
-        return unreachable(s, "connection refused", e);
+        return unreachable(s, "connection refused", "", e);
     case S3StatusNameLookupError:
-        return unreachable(s, "host name not found", e);
+        return unreachable(s, "host name not found", "", e);
     case S3StatusConnectionFailed:
-        return unreachable(s, "connection failed or dropped", e);
+        return unreachable(s, "connection failed or dropped", x->detail, e);
     case S3StatusInternalError:
         /* During a transfer this is libs3's name for most curl errors:
          * the connection was reset or closed, nothing came back, ... */
         if (!x->refused_early)
-            return unreachable(s, "connection failed during the transfer", e);
+            return unreachable(s, "connection failed during the transfer", x->detail, e);
         store_fail(e, false, "S3 request for \"%.80s\" could not be made (libs3 "
                    "internal error)", key);
         return false;
     case S3StatusServerFailedVerification:
-        store_fail(e, false, "S3 at %s: the TLS certificate check failed",
-                   s->endpoint);
+        store_fail(e, false, "S3 at %s: TLS certificate verification failed (%.100s): "
+                   "set storage.s3.caBundle (BATCHBOX_S3_CA_BUNDLE) to the PEM file "
+                   "of the CA that issued the server's certificate",
+                   s->endpoint, x->detail[0] ? x->detail : "certificate not trusted");
+        return false;
+    case S3StatusErrorUnknown:
+    case S3StatusHttpErrorBadRequest:
+        /* AWS and MinIO answer a wrong region with 400
+         * AuthorizationHeaderMalformed, which libs3 does not know by name. */
+        if (strstr(x->detail, "region") != NULL) {
+            store_fail(e, false, "S3 at %s refused the region \"%s\" (%.100s): check "
+                       "storage.s3.region (BATCHBOX_S3_REGION)", s->endpoint, s->region,
+                       x->detail);
+            return false;
+        }
+        store_fail(e, false, "S3 at %s failed to %s \"%.80s\" (%s%s%.80s)", s->endpoint,
+                   what, key, name, x->detail[0] ? ": " : "", x->detail);
         return false;
     case S3StatusErrorPermanentRedirect:
     case S3StatusErrorTemporaryRedirect:
@@ -753,6 +780,7 @@ static void s3_close(store *st)
         explicit_bzero(s->secret_key, strlen(s->secret_key));
         free(s->secret_key);
     }
+    free(s->ca_bundle);
     free(s);
 }
 
@@ -788,9 +816,34 @@ static bool endpoint_ok(const char *ep)
     return true;
 }
 
+/* A region name: letters, digits and '-', 1..REGION_MAX bytes (it goes
+ * into every request's signature scope). */
+static bool region_ok(const char *r)
+{
+    size_t n = strlen(r);
+
+    if (n == 0 || n > REGION_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!((r[i] >= 'a' && r[i] <= 'z') || (r[i] >= 'A' && r[i] <= 'Z') ||
+              (r[i] >= '0' && r[i] <= '9') || r[i] == '-'))
+            return false;
+    return true;
+}
+
+static bool readable_file(const char *p)
+{
+    struct stat st;
+
+    return stat(p, &st) == 0 && S_ISREG(st.st_mode) && access(p, R_OK) == 0;
+}
+
+/* The store owns copies of every string in o (caller keeps o's).  Caller
+ * closes the store (store_close). */
 store *store_s3_open(const struct store_s3_options *o, struct store_err *e)
 {
     struct s3_store *s;
+    const char *ca = NULL;
     S3Status st;
 
     if (e != NULL) {
@@ -813,6 +866,16 @@ store *store_s3_open(const struct store_s3_options *o, struct store_err *e)
                    "bucket name (%s)", o->bucket, S3_get_status_name(st));
         return NULL;
     }
+    if (!region_ok(o->region != NULL && o->region[0] ? o->region : DEFAULT_REGION)) {
+        store_fail(e, false, "s3 storage: storage.s3.region must be a region name such "
+                   "as \"us-east-1\" (letters, digits and '-', at most %d)", REGION_MAX);
+        return NULL;
+    }
+    if (o->ca_bundle != NULL && !readable_file(o->ca_bundle)) {
+        store_fail(e, false, "s3 storage: storage.s3.caBundle \"%.120s\" is not a "
+                   "readable file", o->ca_bundle);
+        return NULL;
+    }
     if (o->access_key == NULL || o->access_key[0] == '\0' ||
         o->secret_key == NULL || o->secret_key[0] == '\0') {
         store_fail(e, false, "s3 storage: storage.s3.accessKey and "
@@ -829,7 +892,7 @@ store *store_s3_open(const struct store_s3_options *o, struct store_err *e)
     s->base.ops = &S3_OPS;
     s->endpoint = strdup(o->endpoint);
     s->bucket = strdup(o->bucket);
-    s->region = strdup(o->region != NULL ? o->region : "");
+    s->region = strdup(o->region != NULL && o->region[0] ? o->region : DEFAULT_REGION);
     s->access_key = strdup(o->access_key);
     s->secret_key = strdup(o->secret_key);
     if (s->endpoint == NULL || s->bucket == NULL || s->region == NULL ||
@@ -838,8 +901,18 @@ store *store_s3_open(const struct store_s3_options *o, struct store_err *e)
         store_fail(e, false, "out of memory");
         return NULL;
     }
+    if (o->ca_bundle != NULL)
+        ca = o->ca_bundle;
+    else if (!o->insecure_skip_verify)
+        ca = bb_ca_bundle_path();   /* NULL: libcurl's own default */
+    if (ca != NULL && (s->ca_bundle = strdup(ca)) == NULL) {
+        s3_close(&s->base);
+        store_fail(e, false, "out of memory");
+        return NULL;
+    }
     s->https = o->https;
     s->path_style = o->path_style;
+    s->insecure = o->insecure_skip_verify;
     s->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : DEFAULT_TIMEOUT_MS;
     s->bc.hostName = s->endpoint;
     s->bc.bucketName = s->bucket;
@@ -847,5 +920,16 @@ store *store_s3_open(const struct store_s3_options *o, struct store_err *e)
     s->bc.uriStyle = s->path_style ? S3UriStylePath : S3UriStyleVirtualHost;
     s->bc.accessKeyId = s->access_key;
     s->bc.secretAccessKey = s->secret_key;
+    s->bc.authRegion = s->region;
+    s->bc.caInfo = s->ca_bundle;
+    s->bc.insecureSkipVerify = s->insecure;
+    if (s->insecure)
+        bb_warn("INSECURE: storage.s3.insecureSkipVerify is on, so the TLS certificate "
+                "and host name of the S3 server are NOT verified; anyone on the network "
+                "path can impersonate it (docs/storage.md)", "endpoint", s->endpoint,
+                "https", s->https ? "true" : "false");
+    else if (s->https && s->ca_bundle == NULL)
+        bb_warn("S3 over https: no CA bundle found, libcurl's default is used",
+                "reason", bb_ca_bundle_status());
     return &s->base;
 }

@@ -48,12 +48,17 @@ store *store_fs_open(const char *root, struct store_err *e);
 struct store_s3_options {
     const char *endpoint;     /* "host:port" */
     const char *bucket;
-    const char *region;       /* may be NULL; unused by libs3 2.0's
-                                 signature V2 (docs/storage.md) */
+    const char *region;       /* Signature V4 credential scope; NULL or
+                                 "": us-east-1 (docs/storage.md) */
     const char *access_key;
     const char *secret_key;
     bool https;
     bool path_style;
+    const char *ca_bundle;    /* PEM file of the CAs trusted for https;
+                                 NULL: BATCHBOX_CA_BUNDLE or the system's
+                                 bundle (infra/net/ca_bundle.h) */
+    bool insecure_skip_verify; /* https without certificate checks (logged
+                                  as a warning at open) */
     int timeout_ms;           /* per request; default 30000 (<= 0): a
                                  request that moves no byte for this long
                                  is abandoned (retryable) */
