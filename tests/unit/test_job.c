@@ -24,7 +24,8 @@ static const enum job_state all_states[NSTATES] = {
 static const char *const dto_keys[] = {
     "jobId", "state", "md", "preset", "withTts", "upload", "voiceAccent",
     "voiceId", "forceTts", "notionDatabase", "mode", "priority", "params", "progress",
-    "attempts", "maxAttempts", "parentJobId", "manifestPath", "notionUrl",
+    "attempts", "maxAttempts", "parentJobId", "kind", "batchId", "batch", "sweep",
+    "manifestPath", "notionUrl",
     "pageUrl", "error", "ownerId", "createdAt", "updatedAt", "startedAt",
     "finishedAt",
 };

@@ -3,7 +3,9 @@
  * lease renewal and expiry, and start-up recovery of attempts left
  * running.  Every function here is a write: its operation runs on the db
  * writer thread and logs job_state_changed for each job it moves, in the
- * same transaction. */
+ * same transaction (which also refreshes a moved child's batch parent:
+ * repo_emit_job).  Batch parents (kind 'batch') are never claimed, leased
+ * or recovered: their state is derived from their children. */
 #include "infra/db/repo_claim.h"
 
 #include <stdio.h>
@@ -96,12 +98,12 @@ int repo_job_finish(db *d, const struct job_finish *f)
  * sorts every queued row (4 ms per claim at 20,000 queued instead of 60 µs);
  * the partial index is already in claim order. */
 static const char SQL_CLAIM_PICK[] =
-    "SELECT id, preset FROM jobs INDEXED BY jobs_claim WHERE state = 'queued' "
+    "SELECT id, preset FROM jobs INDEXED BY jobs_claim WHERE state = 'queued' AND kind = 'job' "
     "AND run_after <= :now "
     "AND (:blocked IS NULL OR instr(:blocked, ',' || preset || ',') = 0) "
     "ORDER BY priority DESC, id LIMIT 1";
 static const char SQL_CLAIM_PICK_MORE[] =
-    "SELECT id FROM jobs INDEXED BY jobs_claim WHERE state = 'queued' "
+    "SELECT id FROM jobs INDEXED BY jobs_claim WHERE state = 'queued' AND kind = 'job' "
     "AND run_after <= :now AND instr(:batchable, ',' || preset || ',') > 0 "
     "ORDER BY priority DESC, id LIMIT :n";
 static const char SQL_CLAIM_MARK[] =
@@ -109,7 +111,8 @@ static const char SQL_CLAIM_MARK[] =
     "started_at = :now, updated_at = :now, progress = 0, cancel_requested = 0 "
     "WHERE id = :id AND state = 'queued'";
 static const char SQL_NEXT_DUE[] =
-    "SELECT min(run_after) FROM jobs WHERE state = 'queued' AND run_after > :now";
+    "SELECT min(run_after) FROM jobs WHERE state = 'queued' AND kind = 'job' "
+    "AND run_after > :now";
 
 #define MAX_MORE 256
 
@@ -259,10 +262,11 @@ struct recover_arg {
 };
 
 static const char SQL_RUNNING_ALL[] =
-    "SELECT id, attempts, max_attempts, interruptions FROM jobs WHERE state = 'running'";
+    "SELECT id, attempts, max_attempts, interruptions FROM jobs WHERE state = 'running' "
+    "AND kind = 'job'";
 static const char SQL_RUNNING_EXPIRED[] =
     "SELECT id, attempts, max_attempts, interruptions FROM jobs "
-    "WHERE state = 'running' AND lease_until < :now";
+    "WHERE state = 'running' AND kind = 'job' AND lease_until < :now";
 static const char SQL_INTERRUPT_REQUEUE[] =
     "UPDATE jobs SET state = 'queued', lease_until = 0, run_after = 0, progress = 0, "
     "interruptions = interruptions + 1, max_attempts = max(max_attempts, attempts + 1), "
