@@ -35,10 +35,11 @@ APT_PACKAGES=(
     build-essential pkg-config dpkg-dev xz-utils ca-certificates
     debian-archive-keyring libsqlite3-dev libcurl4-openssl-dev libs3-dev
     libsodium-dev libxml2-dev python3 espeak-ng sox clang
-    libclang-rt-14-dev
+    libclang-rt-14-dev imagemagick
 )
 # libclang-rt-14-dev: the libFuzzer and sanitizer runtimes for clang
-# (-fsanitize=fuzzer); clang only recommends it.
+# (-fsanitize=fuzzer); clang only recommends it.  imagemagick: the batch
+# tests run the docs' worked example (docs/batches.md) with convert.
 
 log() { printf 'build.sh: %s\n' "$*" >&2; }
 die() { printf 'build.sh: error: %s\n' "$*" >&2; exit 1; }

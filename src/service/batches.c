@@ -224,13 +224,13 @@ static int folder_values(const bb_app *app, struct dim *d, const cJSON *spec, bb
         glob = "*";
     if (strlen(dir) >= PATH_MAX / 2 || strlen(glob) > 256)
         return bb_fail_field(e, "sweep.md", "dir or glob is too long");
-    if (dir[0] == '/')
-        return bb_fail_field(e, "sweep.md", "dir must be relative to the input root");
     char root[PATH_MAX], joined[PATH_MAX * 2], real[PATH_MAX];
     if (!realpath(app->cfg->input_root, root))
         return bb_fail_field(e, "sweep.md", "the input root %s does not exist on the server",
                              app->cfg->input_root);
-    snprintf(joined, sizeof joined, "%s/%s", root, dir);
+    /* relative to the input root, or an absolute path inside it */
+    snprintf(joined, sizeof joined, "%s%s%s", dir[0] == '/' ? "" : root, dir[0] == '/' ? "" : "/",
+             dir);
     struct listing l = {.root = root, .root_len = strlen(root), .glob = glob,
                         .recursive = recursive};
     struct stat st;

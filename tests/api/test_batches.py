@@ -344,3 +344,153 @@ def test_openapi_and_job_options_know_batches():
     assert "/api/v1/jobs/{id}/children" in doc["paths"] or "/jobs/{id}/children" in str(doc)
     assert "BatchCounts" in doc["components"]["schemas"]
     assert s.call("GET", "/api/v1/config/job-options")["limits"]["maxBatchSize"] == 1000
+
+
+def _real_imagemagick():
+    """The ImageMagick convert and identify programs (build.sh installs imagemagick); a
+    stand-in named convert earlier in PATH is passed over."""
+    for conv, ident in (("convert-im6.q16", "identify-im6.q16"), ("magick", "magick"),
+                        ("/usr/bin/convert", "/usr/bin/identify")):
+        c, i = shutil.which(conv), shutil.which(ident)
+        if not c or not i:
+            continue
+        out = subprocess.run([c, "-version"], capture_output=True, text=True, timeout=30)
+        if "ImageMagick" in out.stdout:
+            return c, ([i] if ident != "magick" else [i, "identify"])
+    raise AssertionError("ImageMagick is not installed (build.sh installs imagemagick)")
+
+
+def test_worked_example_resizes_a_folder_of_images_at_two_sizes():
+    """docs/batches.md: a command preset that resizes images with ImageMagick, over a folder,
+    swept over two sizes; every output image has the size asked for."""
+    convert, identify = _real_imagemagick()
+    preset = {"id": "resize", "workflow": "command",
+              "argv": [convert, "{input}", "-resize", "{param.size}x{param.size}",
+                       "{outdir}/resized.png"], "timeoutSec": 60, "maxAttempts": 1}
+    s = Server(presets_extra=[preset], inputs={"keep.txt": b"x"})
+    os.makedirs(os.path.join(s.inputs, "photos"))
+    for name, geom in (("wide.png", "400x200"), ("tall.png", "150x300"), ("square.png", "90x90")):
+        subprocess.run([convert, "-size", geom, "xc:steelblue", os.path.join(s.inputs, "photos",
+                                                                          name)],
+                       check=True, timeout=30)
+    p = submit_batch(s, {"preset": "resize", "sweep": {"md": {"dir": "photos", "glob": "*.png"},
+                                                       "size": [64, 128]}})
+    assert p["batch"]["total"] == 6, p
+    done = wait_parent(s, p["jobId"], ("succeeded", "failed"), timeout=60)
+    assert done["state"] == "succeeded", (done, [s.logs(k["jobId"])
+                                                 for k in children(s, p["jobId"])])
+    src = {"photos/wide.png": (400, 200), "photos/tall.png": (150, 300),
+           "photos/square.png": (90, 90)}
+    seen = set()
+    for k in children(s, p["jobId"]):
+        size = int(k["params"]["size"])
+        data = s.req("GET", f"/api/v1/jobs/{k['jobId']}/artifacts/resized.png", raw=True)
+        assert data.status == 200, data.describe()
+        out = os.path.join(s.base, f"out-{k['jobId']}.png")
+        with open(out, "wb") as f:
+            f.write(data.body)
+        got = subprocess.run(identify + ["-format", "%w %h", out], capture_output=True,
+                             text=True, timeout=30, check=True).stdout.split()
+        w, h = int(got[0]), int(got[1])
+        sw, sh = src[k["md"]]
+        scale = min(size / sw, size / sh)
+        assert max(w, h) == size and abs(w - round(sw * scale)) <= 1 and \
+            abs(h - round(sh * scale)) <= 1, (k["md"], size, w, h)
+        seen.add((k["md"], size))
+    assert seen == {(m, z) for m in src for z in (64, 128)}, seen
+
+
+class _CliEnv:
+    """Runs the batchbox CLI against s with its admin's token."""
+
+    def __init__(self, s):
+        self.s = s
+        self.home = os.path.join(s.base, "clihome")
+        os.makedirs(self.home, exist_ok=True)
+
+    def run(self, *args, timeout=60):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("BATCHBOX_")}
+        env.update(HOME=self.home, XDG_CONFIG_HOME=os.path.join(self.home, "config"),
+                   BATCHBOX_SERVER=f"http://127.0.0.1:{self.s.port}",
+                   BATCHBOX_TOKEN=self.s.token)
+        p = subprocess.run([harness.BIN] + [str(a) for a in args], capture_output=True,
+                           text=True, env=env, timeout=scaled(timeout), cwd=self.home)
+        for m in harness.SANITIZER_MARKERS:
+            assert m not in p.stderr, p.stderr
+        return p
+
+
+def test_cli_submit_sweep_show_and_watch():
+    s = batch_server()
+    cli = _CliEnv(s)
+    prompts = os.path.join(cli.home, "prompts.txt")
+    with open(prompts, "w") as f:
+        f.write("a red fox\r\nblue sky\n\n")
+    p = cli.run("submit", "--preset", "show", "--sweep", "seed=count:4",
+                "--sweep", f"size=@{prompts}", "--wait")
+    assert p.returncode == 0, (p.stdout, p.stderr)
+    first = p.stdout.splitlines()[0]
+    assert first.startswith("submitted batch ") and first.endswith("(8 jobs)"), p.stdout
+    pid = first.split()[2]
+    dto = s.job(pid)
+    assert dto["state"] == "succeeded" and dto["batch"]["succeeded"] == 8, dto
+    assert dto["sweep"] == {"seed": {"count": 4}, "size": ["a red fox", "blue sky"]}, dto
+    assert sorted({k["params"]["size"] for k in children(s, pid)}) == ["a red fox", "blue sky"]
+    # start:S,count:N and a,b,c lists
+    p = cli.run("submit", "--preset", "show", "--sweep", "seed=start:5,count:2",
+                "--sweep", "size=1,2,3", "--json")
+    assert p.returncode == 0, p.stderr
+    body = json.loads(p.stdout)
+    assert body["kind"] == "batch" and body["batch"]["total"] == 6, body
+    seeds = sorted({k["params"]["seed"] for k in children(s, body["jobId"])})
+    assert seeds == ["5", "6"], seeds
+    # show summarises the batch
+    p = cli.run("show", pid)
+    assert p.returncode == 0, p.stderr
+    assert "batch summary:" in p.stdout and "8 jobs: 0 queued, 0 running, 8 succeeded" in p.stdout
+    assert "swept: seed (4 seeds) size (2 values)" in p.stdout, p.stdout
+    rows = [ln.split() for ln in p.stdout.splitlines() if ln.startswith("  ")
+            and len(ln.split()) >= 3 and ln.split()[1] == "succeeded"]
+    assert sorted(r[0] for r in rows) == sorted(k["jobId"] for k in children(s, pid)), p.stdout
+    # a folder of the input root (trailing /) with --glob
+    p = cli.run("submit", "sub/", "--preset", "cat", "--glob", "*.md", "--wait")
+    assert p.returncode == 0, (p.stdout, p.stderr)
+    assert "(1 job)" in p.stdout, p.stdout
+    # a local folder inside the input root, by its real path
+    p = cli.run("submit", s.inputs, "--preset", "cat", "--glob", "*.md")
+    assert p.returncode == 0 and "(2 jobs)" in p.stdout, (p.stdout, p.stderr)
+    # usage errors
+    for bad in (["--sweep", "seed"], ["--sweep", "seed=count:x"], ["--sweep", "seed=start:1"],
+                ["--glob", "*.md"], ["--sweep", "a=1", "--sweep", "a=2"]):
+        p = cli.run("submit", "--preset", "show", *bad)
+        assert p.returncode == 2, (bad, p.stdout, p.stderr)
+    # the server's refusal names the field
+    p = cli.run("submit", "--preset", "show", "--sweep", "seed=count:1001")
+    assert p.returncode != 0 and "sweep" in p.stderr, p.stderr
+
+
+def test_cli_watch_shows_batch_progress():
+    s = batch_server()
+    cli = _CliEnv(s)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BATCHBOX_")}
+    env.update(HOME=cli.home, BATCHBOX_SERVER=f"http://127.0.0.1:{s.port}",
+               BATCHBOX_TOKEN=s.token)
+    w = subprocess.Popen([harness.BIN, "watch"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True, env=env)
+    try:
+        def listening():
+            return any(c for c in s.call("GET", "/metrics", raw=True).decode().splitlines()
+                       if c.startswith("batchbox_sse_subscribers") and not c.endswith(" 0"))
+        wait_until(listening, 10, what="watch to subscribe")
+        p = submit_batch(s, {"preset": "noop", "sweep": {"x": ["1", "2", "3"]}})
+        wait_parent(s, p["jobId"], ("succeeded",))
+        time.sleep(scaled(0.5))
+    finally:
+        w.send_signal(2)
+        out, err = w.communicate(timeout=scaled(20))
+    lines = out.splitlines()
+    pid = p["jobId"]
+    done = [ln for ln in lines if f"job={pid} state=succeeded" in ln]
+    assert done and "done=3/3 succeeded=3 failed=0 canceled=0" in done[-1], out
+    kids = [ln for ln in lines if f"batch={pid}" in ln]
+    assert len(kids) >= 9, out
