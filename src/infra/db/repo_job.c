@@ -62,28 +62,54 @@ static int emit_record(db_conn *c, db_outbox *out, enum ev_type type, const job 
     return rc;
 }
 
-/* Logs job id's DTO; refresh: a child's state change refreshes its parent. */
-static int emit_job(db_conn *c, db_outbox *out, enum ev_type type, int64_t id, bool refresh)
+/* Logs job id's DTO.  A child's state change refreshes its parent when
+ * refresh: at once without t, else by adding the parent to t. */
+static int emit_job(db_conn *c, db_outbox *out, enum ev_type type, int64_t id, bool refresh,
+                    struct batch_touched *t)
 {
     job j;
     int rc = repo_load_job(c, id, &j);
     if (rc != BB_OK)
         return rc;
     rc = emit_record(c, out, type, &j);
-    if (rc == BB_OK && refresh && type == EV_JOB_STATE_CHANGED && j.batch_id)
-        rc = repo_batch_refresh(c, out, j.batch_id);
+    int64_t parent = j.batch_id;
     job_clear(&j);
-    return rc;
+    if (rc != BB_OK || !refresh || type != EV_JOB_STATE_CHANGED || !parent)
+        return rc;
+    if (!t)
+        return repo_batch_refresh(c, out, parent);
+    for (size_t i = 0; i < t->n; i++)
+        if (t->ids[i] == parent)
+            return BB_OK;
+    if (t->n == sizeof t->ids / sizeof t->ids[0])
+        return repo_batch_refresh(c, out, parent);
+    t->ids[t->n++] = parent;
+    return BB_OK;
 }
 
 int repo_emit_job(db_conn *c, db_outbox *out, enum ev_type type, int64_t id)
 {
-    return emit_job(c, out, type, id, true);
+    return emit_job(c, out, type, id, true, NULL);
 }
 
 int repo_emit_job_only(db_conn *c, db_outbox *out, enum ev_type type, int64_t id)
 {
-    return emit_job(c, out, type, id, false);
+    return emit_job(c, out, type, id, false, NULL);
+}
+
+int repo_emit_job_touch(db_conn *c, db_outbox *out, enum ev_type type, int64_t id,
+                        struct batch_touched *t)
+{
+    return emit_job(c, out, type, id, true, t);
+}
+
+int repo_batch_touched_refresh(db_conn *c, db_outbox *out, struct batch_touched *t)
+{
+    int rc = BB_OK;
+    for (size_t i = 0; i < t->n && rc == BB_OK; i++)
+        rc = repo_batch_refresh(c, out, t->ids[i]);
+    t->n = 0;
+    return rc;
 }
 
 /* ---- submit ------------------------------------------------------------ */

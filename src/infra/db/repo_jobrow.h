@@ -40,6 +40,20 @@ int repo_emit_job(db_conn *c, db_outbox *out, enum ev_type type, int64_t id);
  * many children of one batch and refresh the parent once at the end. */
 int repo_emit_job_only(db_conn *c, db_outbox *out, enum ev_type type, int64_t id);
 
+/* The batch parents an operation touched, refreshed once at its end
+ * (repo_batch_touched_refresh) instead of after every child: a worker
+ * cycle claims and finishes many children of one batch at a time. */
+struct batch_touched {
+    int64_t ids[32];
+    size_t n;
+};
+/* repo_emit_job that, for a child's state change, adds its parent to t
+ * (refreshing at once only when t is full). */
+int repo_emit_job_touch(db_conn *c, db_outbox *out, enum ev_type type, int64_t id,
+                        struct batch_touched *t);
+/* Refreshes every parent in t and empties it. */
+int repo_batch_touched_refresh(db_conn *c, db_outbox *out, struct batch_touched *t);
+
 /* Recounts the children of batch parent_id by state and derives the
  * parent's state and progress from them (docs/batches.md), in the
  * operation that changed a child.  A parent whose state changed logs
