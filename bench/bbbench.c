@@ -19,6 +19,8 @@
  *   fanout   S SSE subscribers on a few epoll threads; M jobs 100 ms apart;
  *            job_created delivery latency to every subscriber, and the
  *            latency of GET /health on fresh connections meanwhile
+ *   batch    a 1,000-child sweep of noop: creation time (POST → 201, five times),
+ *            then batch vs 1,000 single submits, POST → the succeeded event
  *   startup  SIGTERM the server, restart on the existing database 3 times,
  *            time fork → first 200 from /health
  *   lesson   (off by default: --only lesson, or list it with the others) the
