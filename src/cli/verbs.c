@@ -137,12 +137,6 @@ static const struct cli_verb verbs[] = {
              "Exit status: 0 succeeded, 1 failed or canceled, 2 usage error.\n",
      .opts = "--preset P            preset id (required)\n"
              "--param NAME=VALUE    fills {param.NAME} in the preset; repeatable\n"
-             "--sweep NAME=VALUES   a batch over the values of NAME: a,b,c; @FILE\n"
-             "                      (one value per line); count:N (N random\n"
-             "                      seeds); start:S,count:N (seeds S..S+N-1);\n"
-             "                      repeatable (every combination runs)\n"
-             "--glob PATTERN        with DIR: only files matching (e.g. '*.png')\n"
-             "--recursive           with DIR: include its subfolders\n"
              "--out DIR             where the artifacts are copied (default\n"
              "                      ./batchbox-out)\n"
              "--config FILE         configuration file (default: the built-in one)\n"

@@ -129,6 +129,8 @@ def test_sweep_errors_name_the_field():
     for body, field in cases:
         r = s.req("POST", "/api/v1/jobs", body)
         assert_error(r, 400, "invalid", field)
+    assert_error(s.req("POST", "/api/v1/jobs", {"preset": "show", "sweep": {"bad name": ["1"]}}),
+                 400, "invalid")
     assert s.call("GET", "/api/v1/jobs?children=1")["items"] == [], "a refused batch left jobs"
 
 
