@@ -434,6 +434,7 @@ static int build_child(bb_app *app, const struct principal *who, const cJSON *ba
     }
     cJSON_Delete(body);
     if (ce.code != BB_OK) {
+        job_clear(out);   /* filled when only the upload check failed */
         child_errors(dims, ndims, combo, &ce, e);
         bb_err_clear(&ce);
         return e->code;
