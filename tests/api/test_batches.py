@@ -14,7 +14,8 @@ from harness import SSEClient, Server, assert_dto, assert_error, scaled, wait_un
 
 BATCH_PRESETS = [
     {"id": "show", "workflow": "command",
-     "argv": ["sh", "-c", "echo size={param.size} seed={param.seed}"], "maxAttempts": 1},
+     "argv": ["sh", "-c", "echo size={param.size} seed={param.seed}"], "maxAttempts": 1,
+     "params": [{"name": "seed", "type": "seed"}]},
     {"id": "pick", "workflow": "command",
      "argv": ["sh", "-c", "test {param.v} != bad", "{param.v}"], "maxAttempts": 1},
     {"id": "hold", "workflow": "command",
@@ -77,9 +78,9 @@ def test_three_by_four_sweep_makes_one_parent_and_twelve_children():
     assert done["progress"] == 1, done
     kids = children(s, pid)
     assert len(kids) == 12, kids
-    combos = sorted((k["params"]["size"], k["params"]["seed"]) for k in kids)
+    combos = sorted((str(k["params"]["size"]), str(k["params"]["seed"])) for k in kids)
     want = sorted((str(a), str(b)) for a in (256, 512, 1024) for b in range(7, 11))
-    assert [(str(a), str(b)) for a, b in combos] == want, combos
+    assert combos == want, combos
     for k in kids:
         assert_dto(k)
         assert k["kind"] == "job" and k["batchId"] == pid and k["batch"] is None, k
@@ -113,6 +114,8 @@ def test_sweep_errors_name_the_field():
         ({"preset": "show", "sweep": {"size": "big"}}, "sweep.size"),
         ({"preset": "show", "sweep": {"size": [{"a": 1}]}}, "sweep.size"),
         ({"preset": "show", "sweep": {"seed": {"count": 0}}}, "sweep.seed"),
+        ({"preset": "show", "sweep": {"size": {"count": 2}}}, "sweep.size"),
+        ({"preset": "show", "sweep": {"seed": ["x"]}}, "sweep.seed"),
         ({"preset": "show", "sweep": {"seed": {"count": 2, "start": -1}}}, "sweep.seed"),
         ({"preset": "show", "sweep": {"seed": {"count": 2, "step": 1}}}, "sweep.seed"),
         ({"preset": "show", "params": {"size": "1"}, "sweep": {"size": ["2"]}}, "sweep.size"),
@@ -444,7 +447,7 @@ def test_cli_submit_sweep_show_and_watch():
     assert p.returncode == 0, p.stderr
     body = json.loads(p.stdout)
     assert body["kind"] == "batch" and body["batch"]["total"] == 6, body
-    seeds = sorted({k["params"]["seed"] for k in children(s, body["jobId"])})
+    seeds = sorted({str(k["params"]["seed"]) for k in children(s, body["jobId"])})
     assert seeds == ["5", "6"], seeds
     # show summarises the batch
     p = cli.run("show", pid)
