@@ -46,6 +46,7 @@ async function openSignedIn(page, server, who) {
   await page.getByRole('heading', { name: 'Sign in to batchbox' }).waitFor();
   await signIn(page, who.email, who.password);
   await page.getByRole('heading', { name: 'Submit a lesson' }).waitFor();
+  await page.locator('form.submit-form').waitFor(); // the job options arrived
 }
 
 // Uploads a file through the form's file input and waits for 100 %.

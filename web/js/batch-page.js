@@ -79,8 +79,9 @@ function Preview({ a, url }) {
   if (k === 'image') return html`<img src=${url} alt=${a.name} loading="lazy" decoding="async" />`;
   if (k === 'video') return html`<video src=${url} controls preload="metadata" muted playsinline aria-label=${a.name}></video>`;
   if (k === 'audio') return html`<audio src=${url} controls preload="none" aria-label=${a.name}></audio>`;
-  return html`<a class="tile-file" href=${url} download=${a.name.split('/').pop()}
-    tabindex="-1">${a.name}</a>`;
+  const dot = a.name.lastIndexOf('.');
+  return html`<a class="tile-file" href=${url} download=${a.name.split('/').pop()} tabindex="-1"
+    aria-label=${`Download ${a.name}`}>${dot > 0 ? a.name.slice(dot + 1).toUpperCase() : 'FILE'}</a>`;
 }
 
 function Tile({ item, a, focused, onPick, onFocus }) {
@@ -159,9 +160,18 @@ export function BatchPage({ id, me }) {
     (g) => { setGal(applyPending(g)); setError(null); },
     (e) => setError(e),
   );
+  // After runs changed: the gallery (new files) and the parent (its counts,
+  // in case its own coalesced update is still to come).
+  const reloadAll = () => {
+    loadGallery();
+    api('GET', `/jobs/${id}`).then(
+      (j) => setJob((old) => (old && (old.updatedAt || '') > (j.updatedAt || '') ? old : j)),
+      () => {},
+    );
+  };
   const scheduleReload = () => {
     clearTimeout(reloadTimer.current);
-    reloadTimer.current = setTimeout(loadGallery, RELOAD_MS);
+    reloadTimer.current = setTimeout(reloadAll, RELOAD_MS);
   };
 
   useEffect(() => {

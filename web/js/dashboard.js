@@ -62,9 +62,11 @@ export function batchSummary(b) {
 function BatchCell({ job, nameOf }) {
   const b = job.batch || { total: 0 };
   const md = job.sweep && job.sweep.md;
-  const input = Array.isArray(md) ? `${md.length} inputs`
+  const swept = Object.keys(job.sweep || {}).filter((n) => n !== 'md');
+  let input = Array.isArray(md) ? `${md.length} inputs`
     : md && typeof md === 'object' ? `folder ${md.dir || '(input root)'}${md.glob ? ` (${md.glob})` : ''}`
-      : nameOf(job.md);
+      : job.md ? nameOf(job.md) : '';
+  if (swept.length) input += `${input ? ' · ' : ''}over ${swept.join(', ')}`;
   return html`<span class="batch-tag">Batch · ${b.total} run${b.total === 1 ? '' : 's'}</span>
     <span title=${input}>${input}</span>
     <span class="batch-counts" data-testid="batch-counts">${batchSummary(b)}</span>`;

@@ -6,7 +6,8 @@
 // every retained event missed meanwhile is replayed in order.
 import { API, api, qs, ApiError } from './api.js';
 
-const EVENTS = ['job_created', 'job_state_changed', 'job_progress', 'job_log'];
+// job_updated: a batch's coalesced update (its counts and progress).
+const EVENTS = ['job_created', 'job_state_changed', 'job_progress', 'job_updated', 'job_log'];
 
 export class LiveStream {
   // opts: {jobId?, logs?, fromStart?, onEvent(type, data, id), onStatus(s)}

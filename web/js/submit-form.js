@@ -1,7 +1,7 @@
 // submit-form.js — the dashboard's submit form, built from GET
 // /config/job-options alone: the input (dropped or chosen files, uploaded
 // with progress; a path typed or picked in the input root; a folder), the
-// preset, the lesson options, the priority, the preset's typed parameters
+// preset, the lesson options (lesson presets only), the priority, the preset's typed parameters
 // with their sweeps (params-form.js), templates, and the number of runs the
 // submission creates, checked against limits.maxBatchSize before it is
 // sent.  A 400 puts each details.fields message next to its field.
@@ -80,6 +80,9 @@ export function SubmitForm({ options, me }) {
   const [busy, setBusy] = useState(false);
   const [done, setDone] = useState(null);
   const limit = options.limits && options.limits.maxBatchSize;
+  // The lesson workflow's own options (TTS, accent, mode, Notion) show
+  // only for a preset of that workflow.
+  const lesson = p.workflow === 'lesson';
 
   const set = (name) => (e) => {
     const t = e.currentTarget;
@@ -112,11 +115,15 @@ export function SubmitForm({ options, me }) {
     setError(null);
     setFields({});
     setDone(null);
-    const body = { preset: p.id, withTts: v.withTts, upload: v.upload, mode: v.mode };
+    const body = { preset: p.id, upload: v.upload };
     if (input.md) body.md = input.md;
-    if (v.withTts && v.forceTts) body.forceTts = true;
-    if (v.voiceAccent) body.voiceAccent = v.voiceAccent;
-    if (v.notionDatabase) body.notionDatabase = v.notionDatabase;
+    if (lesson) {
+      body.withTts = v.withTts;
+      body.mode = v.mode;
+      if (v.withTts && v.forceTts) body.forceTts = true;
+      if (v.voiceAccent) body.voiceAccent = v.voiceAccent;
+      if (v.notionDatabase) body.notionDatabase = v.notionDatabase;
+    }
     const prio = Number(v.priority);
     if (v.priority !== '' && Number.isInteger(prio) && prio !== 0) body.priority = prio;
     else if (v.priority !== '' && !Number.isInteger(prio)) {
@@ -222,30 +229,30 @@ export function SubmitForm({ options, me }) {
 
     <${ParamFields} idp=${id} params=${schema} values=${values} sweeps=${sweeps} fields=${fields}
       onValue=${(name, val) => { clearField(`params.${name}`); setValues((o) => ({ ...o, [name]: val })); }}
-      onSweep=${(name, s) => { clearField(`sweep.${name}`, 'sweep'); setSweeps((o) => ({ ...o, [name]: s || emptySweep() })); }}
+      onSweep=${(name, s) => { clearField(`params.${name}`, `sweep.${name}`, 'sweep'); setSweeps((o) => ({ ...o, [name]: s || emptySweep() })); }}
       onBrowse=${(name) => setPicker({ mode: 'file', param: name })} />
 
-    <div class="row2">
-      <${Field} id=${`${id}-tts`} label="Generate audio (TTS)" inline>
-        <input id=${`${id}-tts`} type="checkbox" name="withTts" checked=${v.withTts} onChange=${set('withTts')} />
-      </${Field}>
-      <${Field} id=${`${id}-force`} label="Ignore the audio cache" inline>
-        <input id=${`${id}-force`} type="checkbox" name="forceTts" checked=${v.forceTts}
-          disabled=${!v.withTts} onChange=${set('forceTts')} />
-      </${Field}>
-    </div>
-
-    <div class="row2">
-      ${sel('voiceAccent', 'Voice accent', [['', 'Default voices'],
-        ...options.voiceAccents.map((a) => [a, humanize(a)])], { disabled: !v.withTts })}
-      ${sel('mode', 'Mode', options.modes.map((m) => [m, humanize(m)]))}
-    </div>
-    <div class="row2">
+    ${lesson ? html`<fieldset class="lesson-options">
+      <legend>Lesson options</legend>
+      <div class="row2">
+        <${Field} id=${`${id}-tts`} label="Generate audio (TTS)" inline>
+          <input id=${`${id}-tts`} type="checkbox" name="withTts" checked=${v.withTts} onChange=${set('withTts')} />
+        </${Field}>
+        <${Field} id=${`${id}-force`} label="Ignore the audio cache" inline>
+          <input id=${`${id}-force`} type="checkbox" name="forceTts" checked=${v.forceTts}
+            disabled=${!v.withTts} onChange=${set('forceTts')} />
+        </${Field}>
+      </div>
+      <div class="row2">
+        ${sel('voiceAccent', 'Voice accent', [['', 'Default voices'],
+          ...options.voiceAccents.map((a) => [a, humanize(a)])], { disabled: !v.withTts })}
+        ${sel('mode', 'Mode', options.modes.map((m) => [m, humanize(m)]))}
+      </div>
       ${sel('notionDatabase', 'Notion database', [['', options.notionDatabases.length ? 'Do not publish' : 'None configured'],
         ...options.notionDatabases.map((d) => [d.id, d.name || d.id])], { disabled: !options.notionDatabases.length })}
-      ${sel('upload', 'Artifact upload', options.uploadOptions.map((u) => [u, humanize(u)]),
-        { hint: options.storage === 's3' ? 'S3 storage is configured.' : 'Artifacts stay on this machine.' })}
-    </div>
+    </fieldset>` : null}
+    ${sel('upload', 'Artifact upload', options.uploadOptions.map((u) => [u, humanize(u)]),
+      { hint: options.storage === 's3' ? 'S3 storage is configured.' : 'Artifacts stay on this machine.' })}
     <${Field} id=${`${id}-priority`} label="Priority" error=${fields.priority}
         hint=${`Higher runs first (${options.limits.minPriority} to ${options.limits.maxPriority}).`}>
       <input id=${`${id}-priority`} name="priority" type="number" step="1"
@@ -259,10 +266,9 @@ export function SubmitForm({ options, me }) {
         data-runs=${total === null ? '' : String(total)}>
       <p>${isBatch ? html`This submission makes <strong>one batch</strong>: ${runsText(factors, total)}.`
         : html`This submission makes <strong>one run</strong>.`}</p>
-      ${overLimit ? html`<p class="field-error" role="alert" data-field="batch-limit">
-        That is more than this server allows in one batch (${limit} runs, the administrator's
-        <code>limits.maxBatchSize</code>). Sweep fewer values or choose fewer inputs, or submit
-        the work in several batches.</p>` : null}
+      ${overLimit ? html`<p class="field-error" role="alert" data-field="batch-limit">That is more than this
+        server allows in one batch (${limit} runs, the administrator's setting${' '}<code>limits.maxBatchSize</code>).
+        Sweep fewer values or choose fewer inputs, or submit the work in several batches.</p>` : null}
       ${fields.sweep ? html`<p class="field-error" role="alert" data-field="sweep">${fields.sweep}</p>` : null}
     </div>
     <${ErrorBox} error=${error} title="The job was not submitted" />
