@@ -40,6 +40,12 @@ function pickPath(jobId, a) {
   return `/jobs/${jobId}/artifacts/${a.name.split('/').map(encodeURIComponent).join('/')}/pick`;
 }
 
+// A batch offers the actions that act on its runs: cancel and retry.
+function batchOptions(options) {
+  const acts = (options.supportedActions || []).filter((a) => a.type === 'cancel' || a.type === 'retry');
+  return { ...options, supportedActions: acts };
+}
+
 function show(v) {
   if (v === undefined) return '—';
   if (v === null) return 'null';
@@ -304,7 +310,7 @@ export function BatchPage({ id, me }) {
     ${b ? html`<ul class="counts" aria-label="Runs by state">${STATES.map((st) => html`<li data-count=${st}>
       <${Badge} state=${st} /> ${b[st] || 0}</li>`)}<li>total ${b.total}</li></ul>` : null}
     ${common.length ? html`<p class="small common-params">Every run: ${common.map(([n, v]) => html`<code>${n}=${show(v)}</code> `)}</p>` : null}
-    ${options ? html`<${Actions} job=${job} options=${options} onDone=${(a, r) => {
+    ${options ? html`<${Actions} job=${job} options=${batchOptions(options)} onDone=${(a, r) => {
       setNotice({ kind: 'ok', text: `${a.label}: ${(r && r.message) || 'done'}.` });
       setTick((t) => t + 1);
     }} />` : null}

@@ -384,6 +384,10 @@ export function JobPage({ id, me }) {
   const nameOf = useFileNames();
 
   useEffect(() => { document.title = `Job #${id} · batchbox`; }, [id]);
+  // A batch has its own page (its runs side by side).
+  useEffect(() => {
+    if (job && job.kind === 'batch') location.replace(`#/batches/${job.jobId}`);
+  }, [job && job.kind]);
 
   useEffect(() => {
     let gone = false;
