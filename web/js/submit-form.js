@@ -187,9 +187,9 @@ export function SubmitForm({ options, me }) {
   return html`<form class="submit-form" onSubmit=${submit} novalidate>
     <fieldset class=${`input-group${inputError ? ' has-error' : ''}`}>
       <legend>Input</legend>
-      ${!dir ? html`<${FileDrop} id=${`${id}-file`} uploads=${uploads} onFiles=${onFiles}
+      <${FileDrop} id=${`${id}-file`} uploads=${uploads} onFiles=${onFiles}
         onRemove=${(key) => setUploads((us) => us.filter((u) => u.key !== key))} error=${inputError}
-        errorId=${`${id}-md-error`} />` : null}
+        errorId=${`${id}-md-error`} />
       ${chosen}
       ${!dir ? html`<${Field} id=${`${id}-md`} label="…or a path under the input root"
           hint=${p.requiresInput ? 'This preset needs an input.' : 'Optional for this preset.'}>
