@@ -132,7 +132,7 @@ module.exports = [{
       (imgs) => imgs.every((i) => i.complete && i.naturalWidth === 40),
     ), 10000, 'the previews to load');
     // the text output is linked, not previewed
-    if (await page.locator('.tile-file').count() !== 3) throw new Error('info.txt is not linked in each card');
+    if (await page.locator('a.tile-link').count() !== 3) throw new Error('info.txt is not linked in each card');
     await h.checkLabels(page, 'batch page');
 
     // pick with the keyboard: Space on the first run's thumbnail; the arrow

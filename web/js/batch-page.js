@@ -81,12 +81,12 @@ function nextTile(tiles, cur, dir) {
 
 function Preview({ a, url }) {
   const k = kindOf(a);
-  if (!url) return html`<span class="tile-file">${a.name}</span>`;
+  if (!url) return html`<span class="tile-link">${a.name}</span>`;
   if (k === 'image') return html`<img src=${url} alt=${a.name} loading="lazy" decoding="async" />`;
   if (k === 'video') return html`<video src=${url} controls preload="metadata" muted playsinline aria-label=${a.name}></video>`;
   if (k === 'audio') return html`<audio src=${url} controls preload="none" aria-label=${a.name}></audio>`;
   const dot = a.name.lastIndexOf('.');
-  return html`<a class="tile-file" href=${url} download=${a.name.split('/').pop()} tabindex="-1"
+  return html`<a class="tile-link" href=${url} download=${a.name.split('/').pop()} tabindex="-1"
     aria-label=${`Download ${a.name}`}>${dot > 0 ? a.name.slice(dot + 1).toUpperCase() : 'FILE'}</a>`;
 }
 
