@@ -1,5 +1,5 @@
-// test_batch.js — batches in the browser: three files dropped at once
-// become one batch whose grid fills live; two outputs picked with the
+// test_batch.js — batches in the browser: three files dropped at once, each
+// in two sizes, become one batch whose grid fills live; two outputs picked with the
 // keyboard and the mouse; "download picked" gives a ZIP with exactly those
 // files (read with Python's zipfile); the job list shows the batch with
 // its counts.  And the input picker: a folder with a glob becomes a batch
@@ -29,15 +29,22 @@ function batchConfig() {
   return { presets: [...presets(), thumbPreset()] };
 }
 
-// PNG images drawn by the browser (a canvas), one colour each.
+// PNG images (160 × 120) drawn by the browser on a canvas, one colour each.
 async function makePngs(page, colours) {
-  const urls = await page.evaluate((cs) => cs.map((c) => {
+  const urls = await page.evaluate((cs) => cs.map((c, i) => {
     const cv = document.createElement('canvas');
-    cv.width = 40;
-    cv.height = 30;
+    cv.width = 160;
+    cv.height = 120;
     const g = cv.getContext('2d');
-    g.fillStyle = c;
-    g.fillRect(0, 0, 40, 30);
+    const grad = g.createLinearGradient(0, 0, 160, 120);
+    grad.addColorStop(0, c);
+    grad.addColorStop(1, '#fff');
+    g.fillStyle = grad;
+    g.fillRect(0, 0, 160, 120);
+    g.fillStyle = '#fff';
+    g.beginPath();
+    g.arc(50 + i * 30, 60, 28, 0, 2 * Math.PI);
+    g.fill();
     return cv.toDataURL('image/png');
   }), colours);
   return urls.map((u) => Buffer.from(u.split(',')[1], 'base64'));
@@ -107,32 +114,40 @@ module.exports = [{
     const runs = page.getByTestId('run-count');
     await h.waitFor(async () => (await runs.getAttribute('data-runs')) === '3', 5000, 'the run count to say 3');
     if (!/3 inputs = 3 runs/.test(await runs.textContent())) throw new Error(`run count: ${await runs.textContent()}`);
+    // and two sizes of each
+    await page.locator('[data-param-field=size]').getByLabel(/^Sweep/).check();
+    await page.locator('[data-param-field=size]').getByLabel('Values to try, one per line').fill('64\n128');
+    await h.waitFor(async () => (await runs.getAttribute('data-runs')) === '6', 5000, 'the run count to say 6');
+    if (!/2 Size \(px\) × 3 inputs = 6 runs/.test(await runs.textContent())) {
+      throw new Error(`run count: ${await runs.textContent()}`);
+    }
     await h.checkLabels(page, 'dashboard with three uploads');
 
-    await page.getByRole('button', { name: 'Submit 3 runs' }).click();
+    await page.getByRole('button', { name: 'Submit 6 runs' }).click();
     const link = page.locator('.notice-ok a');
     await link.waitFor();
     const batchId = (await link.textContent()).replace('#', '');
     // the list shows the batch (not its runs) with its size
-    await row(page, batchId).getByText('Batch · 3 runs').waitFor();
+    await row(page, batchId).getByText('Batch · 6 runs').waitFor();
+    if (await page.locator('tr[data-job-id]').count() !== 1) throw new Error('the runs are listed beside their batch');
     await link.click();
     await page.getByRole('heading', { name: new RegExp(`Batch #${batchId}`) }).waitFor();
     await recordCardStates(page);
     const cards = page.locator('.run-card');
-    await h.waitFor(async () => (await cards.count()) === 3, 10000, 'three run cards');
-    await h.waitFor(async () => (await page.locator('.run-card[data-state=succeeded]').count()) === 3,
-      30000, 'all three runs to succeed on the page');
-    await h.waitFor(async () => (await page.locator('.tile-image img').count()) === 3, 10000, 'three image previews');
+    await h.waitFor(async () => (await cards.count()) === 6, 10000, 'six run cards');
+    await h.waitFor(async () => (await page.locator('.run-card[data-state=succeeded]').count()) === 6,
+      30000, 'all six runs to succeed on the page');
+    await h.waitFor(async () => (await page.locator('.tile-image img').count()) === 6, 10000, 'six image previews');
     const states = await page.evaluate(() => window.__cardStates);
     if (await page.evaluate(() => window.__reloadMarker) !== 'still-here') throw new Error('the page reloaded');
     const movedLive = Object.values(states).filter((l) => l.length > 1 && l[l.length - 1] === 'succeeded');
     if (!movedLive.length) throw new Error(`no card changed state while shown: ${JSON.stringify(states)}`);
     // the previews are real images the browser decoded and scaled
     await h.waitFor(() => page.locator('.tile-image img').evaluateAll(
-      (imgs) => imgs.every((i) => i.complete && i.naturalWidth === 40),
+      (imgs) => imgs.every((i) => i.complete && i.naturalWidth === 160),
     ), 10000, 'the previews to load');
     // the text output is linked, not previewed
-    if (await page.locator('a.tile-link').count() !== 3) throw new Error('info.txt is not linked in each card');
+    if (await page.locator('a.tile-link').count() !== 6) throw new Error('info.txt is not linked in each card');
     await h.checkLabels(page, 'batch page');
 
     // pick with the keyboard: Space on the first run's thumbnail; the arrow
@@ -165,7 +180,10 @@ module.exports = [{
     await page.locator(`[data-tile="${ids[0]}/thumb.png"][data-picked=true]`).waitFor();
     if (await page.locator('[data-picked=true]').count() !== 2) throw new Error('not exactly two picks after a reload');
 
-    // filters: by state and "picked only"
+    // filters: by a swept value, by state and "picked only"
+    await page.getByLabel('size', { exact: true }).selectOption('128');
+    await h.waitFor(async () => (await page.locator('.run-card').count()) === 3, 5000, 'the three runs of size 128');
+    await page.getByLabel('size', { exact: true }).selectOption('');
     await page.getByLabel('Picked only').check();
     await h.waitFor(async () => (await page.locator('.run-card').count()) === 2, 5000, 'two runs with picks');
     await page.getByLabel('Picked only').uncheck();
