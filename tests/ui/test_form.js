@@ -21,6 +21,7 @@ function typedPreset() {
       { name: 'seed', type: 'seed', label: 'Seed', default: 'random' },
       { name: 'title', type: 'string', label: 'Title', required: true, maxLength: 40 },
       { name: 'notes', type: 'text', label: 'Notes' },
+      { name: 'mask', type: 'file', label: 'Mask' },
     ],
   };
 }
@@ -84,9 +85,16 @@ module.exports = [{
     if (await page.locator('.field-error[data-field]').count() !== 1) throw new Error('errors shown at other fields');
     await h.screenshot(page, 'form-range-error');
 
-    // fixed: one job, its params typed and the random seed resolved
+    // fixed: one job, its params typed and the random seed resolved; the
+    // file param gets a file uploaded from the form
     await size.fill('64');
     if (await err.count()) throw new Error('the error stayed after the value changed');
+    await page.getByLabel('Upload a file for Mask').setInputFiles({
+      name: 'mask.txt', mimeType: 'text/plain', buffer: Buffer.from('mask\n'),
+    });
+    await h.waitFor(async () => /^upl_\d+$/.test(await page.locator('[data-param="mask"]').inputValue()),
+      10000, 'the mask upload to fill in its id');
+    const maskId = await page.locator('[data-param="mask"]').inputValue();
     await page.getByRole('button', { name: 'Submit job' }).click();
     const link = page.locator('.notice-ok a');
     await link.waitFor();
@@ -95,7 +103,7 @@ module.exports = [{
     const job = await server.api('GET', `/jobs/${jobId}`, undefined, token);
     const p = job.body.params;
     if (p.size !== 64 || p.scale !== 1.5 || p.sharp !== true || p.fmt !== 'png' || p.title !== 'Holiday'
-        || !Number.isInteger(p.seed)) {
+        || !Number.isInteger(p.seed) || p.mask !== maskId) {
       throw new Error(`the job's params: ${JSON.stringify(p)}`);
     }
 

@@ -4,7 +4,9 @@
 // marks, the server's field errors (params.NAME, sweep.NAME), and a
 // "sweep" control per param that turns the submission into a batch of
 // runs.  docs/ui.md describes the form.
-import { html } from './lib.js';
+import { html, useState } from './lib.js';
+import { uploadFile } from './api.js';
+import { rememberFile } from './options.js';
 import { Field, describedBy } from './components.js';
 
 // A preset's params as schema objects (a bare name is an undeclared string).
@@ -133,6 +135,35 @@ function Label({ p }) {
     ? html`<span class="req" aria-hidden="true"> *</span><span class="visually-hidden"> (required)</span>` : null}`;
 }
 
+// A `file` param: a path under the input root (typed, or chosen with the
+// input picker) or a file uploaded here (its upload id).
+function FileParam({ p, id, common, value, onValue, onBrowse }) {
+  const [up, setUp] = useState(null); // {name, progress} | {error}
+  const name = p.label || p.name;
+  const upload = async (f) => {
+    setUp({ name: f.name, progress: 0 });
+    try {
+      const r = await uploadFile(f, (progress) => setUp({ name: f.name, progress }));
+      rememberFile(r);
+      setUp(null);
+      onValue(r.fileId);
+    } catch (e) {
+      setUp({ error: `Upload of ${f.name} failed: ${e.message}` });
+    }
+  };
+  return html`<div class="file-row">
+    <input type="text" ...${common} value=${value} onInput=${(e) => onValue(e.currentTarget.value)}
+      autocomplete="off" placeholder="a path under the input root, or an upload id" />
+    <button type="button" class="btn btn-small" onClick=${() => onBrowse(p.name)}
+      aria-label=${`Browse the inputs for ${name}`}>Browse…</button>
+    <input type="file" id=${`${id}-upload`} class="visually-hidden-input" aria-label=${`Upload a file for ${name}`}
+      onChange=${(e) => { const f = e.currentTarget.files[0]; if (f) upload(f); e.currentTarget.value = ''; }} />
+    <label for=${`${id}-upload`} class="btn btn-small">Upload…</label>
+  </div>
+  ${up && !up.error ? html`<p class="hint" role="status">Uploading ${up.name}… ${Math.round(up.progress * 100)}%</p>` : null}
+  ${up && up.error ? html`<p class="field-error" role="alert">${up.error}</p>` : null}`;
+}
+
 // The single-value widget of one param.
 function Widget({ p, id, value, onValue, error, hint, onBrowse }) {
   const common = {
@@ -176,12 +207,8 @@ function Widget({ p, id, value, onValue, error, hint, onBrowse }) {
       </div>`;
     }
     case 'file':
-      return html`<div class="file-row">
-        <input type="text" ...${common} value=${value} onInput=${text} autocomplete="off"
-          placeholder="a path under the input root, or an upload id" />
-        <button type="button" class="btn btn-small" onClick=${() => onBrowse(p.name)}
-          aria-label=${`Browse the inputs for ${p.label || p.name}`}>Browse…</button>
-      </div>`;
+      return html`<${FileParam} p=${p} id=${id} common=${common} value=${value} onValue=${onValue}
+        onBrowse=${onBrowse} />`;
     default:
       return html`<input type="text" ...${common} value=${value} onInput=${text}
         maxlength=${p.maxLength} autocomplete="off" />`;
