@@ -124,6 +124,9 @@ module.exports = [{
     const submit = page.getByRole('button', { name: 'Submit 6 runs' });
     if (!await submit.isDisabled()) throw new Error('a batch over the limit can be submitted');
     await h.screenshot(page, 'form-batch-limit');
+    await page.setViewportSize({ width: 375, height: 800 });
+    await h.checkNoOverflow(page, 'the typed form with sweeps at 375 px');
+    await page.setViewportSize({ width: 1440, height: 900 });
     await param(page, 'seed').getByLabel('Number of seeds').fill('1');
     await h.waitFor(async () => (await runs.getAttribute('data-runs')) === '3', 5000, 'the run count to say 3');
     if (await runs.locator('[data-field=batch-limit]').count()) throw new Error('the limit message stayed');
