@@ -9,7 +9,9 @@
 const fs = require('node:fs');
 const path = require('node:path');
 const { spawnSync } = require('node:child_process');
-const { ADMIN, presets, openSignedIn, row } = require('./common.js');
+const {
+  ADMIN, presets, openSignedIn, row, recordStates, dropFiles,
+} = require('./common.js');
 
 // A command preset that turns each input into a PNG "thumbnail" (a copy)
 // and a text file, after a moment (so the grid is seen filling).
@@ -50,43 +52,6 @@ async function makePngs(page, colours) {
   return urls.map((u) => Buffer.from(u.split(',')[1], 'base64'));
 }
 
-// Drops several files on the drop zone at once (one DataTransfer).
-async function dropFiles(page, files) {
-  await page.evaluate((list) => {
-    const dt = new DataTransfer();
-    for (const f of list) {
-      const bin = atob(f.b64);
-      const bytes = new Uint8Array(bin.length);
-      for (let i = 0; i < bin.length; i += 1) bytes[i] = bin.charCodeAt(i);
-      dt.items.add(new File([bytes], f.name, { type: 'image/png' }));
-    }
-    const zone = document.querySelector('[data-testid=dropzone]');
-    for (const type of ['dragenter', 'dragover', 'drop']) {
-      zone.dispatchEvent(new DragEvent(type, { dataTransfer: dt, bubbles: true, cancelable: true }));
-    }
-  }, files.map((f) => ({ name: f.name, b64: f.data.toString('base64') })));
-}
-
-// Records every state each run card shows, from now on.
-async function recordCardStates(page) {
-  await page.evaluate(() => {
-    window.__reloadMarker = 'still-here';
-    window.__cardStates = {};
-    const seen = () => {
-      for (const el of document.querySelectorAll('.run-card[data-job-id]')) {
-        const id = el.getAttribute('data-job-id');
-        const st = el.getAttribute('data-state');
-        const list = window.__cardStates[id] || (window.__cardStates[id] = []);
-        if (list[list.length - 1] !== st) list.push(st);
-      }
-    };
-    seen();
-    new MutationObserver(seen).observe(document.body, {
-      subtree: true, childList: true, attributes: true, attributeFilter: ['data-state'],
-    });
-  });
-}
-
 // The names and bytes of a ZIP's entries, read by Python's zipfile.
 function zipEntries(file) {
   const py = 'import sys, zipfile, json, base64\n'
@@ -108,7 +73,7 @@ module.exports = [{
     await openSignedIn(page, server, ADMIN);
     await page.getByLabel('Preset', { exact: true }).first().selectOption('thumb');
     const pngs = await makePngs(page, ['#d33', '#3a3', '#33d']);
-    const files = pngs.map((data, i) => ({ name: `shot-${i + 1}.png`, data }));
+    const files = pngs.map((data, i) => ({ name: `shot-${i + 1}.png`, data, type: 'image/png' }));
     await dropFiles(page, files);
     await h.waitFor(async () => (await page.locator('.upload-done').count()) === 3, 15000, 'three uploads');
     const runs = page.getByTestId('run-count');
@@ -132,13 +97,13 @@ module.exports = [{
     if (await page.locator('tr[data-job-id]').count() !== 1) throw new Error('the runs are listed beside their batch');
     await link.click();
     await page.getByRole('heading', { name: new RegExp(`Batch #${batchId}`) }).waitFor();
-    await recordCardStates(page);
+    await recordStates(page, '.run-card[data-job-id]');
     const cards = page.locator('.run-card');
     await h.waitFor(async () => (await cards.count()) === 6, 10000, 'six run cards');
     await h.waitFor(async () => (await page.locator('.run-card[data-state=succeeded]').count()) === 6,
       30000, 'all six runs to succeed on the page');
     await h.waitFor(async () => (await page.locator('.tile-image img').count()) === 6, 10000, 'six image previews');
-    const states = await page.evaluate(() => window.__cardStates);
+    const states = await page.evaluate(() => window.__states);
     if (await page.evaluate(() => window.__reloadMarker) !== 'still-here') throw new Error('the page reloaded');
     const movedLive = Object.values(states).filter((l) => l.length > 1 && l[l.length - 1] === 'succeeded');
     if (!movedLive.length) throw new Error(`no card changed state while shown: ${JSON.stringify(states)}`);
