@@ -12,7 +12,7 @@ const OWNER = { email: 'owner@example.com', name: 'Olive Owner', password: 'owne
 
 module.exports = [{
   name: 'setup, sign-in, submit a lesson, live states, job page',
-  timeoutMs: 60000,
+  timeoutMs: 120000, // long path; a busy machine (load 20+) took 70 s
   async run(ctx, h) {
     const server = await ctx.server({ config: config() });
     await h.waitFor(() => server.setupToken, 5000, 'the setup token on stdout');
