@@ -17,7 +17,11 @@ import { LiveBadge, batchSummary } from './dashboard.js';
 import { Actions } from './job-page.js';
 import { bytes, STATES, TERMINAL } from './format.js';
 
-const RELOAD_MS = 400;
+// How long after a run's event the gallery is read again: 0.4 s, longer
+// for big batches (each read returns every run).
+function reloadDelay(n) {
+  return Math.min(3000, 400 + 2 * n);
+}
 
 // Only links to this appliance (artifact URLs are ours).
 function localUrl(u) {
@@ -145,6 +149,7 @@ export function BatchPage({ id, me }) {
   const pending = useRef(new Map()); // "child/name" -> picked, while a pick request runs
   const reloadTimer = useRef(null);
   const grid = useRef(null);
+  const count = useRef(0); // runs in the gallery, for reloadDelay
 
   useEffect(() => { document.title = `Batch #${id} · batchbox`; }, [id]);
 
@@ -163,7 +168,7 @@ export function BatchPage({ id, me }) {
   };
 
   const loadGallery = () => api('GET', `/jobs/${id}/gallery`).then(
-    (g) => { setGal(applyPending(g)); setError(null); },
+    (g) => { count.current = g.items.length; setGal(applyPending(g)); setError(null); },
     (e) => setError(e),
   );
   // After runs changed: the gallery (new files) and the parent (its counts,
@@ -175,9 +180,11 @@ export function BatchPage({ id, me }) {
       () => {},
     );
   };
+  // A throttle, not a debounce: a steady stream of events still reloads.
   const scheduleReload = () => {
-    clearTimeout(reloadTimer.current);
-    reloadTimer.current = setTimeout(reloadAll, RELOAD_MS);
+    if (reloadTimer.current) return;
+    reloadTimer.current = setTimeout(() => { reloadTimer.current = null; reloadAll(); },
+      reloadDelay(count.current));
   };
 
   useEffect(() => {
