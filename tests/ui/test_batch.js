@@ -1,8 +1,8 @@
 // test_batch.js — batches in the browser: three files dropped at once, each
 // in two sizes, become one batch whose grid fills live; two outputs picked with the
 // keyboard and the mouse; "download picked" gives a ZIP with exactly those
-// files (read with Python's zipfile); the job list shows the batch with
-// its counts.  And the input picker: a folder with a glob becomes a batch
+// files (read with Python's zipfile); another browser's job list shows the
+// batch as one row whose state and counts follow live.  And the input picker: a folder with a glob becomes a batch
 // over its matching files.
 'use strict';
 
@@ -71,6 +71,10 @@ module.exports = [{
     const server = await ctx.server({ config: batchConfig(), admin: ADMIN });
     const { page } = await ctx.page(server);
     await openSignedIn(page, server, ADMIN);
+    // a second browser watches the job list while the batch runs
+    const watcher = await ctx.page(server);
+    await openSignedIn(watcher.page, server, ADMIN);
+    await recordStates(watcher.page, 'tr[data-job-id]');
     await page.getByLabel('Preset', { exact: true }).first().selectOption('thumb');
     const pngs = await makePngs(page, ['#d33', '#3a3', '#33d']);
     const files = pngs.map((data, i) => ({ name: `shot-${i + 1}.png`, data, type: 'image/png' }));
@@ -188,6 +192,17 @@ module.exports = [{
       if (!src || !entries[`job-${id}/thumb.png`].equals(src.data)) throw new Error(`job-${id}/thumb.png has other bytes`);
     }
     fs.rmSync(zipPath);
+
+    // the other browser's list: one row for the batch, which went to
+    // succeeded with its counts as the runs finished (no reload)
+    const wp = watcher.page;
+    await row(wp, batchId).getByTestId('batch-counts').getByText('6 of 6 done').waitFor();
+    const rowStates = await wp.evaluate((id) => window.__states[id], batchId);
+    if (!rowStates || rowStates[rowStates.length - 1] !== 'succeeded' || rowStates.length < 2) {
+      throw new Error(`the batch row showed ${JSON.stringify(rowStates)}`);
+    }
+    if (await wp.evaluate(() => window.__reloadMarker) !== 'still-here') throw new Error('the list reloaded');
+    if (await wp.locator('tr[data-job-id]').count() !== 1) throw new Error('runs appeared in the list');
   },
 }, {
   name: 'input picker: a folder with a glob becomes a batch over its files',
