@@ -66,7 +66,7 @@ function zipEntries(file) {
 
 module.exports = [{
   name: 'three dropped files make one batch; the grid fills live; pick two; download picked',
-  timeoutMs: 90000,
+  timeoutMs: 150000,
   async run(ctx, h) {
     const server = await ctx.server({ config: batchConfig(), admin: ADMIN });
     const { page } = await ctx.page(server);
@@ -206,7 +206,7 @@ module.exports = [{
   },
 }, {
   name: 'input picker: a folder with a glob becomes a batch over its files',
-  timeoutMs: 60000,
+  timeoutMs: 90000,
   async run(ctx, h) {
     const server = await ctx.server({
       config: batchConfig(),

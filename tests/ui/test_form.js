@@ -40,7 +40,7 @@ async function attr(loc, name) {
 
 module.exports = [{
   name: 'typed form: widgets from the schema, a range error at its field, sweeps and the batch limit',
-  timeoutMs: 60000,
+  timeoutMs: 90000,
   async run(ctx, h) {
     const server = await ctx.server({ config: formConfig(), admin: ADMIN });
     const { page } = await ctx.page(server);
@@ -143,7 +143,7 @@ module.exports = [{
   },
 }, {
   name: 'templates: save (shared), load into the form, delete',
-  timeoutMs: 60000,
+  timeoutMs: 90000,
   async run(ctx, h) {
     const server = await ctx.server({ config: formConfig(), admin: ADMIN });
     const USER = { email: 'user@example.com', password: 'user-password-1' };
