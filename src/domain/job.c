@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cJSON.h"
+#include "domain/params.h"
 #include "util/util.h"
 
 static const char *const state_names[] = {
@@ -187,6 +188,11 @@ static cJSON *dto_value(const job *j, const struct dto_field *f)
     case DTO_PARAMS: {
         const char *text = FIELD(j, f, char *const);
         cJSON *params = text ? cJSON_Parse(text) : NULL;
+        /* numbers exact: a seed of 2^53-1 is not shown rounded */
+        if (params && !params_exact_numbers(params)) {
+            cJSON_Delete(params);
+            return NULL;
+        }
         return params ? params : cJSON_CreateObject();
     }
     case DTO_PROGRESS: {

@@ -92,6 +92,7 @@ typedef struct bb_config {
     } auth;
     struct {
         int64_t max_upload_bytes, max_body_bytes, user_quota_bytes;
+        int max_batch_size;     /* children of one batch, 1..100000, default 1000 */
     } limits;
     struct {
         int heartbeat_sec;      /* 1..3600, default 25 */

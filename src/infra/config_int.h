@@ -73,4 +73,15 @@ int cfg_apply_list(load_ctx *x, bb_config *c, const char *path, const cJSON *it)
 /* Frees every array of c and zeroes their counts. */
 void cfg_free_lists(bb_config *c);
 
+/* ---- config_params.c ----------------------------------------------------- */
+
+/* Parses preset pr's "params" (arr; NULL when absent) at path
+ * ("presets[2]") into pr->params, then adds the names pr->argv mentions
+ * but the list does not declare.  pr->workflow and pr->argv must be set. */
+int cfg_parse_params(load_ctx *x, const cJSON *arr, const char *path, bb_preset *pr);
+/* Frees pr->params (and its strings) and zeroes the count. */
+void cfg_free_params(bb_preset *pr);
+/* What needs the whole file: defaults of enums with an optionsSource. */
+int cfg_check_params(load_ctx *x, const bb_config *c);
+
 #endif

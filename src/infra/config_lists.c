@@ -19,7 +19,7 @@
 /* ---- freeing -------------------------------------------------------------- */
 
 /* The strings each element owns, by offset; a preset's argv (a string
- * vector) is freed by free_preset_argv. */
+ * vector) and its params are freed by free_preset_more. */
 static const size_t PRESET_STRS[] = {
     offsetof(bb_preset, id), offsetof(bb_preset, label),
     offsetof(bb_preset, defaults.voice_accent), offsetof(bb_preset, defaults.mode),
@@ -31,9 +31,10 @@ static const size_t VOICE_STRS[] = {
 };
 static const size_t NOTION_STRS[] = {offsetof(bb_notion_db, id), offsetof(bb_notion_db, name)};
 
-static void free_preset_argv(void *elem)
+static void free_preset_more(void *elem)
 {
     cfg_free_strv(((bb_preset *)elem)->argv);
+    cfg_free_params(elem);
 }
 
 /* ---- array elements ------------------------------------------------- */
@@ -111,10 +112,10 @@ static bool accent_ok(const char *s)
 }
 
 enum { P_ID, P_LABEL, P_WORKFLOW, P_ARGV, P_TIMEOUT, P_ATTEMPTS, P_CONC,
-       P_DELAY, P_DEFAULTS, P_GAP, P_NKEYS };
+       P_DELAY, P_DEFAULTS, P_GAP, P_PARAMS, P_NKEYS };
 static const char *const PRESET_KEYS[] = {
     "id", "label", "workflow", "argv", "timeoutSec", "maxAttempts",
-    "concurrency", "retryDelayMs", "defaults", "gapMs", NULL,
+    "concurrency", "retryDelayMs", "defaults", "gapMs", "params", NULL,
 };
 enum { D_TTS, D_ACCENT, D_MODE, D_UPLOAD, D_NOTION, D_NKEYS };
 static const char *const DEFAULT_KEYS[] = {
@@ -318,7 +319,8 @@ static int parse_preset(load_ctx *x, const cJSON *const *f, const char *path, vo
     p->workflow = w->id;
     p->uses_input = (w->flags & WF_NEEDS_INPUT) != 0;
     p->gap_ms = 300;
-    if (parse_workflow_keys(x, w, f, path, p) != 0)
+    if (parse_workflow_keys(x, w, f, path, p) != 0 ||
+        cfg_parse_params(x, f[P_PARAMS], path, p) != 0)
         return -1;
 
     if (cfg_get_int(x, f[P_TIMEOUT], path, "timeoutSec", 0, 604800, w->default_timeout_sec,
@@ -466,7 +468,7 @@ static const struct list_spec LISTS[] = {
     {"presets", "\"presets\" must be an array of preset objects",
      "\"presets\" must list at least one preset", sizeof(bb_preset), offsetof(bb_preset, id),
      offsetof(bb_config, presets), offsetof(bb_config, npresets), PRESET_KEYS, parse_preset,
-     STRS(PRESET_STRS), free_preset_argv},
+     STRS(PRESET_STRS), free_preset_more},
     {"voices", "\"voices\" must be an array of voice objects", NULL, sizeof(bb_voice),
      offsetof(bb_voice, id), offsetof(bb_config, voices), offsetof(bb_config, nvoices),
      VOICE_KEYS, parse_voice, STRS(VOICE_STRS), NULL},

@@ -76,6 +76,8 @@ static const scalar SCALARS[] = {
         1024, 64 * MIB),
     I64("limits.userQuotaBytes", "BATCHBOX_LIMITS_USER_QUOTA_BYTES", limits.user_quota_bytes,
         0, CONFIG_INT_MAX),
+    INT("limits.maxBatchSize", "BATCHBOX_LIMITS_MAX_BATCH_SIZE", limits.max_batch_size, 1,
+        100000),
     INT("events.heartbeatSec", "BATCHBOX_EVENTS_HEARTBEAT_SEC", events.heartbeat_sec, 1, 3600),
     I64("events.retainEvents", "BATCHBOX_EVENTS_RETAIN_EVENTS", events.retain_events,
         1000, 100000000),

@@ -12,6 +12,7 @@
 #include <sodium.h>
 
 #include "cJSON.h"
+#include "domain/params.h"
 #include "infra/db/repo_file.h"
 #include "infra/db/repo_job.h"
 #include "infra/workers/pool.h"
@@ -82,16 +83,77 @@ static bool opt_bool(const cJSON *body, const char *key, bool dflt, bb_errctx *e
     return bb_json_opt_bool(body, key, dflt, e);
 }
 
-static bool valid_param_name(const char *s)
+/* What a `file` param's check needs: the app, and the caller when known
+ * (then an upload must be theirs). */
+struct file_check {
+    const bb_app *app;
+    const struct principal *who;
+};
+
+/* params_env.check_file: an upload id the caller may read (when known),
+ * or a regular file inside the input root (the same checks as md). */
+static int check_param_file(void *ud, const char *value, char *msg, size_t msglen)
 {
-    size_t n = strlen(s);
-    if (n == 0 || n > 64)
-        return false;
-    for (const char *p = s; *p; p++)
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-              (*p >= '0' && *p <= '9') || *p == '_' || *p == '-'))
-            return false;
-    return true;
+    const struct file_check *fc = ud;
+    if (strncmp(value, "upl_", 4) == 0) {
+        int64_t fid;
+        if (bb_parse_i64(value + 4, &fid) != 0 || fid < 1) {
+            snprintf(msg, msglen, "\"%.40s\" is not an upload id", value);
+            return -1;
+        }
+        if (!fc->who)
+            return 0;
+        file_rec f;
+        if (repo_file_get(fc->app->db, fid, principal_scope(fc->who), &f) != BB_OK) {
+            snprintf(msg, msglen, "no such upload: %.40s", value);
+            return -1;
+        }
+        file_rec_clear(&f);
+        return 0;
+    }
+    bb_errctx pe = {0};
+    char *real = svc_resolve_input(fc->app->cfg, value, &pe);
+    free(real);
+    if (real == NULL) {
+        const cJSON *m = pe.fields ? cJSON_GetObjectItemCaseSensitive(pe.fields, "md") : NULL;
+        snprintf(msg, msglen, "%s", cJSON_IsString(m) ? m->valuestring : pe.message);
+        bb_err_clear(&pe);
+        return -1;
+    }
+    bb_err_clear(&pe);
+    return 0;
+}
+
+int svc_params_resolve(const bb_app *app, const struct principal *who, const bb_preset *p,
+                       const cJSON *in, cJSON **out, bb_errctx *e)
+{
+    struct file_check fc = {.app = app, .who = who};
+    params_env env = {.cfg = app->cfg, .check_file = check_param_file, .ud = &fc};
+    return params_resolve(p, in, &env, out, e);
+}
+
+/* The uploads a job's `file` params name must be the caller's (checked
+ * here, where the caller is known; md's upload is checked alike). */
+static int check_param_uploads(const bb_app *app, const struct principal *who,
+                               const job *j, bb_errctx *e)
+{
+    const bb_preset *p = config_preset(app->cfg, j->preset);
+    cJSON *vals = p ? cJSON_Parse(j->params ? j->params : "{}") : NULL;
+    struct file_check fc = {.app = app, .who = who};
+    for (size_t i = 0; vals && i < p->nparams; i++) {
+        const bb_param *prm = &p->params[i];
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(vals, prm->name);
+        char msg[160];
+        if (prm->type != BB_PT_FILE || !cJSON_IsString(v) ||
+            strncmp(v->valuestring, "upl_", 4) != 0 ||
+            check_param_file(&fc, v->valuestring, msg, sizeof msg) == 0)
+            continue;
+        char field[80];
+        snprintf(field, sizeof field, "params.%s", prm->name);
+        bb_fail_field(e, field, "%s", msg);
+    }
+    cJSON_Delete(vals);
+    return e->code;
 }
 
 int svc_job_from_request(const bb_app *app, const cJSON *body, job *out, bb_errctx *e)
@@ -188,32 +250,21 @@ int svc_job_from_request(const bb_app *app, const cJSON *body, job *out, bb_errc
             priority = (int)pr->valuedouble;
     }
 
+    /* typed params (docs/parameters.md): checked, defaults filled, random
+     * seeds drawn; upload ownership is checked in svc_job_submit */
     const cJSON *params = cJSON_GetObjectItemCaseSensitive(body, "params");
     char *params_text = NULL;
-    if (params && !cJSON_IsNull(params)) {
-        if (!cJSON_IsObject(params)) {
-            bb_fail_field(e, "params", "must be an object of strings");
-        } else {
-            int n = 0;
-            for (const cJSON *it = params->child; it; it = it->next, n++) {
-                if (!valid_param_name(it->string)) {
-                    bb_fail_field(e, "params", "parameter names are 1-64 of A-Z a-z 0-9 _ -");
-                    break;
-                }
-                if (!cJSON_IsString(it)) {
-                    bb_fail_field(e, "params", "parameter \"%s\" must be a string", it->string);
-                    break;
-                }
-                if (strlen(it->valuestring) > 4096) {
-                    bb_fail_field(e, "params", "parameter \"%s\" is longer than 4096 bytes",
-                                  it->string);
-                    break;
-                }
-            }
-            if (n > 64)
-                bb_fail_field(e, "params", "at most 64 parameters");
-            params_text = cJSON_PrintUnformatted(params);
+    if (preset) {
+        cJSON *resolved = NULL;
+        if (svc_params_resolve(app, NULL, preset, params, &resolved, e) == BB_OK) {
+            params_text = params_exact_numbers(resolved) ? cJSON_PrintUnformatted(resolved)
+                                                         : NULL;
+            cJSON_Delete(resolved);
+            if (!params_text)
+                bb_fail(e, BB_EINTERNAL, "out of memory");
         }
+    } else if (params && !cJSON_IsNull(params) && !cJSON_IsObject(params)) {
+        bb_fail_field(e, "params", "must be an object");
     }
 
     if (e->code != BB_OK) {
@@ -276,6 +327,10 @@ int svc_job_submit(bb_app *app, const struct principal *who, const cJSON *body,
             return bb_fail_field(e, "md", "no such upload: upl_%lld", (long long)j.file_id);
         }
         file_rec_clear(&f);
+    }
+    if (check_param_uploads(app, who, &j, e) != BB_OK) {
+        job_clear(&j);
+        return e->code;
     }
     char hash_hex[crypto_hash_sha256_BYTES * 2 + 1] = "";
     if (idem_key) {
@@ -776,17 +831,10 @@ cJSON *svc_job_options(const bb_app *app)
         cJSON_AddNumberToObject(po, "maxAttempts", p->max_attempts);
         cJSON_AddNumberToObject(po, "timeoutSec", p->timeout_sec);
         cJSON_AddNumberToObject(po, "concurrency", p->concurrency);
-        cJSON *pn = cJSON_AddArrayToObject(po, "params");
-        for (size_t k = 0; k < p->argc; k++) {
-            for (const char *s = strstr(p->argv[k], "{param."); s; s = strstr(s + 1, "{param.")) {
-                const char *end = strchr(s, '}');
-                if (!end)
-                    break;
-                char name[72];
-                snprintf(name, sizeof name, "%.*s", (int)(end - s - 7), s + 7);
-                add_unique(pn, name);
-            }
-        }
+        /* the full typed schema (docs/parameters.md), sources resolved now */
+        cJSON *pn = params_schema_json(cfg, p);
+        if (!pn || !cJSON_AddItemToObject(po, "params", pn))
+            cJSON_Delete(pn);
         if (p->workflow == BB_WF_LESSON) {
             cJSON *d = cJSON_AddObjectToObject(po, "defaults");
             cJSON_AddBoolToObject(d, "withTts", p->defaults.with_tts);
@@ -839,5 +887,6 @@ cJSON *svc_job_options(const bb_app *app)
     cJSON_AddNumberToObject(lim, "userQuotaBytes", (double)cfg->limits.user_quota_bytes);
     cJSON_AddNumberToObject(lim, "maxPriority", 1000);
     cJSON_AddNumberToObject(lim, "minPriority", -1000);
+    cJSON_AddNumberToObject(lim, "maxBatchSize", cfg->limits.max_batch_size);
     return o;
 }

@@ -21,6 +21,16 @@ struct cJSON;
 int svc_job_from_request(const bb_app *app, const struct cJSON *body, job *out,
                          bb_errctx *e);
 
+/* Checks a job's params object `in` (NULL = {}) against preset p
+ * (docs/parameters.md): types, ranges, choices, patterns, required ones,
+ * the dash rule, `file` values (an upload id the caller may read — who
+ * NULL: not checked yet — or a file in the input root); fills defaults and
+ * draws random seeds.  *out: the resolved typed values (caller frees with
+ * cJSON_Delete), or NULL with field errors "params.NAME" in e.  For the
+ * batch service too: call it once per child. */
+int svc_params_resolve(const bb_app *app, const struct principal *who, const bb_preset *p,
+                       const struct cJSON *in, struct cJSON **out, bb_errctx *e);
+
 /* Validates and queues a job.  raw/raw_len is the request body, hashed for
  * Idempotency-Key comparison (may be NULL when idem_key is NULL).
  * *id receives the job id; *existed says an idempotent repeat matched. */

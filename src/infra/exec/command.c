@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <poll.h>
 #include <stddef.h>
 #include <signal.h>
@@ -35,6 +36,7 @@
 #include <unistd.h>
 
 #include "cJSON.h"
+#include "domain/params.h"
 
 #define ARG_MAX_BYTES   65536   /* cap on one expanded argument */
 #define LINE_MAX_BYTES  8192    /* longer output lines are split */
@@ -107,6 +109,36 @@ static const struct path_placeholder *path_placeholder_named(const char *name, s
     return NULL;
 }
 
+/* A `file` param's path value as the program gets it: the real path of a
+ * regular file inside the input root, checked again now (a symlink
+ * swapped in after submit does not lead out).  Upload ids and calls
+ * without a configuration (unit tests) keep the value.  Caller frees;
+ * NULL with a message in err. */
+static char *file_param_path(const exec_ctx *ctx, const char *key, const char *value,
+                             char *err, size_t errlen)
+{
+    if (!ctx->cfg || strncmp(value, "upl_", 4) == 0)
+        return strdup(value);
+    char root[PATH_MAX], joined[PATH_MAX * 2], real[PATH_MAX];
+    if (!realpath(ctx->cfg->input_root, root)) {
+        snprintf(err, errlen, "param \"%s\": the input root is missing", key);
+        return NULL;
+    }
+    if (value[0] == '/')
+        snprintf(joined, sizeof joined, "%s", value);
+    else
+        snprintf(joined, sizeof joined, "%s/%s", root, value);
+    size_t rl = strlen(root);
+    struct stat st;
+    if (!realpath(joined, real) || strncmp(real, root, rl) != 0 ||
+        (real[rl] != '/' && rl != 1) || stat(real, &st) != 0 || !S_ISREG(st.st_mode)) {
+        snprintf(err, errlen, "param \"%s\": %.200s is no longer a file in the input root",
+                 key, value);
+        return NULL;
+    }
+    return strdup(real);
+}
+
 /* Handles one placeholder whose text between the braces is name[0..n).
  * With out == NULL only the syntax is checked; otherwise the value is
  * appended to out.  Returns 0 or -1 with a message in err. */
@@ -149,15 +181,27 @@ static int placeholder(const char *name, size_t n, const exec_ctx *ctx,
         const cJSON *item = NULL;
         if (ctx->params && cJSON_IsObject(ctx->params))
             item = cJSON_GetObjectItemCaseSensitive(ctx->params, key);
+        const bb_param *decl = config_param(ctx->preset, key);
+        if (!item && decl && decl->declared && !decl->required) {
+            return 0;   /* an optional param left out: the empty text */
+        }
         if (!item) {
             snprintf(err, errlen, "missing param \"%s\"", key);
             return -1;
         }
-        if (!cJSON_IsString(item) || !item->valuestring) {
-            snprintf(err, errlen, "param \"%s\" must be a string", key);
+        /* the canonical text of the typed value (docs/parameters.md) */
+        char *text = decl && decl->type == BB_PT_FILE && cJSON_IsString(item)
+                         ? file_param_path(ctx, key, item->valuestring, err, errlen)
+                         : params_canonical_text(item);
+        if (!text && decl && decl->type == BB_PT_FILE)
+            return -1;
+        if (!text) {
+            snprintf(err, errlen, "param \"%s\" must be a string, number or boolean", key);
             return -1;
         }
-        val = item->valuestring;
+        int rc = argbuf_put(out, text, strlen(text), err, errlen);
+        free(text);
+        return rc;
     } else {
         snprintf(err, errlen, "unknown placeholder \"{%.*s}\" (write {{ and }} "
                  "for literal braces)", (int)(n > 80 ? 80 : n), name);

@@ -583,6 +583,51 @@ static const char *const lesson_options[] = {
     "withTts", "forceTts", "voiceAccent", "mode", "notionDatabase", "upload", NULL,
 };
 
+/* The enum optionsSources the lesson workflow provides
+ * (docs/parameters.md): the configured voice accents (label: the first
+ * voice's label with that accent) and Notion databases. */
+static const char *const lesson_sources[] = {
+    "lesson:voiceAccents", "lesson:notionDatabases", NULL,
+};
+
+/* Appends {"value", "label"} to arr; false when out of memory. */
+static bool add_choice(cJSON *arr, const char *value, const char *label)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (o == NULL || !cJSON_AddStringToObject(o, "value", value) ||
+        !cJSON_AddStringToObject(o, "label", label) || !cJSON_AddItemToArray(arr, o)) {
+        cJSON_Delete(o);
+        return false;
+    }
+    return true;
+}
+
+/* Caller frees the array; NULL when out of memory or source unknown. */
+static cJSON *lesson_resolve_options(const bb_config *cfg, const char *source)
+{
+    cJSON *arr = cJSON_CreateArray();
+    bool ok = arr != NULL;
+    if (ok && strcmp(source, lesson_sources[0]) == 0) {
+        for (size_t i = 0; ok && i < cfg->nvoices; i++) {
+            bool seen = false;
+            for (size_t k = 0; !seen && k < i; k++)
+                seen = strcmp(cfg->voices[k].accent, cfg->voices[i].accent) == 0;
+            if (!seen)
+                ok = add_choice(arr, cfg->voices[i].accent, cfg->voices[i].label);
+        }
+    } else if (ok && strcmp(source, lesson_sources[1]) == 0) {
+        for (size_t i = 0; ok && i < cfg->nnotion_dbs; i++)
+            ok = add_choice(arr, cfg->notion_dbs[i].id, cfg->notion_dbs[i].name);
+    } else {
+        ok = false;
+    }
+    if (!ok) {
+        cJSON_Delete(arr);
+        return NULL;
+    }
+    return arr;
+}
+
 const struct workflow workflow_lesson = {
     .name = "lesson",
     .id = BB_WF_LESSON,
@@ -594,4 +639,6 @@ const struct workflow workflow_lesson = {
     .check_job = lesson_check_job,
     .run = lesson_wf_run,
     .retryable = workflow_retryable_as_reported,
+    .option_sources = lesson_sources,
+    .resolve_options = lesson_resolve_options,
 };

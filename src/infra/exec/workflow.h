@@ -15,6 +15,7 @@
 #include "infra/exec/exec.h"
 
 struct job;
+struct cJSON;
 
 /* A preset key only some workflows take (beyond the keys every preset
  * has: id, label, workflow, timeoutSec, maxAttempts, concurrency,
@@ -58,6 +59,13 @@ struct workflow {
     /* Classifies a failed attempt: true = worth retrying (a transient
      * error), false = the same job would fail again. */
     bool (*retryable)(const exec_ctx *ctx);
+    /* The enum optionsSources it provides ("lesson:voiceAccents"; each
+     * "<workflow>:<name>"), NULL-terminated, or NULL: none. */
+    const char *const *option_sources;
+    /* Resolves one of them from the configuration: a new array of
+     * {"value", "label"} objects (caller frees), or NULL when out of
+     * memory.  NULL when option_sources is. */
+    struct cJSON *(*resolve_options)(const bb_config *cfg, const char *source);
 };
 
 /* The registered workflows (static), by name or id; NULL when unknown. */
@@ -69,6 +77,14 @@ const struct workflow *workflow_at(size_t i);
 const char *workflow_names(void);
 /* The workflow declaring preset key name, or NULL (a common key). */
 const struct workflow *workflow_owning_key(const char *name);
+
+/* Whether some workflow provides enum optionsSource `source`. */
+bool workflow_has_source(const char *source);
+/* The current choices of `source`: a new array of {"value", "label"}
+ * (caller frees), or NULL when no workflow provides it or out of memory. */
+struct cJSON *workflow_source_choices(const bb_config *cfg, const char *source);
+/* "lesson:voiceAccents, ...": every source, for messages (static). */
+const char *workflow_source_names(void);
 
 /* The modules (one file each). */
 extern const struct workflow workflow_noop;      /* infra/exec/noop.c */

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cJSON.h"
+
 /* Every workflow; a new one is a module file plus a row here. */
 static const struct workflow *const WORKFLOWS[] = {
     &workflow_noop,
@@ -61,6 +63,51 @@ const struct workflow *workflow_owning_key(const char *name)
             if (strcmp(k->name, name) == 0)
                 return WORKFLOWS[i];
     return NULL;
+}
+
+/* ---- enum optionsSources (docs/parameters.md) ------------------------------ */
+
+/* The workflow providing source, or NULL. */
+static const struct workflow *source_owner(const char *source)
+{
+    for (size_t i = 0; source && i < NWORKFLOWS; i++)
+        for (const char *const *s = WORKFLOWS[i]->option_sources; s && *s; s++)
+            if (strcmp(*s, source) == 0)
+                return WORKFLOWS[i];
+    return NULL;
+}
+
+bool workflow_has_source(const char *source)
+{
+    return source_owner(source) != NULL;
+}
+
+cJSON *workflow_source_choices(const bb_config *cfg, const char *source)
+{
+    const struct workflow *w = source_owner(source);
+    if (w == NULL || w->resolve_options == NULL || cfg == NULL)
+        return NULL;
+    return w->resolve_options(cfg, source);
+}
+
+const char *workflow_source_names(void)
+{
+    /* built once from the constant table, like workflow_names() */
+    static char names[512];
+    if (names[0] == '\0') {
+        size_t used = 0;
+        for (size_t i = 0; i < NWORKFLOWS; i++)
+            for (const char *const *s = WORKFLOWS[i]->option_sources; s && *s; s++) {
+                int n = snprintf(names + used, sizeof names - used, "%s%s", used ? ", " : "",
+                                 *s);
+                if (n < 0 || (size_t)n >= sizeof names - used)
+                    return names;
+                used += (size_t)n;
+            }
+        if (used == 0)
+            snprintf(names, sizeof names, "none");
+    }
+    return names;
 }
 
 bool workflow_retryable_as_reported(const exec_ctx *ctx)
