@@ -270,17 +270,118 @@ static bool mpeg_frames(const unsigned char *h, size_t n)
     return n >= len + 4 && mpeg_frame_len(h + len) != 0;
 }
 
+/* AAC in ADTS frames: like MP3, a frame header (12 sync bits, layer 0, a
+ * valid sampling-rate index, a frame length covering at least the
+ * header) followed by another one where the first frame ends, or a file
+ * that is exactly one frame. */
+static size_t adts_frame_len(const unsigned char *h)
+{
+    if (h[0] != 0xFF || (h[1] & 0xF6) != 0xF0 || ((h[2] >> 2) & 0x0F) > 12)
+        return 0;
+    size_t len = ((size_t)(h[3] & 0x03) << 11) | ((size_t)h[4] << 3) | (h[5] >> 5);
+    return len >= 7 ? len : 0;
+}
+
+static bool adts_frames(const unsigned char *h, size_t n)
+{
+    size_t len;
+
+    if (n < 7 || (len = adts_frame_len(h)) == 0)
+        return false;
+    if (n == len)
+        return true;
+    return n >= len + 7 && adts_frame_len(h + len) != 0;
+}
+
+/* A brand of the ISO base media file format (ftyp box) and its type. */
+static const struct {
+    char brand[5];
+    const char *type;
+} BRANDS[] = {
+    {"M4A ", "audio/mp4"}, {"M4B ", "audio/mp4"}, {"M4P ", "audio/mp4"},
+    {"F4A ", "audio/mp4"}, {"qt  ", "video/quicktime"}, {"3gp4", "video/3gpp"},
+    {"3gp5", "video/3gpp"}, {"3gp6", "video/3gpp"}, {"3g2a", "video/3gpp2"},
+    {"isom", "video/mp4"}, {"iso2", "video/mp4"}, {"iso3", "video/mp4"},
+    {"iso4", "video/mp4"}, {"iso5", "video/mp4"}, {"iso6", "video/mp4"},
+    {"mp41", "video/mp4"}, {"mp42", "video/mp4"}, {"avc1", "video/mp4"},
+    {"M4V ", "video/mp4"}, {"M4VH", "video/mp4"}, {"M4VP", "video/mp4"},
+    {"dash", "video/mp4"}, {"mmp4", "video/mp4"}, {"MSNV", "video/mp4"},
+    {"NDAS", "video/mp4"}, {"f4v ", "video/mp4"}, {"F4V ", "video/mp4"},
+};
+
+static const char *brand_type(const unsigned char *b)
+{
+    for (size_t i = 0; i < sizeof BRANDS / sizeof BRANDS[0]; i++)
+        if (memcmp(b, BRANDS[i].brand, 4) == 0)
+            return BRANDS[i].type;
+    return NULL;
+}
+
+/* MP4, MOV, M4A, 3GP: an "ftyp" box first (size, "ftyp", major brand,
+ * minor version, compatible brands); the major brand decides, else the
+ * first known compatible one.  Other ISO files (HEIC, AVIF) are not
+ * accepted. */
+static const char *sniff_isobmff(const unsigned char *h, size_t n)
+{
+    if (!has_prefix(h, n, "ftyp", 4, 4) || n < 16)
+        return NULL;
+    size_t box = ((size_t)h[0] << 24) | ((size_t)h[1] << 16) | ((size_t)h[2] << 8) | h[3];
+    if (box < 16 || box > 4096 || box % 4 != 0)
+        return NULL;
+    const char *t = brand_type(h + 8);
+    for (size_t at = 16; !t && at + 4 <= box && at + 4 <= n; at += 4)
+        t = brand_type(h + at);
+    return t;
+}
+
+/* WebM and Matroska: the EBML magic, then the DocType element (ID 0x4282)
+ * within the header, its size as a one-byte variable-length integer. */
+static const char *sniff_ebml(const unsigned char *h, size_t n)
+{
+    if (!has_prefix(h, n, "\x1a\x45\xdf\xa3", 4, 0))
+        return NULL;
+    size_t end = n < 64 ? n : 64;
+    for (size_t i = 4; i + 3 <= end; i++) {
+        if (h[i] != 0x42 || h[i + 1] != 0x82 || (h[i + 2] & 0x80) == 0)
+            continue;
+        size_t len = h[i + 2] & 0x7F;
+        if (len == 4 && has_prefix(h, n, "webm", 4, i + 3))
+            return "video/webm";
+        if (len == 8 && has_prefix(h, n, "matroska", 8, i + 3))
+            return "video/x-matroska";
+        return NULL;
+    }
+    return NULL;
+}
+
+/* Ogg: the codec's identification header in the first page (27 bytes of
+ * page header and a one-segment table) names what it carries. */
+static const char *sniff_ogg(const unsigned char *h, size_t n)
+{
+    if (has_prefix(h, n, "OpusHead", 8, 28))
+        return "audio/ogg; codecs=opus";
+    if (has_prefix(h, n, "\x80theora", 7, 28))
+        return "video/ogg";
+    return "audio/ogg";
+}
+
 /* The type given by a magic number, or NULL. */
 static const char *sniff_magic(const unsigned char *h, size_t n)
 {
+    const char *t;
+
     if (has_prefix(h, n, "RIFF", 4, 0) && has_prefix(h, n, "WAVE", 4, 8))
         return "audio/wav";
     if (has_prefix(h, n, "RIFF", 4, 0) && has_prefix(h, n, "WEBP", 4, 8))
         return "image/webp";
+    if (has_prefix(h, n, "RIFF", 4, 0) && has_prefix(h, n, "AVI ", 4, 8))
+        return "video/x-msvideo";
     if (has_prefix(h, n, "fLaC", 4, 0))
         return "audio/flac";
     if (has_prefix(h, n, "OggS", 4, 0))
-        return "audio/ogg";
+        return sniff_ogg(h, n);
+    if ((t = sniff_isobmff(h, n)) != NULL || (t = sniff_ebml(h, n)) != NULL)
+        return t;
     if (has_prefix(h, n, "\x89PNG\r\n\x1a\n", 8, 0))
         return "image/png";
     if (has_prefix(h, n, "\xFF\xD8\xFF", 3, 0))
@@ -299,6 +400,8 @@ static const char *sniff_magic(const unsigned char *h, size_t n)
         return "audio/mpeg";
     if (mpeg_frames(h, n))
         return "audio/mpeg";
+    if (adts_frames(h, n))
+        return "audio/aac";
     return NULL;
 }
 

@@ -43,11 +43,16 @@ int upload_sanitize_filename(const char *in, char *out, size_t cap);
  * window's end is accepted.
  *
  * Allowed, by magic number: WAV (RIFF....WAVE, audio/wav), WebP
- * (RIFF....WEBP, image/webp), MP3 (an ID3v2 tag, or two consecutive
- * MPEG audio frame headers, the second where the first frame ends;
- * audio/mpeg), FLAC (audio/flac), Ogg (audio/ogg), PNG, JPEG, GIF
- * (image/...), PDF (application/pdf), ZIP (local, empty or spanned
- * archive signature; application/zip).  Otherwise text: valid UTF-8
+ * (RIFF....WEBP, image/webp), AVI (RIFF....AVI , video/x-msvideo), MP3
+ * (an ID3v2 tag, or two consecutive MPEG audio frame headers, the second
+ * where the first frame ends; audio/mpeg), AAC in ADTS frames (the same
+ * rule; audio/aac), FLAC (audio/flac), Ogg (audio/ogg; with Opus
+ * "audio/ogg; codecs=opus", with Theora video/ogg), the ISO base media
+ * format by its ftyp brand (M4A audio/mp4, QuickTime video/quicktime,
+ * 3GP video/3gpp, MP4 video/mp4; HEIC/AVIF and unknown brands are not
+ * accepted), EBML by its DocType (video/webm, video/x-matroska), PNG,
+ * JPEG, GIF (image/...), PDF (application/pdf), ZIP (local, empty or
+ * spanned archive signature; application/zip).  Otherwise text: valid UTF-8
  * (optional BOM) with no NUL and no C0 control other than TAB, LF, VT,
  * FF, CR and ESC — as text/markdown; charset=utf-8 when the filename ends
  * in .md or .markdown (any case), else application/json when the first

@@ -246,5 +246,9 @@ void route_file_delete(http_req *r);
 void route_user_files(http_req *r);
 void route_metrics(http_req *r);
 void route_openapi(http_req *r);
+void route_templates_list(http_req *r);
+void route_templates_save(http_req *r);
+void route_template_delete(http_req *r);
+void route_inputs_list(http_req *r);
 
 #endif

@@ -205,6 +205,39 @@ static const char COMPONENTS[] =
     "    'properties': {'path': {'type': 'string'}, 'bytes': {'type': 'integer'},"
     "      'integrity': {'type': 'string', 'enum': ['ok']},"
     "      'createdAt': {'type': 'string', 'format': 'date-time'}}},"
+    "  'Template': {'type': 'object', 'required': ['id', 'preset', 'name', 'params', 'sweep',"
+    " 'shared', 'ownerId', 'createdAt', 'updatedAt'],"
+    "    'properties': {'id': {'type': 'string', 'examples': ['tpl_3']},"
+    "      'preset': {'type': 'string'}, 'name': {'type': 'string'},"
+    "      'params': {'type': 'object', 'description': 'saved param values, as given'},"
+    "      'sweep': {'type': ['object', 'null'], 'description': 'a saved sweep (as for POST"
+    " /jobs)'},"
+    "      'shared': {'type': 'boolean'}, 'ownerId': {'type': ['string', 'null']},"
+    "      'createdAt': {'type': 'string', 'format': 'date-time'},"
+    "      'updatedAt': {'type': 'string', 'format': 'date-time'}}},"
+    "  'TemplateList': {'type': 'object', 'required': ['templates'],"
+    "    'properties': {'templates': {'type': 'array',"
+    " 'items': {'$ref': '#/components/schemas/Template'}}}},"
+    "  'TemplateSave': {'type': 'object', 'required': ['name', 'params'],"
+    " 'additionalProperties': false,"
+    "    'properties': {'name': {'type': 'string', 'minLength': 1, 'maxLength': 100},"
+    "      'params': {'type': 'object', 'description': 'values of params the preset declares"
+    " or uses; strings, numbers or booleans'},"
+    "      'sweep': {'type': ['object', 'null'], 'description': 'as for POST /jobs'},"
+    "      'shared': {'type': 'boolean', 'description': 'admins only: everybody sees it'}}},"
+    "  'InputEntry': {'type': 'object',"
+    " 'required': ['name', 'type', 'size', 'modifiedAt', 'contentType'],"
+    "    'properties': {'name': {'type': 'string'},"
+    "      'type': {'type': 'string', 'enum': ['file', 'dir']},"
+    "      'size': {'type': ['integer', 'null'], 'description': 'bytes; null for a directory'},"
+    "      'modifiedAt': {'type': 'string', 'format': 'date-time'},"
+    "      'contentType': {'type': ['string', 'null'], 'description': 'judged from the bytes"
+    " like an upload; null for directories and files no upload would accept'}}},"
+    "  'InputList': {'type': 'object', 'required': ['path', 'entries', 'truncated'],"
+    "    'properties': {'path': {'type': 'string', 'description': 'the directory, normalised;"
+    " empty for the root'},"
+    "      'entries': {'type': 'array', 'items': {'$ref': '#/components/schemas/InputEntry'}},"
+    "      'truncated': {'type': 'boolean', 'description': 'more than 1,000 entries'}}},"
     "  'OpenApi': {'type': 'object', 'description': 'this document'}"
     " }}";
 
@@ -222,6 +255,8 @@ static const struct {
     {"lastEventId", "{'type': 'string'}", "resume after this event id (like Last-Event-ID)"},
     {"follow", "{'type': 'string', 'enum': ['0', '1']}", "1: stream new lines until the job ends"},
     {"filename", "{'type': 'string'}", "the file name of a raw (non-multipart) upload"},
+    {"path", "{'type': 'string', 'default': ''}",
+     "a directory relative to the input root (relative, no .. component)"},
 };
 
 /* Parses '-quoted JSON (see COMPONENTS).  Caller frees; NULL on OOM. */

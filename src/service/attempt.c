@@ -24,6 +24,7 @@
 #include "infra/exec/workflow.h"
 #include "infra/metrics.h"
 #include "infra/storage/storage.h"
+#include "service/inputs.h"
 #include "util/bb_assert.h"
 #include "util/err.h"
 #include "util/hash.h"
@@ -406,8 +407,8 @@ static bool input_from_upload(bb_app *app, const job *j, const char *workdir, ch
     return ok;
 }
 
-/* Stages j's input into input[] (left "" when the job names a path, which
- * the context then uses as is).  false with error and *retryable set. */
+/* Stages j's input into input[] (left "" when the job has none).  false
+ * with error and *retryable set. */
 static bool stage_input(bb_app *app, const job *j, const struct workflow *wf,
                         const char *workdir, char *input, size_t cap, char *error,
                         size_t errcap, bool *retryable)
@@ -417,6 +418,11 @@ static bool stage_input(bb_app *app, const job *j, const struct workflow *wf,
                                  retryable);
     if (j->file_id)
         return input_from_upload(app, j, workdir, input, cap, error, errcap, retryable);
+    /* a path in the input root: checked again now, without following
+     * links out of the root (docs/templates-and-inputs.md) */
+    if (j->input_path)
+        return svc_input_stage(app->cfg, j->input_path, workdir, input, cap, error, errcap,
+                               retryable) == 0;
     return true;
 }
 

@@ -66,7 +66,7 @@ static int start_store(struct upload *u)
     if (!upload_sniff(u->head, u->head_len, u->filename, u->type, sizeof u->type))
         return fail(u, BB_EMEDIA,
                     "\"%s\": this content is not an accepted type (Markdown or text, JSON, "
-                    "audio, images, PDF or ZIP, judged from the bytes)", u->filename);
+                    "audio, video, images, PDF or ZIP, judged from the bytes)", u->filename);
     unsigned char rnd[12];
     char hex[25];
     randombytes_buf(rnd, sizeof rnd);

@@ -107,6 +107,13 @@ MATRIX = [
     _row("GET", "/admin/jobs", "/admin/jobs", None,                     401, 403, 403, 200),
     _row("GET", "/admin/stats", "/admin/stats", None,                   401, 403, 403, 200),
     _row("POST", "/admin/backup", "/admin/backup", None,                401, 403, 403, 201),
+    # templates are owner-scoped (tests/api/test_templates.py covers sharing and deletes)
+    _row("GET", "/presets/:id/templates", "/presets/noop/templates", None,
+                                                                        401, 200, 200, 200),
+    _row("POST", "/presets/:id/templates", "/presets/noop/templates",
+         {"name": "t-{ACTOR}", "params": {}},                           401, 201, 201, 201),
+    _row("DELETE", "/templates/:id", "/templates/tpl_999999", None,     401, 404, 404, 404),
+    _row("GET", "/inputs", "/inputs", None,                             401, 200, 200, 200),
     # admin only (or the metrics token: tests/api/test_ops.py); the OpenAPI document is public
     _row("GET", "/metrics", "/metrics", None,                           401, 403, 403, 200),
     _row("GET", "/openapi.json", "/openapi.json", None,                 200, 200, 200, 200),

@@ -294,7 +294,10 @@ def test_every_documented_route_answers_at_its_documented_path():
     up = s.req("POST", "/api/v1/uploads?filename=n.md", b"# n\n",
                headers={"Content-Type": "text/markdown"})
     assert up.status == 201, up.describe()
-    ids = {"/jobs/": job, "/files/": up.body["fileId"], "/admin/users/": other}
+    tpl = s.call("POST", "/api/v1/presets/cat/templates", {"name": "t", "params": {}},
+                 expect=201)["id"]
+    ids = {"/jobs/": job, "/files/": up.body["fileId"], "/admin/users/": other,
+           "/presets/": "cat", "/templates/": tpl}
     bodies = {
         ("POST", "/jobs"): {"preset": "noop"},
         ("POST", "/jobs/:id/actions"): {"type": "edit_metadata", "payload": {"preset": "cat"}},
@@ -306,6 +309,7 @@ def test_every_documented_route_answers_at_its_documented_path():
         ("PATCH", "/user/profile"): {"name": "Admin"},
         ("PATCH", "/admin/users/:id"): {"disabled": False},
         ("POST", "/uploads"): b"# another\n",
+        ("POST", "/presets/:id/templates"): {"name": "u", "params": {}},
     }
     base = doc["servers"][0]["url"]
     ops = [(m.upper(), p) for p, item in doc["paths"].items() for m in item]

@@ -276,6 +276,83 @@ TEST(sniff_binary_types)
     SNIFF(LIT("RIFF\x24\x08\x00\x00WAVEfmt "), NULL, "audio/wav");
 }
 
+/* An ftyp box of `size` bytes with the major brand `major` and the
+ * compatible brands `compat` (4 bytes each) into buf; returns size. */
+static size_t ftyp(unsigned char *buf, size_t size, const char *major, const char *compat)
+{
+    memset(buf, 0, size + 16);
+    buf[3] = (unsigned char)size;
+    memcpy(buf + 4, "ftyp", 4);
+    memcpy(buf + 8, major, 4);
+    memcpy(buf + 16, compat, strlen(compat));
+    memcpy(buf + size + 4, "free", 4);
+    return size + 16;
+}
+
+TEST(sniff_video_and_more_audio)
+{
+    static unsigned char buf[256];
+    size_t n;
+
+    n = ftyp(buf, 32, "isom", "isomiso2avc1mp41");
+    SNIFF(buf, n, "a.mp4", "video/mp4");
+    SNIFF(buf, n, "a.md", "video/mp4");              /* the bytes decide */
+    n = ftyp(buf, 20, "qt  ", "qt  ");
+    SNIFF(buf, n, "a.mov", "video/quicktime");
+    n = ftyp(buf, 28, "M4A ", "M4A mp42isom");
+    SNIFF(buf, n, "a.m4a", "audio/mp4");
+    n = ftyp(buf, 24, "3gp4", "isom3gp4");
+    SNIFF(buf, n, "a.3gp", "video/3gpp");
+    /* an unknown major brand with a known compatible one */
+    n = ftyp(buf, 24, "XYZ1", "mp42");
+    SNIFF(buf, n, "a.mp4", "video/mp4");
+    /* HEIC/AVIF images and nonsense are not video */
+    n = ftyp(buf, 24, "heic", "mif1heic");
+    SNIFF(buf, n, "a.heic", "");
+    n = ftyp(buf, 24, "avif", "mif1miaf");
+    SNIFF(buf, n, "a.avif", "");
+    n = ftyp(buf, 24, "isom", "");
+    buf[3] = 7;                                       /* box shorter than its fields */
+    SNIFF(buf, n, "a.mp4", "");
+    SNIFF(LIT("\x00\x00\x00\x20" "ftyp"), "a.mp4", "");  /* cut short */
+
+    /* EBML: WebM and Matroska by DocType */
+    SNIFF(LIT("\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01\x42\xf7\x81\x01"
+              "\x42\x82\x84webm\x42\x87\x81\x04"), "a.webm", "video/webm");
+    SNIFF(LIT("\x1a\x45\xdf\xa3\xa3\x42\x86\x81\x01\x42\x82\x88matroska"),
+          "a.mkv", "video/x-matroska");
+    SNIFF(LIT("\x1a\x45\xdf\xa3\xa3\x42\x82\x84xxxx"), "a.mkv", "");
+    SNIFF(LIT("\x1a\x45\xdf\xa3\x80\x00"), "a.mkv", "");
+
+    /* AVI */
+    SNIFF(LIT("RIFF\x24\x08\x00\x00" "AVI LIST"), "a.avi", "video/x-msvideo");
+
+    /* Ogg by codec */
+    static const char page[] = "OggS\x00\x02\x00\x00\x00\x00\x00\x00\x00\x00"
+                               "\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x01\x13";
+    memcpy(buf, page, 28);
+    memcpy(buf + 28, "OpusHead\x01\x02", 10);
+    SNIFF(buf, 38, "a.opus", "audio/ogg; codecs=opus");
+    memcpy(buf + 28, "\x80theora\x03\x02", 9);
+    SNIFF(buf, 37, "a.ogv", "video/ogg");
+    memcpy(buf + 28, "\x01vorbis\x00\x00", 9);
+    SNIFF(buf, 37, "a.ogg", "audio/ogg");
+
+    /* AAC in ADTS frames: two headers one frame apart, or exactly one frame */
+    static const unsigned char adts[] = {0xff, 0xf1, 0x50, 0x80, 0x02, 0x1f, 0xfc};
+    memset(buf, 0x11, 64);
+    memcpy(buf, adts, 7);          /* frame length 16 */
+    memcpy(buf + 16, adts, 7);
+    SNIFF(buf, 23, "a.aac", "audio/aac");
+    SNIFF(buf, 16, "a.aac", "audio/aac");
+    SNIFF(buf, 20, "a.aac", "");   /* a second header cut short */
+    buf[16] = 0x00;
+    SNIFF(buf, 23, "a.aac", "");   /* nothing where the next frame should be */
+    memcpy(buf + 16, adts, 7);
+    buf[2] = 0x7C;                 /* sampling-rate index 15: reserved */
+    SNIFF(buf, 23, "a.aac", "");
+}
+
 /* Writes two MPEG audio frames with header hdr, the first `len` bytes
  * long, into buf; returns the bytes used (len + 4). */
 static size_t two_frames(unsigned char *buf, const char *hdr, size_t len)
@@ -328,7 +405,7 @@ TEST(sniff_rejects_binaries)
     SNIFF(elf, sizeof elf, "notes.md", "");
     SNIFF(LIT("MZ\x90\x00\x03\x00\x00\x00"), "notes.md", "");       /* PE */
     SNIFF(LIT("\xcf\xfa\xed\xfe\x07\x00\x00\x01"), "notes.md", ""); /* Mach-O */
-    SNIFF(LIT("RIFF\x24\x08\x00\x00" "AVI LIST"), "a.wav", "");     /* not WAVE */
+    SNIFF(LIT("RIFF\x24\x08\x00\x00" "AVX LIST"), "a.wav", "");     /* not WAVE */
     SNIFF(LIT("RIFF"), "a.wav", "text/plain; charset=utf-8");      /* just text */
     SNIFF(LIT("\xff\xf1\x50\x80\x02\x1f\xfc"), "a.mp3", "");        /* AAC ADTS */
     SNIFF(LIT("\xff\xff\xff\xff"), "a.mp3", "");                    /* bad bitrate */
