@@ -35,11 +35,13 @@ APT_PACKAGES=(
     build-essential pkg-config dpkg-dev xz-utils ca-certificates
     debian-archive-keyring libsqlite3-dev libcurl4-openssl-dev libs3-dev
     libsodium-dev libxml2-dev python3 espeak-ng sox clang
-    libclang-rt-14-dev ffmpeg
+    libclang-rt-14-dev ffmpeg imagemagick
 )
 # libclang-rt-14-dev: the libFuzzer and sanitizer runtimes for clang
 # (-fsanitize=fuzzer); clang only recommends it.  ffmpeg: the API tests
 # make small real video and audio files with it (tests/api/test_inputs.py).
+# imagemagick: the batch tests run the docs' worked example
+# (docs/batches.md) with convert.
 
 log() { printf 'build.sh: %s\n' "$*" >&2; }
 die() { printf 'build.sh: error: %s\n' "$*" >&2; exit 1; }

@@ -173,3 +173,20 @@ CREATE TABLE templates (
     updated_at INTEGER NOT NULL
 );
 CREATE UNIQUE INDEX templates_name ON templates (ifnull(owner_id, 0), preset, name);
+-- migration 6
+-- Batch parents (docs/batches.md): the counts of their children by state,
+-- refreshed in the transaction that changes a child, and when the parent's
+-- last coalesced update was published.  Parents are never claimed: the
+-- claim index holds ordinary queued jobs only.
+ALTER TABLE jobs ADD COLUMN batch_total INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE jobs ADD COLUMN batch_queued INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE jobs ADD COLUMN batch_running INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE jobs ADD COLUMN batch_succeeded INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE jobs ADD COLUMN batch_failed INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE jobs ADD COLUMN batch_canceled INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE jobs ADD COLUMN batch_event_at INTEGER NOT NULL DEFAULT 0;
+DROP INDEX jobs_claim;
+CREATE INDEX jobs_claim ON jobs (priority DESC, id) WHERE state = 'queued' AND kind = 'job';
+CREATE INDEX jobs_batch_state ON jobs (batch_id, state) WHERE batch_id IS NOT NULL;
+CREATE INDEX jobs_batch_open ON jobs (updated_at) WHERE kind = 'batch'
+    AND state IN ('queued', 'running');

@@ -19,6 +19,8 @@
  *   fanout   S SSE subscribers on a few epoll threads; M jobs 100 ms apart;
  *            job_created delivery latency to every subscriber, and the
  *            latency of GET /health on fresh connections meanwhile
+ *   batch    a 1,000-child sweep of noop: creation time (POST → 201, five times),
+ *            then batch vs 1,000 single submits, POST → the succeeded event
  *   startup  SIGTERM the server, restart on the existing database 3 times,
  *            time fork → first 200 from /health
  *   lesson   (off by default: --only lesson, or list it with the others) the
@@ -98,7 +100,7 @@
 
 enum phase_bit {
     PH_IDLE = 1, PH_E2E = 2, PH_PACED = 4, PH_GET = 8, PH_FANOUT = 16, PH_STARTUP = 32,
-    PH_LESSON = 64
+    PH_LESSON = 64, PH_BATCH = 128
 };
 
 struct opts {
@@ -1291,6 +1293,17 @@ struct results {
 };
 
 static struct results R;
+
+/* The batch phase (docs/batches.md), apart from struct results. */
+#define BATCH_CHILDREN 1000
+#define BATCH_CREATES 5
+static struct {
+    bool ran, ok;
+    double create_ms[BATCH_CREATES];   /* POST with a 1,000-value sweep → 201 */
+    double create_median, create_best;
+    double batch_jps;                  /* 1,000-child batch: POST → parent's succeeded event */
+    double single_jps;                 /* 1,000 single POSTs → the last one's succeeded event */
+} RB;
 
 /* ------------------------------------------------------------------ id bookkeeping */
 
@@ -2571,6 +2584,126 @@ static void run_lesson(int pid)
     free(w);
 }
 
+/* ------------------------------------------------------------------ batch phase */
+
+static int cmp_double(const void *a, const void *b);
+
+/* POSTs a batch of BATCH_CHILDREN noop children; returns the parent's id
+ * (and the request's round trip in *ms), or -1 (logged). */
+static long batch_post(struct conn *c, struct http_resp *r, double *ms)
+{
+    static char body[BATCH_CHILDREN * 8 + 128];
+    size_t n = (size_t)snprintf(body, sizeof body, "{\"preset\":\"noop\",\"sweep\":{\"i\":[");
+    for (int i = 0; i < BATCH_CHILDREN; i++)
+        n += (size_t)snprintf(body + n, sizeof body - n, "%s%d", i ? "," : "", i);
+    n += (size_t)snprintf(body + n, sizeof body - n, "]}}");
+    int64_t t0 = now_ns();
+    int rc = http_request_ct(c, "POST", "/api/v1/jobs", "application/json", body, n, r);
+    *ms = (double)(now_ns() - t0) / NS_PER_MS;
+    if (rc != HTTP_OK || r->status != 201) {
+        logmsg("batch: POST answered %d (client error %d): %.200s", r->status, rc, r->body);
+        return -1;
+    }
+    long id = json_int_field(r->body, r->body_len, "jobId");
+    if (id <= 0 || id >= g_id_cap) {
+        logmsg("batch: no usable jobId in the 201: %.200s", r->body);
+        return -1;
+    }
+    return id;
+}
+
+/* Waits (60 s at most) until the listener saw job id end; its arrival time or -1. */
+static int64_t batch_wait(struct lesson_watch *w, long id)
+{
+    int64_t deadline = now_ns() + 60 * NS_PER_S;
+    while (atomic_load(&w->state[id]) == LW_NONE && now_ns() < deadline &&
+           !atomic_load(&w->dead))
+        sleep_ms(1);
+    int st = atomic_load(&w->state[id]);
+    if (st != LW_SUCCEEDED) {
+        logmsg("batch: job %ld %s", id, st == LW_NONE ? "did not end in 60 s" : "did not succeed");
+        return -1;
+    }
+    return w->done_ns[id];
+}
+
+/* Creation time of a 1,000-child batch (BATCH_CREATES times, each after the
+ * previous one ended), then a 1,000-child noop batch from its POST to the
+ * parent's succeeded event against 1,000 single POSTs to the last one's. */
+static void run_batch(void)
+{
+    RB.ran = true;
+    struct lesson_watch *w = xcalloc(1, sizeof *w);
+    w->state = xcalloc((size_t)g_id_cap, sizeof *w->state);
+    w->done_ns = xcalloc((size_t)g_id_cap, sizeof *w->done_ns);
+    struct conn *c = xcalloc(1, sizeof *c);
+    struct http_resp *r = xcalloc(1, sizeof *r);
+    conn_init(c, g_port);
+    bool ok = pthread_create(&w->th, NULL, lesson_watch_main, w) == 0;
+    int64_t deadline = now_ns() + 15 * NS_PER_S;
+    while (ok && !atomic_load(&w->ready) && !atomic_load(&w->dead) && now_ns() < deadline)
+        sleep_ms(5);
+    ok = ok && atomic_load(&w->ready);
+    for (int i = 0; ok && i < BATCH_CREATES; i++) {
+        long pid = batch_post(c, r, &RB.create_ms[i]);
+        ok = pid > 0 && batch_wait(w, pid) > 0;
+    }
+    if (ok) {
+        double sorted[BATCH_CREATES];
+        memcpy(sorted, RB.create_ms, sizeof sorted);
+        qsort(sorted, BATCH_CREATES, sizeof sorted[0], cmp_double);
+        RB.create_best = sorted[0];
+        RB.create_median = sorted[BATCH_CREATES / 2];
+        double ms;
+        int64_t t0 = now_ns();
+        long pid = batch_post(c, r, &ms);
+        int64_t t1 = pid > 0 ? batch_wait(w, pid) : -1;
+        ok = t1 > 0;
+        if (ok)
+            RB.batch_jps = BATCH_CHILDREN / ((double)(t1 - t0) / NS_PER_S);
+    }
+    if (ok) {
+        long last = -1;
+        int64_t t0 = now_ns();
+        for (int i = 0; ok && i < BATCH_CHILDREN; i++) {
+            int rc = http_request_ct(c, "POST", "/api/v1/jobs", "application/json",
+                                     "{\"preset\":\"noop\"}", 17, r);
+            ok = rc == HTTP_OK && r->status == 202;
+            last = ok ? json_int_field(r->body, r->body_len, "jobId") : -1;
+            ok = ok && last > 0 && last < g_id_cap;
+        }
+        int64_t t1 = -1;
+        for (long id = last - BATCH_CHILDREN + 1; ok && id <= last; id++)
+            if ((t1 = batch_wait(w, id)) < 0)
+                ok = false;
+        /* the last to end is the latest arrival among them */
+        int64_t end = 0;
+        for (long id = last - BATCH_CHILDREN + 1; ok && id <= last; id++)
+            if (w->done_ns[id] > end)
+                end = w->done_ns[id];
+        if (ok)
+            RB.single_jps = BATCH_CHILDREN / ((double)(end - t0) / NS_PER_S);
+        else
+            logmsg("batch: the single submits did not all succeed");
+    }
+    RB.ok = ok;
+    if (!ok)
+        R.correctness_fail = true;
+    logmsg("batch: create %d children median %.1f ms (best %.1f); batch %.0f jobs/s, "
+           "singles %.0f jobs/s", BATCH_CHILDREN, RB.create_median, RB.create_best,
+           RB.batch_jps, RB.single_jps);
+    atomic_store(&w->stop, true);
+    if (w->th && pthread_join(w->th, NULL) != 0)
+        logmsg("pthread_join failed");
+    conn_close(c);
+    free(c);
+    free(r);
+    sse_free(&w->p);
+    free(w->state);
+    free(w->done_ns);
+    free(w);
+}
+
 /* ------------------------------------------------------------------ startup phase */
 
 static int cmp_double(const void *a, const void *b)
@@ -2656,6 +2789,14 @@ static void print_table(FILE *o)
         snprintf(m, sizeof m, "p99 %.1f ms at %.0f/s", R.paced_lat.p99, R.paced_achieved);
         fprintf(o, "%-58s %-30s %s\n", "p99 submit→succeeded at half that rate, < 50 ms", m,
                 pf(R.paced_lat.p99 < 50 && R.paced_missing == 0 && R.paced_lat.n > 0));
+    }
+    if (RB.ran) {
+        snprintf(m, sizeof m, "median %.1f ms (best %.1f)", RB.create_median, RB.create_best);
+        fprintf(o, "%-58s %-30s %s\n", "create a 1,000-child batch (POST → 201), < 100 ms", m,
+                pf(RB.ok && RB.create_median < 100));
+        snprintf(m, sizeof m, "%.0f vs %.0f jobs/s", RB.batch_jps, RB.single_jps);
+        fprintf(o, "%-58s %-30s %s\n", "1,000-child noop batch vs 1,000 singles → succeeded", m,
+                RB.ok ? "info" : "MISS");
     }
     if (R.get_ran) {
         snprintf(m, sizeof m, "%.0f req/s", R.get_rps);
@@ -2832,6 +2973,11 @@ static void print_json(FILE *o)
         json_pct(o, "latencyMsPairs", &R.e2e_lat_pairs);
         fputc('}', o);
     }
+    if (RB.ran)
+        fprintf(o, ",\"batch\":{\"ok\":%s,\"children\":%d,\"createMsMedian\":%.2f,"
+                "\"createMsBest\":%.2f,\"batchJobsPerSec\":%.1f,\"singleJobsPerSec\":%.1f}",
+                RB.ok ? "true" : "false", BATCH_CHILDREN, RB.create_median, RB.create_best,
+                RB.batch_jps, RB.single_jps);
     if (R.paced_ran) {
         fprintf(o, ",\"paced\":{\"rate\":%.1f,\"achieved\":%.1f,\"accepted\":%ld,\"failed\":%ld,"
                 "\"maxLagMs\":%.3f,\"missing\":%ld,\"duplicates\":%ld,\"unexpected\":%ld,\"reconnects\":%ld,",
@@ -2946,7 +3092,7 @@ static bool parse_only(const char *s, unsigned *mask)
     static const struct { const char *n; unsigned b; } names[] = {
         { "idle", PH_IDLE }, { "e2e", PH_E2E }, { "paced", PH_PACED }, { "get", PH_GET },
         { "fanout", PH_FANOUT }, { "sse-fanout", PH_FANOUT }, { "startup", PH_STARTUP },
-        { "lesson", PH_LESSON },
+        { "lesson", PH_LESSON }, { "batch", PH_BATCH },
     };
     *mask = 0;
     const char *p = s;
@@ -2980,7 +3126,7 @@ static int parse_args(int argc, char **argv)
     g_o.workers = 2;
     g_o.lesson_jobs = 40;
     g_o.timeout_s = 600;
-    g_o.only = PH_IDLE | PH_E2E | PH_PACED | PH_GET | PH_FANOUT | PH_STARTUP;
+    g_o.only = PH_IDLE | PH_E2E | PH_PACED | PH_GET | PH_FANOUT | PH_STARTUP | PH_BATCH;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -3104,7 +3250,8 @@ int main(int argc, char **argv)
 
     /* ids: generous; verified on every 202 */
     long paced_max = g_o.paced_jobs > 0 ? g_o.paced_jobs : g_o.jobs;
-    ids_alloc(2 * (g_o.jobs + paced_max + 2000 + g_o.fan_events + 2 * g_o.lesson_jobs) + 4096);
+    ids_alloc(2 * (g_o.jobs + paced_max + 2000 + g_o.fan_events + 2 * g_o.lesson_jobs) + 4096 +
+              (BATCH_CREATES + 2) * (BATCH_CHILDREN + 1));
 
     snprintf(g_datadir, sizeof g_datadir, "/tmp/bbbench.XXXXXX");
     if (!mkdtemp(g_datadir)) {
@@ -3211,6 +3358,8 @@ int main(int argc, char **argv)
     if ((g_o.only & PH_FANOUT) && !R.server_fail)
         run_fanout(pid);
     R.hwm_kb = proc_status_kb(pid, "VmHWM");
+    if ((g_o.only & PH_BATCH) && !R.server_fail)
+        run_batch();
     if ((g_o.only & PH_LESSON) && !R.server_fail)
         run_lesson(pid); /* after the VmHWM read above: it resets the peak */
     if (atomic_load(&g_server_pid) != pid) {

@@ -189,6 +189,58 @@ static void print_kv(const char *key, int width, const cJSON *v)
     fputc('\n', stdout);
 }
 
+/* The batch summary `show` prints for a batch parent (docs/batches.md):
+ * its counts, the swept names with their number of values, and the first
+ * page of its children with their params. */
+static void show_batch(struct ctx *c, const char *job_id, const cJSON *dto)
+{
+    const cJSON *b = cJSON_GetObjectItemCaseSensitive(dto, "batch");
+    int ok = cl_jint(b, "succeeded", 0), failed = cl_jint(b, "failed", 0);
+    int canceled = cl_jint(b, "canceled", 0), total = cl_jint(b, "total", 0);
+    printf("batch summary:\n  %d job%s: %d queued, %d running, %d succeeded, %d failed, "
+           "%d canceled (%d%% done)\n", total, total == 1 ? "" : "s", cl_jint(b, "queued", 0),
+           cl_jint(b, "running", 0), ok, failed, canceled,
+           total ? (ok + failed + canceled) * 100 / total : 0);
+    const cJSON *sw;
+    fputs("  swept:", stdout);
+    cJSON_ArrayForEach(sw, cJSON_GetObjectItemCaseSensitive(dto, "sweep"))
+    {
+        fputc(' ', stdout);
+        cl_put_clean(stdout, sw->string ? sw->string : "?");
+        if (cJSON_IsArray(sw))
+            printf(" (%d values)", cJSON_GetArraySize(sw));
+        else if (cJSON_GetObjectItemCaseSensitive(sw, "dir"))
+            fputs(" (a folder)", stdout);
+        else
+            printf(" (%d seeds)", cl_jint(sw, "count", 0));
+    }
+    fputc('\n', stdout);
+    int code = CLI_EXIT_FAILED;
+    char *url = cl_api_url(c, "/jobs/%s/children?limit=50", job_id);
+    cJSON *page = url ? cl_api_json(c, "GET", url, NULL, NULL, &code, NULL) : NULL;
+    free(url);
+    const cJSON *items = cJSON_GetObjectItemCaseSensitive(page, "items"), *it;
+    if (cJSON_GetArraySize(items) > 0)
+        printf("children (newest first%s):\n", total > 50 ? ", the first 50" : "");
+    cJSON_ArrayForEach(it, items)
+    {
+        char idbuf[32];
+        const char *id = cl_jtext(it, "jobId", idbuf, sizeof idbuf);
+        const char *state = cl_jstr(it, "state");
+        printf("  %-8s %-10s ", id && cl_valid_job_id(id) ? id : "?", state ? state : "-");
+        char *params = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(it, "params"));
+        cl_put_clean(stdout, params ? params : "{}");
+        free(params);
+        const char *md = cl_jstr(it, "md");
+        if (md) {
+            fputs("  ", stdout);
+            cl_put_clean(stdout, md);
+        }
+        fputc('\n', stdout);
+    }
+    cJSON_Delete(page);
+}
+
 int cl_show(const struct cli_call *a)
 {
     struct ctx *c = a->ctx;
@@ -267,6 +319,9 @@ int cl_show(const struct cli_call *a)
         } else if (cJSON_IsArray(items)) {
             printf("artifacts: none\n");
         }
+        const char *kind = cl_jstr(dto, "kind");
+        if (kind && strcmp(kind, "batch") == 0)
+            show_batch(c, job_id, dto);
         fflush(stdout);
     }
     cJSON_Delete(arts);

@@ -1,6 +1,7 @@
 /* client_submit.c — `batchbox submit`: uploads FILE, submits the job and,
  * with --wait, follows it to the end over the event stream (a helper
- * thread reads the job once the stream is connected; see client.h). */
+ * thread reads the job once the stream is connected; see client.h).  A
+ * folder FILE or --sweep makes a batch (docs/batches.md). */
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
@@ -416,14 +417,187 @@ static int submit_check(const struct cli_call *a, struct ctx *c,
     return 0;
 }
 
+/* ---- sweeps (docs/batches.md) ------------------------------------------- */
+
+#define MAX_SWEEP_FILE (4 * 1024 * 1024) /* bytes of an @FILE list of values */
+
+/* A whole number of a seed spec ("count:4"); false if v is none. */
+static bool spec_number(const char *v, size_t len, double *out)
+{
+    char num[32];
+    if (len == 0 || len >= sizeof num)
+        return false;
+    memcpy(num, v, len);
+    num[len] = '\0';
+    char *end;
+    errno = 0;
+    long long n = strtoll(num, &end, 10);
+    if (errno || *end || n < 0)
+        return false;
+    *out = (double)n;
+    return true;
+}
+
+/* The value of one --sweep NAME=SPEC (caller frees): {"count": N} or
+ * {"start": S, "count": N} for "count:N" / "start:S,count:N"; the lines of
+ * FILE for "@FILE"; else the comma-separated values.  NULL with a message
+ * printed (*code set). */
+static cJSON *sweep_spec(struct ctx *c, const char *name, const char *spec, int *code)
+{
+    *code = CLI_EXIT_USAGE;
+    if (strncmp(spec, "count:", 6) == 0 || strncmp(spec, "start:", 6) == 0) {
+        cJSON *o = cJSON_CreateObject();
+        const char *p = spec;
+        while (o && *p) {
+            const char *comma = strchr(p, ',');
+            size_t len = comma ? (size_t)(comma - p) : strlen(p);
+            double v;
+            const char *key = strncmp(p, "count:", 6) == 0   ? "count"
+                              : strncmp(p, "start:", 6) == 0 ? "start"
+                                                             : NULL;
+            if (!key || cJSON_GetObjectItemCaseSensitive(o, key) ||
+                !spec_number(p + 6, len - 6, &v)) {
+                usage_error(c, "--sweep %s: expected count:N or start:S,count:N, got '%s'",
+                            name, spec);
+                cJSON_Delete(o);
+                return NULL;
+            }
+            cJSON_AddNumberToObject(o, key, v);
+            p += len + (comma ? 1 : 0);
+        }
+        if (o && !cJSON_GetObjectItemCaseSensitive(o, "count")) {
+            usage_error(c, "--sweep %s: count:N is required, got '%s'", name, spec);
+            cJSON_Delete(o);
+            return NULL;
+        }
+        return o;
+    }
+    cJSON *arr = cJSON_CreateArray();
+    char *text = NULL;
+    size_t len = 0;
+    if (spec[0] == '@') {
+        if (!(text = bb_read_file(spec + 1, MAX_SWEEP_FILE, &len))) {
+            errorf(c, "--sweep %s: %s: %s", name, spec + 1, strerror(errno));
+            cJSON_Delete(arr);
+            return NULL;
+        }
+    } else if (!(text = strdup(spec))) {
+        errorf(c, "out of memory");
+        *code = CLI_EXIT_FAILED;
+        cJSON_Delete(arr);
+        return NULL;
+    }
+    const char *sep = spec[0] == '@' ? "\n" : ",";
+    char *save = NULL;
+    for (char *tok = strtok_r(text, sep, &save); arr && tok; tok = strtok_r(NULL, sep, &save)) {
+        size_t n = strlen(tok);
+        if (n && tok[n - 1] == '\r')
+            tok[--n] = '\0';
+        if (n && !cJSON_AddItemToArray(arr, cJSON_CreateString(tok))) {
+            cJSON_Delete(arr);
+            arr = NULL;
+        }
+    }
+    free(text);
+    if (arr && cJSON_GetArraySize(arr) == 0) {
+        usage_error(c, "--sweep %s: no values in '%s'", name, spec);
+        cJSON_Delete(arr);
+        return NULL;
+    }
+    if (!arr) {
+        errorf(c, "out of memory");
+        *code = CLI_EXIT_FAILED;
+    }
+    return arr;
+}
+
+/* The request's sweep from the --sweep options and, when FILE is a
+ * folder, the folder sweep of md.  *sweep stays NULL without either.
+ * 0, or the exit code (message printed). */
+static int build_sweep(const struct cli_call *a, struct ctx *c, const char *dir, cJSON **sweep)
+{
+    const char *val;
+    int it = 0, code = 0;
+    *sweep = NULL;
+    if (!dir && (cli_flag(a, "glob") || cli_flag(a, "recursive")))
+        return usage_error(c, "--glob and --recursive need a folder as FILE");
+    if (!dir && !cli_next(a, "sweep", &it))
+        return 0;
+    it = 0;
+    if (!(*sweep = cJSON_CreateObject())) {
+        errorf(c, "out of memory");
+        return CLI_EXIT_FAILED;
+    }
+    while ((val = cli_next(a, "sweep", &it)) != NULL) {
+        const char *eq = strchr(val, '=');
+        char name[72];
+        if (!eq || eq == val || (size_t)(eq - val) >= sizeof name)
+            return usage_error(c, "--sweep: expected NAME=VALUES, got '%s'", val);
+        snprintf(name, sizeof name, "%.*s", (int)(eq - val), val);
+        if (cJSON_GetObjectItemCaseSensitive(*sweep, name) || (dir && !strcmp(name, "md")))
+            return usage_error(c, "--sweep: '%s' given twice", name);
+        cJSON *v = sweep_spec(c, name, eq + 1, &code);
+        if (!v)
+            return code;
+        cJSON_AddItemToObject(*sweep, name, v);
+    }
+    if (dir) {
+        cJSON *md = cJSON_AddObjectToObject(*sweep, "md");
+        if (!md || !cJSON_AddStringToObject(md, "dir", dir) ||
+            (cli_str(a, "glob") && !cJSON_AddStringToObject(md, "glob", cli_str(a, "glob"))) ||
+            (cli_flag(a, "recursive") && !cJSON_AddTrueToObject(md, "recursive"))) {
+            errorf(c, "out of memory");
+            return CLI_EXIT_FAILED;
+        }
+    }
+    return 0;
+}
+
+/* The folder FILE names, for a folder sweep: a local folder by its real
+ * path (the server must see the same path inside its inputRoot), or a
+ * FILE ending in '/' as written (a folder of the server's inputRoot).
+ * NULL when FILE is no folder; *code set on failure. */
+static char *folder_arg(struct ctx *c, const char *file, int *code)
+{
+    struct stat st;
+    size_t n = file ? strlen(file) : 0;
+    *code = 0;
+    if (!n)
+        return NULL;
+    if (stat(file, &st) == 0 && S_ISDIR(st.st_mode)) {
+        char *real = realpath(file, NULL);
+        if (!real) {
+            errorf(c, "%s: %s", file, strerror(errno));
+            *code = CLI_EXIT_USAGE;
+        }
+        return real;
+    }
+    if (file[n - 1] != '/')
+        return NULL;
+    char *dir = strndup(file, n > 1 ? n - 1 : n);
+    if (!dir) {
+        errorf(c, "out of memory");
+        *code = CLI_EXIT_FAILED;
+    }
+    return dir;
+}
+
+/* Prints the batch the server created: "submitted batch ID (N jobs)". */
+static void print_batch(const cJSON *answer, const char *job_id)
+{
+    const cJSON *b = cJSON_GetObjectItemCaseSensitive(answer, "batch");
+    int n = cl_jint(b, "total", 0);
+    printf("submitted batch %s (%d job%s)\n", job_id, n, n == 1 ? "" : "s");
+}
+
 int cl_submit(const struct cli_call *a)
 {
     struct ctx *c = a->ctx;
     const char *file = cli_pos(a, 0), *preset = cli_str(a, "preset");
     char *preset_owned = NULL;
     long long priority = 0;
-    cJSON *params = cJSON_CreateObject(), *body = NULL, *answer = NULL;
-    char *md = NULL, *json = NULL, *url = NULL;
+    cJSON *params = cJSON_CreateObject(), *body = NULL, *answer = NULL, *sweep = NULL;
+    char *md = NULL, *json = NULL, *url = NULL, *dir = NULL;
     int code = CLI_EXIT_USAGE;
 
     if (!params) {
@@ -438,8 +612,10 @@ int cl_submit(const struct cli_call *a)
     }
     if (!preset && !(preset = preset_owned = default_lesson_preset(c, &code)))
         goto out;
-    if (file && (code = resolve_input(c, file, cli_flag(a, "server-path"),
-                                      &md)) != 0)
+    dir = folder_arg(c, file, &code);
+    if (code != 0 || (code = build_sweep(a, c, dir, &sweep)) != 0)
+        goto out;
+    if (file && !dir && (code = resolve_input(c, file, cli_flag(a, "server-path"), &md)) != 0)
         goto out;
 
     code = CLI_EXIT_FAILED;
@@ -467,6 +643,13 @@ int cl_submit(const struct cli_call *a)
         }
         params = NULL; /* body owns it now */
     }
+    if (sweep) {
+        if (!cJSON_AddItemToObject(body, "sweep", sweep)) {
+            errorf(c, "out of memory");
+            goto out;
+        }
+        sweep = NULL; /* body owns it now */
+    }
     json = cJSON_PrintUnformatted(body);
     url = cl_api_url(c, "/jobs");
     if (!json || !url) {
@@ -489,6 +672,8 @@ int cl_submit(const struct cli_call *a)
     }
     if (c->json)
         cl_print_raw(&resp);
+    else if (cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(answer, "batch")))
+        print_batch(answer, job_id);
     else
         printf("submitted job %s\n", job_id);
     fflush(stdout);
@@ -497,6 +682,8 @@ int cl_submit(const struct cli_call *a)
 
 out:
     free(preset_owned);
+    free(dir);
+    cJSON_Delete(sweep);
     cJSON_Delete(params);
     cJSON_Delete(body);
     cJSON_Delete(answer);

@@ -1,12 +1,24 @@
 /* client_watch.c — `batchbox watch`: prints live job events (and, with
  * --logs, log lines) until interrupted, resuming a dropped stream where it
- * stopped.  See client.h. */
+ * stopped; a batch parent's events show its progress, a child's its
+ * batch.  See client.h. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/client.h"
 #include "cli/verbs.h"
+
+/* A batch parent's progress (docs/batches.md): " done=F/T succeeded=S
+ * failed=X canceled=C running=R". */
+static void print_batch_counts(const cJSON *b)
+{
+    int ok = cl_jint(b, "succeeded", 0), failed = cl_jint(b, "failed", 0);
+    int canceled = cl_jint(b, "canceled", 0);
+    printf(" done=%d/%d succeeded=%d failed=%d canceled=%d running=%d",
+           ok + failed + canceled, cl_jint(b, "total", 0), ok, failed, canceled,
+           cl_jint(b, "running", 0));
+}
 
 static int watch_event(struct cl_stream *s, const struct sse_event *ev)
 {
@@ -54,8 +66,18 @@ static int watch_event(struct cl_stream *s, const struct sse_event *ev)
             printf(" progress=%d%%", pct);
         else
             fputs(" progress=-", stdout);
-        printf(" attempts=%d/%d", cl_jint(data, "attempts", 0),
-               cl_jint(data, "maxAttempts", 0));
+        const cJSON *batch = cJSON_GetObjectItemCaseSensitive(data, "batch");
+        char parent[32];
+        if (cJSON_IsObject(batch))
+            print_batch_counts(batch);
+        else
+            printf(" attempts=%d/%d", cl_jint(data, "attempts", 0),
+                   cl_jint(data, "maxAttempts", 0));
+        const char *in = cl_jtext(data, "batchId", parent, sizeof parent);
+        if (in) {
+            fputs(" batch=", stdout);
+            cl_put_clean(stdout, in);
+        }
         if (error) {
             fputs(" error=\"", stdout);
             cl_put_clean(stdout, error);

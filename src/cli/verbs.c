@@ -168,11 +168,13 @@ static const struct cli_verb verbs[] = {
 
     /* client: over HTTP */
     {.name = "submit", .run = cl_submit, .group = &client_group, .max_pos = 1,
-     .synopsis = "submit [FILE] [--preset P] [options]",
-     .summary = "submit a job (--wait: follow it to the end)",
+     .synopsis = "submit [FILE|DIR] [--preset P] [--sweep NAME=VALUES] [options]",
+     .summary = "submit a job or a batch (--wait: follow it to the end)",
      .help = "Submits a job to a preset and prints its id.  FILE is uploaded to the\n"
              "server first (POST /uploads) and the job reads the upload; it may be\n"
-             "left out when the preset does not use {input}.\n",
+             "left out when the preset does not use {input}.  A folder (DIR, or a\n"
+             "path ending in '/': a folder of the server's inputRoot) or --sweep\n"
+             "submits a batch: one job per file and combination of swept values.\n",
      .opts = "--preset P            preset id (default with FILE: the server's\n"
              "                      first lesson preset)\n"
              "--server-path         send FILE as a path inside the server's\n"
@@ -186,6 +188,12 @@ static const struct cli_verb verbs[] = {
              "--priority N          integer; higher runs first (default 0)\n"
              "--notion-db ID        Notion database to publish to\n"
              "--param NAME=VALUE    fills {param.NAME} in the preset; repeatable\n"
+             "--sweep NAME=VALUES   a batch over the values of NAME: a,b,c; @FILE\n"
+             "                      (one value per line); count:N (N random\n"
+             "                      seeds); start:S,count:N (seeds S..S+N-1);\n"
+             "                      repeatable (every combination runs)\n"
+             "--glob PATTERN        with DIR: only files matching (e.g. '*.png')\n"
+             "--recursive           with DIR: include its subfolders\n"
              "--idempotency-key K   a repeat with the same key and options gives\n"
              "                      back the same job instead of a new one\n"
              "--wait                follow the job until it ends: exit 0 if it\n"
@@ -202,7 +210,8 @@ static const struct cli_verb verbs[] = {
      .help = "Lists jobs, newest first: id, state, preset, attempts, progress,\n"
              "creation time (UTC) and input file name.\n"},
     {.name = "show", .run = cl_show, .group = &client_group,
-     .help = "Shows every field of a job and the list of its artifacts.  With\n"
+     .help = "Shows every field of a job and the list of its artifacts; for a batch\n"
+             "also a summary (counts, swept names) and its children.  With\n"
              "--json: the job object with an added \"artifacts\" array.\n",
      .synopsis = "show ID", .summary = "show a job and its artifacts",
      .min_pos = 1, .max_pos = 1, .missing = MISSING_ID},
@@ -221,6 +230,8 @@ static const struct cli_verb verbs[] = {
              "--since EVENT         first replay the retained events after EVENT\n",
      .help = "Prints one line per job event until interrupted (Ctrl-C, exit 0):\n"
              "  #ID EVENT job=JOB state=STATE progress=P% attempts=N/M [error=\"...\"]\n"
+             "(a batch shows done=F/T succeeded= failed= canceled= running= instead\n"
+             "of attempts; a batch's job adds batch=ID)\n"
              "and, with --logs, each log line as 'job JOB | LINE'.  A dropped\n"
              "connection is resumed where it stopped (Last-Event-ID), retrying after\n"
              "0.5 s, then up to every 5 s; after 5 minutes without a connection it\n"

@@ -109,6 +109,9 @@ enum dto_kind {
     DTO_STATE,     /* enum job_state, by name */
     DTO_PARAMS,    /* char * JSON object text, as an object ({} when absent) */
     DTO_PROGRESS,  /* double, clamped to [0, 1] and rounded to 3 places */
+    DTO_KIND,      /* char * "job" | "batch", owned; "job" when NULL */
+    DTO_JSON,      /* char * JSON text, owned, as its value; null when NULL */
+    DTO_BATCH,     /* the batch_* counts of a parent as an object; null otherwise */
 };
 
 static const struct dto_field {
@@ -133,6 +136,10 @@ static const struct dto_field {
     {"attempts", DTO_INT, offsetof(job, attempts)},
     {"maxAttempts", DTO_INT, offsetof(job, max_attempts)},
     {"parentJobId", DTO_ID, offsetof(job, parent_job_id)},
+    {"kind", DTO_KIND, offsetof(job, kind)},
+    {"batchId", DTO_ID, offsetof(job, batch_id)},
+    {"batch", DTO_BATCH, offsetof(job, batch_total)},
+    {"sweep", DTO_JSON, offsetof(job, sweep)},
     {"manifestPath", DTO_STR, offsetof(job, manifest_path)},
     {"notionUrl", DTO_STR, offsetof(job, notion_url)},
     {"pageUrl", DTO_STR, offsetof(job, page_url)},
@@ -150,10 +157,46 @@ static const struct dto_field {
 void job_clear(job *j)
 {
     for (size_t i = 0; i < NFIELDS; i++)
-        if (dto_fields[i].kind == DTO_STR || dto_fields[i].kind == DTO_PARAMS)
+        if (dto_fields[i].kind == DTO_STR || dto_fields[i].kind == DTO_PARAMS ||
+            dto_fields[i].kind == DTO_KIND || dto_fields[i].kind == DTO_JSON)
             free(FIELD(j, &dto_fields[i], char *));
     free(j->input_path);
     memset(j, 0, sizeof *j);
+}
+
+bool job_is_batch(const job *j)
+{
+    return j->kind && strcmp(j->kind, "batch") == 0;
+}
+
+enum job_state job_batch_state(const struct batch_counts *n, bool user_canceled)
+{
+    int finished = n->succeeded + n->failed + n->canceled;
+    if (n->queued + n->running > 0 || n->total == 0)
+        return n->running == 0 && finished == 0 ? JOB_QUEUED : JOB_RUNNING;
+    if (user_canceled)
+        return JOB_CANCELED;
+    if (n->failed)
+        return JOB_FAILED;
+    return n->canceled ? JOB_CANCELED : JOB_SUCCEEDED;
+}
+
+/* {total, queued, running, succeeded, failed, canceled} of a batch parent
+ * (a new item), or NULL on OOM. */
+static cJSON *batch_counts(const job *j)
+{
+    const struct { const char *key; int v; } c[] = {
+        {"total", j->batch_total},         {"queued", j->batch_queued},
+        {"running", j->batch_running},     {"succeeded", j->batch_succeeded},
+        {"failed", j->batch_failed},       {"canceled", j->batch_canceled},
+    };
+    cJSON *o = cJSON_CreateObject();
+    for (size_t i = 0; o && i < sizeof c / sizeof c[0]; i++)
+        if (!cJSON_AddNumberToObject(o, c[i].key, c[i].v)) {
+            cJSON_Delete(o);
+            return NULL;
+        }
+    return o;
 }
 
 /* One DTO value of j (a new item), or NULL on OOM. */
@@ -200,6 +243,15 @@ static cJSON *dto_value(const job *j, const struct dto_field *f)
         p = p < 0 ? 0 : p > 1 ? 1 : p;
         return cJSON_CreateNumber((double)(int)(p * 1000 + 0.5) / 1000.0);
     }
+    case DTO_KIND:
+        return cJSON_CreateString(job_is_batch(j) ? "batch" : "job");
+    case DTO_JSON: {
+        const char *text = FIELD(j, f, char *const);
+        cJSON *v = text ? cJSON_Parse(text) : NULL;
+        return v ? v : cJSON_CreateNull();
+    }
+    case DTO_BATCH:
+        return job_is_batch(j) ? batch_counts(j) : cJSON_CreateNull();
     }
     return NULL;
 }

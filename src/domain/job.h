@@ -64,7 +64,26 @@ typedef struct job {
     bool cancel_requested;
     int64_t run_after;
     int64_t created_at, updated_at, started_at, finished_at;
+    /* batches (docs/batches.md) */
+    char *kind;                /* "job" | "batch"; NULL reads as "job" */
+    int64_t batch_id;          /* a child: its batch parent; 0 = none */
+    char *sweep;               /* a parent: the request's sweep (JSON text) */
+    int batch_total, batch_queued, batch_running;   /* a parent: children by state */
+    int batch_succeeded, batch_failed, batch_canceled;
 } job;
+
+/* Whether j is a batch parent (kind "batch"). */
+bool job_is_batch(const job *j);
+
+/* A batch's children by state. */
+struct batch_counts {
+    int total, queued, running, succeeded, failed, canceled;
+};
+/* The derived state of a batch parent (docs/batches.md): queued until a
+ * child started, running while any child is queued or running, then
+ * canceled when the user canceled the batch, failed if any child failed,
+ * canceled if any child was canceled, else succeeded. */
+enum job_state job_batch_state(const struct batch_counts *n, bool user_canceled);
 
 /* Frees the strings and zeroes the record. */
 void job_clear(job *j);

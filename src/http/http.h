@@ -219,6 +219,7 @@ void route_health(http_req *r);
 void route_job_options(http_req *r);
 void route_jobs_submit(http_req *r);
 void route_jobs_list(http_req *r);
+void route_job_children(http_req *r);
 void route_job_get(http_req *r);
 void route_job_logs(http_req *r);
 void route_job_artifacts(http_req *r);

@@ -6,7 +6,8 @@
  * (tests/unit/test_routes.c). */
 #include "http/http.h"
 
-#define JOB_LIST .query = "state,preset,q,limit,cursor", .response = "JobList", .errors = "400"
+#define JOB_LIST .query = "state,preset,q,limit,cursor,children,batch", .response = "JobList", \
+    .errors = "400"
 #define AUTH_BODY_MAX 16384   /* sign-in and profile bodies are small */
 #define JSON .body = HTTP_BODY_JSON
 #define SMALL_JSON .body = HTTP_BODY_JSON, .body_max = AUTH_BODY_MAX
@@ -18,7 +19,8 @@ const struct http_route http_routes[] = {
     {"GET", "/config/job-options", route_job_options, PERM_USER,
      "Presets, voices, accents, Notion databases, upload options, modes, actions, limits",
      .tag = "jobs", .response = "JobOptions"},
-    {"POST", "/jobs", route_jobs_submit, PERM_USER, "Submit a job (202 {jobId})",
+    {"POST", "/jobs", route_jobs_submit, PERM_USER,
+     "Submit a job (202 {jobId}), or a batch with sweep (201 parent)",
      JSON, .request = "SubmitJob", .ok = 202, .response = "JobCreated",
      .errors = "400,409,413,415"},
     {"GET", "/jobs", route_jobs_list, PERM_USER, "List jobs, newest first, keyset pagination",
@@ -27,6 +29,9 @@ const struct http_route http_routes[] = {
      .query = "jobId,logs,lastEventId", .response = "sse", .errors = "400,503"},
     {"GET", "/jobs/:id", route_job_get, PERM_USER, "One job's DTO",
      .response = "Job", .errors = "404"},
+    {"GET", "/jobs/:id/children", route_job_children, PERM_USER,
+     "A batch's children, newest first, keyset pagination", .query = "state,preset,q,limit,cursor",
+     .response = "JobList", .errors = "400,404,422"},
     {"GET", "/jobs/:id/logs", route_job_logs, PERM_USER, "A job's log lines (?follow=1 streams)",
      .query = "follow", .response = "text", .errors = "404"},
     {"GET", "/jobs/:id/artifacts", route_job_artifacts, PERM_USER, "Files a job produced",

@@ -16,6 +16,7 @@
 #include "infra/db/repo_file.h"
 #include "infra/db/repo_job.h"
 #include "infra/workers/pool.h"
+#include "service/batches.h"
 #include "util/bb_assert.h"
 #include "util/util.h"
 
@@ -302,51 +303,73 @@ static int store_error(bb_errctx *e, int rc, const char *what)
     }
 }
 
+/* Checks an Idempotency-Key and hashes the raw body it guards into hex
+ * (65 bytes); without a key, hex is "". */
+static int idem_hash(const char *idem_key, const char *raw, size_t raw_len, char *hex,
+                     bb_errctx *e)
+{
+    hex[0] = '\0';
+    if (!idem_key)
+        return BB_OK;
+    size_t n = strlen(idem_key);
+    bool ok = n > 0 && n <= 200;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = idem_key[i] > 0x20 && idem_key[i] < 0x7f;
+    if (!ok)
+        return bb_fail_field(e, "Idempotency-Key", "must be 1-200 printable ASCII characters");
+    unsigned char h[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256(h, (const unsigned char *)(raw ? raw : ""), raw ? raw_len : 0);
+    sodium_bin2hex(hex, crypto_hash_sha256_BYTES * 2 + 1, h, sizeof h);
+    return BB_OK;
+}
+
+int svc_job_check_upload(bb_app *app, const struct principal *who, const job *j,
+                         const char *field, bb_errctx *e)
+{
+    if (!j->file_id)
+        return BB_OK;
+    file_rec f;
+    if (repo_file_get(app->db, j->file_id, principal_scope(who), &f) != BB_OK)
+        return bb_fail_field(e, field, "no such upload: upl_%lld", (long long)j->file_id);
+    file_rec_clear(&f);
+    return BB_OK;
+}
+
 int svc_job_submit(bb_app *app, const struct principal *who, const cJSON *body,
                    const char *idem_key, const char *raw, size_t raw_len, int64_t *id,
                    bool *existed, bb_errctx *e)
 {
     *existed = false;
-    if (idem_key) {
-        size_t n = strlen(idem_key);
-        bool ok = n > 0 && n <= 200;
-        for (size_t i = 0; ok && i < n; i++)
-            ok = idem_key[i] > 0x20 && idem_key[i] < 0x7f;
-        if (!ok)
-            return bb_fail_field(e, "Idempotency-Key", "must be 1-200 printable ASCII characters");
-    }
+    char hash_hex[crypto_hash_sha256_BYTES * 2 + 1];
+    if (idem_hash(idem_key, raw, raw_len, hash_hex, e) != BB_OK)
+        return e->code;
+    if (cJSON_IsObject(body) && cJSON_GetObjectItemCaseSensitive(body, "sweep"))
+        return svc_batch_submit(app, who, body, idem_key, idem_key ? hash_hex : NULL, id,
+                                existed, e);
     job j;
     int rc = svc_job_from_request(app, body, &j, e);
     if (rc != BB_OK)
         return rc;
     j.owner_id = who ? who->user_id : 0;
-    if (j.file_id) {
-        file_rec f;
-        if (repo_file_get(app->db, j.file_id, principal_scope(who), &f) != BB_OK) {
-            job_clear(&j);
-            return bb_fail_field(e, "md", "no such upload: upl_%lld", (long long)j.file_id);
-        }
-        file_rec_clear(&f);
-    }
-    if (check_param_uploads(app, who, &j, e) != BB_OK) {
+    if (svc_job_check_upload(app, who, &j, "md", e) != BB_OK ||
+        check_param_uploads(app, who, &j, e) != BB_OK) {
         job_clear(&j);
         return e->code;
-    }
-    char hash_hex[crypto_hash_sha256_BYTES * 2 + 1] = "";
-    if (idem_key) {
-        unsigned char h[crypto_hash_sha256_BYTES];
-        crypto_hash_sha256(h, (const unsigned char *)(raw ? raw : ""), raw ? raw_len : 0);
-        sodium_bin2hex(hash_hex, sizeof hash_hex, h, sizeof h);
     }
     rc = repo_job_submit(app->db, &j, idem_key, idem_key ? hash_hex : NULL, existed);
     *id = j.id;
     job_clear(&j);
     if (rc != BB_OK)
-        return store_error(e, rc,
-                           "this Idempotency-Key was already used with a different request body");
+        return svc_store_error(e, rc);
     if (!*existed && app->pool)
         pool_wake(app->pool);
     return BB_OK;
+}
+
+int svc_store_error(bb_errctx *e, int rc)
+{
+    return store_error(e, rc, "this Idempotency-Key was already used with a different request "
+                              "body");
 }
 
 int svc_job_get(bb_app *app, const struct principal *who, int64_t id, job *out, bb_errctx *e)
@@ -413,6 +436,7 @@ int svc_job_filter(const bb_app *app, const struct principal *who, const char *s
  * borrowed from svc_job_action's frame. */
 struct action_call {
     bb_app *app;
+    const struct principal *who;
     int64_t scope;                 /* principal_scope of the caller */
     const job *j;                  /* the job as loaded before the action */
     const cJSON *payload;          /* object or NULL */
@@ -492,6 +516,10 @@ static int cancel_check(struct action_call *c)
 
 static int cancel_apply(struct action_call *c)
 {
+    c->status = 200;
+    if (job_is_batch(c->j))
+        return svc_batch_cancel(c->app, c->who, c->j->id, c->reason, c->message,
+                                sizeof c->message, c->e);
     enum cancel_outcome oc;
     int rc = repo_job_cancel(c->app->db, c->j->id, c->scope, c->reason, &oc);
     if (rc != BB_OK)
@@ -506,6 +534,9 @@ static int cancel_apply(struct action_call *c)
 
 static int retry_apply(struct action_call *c)
 {
+    c->status = 202;
+    if (job_is_batch(c->j))
+        return svc_batch_retry(c->app, c->who, c->j, c->message, sizeof c->message, c->e);
     const bb_preset *p = config_preset(c->app->cfg, c->j->preset);
     int rc = repo_job_retry(c->app->db, c->j->id, c->scope, p ? p->max_attempts : 1);
     if (rc != BB_OK)
@@ -730,7 +761,7 @@ int svc_job_action(bb_app *app, const struct principal *who, int64_t id, const c
 
     /* The job must exist for the caller before anything else is said. */
     job j;
-    struct action_call c = {.app = app, .scope = principal_scope(who), .j = &j,
+    struct action_call c = {.app = app, .who = who, .scope = principal_scope(who), .j = &j,
                             .payload = payload, .e = e};
     int rc = repo_job_get(app->db, id, c.scope, &j);
     if (rc != BB_OK)
@@ -738,6 +769,9 @@ int svc_job_action(bb_app *app, const struct principal *who, int64_t id, const c
     const struct job_action *a = find_action(tv->valuestring);
     if (!a) {
         bb_fail_field(e, "type", "unknown action \"%.64s\": one of %s", tv->valuestring, names);
+    } else if (job_is_batch(&j) && a->apply != cancel_apply && a->apply != retry_apply) {
+        bb_fail(e, BB_ESTATE, "action \"%s\" is not available for a batch: use it on its "
+                "children (a batch takes cancel and retry)", a->type);
     } else {
         check_payload_keys(payload, a->fields, e);
         if (e->code == BB_OK && a->check)

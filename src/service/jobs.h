@@ -38,6 +38,14 @@ int svc_job_submit(bb_app *app, const struct principal *who, const struct cJSON 
                    const char *idem_key, const char *raw, size_t raw_len, int64_t *id,
                    bool *existed, bb_errctx *e);
 
+/* Checks that the upload a job reads (j->file_id, if any) exists and is
+ * visible to who; else a field error on `field`. */
+int svc_job_check_upload(bb_app *app, const struct principal *who, const job *j,
+                         const char *field, bb_errctx *e);
+/* Maps a repository error of a submit to the caller's error (BB_ECONFLICT:
+ * an Idempotency-Key reused with another body). */
+int svc_store_error(bb_errctx *e, int rc);
+
 /* Resolves md (relative to inputRoot, or absolute) to the real path of a
  * regular file inside the input root.  Returns a malloc'd path (caller
  * frees) or NULL with a field error on "md". */

@@ -61,6 +61,8 @@ MATRIX = [
     _row("GET", "/jobs/events", "/jobs/events", None,                   401, 200, 200, 200),
     _row("GET", "/jobs/:id", "/jobs/{AJOB}", None,                      401, 200, 404, 200),
     _row("GET", "/jobs/:id", "/jobs/{BJOB}", None,                      401, 404, 200, 200),
+    _row("GET", "/jobs/:id/children", "/jobs/{AJOB}/children", None,    401, 422, 404, 422),
+    _row("GET", "/jobs/:id/children", "/jobs/{BJOB}/children", None,    401, 404, 422, 422),
     _row("GET", "/jobs/:id/logs", "/jobs/{AJOB}/logs", None,            401, 200, 404, 200),
     _row("GET", "/jobs/:id/logs", "/jobs/{BJOB}/logs", None,            401, 404, 200, 200),
     _row("GET", "/jobs/:id/artifacts", "/jobs/{AJOB}/artifacts", None,  401, 200, 404, 200),

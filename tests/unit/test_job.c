@@ -24,7 +24,8 @@ static const enum job_state all_states[NSTATES] = {
 static const char *const dto_keys[] = {
     "jobId", "state", "md", "preset", "withTts", "upload", "voiceAccent",
     "voiceId", "forceTts", "notionDatabase", "mode", "priority", "params", "progress",
-    "attempts", "maxAttempts", "parentJobId", "manifestPath", "notionUrl",
+    "attempts", "maxAttempts", "parentJobId", "kind", "batchId", "batch", "sweep",
+    "manifestPath", "notionUrl",
     "pageUrl", "error", "ownerId", "createdAt", "updatedAt", "startedAt",
     "finishedAt",
 };
@@ -476,4 +477,67 @@ TEST(backoff_stays_within_half_and_full_for_random_inputs)
     /* the jitter really spreads over the interval */
     CHECK(lo_seen <= 5);
     CHECK(hi_seen >= 995);
+}
+
+/* ---- batch parents ---------------------------------------------------- */
+
+TEST(batch_state_is_derived_from_the_children)
+{
+    /* {total, queued, running, succeeded, failed, canceled}, user canceled, expected */
+    static const struct {
+        struct batch_counts n;
+        bool user_canceled;
+        enum job_state want;
+    } cases[] = {
+        {{3, 3, 0, 0, 0, 0}, false, JOB_QUEUED},      /* nothing started */
+        {{3, 2, 1, 0, 0, 0}, false, JOB_RUNNING},     /* one running */
+        {{3, 2, 0, 1, 0, 0}, false, JOB_RUNNING},     /* one done, none running */
+        {{3, 0, 1, 0, 2, 0}, false, JOB_RUNNING},     /* failures while one runs */
+        {{3, 0, 0, 3, 0, 0}, false, JOB_SUCCEEDED},
+        {{3, 0, 0, 2, 1, 0}, false, JOB_FAILED},
+        {{3, 0, 0, 1, 1, 1}, false, JOB_FAILED},      /* a failure wins over a cancel */
+        {{3, 0, 0, 2, 0, 1}, false, JOB_CANCELED},    /* a child canceled on its own */
+        {{3, 0, 0, 1, 1, 1}, true, JOB_CANCELED},     /* the user canceled the batch */
+        {{3, 0, 1, 0, 0, 2}, true, JOB_RUNNING},      /* canceled, one still stopping */
+        {{0, 0, 0, 0, 0, 0}, false, JOB_QUEUED},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        if (job_batch_state(&cases[i].n, cases[i].user_canceled) != cases[i].want)
+            FAIL("case %zu: %s, want %s", i,
+                 job_state_name(job_batch_state(&cases[i].n, cases[i].user_canceled)),
+                 job_state_name(cases[i].want));
+}
+
+TEST(batch_dto_has_kind_counts_and_sweep)
+{
+    job j;
+    memset(&j, 0, sizeof j);
+    j.id = 5;
+    j.kind = strdup("batch");
+    j.sweep = strdup("{\"size\":[1,2]}");
+    j.batch_total = 2;
+    j.batch_running = 1;
+    j.batch_succeeded = 1;
+    cJSON *o = job_to_dto(&j);
+    CHECK(o != NULL);
+    CHECK_STR_EQ(cJSON_GetObjectItemCaseSensitive(o, "kind")->valuestring, "batch");
+    const cJSON *b = cJSON_GetObjectItemCaseSensitive(o, "batch");
+    CHECK(cJSON_IsObject(b));
+    CHECK_EQ_INT((int)cJSON_GetObjectItemCaseSensitive(b, "total")->valuedouble, 2);
+    CHECK_EQ_INT((int)cJSON_GetObjectItemCaseSensitive(b, "succeeded")->valuedouble, 1);
+    CHECK(cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(o, "sweep"), "size")));
+    CHECK(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(o, "batchId")));
+    cJSON_Delete(o);
+    job_clear(&j);
+    /* a plain job: kind "job" even when unset, batch and sweep null */
+    j.id = 6;
+    j.batch_id = 5;
+    o = job_to_dto(&j);
+    CHECK_STR_EQ(cJSON_GetObjectItemCaseSensitive(o, "kind")->valuestring, "job");
+    CHECK_STR_EQ(cJSON_GetObjectItemCaseSensitive(o, "batchId")->valuestring, "5");
+    CHECK(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(o, "batch")));
+    CHECK(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(o, "sweep")));
+    cJSON_Delete(o);
+    job_clear(&j);
 }

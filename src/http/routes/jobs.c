@@ -13,6 +13,7 @@
 #include "cJSON.h"
 #include "domain/artifact.h"
 #include "http/http.h"
+#include "service/batches.h"
 #include "service/job_reads.h"
 #include "service/jobs.h"
 #include "util/buf.h"
@@ -28,32 +29,54 @@ void route_jobs_submit(http_req *r)
         http_reply_failed(r);
         return;
     }
-    char out[64];
-    int n = snprintf(out, sizeof out, "{\"jobId\":\"%lld\"}", (long long)id);
     char loc[96];
     snprintf(loc, sizeof loc, "Location: /api/v1/jobs/%lld\r\n%s", (long long)id,
              existed ? "Idempotent-Replayed: true\r\n" : "");
     r->job_id = id;
+    if (cJSON_GetObjectItemCaseSensitive(r->json, "sweep")) {
+        /* a batch: 201 with the parent's DTO (docs/batches.md) */
+        job parent;
+        if (svc_job_get(r->app, &r->who, id, &parent, &r->err) != BB_OK) {
+            http_reply_failed(r);
+            return;
+        }
+        cJSON *dto = job_to_dto(&parent);
+        job_clear(&parent);
+        if (!dto) {
+            http_reply_error(r, BB_EINTERNAL, "out of memory");
+            return;
+        }
+        http_reply_doc(r, 201, dto, loc);
+        return;
+    }
+    char out[64];
+    int n = snprintf(out, sizeof out, "{\"jobId\":\"%lld\"}", (long long)id);
     http_reply_bytes(r, 202, "application/json", out, (size_t)n, loc);
 }
 
-void route_jobs_list(http_req *r)
+/* A page of jobs (GET /jobs, /jobs/:id/children with batch_of = :id):
+ * the query values, each reported when too long for its buffer. */
+static void jobs_page(http_req *r, int64_t batch_of)
 {
-    static const char *const names[] = {"state", "preset", "q", "limit", "cursor"};
-    static const size_t caps[] = {32, 128, 256, 16, 32};
-    char vals[5][256];
-    const char *got[5];
+    static const char *const names[] = {"state", "preset", "q", "limit", "cursor", "children",
+                                        "batch"};
+    static const size_t caps[] = {32, 128, 256, 16, 32, 8, 32};
+    enum { NQ = sizeof names / sizeof names[0] };
+    char vals[NQ][256];
+    const char *got[NQ];
     /* a value too long for its buffer is reported, not truncated */
     const char *qs = r->ri->query_string;
-    for (size_t i = 0; i < 5; i++) {
+    for (size_t i = 0; i < NQ; i++) {
         got[i] = http_query(r, names[i], vals[i], caps[i]);
         char probe[2];
         if (!got[i] && qs && mg_get_var(qs, strlen(qs), names[i], probe, sizeof probe) == -2)
             bb_fail_field(&r->err, names[i], "value is too long");
     }
+    struct job_query q = {.state = got[0], .preset = got[1], .q = got[2], .limit = got[3],
+                          .cursor = got[4], .children = got[5], .batch = got[6]};
     struct job_page page;
-    if (r->err.code != BB_OK || svc_job_list(r->app, &r->who, got[0], got[1], got[2], got[3],
-                                             got[4], &page, &r->err) != BB_OK) {
+    if (r->err.code != BB_OK || svc_jobs_page(r->app, &r->who, &q, batch_of, &page,
+                                              &r->err) != BB_OK) {
         http_reply_failed(r);
         return;
     }
@@ -67,6 +90,18 @@ void route_jobs_list(http_req *r)
         cJSON_AddNullToObject(doc, "nextCursor");
     job_page_clear(&page);
     http_reply_doc(r, 200, doc, NULL);
+}
+
+void route_jobs_list(http_req *r)
+{
+    jobs_page(r, 0);
+}
+
+void route_job_children(http_req *r)
+{
+    int64_t id;
+    if (http_job_id_or_reply(r, &id))
+        jobs_page(r, id);
 }
 
 /* Parses :id and checks the caller may see that job (404 otherwise).

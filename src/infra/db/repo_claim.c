@@ -3,7 +3,9 @@
  * lease renewal and expiry, and start-up recovery of attempts left
  * running.  Every function here is a write: its operation runs on the db
  * writer thread and logs job_state_changed for each job it moves, in the
- * same transaction. */
+ * same transaction (which also refreshes a moved child's batch parent:
+ * repo_emit_job).  Batch parents (kind 'batch') are never claimed, leased
+ * or recovered: their state is derived from their children. */
 #include "infra/db/repo_claim.h"
 
 #include <stdio.h>
@@ -41,7 +43,10 @@ static const char SQL_FIN_REQUEUE[] =
     "UPDATE jobs SET state = 'queued', attempts = max(attempts - 1, 0), lease_until = 0, "
     "run_after = 0, progress = 0, updated_at = :now WHERE id = :id AND state = 'running'";
 
-static int finish_one(db_conn *c, const struct job_finish *f, db_outbox *out)
+/* Records one result; a batch child's parent is refreshed at once without
+ * t, else added to t. */
+static int finish_one(db_conn *c, const struct job_finish *f, db_outbox *out,
+                      struct batch_touched *t)
 {
     const char *sql = NULL;
     enum job_state to = JOB_QUEUED;
@@ -77,12 +82,12 @@ static int finish_one(db_conn *c, const struct job_finish *f, db_outbox *out)
     if (f->kind == FINISH_SUCCEEDED && f->nartifacts &&
         (rc = repo_artifacts_replace(c, f->job_id, f->artifacts, f->nartifacts, now)) != BB_OK)
         return rc;
-    return repo_emit_job(c, out, EV_JOB_STATE_CHANGED, f->job_id);
+    return repo_emit_job_touch(c, out, EV_JOB_STATE_CHANGED, f->job_id, t);
 }
 
 static int op_finish(db_conn *c, void *arg, db_outbox *out)
 {
-    return finish_one(c, arg, out);
+    return finish_one(c, arg, out, NULL);
 }
 
 int repo_job_finish(db *d, const struct job_finish *f)
@@ -96,12 +101,12 @@ int repo_job_finish(db *d, const struct job_finish *f)
  * sorts every queued row (4 ms per claim at 20,000 queued instead of 60 µs);
  * the partial index is already in claim order. */
 static const char SQL_CLAIM_PICK[] =
-    "SELECT id, preset FROM jobs INDEXED BY jobs_claim WHERE state = 'queued' "
+    "SELECT id, preset FROM jobs INDEXED BY jobs_claim WHERE state = 'queued' AND kind = 'job' "
     "AND run_after <= :now "
     "AND (:blocked IS NULL OR instr(:blocked, ',' || preset || ',') = 0) "
     "ORDER BY priority DESC, id LIMIT 1";
 static const char SQL_CLAIM_PICK_MORE[] =
-    "SELECT id FROM jobs INDEXED BY jobs_claim WHERE state = 'queued' "
+    "SELECT id FROM jobs INDEXED BY jobs_claim WHERE state = 'queued' AND kind = 'job' "
     "AND run_after <= :now AND instr(:batchable, ',' || preset || ',') > 0 "
     "ORDER BY priority DESC, id LIMIT :n";
 static const char SQL_CLAIM_MARK[] =
@@ -109,7 +114,8 @@ static const char SQL_CLAIM_MARK[] =
     "started_at = :now, updated_at = :now, progress = 0, cancel_requested = 0 "
     "WHERE id = :id AND state = 'queued'";
 static const char SQL_NEXT_DUE[] =
-    "SELECT min(run_after) FROM jobs WHERE state = 'queued' AND run_after > :now";
+    "SELECT min(run_after) FROM jobs WHERE state = 'queued' AND kind = 'job' "
+    "AND run_after > :now";
 
 #define MAX_MORE 256
 
@@ -120,6 +126,7 @@ struct cycle_arg {
     job *out;
     size_t nout;
     int64_t next_due;
+    struct batch_touched touched;   /* parents refreshed at the end of the cycle */
 };
 
 static int claim_mark(db_conn *c, struct cycle_arg *a, int64_t id, db_outbox *out)
@@ -132,7 +139,7 @@ static int claim_mark(db_conn *c, struct cycle_arg *a, int64_t id, db_outbox *ou
     db_bind_i64(&q, ":id", id);
     int rc = db_step_done(&q);
     if (rc == BB_OK)
-        rc = repo_emit_job(c, out, EV_JOB_STATE_CHANGED, id);
+        rc = repo_emit_job_touch(c, out, EV_JOB_STATE_CHANGED, id, &a->touched);
     if (rc == BB_OK)
         rc = repo_load_job(c, id, &a->out[a->nout]);
     if (rc == BB_OK)
@@ -144,7 +151,7 @@ static int claim_mark(db_conn *c, struct cycle_arg *a, int64_t id, db_outbox *ou
 static int finish_all(db_conn *c, struct cycle_arg *a, db_outbox *out)
 {
     for (size_t i = 0; i < a->nfin; i++) {
-        int rc = finish_one(c, &a->fin[i], out);
+        int rc = finish_one(c, &a->fin[i], out, &a->touched);
         if (rc == BB_ESTATE) {
             char id[24];
             snprintf(id, sizeof id, "%lld", (long long)a->fin[i].job_id);
@@ -196,9 +203,19 @@ static int take_id(void *ud, db_q *q)
     return m->n < MAX_MORE ? BB_OK : DB_STOP;
 }
 
+static int cycle(db_conn *c, struct cycle_arg *a, db_outbox *out);
+
+/* One worker cycle (results, then claims) and, once at its end, the
+ * refresh of every batch parent whose children it moved. */
 static int op_cycle(db_conn *c, void *arg, db_outbox *out)
 {
     struct cycle_arg *a = arg;
+    int rc = cycle(c, a, out);
+    return rc == BB_OK ? repo_batch_touched_refresh(c, out, &a->touched) : rc;
+}
+
+static int cycle(db_conn *c, struct cycle_arg *a, db_outbox *out)
+{
     int rc = finish_all(c, a, out);
     const struct claim_req *r = a->req;
     if (rc != BB_OK || !r || r->max == 0)
@@ -259,10 +276,11 @@ struct recover_arg {
 };
 
 static const char SQL_RUNNING_ALL[] =
-    "SELECT id, attempts, max_attempts, interruptions FROM jobs WHERE state = 'running'";
+    "SELECT id, attempts, max_attempts, interruptions FROM jobs WHERE state = 'running' "
+    "AND kind = 'job'";
 static const char SQL_RUNNING_EXPIRED[] =
     "SELECT id, attempts, max_attempts, interruptions FROM jobs "
-    "WHERE state = 'running' AND lease_until < :now";
+    "WHERE state = 'running' AND kind = 'job' AND lease_until < :now";
 static const char SQL_INTERRUPT_REQUEUE[] =
     "UPDATE jobs SET state = 'queued', lease_until = 0, run_after = 0, progress = 0, "
     "interruptions = interruptions + 1, max_attempts = max(max_attempts, attempts + 1), "

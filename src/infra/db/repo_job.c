@@ -25,7 +25,9 @@ static const struct db_col JOB_MAP[] = {
     C(parent_job_id, ID), C(manifest_path, STR), C(notion_url, STR), C(page_url, STR),
     C(error, STR), C(cancel_requested, BOOL), C(run_after, I64), C(created_at, I64),
     C(updated_at, I64), C(started_at, I64), C(finished_at, I64), C(file_id, ID),
-    C(voice_id, STR),
+    C(voice_id, STR), C(kind, STR), C(batch_id, ID), C(sweep, STR), C(batch_total, INT),
+    C(batch_queued, INT), C(batch_running, INT), C(batch_succeeded, INT), C(batch_failed, INT),
+    C(batch_canceled, INT),
 };
 #undef C
 
@@ -51,16 +53,62 @@ int repo_load_job(db_conn *c, int64_t id, job *out)
     return db_read_record(&q, out, fill_job, clear_job);
 }
 
-int repo_emit_job(db_conn *c, db_outbox *out, enum ev_type type, int64_t id)
+/* Logs the DTO of the job record j as event `type`. */
+static int emit_record(db_conn *c, db_outbox *out, enum ev_type type, const job *j)
+{
+    char *dto = job_dto_json(j);
+    int rc = dto ? repo_log_event(c, out, type, j->id, j->owner_id, dto) : BB_EINTERNAL;
+    free(dto);
+    return rc;
+}
+
+/* Logs job id's DTO.  A child's state change refreshes its parent when
+ * refresh: at once without t, else by adding the parent to t. */
+static int emit_job(db_conn *c, db_outbox *out, enum ev_type type, int64_t id, bool refresh,
+                    struct batch_touched *t)
 {
     job j;
     int rc = repo_load_job(c, id, &j);
     if (rc != BB_OK)
         return rc;
-    char *dto = job_dto_json(&j);
-    rc = dto ? repo_log_event(c, out, type, id, j.owner_id, dto) : BB_EINTERNAL;
-    free(dto);
+    rc = emit_record(c, out, type, &j);
+    int64_t parent = j.batch_id;
     job_clear(&j);
+    if (rc != BB_OK || !refresh || type != EV_JOB_STATE_CHANGED || !parent)
+        return rc;
+    if (!t)
+        return repo_batch_refresh(c, out, parent);
+    for (size_t i = 0; i < t->n; i++)
+        if (t->ids[i] == parent)
+            return BB_OK;
+    if (t->n == sizeof t->ids / sizeof t->ids[0])
+        return repo_batch_refresh(c, out, parent);
+    t->ids[t->n++] = parent;
+    return BB_OK;
+}
+
+int repo_emit_job(db_conn *c, db_outbox *out, enum ev_type type, int64_t id)
+{
+    return emit_job(c, out, type, id, true, NULL);
+}
+
+int repo_emit_job_only(db_conn *c, db_outbox *out, enum ev_type type, int64_t id)
+{
+    return emit_job(c, out, type, id, false, NULL);
+}
+
+int repo_emit_job_touch(db_conn *c, db_outbox *out, enum ev_type type, int64_t id,
+                        struct batch_touched *t)
+{
+    return emit_job(c, out, type, id, true, t);
+}
+
+int repo_batch_touched_refresh(db_conn *c, db_outbox *out, struct batch_touched *t)
+{
+    int rc = BB_OK;
+    for (size_t i = 0; i < t->n && rc == BB_OK; i++)
+        rc = repo_batch_refresh(c, out, t->ids[i]);
+    t->n = 0;
     return rc;
 }
 
@@ -78,11 +126,13 @@ static const char SQL_IDEM_FIND[] =
 static const char SQL_INSERT[] =
     "INSERT INTO jobs (owner_id, state, preset, md, input_path, with_tts, upload, "
     "voice_accent, force_tts, notion_database, mode, priority, params, max_attempts, "
-    "parent_job_id, idem_key, idem_hash, created_at, updated_at, file_id, voice_id) "
+    "parent_job_id, idem_key, idem_hash, created_at, updated_at, file_id, voice_id, kind, "
+    "batch_id, sweep, batch_total, batch_queued) "
     "VALUES (:owner_id, 'queued', :preset, :md, :input_path, :with_tts, "
     "coalesce(:upload, 'auto'), :voice_accent, :force_tts, :notion_database, :mode, "
     ":priority, coalesce(:params, '{}'), :max_attempts, :parent_job_id, :key, :hash, "
-    ":now, :now, :file_id, :voice_id)";
+    ":now, :now, :file_id, :voice_id, coalesce(:kind, 'job'), :batch_id, :sweep, "
+    ":batch_total, :batch_total)";
 
 /* The job an idempotency key already names: BB_OK with *found and j->id
  * set when its hash matches, BB_ECONFLICT when it differs. */
@@ -105,10 +155,34 @@ static int idem_find(db_conn *c, struct submit_arg *a, bool *found)
     return same ? BB_OK : BB_ECONFLICT;
 }
 
+/* Inserts the queued job j (id and times filled in) with its idempotency
+ * key and hash (NULL: none) and, with emit, logs job_created with the
+ * record's DTO, built from j itself: a batch's children are many. */
+static int insert_job(db_conn *c, job *j, const char *key, const char *hash, int64_t now,
+                      db_outbox *out)
+{
+    db_q q;
+    db_prepare(&q, c, SQL_INSERT);
+    db_row_bind(&q, j, JOB_MAP, sizeof JOB_MAP / sizeof JOB_MAP[0]);
+    db_bind_text(&q, ":key", key);
+    db_bind_text(&q, ":hash", hash);
+    db_bind_i64(&q, ":now", now);
+    int rc = db_step_done(&q);
+    if (rc != BB_OK)
+        return rc;
+    j->id = db_last_id(&q);
+    j->created_at = j->updated_at = now;
+    j->state = JOB_QUEUED;
+    if (!j->upload && !(j->upload = strdup("auto")))
+        return BB_EINTERNAL;
+    if (!j->params && !(j->params = strdup("{}")))
+        return BB_EINTERNAL;
+    return emit_record(c, out, EV_JOB_CREATED, j);
+}
+
 static int op_submit(db_conn *c, void *arg, db_outbox *out)
 {
     struct submit_arg *a = arg;
-    job *j = a->j;
     if (a->idem_key) {
         bool found;
         int rc = idem_find(c, a, &found);
@@ -117,19 +191,7 @@ static int op_submit(db_conn *c, void *arg, db_outbox *out)
             return rc;
         }
     }
-    int64_t now = bb_now_ms();
-    db_q q;
-    db_prepare(&q, c, SQL_INSERT);
-    db_row_bind(&q, j, JOB_MAP, sizeof JOB_MAP / sizeof JOB_MAP[0]);
-    db_bind_text(&q, ":key", a->idem_key);
-    db_bind_text(&q, ":hash", a->idem_hash);
-    db_bind_i64(&q, ":now", now);
-    int rc = db_step_done(&q);
-    if (rc != BB_OK)
-        return rc;
-    j->id = db_last_id(&q);
-    j->created_at = j->updated_at = now;
-    return repo_emit_job(c, out, EV_JOB_CREATED, j->id);
+    return insert_job(c, a->j, a->idem_key, a->idem_hash, bb_now_ms(), out);
 }
 
 int repo_job_submit(db *d, job *j, const char *idem_key, const char *idem_hash,
@@ -139,6 +201,49 @@ int repo_job_submit(db *d, job *j, const char *idem_key, const char *idem_hash,
     int rc = db_write(d, op_submit, &a);
     if (existed)
         *existed = a.existed;
+    return rc;
+}
+
+/* ---- batches ----------------------------------------------------------- */
+
+struct batch_arg {
+    struct submit_arg parent;
+    job *children;
+    size_t n;
+};
+
+/* The parent, then every child with batch_id = the parent, in one
+ * transaction: db_write rolls all of it back when any insert fails. */
+static int op_batch_create(db_conn *c, void *arg, db_outbox *out)
+{
+    struct batch_arg *a = arg;
+    if (a->parent.idem_key) {
+        bool found;
+        int rc = idem_find(c, &a->parent, &found);
+        if (rc != BB_OK || found) {
+            a->parent.existed = rc == BB_OK;
+            return rc;
+        }
+    }
+    int64_t now = bb_now_ms();
+    job *p = a->parent.j;
+    BB_ASSERT(job_is_batch(p) && p->batch_total == (int)a->n);
+    int rc = insert_job(c, p, a->parent.idem_key, a->parent.idem_hash, now, out);
+    for (size_t i = 0; i < a->n && rc == BB_OK; i++) {
+        a->children[i].batch_id = p->id;
+        rc = insert_job(c, &a->children[i], NULL, NULL, now, out);
+    }
+    return rc;
+}
+
+int repo_batch_create(db *d, job *parent, job *children, size_t n, const char *idem_key,
+                      const char *idem_hash, bool *existed)
+{
+    struct batch_arg a = {.parent = {.j = parent, .idem_key = idem_key, .idem_hash = idem_hash},
+                          .children = children, .n = n};
+    int rc = db_write(d, op_batch_create, &a);
+    if (existed)
+        *existed = a.parent.existed;
     return rc;
 }
 
@@ -346,11 +451,21 @@ int repo_job_get(db *d, int64_t id, int64_t owner_scope, job *out)
 static const char SQL_LIST_STATE[] =
     "SELECT " JOB_COLS " FROM jobs INDEXED BY jobs_state WHERE state = :state "
     "AND (:before = 0 OR id < :before) AND (:owner = 0 OR owner_id = :owner) "
+    "AND (:children OR batch_id IS NULL) "
     "AND (:preset IS NULL OR preset = :preset) "
     "AND (:q IS NULL OR md LIKE '%' || :q || '%' ESCAPE '\\' OR " Q_FILENAME ") "
     "ORDER BY id DESC LIMIT :limit";
 static const char SQL_LIST_ALL[] =
     "SELECT " JOB_COLS " FROM jobs WHERE (:before = 0 OR id < :before) "
+    "AND (:owner = 0 OR owner_id = :owner) AND (:preset IS NULL OR preset = :preset) "
+    "AND (:children OR batch_id IS NULL) "
+    "AND (:q IS NULL OR md LIKE '%' || :q || '%' ESCAPE '\\' OR " Q_FILENAME ") "
+    "ORDER BY id DESC LIMIT :limit";
+
+/* One batch's children, on jobs_batch (batch_id, id). */
+static const char SQL_LIST_BATCH[] =
+    "SELECT " JOB_COLS " FROM jobs WHERE batch_id = :batch "
+    "AND (:state IS NULL OR state = :state) AND (:before = 0 OR id < :before) "
     "AND (:owner = 0 OR owner_id = :owner) AND (:preset IS NULL OR preset = :preset) "
     "AND (:q IS NULL OR md LIKE '%' || :q || '%' ESCAPE '\\' OR " Q_FILENAME ") "
     "ORDER BY id DESC LIMIT :limit";
@@ -379,9 +494,16 @@ int repo_job_list(db *d, const struct job_filter *f, job **out, size_t *n)
     if (f->q && !(q = like_literal(f->q)))
         return BB_EINTERNAL;
     db_q st;
-    db_prepare_read(&st, d, f->has_state ? SQL_LIST_STATE : SQL_LIST_ALL);
-    if (f->has_state)
-        db_bind_text(&st, ":state", job_state_name(f->state));
+    if (f->batch_id) {
+        db_prepare_read(&st, d, SQL_LIST_BATCH);
+        db_bind_i64(&st, ":batch", f->batch_id);
+        db_bind_text(&st, ":state", f->has_state ? job_state_name(f->state) : NULL);
+    } else {
+        db_prepare_read(&st, d, f->has_state ? SQL_LIST_STATE : SQL_LIST_ALL);
+        db_bind_i64(&st, ":children", f->children);
+        if (f->has_state)
+            db_bind_text(&st, ":state", job_state_name(f->state));
+    }
     db_bind_i64(&st, ":before", f->before_id);
     db_bind_i64(&st, ":owner", f->owner_scope);
     db_bind_text(&st, ":preset", f->preset);

@@ -20,6 +20,7 @@
 #include "domain/job.h"
 #include "infra/db/db.h"
 #include "infra/db/repo_artifact.h"
+#include "infra/db/repo_batch.h"
 #include "infra/db/repo_claim.h"
 #include "infra/db/repo_event.h"
 #include "infra/db/repo_stats.h"
@@ -32,6 +33,13 @@
  * to it; a different hash returns BB_ECONFLICT. */
 int repo_job_submit(db *d, job *j, const char *idem_key, const char *idem_hash,
                     bool *existed);
+
+/* Inserts batch parent `parent` (kind "batch", batch_total = n) and its n
+ * children (batch_id set to the parent) in one transaction: all of them
+ * or none.  Ids and times are filled in; job_created is logged for each.
+ * The idempotency key names the parent, as in repo_job_submit. */
+int repo_batch_create(db *d, job *parent, job *children, size_t n, const char *idem_key,
+                      const char *idem_hash, bool *existed);
 
 enum cancel_outcome { CANCEL_DONE, CANCEL_REQUESTED };
 /* queued → canceled at once (CANCEL_DONE); running → cancel_requested
@@ -65,6 +73,8 @@ struct job_filter {
     const char *preset;    /* NULL = any */
     const char *q;         /* substring of md, NULL = any */
     int64_t before_id;     /* keyset cursor: ids < before_id; 0 = newest */
+    bool children;         /* batch children too (default: top-level jobs only) */
+    int64_t batch_id;      /* only the children of this batch; 0 = no such filter */
     int limit;             /* 1..200 */
 };
 /* Lists jobs newest first.  *out is a malloc'd array of *n records

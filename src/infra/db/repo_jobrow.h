@@ -20,7 +20,9 @@
     "voice_accent, force_tts, notion_database, mode, priority, params, "    \
     "progress, attempts, max_attempts, parent_job_id, manifest_path, "      \
     "notion_url, page_url, error, cancel_requested, run_after, created_at, " \
-    "updated_at, started_at, finished_at, ifnull(file_id, 0), voice_id"
+    "updated_at, started_at, finished_at, ifnull(file_id, 0), voice_id, kind, "   \
+    "ifnull(batch_id, 0), sweep, batch_total, batch_queued, batch_running, "  \
+    "batch_succeeded, batch_failed, batch_canceled"
 
 /* Fills j (zeroed first; caller clears) from a row of JOB_COLS. */
 void repo_row_to_job(db_q *q, job *j);
@@ -31,8 +33,34 @@ int repo_load_job(db_conn *c, int64_t id, job *out);
  * it in out for publishing after the commit.  Writer thread only. */
 int repo_log_event(db_conn *c, db_outbox *out, enum ev_type type, int64_t job_id,
                    int64_t owner_id, const char *data);
-/* Logs an event whose payload is the job's current DTO. */
+/* Logs an event whose payload is the job's current DTO.  A child's
+ * job_state_changed also refreshes its batch parent (repo_batch_refresh). */
 int repo_emit_job(db_conn *c, db_outbox *out, enum ev_type type, int64_t id);
+/* repo_emit_job without the parent refresh: for operations that change
+ * many children of one batch and refresh the parent once at the end. */
+int repo_emit_job_only(db_conn *c, db_outbox *out, enum ev_type type, int64_t id);
+
+/* The batch parents an operation touched, refreshed once at its end
+ * (repo_batch_touched_refresh) instead of after every child: a worker
+ * cycle claims and finishes many children of one batch at a time. */
+struct batch_touched {
+    int64_t ids[32];
+    size_t n;
+};
+/* repo_emit_job that, for a child's state change, adds its parent to t
+ * (refreshing at once only when t is full). */
+int repo_emit_job_touch(db_conn *c, db_outbox *out, enum ev_type type, int64_t id,
+                        struct batch_touched *t);
+/* Refreshes every parent in t and empties it. */
+int repo_batch_touched_refresh(db_conn *c, db_outbox *out, struct batch_touched *t);
+
+/* Recounts the children of batch parent_id by state and derives the
+ * parent's state and progress from them (docs/batches.md), in the
+ * operation that changed a child.  A parent whose state changed logs
+ * job_state_changed; one whose counts changed logs job_progress unless it
+ * published one less than BATCH_COALESCE_MS ago (repo_batch_flush sends
+ * the last one later).  Writer thread only. */
+int repo_batch_refresh(db_conn *c, db_outbox *out, int64_t parent_id);
 
 /* Replaces the artifacts of job_id with the n records of a (stored at
  * `now`; a record without storage is "fs").  Writer thread only. */

@@ -32,7 +32,8 @@
  *   every 5 s requeues jobs whose lease expired (a wedged or dead worker)
  *   and wakes the workers; every 30 s prunes expired and revoked refresh
  *   tokens (repo_tokens_prune) and trims the event log to
- *   events.retainEvents (repo_events_trim).
+ *   events.retainEvents (repo_events_trim); every 250 ms publishes the
+ *   batch parent updates that coalescing held back (repo_batch_flush).
  * - Shutdown (pool_stop): no new claims; running jobs get the grace period
  *   to finish; then their attempts are told to stop (cancel + shutdown
  *   flags: child processes get SIGTERM, then SIGKILL) and those jobs are
@@ -280,9 +281,14 @@ static void *worker_main(void *arg)
 
 /* The housekeeping named in the DESIGN comment, each on its period; `last`
  * holds the monotonic time of each task's last run. */
-static void housekeeping(pool *p, const int64_t *ids, size_t nids, int64_t last[3])
+static void housekeeping(pool *p, const int64_t *ids, size_t nids, int64_t last[4])
 {
     int64_t now = bb_mono_us();
+    if (now - last[3] >= (int64_t)BATCH_COALESCE_MS * 1000) {
+        last[3] = now;
+        if (repo_batch_flush(p->db, bb_now_ms(), NULL) != BB_OK)
+            bb_warn("publishing held-back batch updates failed");
+    }
     if (now - last[0] >= (int64_t)POOL_RENEW_MS * 1000) {
         last[0] = now;
         if (repo_job_renew_leases(p->db, ids, nids, bb_now_ms() + POOL_LEASE_MS) != BB_OK)
@@ -312,7 +318,7 @@ static void *maint_main(void *arg)
 {
     pool *p = arg;
     int64_t start = bb_mono_us();
-    int64_t last[3] = {start, start, start - HOUSEKEEP_EVERY_US};
+    int64_t last[4] = {start, start, start - HOUSEKEEP_EVERY_US, start};
     for (;;) {
         struct timespec ts;
         deadline_in(&ts, 1000);
