@@ -100,7 +100,12 @@ WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
             -Wno-format-truncation
 # -Wno-format-truncation: snprintf into fixed buffers truncates on purpose
 # (messages, paths already length-checked); gcc's -O2 guesses are noise.
-INCLUDES := -Isrc -I$(BUILD)/gen -I$(CIVETWEB_INC) -I$(CJSON_INC)
+# libarchive (the gallery's ZIP writer, docs/gallery.md): Debian's
+# libarchive-dev, flags from pkg-config; the release build (build.sh)
+# empties ARCHIVE_CFLAGS and links its own static libarchive.a instead.
+ARCHIVE_CFLAGS ?= $(shell pkg-config --cflags libarchive 2>/dev/null)
+ARCHIVE_LIBS   ?= $(or $(shell pkg-config --libs libarchive 2>/dev/null),-larchive)
+INCLUDES := -Isrc -I$(BUILD)/gen -I$(CIVETWEB_INC) -I$(CJSON_INC) $(ARCHIVE_CFLAGS)
 
 ifeq ($(SANITIZE),1)
 OPT    := -O1 -g -fno-omit-frame-pointer
@@ -155,7 +160,7 @@ STATIC_LIBS := $(S3_A) $(SQLITE_A) $(SODIUM_A)
 # libcurl (and its TLS/compression libraries) stays dynamic (docs/build.md,
 # "Dynamic libraries"); libxml2 is needed by libs3.a.  --as-needed drops what nothing uses.
 BB_LDFLAGS := -pthread $(SAN) -Wl,--as-needed $(LDFLAGS)
-BB_LDLIBS  := $(STATIC_LIBS) -lcurl -lxml2 -lpthread -lm -ldl -lz $(LDLIBS)
+BB_LDLIBS  := $(STATIC_LIBS) $(ARCHIVE_LIBS) -lcurl -lxml2 -lpthread -lm -ldl -lz $(LDLIBS)
 
 # Everything is rebuilt when the flags (or the compiler) change: the
 # command lines are recorded in $(BUILD)/.flags, rewritten only on change.

@@ -34,7 +34,7 @@ TSAN_BUILD=build/tsan
 APT_PACKAGES=(
     build-essential pkg-config dpkg-dev xz-utils ca-certificates
     debian-archive-keyring libsqlite3-dev libcurl4-openssl-dev libs3-dev
-    libsodium-dev libxml2-dev python3 espeak-ng sox clang
+    libsodium-dev libxml2-dev libarchive-dev python3 espeak-ng sox clang
     libclang-rt-14-dev ffmpeg imagemagick
 )
 # libclang-rt-14-dev: the libFuzzer and sanitizer runtimes for clang
@@ -555,14 +555,14 @@ release_info_obj() {
 # is 128 KiB, where glibc gives 8 MiB).
 release_link() {
     local L=$RELEASE_PREFIX/lib static libs
-    static="$L/libs3.a $L/libsqlite3.a $L/libsodium.a"
+    static="$L/libs3.a $L/libsqlite3.a $L/libsodium.a $L/libarchive.a"
     libs="$RELEASE_DIR/gen/release_info.o $static $L/libcurl.a $L/libxml2.a"
     libs+=" $L/libmbedtls.a $L/libmbedx509.a $L/libmbedcrypto.a $L/libz.a -lpthread -lm"
     rm -f "$RELEASE_DIR/obj/batchbox"   # relinked every time: the commit may differ
     nice -n 19 make -j"$JOBS" BUILD="$RELEASE_DIR/obj" CC=musl-gcc \
         CFLAGS="-isystem $RELEASE_PREFIX/include -include src/util/musl_compat.h -DBB_CURL_WRAP" \
         LDFLAGS="-static -Wl,--wrap=curl_easy_init -Wl,--wrap=mbedtls_platform_entropy_poll -Wl,-z,stack-size=8388608" \
-        STATIC_LIBS="$static" BB_LDLIBS="$libs" batchbox
+        STATIC_LIBS="$static" BB_LDLIBS="$libs" ARCHIVE_CFLAGS= batchbox
     strip --strip-all -o "$RELEASE_BIN.tmp" "$RELEASE_DIR/obj/batchbox"
     mv -f "$RELEASE_BIN.tmp" "$RELEASE_BIN"
 }

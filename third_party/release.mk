@@ -10,7 +10,7 @@
 # `patch -p1`; none yet — issue 17 item 12 adds libs3's), is built with
 # musl-gcc and installed into PREFIX (include/, lib/*.a).  The order is the
 # dependency chain: zlib -> mbedTLS -> curl -> libxml2 -> libs3, with
-# SQLite and libsodium on their own.  civetweb and cJSON are compiled by the
+# SQLite and libsodium on their own, and libarchive on zlib.  civetweb and cJSON are compiled by the
 # main Makefile with musl-gcc like our own code.
 #
 # build.sh keys its cache on this file, third_party/pins and
@@ -43,7 +43,7 @@ CONF    := CC=$(CC) CFLAGS="$(CFLAGS)" CPPFLAGS="$(CPPFLAGS)" LDFLAGS="$(LDFLAGS
 run = cd $(WORK)/$(1) && { $(2); } >>$(WORK)/$(1).log 2>&1 || \
       { tail -n 60 $(WORK)/$(1).log; echo "release.mk: building $(1) failed (log: $(WORK)/$(1).log)"; exit 1; }
 
-LIBS := zlib mbedtls curl libxml2 libs3 sqlite3 libsodium
+LIBS := zlib mbedtls curl libxml2 libs3 sqlite3 libsodium libarchive
 all: $(LIBS:%=$(WORK)/%.done)
 
 $(KINC)/.done:
@@ -178,4 +178,23 @@ $(WORK)/libsodium.done: $(WORK)/libsodium.src
 	@echo "release.mk: building libsodium"
 	$(call run,libsodium,autoreconf -fi && ./configure $(CONF) && \
 	    $(MAKE) && $(MAKE) install)
+	@touch $@
+
+# ------------------------------------------------------------ libarchive
+# The gallery's ZIP writer (docs/gallery.md): only the library, writing
+# ZIP with deflate through the zlib above.  No programs (bsdtar, bsdcpio,
+# bsdcat), no other compressors, no crypto, XML, iconv, ACLs or extended
+# attributes.  autoreconf because Debian's patches touch configure.ac and
+# Makefile.am.
+ARCHIVE_OFF := --disable-bsdtar --disable-bsdcpio --disable-bsdcat --disable-acl \
+               --disable-xattr --disable-posix-regex-lib --without-bz2lib --without-libb2 \
+               --without-iconv --without-libiconv-prefix --without-lz4 --without-zstd \
+               --without-lzma --without-lzo2 --without-cng --without-mbedtls \
+               --without-nettle --without-openssl --without-xml2 --without-expat
+$(WORK)/libarchive.done: $(WORK)/libarchive.src $(WORK)/zlib.done
+	@echo "release.mk: building libarchive"
+	$(call run,libarchive,autoreconf -fi && \
+	    ./configure $(CONF) --with-zlib $(ARCHIVE_OFF) && \
+	    $(MAKE) libarchive.la && \
+	    $(MAKE) install-libLTLIBRARIES install-includeHEADERS)
 	@touch $@

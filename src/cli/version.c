@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <archive.h>
 #include <civetweb.h>
 #include <cJSON.h>
 #include <curl/curl.h>
@@ -43,6 +44,7 @@ static const struct lib libs[] = {
     {"libs3", "libs3", "GPL-3 with an OpenSSL exception"},
     {"SQLite", "sqlite3", "public domain"},
     {"libsodium", "libsodium", "ISC"},
+    {"libarchive", "libarchive", "BSD-2-Clause"},
     {"civetweb", "civetweb", "MIT"},
     {"cJSON", "cjson", "MIT"},
 };
@@ -78,6 +80,11 @@ static void runtime_version(const struct lib *l, char *out, size_t outlen)
         v = db_sqlite_version();
     else if (strcmp(l->pkg, "libsodium") == 0)
         v = sodium_version_string();
+    else if (strcmp(l->pkg, "libarchive") == 0) {
+        v = archive_version_string();   /* "libarchive 3.6.2" */
+        if (v && strncmp(v, "libarchive ", 11) == 0)
+            v += 11;
+    }
     else if (strcmp(l->pkg, "civetweb") == 0)
         v = mg_version();
     else if (strcmp(l->pkg, "cjson") == 0)

@@ -159,6 +159,27 @@ static const char COMPONENTS[] =
     "      'url': {'type': 'string'}}},"
     "  'ArtifactList': {'type': 'object', 'required': ['items'], 'properties': {"
     "    'items': {'type': 'array', 'items': {'$ref': '#/components/schemas/Artifact'}}}},"
+    "  'GalleryArtifact': {'type': 'object',"
+    "    'required': ['name', 'contentType', 'size', 'url', 'picked'],"
+    "    'properties': {'name': {'type': 'string'}, 'contentType': {'type': 'string'},"
+    "      'size': {'type': 'integer'}, 'url': {'type': 'string'},"
+    "      'picked': {'type': 'boolean'}}},"
+    "  'GalleryItem': {'type': 'object',"
+    "    'required': ['id', 'state', 'params', 'md', 'error', 'artifacts'],"
+    "    'properties': {'id': {'type': 'string'},"
+    "      'state': {'$ref': '#/components/schemas/JobState'},"
+    "      'params': {'type': 'object'}, 'md': {'type': ['string', 'null']},"
+    "      'error': {'type': ['string', 'null']},"
+    "      'artifacts': {'type': 'array',"
+    "        'items': {'$ref': '#/components/schemas/GalleryArtifact'}}}},"
+    "  'Gallery': {'type': 'object', 'required': ['jobId', 'kind', 'swept', 'items'],"
+    "    'properties': {'jobId': {'type': 'string'},"
+    "      'kind': {'type': 'string', 'enum': ['job', 'batch']},"
+    "      'swept': {'type': 'array', 'items': {'type': 'string'},"
+    "        'description': 'the names the batch was swept over'},"
+    "      'items': {'type': 'array', 'items': {'$ref': '#/components/schemas/GalleryItem'}}}},"
+    "  'Pick': {'type': 'object', 'required': ['name', 'picked'],"
+    "    'properties': {'name': {'type': 'string'}, 'picked': {'type': 'boolean'}}},"
     "  'User': {'type': 'object',"
     "    'required': ['id', 'email', 'name', 'role', 'disabled', 'createdAt', 'updatedAt'],"
     "    'properties': {'id': {'type': 'string'}, 'email': {'type': 'string'},"
@@ -272,6 +293,8 @@ static const struct {
     {"filename", "{'type': 'string'}", "the file name of a raw (non-multipart) upload"},
     {"path", "{'type': 'string', 'default': ''}",
      "a directory relative to the input root (relative, no .. component)"},
+    {"picked", "{'type': 'string', 'enum': ['0', '1', 'false', 'true']}",
+     "1: only picked artifacts (and the jobs holding one)"},
 };
 
 /* Parses '-quoted JSON (see COMPONENTS).  Caller frees; NULL on OOM. */
@@ -357,6 +380,8 @@ static cJSON *body_content(const char *kind)
         return content("text/event-stream", string_schema(NULL));
     if (strcmp(kind, "binary") == 0)
         return content("application/octet-stream", string_schema("binary"));
+    if (strcmp(kind, "zip") == 0)
+        return content("application/zip", string_schema("binary"));
     if (strcmp(kind, "metrics") == 0)
         return content("text/plain; version=0.0.4", string_schema(NULL));
     return content("application/json", ref(kind));

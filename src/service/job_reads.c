@@ -33,8 +33,7 @@ void job_page_clear(struct job_page *p)
     memset(p, 0, sizeof *p);
 }
 
-/* Checks who may see job id (BB_ENOTFOUND otherwise). */
-static int visible(bb_app *app, const struct principal *who, int64_t id, bb_errctx *e)
+int svc_job_visible(bb_app *app, const struct principal *who, int64_t id, bb_errctx *e)
 {
     job j;
     if (svc_job_get(app, who, id, &j, e) != BB_OK)
@@ -48,7 +47,7 @@ int svc_job_artifacts(bb_app *app, const struct principal *who, int64_t id,
 {
     *out = NULL;
     *n = 0;
-    if (visible(app, who, id, e) != BB_OK)
+    if (svc_job_visible(app, who, id, e) != BB_OK)
         return e->code;
     if (repo_artifacts_list(app->db, id, out, n) != BB_OK)
         return bb_fail(e, BB_EIO, "database error");
@@ -60,7 +59,7 @@ int svc_job_artifact_open(bb_app *app, const struct principal *who, int64_t id,
                           bb_errctx *e)
 {
     memset(out, 0, sizeof *out);
-    if (visible(app, who, id, e) != BB_OK)
+    if (svc_job_visible(app, who, id, e) != BB_OK)
         return e->code;
     if (!name || !*name || strchr(name, '/') || strcmp(name, ".") == 0 ||
         strcmp(name, "..") == 0)

@@ -31,6 +31,10 @@ int svc_job_list(bb_app *app, const struct principal *who, const char *state,
                  struct job_page *out, bb_errctx *e);
 void job_page_clear(struct job_page *p);
 
+/* BB_OK when who may see job id, else BB_ENOTFOUND (or a database error)
+ * in e. */
+int svc_job_visible(bb_app *app, const struct principal *who, int64_t id, bb_errctx *e);
+
 /* The artifacts of a job who may see, in name order (caller frees with
  * repo_artifacts_free). */
 int svc_job_artifacts(bb_app *app, const struct principal *who, int64_t id,

@@ -13,7 +13,9 @@ build machine is reachable) and a minimal environment:
     signed (through /etc/hosts: musl's resolver), is refused by one signed by another CA,
     and fails with a clear message when the CA bundle is missing;
   - `serve` starts, /health answers, a noop job and a command job running the static
-    program succeed, and the server stops cleanly on SIGTERM.
+    program succeed, the command job's gallery ZIP (libarchive, built by the release
+    recipe) opens with Python's zipfile and holds its artifact, and the server stops
+    cleanly on SIGTERM.
 
 Every server is on 127.0.0.1; every wait is bounded.  Prints `ok - NAME` / `not ok -
 NAME: why` per check and ends with `N passed, N failed, N skipped`.  Needs root (chroot)
@@ -22,6 +24,7 @@ and openssl (test certificates).
 
 import argparse
 import http.server
+import io
 import json
 import os
 import shutil
@@ -33,6 +36,7 @@ import sys
 import tempfile
 import threading
 import time
+import zipfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
@@ -42,7 +46,7 @@ import harness  # noqa: E402  (free_port, wait_until, Client)
 ADMIN = {"email": "admin@example.com", "password": "admin-password-1"}
 BUNDLE = "etc/ssl/certs/ca-certificates.crt"
 LIBRARIES = ("libcurl", "mbedTLS", "zlib", "libxml2", "libs3", "SQLite", "libsodium",
-             "civetweb", "cJSON", "musl")
+             "libarchive", "civetweb", "cJSON", "musl")
 
 results = {"passed": 0, "failed": 0, "skipped": 0}
 # found on the host's PATH: the processes run with a minimal environment
@@ -312,7 +316,20 @@ def check_serve(root, wired):
             found = [os.path.join(d, n) for d, _, files in os.walk(os.path.join(root.dir, "data"))
                      for n in files if n == "hello.txt"]
             assert found, "no hello.txt artifact under the data directory"
+            state["hello"] = jid
         check("a command job runs a static program in the root", command)
+
+        def gallery_zip():
+            c, jid = state.get("client"), state.get("hello")
+            if not c or not jid:
+                raise Skip("no command job ran")
+            r = c.req("GET", f"/api/v1/jobs/{jid}/gallery.zip", raw=True)
+            assert r.status == 200 and r.headers["Content-Type"] == "application/zip", \
+                r.describe()
+            z = zipfile.ZipFile(io.BytesIO(r.raw))
+            assert z.testzip() is None and z.namelist() == [f"job-{jid}/hello.txt"], z.namelist()
+            assert z.read(f"job-{jid}/hello.txt") == b"hello from the empty root\n"
+        check("the command job's gallery ZIP opens with zipfile", gallery_zip)
 
         def plain_http_without_bundle():
             need = os.path.join(root.dir, BUNDLE)
