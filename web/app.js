@@ -9,6 +9,7 @@ import { goNext, navigate } from './js/nav.js';
 import { SetupPage, SignInPage } from './js/auth-pages.js';
 import { Dashboard } from './js/dashboard.js';
 import { JobPage } from './js/job-page.js';
+import { BatchPage } from './js/batch-page.js';
 import { ProfilePage } from './js/profile.js';
 import { UsersPage, StatsPage } from './js/admin.js';
 
@@ -38,7 +39,7 @@ function Header({ me, onSignOut, path }) {
     <a class="skip" href="#main" onClick=${(e) => { e.preventDefault(); document.getElementById('main')?.focus(); }}>Skip to content</a>
     <a class="brand" href="#/">batchbox</a>
     <nav aria-label="Main">
-      ${link('#/', 'Jobs', path === '/' || path.startsWith('/jobs'))}
+      ${link('#/', 'Jobs', path === '/' || path.startsWith('/jobs') || path.startsWith('/batches'))}
       ${link('#/profile', 'Profile', path === '/profile')}
       ${admin ? link('#/admin/users', 'Users', path === '/admin/users') : null}
       ${admin ? link('#/admin/stats', 'Stats', path === '/admin/stats') : null}
@@ -67,6 +68,7 @@ function Screen({ route, me, setMe }) {
   let m;
   if (path === '/' || path === '/jobs') return html`<${Dashboard} me=${me} />`;
   if ((m = path.match(/^\/jobs\/(\d+)$/))) return html`<${JobPage} key=${m[1]} id=${m[1]} me=${me} />`;
+  if ((m = path.match(/^\/batches\/(\d+)$/))) return html`<${BatchPage} key=${m[1]} id=${m[1]} me=${me} />`;
   if (path === '/profile') return html`<${ProfilePage} me=${me} setMe=${setMe} />`;
   if (path === '/admin/users') return admin ? html`<${UsersPage} me=${me} />` : html`<${Forbidden} />`;
   if (path === '/admin/stats') return admin ? html`<${StatsPage} />` : html`<${Forbidden} />`;

@@ -46,12 +46,53 @@ async function openSignedIn(page, server, who) {
   await page.getByRole('heading', { name: 'Sign in to batchbox' }).waitFor();
   await signIn(page, who.email, who.password);
   await page.getByRole('heading', { name: 'Submit a lesson' }).waitFor();
+  await page.locator('form.submit-form').waitFor(); // the job options arrived
 }
 
 // Uploads a file through the form's file input and waits for 100 %.
 async function uploadViaInput(page, name, buffer, mimeType = 'text/markdown') {
   await page.locator('.dropzone input[type=file]').setInputFiles({ name, mimeType, buffer });
   await page.locator('.upload-done').waitFor();
+}
+
+// Drops files on the form's drop zone at once, the way a browser does (one
+// DataTransfer).  files: [{name, data: Buffer, type}].
+async function dropFiles(page, files) {
+  await page.evaluate((list) => {
+    const dt = new DataTransfer();
+    for (const f of list) {
+      const bin = atob(f.b64);
+      const bytes = new Uint8Array(bin.length);
+      for (let i = 0; i < bin.length; i += 1) bytes[i] = bin.charCodeAt(i);
+      dt.items.add(new File([bytes], f.name, { type: f.type }));
+    }
+    const zone = document.querySelector('[data-testid=dropzone]');
+    for (const type of ['dragenter', 'dragover', 'drop']) {
+      zone.dispatchEvent(new DragEvent(type, { dataTransfer: dt, bubbles: true, cancelable: true }));
+    }
+  }, files.map((f) => ({ name: f.name, type: f.type, b64: f.data.toString('base64') })));
+}
+
+// Records, from now on, every value of data-state each element matching
+// `selector` shows (by its data-job-id) in window.__states, and marks the
+// page (window.__reloadMarker) so that a reload can be told.
+async function recordStates(page, selector) {
+  await page.evaluate((sel) => {
+    window.__reloadMarker = 'still-here';
+    window.__states = {};
+    const seen = () => {
+      for (const el of document.querySelectorAll(sel)) {
+        const id = el.getAttribute('data-job-id');
+        const st = el.getAttribute('data-state');
+        const list = window.__states[id] || (window.__states[id] = []);
+        if (list[list.length - 1] !== st) list.push(st);
+      }
+    };
+    seen();
+    new MutationObserver(seen).observe(document.body, {
+      subtree: true, childList: true, attributes: true, attributeFilter: ['data-state'],
+    });
+  }, selector);
 }
 
 function row(page, jobId) {
@@ -65,4 +106,5 @@ async function waitRowState(page, jobId, state, ms = 15000) {
 
 module.exports = {
   ADMIN, LESSON, LESSON_FILE, presets, config, signIn, openSignedIn, uploadViaInput, row, waitRowState,
+  recordStates, dropFiles,
 };

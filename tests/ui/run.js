@@ -9,7 +9,7 @@
 // requests, CSP violations and requests leaving the appliance, and every
 // server must stop with exit code 0.  Prints "ok - NAME (1.2s)" or
 // "FAIL - NAME: why", then "N passed, M failed".  Screenshots go to
-// build/screenshots/.
+// build/screenshots/ (FAIL-*.png: the pages of a failed test as it ended).
 'use strict';
 
 const fs = require('node:fs');
@@ -61,8 +61,15 @@ class Ctx {
     return p;
   }
 
-  async finish(failed, keep) {
+  async finish(failed, keep, name) {
     const problems = [];
+    if (failed) {
+      // what each page showed when the test failed: build/screenshots/FAIL-*.png
+      for (const [i, p] of this.pages.entries()) {
+        const file = `FAIL-${name.replace(/[^A-Za-z0-9]+/g, '-').slice(0, 60)}-${i}`;
+        try { await withTimeout(h.screenshot(p.page, file), 5000, 'a failure screenshot'); } catch { /* closed */ }
+      }
+    }
     if (!failed) {
       for (const p of this.pages) {
         try {
@@ -129,7 +136,7 @@ async function main() {
     } catch (e) {
       err = e;
     }
-    const problems = await ctx.finish(err !== null, args.keep);
+    const problems = await ctx.finish(err !== null, args.keep, t.name);
     const secs = ((Date.now() - t0) / 1000).toFixed(1);
     if (!err && !problems.length) {
       passed += 1;

@@ -5,46 +5,14 @@
 'use strict';
 
 const {
-  config, LESSON, row, waitRowState,
+  config, LESSON, row, waitRowState, recordStates, dropFiles,
 } = require('./common.js');
 
 const OWNER = { email: 'owner@example.com', name: 'Olive Owner', password: 'owner-password-1' };
 
-// Records every state each job row shows, from now on.
-async function recordRowStates(page) {
-  await page.evaluate(() => {
-    window.__reloadMarker = 'still-here';
-    window.__rowStates = {};
-    const seen = () => {
-      for (const tr of document.querySelectorAll('tr[data-job-id]')) {
-        const id = tr.getAttribute('data-job-id');
-        const st = tr.getAttribute('data-state');
-        const list = window.__rowStates[id] || (window.__rowStates[id] = []);
-        if (list[list.length - 1] !== st) list.push(st);
-      }
-    };
-    seen();
-    new MutationObserver(seen).observe(document.body, {
-      subtree: true, childList: true, attributes: true, attributeFilter: ['data-state'],
-    });
-  });
-}
-
-// Drops a file on the drop zone the way a browser does (a DataTransfer).
-async function dropFile(page, name, text) {
-  await page.evaluate(({ name: n, text: t }) => {
-    const dt = new DataTransfer();
-    dt.items.add(new File([t], n, { type: 'text/markdown' }));
-    const zone = document.querySelector('[data-testid=dropzone]');
-    zone.dispatchEvent(new DragEvent('dragenter', { dataTransfer: dt, bubbles: true, cancelable: true }));
-    zone.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true }));
-    zone.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
-  }, { name, text });
-}
-
 module.exports = [{
   name: 'setup, sign-in, submit a lesson, live states, job page',
-  timeoutMs: 60000,
+  timeoutMs: 120000, // long path; a busy machine (load 20+) took 70 s
   async run(ctx, h) {
     const server = await ctx.server({ config: config() });
     await h.waitFor(() => server.setupToken, 5000, 'the setup token on stdout');
@@ -100,7 +68,7 @@ module.exports = [{
     if (!/required|input|md/i.test(await mdErr.textContent())) throw new Error(`md error: ${await mdErr.textContent()}`);
 
     // drag and drop the lesson: a progress bar, then the uploaded file
-    await dropFile(page, 'b1-coffee-shop.md', LESSON.toString('utf8'));
+    await dropFiles(page, [{ name: 'b1-coffee-shop.md', data: LESSON, type: 'text/markdown' }]);
     await page.locator('.upload-done').waitFor();
     const bar = await page.locator('.upload-done progress').getAttribute('value');
     if (bar !== '100') throw new Error(`upload progress shows ${bar}`);
@@ -110,13 +78,13 @@ module.exports = [{
     await page.getByLabel('Preset', { exact: true }).first().selectOption('b1-default');
     if (!await page.getByLabel('Generate audio (TTS)').isChecked()) throw new Error("the preset's TTS default was not applied");
     if (await page.getByLabel('Voice accent').inputValue() !== 'british_male') throw new Error('accent default not applied');
-    await recordRowStates(page);
+    await recordStates(page, 'tr[data-job-id]');
     await page.getByRole('button', { name: 'Submit job' }).click();
     const notice = page.locator('.notice-ok a');
     await notice.waitFor();
     const jobId = (await notice.textContent()).replace('#', '');
     await waitRowState(page, jobId, 'succeeded', 20000);
-    const states = await page.evaluate((id) => window.__rowStates[id], jobId);
+    const states = await page.evaluate((id) => window.__states[id], jobId);
     if (JSON.stringify(states) !== JSON.stringify(['queued', 'running', 'succeeded'])) {
       throw new Error(`row ${jobId} showed ${JSON.stringify(states)}`);
     }

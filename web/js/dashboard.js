@@ -1,17 +1,18 @@
-// dashboard.js — the main screen: the submit form built from
-// /config/job-options (file drop with upload progress, preset, TTS, accent,
-// mode, Notion database, upload option, priority, preset parameters) and the
-// live job list (SSE updates without reload, filters, search, pagination).
+// dashboard.js — the main screen: the submit form (submit-form.js) and
+// the live job list (SSE updates without reload, filters, search,
+// pagination).  The list shows top-level jobs: single jobs and batches
+// (with their run counts), never a batch's children.
 import { html, useEffect, useRef, useState, useCallback } from './lib.js';
-import { api, uploadFile, qs, ApiError } from './api.js';
+import { api, qs } from './api.js';
 import {
-  Badge, Progress, Loading, ErrorBox, Empty, Field, describedBy, useId,
+  Badge, Progress, Loading, ErrorBox, Empty, Field, useId,
 } from './components.js';
 import {
-  useJobOptions, presetLabel, humanize, rememberFile, useFileNames,
+  useJobOptions, presetLabel, humanize, useFileNames,
 } from './options.js';
 import { LiveStream } from './live.js';
-import { bytes, dateTime, STATES } from './format.js';
+import { dateTime, STATES } from './format.js';
+import { SubmitForm } from './submit-form.js';
 
 const PAGE_SIZE = 20;
 
@@ -23,219 +24,10 @@ export function Dashboard({ me }) {
     <section class="card submit" aria-labelledby="submit-title">
       <h2 id="submit-title">Submit a lesson</h2>
       ${error ? html`<${ErrorBox} error=${error} title="The job options did not load" onRetry=${reload} />`
-        : options ? html`<${SubmitForm} options=${options} />` : html`<${Loading} what="job options" />`}
+        : options ? html`<${SubmitForm} options=${options} me=${me} />` : html`<${Loading} what="job options" />`}
     </section>
     <${JobList} me=${me} options=${options} />
   </div>`;
-}
-
-// ------------------------------------------------------------ submit form
-
-function defaultPreset(options) {
-  const lesson = options.presets.find((p) => p.workflow === 'lesson');
-  return (lesson || options.presets[0] || { id: '' }).id;
-}
-
-// The form's values with a preset's defaults (lesson presets carry them).
-function withDefaults(options, presetId, v) {
-  const p = options.presets.find((x) => x.id === presetId);
-  const d = (p && p.defaults) || null;
-  if (!d) return v;
-  const pick = (val, allowed, fallback) => (val !== null && val !== undefined && allowed.includes(val) ? val : fallback);
-  return {
-    ...v,
-    withTts: typeof d.withTts === 'boolean' ? d.withTts : v.withTts,
-    voiceAccent: pick(d.voiceAccent, options.voiceAccents, v.voiceAccent),
-    mode: pick(d.mode, options.modes, v.mode),
-    upload: pick(d.upload, options.uploadOptions, v.upload),
-    notionDatabase: pick(d.notionDatabase, options.notionDatabases.map((x) => x.id), v.notionDatabase),
-  };
-}
-
-function FileDrop({ id, upload, onFile, onClear, error, errorId }) {
-  const [over, setOver] = useState(false);
-  const input = useRef(null);
-  const drop = (e) => {
-    e.preventDefault();
-    setOver(false);
-    const f = e.dataTransfer && e.dataTransfer.files && e.dataTransfer.files[0];
-    if (f) onFile(f);
-  };
-  const uploading = upload.status === 'uploading';
-  return html`<div class=${`dropzone${over ? ' over' : ''}${error ? ' has-error' : ''}`}
-      onDragOver=${(e) => { e.preventDefault(); setOver(true); }}
-      onDragEnter=${(e) => { e.preventDefault(); setOver(true); }}
-      onDragLeave=${() => setOver(false)} onDrop=${drop} data-testid="dropzone">
-    <input ref=${input} id=${id} type="file" class="visually-hidden-input" aria-label="Lesson file"
-      aria-describedby=${error ? `${id}-hint ${errorId}` : `${id}-hint`}
-      onChange=${(e) => { const f = e.currentTarget.files[0]; if (f) onFile(f); e.currentTarget.value = ''; }} />
-    ${upload.status === 'idle' || upload.status === 'error' ? html`
-      <p class="drop-text">Drop a lesson file here, or</p>
-      <label for=${id} class="btn">Choose a file</label>` : null}
-    ${uploading ? html`<div class="upload-progress">
-      <p>Uploading <strong>${upload.name}</strong> (${bytes(upload.size)})…</p>
-      <${Progress} value=${upload.progress} state="running" label=${`Upload of ${upload.name}`} />
-      <span class="small">${Math.round(upload.progress * 100)}%</span></div>` : null}
-    ${upload.status === 'done' ? html`<div class="upload-done" data-file-id=${upload.result.fileId}>
-      <${Progress} value=${1} state="succeeded" label=${`Upload of ${upload.name}`} />
-      <p>Uploaded <strong>${upload.result.filename}</strong> · ${bytes(upload.result.size)}
-        <span class="muted"> · ${upload.result.fileId}</span></p>
-      <button type="button" class="btn btn-quiet" onClick=${onClear}>Remove</button></div>` : null}
-    <p class="hint" id=${`${id}-hint`}>Markdown lessons, text, audio, images, PDF or ZIP.</p>
-    ${upload.status === 'error' ? html`<p class="field-error" role="alert">Upload failed: ${upload.error.message}</p>` : null}
-  </div>`;
-}
-
-function SubmitForm({ options }) {
-  const id = useId('submit');
-  const [preset, setPreset] = useState(() => defaultPreset(options));
-  const [v, setV] = useState(() => withDefaults(options, preset, {
-    md: '', withTts: false, forceTts: false, voiceAccent: '', mode: options.modes[0] || 'auto',
-    notionDatabase: '', upload: options.uploadOptions[0] || 'auto', priority: '0',
-  }));
-  const [params, setParams] = useState({});
-  const [upload, setUpload] = useState({ status: 'idle', progress: 0 });
-  const [fields, setFields] = useState({});
-  const [error, setError] = useState(null);
-  const [busy, setBusy] = useState(false);
-  const [done, setDone] = useState(null);
-  const p = options.presets.find((x) => x.id === preset) || options.presets[0];
-
-  const set = (name) => (e) => {
-    const t = e.currentTarget;
-    setV((old) => ({ ...old, [name]: t.type === 'checkbox' ? t.checked : t.value }));
-  };
-
-  const onFile = async (file) => {
-    setFields((f) => ({ ...f, md: undefined }));
-    setUpload({ status: 'uploading', progress: 0, name: file.name, size: file.size });
-    try {
-      const result = await uploadFile(file, (progress) => setUpload((u) => ({ ...u, progress })));
-      rememberFile(result);
-      setUpload({ status: 'done', progress: 1, name: file.name, size: file.size, result });
-    } catch (e) {
-      setUpload({ status: 'error', progress: 0, error: e });
-    }
-  };
-
-  const submit = async (e) => {
-    e.preventDefault();
-    setError(null);
-    setFields({});
-    setDone(null);
-    const body = { preset: p.id, withTts: v.withTts, upload: v.upload, mode: v.mode };
-    const md = upload.status === 'done' ? upload.result.fileId : v.md.trim();
-    if (md) body.md = md;
-    if (v.withTts && v.forceTts) body.forceTts = true;
-    if (v.voiceAccent) body.voiceAccent = v.voiceAccent;
-    if (v.notionDatabase) body.notionDatabase = v.notionDatabase;
-    const prio = Number(v.priority);
-    if (v.priority !== '' && Number.isInteger(prio) && prio !== 0) body.priority = prio;
-    else if (v.priority !== '' && !Number.isInteger(prio)) {
-      setFields({ priority: 'Enter a whole number.' });
-      return;
-    }
-    const pv = {};
-    for (const name of p.params || []) if (params[name]) pv[name] = params[name];
-    if (Object.keys(pv).length) body.params = pv;
-    setBusy(true);
-    try {
-      const r = await api('POST', '/jobs', body);
-      setDone(r.jobId);
-      setUpload({ status: 'idle', progress: 0 });
-      setV((old) => ({ ...old, md: '' }));
-    } catch (err) {
-      const f = err instanceof ApiError ? err.fields : {};
-      setFields(f);
-      setError(Object.keys(f).length ? new Error('Some fields need attention (see the messages next to them).') : err);
-    } finally {
-      setBusy(false);
-    }
-  };
-
-  const sel = (name, label, choices, extra = {}) => html`<${Field} id=${`${id}-${name}`} label=${label}
-      error=${fields[name]} hint=${extra.hint}>
-    <select id=${`${id}-${name}`} name=${name} value=${v[name]} onChange=${set(name)}
-      aria-invalid=${fields[name] ? 'true' : undefined}
-      aria-describedby=${describedBy(`${id}-${name}`, fields[name], extra.hint)}
-      disabled=${extra.disabled}>
-      ${choices.map(([val, text]) => html`<option value=${val}>${text}</option>`)}
-    </select>
-  </${Field}>`;
-
-  return html`<form class="submit-form" onSubmit=${submit} novalidate>
-    <fieldset class=${`input-group${fields.md ? ' has-error' : ''}`}>
-      <legend>Lesson input</legend>
-      <${FileDrop} id=${`${id}-file`} upload=${upload} onFile=${onFile}
-        onClear=${() => setUpload({ status: 'idle', progress: 0 })} error=${fields.md}
-        errorId=${`${id}-md-error`} />
-      ${upload.status !== 'done' ? html`<${Field} id=${`${id}-md`} label="…or a path under the input root"
-          hint=${p.requiresInput ? 'This preset needs an input.' : 'Optional for this preset.'}>
-        <input id=${`${id}-md`} name="md" type="text" value=${v.md} onInput=${set('md')}
-          placeholder="lessons/b1-coffee-shop.md" autocomplete="off"
-          aria-invalid=${fields.md ? 'true' : undefined}
-          aria-describedby=${describedBy(`${id}-md`, fields.md, true)} />
-      </${Field}>` : null}
-      ${fields.md ? html`<p class="field-error" id=${`${id}-md-error`} role="alert" data-field="md">${fields.md}</p>` : null}
-    </fieldset>
-
-    <${Field} id=${`${id}-preset`} label="Preset" error=${fields.preset}
-        hint=${`Workflow ${p.workflow}; up to ${p.maxAttempts} attempt${p.maxAttempts === 1 ? '' : 's'}.`}>
-      <select id=${`${id}-preset`} name="preset" value=${p.id}
-        onChange=${(e) => {
-          const next = e.currentTarget.value;
-          setPreset(next);
-          setParams({});
-          setV((old) => withDefaults(options, next, old));
-        }}
-        aria-invalid=${fields.preset ? 'true' : undefined}
-        aria-describedby=${describedBy(`${id}-preset`, fields.preset, true)}>
-        ${options.presets.map((x) => html`<option value=${x.id}>${x.label || x.id}</option>`)}
-      </select>
-    </${Field}>
-
-    <div class="row2">
-      <${Field} id=${`${id}-tts`} label="Generate audio (TTS)" inline>
-        <input id=${`${id}-tts`} type="checkbox" name="withTts" checked=${v.withTts} onChange=${set('withTts')} />
-      </${Field}>
-      <${Field} id=${`${id}-force`} label="Ignore the audio cache" inline>
-        <input id=${`${id}-force`} type="checkbox" name="forceTts" checked=${v.forceTts}
-          disabled=${!v.withTts} onChange=${set('forceTts')} />
-      </${Field}>
-    </div>
-
-    <div class="row2">
-      ${sel('voiceAccent', 'Voice accent', [['', 'Default voices'],
-        ...options.voiceAccents.map((a) => [a, humanize(a)])], { disabled: !v.withTts })}
-      ${sel('mode', 'Mode', options.modes.map((m) => [m, humanize(m)]))}
-    </div>
-    <div class="row2">
-      ${sel('notionDatabase', 'Notion database', [['', options.notionDatabases.length ? 'Do not publish' : 'None configured'],
-        ...options.notionDatabases.map((d) => [d.id, d.name || d.id])], { disabled: !options.notionDatabases.length })}
-      ${sel('upload', 'Artifact upload', options.uploadOptions.map((u) => [u, humanize(u)]),
-        { hint: options.storage === 's3' ? 'S3 storage is configured.' : 'Artifacts stay on this machine.' })}
-    </div>
-    <${Field} id=${`${id}-priority`} label="Priority" error=${fields.priority}
-        hint=${`Higher runs first (${options.limits.minPriority} to ${options.limits.maxPriority}).`}>
-      <input id=${`${id}-priority`} name="priority" type="number" step="1"
-        min=${options.limits.minPriority} max=${options.limits.maxPriority}
-        value=${v.priority} onInput=${set('priority')}
-        aria-invalid=${fields.priority ? 'true' : undefined}
-        aria-describedby=${describedBy(`${id}-priority`, fields.priority, true)} />
-    </${Field}>
-    ${(p.params || []).length ? html`<fieldset class=${`params${fields.params ? ' has-error' : ''}`}>
-      <legend>Preset parameters</legend>
-      ${p.params.map((name) => html`<${Field} id=${`${id}-param-${name}`} label=${name}>
-        <input id=${`${id}-param-${name}`} type="text" value=${params[name] || ''}
-          onInput=${(e) => { const val = e.currentTarget.value; setParams((o) => ({ ...o, [name]: val })); }} />
-      </${Field}>`)}
-      ${fields.params ? html`<p class="field-error" role="alert">${fields.params}</p>` : null}
-    </fieldset>` : null}
-    <${ErrorBox} error=${error} title="The job was not submitted" />
-    ${done ? html`<p class="notice notice-ok" role="status">Job <a href=${`#/jobs/${done}`}>#${done}</a> submitted.</p>` : null}
-    <button type="submit" class="btn btn-primary" disabled=${busy || upload.status === 'uploading'}>
-      ${busy ? 'Submitting…' : 'Submit job'}</button>
-  </form>`;
 }
 
 // --------------------------------------------------------------- job list
@@ -254,6 +46,30 @@ function useDebounced(value, ms) {
     return () => clearTimeout(t);
   }, [value]);
   return d;
+}
+
+// What a batch row says in the input column: its size and how far it got.
+export function batchSummary(b) {
+  if (!b) return '';
+  const finished = (b.succeeded || 0) + (b.failed || 0) + (b.canceled || 0);
+  const parts = [`${finished} of ${b.total} done`];
+  if (b.running) parts.push(`${b.running} running`);
+  if (b.failed) parts.push(`${b.failed} failed`);
+  if (b.canceled) parts.push(`${b.canceled} canceled`);
+  return parts.join(' · ');
+}
+
+function BatchCell({ job, nameOf }) {
+  const b = job.batch || { total: 0 };
+  const md = job.sweep && job.sweep.md;
+  const swept = Object.keys(job.sweep || {}).filter((n) => n !== 'md');
+  let input = Array.isArray(md) ? `${md.length} inputs`
+    : md && typeof md === 'object' ? `folder ${md.dir || '(input root)'}${md.glob ? ` (${md.glob})` : ''}`
+      : job.md ? nameOf(job.md) : '';
+  if (swept.length) input += `${input ? ' · ' : ''}over ${swept.join(', ')}`;
+  return html`<span class="batch-tag">Batch · ${b.total} run${b.total === 1 ? '' : 's'}</span>
+    <span title=${input}>${input}</span>
+    <span class="batch-counts" data-testid="batch-counts">${batchSummary(b)}</span>`;
 }
 
 export function LiveBadge({ status }) {
@@ -311,6 +127,7 @@ function JobList({ me, options }) {
       onStatus: setLive,
       onEvent: (type, job) => {
         if (type === 'job_log' || !job || !job.jobId) return;
+        if (job.batchId) return; // a batch's run: the batch's own row shows it
         setData((d) => {
           const i = d.items.findIndex((x) => x.jobId === job.jobId);
           const fit = matches(job, fRef.current);
@@ -376,8 +193,10 @@ function JobList({ me, options }) {
         ${admin ? html`<th scope="col">Owner</th>` : null}</tr></thead>
       <tbody>
         ${data.items.map((j) => html`<tr key=${j.jobId} data-job-id=${j.jobId} data-state=${j.state}>
-          <td data-label="Job"><a href=${`#/jobs/${j.jobId}`} class="job-link">#${j.jobId}</a></td>
-          <td data-label="Input" class="input-cell"><span title=${j.md || ''}>${nameOf(j.md)}</span>
+          <td data-label="Job"><a href=${j.kind === 'batch' ? `#/batches/${j.jobId}` : `#/jobs/${j.jobId}`}
+            class="job-link">#${j.jobId}</a></td>
+          <td data-label="Input" class="input-cell">${j.kind === 'batch' ? html`<${BatchCell} job=${j} nameOf=${nameOf} />`
+            : html`<span title=${j.md || ''}>${nameOf(j.md)}</span>`}
             ${j.parentJobId ? html`<span class="parent">rerun of <a href=${`#/jobs/${j.parentJobId}`}>#${j.parentJobId}</a></span>` : null}</td>
           <td data-label="Preset">${presetLabel(options, j.preset)}</td>
           <td data-label="State"><${Badge} state=${j.state} /></td>

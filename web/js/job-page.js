@@ -312,7 +312,7 @@ function ActionDialog({ action, job, options, onClose, onDone }) {
   </${Dialog}>`;
 }
 
-function Actions({ job, options, onDone }) {
+export function Actions({ job, options, onDone }) {
   const [open, setOpen] = useState(null);
   const lessonPreset = (options.presets.find((p) => p.id === job.preset) || {}).workflow;
   // Each action says the states it is allowed in (job-options allowedStates).
@@ -384,6 +384,10 @@ export function JobPage({ id, me }) {
   const nameOf = useFileNames();
 
   useEffect(() => { document.title = `Job #${id} · batchbox`; }, [id]);
+  // A batch has its own page (its runs side by side).
+  useEffect(() => {
+    if (job && job.kind === 'batch') location.replace(`#/batches/${job.jobId}`);
+  }, [job && job.kind]);
 
   useEffect(() => {
     let gone = false;
@@ -455,6 +459,11 @@ export function JobPage({ id, me }) {
     </div>
     ${job.parentJobId ? html`<p class="parent-note" data-testid="parent">Rerun of job
       <a href=${`#/jobs/${job.parentJobId}`}>#${job.parentJobId}</a>.</p>` : null}
+    ${job.batchId ? html`<p class="parent-note" data-testid="batch-of">One run of batch
+      <a href=${`#/batches/${job.batchId}`}>#${job.batchId}</a>.</p>` : null}
+    ${job.kind === 'batch' ? html`<p class="notice notice-info" data-testid="batch-link">This is a batch of
+      ${job.batch ? job.batch.total : ''} runs. <a href=${`#/batches/${job.jobId}`}>Open the batch page</a>
+      to see its results side by side and pick the best ones.</p>` : null}
     <div class="job-progress">
       <${Progress} value=${job.state === 'succeeded' ? 1 : job.progress} state=${job.state} label="Job progress" />
       <span class="small">${Math.round((job.state === 'succeeded' ? 1 : job.progress || 0) * 100)}%</span>

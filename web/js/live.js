@@ -6,7 +6,9 @@
 // every retained event missed meanwhile is replayed in order.
 import { API, api, qs, ApiError } from './api.js';
 
-const EVENTS = ['job_created', 'job_state_changed', 'job_progress', 'job_log'];
+// job_updated: a batch's coalesced update as the API contract names it (the
+// server may send those as job_state_changed / job_progress instead).
+const EVENTS = ['job_created', 'job_state_changed', 'job_progress', 'job_updated', 'job_log'];
 
 export class LiveStream {
   // opts: {jobId?, logs?, fromStart?, onEvent(type, data, id), onStatus(s)}
