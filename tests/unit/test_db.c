@@ -1159,6 +1159,29 @@ TEST(trim_keeps_the_newest_n)
     fx_close(&f);
 }
 
+/* Ids jump at every start (event epochs): the trim still keeps the newest
+ * n rows, not the ids within n of the newest. */
+TEST(trim_keeps_the_newest_n_across_an_epoch_jump)
+{
+    OPEN_FX(f);
+    for (int i = 0; i < 3; i++)
+        CHECK(submit(f.d, "noop", 0) > 0);
+    int64_t floor = 0;
+    CHECK_EQ_INT(repo_events_new_epoch(f.d, f.seen.ids[2] + 5000000, &floor), BB_OK);
+    for (int i = 0; i < 3; i++)
+        CHECK(submit(f.d, "noop", 0) > 0);
+    CHECK(f.seen.ids[3] > floor);
+    int64_t del = -1;
+    CHECK_EQ_INT(repo_events_trim(f.d, 10, &del), BB_OK);
+    CHECK_EQ_INT(del, 0);
+    CHECK_EQ_INT(repo_events_trim(f.d, 4, &del), BB_OK);
+    CHECK_EQ_INT(del, 2);
+    CHECK_EQ_INT(replay(f.d, 0, INT64_MAX, 0, 0, true, 0), BB_OK);
+    CHECK_EQ_INT(col.n, 4);
+    CHECK_EQ_INT(col.ids[0], f.seen.ids[2]);
+    fx_close(&f);
+}
+
 TEST(trim_deletes_in_several_chunks)
 {
     OPEN_FX(f);

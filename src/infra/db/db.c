@@ -130,6 +130,7 @@ struct db {
     int64_t werr_ms, wok_ms;      /* when it happened; the last good commit */
     uint64_t write_errors;        /* batches that met a storage error */
     int64_t probe_ms;             /* the last health probe (db_health) */
+    uint64_t probe_errors;        /* write_errors when that probe ran */
     int probe_rc;                 /* and its result */
 
     db_commit_hook hook;          /* set before the first write */
@@ -902,7 +903,9 @@ void db_health(db *d, bool probe, struct db_health *out)
     /* at most one probe a second, however often /health is asked */
     int64_t now = bb_mono_us() / 1000;
     pthread_mutex_lock(&d->hmu);
-    bool fresh = d->probe_ms && now - d->probe_ms < PROBE_EVERY_MS;
+    /* a write that failed since the last probe makes its answer stale */
+    bool fresh = d->probe_ms && now - d->probe_ms < PROBE_EVERY_MS &&
+                 d->probe_errors == (uint64_t)d->write_errors;
     out->probe_rc = fresh ? d->probe_rc : BB_OK;
     pthread_mutex_unlock(&d->hmu);
     if (probe && !fresh) {
@@ -910,6 +913,7 @@ void db_health(db *d, bool probe, struct db_health *out)
         pthread_mutex_lock(&d->hmu);
         d->probe_ms = now;
         d->probe_rc = out->probe_rc;
+        d->probe_errors = (uint64_t)d->write_errors;
         pthread_mutex_unlock(&d->hmu);
     }
     pthread_mutex_lock(&d->hmu);

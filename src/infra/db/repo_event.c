@@ -333,10 +333,14 @@ struct trim_arg {
     int64_t retain, deleted;
 };
 
-/* Deletes in chunks so one maintenance transaction stays short. */
+/* Deletes in chunks so one maintenance transaction stays short.  Keeps the
+ * newest :retain rows by count, not by id distance: ids jump at every start
+ * (the event epochs, docs/operations.md), so "max(id) - retain" would drop
+ * the whole log before a restart. */
 static const char SQL_TRIM[] =
     "DELETE FROM job_events WHERE id IN (SELECT id FROM job_events WHERE id <= "
-    "(SELECT max(id) FROM job_events) - :retain ORDER BY id LIMIT 5000)";
+    "(SELECT id FROM job_events ORDER BY id DESC LIMIT 1 OFFSET :retain) "
+    "ORDER BY id LIMIT 5000)";
 
 static int op_trim(db_conn *c, void *arg, db_outbox *out)
 {
