@@ -389,15 +389,16 @@ static bool input_from_parent(bb_app *app, const job *j, const char *name, const
     return ok;
 }
 
-/* The local path of a job's uploaded input: the file itself with the fs
- * driver, a copy in the work directory with S3.  false with a message. */
-static bool input_from_upload(bb_app *app, const job *j, const char *workdir, char *path,
-                              size_t cap, char *error, size_t errcap, bool *retryable)
+/* The local path of upload file_id in dir: a link to the file itself with
+ * the fs driver, a copy with S3.  false with a message. */
+static bool stage_upload(bb_app *app, int64_t file_id, const char *dir, char *path,
+                         size_t cap, char *error, size_t errcap, bool *retryable)
 {
+    const char *workdir = dir;
     file_rec f;
-    if (repo_file_get(app->db, j->file_id, 0, &f) != BB_OK) {
+    if (repo_file_get(app->db, file_id, 0, &f) != BB_OK) {
         snprintf(error, errcap, "the uploaded input upl_%lld no longer exists",
-                 (long long)j->file_id);
+                 (long long)file_id);
         *retryable = false;
         return false;
     }
@@ -433,12 +434,53 @@ static bool stage_input(bb_app *app, const job *j, const struct workflow *wf,
         return input_from_parent(app, j, wf->parent_input, workdir, input, cap, error, errcap,
                                  retryable);
     if (j->file_id)
-        return input_from_upload(app, j, workdir, input, cap, error, errcap, retryable);
+        return stage_upload(app, j->file_id, workdir, input, cap, error, errcap, retryable);
     /* a path in the input root: checked again now, without following
      * links out of the root (docs/templates-and-inputs.md) */
     if (j->input_path)
         return svc_input_stage(app->cfg, j->input_path, workdir, input, cap, error, errcap,
                                retryable) == 0;
+    return true;
+}
+
+/* Stages the uploads that j's `file` params name (docs/parameters.md), each
+ * in its own folder "param-NAME" of the work directory, into *staged
+ * (NAME -> path; caller frees; NULL when there are none).  Ownership was
+ * checked at submit.  false with error and *retryable set. */
+static bool stage_file_params(bb_app *app, const bb_preset *preset, const cJSON *params,
+                              const char *workdir, cJSON **staged, char *error,
+                              size_t errcap, bool *retryable)
+{
+    *staged = NULL;
+    for (size_t i = 0; preset && i < preset->nparams; i++) {
+        const bb_param *pm = &preset->params[i];
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(params, pm->name);
+        int64_t fid;
+        if (pm->type != BB_PT_FILE || !cJSON_IsString(v) ||
+            strncmp(v->valuestring, "upl_", 4) != 0 ||
+            bb_parse_i64(v->valuestring + 4, &fid) != 0)
+            continue;
+        char dir[PATH_MAX], path[PATH_MAX];
+        if ((size_t)snprintf(dir, sizeof dir, "%s/param-%s", workdir, pm->name) >=
+                sizeof dir ||
+            bb_mkdirs(dir, false) != 0) {
+            snprintf(error, errcap, "cannot prepare the folder of param \"%s\"", pm->name);
+            *retryable = true;
+            return false;
+        }
+        if (!stage_upload(app, fid, dir, path, sizeof path, error, errcap, retryable))
+            return false;
+        if (!*staged && !(*staged = cJSON_CreateObject())) {
+            snprintf(error, errcap, "out of memory");
+            *retryable = true;
+            return false;
+        }
+        if (!cJSON_AddStringToObject(*staged, pm->name, path)) {
+            snprintf(error, errcap, "out of memory");
+            *retryable = true;
+            return false;
+        }
+    }
     return true;
 }
 
@@ -554,14 +596,22 @@ static enum exec_result execute(bb_app *app, const job *j, const bb_preset *pres
     ctx.artifacts_s3 = wants_s3(app, j);
     artifact_prefix(app, j, ctx.artifacts_s3, prefix, sizeof prefix);
     cJSON *params = cJSON_Parse(j->params ? j->params : "{}");
+    cJSON *staged = NULL;
+    if (!stage_file_params(app, preset, params, workdir, &staged, error, errcap, retryable)) {
+        cJSON_Delete(staged);
+        cJSON_Delete(params);
+        return EXEC_FAILED;
+    }
     ctx.input_path = input[0] ? input : j->input_path;
     ctx.outdir = outdir;
     ctx.workdir = workdir;
     ctx.params = params;
+    ctx.staged_files = staged;
     ctx.artifact_prefix = prefix;
     enum exec_result res = wf->run(&ctx);
     snprintf(error, errcap, "%s", ctx.error);
     *retryable = res == EXEC_FAILED && wf->retryable(&ctx);
+    cJSON_Delete(staged);
     cJSON_Delete(params);
     bb_rmtree(workdir);
     return res;

@@ -36,8 +36,13 @@ LESSONISH = {"id": "choose", "workflow": "noop", "maxAttempts": 1,
                         {"name": "req", "type": "bool", "required": True}]}
 
 
+# reads a file param's bytes: an upload id reaches the program as a path
+READFILE = {"id": "readfile", "workflow": "command", "maxAttempts": 1,
+            "argv": ["wc", "-c", "{param.f}"], "params": [{"name": "f", "type": "file"}]}
+
+
 def _server():
-    return Server(presets_extra=[TYPED, LESSONISH])
+    return Server(presets_extra=[TYPED, LESSONISH, READFILE])
 
 
 def _post(s, params, preset="typed", **extra):
@@ -162,7 +167,12 @@ def test_file_param_takes_own_upload_or_input_path():
     upl = r.body["fileId"]
     jid = s.submit(preset="typed", params={"mask": upl})
     assert s.job(jid)["params"]["mask"] == upl
-    assert "mask=" + upl in _lines(s, jid)
+    # the program gets a path to the upload's bytes, staged in its work directory
+    staged = [ln[5:] for ln in _lines(s, jid) if ln.startswith("mask=")]
+    assert len(staged) == 1 and staged[0].endswith("/param-mask/mask.png"), staged
+    jid = s.submit(preset="readfile", params={"f": upl})
+    assert any(ln.startswith("72 ") and ln.endswith("/param-f/mask.png")
+               for ln in _lines(s, jid)), _lines(s, jid)
     jid = s.submit(preset="typed", params={"mask": "sub/c.md"})
     assert s.job(jid)["params"]["mask"] == "sub/c.md"
     # the program gets the real path inside the input root, checked again at run time

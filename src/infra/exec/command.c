@@ -111,13 +111,26 @@ static const struct path_placeholder *path_placeholder_named(const char *name, s
 
 /* A `file` param's path value as the program gets it: the real path of a
  * regular file inside the input root, checked again now (a symlink
- * swapped in after submit does not lead out).  Upload ids and calls
- * without a configuration (unit tests) keep the value.  Caller frees;
+ * swapped in after submit does not lead out); an upload id becomes the
+ * path the attempt staged it at (ctx->staged_files).  Calls without a
+ * configuration (unit tests) keep the value.  Caller frees;
  * NULL with a message in err. */
 static char *file_param_path(const exec_ctx *ctx, const char *key, const char *value,
                              char *err, size_t errlen)
 {
-    if (!ctx->cfg || strncmp(value, "upl_", 4) == 0)
+    if (strncmp(value, "upl_", 4) == 0) {
+        /* an upload: the file the attempt staged in the work directory */
+        const cJSON *st = ctx->staged_files
+                              ? cJSON_GetObjectItemCaseSensitive(ctx->staged_files, key)
+                              : NULL;
+        if (cJSON_IsString(st))
+            return strdup(st->valuestring);
+        if (!ctx->cfg)
+            return strdup(value);   /* called directly (unit tests) */
+        snprintf(err, errlen, "param \"%s\": the upload %.40s was not staged", key, value);
+        return NULL;
+    }
+    if (!ctx->cfg)
         return strdup(value);
     char root[PATH_MAX], joined[PATH_MAX * 2], real[PATH_MAX];
     if (!realpath(ctx->cfg->input_root, root)) {

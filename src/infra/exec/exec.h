@@ -30,6 +30,10 @@ typedef struct exec_ctx {
     const char *outdir;            /* exists, empty at start of the attempt */
     const char *workdir;           /* exists; the child's cwd */
     const struct cJSON *params;    /* job params object (borrowed), may be NULL */
+    /* NAME -> absolute path of the copy or link of each `file` param that
+     * names an upload, staged in the work directory by the attempt service
+     * (borrowed), may be NULL */
+    const struct cJSON *staged_files;
     atomic_bool *cancel;           /* set by another thread: stop soon */
     int kill_grace_ms;             /* SIGTERM → SIGKILL delay; default 5000 */
     /* Called for each complete output line (without the newline; lines
