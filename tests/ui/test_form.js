@@ -139,7 +139,7 @@ module.exports = [{
     // filter by a swept value
     await page.getByLabel('size', { exact: true }).selectOption('64');
     await h.waitFor(async () => (await page.locator('.run-card').count()) === 1, 5000, 'one run of size 64');
-    await page.locator('.run-card .run-params').getByText('64').waitFor();
+    await page.locator('.run-card .run-params').getByText('64', { exact: true }).waitFor();
   },
 }, {
   name: 'templates: save (shared), load into the form, delete',
