@@ -557,12 +557,7 @@ int svc_jobs_page(bb_app *app, const struct principal *who, const struct job_que
                                             (long long)batch);
         f.batch_id = batch;
     }
-    if (repo_job_list(app->db, &f, &out->items, &out->n) != BB_OK)
-        return bb_fail(e, BB_EIO, "database error");
-    if (out->n == (size_t)f.limit && out->n > 0)
-        snprintf(out->next_cursor, sizeof out->next_cursor, "%lld",
-                 (long long)out->items[out->n - 1].id);
-    return BB_OK;
+    return svc_job_page_fill(app, &f, out, e);
 }
 
 /* ---- actions --------------------------------------------------------------- */

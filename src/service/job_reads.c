@@ -12,17 +12,12 @@
 #include "service/uploads.h"
 #include "util/util.h"
 
-int svc_job_list(bb_app *app, const struct principal *who, const char *state,
-                 const char *preset, const char *q, const char *limit, const char *cursor,
-                 struct job_page *out, bb_errctx *e)
+int svc_job_page_fill(bb_app *app, const struct job_filter *f, struct job_page *out,
+                      bb_errctx *e)
 {
-    struct job_filter f;
-    memset(out, 0, sizeof *out);
-    if (svc_job_filter(app, who, state, preset, q, limit, cursor, &f, e) != BB_OK)
-        return e->code;
-    if (repo_job_list(app->db, &f, &out->items, &out->n) != BB_OK)
+    if (repo_job_list(app->db, f, &out->items, &out->n) != BB_OK)
         return bb_fail(e, BB_EIO, "database error");
-    if (out->n == (size_t)f.limit && out->n > 0)
+    if (out->n == (size_t)f->limit && out->n > 0)
         snprintf(out->next_cursor, sizeof out->next_cursor, "%lld",
                  (long long)out->items[out->n - 1].id);
     return BB_OK;

@@ -24,11 +24,11 @@ struct job_page {
     char next_cursor[24];    /* "" on the last page */
 };
 
-/* Lists the jobs who may see, filtered by the query values (each may be
- * NULL; field errors for bad state/limit/cursor). */
-int svc_job_list(bb_app *app, const struct principal *who, const char *state,
-                 const char *preset, const char *q, const char *limit, const char *cursor,
-                 struct job_page *out, bb_errctx *e);
+struct job_filter;
+/* Fills out with one page of the jobs f selects (svc_job_filter built it)
+ * and the next page's cursor; callers: svc_jobs_page (service/batches.c). */
+int svc_job_page_fill(bb_app *app, const struct job_filter *f, struct job_page *out,
+                      bb_errctx *e);
 void job_page_clear(struct job_page *p);
 
 /* BB_OK when who may see job id, else BB_ENOTFOUND (or a database error)
