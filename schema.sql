@@ -226,3 +226,9 @@ CREATE INDEX jobs_claim ON jobs (priority DESC, id) WHERE state = 'queued' AND k
 CREATE INDEX jobs_batch_state ON jobs (batch_id, state) WHERE batch_id IS NOT NULL;
 CREATE INDEX jobs_batch_open ON jobs (updated_at) WHERE kind = 'batch'
     AND state IN ('queued', 'running');
+
+-- migration 9
+-- Why a job that has not started cannot start yet (the DTO's waitingFor):
+-- the jobs it depends on, a resource pool, a paused queue, a rate limit.
+-- NULL when nothing holds it back.
+ALTER TABLE jobs ADD COLUMN waiting_for TEXT;

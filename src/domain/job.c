@@ -144,6 +144,7 @@ static const struct dto_field {
     {"notionUrl", DTO_STR, offsetof(job, notion_url)},
     {"pageUrl", DTO_STR, offsetof(job, page_url)},
     {"error", DTO_STR, offsetof(job, error)},
+    {"waitingFor", DTO_STR, offsetof(job, waiting_for)},
     {"ownerId", DTO_ID, offsetof(job, owner_id)},
     {"createdAt", DTO_TIME, offsetof(job, created_at)},
     {"updatedAt", DTO_TIME, offsetof(job, updated_at)},

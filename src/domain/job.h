@@ -70,6 +70,10 @@ typedef struct job {
     char *sweep;               /* a parent: the request's sweep (JSON text) */
     int batch_total, batch_queued, batch_running;   /* a parent: children by state */
     int batch_succeeded, batch_failed, batch_canceled;
+    /* Why a job that is not running yet cannot start (docs/api.md, "The
+     * job DTO"): e.g. the jobs it depends on, a busy resource pool or a
+     * paused preset; NULL when nothing holds it. */
+    char *waiting_for;
 } job;
 
 /* Whether j is a batch parent (kind "batch"). */

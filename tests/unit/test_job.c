@@ -26,7 +26,7 @@ static const char *const dto_keys[] = {
     "voiceId", "forceTts", "notionDatabase", "mode", "priority", "params", "progress",
     "attempts", "maxAttempts", "parentJobId", "kind", "batchId", "batch", "sweep",
     "manifestPath", "notionUrl",
-    "pageUrl", "error", "ownerId", "createdAt", "updatedAt", "startedAt",
+    "pageUrl", "error", "waitingFor", "ownerId", "createdAt", "updatedAt", "startedAt",
     "finishedAt",
 };
 #define NKEYS (sizeof dto_keys / sizeof dto_keys[0])

@@ -27,7 +27,7 @@ static const struct db_col JOB_MAP[] = {
     C(updated_at, I64), C(started_at, I64), C(finished_at, I64), C(file_id, ID),
     C(voice_id, STR), C(kind, STR), C(batch_id, ID), C(sweep, STR), C(batch_total, INT),
     C(batch_queued, INT), C(batch_running, INT), C(batch_succeeded, INT), C(batch_failed, INT),
-    C(batch_canceled, INT),
+    C(batch_canceled, INT), C(waiting_for, STR),
 };
 #undef C
 
