@@ -327,7 +327,10 @@ api_suite() {
         SUITE_LINES+=("$(printf '%-16s missing tests/api/run.py (1 failed)' "$1")")
         return 0
     fi
-    run_suite "$1" python3 tests/api/run.py --bin "$2"
+    # Test files run API_JOBS at a time (tests/api/run.py --jobs): most of a
+    # test's time is spent waiting on servers, so three files at a time fill
+    # two cores without starving one another.
+    run_suite "$1" python3 tests/api/run.py --bin "$2" --jobs "${API_JOBS:-3}"
 }
 
 # The test suites' own tools: Node.js + npm (Debian's, when the machine has

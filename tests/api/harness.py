@@ -76,7 +76,30 @@ def wait_until(pred, timeout, interval=0.02, what="condition"):
         time.sleep(interval)
 
 
+_PORT_LOCK = threading.Lock()
+_PORT_NEXT = [None]
+
+
 def free_port():
+    """A free loopback port.  When run.py runs test files in parallel it gives each runner
+    its own slice of ports below the kernel's ephemeral range (BB_PORT_RANGE="LO-HI"), so
+    two runners never pick the same port between the probe and the server's bind."""
+    rng = os.environ.get("BB_PORT_RANGE")
+    if rng:
+        lo, hi = (int(x) for x in rng.split("-"))
+        with _PORT_LOCK:
+            for _ in range(hi - lo + 1):
+                p = _PORT_NEXT[0] if _PORT_NEXT[0] is not None else lo
+                _PORT_NEXT[0] = lo if p >= hi else p + 1
+                s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                try:
+                    s.bind(("127.0.0.1", p))
+                    return p
+                except OSError:
+                    continue
+                finally:
+                    s.close()
+        raise AssertionError(f"no free port in BB_PORT_RANGE {rng}")
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     try:
         s.bind(("127.0.0.1", 0))

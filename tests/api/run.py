@@ -1,19 +1,24 @@
 #!/usr/bin/env python3
 """Runner for the batchbox black-box API tests.
 
-Usage: tests/api/run.py --bin build/batchbox [-k FILTER] [-v] [--timeout SEC]
+Usage: tests/api/run.py --bin build/batchbox [-k FILTER] [-v] [--timeout SEC] [--jobs N]
 
 Discovers tests/api/test_*.py, runs every test_* function in its own thread with a per-test
 timeout, then checks every server the test started: still healthy, stops with exit code 0
 on SIGTERM, and no sanitizer report on its stderr. Prints "ok - file::name (0.42s)" or
 "FAIL - ..." with the reason, and ends with the line "N passed, N failed". Exit 1 on any
 failure. Env: BB_KEEP=1 keeps data dirs of failed tests; BB_SLOW=F multiplies timeouts.
+
+--jobs N (default: BB_API_JOBS, else 1) runs N test files at a time, each file in its own
+runner process with its own slice of loopback ports (harness.free_port); a file's tests still
+run one after another, and each file's output is printed whole when it ends.
 """
 
 import argparse
 import importlib.util
 import inspect
 import os
+import subprocess
 import sys
 import threading
 import time
@@ -25,10 +30,12 @@ sys.path.insert(0, HERE)
 import harness  # noqa: E402
 
 
-def discover(filter_):
+def discover(filter_, only_file=None):
     tests = []
     for fn in sorted(os.listdir(HERE)):
         if not (fn.startswith("test_") and fn.endswith(".py")):
+            continue
+        if only_file and fn != only_file:
             continue
         spec = importlib.util.spec_from_file_location(fn[:-3], os.path.join(HERE, fn))
         mod = importlib.util.module_from_spec(spec)
@@ -141,6 +148,63 @@ class Finisher:
         return not failed
 
 
+def run_parallel(args, binpath):
+    """Runs each selected test file in a child runner (--jobs 1), args.jobs at a time, the
+    biggest files first; prints each child's output when it ends; sums the counts."""
+    files = sorted({full.split("::")[0] for full, _ in discover(args.k)},
+                   key=lambda f: -os.path.getsize(os.path.join(HERE, f)))
+    queue = list(files)
+    lock = threading.Lock()
+    totals = {"passed": 0, "failed": 0, "failures": []}
+    t_all = time.monotonic()
+
+    def worker(slot):
+        lo = 20000 + slot * 1500  # below the kernel's ephemeral range (32768-)
+        while True:
+            with lock:
+                if not queue:
+                    return
+                fn = queue.pop(0)
+            cmd = [sys.executable, os.path.abspath(__file__), "--bin", binpath, "--jobs", "1",
+                   "--timeout", str(args.timeout), "--file", fn]
+            for k in args.k:
+                cmd += ["-k", k]
+            if args.v:
+                cmd.append("-v")
+            env = dict(os.environ, BB_PORT_RANGE=f"{lo}-{lo + 1499}")
+            p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
+            out = p.stdout.decode("utf-8", "replace")
+            n_ok = n_bad = 0
+            for line in out.splitlines():
+                if line.startswith("ok - "):
+                    n_ok += 1
+                elif line.startswith("FAIL - "):
+                    n_bad += 1
+            if p.returncode != 0 and n_bad == 0:
+                n_bad = 1  # the child runner itself failed
+            with lock:
+                sys.stdout.write(f"--- {fn}\n" + "".join(
+                    line + "\n" for line in out.splitlines()
+                    if not line.startswith(("total time", "failed: "))
+                    and not (line.endswith(" failed") and " passed, " in line)))
+                sys.stdout.flush()
+                totals["passed"] += n_ok
+                totals["failed"] += n_bad
+                if n_bad:
+                    totals["failures"].append(fn)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(args.jobs)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if totals["failures"]:
+        print("failed: " + " ".join(totals["failures"]))
+    print(f"total time {time.monotonic() - t_all:.1f}s ({args.jobs} at a time)")
+    print(f"{totals['passed']} passed, {totals['failed']} failed")
+    return 1 if totals["failed"] else 0
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", required=True)
@@ -148,6 +212,8 @@ def main():
     ap.add_argument("-v", action="store_true", help="print server stderr tails for passing "
                                                     "tests too")
     ap.add_argument("--timeout", type=float, default=60.0)
+    ap.add_argument("--file", help="only this test file (used by --jobs)")
+    ap.add_argument("--jobs", type=int, default=int(os.environ.get("BB_API_JOBS", "1") or 1))
     args = ap.parse_args()
 
     binpath = os.path.abspath(args.bin)
@@ -159,7 +225,9 @@ def main():
     keep = os.environ.get("BB_KEEP") == "1"
     timeout = args.timeout * harness.SLOW
 
-    tests = discover(args.k)
+    if args.jobs > 1:
+        return run_parallel(args, binpath)
+    tests = discover(args.k, args.file)
     passed = failed = 0
     failures = []
     t_all = time.monotonic()
