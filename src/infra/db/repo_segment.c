@@ -212,6 +212,38 @@ int repo_segment_patch(db *d, seg_rec *s, int64_t expect_version, seg_rec *curre
     return db_write(d, op_patch, &a);
 }
 
+static const char SQL_GALLERY_BATCH[] =
+    "SELECT s.job_id, count(*), ifnull(sum(s.nflags > 0), 0), "
+    "ifnull(sum(s.state = 'reviewed'), 0) FROM segments s JOIN jobs j ON j.id = s.job_id "
+    "WHERE j.batch_id = :id GROUP BY s.job_id ORDER BY s.job_id";
+static const char SQL_GALLERY_ONE[] =
+    "SELECT job_id, count(*), ifnull(sum(nflags > 0), 0), ifnull(sum(state = 'reviewed'), 0) "
+    "FROM segments WHERE job_id = :id GROUP BY job_id";
+
+static void fill_counts(db_q *q, void *rec)
+{
+    struct seg_counts *c = rec;
+    c->job_id = db_col_i64(q, 0);
+    c->total = db_col_i64(q, 1);
+    c->flagged = db_col_i64(q, 2);
+    c->reviewed = db_col_i64(q, 3);
+}
+
+static void clear_counts(void *rec) { (void)rec; }
+
+int repo_segment_gallery_counts(db *d, int64_t id, bool is_batch, struct seg_counts **out,
+                                size_t *n)
+{
+    db_q q;
+    db_prepare_read(&q, d, is_batch ? SQL_GALLERY_BATCH : SQL_GALLERY_ONE);
+    db_bind_i64(&q, ":id", id);
+    void *items;
+    int rc = db_collect(&q, sizeof **out, 0, fill_counts, clear_counts, &items, n);
+    db_release(&q);
+    *out = items;
+    return rc;
+}
+
 static const char SQL_ALL[] =
     "SELECT " SEG_COLS " FROM segments WHERE job_id = :job_id ORDER BY n LIMIT :limit";
 

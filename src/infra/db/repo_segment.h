@@ -64,6 +64,17 @@ int repo_segment_get(db *d, int64_t job_id, int64_t n, seg_rec *out);
  * writer operation, so two concurrent patches cannot both pass. */
 int repo_segment_patch(db *d, seg_rec *s, int64_t expect_version, seg_rec *current);
 
+/* Segment counts of one job (the gallery's QA counts). */
+struct seg_counts {
+    int64_t job_id, total, flagged, reviewed;
+};
+
+/* The counts of the jobs of a gallery that have segments, by job id: the
+ * children of batch id, or job id alone (!is_batch).  *out: caller frees
+ * (NULL when none). */
+int repo_segment_gallery_counts(db *d, int64_t id, bool is_batch, struct seg_counts **out,
+                                size_t *n);
+
 /* Every segment of job_id in order (caller clears each and frees the
  * array); at most max (0 = no cap). */
 int repo_segment_load_all(db *d, int64_t job_id, size_t max, seg_rec **out, size_t *n);
