@@ -181,7 +181,7 @@ static const char COMPONENTS[] =
     "      'error': {'type': ['string', 'null']},"
     "      'artifacts': {'type': 'array',"
     "        'items': {'$ref': '#/components/schemas/GalleryArtifact'}},"
-    "      'qa': {'type': ['object', 'null'], 'description': 'a translate job: its segments,"
+    "      'qa': {'type': 'object', 'description': 'translate jobs only: their segments,"
     " how many QA flagged and how many are reviewed',"
     "        'properties': {'segments': {'type': 'integer'}, 'flagged': {'type': 'integer'},"
     "          'reviewed': {'type': 'integer'}}}}},"
