@@ -253,6 +253,13 @@ static int parse_translate_to(load_ctx *x, const cJSON *it, const char *path, bb
         cfg_key_path(kp, sizeof kp, path, "translateTo");
         return cfg_fail(x, "\"%s\" must be a language tag such as \"es\" or \"pt-BR\"", kp);
     }
+    /* "translate" comes before "translateTo" in PRESET_KEYS: parsed by now */
+    if (p->translate_to && !p->translate) {
+        char kp[KEY_PATH_MAX];
+        cfg_key_path(kp, sizeof kp, path, "translateTo");
+        return cfg_fail(x, "\"%s\" needs the preset's \"translate\" object (provider and pair)",
+                        kp);
+    }
     return 0;
 }
 

@@ -606,12 +606,6 @@ static int lesson_check_job(const bb_config *cfg, const bb_preset *p, const job 
         snprintf(msg, msglen, "no voices are configured on this server");
         return -1;
     }
-    if (p->translate_to && !lesson_tr_pair(p)) {
-        *field = "preset";
-        snprintf(msg, msglen, "preset \"%s\" sets translateTo without a translate object "
-                 "naming a pair", p->id);
-        return -1;
-    }
     return 0;
 }
 
