@@ -35,6 +35,7 @@ static void free_preset_more(void *elem)
 {
     cfg_free_strv(((bb_preset *)elem)->argv);
     cfg_free_params(elem);
+    cfg_free_translate(((bb_preset *)elem)->translate);
 }
 
 /* ---- array elements ------------------------------------------------- */
@@ -112,10 +113,10 @@ static bool accent_ok(const char *s)
 }
 
 enum { P_ID, P_LABEL, P_WORKFLOW, P_ARGV, P_TIMEOUT, P_ATTEMPTS, P_CONC,
-       P_DELAY, P_DEFAULTS, P_GAP, P_PARAMS, P_NKEYS };
+       P_DELAY, P_DEFAULTS, P_GAP, P_PARAMS, P_TRANSLATE, P_NKEYS };
 static const char *const PRESET_KEYS[] = {
     "id", "label", "workflow", "argv", "timeoutSec", "maxAttempts",
-    "concurrency", "retryDelayMs", "defaults", "gapMs", "params", NULL,
+    "concurrency", "retryDelayMs", "defaults", "gapMs", "params", "translate", NULL,
 };
 enum { D_TTS, D_ACCENT, D_MODE, D_UPLOAD, D_NOTION, D_NKEYS };
 static const char *const DEFAULT_KEYS[] = {
@@ -244,6 +245,7 @@ static const struct {
     {"argv", parse_argv},
     {"defaults", parse_lesson_defaults},
     {"gapMs", parse_gap},
+    {"translate", cfg_parse_translate},
 };
 
 /* w's declaration of preset key name, or NULL. */
