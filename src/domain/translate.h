@@ -90,10 +90,10 @@ void tr_masked_free(struct tr_masked *m);
 char *tr_masked_render(const struct tr_masked *m, const char *open, const char *close,
                        const char *escape);
 /* Puts the original runs back into an engine's output written with the same
- * open/close: each token found is replaced by its run; tokens the engine
- * lost are appended at the end (so QA can flag them but no protected byte is
- * dropped).  `unescape`: remove the backslash before these bytes.  Caller
- * frees; NULL when out of memory. */
+ * open/close: each token found is replaced by its run; a token the engine
+ * lost stays lost (QA flags the missing placeholder, tag or URL).
+ * `unescape`: remove the backslash before these bytes.  Caller frees; NULL
+ * when out of memory. */
 char *tr_unmask(const struct tr_masked *m, const char *out, const char *open,
                 const char *close, const char *unescape);
 

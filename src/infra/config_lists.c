@@ -36,6 +36,7 @@ static void free_preset_more(void *elem)
 {
     cfg_free_strv(((bb_preset *)elem)->argv);
     cfg_free_params(elem);
+    cfg_free_translate(((bb_preset *)elem)->translate);
 }
 
 /* ---- array elements ------------------------------------------------- */
@@ -113,10 +114,11 @@ static bool accent_ok(const char *s)
 }
 
 enum { P_ID, P_LABEL, P_WORKFLOW, P_ARGV, P_TIMEOUT, P_ATTEMPTS, P_CONC,
-       P_DELAY, P_DEFAULTS, P_GAP, P_PARAMS, P_TRANSLATE_TO, P_NKEYS };
+       P_DELAY, P_DEFAULTS, P_GAP, P_PARAMS, P_TRANSLATE, P_TRANSLATE_TO, P_NKEYS };
 static const char *const PRESET_KEYS[] = {
     "id", "label", "workflow", "argv", "timeoutSec", "maxAttempts",
-    "concurrency", "retryDelayMs", "defaults", "gapMs", "params", "translateTo", NULL,
+    "concurrency", "retryDelayMs", "defaults", "gapMs", "params", "translate", "translateTo",
+    NULL,
 };
 enum { D_TTS, D_ACCENT, D_MODE, D_UPLOAD, D_NOTION, D_NKEYS };
 static const char *const DEFAULT_KEYS[] = {
@@ -273,6 +275,7 @@ static const struct {
     {"argv", parse_argv},
     {"defaults", parse_lesson_defaults},
     {"gapMs", parse_gap},
+    {"translate", cfg_parse_translate},
     {"translateTo", parse_translate_to},
 };
 
