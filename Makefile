@@ -111,8 +111,11 @@ ARCHIVE_CFLAGS ?= $(shell pkg-config --cflags libarchive 2>/dev/null)
 ARCHIVE_LIBS   ?= $(or $(shell pkg-config --libs libarchive 2>/dev/null),-larchive)
 # libs3.h (patched, third_party/build.mk) as a system header: it has old-style
 # declarations our -Wstrict-prototypes would reject.
+# libxml2 (XLIFF, docs/translate.md) from pkg-config like libarchive; the
+# release build points XML2_CFLAGS at its own static libxml2.
+XML2_CFLAGS ?= $(or $(shell pkg-config --cflags libxml-2.0 2>/dev/null),-I/usr/include/libxml2)
 INCLUDES := -Isrc -I$(BUILD)/gen -I$(CIVETWEB_INC) -I$(CJSON_INC) -isystem $(LIBS3_TREE)/inc \
-            $(ARCHIVE_CFLAGS)
+            $(ARCHIVE_CFLAGS) $(XML2_CFLAGS)
 
 ifeq ($(SANITIZE),1)
 OPT    := -O1 -g -fno-omit-frame-pointer
@@ -166,7 +169,7 @@ STATIC_LIBS := $(SQLITE_A) $(SODIUM_A)
 # libcurl (and its TLS/compression libraries) stays dynamic (docs/build.md,
 # "Dynamic libraries"); libxml2 is needed by libs3.  --as-needed drops what nothing uses.
 BB_LDFLAGS := -pthread $(SAN) -Wl,--as-needed $(LDFLAGS)
-BB_LDLIBS  := $(STATIC_LIBS) $(ARCHIVE_LIBS) -lcurl -lxml2 -lpthread -lm -ldl -lz $(LDLIBS)
+BB_LDLIBS  := $(STATIC_LIBS) $(ARCHIVE_LIBS) -lcurl -lxml2 -lmd4c -lpthread -lm -ldl -lz $(LDLIBS)
 
 # Everything is rebuilt when the flags (or the compiler) change: the
 # command lines are recorded in $(BUILD)/.flags, rewritten only on change.

@@ -13,7 +13,7 @@
 /* Workflows this build can run: each has a module and a row in the one
  * table of infra/exec/workflows.c (docs/architecture.md, "Workflows").  A
  * preset naming any other workflow is a configuration error. */
-enum bb_workflow { BB_WF_NOOP, BB_WF_COMMAND, BB_WF_LESSON };
+enum bb_workflow { BB_WF_NOOP, BB_WF_COMMAND, BB_WF_LESSON, BB_WF_TRANSLATE };
 
 /* The workflow's name from that table: "noop", "command", "lesson"
  * (static). */
@@ -47,6 +47,23 @@ typedef struct bb_param {
     char *default_json;         /* the default as JSON text, or NULL = none */
 } bb_param;
 
+/* A preset's "translate" object (docs/translate.md, "Providers"): which
+ * engine translates and how.  Parsed by infra/config_translate.c. */
+typedef struct bb_translate {
+    char *provider;       /* "apertium" | "libretranslate" | "deepl" | "command" */
+    char *pair;           /* "eng-spa": source-target; a job's "pair" param wins */
+    char *glossary;       /* absolute path of the TSV glossary, or NULL */
+    char **command_argv;  /* provider command: NULL-terminated template */
+    char *base_url;       /* libretranslate / deepl: the service's base URL */
+    char *key_env;        /* the environment variable holding the key, or NULL */
+    char *memory;         /* "owner" (default) | "shared" (one memory for all) */
+    int batch_size;       /* segments per request / run (deepl <= 50) */
+    int max_chars;        /* characters per request (libretranslate, deepl) */
+    int timeout_sec;      /* one engine run or request; default 120 */
+    int max_attempts;     /* tries of a request on 429/5xx; default 4 */
+    int retry_base_ms, retry_max_ms;   /* backoff without Retry-After */
+} bb_translate;
+
 typedef struct bb_preset {
     char *id;             /* unique, [A-Za-z0-9._-]{1,64} */
     char *label;          /* defaults to id */
@@ -68,6 +85,8 @@ typedef struct bb_preset {
         char *notion_database;    /* NULL: no Notion page */
     } defaults;
     int gap_ms;           /* lesson: silence between segments, 0..5000, default 300 */
+    char *translate_to;   /* lesson: translate lines into this language, or NULL */
+    bb_translate *translate; /* translate: the engine settings, or NULL; owned */
     bb_param *params;     /* declared params, then argv-only names; owned */
     size_t nparams;
 } bb_preset;

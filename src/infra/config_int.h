@@ -73,6 +73,17 @@ int cfg_apply_list(load_ctx *x, bb_config *c, const char *path, const cJSON *it)
 /* Frees every array of c and zeroes their counts. */
 void cfg_free_lists(bb_config *c);
 
+/* ---- config_translate.c -------------------------------------------------- */
+
+/* Parses a preset's "translate" object (it; NULL when absent) into
+ * p->translate. */
+int cfg_parse_translate(load_ctx *x, const cJSON *it, const char *path, bb_preset *p);
+/* Resolves each preset's glossary path against base_dir like inputRoot
+ * (resolve: caller frees its result) and checks that the file parses. */
+int cfg_check_translate(load_ctx *x, bb_config *c, const char *base_dir,
+                        char *(*resolve)(load_ctx *, const char *, const char *));
+void cfg_free_translate(bb_translate *t);
+
 /* ---- config_params.c ----------------------------------------------------- */
 
 /* Parses preset pr's "params" (arr; NULL when absent) at path

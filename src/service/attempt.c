@@ -572,7 +572,7 @@ static enum exec_result execute(bb_app *app, const job *j, const bb_preset *pres
         .job_id = j->id, .preset = preset, .input_path = j->input_path,
         .cancel = cancel, .kill_grace_ms = 3000,
         .log_line = on_log_line, .progress = on_progress, .tick = on_tick, .ud = rc,
-        .job = j, .cfg = app->cfg, .artifact_prefix = "", .secrets = secrets,
+        .job = j, .cfg = app->cfg, .db = app->db, .artifact_prefix = "", .secrets = secrets,
         .record = on_record, .spawned = on_spawned,
     };
     if (wf->flags & WF_NO_FILES) {

@@ -16,6 +16,7 @@
 
 struct cJSON;
 struct job;
+struct db;
 
 enum exec_result {
     EXEC_OK,        /* succeeded */
@@ -48,6 +49,10 @@ typedef struct exec_ctx {
      * directly (unit tests). */
     const struct job *job;         /* the claimed job (borrowed) */
     const bb_config *cfg;          /* borrowed */
+    /* The database (borrowed; thread-safe): the translate workflow reads
+     * the translation memory and stores segments through it.  NULL in unit
+     * tests and when an executor is called directly. */
+    struct db *db;
     /* URL of the job's artifact directory as links should give it,
      * ending in '/' ("/api/v1/jobs/12/artifacts/" or the S3 location),
      * or "" for files side by side (batchbox run) */
