@@ -232,3 +232,41 @@ CREATE INDEX jobs_batch_open ON jobs (updated_at) WHERE kind = 'batch'
 -- the jobs it depends on, a resource pool, a paused queue, a rate limit.
 -- NULL when nothing holds it back.
 ALTER TABLE jobs ADD COLUMN waiting_for TEXT;
+
+-- migration 10
+-- Translation review (docs/translate.md, "Review" and "Memory"): the
+-- segments of a translate job, one row per translatable unit in document
+-- order (n from 1), edited through the review API; `version` grows with
+-- each edit so a stale edit is refused.  `meta` is the writers' own JSON
+-- (where the segment sits in the document), opaque to everything else.
+CREATE TABLE segments (
+    job_id     INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+    n          INTEGER NOT NULL,
+    source     TEXT    NOT NULL,
+    target     TEXT    NOT NULL DEFAULT '',
+    origin     TEXT    NOT NULL DEFAULT 'mt' CHECK (origin IN ('mt','tm','edited')),
+    state      TEXT    NOT NULL DEFAULT 'translated'
+               CHECK (state IN ('translated','reviewed')),
+    flags      TEXT    NOT NULL DEFAULT '[]',   -- JSON array of QA findings
+    nflags     INTEGER NOT NULL DEFAULT 0,      -- its length (the flagged filter)
+    version    INTEGER NOT NULL DEFAULT 1,
+    meta       TEXT,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (job_id, n)
+) WITHOUT ROWID;
+CREATE INDEX segments_flagged ON segments (job_id, n) WHERE nflags > 0;
+-- The translation memory: reviewed targets by owner (0 = shared by an
+-- admin with everybody), language pair and source text.  source_hash
+-- (BLAKE2b of the source, hex) keeps the unique index small; lookups
+-- compare the text too.
+CREATE TABLE tm_entries (
+    id          INTEGER PRIMARY KEY,
+    owner_id    INTEGER NOT NULL DEFAULT 0,
+    pair        TEXT    NOT NULL,
+    source_hash TEXT    NOT NULL,
+    source      TEXT    NOT NULL,
+    target      TEXT    NOT NULL,
+    job_id      INTEGER,                        -- the job it was reviewed in
+    updated_at  INTEGER NOT NULL,
+    UNIQUE (owner_id, pair, source_hash)
+);

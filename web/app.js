@@ -10,6 +10,7 @@ import { SetupPage, SignInPage } from './js/auth-pages.js';
 import { Dashboard } from './js/dashboard.js';
 import { JobPage } from './js/job-page.js';
 import { BatchPage } from './js/batch-page.js';
+import { ReviewPage } from './js/review-page.js';
 import { ProfilePage } from './js/profile.js';
 import { UsersPage, StatsPage } from './js/admin.js';
 
@@ -68,6 +69,7 @@ function Screen({ route, me, setMe }) {
   let m;
   if (path === '/' || path === '/jobs') return html`<${Dashboard} me=${me} />`;
   if ((m = path.match(/^\/jobs\/(\d+)$/))) return html`<${JobPage} key=${m[1]} id=${m[1]} me=${me} />`;
+  if ((m = path.match(/^\/jobs\/(\d+)\/review$/))) return html`<${ReviewPage} key=${m[1]} id=${m[1]} me=${me} />`;
   if ((m = path.match(/^\/batches\/(\d+)$/))) return html`<${BatchPage} key=${m[1]} id=${m[1]} me=${me} />`;
   if (path === '/profile') return html`<${ProfilePage} me=${me} setMe=${setMe} />`;
   if (path === '/admin/users') return admin ? html`<${UsersPage} me=${me} />` : html`<${Forbidden} />`;

@@ -29,6 +29,8 @@ struct page {
     const struct render_timing **timing; /* per flat item index, or NULL */
     size_t *base;                        /* flat index of section item 0 */
     unsigned nbuttons;
+    const struct render_translations *tr; /* or NULL */
+    const struct lesson *l;
 };
 
 static void put(struct page *pg, const char *s, size_t n)
@@ -498,6 +500,39 @@ static void heading3(struct page *pg, const char *text)
     md_between(pg, "<h3>", text, "</h3>\n");
 }
 
+size_t render_item_index(const struct lesson *l, size_t section, size_t item)
+{
+    size_t k = 0;
+    for (size_t s = 0; s < section && s < l->nsections; s++)
+        k += l->sections[s].nitems;
+    return k + item;
+}
+
+/* The translation of item `item` of section si, or NULL. */
+static const char *translation_of(const struct page *pg, size_t si, size_t item)
+{
+    if (pg->tr == NULL || pg->tr->text == NULL)
+        return NULL;
+    size_t k = render_item_index(pg->l, si, item);
+    return k < pg->tr->n ? pg->tr->text[k] : NULL;
+}
+
+static bool lang_ok(const char *s);
+
+/* <TAG class="tr" lang="TO">text</TAG> for a translated line. */
+static void put_translation(struct page *pg, const char *tag, const char *text)
+{
+    putf(pg, "<%s class=\"tr\"", tag);
+    if (lang_ok(pg->tr->to)) {
+        puts_(pg, " lang=\"");
+        escs(pg, pg->tr->to);
+        puts_(pg, "\"");
+    }
+    puts_(pg, ">");
+    escs(pg, text);
+    putf(pg, "</%s>", tag);
+}
+
 static void section_dialogue(struct page *pg, const struct lesson *l, size_t si)
 {
     const struct lesson_section *sec = &l->sections[si];
@@ -525,7 +560,11 @@ static void section_dialogue(struct page *pg, const struct lesson *l, size_t si)
                  speaker_index(l, it->speaker) % 6);
             escs(pg, it->speaker);
             md_between(pg, "<span class=\"vh\">:</span></span> <span class=\"text\">",
-                       it->text, "</span></p></li>\n");
+                       it->text, "</span>");
+            const char *tr = translation_of(pg, si, i);
+            if (tr != NULL)
+                put_translation(pg, "span", tr);
+            puts_(pg, "</p></li>\n");
         } else {
             md_between(pg, "<li class=\"direction\"><p>", it->text, "</p></li>\n");
         }
@@ -581,7 +620,11 @@ static void section_vocabulary(struct page *pg, const struct lesson *l,
         open = true;
         puts_(pg, "<div class=\"entry\"><dt>");
         escs(pg, it->term);
-        md_between(pg, "</dt><dd>", it->text, "</dd></div>\n");
+        md_between(pg, "</dt><dd>", it->text, "</dd>");
+        const char *tr = translation_of(pg, si, i);
+        if (tr != NULL)
+            put_translation(pg, "dd", tr);
+        puts_(pg, "</div>\n");
     }
     if (open)
         puts_(pg, "</dl>\n");
@@ -694,6 +737,12 @@ static int index_timings(struct page *pg, const struct lesson *l,
 char *render_lesson_html(const struct lesson *l,
                          const struct render_audio *audio, size_t *len)
 {
+    return render_lesson_html_tr(l, audio, NULL, len);
+}
+
+char *render_lesson_html_tr(const struct lesson *l, const struct render_audio *audio,
+                            const struct render_translations *tr, size_t *len)
+{
     struct page pg;
     bool has_audio = audio != NULL && audio->wav_name != NULL &&
                      audio->wav_name[0] != '\0';
@@ -705,6 +754,8 @@ char *render_lesson_html(const struct lesson *l,
     buf_init(&pg.b, RENDER_OUTPUT_MAX);
     if (index_timings(&pg, l, has_audio ? audio : NULL) != 0)
         pg.failed = true;
+    pg.l = l;
+    pg.tr = tr != NULL && tr->text != NULL && tr->to != NULL ? tr : NULL;
 
     puts_(&pg, "<!doctype html>\n<html lang=\"");
     escs(&pg, lesson_lang(l));
@@ -753,6 +804,14 @@ char *render_lesson_html(const struct lesson *l,
         puts_(&pg, "\">Your browser cannot play this audio: <a href=\"");
         put_file_url(&pg, audio->wav_name);
         puts_(&pg, "\">download it</a>.</audio>\n</div>\n");
+    }
+    if (pg.tr != NULL) {
+        /* the toggle: a checkbox the CSS reads (.tr-toggle:not(:checked)
+         * ~ main .tr), so it works without script */
+        puts_(&pg, "<input type=\"checkbox\" id=\"tr-toggle\" class=\"tr-toggle\" checked>\n"
+                   "<label for=\"tr-toggle\" class=\"tr-label\">Show translations (");
+        escs(&pg, pg.tr->to);
+        puts_(&pg, ")</label>\n");
     }
     puts_(&pg, "<main id=\"main\">\n");
     for (size_t s = 0; s < l->nsections && !pg.failed; s++) {
@@ -892,6 +951,39 @@ static bool manifest_artifacts(cJSON *root, const struct render_manifest *m)
     return true;
 }
 
+/* "translations": the translated lines, in lesson order. */
+static bool manifest_translations(cJSON *root, const struct lesson *l,
+                                  const struct render_translations *tr)
+{
+    cJSON *o = cJSON_AddObjectToObject(root, "translations");
+    cJSON *a = NULL;
+
+    if (o == NULL || !add_str(o, "to", tr->to) || !add_str(o, "pair", tr->pair) ||
+        !add_str(o, "engine", tr->engine) || !add_num(o, "memoryHits", tr->tm_hits) ||
+        (a = cJSON_AddArrayToObject(o, "items")) == NULL)
+        return false;
+    for (size_t s = 0, k = 0; s < l->nsections; s++) {
+        for (size_t i = 0; i < l->sections[s].nitems; i++, k++) {
+            const char *t = k < tr->n && tr->text != NULL ? tr->text[k] : NULL;
+            cJSON *e;
+
+            if (t == NULL)
+                continue;
+            e = cJSON_CreateObject();
+            if (e == NULL || !cJSON_AddItemToArray(a, e)) {
+                cJSON_Delete(e);
+                return false;
+            }
+            const struct lesson_item *it = &l->sections[s].items[i];
+            if (!add_num(e, "section", (int64_t)s) || !add_num(e, "item", (int64_t)i) ||
+                !add_str(e, "text", it->term != NULL ? it->term : it->plain) ||
+                !add_str(e, "translation", t))
+                return false;
+        }
+    }
+    return true;
+}
+
 static bool manifest_segments(cJSON *root, const struct lesson *l,
                               const struct render_manifest *m)
 {
@@ -936,7 +1028,8 @@ char *render_manifest_json(const struct lesson *l,
 
     if (root != NULL && manifest_lesson(root, l) && manifest_job(root, m) &&
         manifest_artifacts(root, m) && manifest_segments(root, l, m) &&
-        add_str(root, "notionUrl", m->notion_url))
+        add_str(root, "notionUrl", m->notion_url) &&
+        (m->translations == NULL || manifest_translations(root, l, m->translations)))
         text = cJSON_Print(root);
     cJSON_Delete(root);
     if (text != NULL) {

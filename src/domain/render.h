@@ -34,6 +34,32 @@ struct render_audio {
     size_t ntimings;
 };
 
+/* Translations of a lesson's lines (a lesson preset's translateTo,
+ * docs/lesson-workflow.md "Translations"): text[k] translates item k in
+ * lesson order (the items of section 0, then of section 1, ...; n items
+ * in all), NULL for an item without one.  The page shows them under
+ * dialogue speech lines and vocabulary entries, behind a toggle. */
+struct render_translations {
+    const char *to;              /* the target language ("es"): label and lang= */
+    const char *pair, *engine;   /* for the manifest (NULL -> null) */
+    const char *const *text;     /* per flat item (borrowed) */
+    size_t n;
+    int tm_hits;                 /* lines the translation memory answered */
+};
+
+/* The flat index of l's item `item` of section `section` (the index into
+ * render_translations.text). */
+size_t render_item_index(const struct lesson *l, size_t section, size_t item);
+
+/* render_lesson_html with translations (tr may be NULL: none).  With
+ * translations, a checkbox "Show translations" (checked, keyboard
+ * reachable, no script needed: CSS hides them when unchecked) comes
+ * before <main>, and each translated line carries
+ * <span class="tr" lang=TO> (dialogue) or <dd class="tr" lang=TO>
+ * (vocabulary) with the escaped text. */
+char *render_lesson_html_tr(const struct lesson *l, const struct render_audio *audio,
+                            const struct render_translations *tr, size_t *len);
+
 /* The page for l.  audio may be NULL (no audio).  With audio, the page has
  * one <audio id="lesson-audio" controls preload="metadata" src=wav_name>,
  * references lesson.js, and every item named by a valid timing (indexes in
@@ -68,6 +94,8 @@ struct render_manifest {
     size_t ntimings;
     const char *const *segment_files; /* per timing, may be NULL, entries too */
     const char *notion_url;           /* NULL -> null */
+    /* NULL: no "translations" member */
+    const struct render_translations *translations;
 };
 
 /* manifest.json for l and m, pretty-printed:
@@ -79,7 +107,10 @@ struct render_manifest {
  *    "segments": [{"index" (0-based, timing order), "section", "item",
  *                  "speaker", "text" (the item's plain text), "startMs",
  *                  "endMs", "file"}],
- *    "notionUrl": null | "..."}
+ *    "notionUrl": null | "...",
+ *    "translations": {"to", "pair", "engine", "memoryHits",
+ *                     "items": [{"section", "item", "text", "translation"}]}}
+ *                     (only with m->translations)
  * A missing string is null; a timing whose indexes name no item gets
  * "text": null.  Returns a malloc'd NUL-terminated string (caller frees
  * with free()), or NULL on out of memory. */

@@ -286,5 +286,7 @@ void route_templates_list(http_req *r);
 void route_templates_save(http_req *r);
 void route_template_delete(http_req *r);
 void route_inputs_list(http_req *r);
+void route_job_segments(http_req *r);
+void route_job_segment_patch(http_req *r);
 
 #endif

@@ -180,7 +180,11 @@ static const char COMPONENTS[] =
     "      'params': {'type': 'object'}, 'md': {'type': ['string', 'null']},"
     "      'error': {'type': ['string', 'null']},"
     "      'artifacts': {'type': 'array',"
-    "        'items': {'$ref': '#/components/schemas/GalleryArtifact'}}}},"
+    "        'items': {'$ref': '#/components/schemas/GalleryArtifact'}},"
+    "      'qa': {'type': 'object', 'description': 'translate jobs only: their segments,"
+    " how many QA flagged and how many are reviewed',"
+    "        'properties': {'segments': {'type': 'integer'}, 'flagged': {'type': 'integer'},"
+    "          'reviewed': {'type': 'integer'}}}}},"
     "  'Gallery': {'type': 'object', 'required': ['jobId', 'kind', 'swept', 'items'],"
     "    'properties': {'jobId': {'type': 'string'},"
     "      'kind': {'type': 'string', 'enum': ['job', 'batch']},"
@@ -283,6 +287,28 @@ static const char COMPONENTS[] =
     " empty for the root'},"
     "      'entries': {'type': 'array', 'items': {'$ref': '#/components/schemas/InputEntry'}},"
     "      'truncated': {'type': 'boolean', 'description': 'more than 1,000 entries'}}},"
+    "  'Segment': {'type': 'object', 'required': ['n', 'source', 'target', 'origin', 'state',"
+    " 'flags', 'version'],"
+    "    'properties': {'n': {'type': 'integer', 'minimum': 1},"
+    "      'source': {'type': 'string'}, 'target': {'type': 'string'},"
+    "      'origin': {'type': 'string', 'enum': ['mt', 'tm', 'edited']},"
+    "      'state': {'type': 'string', 'enum': ['translated', 'reviewed']},"
+    "      'flags': {'type': 'array', 'items': {'type': 'string'}, 'description': 'QA checks"
+    " that failed: empty, untranslated, number, placeholder, tag, url, length, glossary'},"
+    "      'version': {'type': 'integer', 'description': 'grows with each edit; send it back"
+    " to PATCH'}}},"
+    "  'SegmentPage': {'type': 'object',"
+    " 'required': ['items', 'nextCursor', 'total', 'reviewed', 'flagged'],"
+    "    'properties': {'items': {'type': 'array', 'items': {'$ref':"
+    " '#/components/schemas/Segment'}},"
+    "      'nextCursor': {'type': ['string', 'null']},"
+    "      'total': {'type': 'integer'}, 'reviewed': {'type': 'integer'},"
+    "      'flagged': {'type': 'integer'}}},"
+    "  'SegmentPatch': {'type': 'object', 'additionalProperties': false,"
+    "    'properties': {'target': {'type': 'string', 'maxLength': 65536},"
+    "      'state': {'type': 'string', 'enum': ['translated', 'reviewed']},"
+    "      'version': {'type': 'integer', 'minimum': 1, 'description': 'the version read;"
+    " a stale one answers 409 with current'}}},"
     "  'OpenApi': {'type': 'object', 'description': 'this document'}"
     " }}";
 
@@ -304,6 +330,12 @@ static const struct {
      "a directory relative to the input root (relative, no .. component)"},
     {"picked", "{'type': 'string', 'enum': ['0', '1', 'false', 'true']}",
      "1: only picked artifacts (and the jobs holding one)"},
+    {"flagged", "{'type': 'string', 'enum': ['0', '1', 'false', 'true']}",
+     "1: only segments with QA flags"},
+    {"state.segment", "{'type': 'string', 'enum': ['translated', 'reviewed']}",
+     "only segments in this review state"},
+    {"limit.segment", "{'type': 'integer', 'minimum': 1, 'maximum': 200, 'default': 50}",
+     "page size"},
 };
 
 /* Parses '-quoted JSON (see COMPONENTS).  Caller frees; NULL on OOM. */
@@ -439,8 +471,12 @@ static void add_query_params(cJSON *params, const char *list)
         size_t n = strcspn(p, ",");
         char name[48];
         snprintf(name, sizeof name, "%.*s", (int)(n < sizeof name ? n : sizeof name - 1), p);
+        /* "state.segment": the parameter "state" described by the entry
+         * of that key (one name, another meaning on another route) */
+        char shown[48];
+        snprintf(shown, sizeof shown, "%.*s", (int)strcspn(name, "."), name);
         cJSON *q = cJSON_CreateObject();
-        cJSON_AddStringToObject(q, "name", name);
+        cJSON_AddStringToObject(q, "name", shown);
         cJSON_AddStringToObject(q, "in", "query");
         cJSON_AddBoolToObject(q, "required", 0);
         cJSON *schema = NULL;

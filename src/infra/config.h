@@ -85,6 +85,7 @@ typedef struct bb_preset {
         char *notion_database;    /* NULL: no Notion page */
     } defaults;
     int gap_ms;           /* lesson: silence between segments, 0..5000, default 300 */
+    char *translate_to;   /* lesson: translate lines into this language, or NULL */
     bb_translate *translate; /* translate: the engine settings, or NULL; owned */
     bb_param *params;     /* declared params, then argv-only names; owned */
     size_t nparams;

@@ -24,6 +24,7 @@ static const size_t PRESET_STRS[] = {
     offsetof(bb_preset, id), offsetof(bb_preset, label),
     offsetof(bb_preset, defaults.voice_accent), offsetof(bb_preset, defaults.mode),
     offsetof(bb_preset, defaults.upload), offsetof(bb_preset, defaults.notion_database),
+    offsetof(bb_preset, translate_to),
 };
 static const size_t VOICE_STRS[] = {
     offsetof(bb_voice, id), offsetof(bb_voice, label), offsetof(bb_voice, accent),
@@ -113,10 +114,11 @@ static bool accent_ok(const char *s)
 }
 
 enum { P_ID, P_LABEL, P_WORKFLOW, P_ARGV, P_TIMEOUT, P_ATTEMPTS, P_CONC,
-       P_DELAY, P_DEFAULTS, P_GAP, P_PARAMS, P_TRANSLATE, P_NKEYS };
+       P_DELAY, P_DEFAULTS, P_GAP, P_PARAMS, P_TRANSLATE, P_TRANSLATE_TO, P_NKEYS };
 static const char *const PRESET_KEYS[] = {
     "id", "label", "workflow", "argv", "timeoutSec", "maxAttempts",
-    "concurrency", "retryDelayMs", "defaults", "gapMs", "params", "translate", NULL,
+    "concurrency", "retryDelayMs", "defaults", "gapMs", "params", "translate", "translateTo",
+    NULL,
 };
 enum { D_TTS, D_ACCENT, D_MODE, D_UPLOAD, D_NOTION, D_NKEYS };
 static const char *const DEFAULT_KEYS[] = {
@@ -235,6 +237,34 @@ static int parse_gap(load_ctx *x, const cJSON *it, const char *path, bb_preset *
     return cfg_get_int(x, it, path, "gapMs", 0, 5000, 300, &p->gap_ms);
 }
 
+/* translateTo (lesson presets, docs/lesson-workflow.md "Translations"):
+ * the language the lesson's lines are translated into, a tag of 2 to 35
+ * letters, digits and '-' starting with a letter ("es", "pt-BR"). */
+static int parse_translate_to(load_ctx *x, const cJSON *it, const char *path, bb_preset *p)
+{
+    if (cfg_get_string(x, it, path, "translateTo", false, &p->translate_to) != 0)
+        return -1;
+    const char *s = p->translate_to;
+    size_t n = s ? strlen(s) : 0;
+    bool ok = s == NULL || (n >= 2 && n <= 35 && ((s[0] | 0x20) >= 'a' && (s[0] | 0x20) <= 'z'));
+    for (size_t i = 0; ok && s && i < n; i++)
+        ok = (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+             (s[i] >= '0' && s[i] <= '9') || s[i] == '-';
+    if (!ok) {
+        char kp[KEY_PATH_MAX];
+        cfg_key_path(kp, sizeof kp, path, "translateTo");
+        return cfg_fail(x, "\"%s\" must be a language tag such as \"es\" or \"pt-BR\"", kp);
+    }
+    /* "translate" comes before "translateTo" in PRESET_KEYS: parsed by now */
+    if (p->translate_to && !p->translate) {
+        char kp[KEY_PATH_MAX];
+        cfg_key_path(kp, sizeof kp, path, "translateTo");
+        return cfg_fail(x, "\"%s\" needs the preset's \"translate\" object (provider and pair)",
+                        kp);
+    }
+    return 0;
+}
+
 /* The parsers of the preset keys that workflows declare (struct
  * workflow.keys); each runs for a preset of a workflow declaring the key,
  * with the key's value or NULL when absent. */
@@ -246,6 +276,7 @@ static const struct {
     {"defaults", parse_lesson_defaults},
     {"gapMs", parse_gap},
     {"translate", cfg_parse_translate},
+    {"translateTo", parse_translate_to},
 };
 
 /* w's declaration of preset key name, or NULL. */

@@ -44,6 +44,7 @@ void gallery_clear(struct gallery *g)
     repo_gallery_jobs_free(g->jobs, g->njobs);
     repo_artifacts_free(g->arts, g->narts);
     free(g->items);
+    free(g->qa);
     memset(g, 0, sizeof *g);
 }
 
@@ -54,7 +55,7 @@ static int build_items(struct gallery *g, bool picked_only)
     g->items = calloc(g->njobs ? g->njobs : 1, sizeof *g->items);
     if (!g->items)
         return -1;
-    size_t a = 0;
+    size_t a = 0, q = 0;
     for (size_t i = 0; i < g->njobs; i++) {
         const struct gallery_job_rec *j = &g->jobs[i];
         while (a < g->narts && g->arts[a].job_id < j->id)
@@ -62,10 +63,13 @@ static int build_items(struct gallery *g, bool picked_only)
         size_t first = a;
         while (a < g->narts && g->arts[a].job_id == j->id)
             a++;
+        while (q < g->nqa && g->qa[q].job_id < j->id)
+            q++;
         if (picked_only && a == first)
             continue;
         g->items[g->nitems++] = (struct gallery_item){
-            .job = j, .arts = a > first ? &g->arts[first] : NULL, .narts = a - first};
+            .job = j, .arts = a > first ? &g->arts[first] : NULL, .narts = a - first,
+            .qa = q < g->nqa && g->qa[q].job_id == j->id ? &g->qa[q] : NULL};
     }
     return 0;
 }
@@ -83,6 +87,8 @@ int svc_gallery_get(bb_app *app, const struct principal *who, int64_t id, bool p
     if (rc == BB_OK)
         rc = repo_gallery_artifacts(app->db, id, out->is_batch, picked_only, &out->arts,
                                     &out->narts);
+    if (rc == BB_OK)
+        rc = repo_segment_gallery_counts(app->db, id, out->is_batch, &out->qa, &out->nqa);
     if (rc == BB_OK && build_items(out, picked_only) != 0)
         rc = BB_EINTERNAL;
     if (rc != BB_OK) {

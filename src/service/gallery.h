@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "infra/db/repo_gallery.h"
+#include "infra/db/repo_segment.h"
 #include "service/app.h"
 #include "util/err.h"
 
@@ -24,6 +25,7 @@ struct gallery_item {
     const struct gallery_job_rec *job;
     const struct artifact_rec *arts;
     size_t narts;
+    const struct seg_counts *qa;   /* a translate job's segment counts, or NULL */
 };
 
 /* A gallery; owned by the caller (gallery_clear). */
@@ -35,6 +37,8 @@ struct gallery {
     size_t njobs;
     struct artifact_rec *arts;   /* every listed artifact, by job id then name */
     size_t narts;
+    struct seg_counts *qa;       /* jobs with segments, by job id */
+    size_t nqa;
     struct gallery_item *items;  /* one per job; with picked_only, only the jobs
                                     that have a picked artifact */
     size_t nitems;

@@ -17,6 +17,7 @@
 #include "infra/db/repo_job.h"
 #include "infra/workers/pool.h"
 #include "service/batches.h"
+#include "service/segments.h"
 #include "util/bb_assert.h"
 #include "util/util.h"
 
@@ -676,10 +677,28 @@ static int rerun_apply(struct action_call *c)
     return BB_OK;
 }
 
+/* rebuild: the checks and the child job live with the segments
+ * (service/segments.c, docs/translate.md "Review"). */
+static int rebuild_check(struct action_call *c)
+{
+    return svc_segments_rebuild_check(c->app, c->j, c->e);
+}
+
+static int rebuild_apply(struct action_call *c)
+{
+    int rc = svc_segments_rebuild(c->app, c->j, &c->new_id, c->e);
+    if (rc != BB_OK)
+        return rc;
+    snprintf(c->message, sizeof c->message, "rebuild queued as job %lld", (long long)c->new_id);
+    c->status = 202;
+    return BB_OK;
+}
+
 static const char *const cancel_fields[] = {"reason", NULL};
 static const char *const retry_fields[] = {NULL};
 static const char *const edit_fields[] = {"preset", "notionDatabase", NULL};
 static const char *const rerun_fields[] = {"voiceId", "voiceAccent", "forceTts", NULL};
+static const char *const rebuild_fields[] = {NULL};
 
 #define S(x) JOB_STATE_BIT(JOB_##x)
 static const struct job_action job_actions[] = {
@@ -694,6 +713,10 @@ static const struct job_action job_actions[] = {
      "Redo the audio of a finished lesson job as a new job, with another voice or "
      "accent, or bypassing the TTS cache; the original job stays as it is.",
      rerun_fields, S(SUCCEEDED), -1, rerun_check, rerun_apply},
+    {"rebuild", "Rebuild",
+     "Write a reviewed translate job's outputs again from its segments, without the engine, "
+     "as a new job, and add the reviewed segments to the translation memory.",
+     rebuild_fields, S(SUCCEEDED), -1, rebuild_check, rebuild_apply},
 };
 #undef S
 static const size_t njob_actions = sizeof job_actions / sizeof job_actions[0];

@@ -15,6 +15,7 @@ export class ApiError extends Error {
     this.code = (body && body.error) || (status === 0 ? 'network' : 'http');
     this.fields = (body && body.details && body.details.fields) || {};
     this.requestId = body && body.details && body.details.requestId;
+    this.body = body || null;   // the whole error document (a 409's `current`)
   }
 }
 

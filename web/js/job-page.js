@@ -13,6 +13,7 @@ import {
 } from './options.js';
 import { LiveStream } from './live.js';
 import { LiveBadge } from './dashboard.js';
+import { ReviewLink, actionFits } from './review-page.js';
 import {
   bytes, dateTime, timeOnly, duration, jobDuration, TERMINAL,
 } from './format.js';
@@ -319,6 +320,7 @@ export function Actions({ job, options, onDone }) {
   const list = (options.supportedActions || []).filter((a) => {
     if (Array.isArray(a.allowedStates) && !a.allowedStates.includes(job.state)) return false;
     if (a.type === 'rerun_audio' && lessonPreset && lessonPreset !== 'lesson') return false;
+    if (!actionFits(a, lessonPreset)) return false;
     return true;
   });
   return html`<div class="actions" role="group" aria-label="Actions">
@@ -472,6 +474,7 @@ export function JobPage({ id, me }) {
       <strong>${job.state === 'canceled' ? 'Canceled' : job.state === 'failed' ? 'Failed' : 'Last attempt failed'}:</strong>
       <code class="err-text">${job.error}</code><p>${why}</p></div>` : null}
     <${Actions} job=${job} options=${options} onDone=${onDone} />
+    <${ReviewLink} job=${job} options=${options} />
     ${notice ? html`<p class="notice notice-ok" role="status">${notice}</p>` : null}
     <div class="job-grid">
       <div class="col">

@@ -69,6 +69,14 @@ static cJSON *item_json(const struct gallery_item *it)
     cJSON *arts = cJSON_AddArrayToObject(o, "artifacts");
     for (size_t i = 0; i < it->narts; i++)
         cJSON_AddItemToArray(arts, artifact_json(&it->arts[i]));
+    if (it->qa) {
+        /* a translate job: its segments' QA and review counts (absent for
+         * jobs without segments) */
+        cJSON *qa = cJSON_AddObjectToObject(o, "qa");
+        cJSON_AddNumberToObject(qa, "segments", (double)it->qa->total);
+        cJSON_AddNumberToObject(qa, "flagged", (double)it->qa->flagged);
+        cJSON_AddNumberToObject(qa, "reviewed", (double)it->qa->reviewed);
+    }
     return o;
 }
 

@@ -18,6 +18,7 @@
 #include "domain/job.h"
 #include "domain/lesson.h"
 #include "domain/render.h"
+#include "infra/exec/lesson_translate.h"
 #include "infra/exec/tts.h"
 #include "infra/exec/workflow.h"
 #include "infra/net/notion.h"
@@ -52,10 +53,12 @@ struct run {
     struct render_timing *timings;
     struct render_artifact *arts;     /* manifest entries; strings owned */
     size_t narts;
+    struct lesson_tr tr;              /* translateTo: the lines' translations */
 };
 
 static void run_free(struct run *r)
 {
+    lesson_tr_free(&r->tr);
     lesson_free(&r->lesson);
     free(r->segs);
     free(r->voices);
@@ -199,6 +202,19 @@ static enum exec_result step_parse(struct run *r)
         nsec == 1 ? "" : "s", nspk, nspk == 1 ? "" : "s", lesson_mode_name(r->mode));
     progress(r, P_PARSED);
     return EXEC_OK;
+}
+
+/* translateTo: the dialogue lines and vocabulary terms, translated
+ * through the memory and the preset's engine (lesson_translate.c). */
+static enum exec_result step_translate(struct run *r)
+{
+    const bb_preset *p = r->lj->preset;
+    enum exec_result res = lesson_translate(r->ctx, p, &r->lesson, &r->tr);
+    if (res == EXEC_OK)
+        say(r, "translate: %zu line%s into %s (%s), %d from the translation memory",
+            r->tr.lines, r->tr.lines == 1 ? "" : "s", p->translate_to, r->tr.pair,
+            r->tr.tm_hits);
+    return res;
 }
 
 /* Every segment gets a voice: the job's voiceId for all, or one per
@@ -353,7 +369,14 @@ static enum exec_result step_render(struct run *r)
         .wav_name = "lesson.wav", .timings = r->timings, .ntimings = r->timings ? r->nseg : 0,
     };
     size_t hl = 0, cl = 0, jl = 0;
-    char *html = render_lesson_html(&r->lesson, r->lj->with_tts ? &audio : NULL, &hl);
+    const bb_preset *p = r->lj->preset;
+    struct render_translations tr = {
+        .to = p->translate_to, .pair = r->tr.pair,
+        .engine = p->translate ? p->translate->provider : NULL,
+        .text = (const char *const *)r->tr.text, .n = r->tr.n, .tm_hits = r->tr.tm_hits,
+    };
+    char *html = render_lesson_html_tr(&r->lesson, r->lj->with_tts ? &audio : NULL,
+                                       r->tr.text ? &tr : NULL, &hl);
     char *css = render_lesson_css(&cl);
     char *js = r->lj->with_tts ? render_lesson_js(&jl) : NULL;
     enum exec_result res = EXEC_OK;
@@ -481,6 +504,14 @@ static enum exec_result step_manifest(struct run *r)
         .segment_files = (const char *const *)r->seg_files,
         .notion_url = r->out->notion_url[0] ? r->out->notion_url : NULL,
     };
+    const bb_preset *p = r->lj->preset;
+    struct render_translations tr = {
+        .to = p->translate_to, .pair = r->tr.pair,
+        .engine = p->translate ? p->translate->provider : NULL,
+        .text = (const char *const *)r->tr.text, .n = r->tr.n, .tm_hits = r->tr.tm_hits,
+    };
+    if (r->tr.text)
+        m.translations = &tr;
     char *json = render_manifest_json(&r->lesson, &m);
     if (json)
         json = manifest_extras(r, json);
@@ -510,6 +541,8 @@ enum exec_result exec_lesson(exec_ctx *ctx, const struct lesson_job *lj,
         return fail(&r, false, "the job has no lesson file (md)");
     }
     enum exec_result res = step_parse(&r);
+    if (res == EXEC_OK && lj->preset->translate_to && (res = checkpoint(&r)) == EXEC_OK)
+        res = step_translate(&r);
     if (res == EXEC_OK && lj->with_tts)
         res = step_tts(&r);
     else if (res == EXEC_OK)
@@ -577,7 +610,8 @@ static int lesson_check_job(const bb_config *cfg, const bb_preset *p, const job 
 }
 
 static const struct workflow_key lesson_keys[] = {
-    {"defaults", false}, {"gapMs", false}, {NULL, false},
+    {"defaults", false}, {"gapMs", false}, {"translate", false}, {"translateTo", false},
+    {NULL, false},
 };
 static const char *const lesson_options[] = {
     "withTts", "forceTts", "voiceAccent", "mode", "notionDatabase", "upload", NULL,
