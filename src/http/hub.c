@@ -12,9 +12,10 @@
  *   subscriber on `inbox` (under `mu`), then wakes the hub through its
  *   eventfd.  The civetweb thread returns to serve short requests.
  * - The hub thread owns every subscriber in `subs` (no lock): a bus cursor
- *   (bus_sub), the event it is writing (one reference to the bus's
- *   pre-serialised frame plus a write offset: a frame is built once by the
- *   publisher, never per subscriber) and `pend`, a small owned buffer for
+ *   (bus_sub), the events it is writing (references to the bus's
+ *   pre-serialised frames, up to SUB_BATCH written with one sendmsg, plus a
+ *   write offset into the first: a frame is built once by the publisher,
+ *   never per subscriber) and `pend`, a small owned buffer for
  *   what is not a bus frame (heartbeats, log text).  Writes never block: a
  *   short write parks the subscriber on EPOLLOUT ("blocked").
  * - Wake-ups: the bus calls hub_notify after each publish (on the db
@@ -55,6 +56,7 @@
 #include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "cJSON.h"
@@ -76,6 +78,7 @@
 #define LOG_PIECE (64 * 1024)           /* a log page stops after this much text */
 #define LOG_PEND_CAP (LOG_PIECE + 64 * 1024)
 #define EVS_BATCH 32
+#define SUB_BATCH 16                    /* frames written with one sendmsg */
 #define FD_HEADROOM 256                 /* descriptors besides the streams */
 
 enum close_why { WHY_HANGUP, WHY_DROP, WHY_ENDED, WHY_DONE, WHY_SHUTDOWN, WHY_ERROR };
@@ -84,8 +87,9 @@ struct hsub {
     int fd;
     struct hub_stream st;
     bus_sub *bs;                 /* owned */
-    bus_event *ev;               /* frame being written: one reference, or NULL */
-    size_t ev_off;
+    bus_event *evs[SUB_BATCH];   /* frames being written: one reference each */
+    size_t nev;
+    size_t ev_off;               /* bytes of evs[0]'s frame already written */
     buf pend;                    /* owned: written before anything else */
     size_t pend_off;
     bool blocked;                /* EPOLLOUT armed: the socket is full */
@@ -260,7 +264,8 @@ static void close_sub(hub *h, struct hsub *s, enum close_why why)
         s->next->prev = s->prev;
     close(s->fd);                /* also removes it from the epoll set */
     bus_unsubscribe(h->app->bus, s->bs);
-    bus_event_free(s->ev);
+    for (size_t i = 0; i < s->nev; i++)
+        bus_event_free(s->evs[i]);
     buf_free(&s->pend);
     if (why == WHY_DROP || why == WHY_ENDED) {
         char uid[24];
@@ -296,6 +301,40 @@ static int put(struct hsub *s, const char *p, size_t len, size_t *off)
         if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
             return 0;
         return -1;
+    }
+    return 1;
+}
+
+/* Writes the frames in s->evs (from ev_off in the first) with one
+ * sendmsg, dropping the references of those written whole: 1 all written,
+ * 0 the socket is full, -1 the client is gone. */
+static int put_frames(struct hsub *s)
+{
+    while (s->nev) {
+        struct iovec iov[SUB_BATCH];
+        for (size_t i = 0; i < s->nev; i++) {
+            size_t off = i == 0 ? s->ev_off : 0;
+            iov[i].iov_base = s->evs[i]->frame + off;
+            iov[i].iov_len = s->evs[i]->frame_len - off;
+        }
+        struct msghdr mh = {.msg_iov = iov, .msg_iovlen = s->nev};
+        ssize_t w = sendmsg(s->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return 0;
+        if (w <= 0)
+            return -1;
+        size_t done = 0, left = (size_t)w;
+        while (done < s->nev && left >= iov[done].iov_len) {
+            left -= iov[done].iov_len;
+            bus_event_free(s->evs[done++]);
+        }
+        memmove(s->evs, s->evs + done, (s->nev - done) * sizeof s->evs[0]);
+        s->nev -= done;
+        s->ev_off = done ? left : s->ev_off + left;
+        if (s->nev)
+            return 0;            /* a short write: the socket is full */
     }
     return 1;
 }
@@ -414,18 +453,13 @@ static void pump(hub *h, struct hsub *s)
                 buf_reset(&s->pend);
                 s->pend_off = 0;
             }
-        } else if (s->ev) {
-            w = put(s, s->ev->frame, s->ev->frame_len, &s->ev_off);
-            if (w == 1) {
-                bus_event_free(s->ev);
-                s->ev = NULL;
-            }
+        } else if (s->nev) {
+            w = put_frames(s);
         } else if (s->st.kind == HUB_EVENTS) {
-            bus_event *ev = NULL;
             size_t n = 0;
-            enum bus_wait_result r = bus_poll_events(h->app->bus, s->bs, &ev, 1, &n);
+            enum bus_wait_result r = bus_poll_events(h->app->bus, s->bs, s->evs, SUB_BATCH, &n);
             if (n) {
-                s->ev = ev;
+                s->nev = n;
                 s->ev_off = 0;
                 continue;
             }
@@ -595,7 +629,7 @@ static void tick(hub *h)
             close_sub(h, s, WHY_ENDED);
             continue;
         }
-        if (s->st.kind != HUB_EVENTS || s->blocked || s->ev || s->pend.len ||
+        if (s->st.kind != HUB_EVENTS || s->blocked || s->nev || s->pend.len ||
             now_us - s->last_write_us < hb_us)
             continue;
         if (buf_puts(&s->pend, ": hb\n\n") == 0)

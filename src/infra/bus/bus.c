@@ -312,8 +312,9 @@ static enum take take_event(struct sink *k, bus_event *ev)
  * sleeping up to timeout_ms for the first one. */
 static enum bus_wait_result wait_into(bus *b, bus_sub *s, int timeout_ms, struct sink *k)
 {
-    struct timespec deadline;
-    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    struct timespec deadline = {0, 0};
+    if (timeout_ms > 0)
+        clock_gettime(CLOCK_MONOTONIC, &deadline);
     deadline.tv_sec += timeout_ms / 1000;
     deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
     if (deadline.tv_nsec >= 1000000000L) {
