@@ -1,4 +1,4 @@
-/* hub.c — the stream hub: one epoll thread holding every live stream
+/* hub.c — the stream hub: two epoll threads holding every live stream
  * (event streams and log follows) after its route handed the socket over.
  *
  * DESIGN
@@ -9,9 +9,16 @@
  * - Hand-over (civetweb thread): after the head and the Last-Event-ID
  *   replay, hub_adopt takes the socket from civetweb (mg_hijack_socket,
  *   third_party/glue/civetweb_glue.c), makes it non-blocking and queues the
- *   subscriber on `inbox` (under `mu`), then wakes the hub through its
- *   eventfd.  The civetweb thread returns to serve short requests.
- * - The hub thread owns every subscriber in `subs` (no lock): a bus cursor
+ *   subscriber on the `inbox` of one hub thread (round robin, under `mu`),
+ *   then wakes that thread through its eventfd.  The civetweb thread
+ *   returns to serve short requests.
+ * - Threads: HUB_THREADS `loop`s, each with its own epoll set, eventfd and
+ *   subscriber list; a subscriber stays on the thread it was handed to.
+ *   Two rather than one so that fan-out to thousands of sockets (a send
+ *   per subscriber and event) can use both cores of a small machine and
+ *   keeps its share of the CPU when the machine is busy.  What they share
+ *   (slot counts, statistics) is under `mu`.
+ * - A hub thread owns every subscriber in its `subs` (no lock): a bus cursor
  *   (bus_sub), the events it is writing (references to the bus's
  *   pre-serialised frames, up to SUB_BATCH written with one sendmsg, plus a
  *   write offset into the first: a frame is built once by the publisher,
@@ -19,8 +26,9 @@
  *   what is not a bus frame (heartbeats, log text).  Writes never block: a
  *   short write parks the subscriber on EPOLLOUT ("blocked").
  * - Wake-ups: the bus calls hub_notify after each publish (on the db
- *   writer thread: it sets a flag and writes the eventfd at most once per
- *   wake), then the hub pumps every subscriber that is not blocked.  A
+ *   writer thread: it sets each thread's flag and writes its eventfd at
+ *   most once per wake), then each hub thread pumps its subscribers that
+ *   are not blocked.  A
  *   blocked subscriber more than a ring behind (bus_sub_lost) is dropped
  *   at once; the client resumes with Last-Event-ID.
  * - Hang-ups: EPOLLRDHUP/EPOLLHUP/EPOLLERR (or a read of 0) close the
@@ -29,8 +37,8 @@
  *   access-token expiry (the stream closes when the token it was opened
  *   with expires).
  * - Sessions ending (service/auth.c -> bus_control -> hub_control, on the
- *   caller's thread): the notice is queued under `mu` and applied by the
- *   hub thread within a wake-up: the session's (or user's) streams close; a
+ *   caller's thread): the notice is queued for every hub thread under `mu`
+ *   and applied by each within a wake-up: the session's (or user's) streams close; a
  *   role change re-filters the user's event streams (owner filter) and
  *   closes the log follows of other users' jobs after a demotion.  The
  *   last notices are kept for CTL_KEEP_US, so a stream authenticated just
@@ -40,8 +48,8 @@
  *   of their order, whatever the ring dropped), a page at a time into
  *   `pend`, only when `pend` is empty: a slow reader costs one page.
  * - Shutdown: bus_close notifies (open streams see BUS_CLOSED and close);
- *   hub_stop sets `stop`, wakes the thread and joins it; the thread closes
- *   what is left.
+ *   hub_stop sets `stop`, wakes the threads and joins them; each closes
+ *   what it still holds.
  */
 #include "http/hub.h"
 
@@ -69,6 +77,7 @@
 #include "util/log.h"
 #include "util/util.h"
 
+#define HUB_THREADS 2                   /* epoll threads; streams are spread over them */
 #define HUB_TICK_MS 200
 #define HUB_MAX_EVENTS 256
 #define UC_BUCKETS 256
@@ -112,27 +121,37 @@ struct ctl_rec {
     int64_t at_us;
 };
 
-struct hub {
+/* One hub thread and what it owns. */
+struct loop {
+    struct hub *hub;
     bb_app *app;
     pthread_t thr;
     bool thr_started;
     int ep, wake_fd;
-    atomic_bool woken, bus_pending, stop;
-    /* guarded by mu */
-    pthread_mutex_t mu;
+    atomic_bool woken, bus_pending;
+    /* guarded by hub->mu */
     struct hsub *inbox;
-    struct ctl_rec *ctls;        /* queued for the hub thread */
+    struct ctl_rec *ctls;        /* queued for this thread */
     size_t nctl, ctl_cap;
-    struct ucount *users[UC_BUCKETS];
-    size_t reserved;             /* slots reserved or held */
-    size_t nsubs;                /* streams handed over and not closed */
-    uint64_t adopted, drops, hangups, ended;
-    /* hub thread only */
+    /* this thread only */
     struct hsub *subs;
     struct ctl_rec recent[CTL_KEEP];
     size_t nrecent;
     int64_t state_ev_id;         /* the last job_state_changed parsed ... */
     int state_ev_terminal;       /* ... and whether its state is terminal */
+};
+
+struct hub {
+    bb_app *app;
+    atomic_bool stop;
+    atomic_uint next_loop;       /* round robin of hub_adopt */
+    struct loop loops[HUB_THREADS];
+    /* guarded by mu */
+    pthread_mutex_t mu;
+    struct ucount *users[UC_BUCKETS];
+    size_t reserved;             /* slots reserved or held */
+    size_t nsubs;                /* streams handed over and not closed */
+    uint64_t adopted, drops, hangups, ended;
 };
 
 /* ---- per-user slot counts (under mu) ------------------------------------ */
@@ -194,12 +213,12 @@ void hub_release(hub *h, int64_t user_id)
 
 /* ---- wake-ups ------------------------------------------------------------ */
 
-static void wake(hub *h)
+static void wake(struct loop *lp)
 {
-    if (atomic_exchange(&h->woken, true))
+    if (atomic_exchange(&lp->woken, true))
         return;
     uint64_t one = 1;
-    ssize_t w = write(h->wake_fd, &one, sizeof one);
+    ssize_t w = write(lp->wake_fd, &one, sizeof one);
     /* EAGAIN: the counter is full, so the hub is awake anyway */
     if (w != (ssize_t)sizeof one && errno != EAGAIN)
         bb_warn("stream hub: cannot wake its thread", "error", strerror(errno));
@@ -209,40 +228,47 @@ static void wake(hub *h)
 static void hub_notify(void *ud)
 {
     hub *h = ud;
-    atomic_store(&h->bus_pending, true);
-    wake(h);
+    for (int i = 0; i < HUB_THREADS; i++) {
+        atomic_store(&h->loops[i].bus_pending, true);
+        wake(&h->loops[i]);
+    }
 }
 
-/* The bus's control callback (service/auth.c's caller thread). */
+/* The bus's control callback (service/auth.c's caller thread): every hub
+ * thread gets the notice. */
 static void hub_control(void *ud, const struct bus_ctl *c)
 {
     hub *h = ud;
+    struct ctl_rec rec = {.c = *c, .at_us = bb_mono_us()};
     pthread_mutex_lock(&h->mu);
-    if (h->nctl == h->ctl_cap) {
-        size_t cap = h->ctl_cap ? h->ctl_cap * 2 : 16;
-        struct ctl_rec *n = realloc(h->ctls, cap * sizeof *n);
-        if (!n) {
-            pthread_mutex_unlock(&h->mu);
-            bb_error("stream hub: out of memory: a session-ending notice was lost");
-            return;
+    for (int i = 0; i < HUB_THREADS; i++) {
+        struct loop *lp = &h->loops[i];
+        if (lp->nctl == lp->ctl_cap) {
+            size_t cap = lp->ctl_cap ? lp->ctl_cap * 2 : 16;
+            struct ctl_rec *n = realloc(lp->ctls, cap * sizeof *n);
+            if (!n) {
+                bb_error("stream hub: out of memory: a session-ending notice was lost");
+                continue;
+            }
+            lp->ctls = n;
+            lp->ctl_cap = cap;
         }
-        h->ctls = n;
-        h->ctl_cap = cap;
+        lp->ctls[lp->nctl++] = rec;
     }
-    h->ctls[h->nctl++] = (struct ctl_rec){.c = *c, .at_us = bb_mono_us()};
     pthread_mutex_unlock(&h->mu);
-    wake(h);
+    for (int i = 0; i < HUB_THREADS; i++)
+        wake(&h->loops[i]);
 }
 
 /* ---- one subscriber ------------------------------------------------------ */
 
-static void set_out(hub *h, struct hsub *s, bool out)
+static void set_out(struct loop *lp, struct hsub *s, bool out)
 {
     if (s->blocked == out)
         return;
     struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP | (out ? EPOLLOUT : 0u),
                              .data.ptr = s};
-    if (epoll_ctl(h->ep, EPOLL_CTL_MOD, s->fd, &ev) != 0)
+    if (epoll_ctl(lp->ep, EPOLL_CTL_MOD, s->fd, &ev) != 0)
         bb_warn("stream hub: epoll_ctl failed", "error", strerror(errno));
     s->blocked = out;
 }
@@ -254,16 +280,16 @@ static const char *why_name(enum close_why w)
     return names[w];
 }
 
-static void close_sub(hub *h, struct hsub *s, enum close_why why)
+static void close_sub(struct loop *lp, struct hsub *s, enum close_why why)
 {
     if (s->prev)
         s->prev->next = s->next;
     else
-        h->subs = s->next;
+        lp->subs = s->next;
     if (s->next)
         s->next->prev = s->prev;
     close(s->fd);                /* also removes it from the epoll set */
-    bus_unsubscribe(h->app->bus, s->bs);
+    bus_unsubscribe(lp->app->bus, s->bs);
     for (size_t i = 0; i < s->nev; i++)
         bus_event_free(s->evs[i]);
     buf_free(&s->pend);
@@ -272,17 +298,17 @@ static void close_sub(hub *h, struct hsub *s, enum close_why why)
         snprintf(uid, sizeof uid, "%lld", (long long)s->st.user_id);
         bb_info("live stream closed", "reason", why_name(why), "userId", uid);
     }
-    pthread_mutex_lock(&h->mu);
-    uc_put(h, s->st.user_id);
-    BB_ASSERT(h->nsubs > 0);
-    h->nsubs--;
+    pthread_mutex_lock(&lp->hub->mu);
+    uc_put(lp->hub, s->st.user_id);
+    BB_ASSERT(lp->hub->nsubs > 0);
+    lp->hub->nsubs--;
     if (why == WHY_HANGUP)
-        h->hangups++;
+        lp->hub->hangups++;
     else if (why == WHY_DROP)
-        h->drops++;
+        lp->hub->drops++;
     else if (why == WHY_ENDED)
-        h->ended++;
-    pthread_mutex_unlock(&h->mu);
+        lp->hub->ended++;
+    pthread_mutex_unlock(&lp->hub->mu);
     free(s);
 }
 
@@ -341,18 +367,18 @@ static int put_frames(struct hsub *s)
 
 /* Whether ev (a job_state_changed) moves its job to a terminal state, read
  * from its JSON once per event whatever the number of followers. */
-static bool event_terminal(hub *h, const bus_event *ev)
+static bool event_terminal(struct loop *lp, const bus_event *ev)
 {
-    if (ev->id != h->state_ev_id) {
+    if (ev->id != lp->state_ev_id) {
         cJSON *dto = cJSON_ParseWithLength(ev->data, ev->data_len);
         const cJSON *st = cJSON_GetObjectItemCaseSensitive(dto, "state");
         enum job_state s;
-        h->state_ev_terminal = cJSON_IsString(st) && job_state_parse(st->valuestring, &s) == 0 &&
+        lp->state_ev_terminal = cJSON_IsString(st) && job_state_parse(st->valuestring, &s) == 0 &&
                                job_state_terminal(s);
-        h->state_ev_id = ev->id;
+        lp->state_ev_id = ev->id;
         cJSON_Delete(dto);
     }
-    return h->state_ev_terminal;
+    return lp->state_ev_terminal;
 }
 
 static int collect_line(void *ud, const char *stream, const char *line)
@@ -365,12 +391,12 @@ static int collect_line(void *ud, const char *stream, const char *line)
 
 /* Whether the followed job has ended (a job that vanished or cannot be
  * read counts as ended). */
-static bool job_ended(hub *h, struct hsub *s)
+static bool job_ended(struct loop *lp, struct hsub *s)
 {
     struct principal who = {.user_id = s->st.user_id, .admin = s->st.admin};
     job cur;
     bb_errctx e = {0};
-    if (svc_job_get(h->app, &who, s->st.f.job_id, &cur, &e) != BB_OK) {
+    if (svc_job_get(lp->app, &who, s->st.f.job_id, &cur, &e) != BB_OK) {
         bb_err_clear(&e);
         return true;
     }
@@ -382,9 +408,9 @@ static bool job_ended(hub *h, struct hsub *s)
 /* A log follow's step when nothing is left to write: reads the bus (new
  * lines? the end?) and the next page of lines.  1 = pend has text, 0 =
  * idle, -1 = closed. */
-static int logs_step(hub *h, struct hsub *s)
+static int logs_step(struct loop *lp, struct hsub *s)
 {
-    bus *b = h->app->bus;
+    bus *b = lp->app->bus;
     for (;;) {
         bus_event *evs[EVS_BATCH];
         size_t n = 0;
@@ -392,12 +418,12 @@ static int logs_step(hub *h, struct hsub *s)
         for (size_t i = 0; i < n; i++) {
             if (evs[i]->type == EV_JOB_LOG)
                 s->dirty = true;
-            else if (evs[i]->type == EV_JOB_STATE_CHANGED && event_terminal(h, evs[i]))
+            else if (evs[i]->type == EV_JOB_STATE_CHANGED && event_terminal(lp, evs[i]))
                 s->ending = s->dirty = true;
             bus_event_free(evs[i]);
         }
         if (w == BUS_CLOSED) {
-            close_sub(h, s, WHY_SHUTDOWN);
+            close_sub(lp, s, WHY_SHUTDOWN);
             return -1;
         }
         if (w == BUS_OVERFLOW) {
@@ -406,7 +432,7 @@ static int logs_step(hub *h, struct hsub *s)
             bus_unsubscribe(b, s->bs);
             s->bs = bus_subscribe(b, &s->st.f, &published);
             if (!s->bs) {
-                close_sub(h, s, WHY_ERROR);
+                close_sub(lp, s, WHY_ERROR);
                 return -1;
             }
             s->dirty = s->check_end = true;
@@ -417,16 +443,16 @@ static int logs_step(hub *h, struct hsub *s)
     }
     if (s->check_end) {
         s->check_end = false;
-        if (job_ended(h, s))
+        if (job_ended(lp, s))
             s->ending = s->dirty = true;
     }
     if (s->dirty) {
         int64_t before = s->st.log_last;
         bb_errctx e = {0};
-        if (svc_job_logs(h->app, s->st.f.job_id, before, LOG_PAGE_LINES, collect_line, s,
+        if (svc_job_logs(lp->app, s->st.f.job_id, before, LOG_PAGE_LINES, collect_line, s,
                          &s->st.log_last, &e) != BB_OK) {
             bb_err_clear(&e);
-            close_sub(h, s, WHY_ERROR);
+            close_sub(lp, s, WHY_ERROR);
             return -1;
         }
         if (s->st.log_last == before)
@@ -435,7 +461,7 @@ static int logs_step(hub *h, struct hsub *s)
             return 1;
     }
     if (s->ending && !s->dirty) {
-        close_sub(h, s, WHY_DONE);
+        close_sub(lp, s, WHY_DONE);
         return -1;
     }
     return 0;
@@ -443,7 +469,7 @@ static int logs_step(hub *h, struct hsub *s)
 
 /* Writes what the subscriber has pending and then what the bus has for
  * it, until done or the socket is full.  May close s. */
-static void pump(hub *h, struct hsub *s)
+static void pump(struct loop *lp, struct hsub *s)
 {
     for (;;) {
         int w = 1;
@@ -457,34 +483,34 @@ static void pump(hub *h, struct hsub *s)
             w = put_frames(s);
         } else if (s->st.kind == HUB_EVENTS) {
             size_t n = 0;
-            enum bus_wait_result r = bus_poll_events(h->app->bus, s->bs, s->evs, SUB_BATCH, &n);
+            enum bus_wait_result r = bus_poll_events(lp->app->bus, s->bs, s->evs, SUB_BATCH, &n);
             if (n) {
                 s->nev = n;
                 s->ev_off = 0;
                 continue;
             }
             if (r == BUS_OVERFLOW || r == BUS_CLOSED) {
-                close_sub(h, s, r == BUS_OVERFLOW ? WHY_DROP : WHY_SHUTDOWN);
+                close_sub(lp, s, r == BUS_OVERFLOW ? WHY_DROP : WHY_SHUTDOWN);
                 return;
             }
-            set_out(h, s, false);
+            set_out(lp, s, false);
             return;
         } else {
-            int r = logs_step(h, s);
+            int r = logs_step(lp, s);
             if (r < 0)
                 return;
             if (r == 0) {
-                set_out(h, s, false);
+                set_out(lp, s, false);
                 return;
             }
             continue;
         }
         if (w < 0) {
-            close_sub(h, s, WHY_HANGUP);
+            close_sub(lp, s, WHY_HANGUP);
             return;
         }
         if (w == 0) {
-            set_out(h, s, true);
+            set_out(lp, s, true);
             return;
         }
         s->last_write_us = bb_mono_us();
@@ -492,16 +518,16 @@ static void pump(hub *h, struct hsub *s)
 }
 
 /* Applies one control notice to s.  May close s. */
-static void apply_ctl(hub *h, struct hsub *s, const struct bus_ctl *c)
+static void apply_ctl(struct loop *lp, struct hsub *s, const struct bus_ctl *c)
 {
     switch (c->kind) {
     case BUS_CTL_SESSION_ENDED:
         if (s->st.session_id && s->st.session_id == c->session_id)
-            close_sub(h, s, WHY_ENDED);
+            close_sub(lp, s, WHY_ENDED);
         return;
     case BUS_CTL_USER_ENDED:
         if (s->st.user_id == c->user_id)
-            close_sub(h, s, WHY_ENDED);
+            close_sub(lp, s, WHY_ENDED);
         return;
     case BUS_CTL_ROLE_CHANGED:
         if (s->st.user_id != c->user_id)
@@ -509,19 +535,19 @@ static void apply_ctl(hub *h, struct hsub *s, const struct bus_ctl *c)
         s->st.admin = c->admin;
         if (s->st.kind == HUB_LOGS) {
             if (!c->admin && s->st.job_owner != c->user_id)
-                close_sub(h, s, WHY_ENDED);
+                close_sub(lp, s, WHY_ENDED);
             return;
         }
         s->st.f.owner_id = c->admin ? 0 : c->user_id;
-        bus_sub_set_owner(h->app->bus, s->bs, s->st.f.owner_id);
+        bus_sub_set_owner(lp->app->bus, s->bs, s->st.f.owner_id);
         return;
     }
 }
 
-static void on_socket(hub *h, struct hsub *s, uint32_t events)
+static void on_socket(struct loop *lp, struct hsub *s, uint32_t events)
 {
     if (events & (EPOLLERR | EPOLLHUP | EPOLLRDHUP)) {
-        close_sub(h, s, WHY_HANGUP);
+        close_sub(lp, s, WHY_HANGUP);
         return;
     }
     if (events & EPOLLIN) {
@@ -530,120 +556,120 @@ static void on_socket(hub *h, struct hsub *s, uint32_t events)
         char junk[512];
         ssize_t r = recv(s->fd, junk, sizeof junk, MSG_DONTWAIT);
         if (r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
-            close_sub(h, s, WHY_HANGUP);
+            close_sub(lp, s, WHY_HANGUP);
             return;
         }
     }
     if (events & EPOLLOUT)
-        pump(h, s);
+        pump(lp, s);
 }
 
 /* New subscribers and control notices from other threads. */
-static void take_queues(hub *h)
+static void take_queues(struct loop *lp)
 {
-    pthread_mutex_lock(&h->mu);
-    struct hsub *in = h->inbox;
-    h->inbox = NULL;
-    struct ctl_rec *ctls = h->ctls;
-    size_t nctl = h->nctl;
-    h->ctls = NULL;
-    h->nctl = h->ctl_cap = 0;
-    pthread_mutex_unlock(&h->mu);
+    pthread_mutex_lock(&lp->hub->mu);
+    struct hsub *in = lp->inbox;
+    lp->inbox = NULL;
+    struct ctl_rec *ctls = lp->ctls;
+    size_t nctl = lp->nctl;
+    lp->ctls = NULL;
+    lp->nctl = lp->ctl_cap = 0;
+    pthread_mutex_unlock(&lp->hub->mu);
 
     int64_t now = bb_mono_us();
     for (size_t i = 0; i < nctl; i++) {
-        for (struct hsub *s = h->subs, *next; s; s = next) {
+        for (struct hsub *s = lp->subs, *next; s; s = next) {
             next = s->next;
-            apply_ctl(h, s, &ctls[i].c);
+            apply_ctl(lp, s, &ctls[i].c);
         }
-        if (h->nrecent == CTL_KEEP) {
-            memmove(h->recent, h->recent + 1, (CTL_KEEP - 1) * sizeof h->recent[0]);
-            h->nrecent--;
+        if (lp->nrecent == CTL_KEEP) {
+            memmove(lp->recent, lp->recent + 1, (CTL_KEEP - 1) * sizeof lp->recent[0]);
+            lp->nrecent--;
         }
-        h->recent[h->nrecent++] = ctls[i];
+        lp->recent[lp->nrecent++] = ctls[i];
     }
     free(ctls);
-    while (h->nrecent && now - h->recent[0].at_us > CTL_KEEP_US) {
-        memmove(h->recent, h->recent + 1, (h->nrecent - 1) * sizeof h->recent[0]);
-        h->nrecent--;
+    while (lp->nrecent && now - lp->recent[0].at_us > CTL_KEEP_US) {
+        memmove(lp->recent, lp->recent + 1, (lp->nrecent - 1) * sizeof lp->recent[0]);
+        lp->nrecent--;
     }
 
     while (in) {
         struct hsub *s = in;
         in = in->next;
         s->prev = NULL;
-        s->next = h->subs;
-        if (h->subs)
-            h->subs->prev = s;
-        h->subs = s;
+        s->next = lp->subs;
+        if (lp->subs)
+            lp->subs->prev = s;
+        lp->subs = s;
         struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP, .data.ptr = s};
-        if (epoll_ctl(h->ep, EPOLL_CTL_ADD, s->fd, &ev) != 0) {
+        if (epoll_ctl(lp->ep, EPOLL_CTL_ADD, s->fd, &ev) != 0) {
             bb_warn("stream hub: epoll_ctl failed", "error", strerror(errno));
-            close_sub(h, s, WHY_ERROR);
+            close_sub(lp, s, WHY_ERROR);
             continue;
         }
         /* notices that arrived between its authentication and now */
         bool closed = false;
-        for (size_t i = 0; i < h->nrecent && !closed; i++) {
-            if (h->recent[i].at_us < s->auth_us)
+        for (size_t i = 0; i < lp->nrecent && !closed; i++) {
+            if (lp->recent[i].at_us < s->auth_us)
                 continue;
-            const struct bus_ctl *c = &h->recent[i].c;
+            const struct bus_ctl *c = &lp->recent[i].c;
             closed = (c->kind == BUS_CTL_SESSION_ENDED && s->st.session_id == c->session_id) ||
                      (c->kind == BUS_CTL_USER_ENDED && s->st.user_id == c->user_id) ||
                      (c->kind == BUS_CTL_ROLE_CHANGED && s->st.kind == HUB_LOGS &&
                       s->st.user_id == c->user_id && !c->admin &&
                       s->st.job_owner != c->user_id);
             if (closed)
-                close_sub(h, s, WHY_ENDED);
+                close_sub(lp, s, WHY_ENDED);
             else
-                apply_ctl(h, s, c);
+                apply_ctl(lp, s, c);
         }
         if (!closed)
-            pump(h, s);
+            pump(lp, s);
     }
 }
 
 /* New events: every subscriber that can write gets them; a blocked one
  * that fell a ring behind is dropped now. */
-static void on_bus(hub *h)
+static void on_bus(struct loop *lp)
 {
-    for (struct hsub *s = h->subs, *next; s; s = next) {
+    for (struct hsub *s = lp->subs, *next; s; s = next) {
         next = s->next;
         if (!s->blocked) {
-            pump(h, s);
-        } else if (s->st.kind == HUB_EVENTS && bus_sub_lost(h->app->bus, s->bs)) {
-            bus_count_drop(h->app->bus);
-            close_sub(h, s, WHY_DROP);
+            pump(lp, s);
+        } else if (s->st.kind == HUB_EVENTS && bus_sub_lost(lp->app->bus, s->bs)) {
+            bus_count_drop(lp->app->bus);
+            close_sub(lp, s, WHY_DROP);
         }
     }
 }
 
 /* Heartbeats and token expiry. */
-static void tick(hub *h)
+static void tick(struct loop *lp)
 {
     int64_t now_us = bb_mono_us(), now_ms = bb_now_ms();
-    int64_t hb_us = (int64_t)h->app->cfg->events.heartbeat_sec * 1000000;
-    for (struct hsub *s = h->subs, *next; s; s = next) {
+    int64_t hb_us = (int64_t)lp->app->cfg->events.heartbeat_sec * 1000000;
+    for (struct hsub *s = lp->subs, *next; s; s = next) {
         next = s->next;
         if (s->st.expires_ms && now_ms >= s->st.expires_ms) {
-            close_sub(h, s, WHY_ENDED);
+            close_sub(lp, s, WHY_ENDED);
             continue;
         }
         if (s->st.kind != HUB_EVENTS || s->blocked || s->nev || s->pend.len ||
             now_us - s->last_write_us < hb_us)
             continue;
         if (buf_puts(&s->pend, ": hb\n\n") == 0)
-            pump(h, s);
+            pump(lp, s);
     }
 }
 
 static void *hub_main(void *arg)
 {
-    hub *h = arg;
+    struct loop *lp = arg;
     struct epoll_event evs[HUB_MAX_EVENTS];
     int64_t last_tick = bb_mono_us();
-    while (!atomic_load(&h->stop)) {
-        int n = epoll_wait(h->ep, evs, HUB_MAX_EVENTS, HUB_TICK_MS);
+    while (!atomic_load(&lp->hub->stop)) {
+        int n = epoll_wait(lp->ep, evs, HUB_MAX_EVENTS, HUB_TICK_MS);
         if (n < 0) {
             if (errno != EINTR)
                 bb_error("stream hub: epoll_wait failed", "error", strerror(errno));
@@ -654,26 +680,26 @@ static void *hub_main(void *arg)
             if (evs[i].data.ptr == NULL)
                 woke = true;
             else
-                on_socket(h, evs[i].data.ptr, evs[i].events);
+                on_socket(lp, evs[i].data.ptr, evs[i].events);
         }
         if (woke) {
             uint64_t v;
-            if (read(h->wake_fd, &v, sizeof v) < 0 && errno != EAGAIN)
+            if (read(lp->wake_fd, &v, sizeof v) < 0 && errno != EAGAIN)
                 bb_warn("stream hub: cannot read its eventfd", "error", strerror(errno));
-            atomic_store(&h->woken, false);
-            take_queues(h);
+            atomic_store(&lp->woken, false);
+            take_queues(lp);
         }
-        if (atomic_exchange(&h->bus_pending, false))
-            on_bus(h);
+        if (atomic_exchange(&lp->bus_pending, false))
+            on_bus(lp);
         int64_t now = bb_mono_us();
         if (now - last_tick >= HUB_TICK_MS * 1000LL) {
             last_tick = now;
-            tick(h);
+            tick(lp);
         }
     }
-    take_queues(h);
-    while (h->subs)
-        close_sub(h, h->subs, WHY_SHUTDOWN);
+    take_queues(lp);
+    while (lp->subs)
+        close_sub(lp, lp->subs, WHY_SHUTDOWN);
     return NULL;
 }
 
@@ -702,6 +728,19 @@ static void raise_fd_limit(const bb_config *cfg)
     }
 }
 
+/* Opens a loop's epoll set and eventfd: 0, or -1 with err set. */
+static int loop_open(struct loop *lp, char *err, size_t cap)
+{
+    lp->ep = epoll_create1(EPOLL_CLOEXEC);
+    lp->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
+    if (lp->ep < 0 || lp->wake_fd < 0 || epoll_ctl(lp->ep, EPOLL_CTL_ADD, lp->wake_fd, &ev) != 0) {
+        snprintf(err, cap, "stream hub: %s", strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
 hub *hub_start(bb_app *app, char *err, size_t cap)
 {
     hub *h = calloc(1, sizeof *h);
@@ -710,25 +749,30 @@ hub *hub_start(bb_app *app, char *err, size_t cap)
         return NULL;
     }
     h->app = app;
-    h->ep = epoll_create1(EPOLL_CLOEXEC);
-    h->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     pthread_mutex_init(&h->mu, NULL);
-    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
-    if (h->ep < 0 || h->wake_fd < 0 || epoll_ctl(h->ep, EPOLL_CTL_ADD, h->wake_fd, &ev) != 0) {
-        snprintf(err, cap, "stream hub: %s", strerror(errno));
-        hub_stop(h);
-        return NULL;
+    for (int i = 0; i < HUB_THREADS; i++) {
+        h->loops[i].hub = h;
+        h->loops[i].app = app;
+        h->loops[i].ep = h->loops[i].wake_fd = -1;
+    }
+    for (int i = 0; i < HUB_THREADS; i++) {
+        if (loop_open(&h->loops[i], err, cap) != 0) {
+            hub_stop(h);
+            return NULL;
+        }
     }
     raise_fd_limit(app->cfg);
     bus_set_notify(app->bus, hub_notify, h);
     bus_set_control(app->bus, hub_control, h);
-    int rc = pthread_create(&h->thr, NULL, hub_main, h);
-    if (rc != 0) {
-        snprintf(err, cap, "stream hub: cannot start its thread: %s", strerror(rc));
-        hub_stop(h);
-        return NULL;
+    for (int i = 0; i < HUB_THREADS; i++) {
+        int rc = pthread_create(&h->loops[i].thr, NULL, hub_main, &h->loops[i]);
+        if (rc != 0) {
+            snprintf(err, cap, "stream hub: cannot start its thread: %s", strerror(rc));
+            hub_stop(h);
+            return NULL;
+        }
+        h->loops[i].thr_started = true;
     }
-    h->thr_started = true;
     return h;
 }
 
@@ -738,16 +782,19 @@ void hub_stop(hub *h)
         return;
     bus_set_notify(h->app->bus, NULL, NULL);
     bus_set_control(h->app->bus, NULL, NULL);
-    if (h->thr_started) {
-        atomic_store(&h->stop, true);
-        wake(h);
-        pthread_join(h->thr, NULL);
+    atomic_store(&h->stop, true);
+    for (int i = 0; i < HUB_THREADS; i++) {
+        struct loop *lp = &h->loops[i];
+        if (lp->thr_started) {
+            wake(lp);
+            pthread_join(lp->thr, NULL);
+        }
+        if (lp->ep >= 0)
+            close(lp->ep);
+        if (lp->wake_fd >= 0)
+            close(lp->wake_fd);
+        free(lp->ctls);
     }
-    if (h->ep >= 0)
-        close(h->ep);
-    if (h->wake_fd >= 0)
-        close(h->wake_fd);
-    free(h->ctls);
     for (size_t i = 0; i < UC_BUCKETS; i++)
         while (h->users[i]) {
             struct ucount *u = h->users[i];
@@ -778,13 +825,14 @@ int hub_adopt(hub *h, struct http_req *r, const struct hub_stream *st, bus_sub *
     s->last_write_us = bb_mono_us();
     s->dirty = st->kind == HUB_LOGS;   /* lines may have come since the route read */
     buf_init(&s->pend, LOG_PEND_CAP);
+    struct loop *lp = &h->loops[atomic_fetch_add(&h->next_loop, 1) % HUB_THREADS];
     pthread_mutex_lock(&h->mu);
-    s->next = h->inbox;
-    h->inbox = s;
+    s->next = lp->inbox;
+    lp->inbox = s;
     h->nsubs++;
     h->adopted++;
     pthread_mutex_unlock(&h->mu);
-    wake(h);
+    wake(lp);
     return 0;
 }
 

@@ -2,7 +2,7 @@
  * GET /jobs/:id/logs?follow=1) after their civetweb thread has written the
  * head and the replay.  The route takes the connection's socket from
  * civetweb (mg_hijack_socket, third_party/glue/civetweb_glue.c) and hands
- * it here; one epoll thread then writes to every subscriber without
+ * it here; two epoll threads then write to every subscriber without
  * blocking.  DESIGN comment in hub.c; docs/architecture.md ("Threads",
  * "The stream hub and civetweb"); docs/operations.md ("Live streams"). */
 #ifndef BB_HUB_H
@@ -50,11 +50,11 @@ struct hub_stream {
     int64_t log_last;        /* HUB_LOGS: id of the last log line already sent */
 };
 
-/* Starts the hub's thread for app (raises RLIMIT_NOFILE to its hard limit
+/* Starts the hub's threads for app (raises RLIMIT_NOFILE to its hard limit
  * and warns when that is below events.maxSubscribers needs).  NULL with a
  * message on error.  Caller frees with hub_stop. */
 hub *hub_start(bb_app *app, char *err, size_t cap);
-/* Closes every stream and joins the thread.  NULL is a no-op. */
+/* Closes every stream and joins the threads.  NULL is a no-op. */
 void hub_stop(hub *h);
 
 /* Reserves a stream slot for user_id before the route writes anything:
