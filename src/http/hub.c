@@ -69,7 +69,6 @@
 
 #include "cJSON.h"
 #include "http/http.h"
-#include "infra/metrics.h"
 #include "service/job_reads.h"
 #include "service/jobs.h"
 #include "util/bb_assert.h"
@@ -856,31 +855,4 @@ void hub_get_stats(hub *h, struct hub_stats *out)
     *out = (struct hub_stats){.subscribers = h->nsubs, .adopted = h->adopted,
                               .drops = h->drops, .hangups = h->hangups, .ended = h->ended};
     pthread_mutex_unlock(&h->mu);
-}
-
-int hub_put_metrics(hub *h, buf *out)
-{
-    struct hub_stats st;
-    hub_get_stats(h, &st);
-    const struct {
-        const char *name, *type, *help;
-        double value;
-    } rows[] = {
-        {"batchbox_hub_subscribers", "gauge",
-         "Live streams (events and log follows) held by the stream hub.",
-         (double)st.subscribers},
-        {"batchbox_hub_streams_total", "counter",
-         "Streams handed from civetweb to the stream hub since start.", (double)st.adopted},
-        {"batchbox_hub_drops_total", "counter",
-         "Hub streams dropped for falling a whole event ring behind.", (double)st.drops},
-        {"batchbox_hub_hangups_total", "counter",
-         "Hub streams closed because the client went away.", (double)st.hangups},
-        {"batchbox_hub_session_ends_total", "counter",
-         "Hub streams closed because their session ended or their token expired.",
-         (double)st.ended},
-    };
-    int rc = 0;
-    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
-        rc |= metrics_put_single(out, rows[i].name, rows[i].type, rows[i].help, rows[i].value);
-    return rc ? -1 : 0;
 }

@@ -75,7 +75,7 @@ int hub_adopt(hub *h, struct http_req *r, const struct hub_stream *st, bus_sub *
  * 0, or -1 when b is full. */
 int hub_log_line(struct buf *b, const char *stream, const char *line);
 
-/* Figures for /metrics (hub_put_metrics appends them: 0 or -1). */
+/* Figures for /metrics (src/http/routes/ops.c). */
 struct hub_stats {
     size_t subscribers;      /* streams the hub holds now */
     uint64_t adopted;        /* streams handed over since start */
@@ -84,6 +84,5 @@ struct hub_stats {
     uint64_t ended;          /* closed by a session ending or token expiry */
 };
 void hub_get_stats(hub *h, struct hub_stats *out);
-int hub_put_metrics(hub *h, struct buf *out);
 
 #endif
