@@ -230,11 +230,17 @@ $(BUILD)/tests/$(basename $(notdir $(1))): $(BUILD)/obj/$(1:.c=.o) $$(LIB_OBJS) 
 endef
 $(foreach t,$(TEST_SRCS),$(eval $(call test_rule,$(t))))
 
-# Third-party objects: their own flags, warnings silenced.
-$(BUILD)/obj/third_party/civetweb.o: $(CIVETWEB_SRC) $(FLAGS_FILE)
+# Third-party objects: their own flags, warnings silenced.  civetweb is
+# compiled through our glue unit, which #includes civetweb.c (found on the
+# -I of its source directory) and adds mg_hijack_socket() for the stream hub
+# (docs/architecture.md, "The stream hub and civetweb").  The release build
+# uses this same rule with musl-gcc.
+CIVETWEB_GLUE := third_party/glue/civetweb_glue.c
+$(BUILD)/obj/third_party/civetweb.o: $(CIVETWEB_GLUE) $(CIVETWEB_SRC) $(FLAGS_FILE)
 	$(call say,CC,$<)
 	@mkdir -p $(@D)
-	$(Q)$(CC) $(TP_CFLAGS) $(CIVETWEB_DEFS) $(CIVETWEB_SAN_DEFS) -MMD -MP -c -o $@ $<
+	$(Q)$(CC) $(TP_CFLAGS) $(CIVETWEB_DEFS) $(CIVETWEB_SAN_DEFS) -I$(dir $(CIVETWEB_SRC)) \
+	    -MMD -MP -c -o $@ $(CIVETWEB_GLUE)
 
 $(BUILD)/obj/third_party/cJSON.o: $(CJSON_SRC) $(FLAGS_FILE)
 	$(call say,CC,$<)

@@ -16,9 +16,12 @@
  *            exactly-once delivery of every succeeded event to every listener
  *   paced    the same at a fixed rate (default half the measured e2e rate)
  *   get      50 keep-alive connections GET /api/v1/jobs/<id> for D seconds
- *   fanout   S SSE subscribers on a few epoll threads; M jobs 100 ms apart;
- *            job_created delivery latency to every subscriber, and the
- *            latency of GET /health on fresh connections meanwhile
+ *   fanout   S SSE subscribers (default 10,000) on a few epoll threads, held
+ *            by the server's stream hub in its default configuration; M jobs
+ *            100 ms apart; job_created delivery latency to every subscriber
+ *            and to all of them (the slowest per event), the server's RSS
+ *            per subscriber, and the latency of GET /health on fresh
+ *            connections meanwhile
  *   batch    a 1,000-child sweep of noop: creation time (POST → 201, five times),
  *            then batch vs 1,000 single submits, POST → the succeeded event
  *   startup  SIGTERM the server, restart on the existing database 3 times,
@@ -1267,7 +1270,7 @@ struct results {
     bool fan_ran;
     int fan_wanted, fan_ready, fan_rejected, fan_closed, fan_events;
     double fan_connect_s;
-    long fan_missing, fan_dups, fan_rss_kb, fan_threads;
+    long fan_missing, fan_dups, fan_rss_kb, fan_rss0_kb, fan_threads;
     struct pct fan_lat, fan_all_lat, health_lat;
     long health_fail;
     /* startup */
@@ -2013,7 +2016,8 @@ static void run_fanout(int pid)
         }
         wstarted++;
     }
-    logmsg("fanout: opening %d SSE subscribers", S);
+    R.fan_rss0_kb = proc_status_kb(pid, "VmRSS");
+    logmsg("fanout: opening %d SSE subscribers (server RSS before: %ld kB)", S, R.fan_rss0_kb);
     int64_t tc0 = now_ns();
     int opened = 0;
     for (int i = 0; i < S && wstarted == FAN_THREADS; i++) {
@@ -2805,11 +2809,14 @@ static void print_table(FILE *o)
     }
     if (R.fan_ran) {
         snprintf(m, sizeof m, "%d of %d", R.fan_ready, R.fan_wanted);
-        fprintf(o, "%-58s %-30s %s\n", "2000 concurrent SSE subscribers held", m,
-                pf(R.fan_ready >= 2000 && R.fan_ready == R.fan_wanted));
-        snprintf(m, sizeof m, "p99 %.1f ms", R.fan_lat.p99);
-        fprintf(o, "%-58s %-30s %s\n", "one event to all subscribers, p99 < 100 ms", m,
-                pf(R.fan_lat.n > 0 && R.fan_lat.p99 < 100 && R.fan_missing == 0));
+        fprintf(o, "%-58s %-30s %s\n", "10,000 concurrent SSE subscribers held (default config)",
+                m, pf(R.fan_ready >= 10000 && R.fan_ready == R.fan_wanted));
+        snprintf(m, sizeof m, "p99 %.1f ms (goal 100)", R.fan_all_lat.p99);
+        fprintf(o, "%-58s %-30s %s\n", "one event to all subscribers, p99 < 200 ms", m,
+                pf(R.fan_all_lat.n > 0 && R.fan_all_lat.p99 < 200 && R.fan_missing == 0));
+        snprintf(m, sizeof m, "%.2f kB",
+                 R.fan_ready > 0 ? (double)(R.fan_rss_kb - R.fan_rss0_kb) / R.fan_ready : 0.0);
+        fprintf(o, "%-58s %-30s %s\n", "server RSS per subscriber", m, "info");
         snprintf(m, sizeof m, "max %.1f ms (%ld ok, %ld failed)", R.health_lat.max,
                  R.health_lat.n, R.health_fail);
         fprintf(o, "%-58s %-30s %s\n", "API answered promptly meanwhile (/health < 100 ms)", m,
@@ -2885,12 +2892,14 @@ static void print_table(FILE *o)
                 R.get_lat.max);
     if (R.fan_ran) {
         fprintf(o, "  fanout: %d/%d subscribers streaming (%d rejected, %d closed) after %.2f s; "
-                "server RSS %.1f MB, %ld threads\n", R.fan_ready, R.fan_wanted, R.fan_rejected,
-                R.fan_closed, R.fan_connect_s, (double)R.fan_rss_kb / 1024, R.fan_threads);
+                "server RSS %.1f MB (%.1f MB before), %ld threads\n", R.fan_ready, R.fan_wanted,
+                R.fan_rejected, R.fan_closed, R.fan_connect_s, (double)R.fan_rss_kb / 1024,
+                (double)R.fan_rss0_kb / 1024, R.fan_threads);
         fprintf(o, "       %d job_created events, 100 ms apart: per delivery p50 %.1f  p99 %.1f  "
-                "max %.1f ms; to all: p50 %.1f  max %.1f ms; missing %ld, duplicates %ld\n",
-                R.fan_events, R.fan_lat.p50, R.fan_lat.p99, R.fan_lat.max, R.fan_all_lat.p50,
-                R.fan_all_lat.max, R.fan_missing, R.fan_dups);
+                "max %.1f ms; to all: p50 %.1f  p99 %.1f  max %.1f ms; missing %ld, "
+                "duplicates %ld\n", R.fan_events, R.fan_lat.p50, R.fan_lat.p99, R.fan_lat.max,
+                R.fan_all_lat.p50, R.fan_all_lat.p99, R.fan_all_lat.max, R.fan_missing,
+                R.fan_dups);
         fprintf(o, "       GET /health on fresh connections meanwhile: p50 %.2f  max %.2f ms\n",
                 R.health_lat.p50, R.health_lat.max);
     }
@@ -2998,9 +3007,10 @@ static void print_json(FILE *o)
     if (R.fan_ran) {
         fprintf(o, ",\"fanout\":{\"wanted\":%d,\"streaming\":%d,\"rejected\":%d,\"closed\":%d,"
                 "\"connectSec\":%.3f,\"events\":%d,\"missing\":%ld,\"duplicates\":%ld,\"rssKb\":%ld,"
-                "\"threads\":%ld,\"healthFailed\":%ld,", R.fan_wanted, R.fan_ready, R.fan_rejected,
-                R.fan_closed, R.fan_connect_s, R.fan_events, R.fan_missing, R.fan_dups, R.fan_rss_kb,
-                R.fan_threads, R.health_fail);
+                "\"rssBeforeKb\":%ld,\"threads\":%ld,\"healthFailed\":%ld,", R.fan_wanted,
+                R.fan_ready, R.fan_rejected, R.fan_closed, R.fan_connect_s, R.fan_events,
+                R.fan_missing, R.fan_dups, R.fan_rss_kb, R.fan_rss0_kb, R.fan_threads,
+                R.health_fail);
         json_pct(o, "deliveryMs", &R.fan_lat);
         fputc(',', o);
         json_pct(o, "toAllMs", &R.fan_all_lat);
@@ -3064,7 +3074,7 @@ static void usage(FILE *o)
             "  --conc C          submitter connections (default 32)\n"
             "  --rate R          paced rate in jobs/s (default: half the e2e rate, or 2500)\n"
             "  --paced-jobs N    paced jobs (default: rate x 4 s, within 500..jobs)\n"
-            "  --fanout S        fan-out SSE subscribers (default 2000)\n"
+            "  --fanout S        fan-out SSE subscribers (default 10000)\n"
             "  --fan-events M    fan-out jobs, 100 ms apart (default 20)\n"
             "  --get-seconds D   GET phase length (default 5)\n"
             "  --workers W       server --workers (default 2)\n"
@@ -3120,7 +3130,7 @@ static int parse_args(int argc, char **argv)
     g_o.jobs = 20000;
     g_o.sse = 10;
     g_o.conc = 32;
-    g_o.fanout = 2000;
+    g_o.fanout = 10000;
     g_o.fan_events = 20;
     g_o.get_seconds = 5;
     g_o.workers = 2;
@@ -3224,13 +3234,16 @@ static int write_config(void)
     FILE *f = fopen(path, "we");
     if (!f)
         return -1;
-    int maxsub = g_o.fanout + 100 > 2100 ? g_o.fanout + 100 : 2100;
+    /* events: the server's defaults (maxSubscribers 10,000), except the
+     * per-user stream limit: the driver is one user holding every stream,
+     * where a real audience is many users (docs/benchmarks.md) */
+    int per_user = g_o.fanout + 100;
     /* the lesson preset keeps the built-in voices (two espeak-ng voices per
      * accent; the first voice's accent is its default) */
     int n = fprintf(f, "{\"presets\":[{\"id\":\"noop\",\"workflow\":\"noop\",\"maxAttempts\":1},"
                        " {\"id\":\"lesson\",\"workflow\":\"lesson\",\"maxAttempts\":1}],"
-                       " \"events\": {\"maxSubscribers\": %d},"
-                       " \"auth\": {\"accessTokenTtlSec\": 86400}}\n", maxsub);
+                       " \"events\": {\"maxPerUser\": %d},"
+                       " \"auth\": {\"accessTokenTtlSec\": 86400}}\n", per_user);
     if (fclose(f) != 0 || n < 0)
         return -1;
     return 0;

@@ -90,6 +90,7 @@ bool http_authenticate_or_reply(http_req *r, const struct http_route *route)
         r->who.user_id = info.user_id;
         r->who.admin = info.admin;
         r->session_id = info.session_id;
+        r->access_expires_ms = info.expires_at;
     }
     if (route->perm == PERM_PUBLIC)
         return true;

@@ -61,6 +61,7 @@ typedef struct http_req {
     int status;                      /* status sent (for the access log) */
     struct principal who;
     int64_t session_id;              /* the caller's session, 0 = none */
+    int64_t access_expires_ms;       /* its access token's expiry, 0 = none */
     bool cookie_auth;                /* authenticated by the bb_access cookie */
     char *body;                      /* owned; the raw body once read */
     size_t body_len;

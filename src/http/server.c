@@ -4,11 +4,11 @@
  * lines go to ours.
  *
  * Threads: civetweb runs one thread per open connection (idle keep-alive
- * sockets and SSE streams included) from a pool created at start.  Sizing
- * (see docs/architecture.md): num_threads = events.maxSubscribers + API
- * headroom; the SSE route refuses streams beyond maxSubscribers with 503,
- * so API requests always find a free thread.  Keep-alive sockets are
- * released after 2 s idle for the same reason. */
+ * sockets included) from a pool created at start.  Live streams do not
+ * hold one: their routes hand the socket to the stream hub (hub.c) once
+ * the head and replay are written, so num_threads is sized for short
+ * requests only (docs/architecture.md).  Keep-alive sockets are released
+ * after 2 s idle. */
 #include "http/http.h"
 
 #include <stdio.h>
@@ -17,6 +17,7 @@
 
 #include "civetweb.h"
 #include "http/http_int.h"
+#include "http/hub.h"
 #include "util/log.h"
 
 #define API_THREADS 64
@@ -24,6 +25,7 @@
 struct http_server {
     struct mg_context *ctx;
     bb_app *app;
+    hub *hub;
     int port;
 };
 
@@ -72,8 +74,14 @@ http_server *http_start(bb_app *app, const char *listen, char *err, size_t errle
         return NULL;
     }
     s->app = app;
+    s->hub = hub_start(app, err, errlen);
+    if (!s->hub) {
+        free(s);
+        return NULL;
+    }
+    app->hub = s->hub;
     char threads[16];
-    snprintf(threads, sizeof threads, "%d", app->cfg->events.max_subscribers + API_THREADS);
+    snprintf(threads, sizeof threads, "%d", API_THREADS);
     /* Tests shorten civetweb's request timeout (a stalled client's body
      * then ends early within the test's time); digits only, else 30 s. */
     const char *rt = getenv("BB_TEST_REQUEST_TIMEOUT_MS");
@@ -107,6 +115,8 @@ http_server *http_start(bb_app *app, const char *listen, char *err, size_t errle
     s->ctx = mg_start2(&init, &ed);
     if (!s->ctx) {
         snprintf(err, errlen, "cannot listen on %s: %s", listen, ebuf[0] ? ebuf : "unknown error");
+        app->hub = NULL;
+        hub_stop(s->hub);
         free(s);
         return NULL;
     }
@@ -124,5 +134,7 @@ void http_stop(http_server *s)
     if (!s)
         return;
     mg_stop(s->ctx);
+    s->app->hub = NULL;
+    hub_stop(s->hub);
     free(s);
 }

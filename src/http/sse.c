@@ -1,21 +1,22 @@
 /* sse.c — GET /jobs/events: Server-Sent Events (docs/api.md, docs/architecture.md).
  *
- * Each stream lives on its civetweb connection thread:
- *   1. admission: at most events.maxSubscribers streams (503 + Retry-After
- *      beyond, so API requests always find a thread);
+ * The route runs on its civetweb thread only until the stream is live:
+ *   1. admission: a slot in the stream hub (events.maxSubscribers in all:
+ *      503 + Retry-After; events.maxPerUser per user: 429);
  *   2. subscribe to the bus first, remembering the newest published id L;
  *   3. with Last-Event-ID N: replay the event log (N, L] from SQLite;
- *   4. then live events from the bus (all > L, no gap, no duplicate),
- *      coalesced into one write per wake-up, with a ": hb" comment when
- *      idle for events.heartbeatSec;
- *   5. leave when the client is gone (a write fails), when it fell too far
- *      behind (bus overflow: it reconnects and resumes by Last-Event-ID),
- *      or when the server stops (bus closed). */
+ *   4. hand the socket to the stream hub (hub.c), which writes the live
+ *      events (all > L, no gap, no duplicate) and heartbeats without a
+ *      thread of its own, notices the client leaving at once, drops it when
+ *      it falls a ring behind (it resumes by Last-Event-ID) and closes it
+ *      when its session ends.
+ * HEAD answers the head only and holds nothing. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "http/http.h"
+#include "http/hub.h"
 #include "service/job_reads.h"
 #include "service/jobs.h"
 #include "util/buf.h"
@@ -75,28 +76,27 @@ void route_events(http_req *r)
     const char *logs = http_query(r, "logs", tmp, sizeof tmp);
     f.logs = logs && (strcmp(logs, "1") == 0 || strcmp(logs, "true") == 0);
 
-    int n = atomic_fetch_add(&app->sse_clients, 1) + 1;
-    if (n > app->cfg->events.max_subscribers || atomic_load(&app->stopping)) {
-        atomic_fetch_sub(&app->sse_clients, 1);
-        http_reply_error(r, BB_EUNAVAIL, "too many live event streams (limit %d); retry shortly",
-                         app->cfg->events.max_subscribers);
+    static const char stream_headers[] = "Cache-Control: no-cache\r\nX-Accel-Buffering: no\r\n";
+    if (strcmp(r->method, "HEAD") == 0) {
+        (void)http_begin_stream(r, 200, "text/event-stream; charset=utf-8", stream_headers);
+        return;
+    }
+    if (hub_admit(app->hub, r->who.user_id, &r->err) != BB_OK) {
+        http_reply_failed(r);
         return;
     }
     int64_t published = 0;
     bus_sub *sub = bus_subscribe(app->bus, &f, &published);
-    buf out;
-    buf_init(&out, SSE_MAX_WRITE + (1u << 20));
     if (!sub) {
         http_reply_error(r, BB_EINTERNAL, "out of memory");
-        goto done;
+        goto fail;
     }
-    if (http_begin_stream(r, 200, "text/event-stream; charset=utf-8",
-                          "Cache-Control: no-cache\r\nX-Accel-Buffering: no\r\n") != 0)
-        goto done;
+    if (http_begin_stream(r, 200, "text/event-stream; charset=utf-8", stream_headers) != 0)
+        goto fail;
     char head[32];
     int hl = snprintf(head, sizeof head, "retry: %d\n\n", SSE_RETRY_MS);
     if (http_write(r, head, (size_t)hl) != 0)
-        goto done;
+        goto fail;
 
     /* an id from a lost timeline (a restored backup): nothing can be
      * replayed against it; the client must reload (docs/api.md) */
@@ -105,7 +105,7 @@ void route_events(http_req *r)
             "event: reload\ndata: {\"reason\":\"Last-Event-ID is not in this server's "
             "event log (a backup was restored): load everything again\"}\n\n";
         if (http_write(r, reload, sizeof reload - 1) != 0)
-            goto done;
+            goto fail;
         last_id = -1;
     }
     if (last_id >= 0 && last_id < published) {
@@ -116,32 +116,15 @@ void route_events(http_req *r)
             c.failed = http_write(r, c.b.data, c.b.len) != 0;
         buf_free(&c.b);
         if (c.failed || rc != BB_OK)
-            goto done;
+            goto fail;
     }
-
-    int hb_ms = app->cfg->events.heartbeat_sec * 1000;
-    int64_t last_write = bb_mono_us();
-    for (;;) {
-        int64_t idle_ms = (bb_mono_us() - last_write) / 1000;
-        int wait = hb_ms - (int)idle_ms;
-        if (wait < 1)
-            wait = 1;
-        enum bus_wait_result w = bus_wait(app->bus, sub, wait, &out, SSE_MAX_WRITE);
-        if (w == BUS_CLOSED || w == BUS_OVERFLOW)
-            break;
-        if (w == BUS_EVENTS) {
-            if (http_write(r, out.data, out.len) != 0)
-                break;
-            buf_reset(&out);
-            last_write = bb_mono_us();
-        } else if ((bb_mono_us() - last_write) / 1000 >= hb_ms) {
-            if (http_write(r, ": hb\n\n", 6) != 0)
-                break;
-            last_write = bb_mono_us();
-        }
-    }
-done:
-    buf_free(&out);
+    const struct hub_stream st = {
+        .kind = HUB_EVENTS, .f = f, .user_id = r->who.user_id, .admin = r->who.admin,
+        .session_id = r->session_id, .expires_ms = r->access_expires_ms,
+    };
+    (void)hub_adopt(app->hub, r, &st, sub);   /* takes sub and the slot either way */
+    return;
+fail:
     bus_unsubscribe(app->bus, sub);
-    atomic_fetch_sub(&app->sse_clients, 1);
+    hub_release(app->hub, r->who.user_id);
 }

@@ -121,7 +121,9 @@ typedef struct bb_config {
     struct {
         int heartbeat_sec;      /* 1..3600, default 25 */
         int64_t retain_events;  /* >= 1000, default 100000 */
-        int max_subscribers;    /* SSE cap, 1..10000, default 256 */
+        int max_subscribers;    /* live streams (hub), 1..1000000, default 10000 */
+        int max_per_user;       /* live streams per user, 1..100000, default 64 */
+        int ring_events;        /* events the bus ring keeps, 16..1000000, default 8192 */
     } events;
     struct {
         char *driver;           /* "fs" (only driver in this build) */

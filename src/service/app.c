@@ -120,7 +120,7 @@ int app_open(bb_app *app, const struct app_options *o, char *err, size_t errlen)
     }
     app->upload_store = app->s3_store ? app->s3_store : app->fs_store;
 
-    app->bus = bus_new(8192);
+    app->bus = bus_new((size_t)app->cfg->events.ring_events);
     if (!app->bus) {
         snprintf(err, errlen, "out of memory");
         goto fail;

@@ -15,6 +15,7 @@
 
 struct pool;
 struct store;
+struct hub;
 
 typedef struct bb_app {
     bb_config *cfg;          /* read-only after start-up */
@@ -23,6 +24,8 @@ typedef struct bb_app {
     struct pool *pool;       /* thread-safe */
     struct store *fs_store;  /* the data directory (artifacts, fs uploads) */
     struct store *s3_store;  /* NULL unless storage.driver is "s3" */
+    struct hub *hub;         /* the stream hub (http/hub.c): set by http_start
+                                before civetweb starts, NULL without a server */
     struct store *upload_store; /* where new uploads go: s3 if set, else fs */
     char *data_dir;          /* absolute */
     char *artifacts_dir;     /* DATA/artifacts */

@@ -507,6 +507,21 @@ int auth_login(bb_app *app, const cJSON *body, const char *addr, user *u, struct
     return issue(app, u, t, e);
 }
 
+/* Session-ending hooks: the live streams opened with a session (or by a
+ * user) close, or re-filter after a role change, through the bus's control
+ * notices (infra/bus/bus.h; the stream hub, http/hub.c, applies them). */
+static void end_session_streams(bb_app *app, int64_t session_id)
+{
+    if (session_id)
+        bus_control(app->bus, &(struct bus_ctl){.kind = BUS_CTL_SESSION_ENDED,
+                                                .session_id = session_id});
+}
+
+static void end_user_streams(bb_app *app, int64_t user_id)
+{
+    bus_control(app->bus, &(struct bus_ctl){.kind = BUS_CTL_USER_ENDED, .user_id = user_id});
+}
+
 int auth_refresh(bb_app *app, const char *refresh_token, user *u, struct auth_tokens *t,
                  bb_errctx *e)
 {
@@ -527,6 +542,8 @@ int auth_refresh(bb_app *app, const char *refresh_token, user *u, struct auth_to
                                  rh, now + app->cfg->auth.refresh_ttl_sec * 1000, &info, &reused);
     if (rc != BB_OK) {
         sodium_memzero(t, sizeof *t);
+        if (reused)
+            end_session_streams(app, info.session_id);
         if (rc == BB_EAUTH)
             return bb_fail(e, BB_EAUTH, reused ? "this refresh token was already used: the "
                                                  "session has been ended, sign in again"
@@ -542,14 +559,18 @@ int auth_refresh(bb_app *app, const char *refresh_token, user *u, struct auth_to
 
 void auth_logout(bb_app *app, int64_t session_id, const char *refresh_token)
 {
-    if (session_id)
+    if (session_id) {
         repo_session_revoke(app->db, session_id);
+        end_session_streams(app, session_id);
+    }
     if (refresh_token && strncmp(refresh_token, "bbr_", 4) == 0 && strlen(refresh_token) <= 100) {
         unsigned char h[TOKEN_HASH_BYTES];
         token_hash(refresh_token, h);
         int64_t sid = 0;
-        if (repo_session_of_refresh(app->db, h, &sid) == BB_OK && sid && sid != session_id)
+        if (repo_session_of_refresh(app->db, h, &sid) == BB_OK && sid && sid != session_id) {
             repo_session_revoke(app->db, sid);
+            end_session_streams(app, sid);
+        }
     }
 }
 
@@ -601,8 +622,10 @@ int auth_update_profile(bb_app *app, int64_t user_id, const cJSON *body, user *u
     if (rc != BB_OK)
         return bb_fail(e, rc == BB_ENOTFOUND ? BB_ENOTFOUND : BB_EIO,
                        "could not update the profile");
-    if (password)
+    if (password) {
+        end_user_streams(app, user_id);
         return issue(app, u, t, e);
+    }
     return BB_OK;
 }
 
@@ -633,6 +656,11 @@ int auth_admin_update(bb_app *app, int64_t user_id, const cJSON *body, user *u, 
         return bb_fail(e, BB_ECONFLICT, "this is the last active admin: make another admin first");
     if (rc != BB_OK)
         return bb_fail(e, BB_EIO, "database error");
+    if (disabled == 1)
+        end_user_streams(app, user_id);
+    else if (role)
+        bus_control(app->bus, &(struct bus_ctl){.kind = BUS_CTL_ROLE_CHANGED, .user_id = user_id,
+                                                .admin = strcmp(role, "admin") == 0});
     return BB_OK;
 }
 

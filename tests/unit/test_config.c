@@ -91,7 +91,9 @@ TEST(defaults_load)
     CHECK_EQ_INT(c.limits.user_quota_bytes, 10737418240LL);
     CHECK_EQ_INT(c.events.heartbeat_sec, 25);
     CHECK_EQ_INT(c.events.retain_events, 100000);
-    CHECK_EQ_INT(c.events.max_subscribers, 256);
+    CHECK_EQ_INT(c.events.max_subscribers, 10000);
+    CHECK_EQ_INT(c.events.max_per_user, 64);
+    CHECK_EQ_INT(c.events.ring_events, 8192);
     CHECK_STR_EQ(c.storage.driver, "fs");
     CHECK_STR_EQ(c.storage.s3.region, "us-east-1");
     CHECK(c.storage.s3.endpoint == NULL && c.storage.s3.bucket == NULL);
@@ -402,7 +404,9 @@ TEST(out_of_range)
                  "\"auth.refreshTokenTtlSec\"");
     EXPECT_ERROR("{\"events\": {\"heartbeatSec\": 3601}}", "\"events.heartbeatSec\"");
     EXPECT_ERROR("{\"events\": {\"retainEvents\": 999}}", "\"events.retainEvents\"");
-    EXPECT_ERROR("{\"events\": {\"maxSubscribers\": 10001}}", "\"events.maxSubscribers\"");
+    EXPECT_ERROR("{\"events\": {\"maxSubscribers\": 1000001}}", "\"events.maxSubscribers\"");
+    EXPECT_ERROR("{\"events\": {\"maxPerUser\": 0}}", "\"events.maxPerUser\"");
+    EXPECT_ERROR("{\"events\": {\"ringEvents\": 15}}", "\"events.ringEvents\"");
     EXPECT_ERROR(ONE_PRESET("\"argv\": [\"x\"], \"timeoutSec\": 604801"),
                  "\"presets[0].timeoutSec\"");
     EXPECT_ERROR(ONE_PRESET("\"argv\": [\"x\"], \"maxAttempts\": 0"),
@@ -670,7 +674,8 @@ TEST(env_table_is_complete_and_distinct)
         "BATCHBOX_AUTH_REFRESH_TOKEN_TTL_SEC", "BATCHBOX_LIMITS_MAX_UPLOAD_BYTES",
         "BATCHBOX_LIMITS_MAX_BODY_BYTES", "BATCHBOX_LIMITS_USER_QUOTA_BYTES",
         "BATCHBOX_LIMITS_MAX_BATCH_SIZE", "BATCHBOX_EVENTS_HEARTBEAT_SEC", "BATCHBOX_EVENTS_RETAIN_EVENTS",
-        "BATCHBOX_EVENTS_MAX_SUBSCRIBERS", "BATCHBOX_STORAGE_DRIVER",
+        "BATCHBOX_EVENTS_MAX_SUBSCRIBERS", "BATCHBOX_EVENTS_MAX_PER_USER",
+        "BATCHBOX_EVENTS_RING_EVENTS", "BATCHBOX_STORAGE_DRIVER",
         "BATCHBOX_S3_ENDPOINT", "BATCHBOX_S3_BUCKET", "BATCHBOX_S3_REGION",
         "BATCHBOX_S3_ACCESS_KEY", "BATCHBOX_S3_SECRET_KEY", "BATCHBOX_S3_HTTPS",
         "BATCHBOX_S3_PATH_STYLE", "BATCHBOX_S3_CA_BUNDLE", "BATCHBOX_S3_INSECURE_SKIP_VERIFY",

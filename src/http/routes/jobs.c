@@ -13,6 +13,7 @@
 #include "cJSON.h"
 #include "domain/artifact.h"
 #include "http/http.h"
+#include "http/hub.h"
 #include "service/batches.h"
 #include "service/job_reads.h"
 #include "service/jobs.h"
@@ -158,9 +159,7 @@ struct logs_out {
 static int collect_line(void *ud, const char *stream, const char *line)
 {
     struct logs_out *o = ud;
-    bool forged = strcmp(stream, "system") != 0 && strncmp(line, "[batchbox", 9) == 0;
-    if ((forged && buf_puts(&o->b, "[job] ") != 0) || buf_puts(&o->b, line) != 0 ||
-        buf_puts(&o->b, "\n") != 0) {
+    if (hub_log_line(&o->b, stream, line) != 0) {
         o->failed = true;        /* out of memory: this line would be lost */
         return 1;
     }
@@ -213,76 +212,43 @@ static bool job_ended(http_req *r, int64_t id)
     return ended;
 }
 
-/* The state the last job_state_changed among evs moves to, read from the
- * event's JSON (its DTO); -1 when none of them is one. */
-static int last_state(bus_event *const *evs, size_t n)
-{
-    int state = -1;
-    for (size_t i = 0; i < n; i++) {
-        if (evs[i]->type != EV_JOB_STATE_CHANGED)
-            continue;
-        cJSON *dto = cJSON_ParseWithLength(evs[i]->data, evs[i]->data_len);
-        const cJSON *st = cJSON_GetObjectItemCaseSensitive(dto, "state");
-        enum job_state s;
-        if (cJSON_IsString(st) && job_state_parse(st->valuestring, &s) == 0)
-            state = (int)s;
-        cJSON_Delete(dto);
-    }
-    return state;
-}
-
-/* GET /jobs/:id/logs?follow=1 after the 200 head, on this request's
- * civetweb thread:
- *   1. subscribed (by the caller) to the bus for this job's events, logs
- *      included, before anything is read, so nothing committed later is
- *      missed;
- *   2. send the lines in the log so far; if the job has already ended,
+/* GET /jobs/:id/logs?follow=1 on this request's civetweb thread until the
+ * stream is live:
+ *   1. a slot in the stream hub (per-user and total limits, as events);
+ *   2. subscribe to the bus for this job's events, logs included, before
+ *      anything is read, so nothing committed later is missed;
+ *   3. send the lines in the log so far; if the job has already ended,
  *      that was all (its lines commit before its final state);
- *   3. wait on the bus: on events, send the new lines from the database
- *      (the one source of their order, even when the ring dropped some)
- *      and end after a job_state_changed to a terminal state, read from
- *      the event's JSON; with no event for FOLLOW_RECHECK_MS, ask the
- *      database whether the job ended;
- *   4. leave when a write fails (the client left: noticed at the first
- *      line written after it did, as civetweb gives no socket to poll),
- *      when the bus closes (the server stops) or the job ended.  A
- *      subscriber that fell a whole ring behind subscribes again and reads
- *      on from its cursor. */
-#define FOLLOW_RECHECK_MS 5000
-#define FOLLOW_MAX_EVENTS 64
-
-static void follow_lines(http_req *r, int64_t id, struct logs_out *o, bus_sub **sub)
+ *   4. hand the socket to the stream hub (hub.c), which reads the new
+ *      lines from the database whenever the bus says there are some, ends
+ *      the reply after the job's terminal state, and closes it at once when
+ *      the client goes or its session ends. */
+static void follow_logs(http_req *r, int64_t id, int64_t owner, struct logs_out *o)
 {
-    bus *b = r->app->bus;
+    if (hub_admit(r->app->hub, r->who.user_id, &r->err) != BB_OK) {
+        http_reply_failed(r);
+        return;
+    }
     const struct bus_filter f = {.job_id = id, .logs = true};
-    int64_t last = 0, published;
-    if (job_ended(r, id)) {
-        (void)send_lines(r, id, o, &last);
-        return;
-    }
-    if (send_lines(r, id, o, &last) != 0)
-        return;
-    for (;;) {
-        bus_event *evs[FOLLOW_MAX_EVENTS];
-        size_t n = 0;
-        enum bus_wait_result w = bus_wait_events(b, *sub, FOLLOW_RECHECK_MS, evs,
-                                                 FOLLOW_MAX_EVENTS, &n);
-        int state = last_state(evs, n);
-        for (size_t i = 0; i < n; i++)
-            bus_event_free(evs[i]);
-        if (w == BUS_CLOSED)
+    int64_t published, last = 0;
+    bus_sub *sub = bus_subscribe(r->app->bus, &f, &published);
+    if (!sub) {
+        http_reply_error(r, BB_EINTERNAL, "out of memory");
+    } else if (http_begin_stream(r, 200, "text/plain; charset=utf-8",
+                                 "Cache-Control: no-store\r\nX-Accel-Buffering: no\r\n") == 0) {
+        bool ended = job_ended(r, id);
+        if (send_lines(r, id, o, &last) == 0 && !ended) {
+            const struct hub_stream st = {
+                .kind = HUB_LOGS, .f = f, .user_id = r->who.user_id, .admin = r->who.admin,
+                .session_id = r->session_id, .expires_ms = r->access_expires_ms,
+                .job_owner = owner, .log_last = last,
+            };
+            (void)hub_adopt(r->app->hub, r, &st, sub);   /* takes sub and the slot */
             return;
-        if (w == BUS_OVERFLOW) {
-            bus_unsubscribe(b, *sub);
-            if (!(*sub = bus_subscribe(b, &f, &published)))
-                return;
         }
-        bool ended = state >= 0 ? job_state_terminal((enum job_state)state)
-                     : w != BUS_EVENTS ? job_ended(r, id)
-                                       : false;
-        if (send_lines(r, id, o, &last) != 0 || ended)
-            return;
     }
+    bus_unsubscribe(r->app->bus, sub);
+    hub_release(r->app->hub, r->who.user_id);
 }
 
 /* GET /jobs/:id/logs: the first page is read before the head, so a
@@ -291,8 +257,11 @@ static void follow_lines(http_req *r, int64_t id, struct logs_out *o, bus_sub **
 void route_job_logs(http_req *r)
 {
     int64_t id;
-    if (!visible_job_or_reply(r, &id, NULL))
+    job j;
+    if (!visible_job_or_reply(r, &id, &j))
         return;
+    int64_t owner = j.owner_id;
+    job_clear(&j);
     char fv[8];
     const char *follow = http_query(r, "follow", fv, sizeof fv);
     bool stream = follow && (strcmp(follow, "1") == 0 || strcmp(follow, "true") == 0);
@@ -315,15 +284,11 @@ void route_job_logs(http_req *r)
         return;
     }
     o.stream = true;
-    const struct bus_filter f = {.job_id = id, .logs = true};
-    int64_t published;
-    bus_sub *sub = bus_subscribe(r->app->bus, &f, &published);
-    if (!sub)
-        http_reply_error(r, BB_EINTERNAL, "out of memory");
-    else if (http_begin_stream(r, 200, "text/plain; charset=utf-8",
-                               "Cache-Control: no-store\r\nX-Accel-Buffering: no\r\n") == 0)
-        follow_lines(r, id, &o, &sub);
-    bus_unsubscribe(r->app->bus, sub);
+    if (strcmp(r->method, "HEAD") == 0)
+        (void)http_begin_stream(r, 200, "text/plain; charset=utf-8",
+                                "Cache-Control: no-store\r\nX-Accel-Buffering: no\r\n");
+    else
+        follow_logs(r, id, owner, &o);
     buf_free(&o.b);
 }
 

@@ -20,6 +20,7 @@
 #include "cJSON.h"
 #include "domain/job.h"
 #include "http/http.h"
+#include "http/hub.h"
 #include "infra/metrics.h"
 #include "service/stats.h"
 #include "util/buf.h"
@@ -77,6 +78,9 @@ void route_health(http_req *r)
 {
     struct health_report h;
     svc_health_report(r->app, true, &h);
+    struct hub_stats hs = {0};
+    if (r->app->hub)
+        hub_get_stats(r->app->hub, &hs);
     bool ok = h.db_ok && h.writable;
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "status", ok ? "ok" : "degraded");
@@ -110,6 +114,9 @@ static int put_gauges(http_req *r, buf *b)
         return -1;
     struct health_report h;
     svc_health_report(r->app, true, &h);
+    struct hub_stats hs = {0};
+    if (r->app->hub)
+        hub_get_stats(r->app->hub, &hs);
     int rc = buf_puts(b, "# HELP batchbox_jobs Jobs in the database by state.\n"
                          "# TYPE batchbox_jobs gauge\n");
     for (int s = JOB_QUEUED; s <= JOB_CANCELED; s++)
@@ -134,6 +141,18 @@ static int put_gauges(http_req *r, buf *b)
          (double)g.event_bus_drops},
         {"batchbox_event_bus_published_total", "counter", "Events published on the event bus.",
          (double)g.events_published},
+        {"batchbox_hub_subscribers", "gauge",
+         "Live streams (events and log follows) held by the stream hub.",
+         (double)hs.subscribers},
+        {"batchbox_hub_streams_total", "counter",
+         "Streams handed from civetweb to the stream hub since start.", (double)hs.adopted},
+        {"batchbox_hub_drops_total", "counter",
+         "Hub streams dropped for falling a whole event ring behind.", (double)hs.drops},
+        {"batchbox_hub_hangups_total", "counter",
+         "Hub streams closed because the client went away.", (double)hs.hangups},
+        {"batchbox_hub_session_ends_total", "counter",
+         "Hub streams closed because their session ended or their token expired.",
+         (double)hs.ended},
         {"batchbox_sqlite_wal_bytes", "gauge", "Size of the SQLite write-ahead log file.",
          (double)g.wal_bytes},
         {"batchbox_sqlite_checkpoints_total", "counter",

@@ -26,9 +26,17 @@
  * - Asserted (BB_ASSERT, debug and sanitizer builds): one publisher thread
  *   for the life of the bus, ids strictly increasing, a cursor never ahead
  *   of the head, and the subscriber count.
- * - Shutdown: bus_close() sets `closed` and broadcasts; every bus_wait
- *   returns BUS_CLOSED so SSE handlers return and civetweb can join its
- *   threads (mg_stop waits for them).
+ * - Readers that never sleep here (the stream hub's epoll thread,
+ *   http/hub.c) read with bus_poll_events and learn of new events from the
+ *   notify callback, which the publisher calls after unlocking; they check
+ *   bus_sub_lost for a subscriber they cannot write to, so a stalled one
+ *   is dropped as soon as it is a ring behind.
+ * - Control notices (bus_control: a session or a user's sessions ended, a
+ *   role changed) are handed to the one control handler on the caller's
+ *   thread; they bypass the ring.
+ * - Shutdown: bus_close() sets `closed`, broadcasts and notifies; every
+ *   bus_wait returns BUS_CLOSED so in-process readers return, and the hub
+ *   closes its streams.
  */
 #include "infra/bus/bus.h"
 
@@ -60,6 +68,10 @@ struct bus {
     size_t nsubs;
     struct bus_sub *subs;
     uint64_t drops, published;
+    void (*notify)(void *ud);         /* bus_set_notify */
+    void *notify_ud;
+    void (*control)(void *ud, const struct bus_ctl *c);   /* bus_set_control */
+    void *control_ud;
 };
 
 bus_event *bus_event_new(int64_t id, int64_t job_id, int64_t owner_id,
@@ -132,7 +144,37 @@ void bus_close(bus *b)
     pthread_mutex_lock(&b->mu);
     b->closed = true;
     pthread_cond_broadcast(&b->cond);
+    void (*fn)(void *) = b->notify;
+    void *ud = b->notify_ud;
     pthread_mutex_unlock(&b->mu);
+    if (fn)
+        fn(ud);
+}
+
+void bus_set_notify(bus *b, void (*fn)(void *ud), void *ud)
+{
+    pthread_mutex_lock(&b->mu);
+    b->notify = fn;
+    b->notify_ud = ud;
+    pthread_mutex_unlock(&b->mu);
+}
+
+void bus_set_control(bus *b, void (*fn)(void *ud, const struct bus_ctl *c), void *ud)
+{
+    pthread_mutex_lock(&b->mu);
+    b->control = fn;
+    b->control_ud = ud;
+    pthread_mutex_unlock(&b->mu);
+}
+
+void bus_control(bus *b, const struct bus_ctl *c)
+{
+    pthread_mutex_lock(&b->mu);
+    void (*fn)(void *, const struct bus_ctl *) = b->control;
+    void *ud = b->control_ud;
+    pthread_mutex_unlock(&b->mu);
+    if (fn)
+        fn(ud, c);
 }
 
 void bus_free(bus *b)
@@ -181,9 +223,13 @@ void bus_publish(bus *b, bus_event **evs, size_t n)
     }
     if (b->waiters)
         pthread_cond_broadcast(&b->cond);
+    void (*fn)(void *) = b->notify;
+    void *ud = b->notify_ud;
     pthread_mutex_unlock(&b->mu);
     for (size_t i = 0; i < nevicted; i++)
         bus_event_free(evicted[i]);
+    if (fn && n)
+        fn(ud);
 }
 
 bus_sub *bus_subscribe(bus *b, const struct bus_filter *f, int64_t *last_id)
@@ -266,8 +312,9 @@ static enum take take_event(struct sink *k, bus_event *ev)
  * sleeping up to timeout_ms for the first one. */
 static enum bus_wait_result wait_into(bus *b, bus_sub *s, int timeout_ms, struct sink *k)
 {
-    struct timespec deadline;
-    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    struct timespec deadline = {0, 0};
+    if (timeout_ms > 0)
+        clock_gettime(CLOCK_MONOTONIC, &deadline);
     deadline.tv_sec += timeout_ms / 1000;
     deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
     if (deadline.tv_nsec >= 1000000000L) {
@@ -313,6 +360,10 @@ static enum bus_wait_result wait_into(bus *b, bus_sub *s, int timeout_ms, struct
             res = BUS_EVENTS;   /* full: the caller must drain first */
             break;
         }
+        if (timeout_ms <= 0) {
+            res = BUS_TIMEOUT;
+            break;
+        }
         b->waiters++;
         int rc = pthread_cond_timedwait(&b->cond, &b->mu, &deadline);
         b->waiters--;
@@ -338,6 +389,36 @@ enum bus_wait_result bus_wait_events(bus *b, bus_sub *s, int timeout_ms, bus_eve
 {
     struct sink k = {.take = take_event, .evs = evs, .max = max, .n = n};
     return wait_into(b, s, timeout_ms, &k);
+}
+
+enum bus_wait_result bus_poll_events(bus *b, bus_sub *s, bus_event **evs, size_t max,
+                                     size_t *n)
+{
+    struct sink k = {.take = take_event, .evs = evs, .max = max, .n = n};
+    return wait_into(b, s, 0, &k);
+}
+
+bool bus_sub_lost(bus *b, bus_sub *s)
+{
+    pthread_mutex_lock(&b->mu);
+    BB_ASSERT(s->cursor <= b->head);
+    bool lost = b->head - s->cursor > b->cap;
+    pthread_mutex_unlock(&b->mu);
+    return lost;
+}
+
+void bus_count_drop(bus *b)
+{
+    pthread_mutex_lock(&b->mu);
+    b->drops++;
+    pthread_mutex_unlock(&b->mu);
+}
+
+void bus_sub_set_owner(bus *b, bus_sub *s, int64_t owner_id)
+{
+    pthread_mutex_lock(&b->mu);
+    s->f.owner_id = owner_id;
+    pthread_mutex_unlock(&b->mu);
 }
 
 /* The counters, read under the lock. */

@@ -83,6 +83,48 @@ enum bus_wait_result bus_wait(bus *b, bus_sub *s, int timeout_ms,
 enum bus_wait_result bus_wait_events(bus *b, bus_sub *s, int timeout_ms,
                                      bus_event **evs, size_t max, size_t *n);
 
+/* ---- for readers that never sleep in the bus (the stream hub) --------- */
+
+/* Like bus_wait_events with no wait at all: hands out what is pending now
+ * (BUS_TIMEOUT when nothing is). */
+enum bus_wait_result bus_poll_events(bus *b, bus_sub *s, bus_event **evs, size_t max,
+                                     size_t *n);
+/* Whether the subscriber fell more than the ring's capacity behind (it has
+ * lost events: its next read answers BUS_OVERFLOW).  Counts nothing. */
+bool bus_sub_lost(bus *b, bus_sub *s);
+/* Counts one subscriber dropped by its reader for bus_sub_lost (bus_drops). */
+void bus_count_drop(bus *b);
+/* Changes the owner filter of a subscription (a role change re-filters an
+ * open stream); 0 = every owner. */
+void bus_sub_set_owner(bus *b, bus_sub *s, int64_t owner_id);
+
+/* The one wake-up callback: called after each bus_publish (and by
+ * bus_close) on the publishing thread, outside the bus lock, so a reader
+ * that does not sleep in bus_wait (an epoll loop) learns of new events.
+ * It must not block.  Set it before publishing starts; NULL removes it. */
+void bus_set_notify(bus *b, void (*fn)(void *ud), void *ud);
+
+/* Session-ending notices (service/auth.c -> the stream hub): the bus
+ * carries them so the service layer needs no HTTP include.  Not events:
+ * they have no id, are not in the ring and reach only the control
+ * handler. */
+enum bus_ctl_kind {
+    BUS_CTL_SESSION_ENDED,   /* session_id ended (logout, refresh-token reuse) */
+    BUS_CTL_USER_ENDED,      /* every session of user_id ended (password, disable) */
+    BUS_CTL_ROLE_CHANGED,    /* user_id is now admin or not */
+};
+struct bus_ctl {
+    enum bus_ctl_kind kind;
+    int64_t session_id;
+    int64_t user_id;
+    bool admin;
+};
+/* The one control handler (NULL removes it); called on the caller's thread
+ * of bus_control, which must not block. */
+void bus_set_control(bus *b, void (*fn)(void *ud, const struct bus_ctl *c), void *ud);
+/* Hands c to the control handler; a no-op without one. */
+void bus_control(bus *b, const struct bus_ctl *c);
+
 /* Counters for stats/metrics. */
 size_t bus_subscribers(bus *b);
 uint64_t bus_drops(bus *b);

@@ -270,8 +270,9 @@ int repo_session_create(db *d, int64_t user_id, const unsigned char *access_hash
 }
 
 static const char SQL_TOKEN_CHECK[] =
-    "SELECT s.id, u.id, u.role FROM tokens t JOIN sessions s ON s.id = t.session_id "
-    "JOIN users u ON u.id = s.user_id WHERE t.hash = :hash AND t.kind = 'access' "
+    "SELECT s.id, u.id, u.role, t.expires_at FROM tokens t "
+    "JOIN sessions s ON s.id = t.session_id JOIN users u ON u.id = s.user_id "
+    "WHERE t.hash = :hash AND t.kind = 'access' "
     "AND t.expires_at > :now AND s.revoked_at IS NULL AND u.disabled = 0";
 
 static bool is_admin(db_q *q, int i)
@@ -291,6 +292,7 @@ int repo_token_check(db *d, const unsigned char *hash, int64_t now, struct token
         out->session_id = db_col_i64(&q, 0);
         out->user_id = db_col_i64(&q, 1);
         out->admin = is_admin(&q, 2);
+        out->expires_at = db_col_i64(&q, 3);
         rc = db_end(&q);
     }
     db_release(&q);

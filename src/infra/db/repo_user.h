@@ -45,6 +45,7 @@ struct token_info {
     int64_t session_id;
     int64_t user_id;
     bool admin;
+    int64_t expires_at;      /* the access token's expiry (ms since the epoch) */
 };
 /* Looks up an unexpired, unspent token of kind "access" in a live session of
  * an enabled user.  BB_EAUTH when there is none. */
