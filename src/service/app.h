@@ -14,6 +14,7 @@
 #include "infra/db/db.h"
 
 struct pool;
+struct sched;
 struct store;
 
 typedef struct bb_app {
@@ -21,6 +22,7 @@ typedef struct bb_app {
     db *db;                  /* thread-safe (writer queue + reader pool) */
     bus *bus;                /* thread-safe */
     struct pool *pool;       /* thread-safe */
+    struct sched *sched;     /* thread-safe; NULL without workers (docs/scheduling.md) */
     struct store *fs_store;  /* the data directory (artifacts, fs uploads) */
     struct store *s3_store;  /* NULL unless storage.driver is "s3" */
     struct store *upload_store; /* where new uploads go: s3 if set, else fs */
