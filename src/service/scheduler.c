@@ -245,31 +245,39 @@ int svc_job_dependents(bb_app *app, const struct principal *who, int64_t id, job
 
 /* ---- the clock --------------------------------------------------------------- */
 
-static int64_t clock_anchor, clock_rate = 1;
+static int64_t clock_anchor, clock_rate = 1, clock_offset;
 static pthread_once_t clock_once = PTHREAD_ONCE_INIT;
 
 static void clock_init(void)
 {
     const char *v = getenv("BB_TEST_CLOCK");
-    const char *colon = v ? strchr(v, ':') : NULL;
-    char anchor[32];
-    int64_t a = 0, r = 0;
-    if (!colon || (size_t)(colon - v) >= sizeof anchor)
+    int64_t part[3] = {0, 1, 0};
+    int n = 0;
+    for (const char *p = v; p && *p && n < 3; n++) {
+        size_t len = strcspn(p, ":");
+        char num[32];
+        if (len == 0 || len >= sizeof num)
+            return;
+        snprintf(num, sizeof num, "%.*s", (int)len, p);
+        if (bb_parse_i64(num, &part[n]) != 0)
+            return;
+        p += len + (p[len] == ':');
+    }
+    if (n < 2 || part[1] < 1 || part[1] > 3600)
         return;
-    snprintf(anchor, sizeof anchor, "%.*s", (int)(colon - v), v);
-    if (bb_parse_i64(anchor, &a) != 0 || bb_parse_i64(colon + 1, &r) != 0 || r < 1 ||
-        r > 3600)
-        return;
-    clock_anchor = a;
-    clock_rate = r;
-    bb_warn("test knob: schedules run by a faster clock", "BB_TEST_CLOCK", v);
+    clock_anchor = part[0];
+    clock_rate = part[1];
+    clock_offset = part[2];
+    bb_warn("test knob: schedules run by another clock", "BB_TEST_CLOCK", v);
 }
 
 int64_t sched_now(void)
 {
     pthread_once(&clock_once, clock_init);
     int64_t real = bb_now_ms();
-    return clock_rate == 1 ? real : clock_anchor + (real - clock_anchor) * clock_rate;
+    if (clock_rate == 1 && clock_offset == 0)
+        return real;
+    return clock_anchor + clock_offset + (real - clock_anchor) * clock_rate;
 }
 
 /* Real milliseconds until the schedule clock shows `at` (0 when due). */

@@ -50,8 +50,9 @@ int svc_job_dependents(bb_app *app, const struct principal *who, int64_t id, job
 int bb_parse_iso8601(const char *s, int64_t *ms);
 
 /* The clock schedules run by: the wall clock, or under the test knob
- * BB_TEST_CLOCK="ANCHOR_MS:RATE" one that runs RATE times faster from
- * ANCHOR_MS (a schedule firing every minute fires every second at 60). */
+ * BB_TEST_CLOCK="ANCHOR_MS:RATE[:OFFSET_MS]" one that runs RATE times
+ * faster from ANCHOR_MS (a schedule firing every minute fires every second
+ * at 60), shifted by OFFSET_MS (a restart "hours later"). */
 int64_t sched_now(void);
 
 typedef struct sched sched;
