@@ -64,6 +64,10 @@ static int parse_field(const struct field *f, const char *start, const char *end
     memcpy(text, start, len);
     text[len] = '\0';
     *bits = 0;
+    if (text[0] == ',' || (len && text[len - 1] == ',') || strstr(text, ",,")) {
+        snprintf(err, cap, "%s: \"%s\" has an empty list item", f->name, text);
+        return -1;
+    }
     char *save = NULL;
     for (char *item = strtok_r(text, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
         const char *p = item;
@@ -264,7 +268,9 @@ static int next_in_zone(void *ud)
         for (int h = k ? 0 : lt.tm_hour; h < 24; h++) {
             if (!((c->hour >> h) & 1u))
                 continue;
-            int mi0 = k == 0 && h == lt.tm_hour ? lt.tm_min : 0;
+            /* wall times after the one `after` reads as: a time that
+             * happens twice fired at its first occurrence already */
+            int mi0 = k == 0 && h == lt.tm_hour ? lt.tm_min + 1 : 0;
             for (int mi = mi0; mi < 60; mi++) {
                 if (!((c->minute >> mi) & 1u))
                     continue;
