@@ -234,6 +234,132 @@ CREATE INDEX jobs_batch_open ON jobs (updated_at) WHERE kind = 'batch'
 ALTER TABLE jobs ADD COLUMN waiting_for TEXT;
 
 -- migration 10
+-- foreign_keys: off
+-- Scheduling (docs/scheduling.md).  Two more job states: `scheduled` (runAt
+-- in the future) and `waiting` (dependencies not met yet).  SQLite cannot
+-- alter a CHECK constraint, so the jobs table is rebuilt with SQLite's
+-- documented procedure (create, copy, drop, rename, indexes again).  The
+-- line "-- foreign_keys: off" above makes the migration runner run this
+-- section with foreign keys off (a DROP TABLE with them on would delete
+-- the job_logs, artifacts and job_procs rows that cascade) and check them
+-- (PRAGMA foreign_key_check) before it commits.  New columns: run_at (ms,
+-- the time a scheduled job becomes queued), schedule_id (the schedule
+-- that created the job) and run_when (the dependency condition).
+CREATE TABLE jobs_new (
+    id               INTEGER PRIMARY KEY,
+    owner_id         INTEGER,
+    state            TEXT    NOT NULL
+                     CHECK (state IN ('queued','running','succeeded','failed','canceled',
+                                      'scheduled','waiting')),
+    preset           TEXT    NOT NULL,
+    md               TEXT,
+    input_path       TEXT,
+    with_tts         INTEGER NOT NULL DEFAULT 0,
+    upload           TEXT    NOT NULL DEFAULT 'auto',
+    voice_accent     TEXT,
+    force_tts        INTEGER NOT NULL DEFAULT 0,
+    notion_database  TEXT,
+    mode             TEXT,
+    priority         INTEGER NOT NULL DEFAULT 0,
+    params           TEXT    NOT NULL DEFAULT '{}',
+    progress         REAL    NOT NULL DEFAULT 0,
+    attempts         INTEGER NOT NULL DEFAULT 0,
+    max_attempts     INTEGER NOT NULL DEFAULT 1,
+    parent_job_id    INTEGER REFERENCES jobs(id),
+    manifest_path    TEXT,
+    notion_url       TEXT,
+    page_url         TEXT,
+    error            TEXT,
+    cancel_requested INTEGER NOT NULL DEFAULT 0,
+    interruptions    INTEGER NOT NULL DEFAULT 0,
+    lease_until      INTEGER NOT NULL DEFAULT 0,
+    run_after        INTEGER NOT NULL DEFAULT 0,
+    idem_key         TEXT,
+    idem_hash        TEXT,
+    created_at       INTEGER NOT NULL,
+    updated_at       INTEGER NOT NULL,
+    started_at       INTEGER,
+    finished_at      INTEGER,
+    file_id          INTEGER REFERENCES files(id),
+    voice_id         TEXT,
+    kind             TEXT    NOT NULL DEFAULT 'job' CHECK (kind IN ('job','batch')),
+    batch_id         INTEGER REFERENCES jobs(id),
+    sweep            TEXT,
+    log_bytes        INTEGER NOT NULL DEFAULT 0,
+    batch_total      INTEGER NOT NULL DEFAULT 0,
+    batch_queued     INTEGER NOT NULL DEFAULT 0,
+    batch_running    INTEGER NOT NULL DEFAULT 0,
+    batch_succeeded  INTEGER NOT NULL DEFAULT 0,
+    batch_failed     INTEGER NOT NULL DEFAULT 0,
+    batch_canceled   INTEGER NOT NULL DEFAULT 0,
+    batch_event_at   INTEGER NOT NULL DEFAULT 0,
+    waiting_for      TEXT,
+    run_at           INTEGER,
+    schedule_id      INTEGER,
+    run_when         TEXT    CHECK (run_when IN ('success','failure','always'))
+);
+INSERT INTO jobs_new (id, owner_id, state, preset, md, input_path, with_tts, upload,
+    voice_accent, force_tts, notion_database, mode, priority, params, progress, attempts,
+    max_attempts, parent_job_id, manifest_path, notion_url, page_url, error,
+    cancel_requested, interruptions, lease_until, run_after, idem_key, idem_hash, created_at,
+    updated_at, started_at, finished_at, file_id, voice_id, kind, batch_id, sweep, log_bytes,
+    batch_total, batch_queued, batch_running, batch_succeeded, batch_failed, batch_canceled,
+    batch_event_at, waiting_for)
+SELECT id, owner_id, state, preset, md, input_path, with_tts, upload,
+    voice_accent, force_tts, notion_database, mode, priority, params, progress, attempts,
+    max_attempts, parent_job_id, manifest_path, notion_url, page_url, error,
+    cancel_requested, interruptions, lease_until, run_after, idem_key, idem_hash, created_at,
+    updated_at, started_at, finished_at, file_id, voice_id, kind, batch_id, sweep, log_bytes,
+    batch_total, batch_queued, batch_running, batch_succeeded, batch_failed, batch_canceled,
+    batch_event_at, waiting_for FROM jobs;
+DROP TABLE jobs;
+ALTER TABLE jobs_new RENAME TO jobs;
+CREATE INDEX jobs_claim ON jobs (priority DESC, id) WHERE state = 'queued' AND kind = 'job';
+CREATE INDEX jobs_running ON jobs (lease_until) WHERE state = 'running';
+CREATE INDEX jobs_state ON jobs (state, id);
+CREATE INDEX jobs_preset ON jobs (preset, id);
+CREATE INDEX jobs_owner ON jobs (owner_id, id);
+CREATE UNIQUE INDEX jobs_idem ON jobs (ifnull(owner_id, 0), idem_key)
+    WHERE idem_key IS NOT NULL;
+CREATE INDEX jobs_created ON jobs (created_at);
+CREATE INDEX jobs_finished ON jobs (state, finished_at);
+CREATE INDEX jobs_file ON jobs (file_id) WHERE file_id IS NOT NULL;
+CREATE INDEX jobs_batch ON jobs (batch_id, id) WHERE batch_id IS NOT NULL;
+CREATE INDEX jobs_batch_state ON jobs (batch_id, state) WHERE batch_id IS NOT NULL;
+CREATE INDEX jobs_batch_open ON jobs (updated_at) WHERE kind = 'batch'
+    AND state IN ('queued', 'running');
+-- the scheduler's next due time and its promotion pass
+CREATE INDEX jobs_scheduled ON jobs (run_at) WHERE state = 'scheduled';
+-- Dependencies: job_id runs once its dep_ids ended as its run_when asks.
+CREATE TABLE job_deps (
+    job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+    dep_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+    PRIMARY KEY (job_id, dep_id)
+) WITHOUT ROWID;
+CREATE INDEX job_deps_dep ON job_deps (dep_id, job_id);
+-- Recurring schedules: `job` is a submit body (JSON); next_run_at is NULL
+-- while paused.  Times are ms since the epoch.
+CREATE TABLE schedules (
+    id          INTEGER PRIMARY KEY,
+    owner_id    INTEGER REFERENCES users(id) ON DELETE CASCADE,
+    name        TEXT    NOT NULL,
+    cron        TEXT    NOT NULL,
+    timezone    TEXT    NOT NULL DEFAULT 'UTC',
+    job         TEXT    NOT NULL,
+    enabled     INTEGER NOT NULL DEFAULT 1,
+    overlap     TEXT    NOT NULL DEFAULT 'skip' CHECK (overlap IN ('skip','queue')),
+    catch_up    TEXT    NOT NULL DEFAULT 'none' CHECK (catch_up IN ('none','one')),
+    next_run_at INTEGER,
+    last_run_at INTEGER,
+    last_job_id INTEGER,
+    last_error  TEXT,               -- why the last due run created no job
+    created_at  INTEGER NOT NULL,
+    updated_at  INTEGER NOT NULL
+);
+CREATE INDEX schedules_due ON schedules (next_run_at) WHERE next_run_at IS NOT NULL;
+CREATE INDEX schedules_owner ON schedules (owner_id, id);
+
+-- migration 11
 -- Translation review (docs/translate.md, "Review" and "Memory"): the
 -- segments of a translate job, one row per translatable unit in document
 -- order (n from 1), edited through the review API; `version` grows with

@@ -13,12 +13,13 @@
 static const char *const state_names[] = {
     [JOB_QUEUED] = "queued", [JOB_RUNNING] = "running",
     [JOB_SUCCEEDED] = "succeeded", [JOB_FAILED] = "failed",
-    [JOB_CANCELED] = "canceled",
+    [JOB_CANCELED] = "canceled", [JOB_SCHEDULED] = "scheduled",
+    [JOB_WAITING] = "waiting",
 };
 
 const char *job_state_name(enum job_state s)
 {
-    if ((unsigned)s > JOB_CANCELED)
+    if ((unsigned)s >= JOB_NSTATES)
         return "unknown";
     return state_names[s];
 }
@@ -27,7 +28,7 @@ int job_state_parse(const char *name, enum job_state *out)
 {
     if (!name)
         return -1;
-    for (int i = 0; i <= JOB_CANCELED; i++) {
+    for (int i = 0; i < JOB_NSTATES; i++) {
         if (strcmp(name, state_names[i]) == 0) {
             *out = (enum job_state)i;
             return 0;
@@ -54,13 +55,17 @@ bool job_transition_ok(enum job_state from, enum job_state to)
         return to == JOB_QUEUED;
     case JOB_SUCCEEDED:
         return false;
+    case JOB_SCHEDULED:
+        return to == JOB_QUEUED || to == JOB_CANCELED;
+    case JOB_WAITING:
+        return to == JOB_QUEUED || to == JOB_SCHEDULED || to == JOB_CANCELED;
     }
     return false;
 }
 
 bool job_state_in(job_state_set set, enum job_state s)
 {
-    return (unsigned)s <= JOB_CANCELED && (set & JOB_STATE_BIT(s)) != 0;
+    return (unsigned)s < JOB_NSTATES && (set & JOB_STATE_BIT(s)) != 0;
 }
 
 void job_state_set_names(job_state_set set, char *out, size_t cap)
@@ -69,7 +74,7 @@ void job_state_set_names(job_state_set set, char *out, size_t cap)
     if (cap == 0)
         return;
     out[0] = '\0';
-    for (int i = 0; i <= JOB_CANCELED; i++) {
+    for (int i = 0; i < JOB_NSTATES; i++) {
         if (!job_state_in(set, (enum job_state)i))
             continue;
         int w = snprintf(out + n, cap - n, "%s%s", n ? ", " : "", state_names[i]);
@@ -84,7 +89,7 @@ void job_state_set_names(job_state_set set, char *out, size_t cap)
 cJSON *job_state_set_json(job_state_set set)
 {
     cJSON *arr = cJSON_CreateArray();
-    for (int i = 0; arr && i <= JOB_CANCELED; i++) {
+    for (int i = 0; arr && i < JOB_NSTATES; i++) {
         if (!job_state_in(set, (enum job_state)i))
             continue;
         cJSON *name = cJSON_CreateString(state_names[i]);
@@ -112,6 +117,7 @@ enum dto_kind {
     DTO_KIND,      /* char * "job" | "batch", owned; "job" when NULL */
     DTO_JSON,      /* char * JSON text, owned, as its value; null when NULL */
     DTO_BATCH,     /* the batch_* counts of a parent as an object; null otherwise */
+    DTO_IDLIST,    /* char * "12,14", owned, as ["12","14"]; [] when NULL */
 };
 
 static const struct dto_field {
@@ -145,6 +151,10 @@ static const struct dto_field {
     {"pageUrl", DTO_STR, offsetof(job, page_url)},
     {"error", DTO_STR, offsetof(job, error)},
     {"waitingFor", DTO_STR, offsetof(job, waiting_for)},
+    {"runAt", DTO_TIME, offsetof(job, run_at)},
+    {"scheduleId", DTO_ID, offsetof(job, schedule_id)},
+    {"dependsOn", DTO_IDLIST, offsetof(job, depends_on)},
+    {"runWhen", DTO_STR, offsetof(job, run_when)},
     {"ownerId", DTO_ID, offsetof(job, owner_id)},
     {"createdAt", DTO_TIME, offsetof(job, created_at)},
     {"updatedAt", DTO_TIME, offsetof(job, updated_at)},
@@ -159,7 +169,8 @@ void job_clear(job *j)
 {
     for (size_t i = 0; i < NFIELDS; i++)
         if (dto_fields[i].kind == DTO_STR || dto_fields[i].kind == DTO_PARAMS ||
-            dto_fields[i].kind == DTO_KIND || dto_fields[i].kind == DTO_JSON)
+            dto_fields[i].kind == DTO_KIND || dto_fields[i].kind == DTO_JSON ||
+            dto_fields[i].kind == DTO_IDLIST)
             free(FIELD(j, &dto_fields[i], char *));
     free(j->input_path);
     memset(j, 0, sizeof *j);
@@ -198,6 +209,27 @@ static cJSON *batch_counts(const job *j)
             return NULL;
         }
     return o;
+}
+
+/* "12,14" as ["12","14"] (a new item; [] for NULL or ""), or NULL on OOM. */
+static cJSON *id_list(const char *text)
+{
+    cJSON *arr = cJSON_CreateArray();
+    for (const char *p = text; arr && p && *p;) {
+        size_t n = strcspn(p, ",");
+        char id[24];
+        snprintf(id, sizeof id, "%.*s", (int)(n < sizeof id ? n : sizeof id - 1), p);
+        cJSON *item = cJSON_CreateString(id);
+        if (!item || !cJSON_AddItemToArray(arr, item)) {
+            cJSON_Delete(item);
+            cJSON_Delete(arr);
+            return NULL;
+        }
+        p += n;
+        if (*p == ',')
+            p++;
+    }
+    return arr;
 }
 
 /* One DTO value of j (a new item), or NULL on OOM. */
@@ -253,6 +285,8 @@ static cJSON *dto_value(const job *j, const struct dto_field *f)
     }
     case DTO_BATCH:
         return job_is_batch(j) ? batch_counts(j) : cJSON_CreateNull();
+    case DTO_IDLIST:
+        return id_list(FIELD(j, f, char *const));
     }
     return NULL;
 }

@@ -10,7 +10,16 @@
 
 struct cJSON;
 
-enum job_state { JOB_QUEUED, JOB_RUNNING, JOB_SUCCEEDED, JOB_FAILED, JOB_CANCELED };
+/* The states of a job (docs/api.md, "States").  scheduled and waiting come
+ * last so the values stored before them keep their numbers; neither is
+ * claimable (docs/scheduling.md). */
+enum job_state {
+    JOB_QUEUED, JOB_RUNNING, JOB_SUCCEEDED, JOB_FAILED, JOB_CANCELED,
+    JOB_SCHEDULED,   /* runAt is in the future */
+    JOB_WAITING,     /* the jobs it depends on have not ended as runWhen asks */
+};
+/* How many states there are: arrays indexed by enum job_state. */
+#define JOB_NSTATES (JOB_WAITING + 1)
 
 const char *job_state_name(enum job_state s);
 /* 0 and *out on success, -1 for an unknown name. */
@@ -21,15 +30,18 @@ bool job_state_terminal(enum job_state s);
  *   running → succeeded | failed | canceled | queued (retry backoff,
  *             lost worker, shutdown requeue)
  *   failed | canceled → queued (retry action)
+ *   scheduled → queued (due) | canceled (cancel)
+ *   waiting → queued | scheduled (dependencies met) | canceled (cancel,
+ *             or the condition can no longer be met)
  * Every place that changes a job's state asserts it first:
  * BB_ASSERT(job_transition_ok(from, to)) (util/bb_assert.h). */
 bool job_transition_ok(enum job_state from, enum job_state to);
 
 /* A set of states, one bit per state: JOB_STATE_BIT(JOB_FAILED) |
- * JOB_STATE_BIT(JOB_CANCELED).  JOB_STATES_ALL holds all five. */
+ * JOB_STATE_BIT(JOB_CANCELED).  JOB_STATES_ALL holds all of them. */
 typedef unsigned job_state_set;
 #define JOB_STATE_BIT(s) (1u << (unsigned)(s))
-#define JOB_STATES_ALL (JOB_STATE_BIT(JOB_CANCELED + 1) - 1u)
+#define JOB_STATES_ALL (JOB_STATE_BIT(JOB_NSTATES) - 1u)
 bool job_state_in(job_state_set set, enum job_state s);
 /* The names of the states in set, in lifecycle order, joined by ", " into
  * out (cap bytes, always terminated; cut short after the last whole name
@@ -74,6 +86,11 @@ typedef struct job {
      * job DTO"): e.g. the jobs it depends on, a busy resource pool or a
      * paused preset; NULL when nothing holds it. */
     char *waiting_for;
+    /* scheduling (docs/scheduling.md) */
+    int64_t run_at;            /* when a scheduled job becomes queued; 0 = none */
+    int64_t schedule_id;       /* the schedule that created it; 0 = none */
+    char *depends_on;          /* "12,14": the jobs it depends on; NULL = none */
+    char *run_when;            /* "success" | "failure" | "always"; NULL = none */
 } job;
 
 /* Whether j is a batch parent (kind "batch"). */

@@ -15,7 +15,9 @@
 #include "infra/workers/pool.h"
 #include "service/appctl.h"
 #include "service/attempt.h"
+#include "service/scheduler.h"
 #include "util/log.h"
+#include "util/tz.h"
 #include "util/util.h"
 
 static void publish_after_commit(void *ud, bus_event **evs, size_t n)
@@ -38,6 +40,7 @@ static char *join(const char *a, const char *b)
 int app_open(bb_app *app, const struct app_options *o, char *err, size_t errlen)
 {
     memset(app, 0, sizeof *app);
+    tz_init();   /* before any thread: schedules' time zones (util/tz.h) */
     atomic_init(&app->sse_clients, 0);
     atomic_init(&app->stopping, false);
     app->started_ms = bb_now_ms();
@@ -168,6 +171,11 @@ int app_open(bb_app *app, const struct app_options *o, char *err, size_t errlen)
             snprintf(err, errlen, "cannot start worker threads");
             goto fail;
         }
+        app->sched = sched_start(app);
+        if (!app->sched) {
+            snprintf(err, errlen, "cannot start the scheduler thread");
+            goto fail;
+        }
     }
     return 0;
 fail:
@@ -180,6 +188,8 @@ void app_close(bb_app *app, int grace_ms)
     atomic_store(&app->stopping, true);
     if (app->bus)
         bus_close(app->bus);
+    sched_stop(app->sched);
+    app->sched = NULL;
     if (app->pool)
         pool_stop(app->pool, grace_ms);
     app->pool = NULL;

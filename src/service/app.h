@@ -14,6 +14,7 @@
 #include "infra/db/db.h"
 
 struct pool;
+struct sched;
 struct store;
 struct hub;
 
@@ -22,6 +23,7 @@ typedef struct bb_app {
     db *db;                  /* thread-safe (writer queue + reader pool) */
     bus *bus;                /* thread-safe */
     struct pool *pool;       /* thread-safe */
+    struct sched *sched;     /* thread-safe; NULL without workers (docs/scheduling.md) */
     struct store *fs_store;  /* the data directory (artifacts, fs uploads) */
     struct store *s3_store;  /* NULL unless storage.driver is "s3" */
     struct hub *hub;         /* the stream hub (http/hub.c): set by http_start

@@ -14,6 +14,7 @@
  *      (repo_batch_create): all or none.
  * Nothing here keeps state between calls. */
 #include "service/batches.h"
+#include "service/scheduler.h"
 
 #include <dirent.h>
 #include <fnmatch.h>
@@ -492,7 +493,10 @@ int svc_batch_submit(bb_app *app, const struct principal *who, const cJSON *body
     cJSON *base = NULL;
     job parent;
     memset(&parent, 0, sizeof parent);
+    struct sched_submit when;
+    /* the children wait together: runAt, dependsOn (docs/scheduling.md) */
     if (svc_job_quota_check(app, who, e) != BB_OK ||
+        svc_sched_fields(app, who, body, &when, e) != BB_OK ||
         parse_sweep(app, body, dims, &ndims, &total, e) != BB_OK)
         goto done;
     base = cJSON_Duplicate(body, 1);
@@ -505,10 +509,16 @@ int svc_batch_submit(bb_app *app, const struct principal *who, const cJSON *body
     for (; built < total; built++)
         if (build_child(app, who, base, dims, ndims, built, &children[built], e) != BB_OK)
             goto done;
+    for (size_t i = 0; i < total; i++)
+        if (svc_sched_apply(&when, &children[i]) != BB_OK) {
+            bb_fail(e, BB_EINTERNAL, "out of memory");
+            goto done;
+        }
     if (build_parent(body, &children[0], dims, ndims, total, &parent) != BB_OK) {
         bb_fail(e, BB_EINTERNAL, "out of memory");
         goto done;
     }
+    parent.run_at = when.run_at;
     int rc = repo_batch_create(app->db, &parent, children, total, idem_key, idem_hash, existed);
     *id = parent.id;
     if (rc != BB_OK)

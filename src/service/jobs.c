@@ -18,6 +18,7 @@
 #include "infra/workers/pool.h"
 #include "service/batches.h"
 #include "service/segments.h"
+#include "service/scheduler.h"
 #include "util/bb_assert.h"
 #include "util/util.h"
 
@@ -161,7 +162,8 @@ int svc_job_from_request(const bb_app *app, const cJSON *body, job *out, bb_errc
 {
     static const char *const known[] = {"md", "preset", "withTts", "upload", "voiceAccent",
                                         "forceTts", "notionDatabase", "mode", "priority",
-                                        "params"};
+                                        "params", "runAt", "delaySec", "dependsOn",
+                                        "runWhen"};
     const bb_config *cfg = app->cfg;
     memset(out, 0, sizeof *out);
     if (!cJSON_IsObject(body))
@@ -361,12 +363,16 @@ int svc_job_submit(bb_app *app, const struct principal *who, const cJSON *body,
         return svc_batch_submit(app, who, body, idem_key, idem_key ? hash_hex : NULL, id,
                                 existed, e);
     job j;
+    struct sched_submit when;
+    /* runAt, delaySec, dependsOn, runWhen (docs/scheduling.md) */
+    svc_sched_fields(app, who, body, &when, e);
     int rc = svc_job_from_request(app, body, &j, e);
     if (rc != BB_OK)
         return rc;
     j.owner_id = who ? who->user_id : 0;
     if (svc_job_quota_check(app, who, e) != BB_OK ||
-        svc_job_check_upload(app, who, &j, "md", e) != BB_OK) {
+        svc_job_check_upload(app, who, &j, "md", e) != BB_OK ||
+        (svc_sched_apply(&when, &j) != BB_OK && bb_fail(e, BB_EINTERNAL, "out of memory"))) {
         job_clear(&j);
         return e->code;
     }
@@ -402,8 +408,8 @@ int svc_job_filter(const bb_app *app, const struct principal *who, const char *s
     f->limit = 50;
     if (state && *state) {
         if (job_state_parse(state, &f->state) != 0)
-            bb_fail_field(e, "state",
-                          "must be one of queued, running, succeeded, failed, canceled");
+            bb_fail_field(e, "state", "must be one of queued, running, succeeded, failed, "
+                          "canceled, scheduled, waiting");
         f->has_state = true;
     }
     if (preset && *preset)
@@ -702,8 +708,9 @@ static const char *const rebuild_fields[] = {NULL};
 
 #define S(x) JOB_STATE_BIT(JOB_##x)
 static const struct job_action job_actions[] = {
-    {"cancel", "Cancel", "Stop a queued or running job.", cancel_fields,
-     S(QUEUED) | S(RUNNING), JOB_CANCELED, cancel_check, cancel_apply},
+    {"cancel", "Cancel", "Stop a queued, scheduled, waiting or running job.", cancel_fields,
+     S(QUEUED) | S(RUNNING) | S(SCHEDULED) | S(WAITING), JOB_CANCELED, cancel_check,
+     cancel_apply},
     {"retry", "Retry", "Queue a failed or canceled job again.", retry_fields,
      S(FAILED) | S(CANCELED), JOB_QUEUED, NULL, retry_apply},
     {"edit_metadata", "Edit metadata",

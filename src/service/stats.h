@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "domain/job.h"
 #include "service/app.h"
 #include "util/err.h"
 
@@ -19,7 +20,7 @@ struct preset_durations {
 };
 
 struct admin_stats {
-    int64_t jobs_by_state[5];        /* indexed by enum job_state */
+    int64_t jobs_by_state[JOB_NSTATES];        /* indexed by enum job_state */
     int64_t hour_start_ms;           /* start of the first of the 24 hours */
     int64_t jobs_per_hour[24];
     struct preset_durations *durations;   /* owned (admin_stats_clear) */
@@ -37,7 +38,7 @@ void admin_stats_clear(struct admin_stats *s);
 
 /* The gauges read at each metrics scrape. */
 struct ops_gauges {
-    int64_t jobs_by_state[5];
+    int64_t jobs_by_state[JOB_NSTATES];
     int workers_busy, workers_total;
     size_t event_subscribers;
     uint64_t event_bus_drops, events_published;

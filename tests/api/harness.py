@@ -29,6 +29,7 @@ DTO_KEYS = ["jobId", "state", "md", "preset", "withTts", "upload", "voiceAccent"
             "forceTts",
             "notionDatabase", "mode", "priority", "params", "progress", "attempts",
             "maxAttempts", "parentJobId", "kind", "batchId", "batch", "sweep", "manifestPath", "notionUrl", "pageUrl", "error", "waitingFor",
+            "runAt", "scheduleId", "dependsOn", "runWhen",
             "ownerId", "createdAt", "updatedAt", "startedAt", "finishedAt"]
 TERMINAL = ("succeeded", "failed", "canceled")
 # The first admin every test server creates from the environment (issue 3 brought sign-in);
@@ -701,7 +702,8 @@ def assert_dto(dto, job_id=None):
     if job_id is not None:
         assert dto["jobId"] == str(job_id), f"jobId {dto['jobId']!r} != {job_id!r}"
     assert isinstance(dto["jobId"], str) and dto["jobId"].isdigit(), f"jobId: {dto['jobId']!r}"
-    assert dto["state"] in ("queued", "running") + TERMINAL, f"state: {dto['state']!r}"
+    assert dto["state"] in ("queued", "running", "scheduled", "waiting") + TERMINAL, \
+        f"state: {dto['state']!r}"
     for k in ("createdAt", "updatedAt", "startedAt", "finishedAt"):
         v = dto[k]
         assert v is None or (isinstance(v, str) and ISO_RE.match(v)), \

@@ -384,7 +384,7 @@ TEST(group_commit_many_threads_distinct_ids_all_committed)
     for (size_t i = 1; i < n; i++)
         if (all[i] == all[i - 1])
             FAIL("id %lld given twice", (long long)all[i]);
-    int64_t counts[5];
+    int64_t counts[JOB_NSTATES];
     CHECK_EQ_INT(repo_job_counts(f.d, counts), BB_OK);
     CHECK_EQ_INT(counts[JOB_QUEUED], NTHREADS * PER_THREAD);
     CHECK_EQ_INT(counts[JOB_RUNNING] + counts[JOB_SUCCEEDED] + counts[JOB_FAILED] +
@@ -614,7 +614,7 @@ TEST(claim_by_priority_then_id)
               j.progress == 0 && !j.cancel_requested;
     job_clear(&j);
     CHECK(ok);
-    int64_t counts[5];
+    int64_t counts[JOB_NSTATES];
     CHECK_EQ_INT(repo_job_counts(f.d, counts), BB_OK);
     CHECK_EQ_INT(counts[JOB_RUNNING], 5);
     CHECK_EQ_INT(counts[JOB_QUEUED], 0);
@@ -1012,7 +1012,7 @@ TEST(idempotency_key_same_hash_existed_different_hash_conflict)
     CHECK_EQ_INT(submit_idem(f.d, 9, "k1", "h1", &id5, &ex), BB_OK);
     CHECK(!ex);
     CHECK(id5 != id1 && id5 != id4);
-    int64_t counts[5];
+    int64_t counts[JOB_NSTATES];
     CHECK_EQ_INT(repo_job_counts(f.d, counts), BB_OK);
     CHECK_EQ_INT(counts[JOB_QUEUED], 3);
     fx_close(&f);
@@ -1648,7 +1648,7 @@ TEST(backup_of_a_live_database_passes_integrity_check)
     /* and it opens as a batchbox database */
     db *d2 = NULL;
     CHECK_EQ_INT(db_open(dest, NULL, &d2, errbuf, sizeof errbuf), 0);
-    int64_t counts[5];
+    int64_t counts[JOB_NSTATES];
     rc = repo_job_counts(d2, counts);
     db_close(d2);
     CHECK_EQ_INT(rc, BB_OK);

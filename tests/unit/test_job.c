@@ -13,11 +13,12 @@
 #include "cJSON.h"
 #include "domain/job.h"
 
-#define NSTATES 5
+#define NSTATES 7
 #define FIVE_MIN_MS (5 * 60 * 1000)
 
 static const enum job_state all_states[NSTATES] = {
-    JOB_QUEUED, JOB_RUNNING, JOB_SUCCEEDED, JOB_FAILED, JOB_CANCELED,
+    JOB_QUEUED, JOB_RUNNING, JOB_SUCCEEDED, JOB_FAILED, JOB_CANCELED, JOB_SCHEDULED,
+    JOB_WAITING,
 };
 
 /* Every key of the job DTO in the contract, in contract order. */
@@ -26,7 +27,7 @@ static const char *const dto_keys[] = {
     "voiceId", "forceTts", "notionDatabase", "mode", "priority", "params", "progress",
     "attempts", "maxAttempts", "parentJobId", "kind", "batchId", "batch", "sweep",
     "manifestPath", "notionUrl",
-    "pageUrl", "error", "waitingFor", "ownerId", "createdAt", "updatedAt", "startedAt",
+    "pageUrl", "error", "waitingFor", "runAt", "scheduleId", "dependsOn", "runWhen", "ownerId", "createdAt", "updatedAt", "startedAt",
     "finishedAt",
 };
 #define NKEYS (sizeof dto_keys / sizeof dto_keys[0])
@@ -37,12 +38,14 @@ TEST(transition_table_is_exactly_spec)
 {
     /* allowed[from][to], as job.h writes the lifecycle */
     static const bool allowed[NSTATES][NSTATES] = {
-        /*               queued running succeeded failed canceled */
-        [JOB_QUEUED] = {false, true, false, false, true},
-        [JOB_RUNNING] = {true, false, true, true, true},
-        [JOB_SUCCEEDED] = {false, false, false, false, false},
-        [JOB_FAILED] = {true, false, false, false, false},
-        [JOB_CANCELED] = {true, false, false, false, false},
+        /*               queued running succeeded failed canceled scheduled waiting */
+        [JOB_QUEUED] = {false, true, false, false, true, false, false},
+        [JOB_RUNNING] = {true, false, true, true, true, false, false},
+        [JOB_SUCCEEDED] = {false, false, false, false, false, false, false},
+        [JOB_FAILED] = {true, false, false, false, false, false, false},
+        [JOB_CANCELED] = {true, false, false, false, false, false, false},
+        [JOB_SCHEDULED] = {true, false, false, false, true, false, false},
+        [JOB_WAITING] = {true, false, false, false, true, true, false},
     };
     int checked = 0;
     for (int f = 0; f < NSTATES; f++) {
@@ -55,7 +58,7 @@ TEST(transition_table_is_exactly_spec)
             checked++;
         }
     }
-    CHECK_EQ_INT(checked, 25);
+    CHECK_EQ_INT(checked, 49);
 }
 
 TEST(no_state_transitions_to_itself)
@@ -71,12 +74,14 @@ TEST(terminal_states)
     CHECK(job_state_terminal(JOB_SUCCEEDED));
     CHECK(job_state_terminal(JOB_FAILED));
     CHECK(job_state_terminal(JOB_CANCELED));
+    CHECK(!job_state_terminal(JOB_SCHEDULED));
+    CHECK(!job_state_terminal(JOB_WAITING));
 }
 
 TEST(state_names_round_trip)
 {
     static const char *const names[NSTATES] = {"queued", "running", "succeeded",
-                                               "failed", "canceled"};
+                                               "failed", "canceled", "scheduled", "waiting"};
     for (int i = 0; i < NSTATES; i++) {
         CHECK_STR_EQ(job_state_name(all_states[i]), names[i]);
         enum job_state s = (enum job_state)-1;
@@ -104,7 +109,7 @@ TEST(state_parse_rejects_unknown_names)
 
 TEST(state_name_of_out_of_range_value)
 {
-    CHECK_STR_EQ(job_state_name((enum job_state)5), "unknown");
+    CHECK_STR_EQ(job_state_name((enum job_state)7), "unknown");
     CHECK_STR_EQ(job_state_name((enum job_state)-1), "unknown");
 }
 
@@ -122,7 +127,7 @@ TEST(state_set_membership)
     for (int i = 0; i < NSTATES; i++)
         CHECK(job_state_in(JOB_STATES_ALL, all_states[i]));
     /* a value outside the enum is in no set, not even a full mask */
-    CHECK(!job_state_in(~0u, (enum job_state)5));
+    CHECK(!job_state_in(~0u, (enum job_state)7));
     CHECK(!job_state_in(~0u, (enum job_state)-1));
 }
 
@@ -133,7 +138,7 @@ TEST(state_set_names_in_lifecycle_order)
                         sizeof out);
     CHECK_STR_EQ(out, "queued, canceled");
     job_state_set_names(JOB_STATES_ALL, out, sizeof out);
-    CHECK_STR_EQ(out, "queued, running, succeeded, failed, canceled");
+    CHECK_STR_EQ(out, "queued, running, succeeded, failed, canceled, scheduled, waiting");
     job_state_set_names(0, out, sizeof out);
     CHECK_STR_EQ(out, "");
     job_state_set_names(JOB_STATE_BIT(JOB_RUNNING), out, sizeof out);

@@ -63,7 +63,7 @@ static cJSON *stats_dto(const struct admin_stats *st)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON *by = cJSON_AddObjectToObject(o, "jobsByState");
-    for (int s = JOB_QUEUED; s <= JOB_CANCELED; s++)
+    for (int s = JOB_QUEUED; s < JOB_NSTATES; s++)
         cJSON_AddNumberToObject(by, job_state_name((enum job_state)s),
                                 (double)st->jobs_by_state[s]);
     cJSON *ph = cJSON_AddArrayToObject(o, "jobsPerHour");

@@ -119,7 +119,7 @@ static int put_gauges(http_req *r, buf *b)
         hub_get_stats(r->app->hub, &hs);
     int rc = buf_puts(b, "# HELP batchbox_jobs Jobs in the database by state.\n"
                          "# TYPE batchbox_jobs gauge\n");
-    for (int s = JOB_QUEUED; s <= JOB_CANCELED; s++)
+    for (int s = JOB_QUEUED; s < JOB_NSTATES; s++)
         rc |= buf_printf(b, "batchbox_jobs{state=\"%s\"} %lld\n",
                          job_state_name((enum job_state)s), (long long)g.jobs_by_state[s]);
     rc |= buf_printf(b, "# HELP batchbox_worker_threads Worker threads by activity.\n"

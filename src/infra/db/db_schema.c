@@ -4,6 +4,7 @@
  * Runs on the opening thread, before the writer thread starts. */
 #include "infra/db/db_schema.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,6 +85,48 @@ static int test_size_cap(sqlite3 *h, char *err, size_t errlen)
     return 0;
 }
 
+/* A migration section holding this line runs outside the transaction
+ * with PRAGMA foreign_keys=OFF, and PRAGMA foreign_key_check must find
+ * nothing before it commits: SQLite's procedure for rebuilding a table
+ * (a DROP TABLE with foreign keys on would run the ON DELETE actions). */
+#define FK_OFF_MARK "\n-- foreign_keys: off"
+
+/* Whether the section body[0..len) holds the line `mark` (with its "\n"). */
+static bool section_has(const char *body, size_t len, const char *mark)
+{
+    size_t m = strlen(mark);
+    for (size_t i = 0; i + m <= len; i++)
+        if (memcmp(body + i, mark, m) == 0 &&
+            (i + m == len || body[i + m] == '\n' || body[i + m] == '\r'))
+            return true;
+    return false;
+}
+
+/* Inside the open transaction of a foreign_keys: off section: commits when
+ * PRAGMA foreign_key_check finds no violation; -1 with the first one (the
+ * caller rolls back). */
+static int fk_check_commit(sqlite3 *h, char *err, size_t errlen)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(h, "PRAGMA foreign_key_check", -1, &st, NULL);
+    if (rc != SQLITE_OK) {
+        snprintf(err, errlen, "foreign_key_check: %s", sqlite3_errmsg(h));
+        return -1;
+    }
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        const char *t = (const char *)sqlite3_column_text(st, 0);
+        snprintf(err, errlen, "a row of %s breaks a foreign key (rowid %lld)", t ? t : "?",
+                 (long long)sqlite3_column_int64(st, 1));
+    } else if (rc != SQLITE_DONE) {
+        snprintf(err, errlen, "foreign_key_check: %s", sqlite3_errmsg(h));
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return -1;
+    return db_exec_sql(h, "COMMIT", err, errlen);
+}
+
 int db_migrate(sqlite3 *h, char *err, size_t errlen)
 {
     const struct bb_asset *a = bb_asset_find("schema.sql");
@@ -136,11 +179,22 @@ int db_migrate(sqlite3 *h, char *err, size_t errlen)
             snprintf(err, errlen, "out of memory");
             return -1;
         }
+        /* a section that rebuilds a table runs with foreign keys off */
+        bool fk_off = section_has(body, len, FK_OFF_MARK);
         int off = snprintf(sql, 64, "BEGIN;\n");
         memcpy(sql + off, body, len);
         /* lint-ok: an integer from schema.sql; PRAGMA takes no bound parameters */
-        snprintf(sql + off + len, 64, "\nPRAGMA user_version=%d;\nCOMMIT;", n);
-        int rc = db_exec_sql(h, sql, err, errlen);
+        snprintf(sql + off + len, 64, "\nPRAGMA user_version=%d;%s", n,
+                 fk_off ? "" : "\nCOMMIT;");
+        int rc = fk_off ? db_exec_sql(h, "PRAGMA foreign_keys=OFF", err, errlen) : 0;
+        if (rc == 0)
+            rc = db_exec_sql(h, sql, err, errlen);
+        if (rc == 0 && fk_off)
+            rc = fk_check_commit(h, err, errlen);
+        if (fk_off) {
+            char ignored[128];
+            db_exec_sql(h, "PRAGMA foreign_keys=ON", ignored, sizeof ignored);
+        }
         free(sql);
         if (rc != 0) {
             char inner[256];

@@ -18,9 +18,11 @@
 
 /* ---- refresh ------------------------------------------------------------ */
 
-/* Index-only on jobs_batch_state (batch_id, state). */
+/* Index-only on jobs_batch_state (batch_id, state).  Scheduled and waiting
+ * children count as queued (docs/scheduling.md). */
 static const char SQL_COUNT_CHILDREN[] =
-    "SELECT count(*), ifnull(sum(state = 'queued'), 0), ifnull(sum(state = 'running'), 0), "
+    "SELECT count(*), ifnull(sum(state IN ('queued', 'scheduled', 'waiting')), 0), "
+    "ifnull(sum(state = 'running'), 0), "
     "ifnull(sum(state = 'succeeded'), 0), ifnull(sum(state = 'failed'), 0), "
     "ifnull(sum(state = 'canceled'), 0) FROM jobs WHERE batch_id = :id";
 static const char SQL_PARENT_OF[] =
@@ -227,7 +229,8 @@ static const char SQL_PARENT_CANCEL[] =
     "UPDATE jobs SET cancel_requested = 1, error = :error, updated_at = :now WHERE id = :id";
 static const char SQL_CHILD_CANCEL_QUEUED[] =
     "UPDATE jobs SET state = 'canceled', error = :error, finished_at = :now, "
-    "updated_at = :now WHERE id = :id AND state = 'queued'";
+    "waiting_for = NULL, updated_at = :now "
+    "WHERE id = :id AND state IN ('queued', 'scheduled', 'waiting')";
 static const char SQL_CHILD_CANCEL_RUNNING[] =
     "UPDATE jobs SET cancel_requested = 1, updated_at = :now WHERE id = :id "
     "AND state = 'running'";
@@ -246,6 +249,10 @@ static int op_batch_cancel(db_conn *c, void *arg, db_outbox *out)
              a->reason ? a->reason : "");
     struct id_list queued = {0};
     rc = children_in(c, a->id, JOB_QUEUED, &queued);
+    if (rc == BB_OK)
+        rc = children_in(c, a->id, JOB_SCHEDULED, &queued);
+    if (rc == BB_OK)
+        rc = children_in(c, a->id, JOB_WAITING, &queued);
     if (rc == BB_OK)
         rc = update_children(c, out, SQL_CHILD_CANCEL_QUEUED, &queued, msg, 0);
     a->changed = (int)queued.n;

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "domain/event.h"
+#include "infra/db/repo_deps.h"
 #include "infra/db/repo_jobrow.h"
 #include "util/bb_assert.h"
 #include "util/err.h"
@@ -27,7 +28,8 @@ static const struct db_col JOB_MAP[] = {
     C(updated_at, I64), C(started_at, I64), C(finished_at, I64), C(file_id, ID),
     C(voice_id, STR), C(kind, STR), C(batch_id, ID), C(sweep, STR), C(batch_total, INT),
     C(batch_queued, INT), C(batch_running, INT), C(batch_succeeded, INT), C(batch_failed, INT),
-    C(batch_canceled, INT), C(waiting_for, STR),
+    C(batch_canceled, INT), C(waiting_for, STR), C(run_at, I64), C(schedule_id, ID),
+    C(depends_on, STR), C(run_when, STR),
 };
 #undef C
 
@@ -73,7 +75,11 @@ static int emit_job(db_conn *c, db_outbox *out, enum ev_type type, int64_t id, b
         return rc;
     rc = emit_record(c, out, type, &j);
     int64_t parent = j.batch_id;
+    bool ended = type == EV_JOB_STATE_CHANGED && job_state_terminal(j.state);
     job_clear(&j);
+    /* the jobs waiting for this one (docs/scheduling.md, "Dependencies") */
+    if (rc == BB_OK && ended)
+        rc = repo_deps_job_ended(c, out, id);
     if (rc != BB_OK || !refresh || type != EV_JOB_STATE_CHANGED || !parent)
         return rc;
     if (!t)
@@ -127,12 +133,12 @@ static const char SQL_INSERT[] =
     "INSERT INTO jobs (owner_id, state, preset, md, input_path, with_tts, upload, "
     "voice_accent, force_tts, notion_database, mode, priority, params, max_attempts, "
     "parent_job_id, idem_key, idem_hash, created_at, updated_at, file_id, voice_id, kind, "
-    "batch_id, sweep, batch_total, batch_queued) "
-    "VALUES (:owner_id, 'queued', :preset, :md, :input_path, :with_tts, "
+    "batch_id, sweep, batch_total, batch_queued, run_at, schedule_id, run_when) "
+    "VALUES (:owner_id, :state, :preset, :md, :input_path, :with_tts, "
     "coalesce(:upload, 'auto'), :voice_accent, :force_tts, :notion_database, :mode, "
     ":priority, coalesce(:params, '{}'), :max_attempts, :parent_job_id, :key, :hash, "
     ":now, :now, :file_id, :voice_id, coalesce(:kind, 'job'), :batch_id, :sweep, "
-    ":batch_total, :batch_total)";
+    ":batch_total, :batch_total, nullif(:run_at, 0), :schedule_id, :run_when)";
 
 /* The job an idempotency key already names: BB_OK with *found and j->id
  * set when its hash matches, BB_ECONFLICT when it differs. */
@@ -167,17 +173,24 @@ static int insert_job(db_conn *c, job *j, const char *key, const char *hash, int
     db_bind_text(&q, ":key", key);
     db_bind_text(&q, ":hash", hash);
     db_bind_i64(&q, ":now", now);
+    /* a new job is queued, or held by its runAt or its dependencies */
+    BB_ASSERT(j->state == JOB_QUEUED || j->state == JOB_SCHEDULED || j->state == JOB_WAITING);
+    db_bind_text(&q, ":state", job_state_name(j->state));
     int rc = db_step_done(&q);
     if (rc != BB_OK)
         return rc;
     j->id = db_last_id(&q);
     j->created_at = j->updated_at = now;
-    j->state = JOB_QUEUED;
     if (!j->upload && !(j->upload = strdup("auto")))
         return BB_EINTERNAL;
     if (!j->params && !(j->params = strdup("{}")))
         return BB_EINTERNAL;
-    return emit_record(c, out, EV_JOB_CREATED, j);
+    if (j->depends_on && (rc = repo_deps_insert(c, j->id, j->depends_on)) != BB_OK)
+        return rc;
+    if ((rc = emit_record(c, out, EV_JOB_CREATED, j)) != BB_OK)
+        return rc;
+    /* dependencies that have all ended already decide at once */
+    return j->state == JOB_WAITING ? repo_deps_evaluate(c, out, j->id) : BB_OK;
 }
 
 static int op_submit(db_conn *c, void *arg, db_outbox *out)
@@ -298,9 +311,11 @@ struct cancel_arg {
     enum cancel_outcome outcome;
 };
 
+/* a queued, scheduled or waiting job is canceled at once */
 static const char SQL_CANCEL_QUEUED[] =
     "UPDATE jobs SET state = 'canceled', error = :error, finished_at = :now, "
-    "updated_at = :now WHERE id = :id AND state = 'queued'";
+    "waiting_for = NULL, updated_at = :now "
+    "WHERE id = :id AND state IN ('queued', 'scheduled', 'waiting')";
 static const char SQL_CANCEL_RUNNING[] =
     "UPDATE jobs SET cancel_requested = 1, updated_at = :now WHERE id = :id AND state = 'running'";
 
@@ -315,8 +330,9 @@ static int op_cancel(db_conn *c, void *arg, db_outbox *out)
     snprintf(msg, sizeof msg, "canceled%s%s", a->reason && *a->reason ? ": " : "",
              a->reason ? a->reason : "");
     db_q q;
-    prepare_update(&q, c, s == JOB_QUEUED ? SQL_CANCEL_QUEUED : SQL_CANCEL_RUNNING, a->id);
-    if (s == JOB_QUEUED) {
+    bool at_once = s != JOB_RUNNING;
+    prepare_update(&q, c, at_once ? SQL_CANCEL_QUEUED : SQL_CANCEL_RUNNING, a->id);
+    if (at_once) {
         BB_ASSERT(job_transition_ok(s, JOB_CANCELED));
         db_bind_text(&q, ":error", msg);
         a->outcome = CANCEL_DONE;

@@ -21,9 +21,9 @@ static int count_state(void *ud, db_q *q)
     return BB_OK;
 }
 
-int repo_job_counts(db *d, int64_t counts[5])
+int repo_job_counts(db *d, int64_t counts[JOB_NSTATES])
 {
-    memset(counts, 0, 5 * sizeof counts[0]);
+    memset(counts, 0, JOB_NSTATES * sizeof counts[0]);
     db_q q;
     db_prepare_read(&q, d, SQL_COUNTS);
     int rc = db_each(&q, count_state, counts);

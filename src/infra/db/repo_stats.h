@@ -6,10 +6,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "domain/job.h"
 #include "infra/db/db.h"
 
 /* Jobs per state, indexed by enum job_state (queue depth, running, ...). */
-int repo_job_counts(db *d, int64_t counts[5]);
+int repo_job_counts(db *d, int64_t counts[JOB_NSTATES]);
 
 /* Jobs created in each of the 24 hours before `now` (index 23 = the hour
  * containing now); uses jobs_created. */
