@@ -232,3 +232,18 @@ CREATE INDEX jobs_batch_open ON jobs (updated_at) WHERE kind = 'batch'
 -- the jobs it depends on, a resource pool, a paused queue, a rate limit.
 -- NULL when nothing holds it back.
 ALTER TABLE jobs ADD COLUMN waiting_for TEXT;
+
+-- migration 10
+-- Flow control (docs/scheduling.md): what a job needs from the resource
+-- pools (JSON object, e.g. {"gpu": 1, "vram": 12}; NULL = nothing) and the
+-- units it holds while running (JSON, e.g. {"gpu": [0], "vram": 12}; NULL
+-- otherwise: cleared by every transition out of running, so units held are
+-- always derived from the running jobs).  queue_pauses: the paused queues,
+-- one row per paused preset, preset '' = every preset.
+ALTER TABLE jobs ADD COLUMN needs TEXT;
+ALTER TABLE jobs ADD COLUMN resources TEXT;
+CREATE TABLE queue_pauses (
+    preset TEXT PRIMARY KEY,
+    paused_at INTEGER NOT NULL,
+    paused_by INTEGER
+);

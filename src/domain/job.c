@@ -145,6 +145,8 @@ static const struct dto_field {
     {"pageUrl", DTO_STR, offsetof(job, page_url)},
     {"error", DTO_STR, offsetof(job, error)},
     {"waitingFor", DTO_STR, offsetof(job, waiting_for)},
+    {"needs", DTO_JSON, offsetof(job, needs)},
+    {"resources", DTO_JSON, offsetof(job, resources)},
     {"ownerId", DTO_ID, offsetof(job, owner_id)},
     {"createdAt", DTO_TIME, offsetof(job, created_at)},
     {"updatedAt", DTO_TIME, offsetof(job, updated_at)},

@@ -74,6 +74,10 @@ typedef struct job {
      * job DTO"): e.g. the jobs it depends on, a busy resource pool or a
      * paused preset; NULL when nothing holds it. */
     char *waiting_for;
+    /* Resource pools (docs/scheduling.md, "Resources"): what the job needs
+     * ({"gpu": 1}) and the units it holds while running ({"gpu": [0],
+     * "vram": 12}); JSON texts, NULL = none. */
+    char *needs, *resources;
 } job;
 
 /* Whether j is a batch parent (kind "batch"). */

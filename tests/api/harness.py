@@ -28,7 +28,7 @@ ISO_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 DTO_KEYS = ["jobId", "state", "md", "preset", "withTts", "upload", "voiceAccent", "voiceId",
             "forceTts",
             "notionDatabase", "mode", "priority", "params", "progress", "attempts",
-            "maxAttempts", "parentJobId", "kind", "batchId", "batch", "sweep", "manifestPath", "notionUrl", "pageUrl", "error", "waitingFor",
+            "maxAttempts", "parentJobId", "kind", "batchId", "batch", "sweep", "manifestPath", "notionUrl", "pageUrl", "error", "waitingFor", "needs", "resources",
             "ownerId", "createdAt", "updatedAt", "startedAt", "finishedAt"]
 TERMINAL = ("succeeded", "failed", "canceled")
 # The first admin every test server creates from the environment (issue 3 brought sign-in);

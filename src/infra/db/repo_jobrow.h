@@ -22,7 +22,7 @@
     "notion_url, page_url, error, cancel_requested, run_after, created_at, " \
     "updated_at, started_at, finished_at, ifnull(file_id, 0), voice_id, kind, "   \
     "ifnull(batch_id, 0), sweep, batch_total, batch_queued, batch_running, "  \
-    "batch_succeeded, batch_failed, batch_canceled, waiting_for"
+    "batch_succeeded, batch_failed, batch_canceled, waiting_for, needs, resources"
 
 /* Fills j (zeroed first; caller clears) from a row of JOB_COLS. */
 void repo_row_to_job(db_q *q, job *j);
