@@ -395,4 +395,18 @@ CREATE TABLE tm_entries (
     job_id      INTEGER,                        -- the job it was reviewed in
     updated_at  INTEGER NOT NULL,
     UNIQUE (owner_id, pair, source_hash)
+
+-- migration 12
+-- Flow control (docs/scheduling.md): what a job needs from the resource
+-- pools (JSON object, e.g. {"gpu": 1, "vram": 12}; NULL = nothing) and the
+-- units it holds while running (JSON, e.g. {"gpu": [0], "vram": 12}; NULL
+-- otherwise: cleared by every transition out of running, so units held are
+-- always derived from the running jobs).  queue_pauses: the paused queues,
+-- one row per paused preset, preset '' = every preset.
+ALTER TABLE jobs ADD COLUMN needs TEXT;
+ALTER TABLE jobs ADD COLUMN resources TEXT;
+CREATE TABLE queue_pauses (
+    preset TEXT PRIMARY KEY,
+    paused_at INTEGER NOT NULL,
+    paused_by INTEGER
 );

@@ -155,6 +155,8 @@ static const struct dto_field {
     {"scheduleId", DTO_ID, offsetof(job, schedule_id)},
     {"dependsOn", DTO_IDLIST, offsetof(job, depends_on)},
     {"runWhen", DTO_STR, offsetof(job, run_when)},
+    {"needs", DTO_JSON, offsetof(job, needs)},
+    {"resources", DTO_JSON, offsetof(job, resources)},
     {"ownerId", DTO_ID, offsetof(job, owner_id)},
     {"createdAt", DTO_TIME, offsetof(job, created_at)},
     {"updatedAt", DTO_TIME, offsetof(job, updated_at)},

@@ -91,6 +91,10 @@ typedef struct job {
     int64_t schedule_id;       /* the schedule that created it; 0 = none */
     char *depends_on;          /* "12,14": the jobs it depends on; NULL = none */
     char *run_when;            /* "success" | "failure" | "always"; NULL = none */
+    /* Resource pools (docs/scheduling.md, "Resources"): what the job needs
+     * ({"gpu": 1}) and the units it holds while running ({"gpu": [0],
+     * "vram": 12}); JSON texts, NULL = none. */
+    char *needs, *resources;
 } job;
 
 /* Whether j is a batch parent (kind "batch"). */

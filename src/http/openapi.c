@@ -50,8 +50,8 @@ static const char COMPONENTS[] =
     " 'priority', 'params',"
     "      'progress', 'attempts', 'maxAttempts', 'parentJobId', 'kind', 'batchId', 'batch',"
     "      'sweep', 'manifestPath', 'notionUrl',"
-    "      'pageUrl', 'error', 'waitingFor', 'ownerId', 'createdAt', 'updatedAt', 'startedAt',"
-    "      'finishedAt'],"
+    "      'pageUrl', 'error', 'waitingFor', 'needs', 'resources', 'ownerId', 'createdAt',"
+    "      'updatedAt', 'startedAt', 'finishedAt'],"
     "    'properties': {'jobId': {'type': 'string'},"
     " 'state': {'$ref': '#/components/schemas/JobState'},"
     "      'md': {'type': ['string', 'null']}, 'preset': {'type': ['string', 'null']},"
@@ -76,6 +76,10 @@ static const char COMPONENTS[] =
     "      'pageUrl': {'type': ['string', 'null']}, 'error': {'type': ['string', 'null']},"
     "      'waitingFor': {'type': ['string', 'null'],"
     " 'description': 'why a job that has not started cannot start yet'},"
+    "      'needs': {'type': ['object', 'null'], 'description': 'units it needs per resource"
+    " pool', 'additionalProperties': {'type': 'integer'}},"
+    "      'resources': {'type': ['object', 'null'], 'description': 'while running: the unit"
+    " numbers it holds of each counted pool, the amount of each quantity pool'},"
     "      'ownerId': {'type': ['string', 'null']},"
     "      'createdAt': {'type': 'string', 'format': 'date-time'},"
     "      'updatedAt': {'type': 'string', 'format': 'date-time'},"
@@ -237,7 +241,8 @@ static const char COMPONENTS[] =
     "        'idle': {'type': 'integer'}, 'total': {'type': 'integer'}}},"
     "      'eventSubscribers': {'type': 'integer'}, 'eventBusDrops': {'type': 'integer'},"
     "      'uptimeSec': {'type': 'integer'}, 'databaseBytes': {'type': 'integer'},"
-    "      'artifactsBytes': {'type': 'integer'}, 'users': {'type': 'integer'}}},"
+    "      'artifactsBytes': {'type': 'integer'}, 'users': {'type': 'integer'},"
+    "      'resources': {'$ref': '#/components/schemas/PoolUsage'}}},"
     "  'Upload': {'type': 'object', 'required': ['fileId', 'filename', 'size', 'sha256',"
     " 'contentType'],"
     "    'properties': {'fileId': {'type': 'string'}, 'filename': {'type': 'string'},"
@@ -309,6 +314,36 @@ static const char COMPONENTS[] =
     "      'state': {'type': 'string', 'enum': ['translated', 'reviewed']},"
     "      'version': {'type': 'integer', 'minimum': 1, 'description': 'the version read;"
     " a stale one answers 409 with current'}}},"
+    "  'BulkRequest': {'type': 'object', 'required': ['action'], 'additionalProperties': false,"
+    "    'properties': {'action': {'type': 'string', 'enum': ['cancel', 'retry']},"
+    "      'dryRun': {'type': 'boolean', 'description': 'only count the matching jobs'},"
+    "      'reason': {'type': 'string', 'maxLength': 200},"
+    "      'filter': {'type': 'object', 'additionalProperties': false, 'properties': {"
+    "        'state': {'$ref': '#/components/schemas/JobState'}, 'preset': {'type': 'string'},"
+    "        'q': {'type': 'string'}, 'owner': {'type': 'string'},"
+    "        'createdAfter': {'type': 'string', 'format': 'date-time'},"
+    "        'createdBefore': {'type': 'string', 'format': 'date-time'},"
+    "        'outOfAttempts': {'type': 'boolean'}}}}},"
+    "  'BulkResult': {'type': 'object', 'required': ['action', 'dryRun', 'matched'],"
+    "    'properties': {'action': {'type': 'string'}, 'dryRun': {'type': 'boolean'},"
+    "      'matched': {'type': 'integer'}, 'done': {'type': 'integer'},"
+    "      'skipped': {'type': 'integer', 'description': 'matched but no longer in a state"
+    " the action takes'}}},"
+    "  'QueuePause': {'type': 'object', 'additionalProperties': false,"
+    "    'properties': {'preset': {'type': 'string', 'description': 'absent: every preset'}}},"
+    "  'QueueStatus': {'type': 'object', 'required': ['paused', 'pausedAt', 'presets',"
+    " 'resources'],"
+    "    'properties': {'paused': {'type': 'boolean', 'description': 'the global pause'},"
+    "      'pausedAt': {'type': ['string', 'null'], 'format': 'date-time'},"
+    "      'presets': {'type': 'array', 'items': {'type': 'object', 'properties': {"
+    "        'preset': {'type': 'string'}, 'paused': {'type': 'boolean'},"
+    "        'pausedAt': {'type': ['string', 'null'], 'format': 'date-time'},"
+    "        'rateLimit': {'type': ['object', 'null']}}}},"
+    "      'resources': {'$ref': '#/components/schemas/PoolUsage'}}},"
+    "  'PoolUsage': {'type': 'object', 'description': 'per resource pool: total, used, free,"
+    " counted', 'additionalProperties': {'type': 'object', 'properties': {"
+    "      'total': {'type': 'integer'}, 'used': {'type': 'integer'},"
+    "      'free': {'type': 'integer'}, 'counted': {'type': 'boolean'}}}},"
     "  'OpenApi': {'type': 'object', 'description': 'this document'}"
     " }}";
 
@@ -336,6 +371,13 @@ static const struct {
      "only segments in this review state"},
     {"limit.segment", "{'type': 'integer', 'minimum': 1, 'maximum': 200, 'default': 50}",
      "page size"},
+    {"createdAfter", "{'type': 'string', 'format': 'date-time'}",
+     "only jobs created at or after this time (ISO-8601, a date, or ms)"},
+    {"createdBefore", "{'type': 'string', 'format': 'date-time'}",
+     "only jobs created before this time"},
+    {"owner", "{'type': 'string'}", "only this user's jobs (a user id; others' need admin)"},
+    {"outOfAttempts", "{'type': 'string', 'enum': ['0', '1', 'false', 'true']}",
+     "1: failed jobs with no attempts left (the dead letters)"},
 };
 
 /* Parses '-quoted JSON (see COMPONENTS).  Caller frees; NULL on OOM. */

@@ -6,7 +6,8 @@
  * (tests/unit/test_routes.c). */
 #include "http/http.h"
 
-#define JOB_LIST .query = "state,preset,q,limit,cursor,children,batch", .response = "JobList", \
+#define JOB_LIST .query = "state,preset,q,limit,cursor,children,batch,createdAfter,createdBefore," \
+    "owner,outOfAttempts", .response = "JobList", \
     .errors = "400"
 #define AUTH_BODY_MAX 16384   /* sign-in and profile bodies are small */
 #define JSON .body = HTTP_BODY_JSON
@@ -62,8 +63,11 @@ const struct http_route http_routes[] = {
      "Edit one segment {target?, state?, version?}; QA runs again; a stale version is 409",
      .body = HTTP_BODY_JSON, .body_max = 262144, .tag = "review", .request = "SegmentPatch",
      .response = "Segment", .errors = "400,404,409,413,415,422"},
+    {"POST", "/jobs/bulk", route_jobs_bulk, PERM_USER,
+     "Cancel or retry every job a filter matches (dryRun: the count only)",
+     SMALL_JSON, .request = "BulkRequest", .response = "BulkResult", .errors = "400,415"},
     {"POST", "/jobs/:id/actions", route_job_action, PERM_USER,
-     "Job action: cancel, retry, edit_metadata, rerun_audio",
+     "Job action: cancel, retry, edit_metadata, rerun_audio, move-to-front",
      JSON, .request = "JobAction", .response = "ActionResult", .errors = "202,400,404,415,422"},
     {"POST", "/jobs/:id/rerun/audio", route_job_rerun_audio, PERM_USER,
      "Redo a finished lesson job's audio as a new child job (rerun_audio)",
@@ -95,6 +99,14 @@ const struct http_route http_routes[] = {
     {"GET", "/admin/jobs", route_admin_jobs, PERM_ADMIN, "Everyone's jobs",
      JOB_LIST},
     {"GET", "/admin/stats", route_admin_stats, PERM_ADMIN, "Statistics", .response = "Stats"},
+    {"GET", "/admin/queue", route_admin_queue, PERM_ADMIN,
+     "Paused queues, rate limits and resource pool usage", .response = "QueueStatus"},
+    {"POST", "/admin/queue/pause", route_admin_queue_pause, PERM_ADMIN,
+     "Pause one preset's queue ({preset}) or every queue: running jobs finish",
+     OPTIONAL_JSON, .request = "QueuePause", .response = "QueueStatus", .errors = "400,415"},
+    {"POST", "/admin/queue/resume", route_admin_queue_resume, PERM_ADMIN,
+     "Resume one preset's queue ({preset}) or lift the global pause",
+     OPTIONAL_JSON, .request = "QueuePause", .response = "QueueStatus", .errors = "400,415"},
     {"POST", "/admin/backup", route_admin_backup, PERM_ADMIN,
      "Online backup of the database into DATA/backups/, integrity-checked",
      .tag = "operations", .ok = 201, .response = "Backup",

@@ -408,7 +408,8 @@ static int finish(load_ctx *x, bb_config *c, const char *base_dir)
         return -1;
     free(c->tts.cache_dir);
     c->tts.cache_dir = abs;
-    if (cfg_check_params(x, c) != 0 || cfg_check_translate(x, c, base_dir, resolve_path) != 0)
+    if (cfg_check_params(x, c) != 0 || cfg_check_translate(x, c, base_dir, resolve_path) != 0 ||
+        cfg_check_needs(x, c) != 0)
         return -1;
     return check_lesson_presets(x, c);
 }

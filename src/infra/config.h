@@ -89,7 +89,22 @@ typedef struct bb_preset {
     bb_translate *translate; /* translate: the engine settings, or NULL; owned */
     bb_param *params;     /* declared params, then argv-only names; owned */
     size_t nparams;
+    /* flow control (docs/scheduling.md) */
+    char *needs;          /* {"gpu": 1, "vram": 12} as JSON text (canonical), or NULL */
+    bool allow_job_needs; /* a job may give its own needs */
+    int rate_jobs;        /* rateLimit.jobs: at most this many starts ... */
+    int rate_per_sec;     /* ... per this many seconds; 0 = no limit */
 } bb_preset;
+/* A resource pool (docs/scheduling.md, "Resources"): "gpu": 2 is a counted
+ * pool of numbered units 0..total-1 (at most 64); "vram": {"amount": 48}
+ * a quantity pool whose holders get an amount. */
+typedef struct bb_pool {
+    char *name;           /* [a-z0-9_]{1,32} */
+    int64_t total;
+    bool counted;
+} bb_pool;
+#define BB_POOL_MAX_UNITS 64
+#define BB_MAX_POOLS 16
 
 typedef struct bb_voice {
     char *id, *label, *accent, *gender, *provider, *provider_voice;
@@ -157,6 +172,10 @@ typedef struct bb_config {
     bb_preset *presets; size_t npresets;
     bb_voice *voices; size_t nvoices;
     bb_notion_db *notion_dbs; size_t nnotion_dbs;
+    bb_pool *pools; size_t npools;     /* "resources" */
+    struct {
+        int reserve_after_sec;  /* a blocked job reserves what it needs after this */
+    } queue;
 } bb_config;
 
 /* Loads configuration.  path: explicit file (must exist), or NULL to use
@@ -177,6 +196,15 @@ const bb_param *config_param(const bb_preset *p, const char *name);
 const bb_notion_db *config_notion_db(const bb_config *c, const char *id);
 const bb_voice *config_voice(const bb_config *c, const char *id);
 bool config_has_accent(const bb_config *c, const char *accent);
+struct cJSON;
+/* The index of pool `name`, or -1. */
+int config_pool_index(const bb_config *c, const char *name);
+/* Checks a needs object against c's pools: an object of integers 0..the
+ * pool's total naming configured pools.  On success fills amounts[npools]
+ * (0 where absent) and returns 0; else -1 with the offending member in
+ * key ("gpu", or "" for the object itself) and why in msg. */
+int config_needs_check(const bb_config *c, const struct cJSON *needs, int64_t *amounts,
+                       char *key, size_t keycap, char *msg, size_t msgcap);
 
 /* The environment overrides, one table (docs and --help list them from
  * here): the i-th variable ("BATCHBOX_WORKERS") and the key it sets

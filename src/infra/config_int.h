@@ -95,4 +95,16 @@ void cfg_free_params(bb_preset *pr);
 /* What needs the whole file: defaults of enums with an optionsSource. */
 int cfg_check_params(load_ctx *x, const bb_config *c);
 
+/* ---- config_resources.c: resource pools, needs and rate limits ---------- */
+
+/* "resources": {"gpu": 2, "vram": {"amount": 48}} into c->pools. */
+int cfg_parse_resources(load_ctx *x, bb_config *c, const cJSON *obj);
+/* A preset's "needs" (shape only; pools are checked by cfg_check_needs),
+ * "allowJobNeeds" and "rateLimit" (each may be NULL when absent). */
+int cfg_parse_flow(load_ctx *x, const cJSON *needs, const cJSON *allow, const cJSON *rate,
+                   const char *path, bb_preset *p);
+/* Every preset's needs name configured pools, within their totals. */
+int cfg_check_needs(load_ctx *x, const bb_config *c);
+void cfg_free_pools(bb_config *c);
+
 #endif

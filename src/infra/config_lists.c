@@ -25,6 +25,7 @@ static const size_t PRESET_STRS[] = {
     offsetof(bb_preset, defaults.voice_accent), offsetof(bb_preset, defaults.mode),
     offsetof(bb_preset, defaults.upload), offsetof(bb_preset, defaults.notion_database),
     offsetof(bb_preset, translate_to),
+    offsetof(bb_preset, needs),
 };
 static const size_t VOICE_STRS[] = {
     offsetof(bb_voice, id), offsetof(bb_voice, label), offsetof(bb_voice, accent),
@@ -114,11 +115,12 @@ static bool accent_ok(const char *s)
 }
 
 enum { P_ID, P_LABEL, P_WORKFLOW, P_ARGV, P_TIMEOUT, P_ATTEMPTS, P_CONC,
-       P_DELAY, P_DEFAULTS, P_GAP, P_PARAMS, P_TRANSLATE, P_TRANSLATE_TO, P_NKEYS };
+       P_DELAY, P_DEFAULTS, P_GAP, P_PARAMS, P_TRANSLATE, P_TRANSLATE_TO, P_NEEDS,
+       P_ALLOW_NEEDS, P_RATE, P_NKEYS };
 static const char *const PRESET_KEYS[] = {
     "id", "label", "workflow", "argv", "timeoutSec", "maxAttempts",
     "concurrency", "retryDelayMs", "defaults", "gapMs", "params", "translate", "translateTo",
-    NULL,
+    "needs", "allowJobNeeds", "rateLimit", NULL,
 };
 enum { D_TTS, D_ACCENT, D_MODE, D_UPLOAD, D_NOTION, D_NKEYS };
 static const char *const DEFAULT_KEYS[] = {
@@ -363,7 +365,8 @@ static int parse_preset(load_ctx *x, const cJSON *const *f, const char *path, vo
         cfg_get_int(x, f[P_CONC], path, "concurrency", 0, 1024, 0,
                 &p->concurrency) != 0 ||
         cfg_get_int(x, f[P_DELAY], path, "retryDelayMs", 0, 3600000, 1000,
-                &p->retry_delay_ms) != 0)
+                &p->retry_delay_ms) != 0 ||
+        cfg_parse_flow(x, f[P_NEEDS], f[P_ALLOW_NEEDS], f[P_RATE], path, p) != 0)
         return -1;
     return 0;
 }
@@ -587,6 +590,8 @@ int cfg_apply_list(load_ctx *x, bb_config *c, const char *path, const cJSON *it)
             return parse_list(x, c, &LISTS[i], it) != 0 ? -1 : 0;
     if (strcmp(path, "tts.commandArgv") == 0)
         return parse_tts_command(x, c, it) != 0 ? -1 : 0;
+    if (strcmp(path, "resources") == 0)
+        return cfg_parse_resources(x, c, it) != 0 ? -1 : 0;
     return 1;
 }
 
@@ -599,4 +604,5 @@ void cfg_free_lists(bb_config *c)
     }
     cfg_free_strv(c->tts.command_argv);
     c->tts.command_argv = NULL;
+    cfg_free_pools(c);
 }

@@ -127,13 +127,15 @@ static const scalar SCALARS[] = {
     ROW(K_ADDRS, "http.trustedProxies", "BATCHBOX_HTTP_TRUSTED_PROXIES", http.trusted_proxies),
     I64("limits.maxLogBytes", "BATCHBOX_LIMITS_MAX_LOG_BYTES", limits.max_log_bytes,
         4096, TIB),
+    INT("queue.reserveAfterSec", "BATCHBOX_QUEUE_RESERVE_AFTER_SEC", queue.reserve_after_sec,
+        0, 86400),
 };
 #define NSCALARS (sizeof SCALARS / sizeof SCALARS[0])
 
 /* Nested objects whose keys are scalars (or further objects). */
 static const char *const OBJECTS[] = {
     "auth", "limits", "events", "storage", "storage.s3", "metrics", "tts",
-    "tts.elevenlabs", "notion", "http", NULL,
+    "tts.elevenlabs", "notion", "http", "queue", NULL,
 };
 
 bool config_env_override(size_t i, const char **env, const char **key)

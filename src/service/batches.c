@@ -30,6 +30,7 @@
 #include "cJSON.h"
 #include "infra/db/repo_job.h"
 #include "infra/workers/pool.h"
+#include "service/flow.h"
 #include "service/job_reads.h"
 #include "service/jobs.h"
 #include "util/util.h"
@@ -544,7 +545,9 @@ int svc_jobs_page(bb_app *app, const struct principal *who, const struct job_que
     struct job_filter f;
     memset(out, 0, sizeof *out);
     if (svc_job_filter(app, who, q->state, q->preset, q->q, q->limit, q->cursor, &f, e) !=
-        BB_OK)
+            BB_OK ||
+        svc_filter_more(who, q->created_after, q->created_before, q->owner, q->out_of_attempts,
+                        "", &f, e) != BB_OK)
         return e->code;
     if (q->children && *q->children) {
         if (strcmp(q->children, "1") == 0 || strcmp(q->children, "true") == 0)

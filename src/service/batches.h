@@ -33,6 +33,8 @@ struct job_query {
     const char *state, *preset, *q, *limit, *cursor;
     const char *children;   /* "1"/"true": batch children too */
     const char *batch;      /* a batch id: only its children */
+    /* flow control's filters (docs/api.md, "Listing"; service/flow.c) */
+    const char *created_after, *created_before, *owner, *out_of_attempts;
 };
 
 /* Lists the jobs who may see: top-level ones, or with children, or one

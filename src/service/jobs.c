@@ -14,11 +14,13 @@
 #include "cJSON.h"
 #include "domain/params.h"
 #include "infra/db/repo_file.h"
+#include "infra/db/repo_flow.h"
 #include "infra/db/repo_job.h"
 #include "infra/workers/pool.h"
 #include "service/batches.h"
 #include "service/segments.h"
 #include "service/scheduler.h"
+#include "service/flow.h"
 #include "util/bb_assert.h"
 #include "util/util.h"
 
@@ -163,7 +165,7 @@ int svc_job_from_request(const bb_app *app, const cJSON *body, job *out, bb_errc
     static const char *const known[] = {"md", "preset", "withTts", "upload", "voiceAccent",
                                         "forceTts", "notionDatabase", "mode", "priority",
                                         "params", "runAt", "delaySec", "dependsOn",
-                                        "runWhen"};
+                                        "runWhen", "needs"};
     const bb_config *cfg = app->cfg;
     memset(out, 0, sizeof *out);
     if (!cJSON_IsObject(body))
@@ -270,8 +272,14 @@ int svc_job_from_request(const bb_app *app, const cJSON *body, job *out, bb_errc
         bb_fail_field(e, "params", "must be an object");
     }
 
+    /* resource needs (docs/scheduling.md, "Resources") */
+    char *needs = NULL;
+    if (preset)
+        svc_job_needs(cfg, preset, cJSON_GetObjectItemCaseSensitive(body, "needs"), &needs, e);
+
     if (e->code != BB_OK) {
         free(params_text);
+        free(needs);
         job_clear(out);
         return e->code;
     }
@@ -287,6 +295,7 @@ int svc_job_from_request(const bb_app *app, const cJSON *body, job *out, bb_errc
     out->params = params_text ? params_text : strdup("{}");
     out->max_attempts = preset->max_attempts;
     out->file_id = file_id;
+    out->needs = needs;
     if (!out->preset || !out->upload || !out->mode || !out->params) {
         job_clear(out);
         return bb_fail(e, BB_EINTERNAL, "out of memory");
@@ -468,6 +477,10 @@ struct action_call {
     const char *voice_id, *accent; /* rerun_audio */
     const bb_voice *voice;
     bool force;
+    /* edit_metadata of a queued job: priority, params, the needs they imply */
+    bool set_priority, set_needs;
+    int priority;
+    char *params_text, *needs;     /* owned; freed by svc_job_action */
     /* set by apply */
     int status;                    /* 200 or 202 */
     char message[96];
@@ -568,6 +581,47 @@ static int retry_apply(struct action_call *c)
     return BB_OK;
 }
 
+/* edit_metadata's queued-only members: priority (like submit) and params
+ * (validated like submit, against the new preset when it changes); a new
+ * preset brings its needs.  422 unless the job is queued. */
+static void edit_queued_check(struct action_call *c)
+{
+    bb_errctx *e = c->e;
+    const cJSON *pr = c->payload ? cJSON_GetObjectItemCaseSensitive(c->payload, "priority")
+                                 : NULL;
+    const cJSON *params = c->payload ? cJSON_GetObjectItemCaseSensitive(c->payload, "params")
+                                     : NULL;
+    if (pr) {
+        if (!cJSON_IsNumber(pr) || !(pr->valuedouble >= -1000 && pr->valuedouble <= 1000) ||
+            pr->valuedouble != (double)(int)pr->valuedouble)
+            bb_fail_field(e, "payload.priority", "must be an integer between -1000 and 1000");
+        c->set_priority = true;
+        c->priority = cJSON_IsNumber(pr) ? (int)pr->valuedouble : 0;
+    }
+    const bb_preset *p = c->p ? c->p : config_preset(c->app->cfg, c->j->preset);
+    if (params && p) {
+        cJSON *resolved = NULL;
+        bb_errctx pe = {0};
+        if (svc_params_resolve(c->app, c->who, p, params, &resolved, &pe) == BB_OK) {
+            c->params_text = params_exact_numbers(resolved) ? cJSON_PrintUnformatted(resolved)
+                                                            : NULL;
+            if (!c->params_text)
+                bb_fail(&pe, BB_EINTERNAL, "out of memory");
+        }
+        cJSON_Delete(resolved);
+        svc_err_prefixed(e, &pe, "payload");
+    } else if (params && !p) {
+        bb_fail_field(e, "payload.params", "the job's preset is no longer configured");
+    }
+    if (c->p && e->code == BB_OK) {
+        c->set_needs = true;
+        svc_job_needs(c->app->cfg, c->p, NULL, &c->needs, e);
+    }
+    if (e->code == BB_OK && (pr || params) && c->j->state != JOB_QUEUED)
+        bb_fail(e, BB_ESTATE, "priority and params can be edited while the job is queued; "
+                "it is %s", job_state_name(c->j->state));
+}
+
 static int edit_check(struct action_call *c)
 {
     bb_errctx *e = c->e;
@@ -589,17 +643,26 @@ static int edit_check(struct action_call *c)
             bb_fail_field(e, "payload.notionDatabase", "unknown Notion database \"%.64s\"",
                           c->notion);
     }
-    if (e->code == BB_OK && !c->preset && !nv)
-        bb_fail_field(e, "payload", "give preset and/or notionDatabase");
+    edit_queued_check(c);
+    if (e->code == BB_OK && !c->preset && !nv && !c->set_priority && !c->params_text)
+        bb_fail_field(e, "payload", "give preset, notionDatabase, priority and/or params");
     return e->code;
 }
 
 static int edit_apply(struct action_call *c)
 {
-    int rc = repo_job_edit(c->app->db, c->j->id, c->scope, c->preset,
+    int rc = BB_OK;
+    if (c->preset || c->notion)
+        rc = repo_job_edit(c->app->db, c->j->id, c->scope, c->preset,
                            c->p ? c->p->max_attempts : 0, c->notion);
+    if (rc == BB_OK && (c->set_priority || c->params_text ||
+                        (c->set_needs && c->j->state == JOB_QUEUED)))
+        rc = repo_job_edit_queued(c->app->db, c->j->id, c->scope, c->set_priority,
+                                  c->priority, c->params_text, c->set_needs, c->needs);
     if (rc != BB_OK)
         return rc;
+    if (c->app->pool)
+        pool_wake(c->app->pool);
     snprintf(c->message, sizeof c->message, "job updated");
     c->status = 200;
     return BB_OK;
@@ -664,6 +727,7 @@ static int rerun_apply(struct action_call *c)
     ch.params = strdup(parent->params ? parent->params : "{}");
     ch.max_attempts = p ? p->max_attempts : 1;
     ch.parent_job_id = parent->id;
+    ch.needs = bb_strdup_or_null(parent->needs);
     ch.state = JOB_QUEUED;
     if (!ch.preset || !ch.upload || !ch.mode || !ch.params) {
         job_clear(&ch);
@@ -700,9 +764,26 @@ static int rebuild_apply(struct action_call *c)
     return BB_OK;
 }
 
+/* move-to-front: priority above every other queued job, so it is the
+ * next one claimed (docs/scheduling.md, "Queue control"). */
+static int front_apply(struct action_call *c)
+{
+    int priority = 0;
+    int rc = repo_job_move_to_front(c->app->db, c->j->id, c->scope, &priority);
+    if (rc != BB_OK)
+        return rc;
+    if (c->app->pool)
+        pool_wake(c->app->pool);
+    snprintf(c->message, sizeof c->message, "job moved to the front (priority %d)", priority);
+    c->status = 200;
+    return BB_OK;
+}
+
 static const char *const cancel_fields[] = {"reason", NULL};
 static const char *const retry_fields[] = {NULL};
-static const char *const edit_fields[] = {"preset", "notionDatabase", NULL};
+static const char *const edit_fields[] = {"preset", "notionDatabase", "priority", "params",
+                                          NULL};
+static const char *const front_fields[] = {NULL};
 static const char *const rerun_fields[] = {"voiceId", "voiceAccent", "forceTts", NULL};
 static const char *const rebuild_fields[] = {NULL};
 
@@ -714,7 +795,8 @@ static const struct job_action job_actions[] = {
     {"retry", "Retry", "Queue a failed or canceled job again.", retry_fields,
      S(FAILED) | S(CANCELED), JOB_QUEUED, NULL, retry_apply},
     {"edit_metadata", "Edit metadata",
-     "Change the preset or Notion database of a job that is not running.", edit_fields,
+     "Change the preset or Notion database of a job that is not running, or the "
+     "priority and params of a queued one.", edit_fields,
      S(QUEUED) | S(SUCCEEDED) | S(FAILED) | S(CANCELED), -1, edit_check, edit_apply},
     {"rerun_audio", "Regenerate audio",
      "Redo the audio of a finished lesson job as a new job, with another voice or "
@@ -724,6 +806,8 @@ static const struct job_action job_actions[] = {
      "Write a reviewed translate job's outputs again from its segments, without the engine, "
      "as a new job, and add the reviewed segments to the translation memory.",
      rebuild_fields, S(SUCCEEDED), -1, rebuild_check, rebuild_apply},
+    {"move-to-front", "Move to front", "Run this queued job next: priority above every other "
+     "queued job.", front_fields, S(QUEUED), -1, NULL, front_apply},
 };
 #undef S
 static const size_t njob_actions = sizeof job_actions / sizeof job_actions[0];
@@ -753,6 +837,12 @@ bool svc_job_action_allowed(const char *type, enum job_state s)
 {
     const struct job_action *a = find_action(type);
     return a && job_state_in(a->allowed, s);
+}
+
+job_state_set svc_job_action_states(const char *type)
+{
+    const struct job_action *a = find_action(type);
+    return a ? a->allowed : 0;
 }
 
 int svc_job_action_target(const char *type)
@@ -835,6 +925,8 @@ int svc_job_action(bb_app *app, const struct principal *who, int64_t id, const c
             bb_fail(e, BB_EINTERNAL, "out of memory");
     }
     job_clear(&j);
+    free(c.params_text);
+    free(c.needs);
     return e->code;
 }
 

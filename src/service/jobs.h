@@ -79,6 +79,9 @@ int svc_job_action(bb_app *app, const struct principal *who, int64_t id,
 const char *svc_job_action_name(size_t i);
 bool svc_job_action_allowed(const char *type, enum job_state s);
 int svc_job_action_target(const char *type);
+/* The states action `type` is allowed in (0 for an unknown action): bulk
+ * actions by filter act on exactly these. */
+job_state_set svc_job_action_states(const char *type);
 
 /* The /config/job-options document (caller frees); supportedActions lists
  * the action table with each action's allowedStates. */

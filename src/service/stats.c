@@ -68,7 +68,7 @@ int svc_admin_stats(bb_app *app, struct admin_stats *out, bb_errctx *e)
     out->event_subscribers = bus_subscribers(app->bus);
     out->event_bus_drops = bus_drops(app->bus);
     out->uptime_sec = (now - app->started_ms) / 1000;
-    return BB_OK;
+    return svc_pool_usage(app, out->pools, &out->npools, e);
 }
 
 int svc_ops_gauges(bb_app *app, struct ops_gauges *out, bb_errctx *e)
@@ -85,7 +85,7 @@ int svc_ops_gauges(bb_app *app, struct ops_gauges *out, bb_errctx *e)
     out->wal_bytes = ds.wal_bytes;
     out->checkpoints = ds.checkpoints;
     out->checkpoint_errors = ds.checkpoint_errors;
-    return BB_OK;
+    return svc_pool_usage(app, out->pools, &out->npools, e);
 }
 
 bool svc_health(bb_app *app)

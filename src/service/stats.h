@@ -10,6 +10,7 @@
 
 #include "domain/job.h"
 #include "service/app.h"
+#include "service/flow.h"
 #include "util/err.h"
 
 /* Duration percentiles of one preset's jobs that succeeded in the last 24 h. */
@@ -29,6 +30,8 @@ struct admin_stats {
     size_t event_subscribers;
     uint64_t event_bus_drops;
     int64_t uptime_sec, database_bytes, artifacts_bytes, users;
+    struct pool_use pools[BB_MAX_POOLS];  /* resource pools in use (docs/scheduling.md) */
+    size_t npools;
 };
 
 /* Collects the admin statistics.  BB_OK, or BB_EIO with e set; clear *out
@@ -44,6 +47,8 @@ struct ops_gauges {
     uint64_t event_bus_drops, events_published;
     int64_t wal_bytes;
     uint64_t checkpoints, checkpoint_errors;
+    struct pool_use pools[BB_MAX_POOLS];
+    size_t npools;
 };
 /* BB_OK, or BB_EIO with e set. */
 int svc_ops_gauges(bb_app *app, struct ops_gauges *out, bb_errctx *e);

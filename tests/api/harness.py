@@ -29,7 +29,7 @@ DTO_KEYS = ["jobId", "state", "md", "preset", "withTts", "upload", "voiceAccent"
             "forceTts",
             "notionDatabase", "mode", "priority", "params", "progress", "attempts",
             "maxAttempts", "parentJobId", "kind", "batchId", "batch", "sweep", "manifestPath", "notionUrl", "pageUrl", "error", "waitingFor",
-            "runAt", "scheduleId", "dependsOn", "runWhen",
+            "runAt", "scheduleId", "dependsOn", "runWhen", "needs", "resources",
             "ownerId", "createdAt", "updatedAt", "startedAt", "finishedAt"]
 TERMINAL = ("succeeded", "failed", "canceled")
 # The first admin every test server creates from the environment (issue 3 brought sign-in);

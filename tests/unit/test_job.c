@@ -27,8 +27,8 @@ static const char *const dto_keys[] = {
     "voiceId", "forceTts", "notionDatabase", "mode", "priority", "params", "progress",
     "attempts", "maxAttempts", "parentJobId", "kind", "batchId", "batch", "sweep",
     "manifestPath", "notionUrl",
-    "pageUrl", "error", "waitingFor", "runAt", "scheduleId", "dependsOn", "runWhen", "ownerId", "createdAt", "updatedAt", "startedAt",
-    "finishedAt",
+    "pageUrl", "error", "waitingFor", "runAt", "scheduleId", "dependsOn", "runWhen", "needs",
+    "resources", "ownerId", "createdAt", "updatedAt", "startedAt", "finishedAt",
 };
 #define NKEYS (sizeof dto_keys / sizeof dto_keys[0])
 

@@ -20,7 +20,7 @@ static const enum job_state all_states[NSTATES] = {
 TEST(table_lists_the_actions_in_order)
 {
     static const char *const want[] = {"cancel", "retry", "edit_metadata", "rerun_audio",
-                                       "rebuild"};
+                                       "rebuild", "move-to-front"};
     size_t n = 0;
     while (svc_job_action_name(n))
         n++;
@@ -41,6 +41,7 @@ TEST(allowed_states_match_the_documented_rules)
         {"edit_metadata", {true, false, true, true, true}},
         {"rerun_audio", {false, false, true, false, false}},
         {"rebuild", {false, false, true, false, false}},
+        {"move-to-front", {true, false, false, false, false}},
     };
     for (size_t r = 0; r < sizeof rules / sizeof rules[0]; r++)
         for (int s = 0; s < NSTATES; s++)

@@ -96,6 +96,9 @@ static cJSON *stats_dto(const struct admin_stats *st)
     cJSON_AddNumberToObject(o, "databaseBytes", (double)st->database_bytes);
     cJSON_AddNumberToObject(o, "artifactsBytes", (double)st->artifacts_bytes);
     cJSON_AddNumberToObject(o, "users", (double)st->users);
+    cJSON *res = svc_pool_usage_json(st->pools, st->npools);
+    if (!res || !cJSON_AddItemToObject(o, "resources", res))
+        cJSON_Delete(res);
     return o;
 }
 

@@ -60,8 +60,9 @@ void route_jobs_submit(http_req *r)
 static void jobs_page(http_req *r, int64_t batch_of)
 {
     static const char *const names[] = {"state", "preset", "q", "limit", "cursor", "children",
-                                        "batch"};
-    static const size_t caps[] = {32, 128, 256, 16, 32, 8, 32};
+                                        "batch", "createdAfter", "createdBefore", "owner",
+                                        "outOfAttempts"};
+    static const size_t caps[] = {32, 128, 256, 16, 32, 8, 32, 40, 40, 24, 8};
     enum { NQ = sizeof names / sizeof names[0] };
     char vals[NQ][256];
     const char *got[NQ];
@@ -74,7 +75,9 @@ static void jobs_page(http_req *r, int64_t batch_of)
             bb_fail_field(&r->err, names[i], "value is too long");
     }
     struct job_query q = {.state = got[0], .preset = got[1], .q = got[2], .limit = got[3],
-                          .cursor = got[4], .children = got[5], .batch = got[6]};
+                          .cursor = got[4], .children = got[5], .batch = got[6],
+                          .created_after = got[7], .created_before = got[8], .owner = got[9],
+                          .out_of_attempts = got[10]};
     struct job_page page;
     if (r->err.code != BB_OK || svc_jobs_page(r->app, &r->who, &q, batch_of, &page,
                                               &r->err) != BB_OK) {

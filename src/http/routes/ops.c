@@ -122,6 +122,13 @@ static int put_gauges(http_req *r, buf *b)
     for (int s = JOB_QUEUED; s < JOB_NSTATES; s++)
         rc |= buf_printf(b, "batchbox_jobs{state=\"%s\"} %lld\n",
                          job_state_name((enum job_state)s), (long long)g.jobs_by_state[s]);
+    rc |= buf_puts(b, "# HELP batchbox_resource_units Units of each resource pool.\n"
+                      "# TYPE batchbox_resource_units gauge\n");
+    for (size_t i = 0; i < g.npools; i++)
+        rc |= buf_printf(b, "batchbox_resource_units{pool=\"%s\",state=\"used\"} %lld\n"
+                            "batchbox_resource_units{pool=\"%s\",state=\"free\"} %lld\n",
+                         g.pools[i].name, (long long)g.pools[i].used, g.pools[i].name,
+                         (long long)(g.pools[i].total - g.pools[i].used));
     rc |= buf_printf(b, "# HELP batchbox_worker_threads Worker threads by activity.\n"
                         "# TYPE batchbox_worker_threads gauge\n"
                         "batchbox_worker_threads{state=\"busy\"} %d\n"

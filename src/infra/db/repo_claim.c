@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "domain/event.h"
+#include "infra/db/repo_claim_res.h"
 #include "infra/db/repo_jobrow.h"
 #include "util/bb_assert.h"
 #include "util/err.h"
@@ -28,19 +29,22 @@
 
 static const char SQL_FIN_SUCCEEDED[] =
     "UPDATE jobs SET state = 'succeeded', progress = 1, error = NULL, lease_until = 0, "
+    "resources = NULL, "
     "page_url = :page, manifest_path = :manifest, notion_url = :notion, "
     "finished_at = :now, updated_at = :now WHERE id = :id AND state = 'running'";
 static const char SQL_FIN_FAILED[] =
-    "UPDATE jobs SET state = 'failed', error = :error, lease_until = 0, "
+    "UPDATE jobs SET state = 'failed', error = :error, lease_until = 0, resources = NULL, "
     "finished_at = :now, updated_at = :now WHERE id = :id AND state = 'running'";
 static const char SQL_FIN_CANCELED[] =
-    "UPDATE jobs SET state = 'canceled', error = :error, lease_until = 0, "
+    "UPDATE jobs SET state = 'canceled', error = :error, lease_until = 0, resources = NULL, "
     "finished_at = :now, updated_at = :now WHERE id = :id AND state = 'running'";
 static const char SQL_FIN_RETRY[] =
     "UPDATE jobs SET state = 'queued', error = :error, lease_until = 0, run_after = :after, "
+    "resources = NULL, "
     "updated_at = :now WHERE id = :id AND state = 'running'";
 static const char SQL_FIN_REQUEUE[] =
     "UPDATE jobs SET state = 'queued', attempts = max(attempts - 1, 0), lease_until = 0, "
+    "resources = NULL, "
     "run_after = 0, progress = 0, updated_at = :now WHERE id = :id AND state = 'running'";
 
 static const char SQL_PROC_FORGET[] = "DELETE FROM job_procs WHERE job_id = :id";
@@ -117,7 +121,8 @@ static const char SQL_CLAIM_PICK_MORE[] =
     "ORDER BY priority DESC, id LIMIT :n";
 static const char SQL_CLAIM_MARK[] =
     "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = :lease, "
-    "started_at = :now, updated_at = :now, progress = 0, cancel_requested = 0 "
+    "started_at = :now, updated_at = :now, progress = 0, cancel_requested = 0, "
+    "resources = :res, waiting_for = NULL "
     "WHERE id = :id AND state = 'queued'";
 static const char SQL_NEXT_DUE[] =
     "SELECT min(run_after) FROM jobs WHERE state = 'queued' AND kind = 'job' "
@@ -135,7 +140,9 @@ struct cycle_arg {
     struct batch_touched touched;   /* parents refreshed at the end of the cycle */
 };
 
-static int claim_mark(db_conn *c, struct cycle_arg *a, int64_t id, db_outbox *out)
+/* Marks queued job id running; res: the units it holds (JSON) or NULL. */
+static int claim_mark(db_conn *c, struct cycle_arg *a, int64_t id, const char *res,
+                      db_outbox *out)
 {
     BB_ASSERT(job_transition_ok(JOB_QUEUED, JOB_RUNNING));   /* guarded by state = 'queued' */
     db_q q;
@@ -143,6 +150,7 @@ static int claim_mark(db_conn *c, struct cycle_arg *a, int64_t id, db_outbox *ou
     db_bind_i64(&q, ":lease", a->req->now + a->req->lease_ms);
     db_bind_i64(&q, ":now", a->req->now);
     db_bind_i64(&q, ":id", id);
+    db_bind_text(&q, ":res", res);
     int rc = db_step_done(&q);
     if (rc == BB_OK)
         rc = repo_emit_job_touch(c, out, EV_JOB_STATE_CHANGED, id, &a->touched);
@@ -171,6 +179,15 @@ static int finish_all(db_conn *c, struct cycle_arg *a, db_outbox *out)
     return BB_OK;
 }
 
+/* Nothing to claim now: a->next_due = the earliest future run_after. */
+static int pick_first_due(db_conn *c, struct cycle_arg *a)
+{
+    db_q q;
+    db_prepare(&q, c, SQL_NEXT_DUE);
+    db_bind_i64(&q, ":now", a->req->now);
+    return db_one_i64(&q, &a->next_due);
+}
+
 /* Picks the first job to claim: BB_OK with *id and *batch (whether more of
  * its preset may follow), or BB_ENOTFOUND with a->next_due set. */
 static int pick_first(db_conn *c, struct cycle_arg *a, int64_t *id, bool *batch)
@@ -191,9 +208,7 @@ static int pick_first(db_conn *c, struct cycle_arg *a, int64_t *id, bool *batch)
     }
     if (rc != BB_ENOTFOUND)
         return rc;
-    db_prepare(&q, c, SQL_NEXT_DUE);
-    db_bind_i64(&q, ":now", r->now);
-    rc = db_one_i64(&q, &a->next_due);
+    rc = pick_first_due(c, a);
     return rc == BB_OK ? BB_ENOTFOUND : rc;
 }
 
@@ -228,10 +243,21 @@ static int cycle(db_conn *c, struct cycle_arg *a, db_outbox *out)
         return rc;
     int64_t first;
     bool batch = false;
+    if (r->npools > 0) {
+        /* resource pools: one job per cycle, picked by what is free */
+        char *held = NULL;
+        rc = repo_claim_pick_res(c, r, out, &first, &held);
+        if (rc == BB_OK && first == 0)
+            rc = pick_first_due(c, a);
+        else if (rc == BB_OK)
+            rc = claim_mark(c, a, first, held, out);
+        free(held);
+        return rc;
+    }
     rc = pick_first(c, a, &first, &batch);
     if (rc != BB_OK)
         return rc == BB_ENOTFOUND ? BB_OK : rc;
-    if ((rc = claim_mark(c, a, first, out)) != BB_OK || !batch)
+    if ((rc = claim_mark(c, a, first, NULL, out)) != BB_OK || !batch)
         return rc;
     struct more_ids m = {.n = 0};
     db_q q;
@@ -242,7 +268,7 @@ static int cycle(db_conn *c, struct cycle_arg *a, db_outbox *out)
     if ((rc = db_each(&q, take_id, &m)) != BB_OK)
         return rc;
     for (size_t i = 0; i < m.n; i++)
-        if ((rc = claim_mark(c, a, m.ids[i], out)) != BB_OK)
+        if ((rc = claim_mark(c, a, m.ids[i], NULL, out)) != BB_OK)
             return rc;
     return BB_OK;
 }
@@ -289,10 +315,11 @@ static const char SQL_RUNNING_EXPIRED[] =
     "WHERE state = 'running' AND kind = 'job' AND lease_until < :now";
 static const char SQL_INTERRUPT_REQUEUE[] =
     "UPDATE jobs SET state = 'queued', lease_until = 0, run_after = 0, progress = 0, "
+    "resources = NULL, "
     "interruptions = interruptions + 1, max_attempts = max(max_attempts, attempts + 1), "
     "updated_at = :now WHERE id = :id";
 static const char SQL_INTERRUPT_FAIL[] =
-    "UPDATE jobs SET state = 'failed', lease_until = 0, error = :error, "
+    "UPDATE jobs SET state = 'failed', lease_until = 0, error = :error, resources = NULL, "
     "interruptions = interruptions + 1, finished_at = :now, updated_at = :now WHERE id = :id";
 
 /* A running job found by recovery, and whether it has run out of

@@ -12,6 +12,7 @@
 
 #include "domain/job.h"
 #include "infra/db/db.h"
+#include "infra/config.h"
 #include "infra/db/repo_artifact.h"
 
 /* Claims the next runnable job: queued, run_after <= now, preset not in
@@ -58,6 +59,12 @@ struct claim_req {
     const char *blocked;      /* ",p1,p2," or NULL */
     const char *batchable;    /* ",p1," or NULL */
     size_t max;               /* >= 1 */
+    /* resource pools (docs/scheduling.md, "Resources"); none: npools 0.
+     * With pools, one job is claimed per cycle: the first in claim order
+     * whose needs fit (see repo_claim_res.c). */
+    const bb_pool *pools;
+    size_t npools;
+    int64_t reserve_after_ms; /* a blocked job waiting this long reserves */
 };
 int repo_job_cycle(db *d, const struct job_finish *fin, size_t nfin,
                    const struct claim_req *req, job *out, size_t *nout,

@@ -29,7 +29,7 @@ static const struct db_col JOB_MAP[] = {
     C(voice_id, STR), C(kind, STR), C(batch_id, ID), C(sweep, STR), C(batch_total, INT),
     C(batch_queued, INT), C(batch_running, INT), C(batch_succeeded, INT), C(batch_failed, INT),
     C(batch_canceled, INT), C(waiting_for, STR), C(run_at, I64), C(schedule_id, ID),
-    C(depends_on, STR), C(run_when, STR),
+    C(depends_on, STR), C(run_when, STR), C(needs, STR), C(resources, STR),
 };
 #undef C
 
@@ -133,12 +133,12 @@ static const char SQL_INSERT[] =
     "INSERT INTO jobs (owner_id, state, preset, md, input_path, with_tts, upload, "
     "voice_accent, force_tts, notion_database, mode, priority, params, max_attempts, "
     "parent_job_id, idem_key, idem_hash, created_at, updated_at, file_id, voice_id, kind, "
-    "batch_id, sweep, batch_total, batch_queued, run_at, schedule_id, run_when) "
+    "batch_id, sweep, batch_total, batch_queued, run_at, schedule_id, run_when, needs) "
     "VALUES (:owner_id, :state, :preset, :md, :input_path, :with_tts, "
     "coalesce(:upload, 'auto'), :voice_accent, :force_tts, :notion_database, :mode, "
     ":priority, coalesce(:params, '{}'), :max_attempts, :parent_job_id, :key, :hash, "
     ":now, :now, :file_id, :voice_id, coalesce(:kind, 'job'), :batch_id, :sweep, "
-    ":batch_total, :batch_total, nullif(:run_at, 0), :schedule_id, :run_when)";
+    ":batch_total, :batch_total, nullif(:run_at, 0), :schedule_id, :run_when, :needs)";
 
 /* The job an idempotency key already names: BB_OK with *found and j->id
  * set when its hash matches, BB_ECONFLICT when it differs. */
@@ -464,19 +464,25 @@ int repo_job_get(db *d, int64_t id, int64_t owner_scope, job *out)
     "(file_id IS NOT NULL AND EXISTS (SELECT 1 FROM files WHERE files.id = jobs.file_id " \
     "AND files.filename LIKE '%' || :q || '%' ESCAPE '\\'))"
 
+/* created after/before (ms, 0 = any) and the dead letters: failed with
+ * no attempts left */
+#define LIST_MORE                                                                          \
+    "AND (:after = 0 OR created_at >= :after) AND (:until = 0 OR created_at < :until) "    \
+    "AND (:ooa = 0 OR (state = 'failed' AND attempts >= max_attempts)) "
+
 static const char SQL_LIST_STATE[] =
     "SELECT " JOB_COLS " FROM jobs INDEXED BY jobs_state WHERE state = :state "
     "AND (:before = 0 OR id < :before) AND (:owner = 0 OR owner_id = :owner) "
     "AND (:children OR batch_id IS NULL) "
     "AND (:preset IS NULL OR preset = :preset) "
     "AND (:q IS NULL OR md LIKE '%' || :q || '%' ESCAPE '\\' OR " Q_FILENAME ") "
-    "ORDER BY id DESC LIMIT :limit";
+    LIST_MORE "ORDER BY id DESC LIMIT :limit";
 static const char SQL_LIST_ALL[] =
     "SELECT " JOB_COLS " FROM jobs WHERE (:before = 0 OR id < :before) "
     "AND (:owner = 0 OR owner_id = :owner) AND (:preset IS NULL OR preset = :preset) "
     "AND (:children OR batch_id IS NULL) "
     "AND (:q IS NULL OR md LIKE '%' || :q || '%' ESCAPE '\\' OR " Q_FILENAME ") "
-    "ORDER BY id DESC LIMIT :limit";
+    LIST_MORE "ORDER BY id DESC LIMIT :limit";
 
 /* One batch's children, on jobs_batch (batch_id, id). */
 static const char SQL_LIST_BATCH[] =
@@ -484,7 +490,7 @@ static const char SQL_LIST_BATCH[] =
     "AND (:state IS NULL OR state = :state) AND (:before = 0 OR id < :before) "
     "AND (:owner = 0 OR owner_id = :owner) AND (:preset IS NULL OR preset = :preset) "
     "AND (:q IS NULL OR md LIKE '%' || :q || '%' ESCAPE '\\' OR " Q_FILENAME ") "
-    "ORDER BY id DESC LIMIT :limit";
+    LIST_MORE "ORDER BY id DESC LIMIT :limit";
 
 /* Escapes LIKE wildcards so q matches literally (caller frees). */
 static char *like_literal(const char *q)
@@ -525,6 +531,9 @@ int repo_job_list(db *d, const struct job_filter *f, job **out, size_t *n)
     db_bind_text(&st, ":preset", f->preset);
     db_bind_text(&st, ":q", q);
     db_bind_i64(&st, ":limit", f->limit);
+    db_bind_i64(&st, ":after", f->created_after);
+    db_bind_i64(&st, ":until", f->created_before);
+    db_bind_i64(&st, ":ooa", f->out_of_attempts);
     void *items;
     int rc = db_collect(&st, sizeof(job), f->limit > 0 ? (size_t)f->limit : 0, fill_job,
                         clear_job, &items, n);

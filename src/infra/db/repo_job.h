@@ -76,6 +76,9 @@ struct job_filter {
     bool children;         /* batch children too (default: top-level jobs only) */
     int64_t batch_id;      /* only the children of this batch; 0 = no such filter */
     int limit;             /* 1..200 */
+    int64_t created_after;  /* created at or after (ms); 0 = any */
+    int64_t created_before; /* created before (ms); 0 = any */
+    bool out_of_attempts;   /* failed with no attempts left (the dead letters) */
 };
 /* Lists jobs newest first.  *out is a malloc'd array of *n records
  * (caller frees each with job_clear and the array with free). */

@@ -24,7 +24,7 @@
     "ifnull(batch_id, 0), sweep, batch_total, batch_queued, batch_running, "  \
     "batch_succeeded, batch_failed, batch_canceled, waiting_for, ifnull(run_at, 0), "  \
     "ifnull(schedule_id, 0), (SELECT group_concat(dep_id, ',') FROM (SELECT dep_id "      \
-    "FROM job_deps WHERE job_deps.job_id = jobs.id ORDER BY dep_id)), run_when"
+    "FROM job_deps WHERE job_deps.job_id = jobs.id ORDER BY dep_id)), run_when, needs, resources"
 
 /* Fills j (zeroed first; caller clears) from a row of JOB_COLS. */
 void repo_row_to_job(db_q *q, job *j);

@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "cJSON.h"
+#include "domain/job.h"
 #include "domain/params.h"
 
 #define ARG_MAX_BYTES   65536   /* cap on one expanded argument */
@@ -471,23 +472,68 @@ static char *env_entry(const char *key, const char *val)
 static bool env_is_ours(const char *e)
 {
     static const char *const ours[] = {"BATCHBOX_JOB_ID=", "BATCHBOX_OUTDIR=",
-                                       "BATCHBOX_WORKDIR="};
+                                       "BATCHBOX_WORKDIR=", "BATCHBOX_RESOURCE_"};
     for (size_t i = 0; i < sizeof ours / sizeof ours[0]; i++)
         if (strncmp(e, ours[i], strlen(ours[i])) == 0)
             return true;
     return false;
 }
 
+/* The units of the resource pools the job holds (docs/scheduling.md,
+ * "Resources"): for each pool in resources ({"gpu": [0, 1], "vram": 12}),
+ * BATCHBOX_RESOURCE_GPU=0,1 (the unit numbers of a counted pool, or the
+ * amount of a quantity pool) and BATCHBOX_RESOURCE_GPU_COUNT=2, appended
+ * to envp from *k on (room for 2 * BB_MAX_POOLS entries).  false on OOM. */
+static bool resource_env(const char *resources, char **envp, size_t *k)
+{
+    cJSON *o = resources ? cJSON_Parse(resources) : NULL;
+    bool ok = true;
+    int npools = 0;
+    for (const cJSON *it = o ? o->child : NULL; it && ok && npools < BB_MAX_POOLS;
+         it = it->next, npools++) {
+        char key[64], val[BB_POOL_MAX_UNITS * 4], count[24];
+        size_t w = 0;
+        int64_t held = 0;
+        int kn = snprintf(key, sizeof key, "BATCHBOX_RESOURCE_%.32s", it->string);
+        for (int i = 18; i < kn; i++)
+            key[i] = (char)(key[i] >= 'a' && key[i] <= 'z' ? key[i] - 32 : key[i]);
+        val[0] = '\0';
+        if (cJSON_IsArray(it)) {
+            for (const cJSON *u = it->child; u && w + 8 < sizeof val; u = u->next, held++)
+                w += (size_t)snprintf(val + w, sizeof val - w, "%s%d", held ? "," : "",
+                                      u->valueint);
+        } else {
+            held = (int64_t)it->valuedouble;
+            snprintf(val, sizeof val, "%lld", (long long)held);
+        }
+        snprintf(count, sizeof count, "%lld", (long long)held);
+        envp[*k] = env_entry(key, val);
+        ok = envp[*k] != NULL;
+        if (ok)
+            (*k)++;
+        if (ok) {
+            char ckey[72];
+            snprintf(ckey, sizeof ckey, "%s_COUNT", key);
+            envp[*k] = env_entry(ckey, count);
+            ok = envp[*k] != NULL;
+            if (ok)
+                (*k)++;
+        }
+    }
+    cJSON_Delete(o);
+    return ok;
+}
+
 /* The child's environment: the parent's, minus any stale BATCHBOX_JOB_ID /
- * OUTDIR / WORKDIR, plus ours.  Returns a NULL-terminated array (caller
- * frees with free_envp, which frees only the entries it allocated: those
- * from index *ours_at on) or NULL when out of memory. */
+ * OUTDIR / WORKDIR / RESOURCE_*, plus ours.  Returns a NULL-terminated
+ * array (caller frees with free_envp, which frees only the entries it
+ * allocated: those from index *ours_at on) or NULL when out of memory. */
 static char **build_envp(const exec_ctx *ctx, size_t *ours_at)
 {
     size_t n = 0;
     for (char **e = environ; e && *e; e++)
         n++;
-    char **envp = calloc(n + 4, sizeof *envp);
+    char **envp = calloc(n + 4 + 2 * BB_MAX_POOLS, sizeof *envp);
     if (!envp)
         return NULL;
     size_t k = 0;
@@ -513,6 +559,8 @@ static char **build_envp(const exec_ctx *ctx, size_t *ours_at)
             goto oom;
         k++;
     }
+    if (ctx->job && !resource_env(ctx->job->resources, envp, &k))
+        goto oom;
     envp[k] = NULL;
     return envp;
 oom:

@@ -41,6 +41,21 @@
  *   flags: child processes get SIGTERM, then SIGKILL) and those jobs are
  *   requeued without counting the attempt; each worker records its last
  *   results with a claim of at most 0 jobs; all threads are joined.
+ * - Flow control (docs/scheduling.md).  Paused queues: `paused_all` and
+ *   `paused` (",p1,p2,"), guarded by `mu`, loaded from the queue_pauses
+ *   table at start and again by pool_queue_reload after every pause or
+ *   resume (the table is the durable truth; these are its copy): a paused
+ *   preset is in the blocked list, a global pause claims nothing (results
+ *   are still recorded).  Rate limits: per preset a ring of its last
+ *   `rateLimit.jobs` start times (`rates`, guarded by `mu`, filled by the
+ *   claiming worker under claim_mu); a preset whose ring is full within
+ *   the window is blocked.  Resource pools: the claim cycle itself derives
+ *   the units held from the running jobs and picks a job that fits
+ *   (repo_claim_res.c); presets with needs, rate limits or job needs are
+ *   never batch-claimed.  Once a second the maintenance thread writes
+ *   waitingFor ("queue paused", "rate limit: 10 per 60 s") on queued jobs
+ *   of held presets and clears it from the others, at most 500 jobs per
+ *   writer operation.
  * - Every thread uses the shared db (writer queue + reader pool); none
  *   holds its own SQLite connection.
  */
@@ -53,6 +68,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "infra/db/repo_flow.h"
 #include "infra/db/repo_user.h"
 #include "util/bb_assert.h"
 #include "util/err.h"
@@ -64,6 +80,16 @@
 #define POOL_RETRY_MAX_MS 10000
 #define EXPIRE_EVERY_US 5000000
 #define HOUSEKEEP_EVERY_US 30000000
+#define HOLDS_EVERY_US 1000000
+#define HOLDS_BATCH 500
+#define HOLDS_MAX_OPS 20         /* per preset and tick: 10,000 jobs a second */
+
+/* A preset's rate limit: the start times of its last `cap` claims. */
+struct rate {
+    int64_t *starts;         /* ring of cap ms timestamps; NULL = no limit */
+    int cap, head, n;
+    int64_t window_ms;
+};
 
 struct worker {
     pool *p;
@@ -88,6 +114,10 @@ struct pool {
     pthread_t maint;
     bool maint_started;
     char *batchable;         /* read-only after start */
+    bool paused_all;         /* guarded by mu */
+    char *paused;            /* ",p1,p2," or NULL; guarded by mu */
+    struct rate *rates;      /* one per cfg preset; guarded by mu */
+    char *held_marked;       /* maintenance thread only: ",p," it marked held */
 };
 
 static void deadline_in(struct timespec *ts, int64_t ms)
@@ -129,6 +159,47 @@ __attribute__((unused)) static int count_busy(const pool *p)
     return busy;
 }
 
+/* Whether preset i's rate limit holds it now.  Caller holds p->mu. */
+static bool rate_blocked(const pool *p, size_t i, int64_t now)
+{
+    const struct rate *r = &p->rates[i];
+    if (!r->starts || r->n < r->cap)
+        return false;
+    int64_t oldest = r->starts[r->head];   /* the ring is full: head is the oldest */
+    return now - oldest < r->window_ms;
+}
+
+/* Records a start of preset id now.  Caller holds p->mu. */
+static void rate_record(pool *p, const char *id, int64_t now)
+{
+    for (size_t i = 0; i < p->cfg->npresets; i++) {
+        struct rate *r = &p->rates[i];
+        if (!r->starts || strcmp(p->cfg->presets[i].id, id) != 0)
+            continue;
+        r->starts[r->head] = now;
+        r->head = (r->head + 1) % r->cap;
+        if (r->n < r->cap)
+            r->n++;
+        return;
+    }
+}
+
+/* Adds the paused and rate-limited presets to the ",a,b," list (len
+ * bytes; NULL = empty) and returns it.  Caller holds p->mu. */
+static char *add_flow_holds(pool *p, char *list, size_t len)
+{
+    int64_t now = bb_now_ms();
+    for (size_t i = 0; i < p->cfg->npresets; i++) {
+        const char *id = p->cfg->presets[i].id;
+        char key[80];
+        snprintf(key, sizeof key, ",%s,", id);
+        bool held = rate_blocked(p, i, now) || (p->paused && strstr(p->paused, key));
+        if (held && !(list && strstr(list, key)) && !id_list_add(&list, &len, id))
+            break;
+    }
+    return list;
+}
+
 /* ",a,b," list of presets at their concurrency limit, or NULL.  A worker's
  * slot stays occupied until the cycle that records its result commits, so
  * other workers never start a job of a limited preset before the previous
@@ -153,7 +224,7 @@ static char *blocked_presets(pool *p, const struct worker *self)
         if (!id_list_add(&list, &len, pr->id))
             break;
     }
-    return list;
+    return add_flow_holds(p, list, len);
 }
 
 /* Marks w as running job j.  Caller holds p->mu. */
@@ -205,10 +276,14 @@ static void *worker_main(void *arg)
         pthread_mutex_lock(&p->claim_mu);
         pthread_mutex_lock(&p->mu);
         char *blocked = blocked_presets(p, w);
+        bool paused_all = p->paused_all;
         pthread_mutex_unlock(&p->mu);
         struct claim_req req = {.now = bb_now_ms(), .lease_ms = POOL_LEASE_MS,
                                 .blocked = blocked, .batchable = p->batchable,
-                                .max = stop ? 0 : CLAIM_BATCH};
+                                .max = stop || paused_all ? 0 : CLAIM_BATCH,
+                                .pools = p->cfg->pools, .npools = p->cfg->npools,
+                                .reserve_after_ms =
+                                    (int64_t)p->cfg->queue.reserve_after_sec * 1000};
         int rc = repo_job_cycle(p->db, fins, npend, &req, jobs, &n, &next_due);
         free(blocked);
         BB_ASSERT(n <= req.max && (rc == BB_OK || n == 0));
@@ -221,6 +296,8 @@ static void *worker_main(void *arg)
             p->wake_seq++;       /* a concurrency slot may have opened */
             pthread_cond_broadcast(&p->cond);
         }
+        for (size_t i = 0; i < n; i++)
+            rate_record(p, jobs[i].preset, req.now);
         if (n > 0) {
             BB_ASSERT(w->job_id == 0);
             take_slot(w, &jobs[0]);
@@ -330,11 +407,82 @@ static void housekeeping(pool *p, const int64_t *ids, size_t nids, int64_t last[
     }
 }
 
+/* Writes text as waitingFor on the queued jobs of preset (NULL = all), a
+ * bounded number of batches. */
+static void mark_held(pool *p, const char *preset, const char *text)
+{
+    for (int op = 0; op < HOLDS_MAX_OPS; op++) {
+        int n = 0;
+        if (repo_wait_mark(p->db, preset, text, HOLDS_BATCH, &n) != BB_OK) {
+            bb_warn("could not mark held jobs' waitingFor");
+            return;
+        }
+        if (n < HOLDS_BATCH)
+            return;
+    }
+}
+
+/* The waitingFor pass (see DESIGN): marks the jobs of held presets and
+ * clears the marks of presets no longer held.  Maintenance thread only. */
+static void flow_holds(pool *p)
+{
+    const bb_config *cfg = p->cfg;
+    char *held = NULL;
+    size_t len = 0;
+    pthread_mutex_lock(&p->mu);
+    bool all = p->paused_all;
+    int64_t now = bb_now_ms();
+    struct { const char *id; char text[64]; } marks[64];
+    size_t nmarks = 0;
+    for (size_t i = 0; !all && i < cfg->npresets; i++) {
+        const bb_preset *pr = &cfg->presets[i];
+        char key[80];
+        snprintf(key, sizeof key, ",%s,", pr->id);
+        bool paused = p->paused && strstr(p->paused, key);
+        if (!paused && !rate_blocked(p, i, now))
+            continue;
+        if (!id_list_add(&held, &len, pr->id) || nmarks == 64)
+            break;
+        marks[nmarks].id = pr->id;
+        if (paused)
+            snprintf(marks[nmarks].text, sizeof marks[nmarks].text, "%s", WAIT_PAUSED);
+        else
+            snprintf(marks[nmarks].text, sizeof marks[nmarks].text, "%s%d per %d s",
+                     WAIT_RATE_PREFIX, pr->rate_jobs, pr->rate_per_sec);
+        nmarks++;
+    }
+    pthread_mutex_unlock(&p->mu);
+    if (all) {
+        mark_held(p, NULL, WAIT_PAUSED);
+        free(p->held_marked);
+        p->held_marked = strdup(",*,");
+        return;
+    }
+    for (size_t i = 0; i < nmarks; i++)
+        mark_held(p, marks[i].id, marks[i].text);
+    /* clear only when a hold ended since the last pass (or after start) */
+    bool changed = !p->held_marked || !held || strcmp(p->held_marked, held) != 0;
+    if (changed) {
+        for (int op = 0; op < HOLDS_MAX_OPS; op++) {
+            int n = 0;
+            if (repo_wait_unmark(p->db, held, HOLDS_BATCH, &n) != BB_OK || n < HOLDS_BATCH)
+                break;
+        }
+    }
+    if (changed) {
+        free(p->held_marked);
+        p->held_marked = held ? held : strdup(",");
+        held = NULL;
+    }
+    free(held);
+}
+
 static void *maint_main(void *arg)
 {
     pool *p = arg;
     int64_t start = bb_mono_us();
     int64_t last[4] = {start, start, start - HOUSEKEEP_EVERY_US, start};
+    int64_t last_holds = start - HOLDS_EVERY_US;
     for (;;) {
         struct timespec ts;
         deadline_in(&ts, 1000);
@@ -351,11 +499,91 @@ static void *maint_main(void *arg)
         if (stop)
             break;
         housekeeping(p, ids, nids, last);
+        if (bb_mono_us() - last_holds >= HOLDS_EVERY_US) {
+            last_holds = bb_mono_us();
+            flow_holds(p);
+        }
     }
     return NULL;
 }
 
 /* ---- public ------------------------------------------------------------ */
+
+int pool_queue_reload(pool *p)
+{
+    struct queue_pause *ps = NULL;
+    size_t n = 0;
+    int rc = repo_queue_pauses(p->db, &ps, &n);
+    if (rc != BB_OK)
+        return rc;
+    bool all = false;
+    char *list = NULL;
+    size_t len = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (ps[i].preset[0] == '\0')
+            all = true;
+        else if (!id_list_add(&list, &len, ps[i].preset))
+            rc = BB_EINTERNAL;
+    }
+    free(ps);
+    if (rc != BB_OK) {
+        free(list);
+        return rc;
+    }
+    pthread_mutex_lock(&p->mu);
+    free(p->paused);
+    p->paused = list;
+    p->paused_all = all;
+    p->wake_seq++;
+    pthread_cond_broadcast(&p->cond);
+    pthread_mutex_unlock(&p->mu);
+    return BB_OK;
+}
+
+/* The batchable list without the presets flow control must see one claim
+ * at a time (needs, job needs, a rate limit); caller frees.  false on OOM. */
+static bool flow_batchable(const bb_config *cfg, const char *in, char **out)
+{
+    *out = NULL;
+    if (!in)
+        return true;
+    size_t len = 0;
+    for (size_t i = 0; i < cfg->npresets; i++) {
+        const bb_preset *pr = &cfg->presets[i];
+        char key[80];
+        snprintf(key, sizeof key, ",%s,", pr->id);
+        if (!strstr(in, key) || pr->needs || pr->allow_job_needs || pr->rate_jobs)
+            continue;
+        if (!id_list_add(out, &len, pr->id))
+            return false;
+    }
+    return true;
+}
+
+static bool rates_init(pool *p)
+{
+    const bb_config *cfg = p->cfg;
+    p->rates = calloc(cfg->npresets ? cfg->npresets : 1, sizeof *p->rates);
+    if (!p->rates)
+        return false;
+    for (size_t i = 0; i < cfg->npresets; i++) {
+        const bb_preset *pr = &cfg->presets[i];
+        if (pr->rate_jobs <= 0)
+            continue;
+        p->rates[i].cap = pr->rate_jobs;
+        p->rates[i].window_ms = (int64_t)pr->rate_per_sec * 1000;
+        if (!(p->rates[i].starts = calloc((size_t)pr->rate_jobs, sizeof(int64_t))))
+            return false;
+    }
+    return true;
+}
+
+static void rates_free(pool *p)
+{
+    for (size_t i = 0; p->rates && i < p->cfg->npresets; i++)
+        free(p->rates[i].starts);
+    free(p->rates);
+}
 
 pool *pool_start(const struct pool_opts *o)
 {
@@ -367,11 +595,12 @@ pool *pool_start(const struct pool_opts *o)
     p->cfg = o->cfg;
     p->hooks = o->hooks;
     p->n = o->workers < 1 ? 1 : o->workers;
-    p->batchable = o->batchable ? strdup(o->batchable) : NULL;
+    bool ok = flow_batchable(o->cfg, o->batchable, &p->batchable);
     p->w = calloc((size_t)p->n, sizeof *p->w);
-    if (!p->w || (o->batchable && !p->batchable)) {
+    if (!p->w || !ok || !rates_init(p)) {
         free(p->w);
         free(p->batchable);
+        rates_free(p);
         free(p);
         return NULL;
     }
@@ -382,6 +611,8 @@ pool *pool_start(const struct pool_opts *o)
     pthread_condattr_destroy(&ca);
     pthread_mutex_init(&p->mu, NULL);
     pthread_mutex_init(&p->claim_mu, NULL);
+    if (pool_queue_reload(p) != BB_OK)
+        bb_warn("could not read the paused queues; starting unpaused");
     int started = 0;
     for (int i = 0; i < p->n; i++) {
         p->w[i].p = p;
@@ -459,5 +690,8 @@ void pool_stop(pool *p, int grace_ms)
     pthread_cond_destroy(&p->cond);
     free(p->w);
     free(p->batchable);
+    free(p->paused);
+    free(p->held_marked);
+    rates_free(p);
     free(p);
 }

@@ -57,6 +57,9 @@ void pool_cancel(pool *p, int64_t job_id);
 /* Stops claiming; waits up to grace_ms for running jobs to finish, then
  * stops the rest and requeues them; joins every thread and frees p. */
 void pool_stop(pool *p, int grace_ms);
+/* Reads the paused queues again (docs/scheduling.md, "Queue control")
+ * after a pause or resume and wakes the workers.  BB_OK or a db error. */
+int pool_queue_reload(pool *p);
 /* Busy workers / all workers. */
 void pool_stats(pool *p, int *busy, int *total);
 
