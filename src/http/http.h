@@ -62,6 +62,8 @@ typedef struct http_req {
     struct principal who;
     int64_t session_id;              /* the caller's session, 0 = none */
     bool cookie_auth;                /* authenticated by the bb_access cookie */
+    int64_t api_key_id;              /* authenticated by this API key, 0 = none */
+    char cors[320];                  /* CORS header lines for the answer, "" = none */
     char *body;                      /* owned; the raw body once read */
     size_t body_len;
     struct cJSON *json;              /* owned; the parsed body (HTTP_BODY_JSON*) */
@@ -285,6 +287,13 @@ void route_openapi(http_req *r);
 void route_templates_list(http_req *r);
 void route_templates_save(http_req *r);
 void route_template_delete(http_req *r);
+/* integrations (docs/integrations.md) */
+void route_apikeys_list(http_req *r);
+void route_apikeys_create(http_req *r);
+void route_apikeys_revoke(http_req *r);
+void route_job_deliveries(http_req *r);
+void route_admin_config_reload(http_req *r);
+void route_admin_gc(http_req *r);
 void route_inputs_list(http_req *r);
 
 #endif

@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "domain/notify.h"
+
 /* Workflows this build can run: each has a module and a row in the one
  * table of infra/exec/workflows.c (docs/architecture.md, "Workflows").  A
  * preset naming any other workflow is a configuration error. */
@@ -70,6 +72,12 @@ typedef struct bb_preset {
     int gap_ms;           /* lesson: silence between segments, 0..5000, default 300 */
     bb_param *params;     /* declared params, then argv-only names; owned */
     size_t nparams;
+    /* retention {"days": N} or {"afterSec": N} (docs/operations.md,
+     * "Retention"): finished jobs are deleted this many seconds after they
+     * ended; 0 = kept forever; -1 = the global retention setting */
+    int64_t retention_sec;
+    bb_notify *notify;    /* webhook targets (docs/integrations.md); owned */
+    size_t nnotify;
 } bb_preset;
 
 typedef struct bb_voice {
@@ -98,7 +106,23 @@ typedef struct bb_config {
     struct {
         char *trusted_proxies;  /* comma-joined IPs/CIDRs whose X-Forwarded-For is
                                    believed; NULL = none (docs/configuration.md) */
+        char *cors_origins;     /* comma-joined origins allowed to call the API from a
+                                   browser; NULL = none (docs/integrations.md) */
+        int rate_per_sec;       /* requests per second per user/key/address; 0 = off */
+        int rate_burst;         /* bucket size; 0 = 2 x rate_per_sec */
     } http;
+    struct {                    /* docs/operations.md, "Retention" */
+        int days;               /* finished jobs kept this long; 0 = forever */
+        int64_t after_sec;      /* when > 0, replaces days (seconds) */
+        int interval_sec;       /* how often the collector runs (default 3600) */
+        int batch_size;         /* jobs deleted per write transaction (default 200) */
+    } retention;
+    struct {                    /* docs/integrations.md, "Webhooks" */
+        int timeout_ms;         /* one delivery's whole request */
+        int max_attempts;       /* tries per delivery, with backoff */
+        int retry_base_ms;      /* first backoff; doubles per try */
+        int queue_size;         /* deliveries waiting; more are recorded as dropped */
+    } webhooks;
     struct {
         int heartbeat_sec;      /* 1..3600, default 25 */
         int64_t retain_events;  /* >= 1000, default 100000 */
@@ -156,6 +180,9 @@ const bb_param *config_param(const bb_preset *p, const char *name);
 const bb_notion_db *config_notion_db(const bb_config *c, const char *id);
 const bb_voice *config_voice(const bb_config *c, const char *id);
 bool config_has_accent(const bb_config *c, const char *accent);
+/* How long finished jobs of preset id are kept, in seconds (the preset's
+ * override, else the global setting); 0 = forever. */
+int64_t config_retention_sec(const bb_config *c, const char *preset_id);
 
 /* The environment overrides, one table (docs and --help list them from
  * here): the i-th variable ("BATCHBOX_WORKERS") and the key it sets

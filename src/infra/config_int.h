@@ -73,6 +73,13 @@ int cfg_apply_list(load_ctx *x, bb_config *c, const char *path, const cJSON *it)
 /* Frees every array of c and zeroes their counts. */
 void cfg_free_lists(bb_config *c);
 
+/* ---- config_integ.c ------------------------------------------------------ */
+
+/* A preset's "retention" ({"days": N} or {"afterSec": N}) and "notify"
+ * (webhook targets) members at path; either may be NULL (absent). */
+int cfg_parse_integrations(load_ctx *x, const cJSON *retention, const cJSON *notify,
+                           const char *path, bb_preset *p);
+
 /* ---- config_params.c ----------------------------------------------------- */
 
 /* Parses preset pr's "params" (arr; NULL when absent) at path

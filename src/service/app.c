@@ -15,6 +15,10 @@
 #include "infra/workers/pool.h"
 #include "service/appctl.h"
 #include "service/attempt.h"
+#include "service/ratelimit.h"
+#include "service/reload.h"
+#include "service/retention.h"
+#include "service/webhooks.h"
 #include "util/log.h"
 #include "util/util.h"
 
@@ -80,6 +84,11 @@ int app_open(bb_app *app, const struct app_options *o, char *err, size_t errlen)
         cfg_path = implicit;
     app->cfg = calloc(1, sizeof *app->cfg);
     int crc = app->cfg ? config_load(cfg_path, real, app->cfg, err, errlen) : -1;
+    /* what a reload reads again (docs/integrations.md) */
+    if (crc == 0 && svc_reload_init(app, cfg_path) != 0) {
+        snprintf(err, errlen, "out of memory");
+        crc = -1;
+    }
     free(implicit);
     if (crc != 0)
         goto fail;
@@ -120,6 +129,7 @@ int app_open(bb_app *app, const struct app_options *o, char *err, size_t errlen)
     }
     app->upload_store = app->s3_store ? app->s3_store : app->fs_store;
 
+    app->ratelimit = ratelimit_new(8192);   /* docs/integrations.md, "Rate limits" */
     app->bus = bus_new(8192);
     if (!app->bus) {
         snprintf(err, errlen, "out of memory");
@@ -169,6 +179,11 @@ int app_open(bb_app *app, const struct app_options *o, char *err, size_t errlen)
             goto fail;
         }
     }
+    /* webhooks and retention (docs/integrations.md, docs/operations.md) */
+    if (o->integrations && (svc_webhooks_start(app) != 0 || svc_retention_start(app) != 0)) {
+        snprintf(err, errlen, "cannot start the webhook and retention threads");
+        goto fail;
+    }
     return 0;
 fail:
     app_close(app, 0);
@@ -183,16 +198,21 @@ void app_close(bb_app *app, int grace_ms)
     if (app->pool)
         pool_stop(app->pool, grace_ms);
     app->pool = NULL;
+    svc_webhooks_stop(app);
+    svc_retention_stop(app);
     if (app->db)
         db_close(app->db);
     app->db = NULL;
     bus_free(app->bus);
     app->bus = NULL;
+    ratelimit_free(app->ratelimit);
+    app->ratelimit = NULL;
     if (app->s3_store)
         store_close(app->s3_store);
     if (app->fs_store)
         store_close(app->fs_store);
     app->s3_store = app->fs_store = app->upload_store = NULL;
+    svc_reload_free(app);
     if (app->cfg) {
         config_free(app->cfg);
         free(app->cfg);
