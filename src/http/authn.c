@@ -10,6 +10,7 @@
 
 #include <sodium.h>
 
+#include "cJSON.h"
 #include "civetweb.h"
 #include "http/http.h"
 #include "http/http_int.h"
@@ -70,8 +71,11 @@ static bool api_key_or_reply(http_req *r, const struct http_route *route, const 
     if (!svc_apikey_allows(k.scope, r->method, route->pattern, &need)) {
         bb_fail(&r->err, BB_EFORBIDDEN, "this API key has scope \"%s\": %s %s needs scope \"%s\"",
                 k.scope, r->method, route->pattern, need);
-        bb_fail_field(&r->err, "scope", "\"%s\" does not allow this; needs \"%s\"", k.scope,
-                      need);
+        char why[96];
+        snprintf(why, sizeof why, "\"%s\" does not allow this; needs \"%s\"", k.scope, need);
+        r->err.fields = cJSON_CreateObject();   /* a 403 that names the field */
+        if (r->err.fields)
+            cJSON_AddStringToObject(r->err.fields, "scope", why);
         http_reply_failed(r);
         return false;
     }

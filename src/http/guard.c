@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "cJSON.h"
 #include "civetweb.h"
 #include "http/http.h"
 #include "http/http_int.h"
@@ -54,7 +55,9 @@ bool http_cors_or_reply(http_req *r)
     if (!allowed) {
         bb_fail(&r->err, BB_EFORBIDDEN, "the origin %.200s may not call this API "
                                         "(http.corsOrigins)", origin);
-        bb_fail_field(&r->err, "Origin", "not in http.corsOrigins");
+        r->err.fields = cJSON_CreateObject();   /* a 403 that names the header */
+        if (r->err.fields)
+            cJSON_AddStringToObject(r->err.fields, "Origin", "not in http.corsOrigins");
         http_reply_failed(r);
         return false;
     }
