@@ -162,6 +162,7 @@ void job_clear(job *j)
             dto_fields[i].kind == DTO_KIND || dto_fields[i].kind == DTO_JSON)
             free(FIELD(j, &dto_fields[i], char *));
     free(j->input_path);
+    free(j->notify);
     memset(j, 0, sizeof *j);
 }
 

@@ -74,6 +74,9 @@ typedef struct job {
      * job DTO"): e.g. the jobs it depends on, a busy resource pool or a
      * paused preset; NULL when nothing holds it. */
     char *waiting_for;
+    /* webhook targets the submit request gave (JSON text, with secrets;
+     * docs/integrations.md): stored with the job, never in the DTO */
+    char *notify;
 } job;
 
 /* Whether j is a batch parent (kind "batch"). */

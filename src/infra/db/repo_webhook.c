@@ -153,16 +153,21 @@ struct notify_arg {
     const char *json;
 };
 
+int repo_job_notify_store(db_conn *c, int64_t job_id, const char *json)
+{
+    db_q q;
+    db_prepare(&q, c, SQL_NOTIFY_SET);
+    db_bind_text(&q, ":notify", json);
+    db_bind_i64(&q, ":id", job_id);
+    int rc = db_step_done(&q);
+    return rc != BB_OK ? rc : db_changes(&q) == 1 ? BB_OK : BB_ENOTFOUND;
+}
+
 static int op_notify_set(db_conn *c, void *arg, db_outbox *out)
 {
     (void)out;
     struct notify_arg *a = arg;
-    db_q q;
-    db_prepare(&q, c, SQL_NOTIFY_SET);
-    db_bind_text(&q, ":notify", a->json);
-    db_bind_i64(&q, ":id", a->id);
-    int rc = db_step_done(&q);
-    return rc != BB_OK ? rc : db_changes(&q) == 1 ? BB_OK : BB_ENOTFOUND;
+    return repo_job_notify_store(c, a->id, a->json);
 }
 
 int repo_job_notify_set(db *d, int64_t job_id, const char *json)

@@ -37,6 +37,10 @@ int repo_delivery_list(db *d, int64_t job_id, size_t max, delivery_rec **out, si
 /* The notify targets a job was submitted with (JSON text; caller frees),
  * NULL when none.  BB_OK, BB_ENOTFOUND or an error. */
 int repo_job_notify_get(db *d, int64_t job_id, char **json);
+/* Stores them on connection c inside a running write operation (the
+ * submit's own transaction, so no event of the job goes out before its
+ * targets are known). */
+int repo_job_notify_store(db_conn *c, int64_t job_id, const char *json);
 /* Sets them (json NULL clears). */
 int repo_job_notify_set(db *d, int64_t job_id, const char *json);
 
