@@ -294,6 +294,13 @@ void route_apikeys_revoke(http_req *r);
 void route_job_deliveries(http_req *r);
 void route_admin_config_reload(http_req *r);
 void route_admin_gc(http_req *r);
+/* Adds {retention, webhooks} counters to the admin statistics doc (takes
+ * and returns it; NULL stays NULL). */
+struct cJSON *http_integ_stats(bb_app *app, struct cJSON *doc);
+/* The same counters as Prometheus series into out (a util/buf.h buf);
+ * 0, or -1 when out of memory. */
+struct buf;
+int http_integ_metrics(bb_app *app, struct buf *out);
 void route_inputs_list(http_req *r);
 
 #endif
