@@ -85,7 +85,8 @@ int app_open(bb_app *app, const struct app_options *o, char *err, size_t errlen)
     app->cfg = calloc(1, sizeof *app->cfg);
     int crc = app->cfg ? config_load(cfg_path, real, app->cfg, err, errlen) : -1;
     /* what a reload reads again (docs/integrations.md) */
-    if (crc == 0 && svc_reload_init(app, cfg_path) != 0) {
+    if (crc == 0 &&
+        svc_reload_init(app, cfg_path, o->listen, o->workers, o->input_root) != 0) {
         snprintf(err, errlen, "out of memory");
         crc = -1;
     }

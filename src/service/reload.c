@@ -24,21 +24,26 @@
 struct reload {
     pthread_mutex_t mu;
     char *path;                 /* NULL = defaults (then DATA/batchbox.json if present) */
+    char *listen, *input_root;  /* command-line overrides, NULL = none */
+    int workers;                /* command-line override, 0 = none */
     bb_config **retired;        /* every configuration replaced so far */
     size_t nretired, cap;
 };
 
-int svc_reload_init(bb_app *app, const char *path)
+int svc_reload_init(bb_app *app, const char *path, const char *listen, int workers,
+                    const char *input_root)
 {
     struct reload *r = calloc(1, sizeof *r);
     if (!r)
         return -1;
     pthread_mutex_init(&r->mu, NULL);
-    if (path && !(r->path = strdup(path))) {
-        free(r);
+    app->reload = r;
+    r->workers = workers > 0 ? workers : 0;
+    if ((path && !(r->path = strdup(path))) || (listen && !(r->listen = strdup(listen))) ||
+        (input_root && !(r->input_root = strdup(input_root)))) {
+        svc_reload_free(app);
         return -1;
     }
-    app->reload = r;
     return 0;
 }
 
@@ -53,6 +58,8 @@ void svc_reload_free(bb_app *app)
     }
     free(r->retired);
     free(r->path);
+    free(r->listen);
+    free(r->input_root);
     pthread_mutex_destroy(&r->mu);
     free(r);
     app->reload = NULL;
@@ -178,12 +185,24 @@ static int reload_locked(bb_app *app, struct reload *st, cJSON **report, bb_errc
         bb_fail_field(e, "config", "%s", err);
         return BB_EINVAL;
     }
+    /* the command line wins over the file, as at start-up */
+    bool oom = false;
+    if (st->listen) {
+        free(c->listen);
+        oom |= !(c->listen = strdup(st->listen));
+    }
+    if (st->input_root) {
+        free(c->input_root);
+        oom |= !(c->input_root = strdup(st->input_root));
+    }
+    if (st->workers > 0)
+        c->workers = st->workers;
     bb_config *old = app->cfg;
     cJSON *doc = cJSON_CreateObject();
     cJSON *restart = doc ? cJSON_AddArrayToObject(doc, "needsRestart") : NULL;
     cJSON *added = doc ? cJSON_AddArrayToObject(doc, "presetsAdded") : NULL;
     cJSON *removed = doc ? cJSON_AddArrayToObject(doc, "presetsRemoved") : NULL;
-    bool ok = removed && keep_restart_only(old, c, restart) && presets_missing(c, old, added) &&
+    bool ok = !oom && removed && keep_restart_only(old, c, restart) && presets_missing(c, old, added) &&
               presets_missing(old, c, removed);
     if (ok && st->nretired == st->cap) {
         size_t cap = st->cap ? st->cap * 2 : 8;

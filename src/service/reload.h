@@ -10,9 +10,12 @@ struct cJSON;
 
 /* Remembers where the configuration came from: path (the --config file,
  * or DATA/batchbox.json when it existed; NULL = built-in defaults only,
- * then a reload reads DATA/batchbox.json if it appeared).  0, or -1 on
- * OOM.  Called by app_open after the first load. */
-int svc_reload_init(bb_app *app, const char *path);
+ * then a reload reads DATA/batchbox.json if it appeared) and the command
+ * line's overrides (listen, workers > 0, input_root; NULL/0 = none), which
+ * a reload applies again.  0, or -1 on OOM.  Called by app_open after the
+ * first load. */
+int svc_reload_init(bb_app *app, const char *path, const char *listen, int workers,
+                    const char *input_root);
 
 /* Loads the file again and, when it is valid, publishes it as the running
  * configuration (atomically; the old version stays alive until
