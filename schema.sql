@@ -410,3 +410,41 @@ CREATE TABLE queue_pauses (
     paused_at INTEGER NOT NULL,
     paused_by INTEGER
 );
+
+-- migration 13
+-- Integrations (docs/integrations.md).  API keys: only the SHA-256 of a
+-- key is kept (a key is 256 random bits, so a fast hash is enough: there
+-- is nothing to guess); prefix is the key's first characters, shown in
+-- lists so a user can tell keys apart.  last_used_at is written at most
+-- once a minute per key.  Webhook deliveries: one row per event sent to
+-- one target, with its tries; deleted with the job.  jobs.notify: the
+-- webhook targets a job was submitted with (JSON array), NULL = none.
+CREATE TABLE api_keys (
+    id           INTEGER PRIMARY KEY,
+    user_id      INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    name         TEXT    NOT NULL,
+    scope        TEXT    NOT NULL CHECK (scope IN ('read','submit','admin')),
+    hash         BLOB    NOT NULL UNIQUE,
+    prefix       TEXT    NOT NULL,
+    created_at   INTEGER NOT NULL,
+    expires_at   INTEGER,
+    last_used_at INTEGER,
+    revoked_at   INTEGER
+);
+CREATE INDEX api_keys_user ON api_keys (user_id, id);
+CREATE TABLE webhook_deliveries (
+    id          INTEGER PRIMARY KEY,
+    job_id      INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+    event_id    INTEGER NOT NULL,
+    event       TEXT    NOT NULL,
+    url         TEXT    NOT NULL,
+    state       TEXT    NOT NULL
+                CHECK (state IN ('pending','delivered','failed','dropped')),
+    attempts    INTEGER NOT NULL DEFAULT 0,
+    last_status INTEGER,
+    last_error  TEXT,
+    created_at  INTEGER NOT NULL,
+    updated_at  INTEGER NOT NULL
+);
+CREATE INDEX webhook_deliveries_job ON webhook_deliveries (job_id, id);
+ALTER TABLE jobs ADD COLUMN notify TEXT;

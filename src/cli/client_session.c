@@ -98,6 +98,9 @@ static void sess_load_locked(const char *server)
     char why[512];
     const char *env = getenv("BATCHBOX_TOKEN");
 
+    /* an API key (docs/integrations.md) is sent like a fixed token */
+    if (!env || !*env)
+        env = getenv("BATCHBOX_API_KEY");
     if (g_sess.loaded && strcmp(g_sess.server, server) == 0)
         return;
     sess_forget_locked();

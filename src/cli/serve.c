@@ -1,4 +1,5 @@
-/* serve.c — `batchbox serve`: runs the appliance until SIGTERM/SIGINT.
+/* serve.c — `batchbox serve`: runs the appliance until SIGTERM/SIGINT;
+ * SIGHUP reloads the configuration.
  *
  * Signals: the main thread blocks SIGTERM, SIGINT and SIGHUP before any
  * other thread exists (every thread inherits the mask) and waits for them
@@ -12,11 +13,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cJSON.h"
 #include "civetweb.h"
 #include "cli/verbs.h"
 #include "http/http.h"
 #include "service/appctl.h"
 #include "service/auth.h"
+#include "service/reload.h"
 #include "util/log.h"
 #include "util/util.h"
 
@@ -46,9 +49,26 @@ static int apply_log_options(const struct cli_call *a)
     return 0;
 }
 
+
+/* SIGHUP: reload the configuration file; the outcome goes to the log. */
+static void reload_on_signal(bb_app *app)
+{
+    cJSON *report = NULL;
+    bb_errctx e = {0};
+    if (svc_reload(app, &report, &e) == BB_OK) {
+        char *text = cJSON_PrintUnformatted(report);
+        bb_info("SIGHUP: configuration reloaded", "report", text ? text : "{}");
+        free(text);
+    } else {
+        bb_warn("SIGHUP: configuration not reloaded", "error", e.message);
+    }
+    cJSON_Delete(report);
+    bb_err_clear(&e);
+}
+
 int cli_serve(const struct cli_call *a)
 {
-    struct app_options o = {.data_dir = "./data"};
+    struct app_options o = {.data_dir = "./data", .integrations = true};
     const char *workers = cli_str(a, "workers"), *grace_s = cli_str(a, "grace");
     int64_t grace = 20, v;
 
@@ -117,9 +137,12 @@ int cli_serve(const struct cli_call *a)
     }
     fflush(stdout);
 
+    /* SIGHUP reloads the configuration (docs/integrations.md); a bad file
+     * is logged and the running configuration stays */
     int sig = 0;
-    sigwait(&set, &sig);
-    bb_info("stopping", "signal", sig == SIGINT ? "SIGINT" : sig == SIGHUP ? "SIGHUP" : "SIGTERM");
+    for (int n = 0; sigwait(&set, &sig) == 0 && sig == SIGHUP; n++)
+        reload_on_signal(&app);
+    bb_info("stopping", "signal", sig == SIGINT ? "SIGINT" : "SIGTERM");
     atomic_store(&app.stopping, true);
     bus_close(app.bus);
     http_stop(srv);

@@ -175,6 +175,7 @@ void job_clear(job *j)
             dto_fields[i].kind == DTO_IDLIST)
             free(FIELD(j, &dto_fields[i], char *));
     free(j->input_path);
+    free(j->notify);
     memset(j, 0, sizeof *j);
 }
 

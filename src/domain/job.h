@@ -95,6 +95,9 @@ typedef struct job {
      * ({"gpu": 1}) and the units it holds while running ({"gpu": [0],
      * "vram": 12}); JSON texts, NULL = none. */
     char *needs, *resources;
+    /* webhook targets the submit request gave (JSON text, with secrets;
+     * docs/integrations.md): stored with the job, never in the DTO */
+    char *notify;
 } job;
 
 /* Whether j is a batch parent (kind "batch"). */

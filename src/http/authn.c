@@ -10,9 +10,11 @@
 
 #include <sodium.h>
 
+#include "cJSON.h"
 #include "civetweb.h"
 #include "http/http.h"
 #include "http/http_int.h"
+#include "service/apikeys.h"
 #include "service/auth.h"
 #include "util/util.h"
 
@@ -52,6 +54,41 @@ static bool signin_redirect(http_req *r, const struct http_route *route)
     return true;
 }
 
+/* `Authorization: Bearer bbk_...`: an API key (docs/integrations.md).
+ * Fills r->who and r->api_key_id and returns true when the key is valid
+ * and its scope covers the route; else replies (401/403) and returns
+ * false. */
+static bool api_key_or_reply(http_req *r, const struct http_route *route, const char *key)
+{
+    struct apikey_auth k;
+    if (svc_apikey_check(r->app, key, &k) != BB_OK) {
+        if (route->perm == PERM_PUBLIC)
+            return true;            /* like a bad token: go on as anonymous */
+        http_reply_error(r, BB_EAUTH, "the API key is unknown, revoked or expired");
+        return false;
+    }
+    const char *need = NULL;
+    if (!svc_apikey_allows(k.scope, r->method, route->pattern, &need)) {
+        bb_fail(&r->err, BB_EFORBIDDEN, "this API key has scope \"%s\": %s %s needs scope \"%s\"",
+                k.scope, r->method, route->pattern, need);
+        char why[96];
+        snprintf(why, sizeof why, "\"%s\" does not allow this; needs \"%s\"", k.scope, need);
+        r->err.fields = cJSON_CreateObject();   /* a 403 that names the field */
+        if (r->err.fields)
+            cJSON_AddStringToObject(r->err.fields, "scope", why);
+        http_reply_failed(r);
+        return false;
+    }
+    r->who.user_id = k.user_id;
+    r->who.admin = k.user_admin && strcmp(k.scope, "admin") == 0;
+    r->api_key_id = k.key_id;
+    if (route->perm == PERM_ADMIN && !r->who.admin) {
+        http_reply_error(r, BB_EFORBIDDEN, "this needs an admin account (and an admin-scope key)");
+        return false;
+    }
+    return true;
+}
+
 /* `Authorization: Bearer <access token>` (API, CLI) or the bb_access cookie
  * (browser; unsafe methods must echo the bb_csrf cookie in X-CSRF-Token).
  * Public routes run with or without credentials; other routes answer 401
@@ -66,6 +103,8 @@ bool http_authenticate_or_reply(http_req *r, const struct http_route *route)
         const char *v = authz + 7;
         while (*v == ' ')
             v++;
+        if (strncmp(v, APIKEY_PREFIX, 4) == 0)
+            return api_key_or_reply(r, route, v);
         bb_strlcpy(token, v, sizeof token);
         tok = token;
     } else if (http_cookie(r, "bb_access", token, sizeof token)) {

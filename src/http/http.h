@@ -63,6 +63,8 @@ typedef struct http_req {
     int64_t session_id;              /* the caller's session, 0 = none */
     int64_t access_expires_ms;       /* its access token's expiry, 0 = none */
     bool cookie_auth;                /* authenticated by the bb_access cookie */
+    int64_t api_key_id;              /* authenticated by this API key, 0 = none */
+    char cors[320];                  /* CORS header lines for the answer, "" = none */
     char *body;                      /* owned; the raw body once read */
     size_t body_len;
     struct cJSON *json;              /* owned; the parsed body (HTTP_BODY_JSON*) */
@@ -296,6 +298,20 @@ void route_job_dependents(http_req *r);
 void route_templates_list(http_req *r);
 void route_templates_save(http_req *r);
 void route_template_delete(http_req *r);
+/* integrations (docs/integrations.md) */
+void route_apikeys_list(http_req *r);
+void route_apikeys_create(http_req *r);
+void route_apikeys_revoke(http_req *r);
+void route_job_deliveries(http_req *r);
+void route_admin_config_reload(http_req *r);
+void route_admin_gc(http_req *r);
+/* Adds {retention, webhooks} counters to the admin statistics doc (takes
+ * and returns it; NULL stays NULL). */
+struct cJSON *http_integ_stats(bb_app *app, struct cJSON *doc);
+/* The same counters as Prometheus series into out (a util/buf.h buf);
+ * 0, or -1 when out of memory. */
+struct buf;
+int http_integ_metrics(bb_app *app, struct buf *out);
 void route_inputs_list(http_req *r);
 void route_job_segments(http_req *r);
 void route_job_segment_patch(http_req *r);

@@ -32,6 +32,14 @@ void http_req_end(http_req *r);
  * false when not. */
 bool http_authenticate_or_reply(http_req *r, const struct http_route *route);
 
+/* guard.c (docs/integrations.md) */
+/* CORS: notes the allowed origin's headers in r->cors (sent with the
+ * answer) and answers a preflight OPTIONS itself (204 allowed, 403 not);
+ * false after replying. */
+bool http_cors_or_reply(http_req *r);
+/* The caller's request rate limit: false after answering 429. */
+bool http_rate_limit_or_reply(http_req *r);
+
 /* router.c */
 /* Decodes the path, finds the route, authenticates, reads the body the
  * route declares and runs the handler; always answers. */

@@ -97,6 +97,8 @@ static int put_head(http_req *r, buf *b, int status, const char *content_type, l
         rc |= buf_printf(b, "Content-Length: %lld\r\n", len);
     if (extra)
         rc |= buf_puts(b, extra);
+    if (r->cors[0])
+        rc |= buf_puts(b, r->cors);      /* docs/integrations.md, "CORS" */
     rc |= buf_puts(b, connection_header(r, must_close));
     rc |= buf_puts(b, "\r\n");
     return rc;

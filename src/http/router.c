@@ -155,7 +155,7 @@ static bool decode_path_or_reply(http_req *r, char *uri, size_t cap)
 static void route_request(http_req *r)
 {
     char uri[sizeof r->path];
-    if (!decode_path_or_reply(r, uri, sizeof uri))
+    if (!decode_path_or_reply(r, uri, sizeof uri) || !http_cors_or_reply(r))
         return;
     char allow[128];
     bool api = strncmp(uri, "/api/", 5) == 0;
@@ -182,6 +182,8 @@ static void route_request(http_req *r)
         return;
     }
     if (!rt->fallback && !http_authenticate_or_reply(r, rt))
+        return;
+    if (!http_rate_limit_or_reply(r))
         return;
     if (!read_body_or_reply(r, rt))
         return;

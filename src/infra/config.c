@@ -222,6 +222,7 @@ void config_free(bb_config *c)
     free(c->storage.s3.ca_bundle);
     free(c->metrics.token);
     free(c->http.trusted_proxies);
+    free(c->http.cors_origins);
     cfg_free_lists(c);
     memset(c, 0, sizeof *c);
 }

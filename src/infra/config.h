@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "domain/notify.h"
+
 /* Workflows this build can run: each has a module and a row in the one
  * table of infra/exec/workflows.c (docs/architecture.md, "Workflows").  A
  * preset naming any other workflow is a configuration error. */
@@ -94,6 +96,12 @@ typedef struct bb_preset {
     bool allow_job_needs; /* a job may give its own needs */
     int rate_jobs;        /* rateLimit.jobs: at most this many starts ... */
     int rate_per_sec;     /* ... per this many seconds; 0 = no limit */
+    /* retention {"days": N} or {"afterSec": N} (docs/operations.md,
+     * "Retention"): finished jobs are deleted this many seconds after they
+     * ended; 0 = kept forever; -1 = the global retention setting */
+    int64_t retention_sec;
+    bb_notify *notify;    /* webhook targets (docs/integrations.md); owned */
+    size_t nnotify;
 } bb_preset;
 /* A resource pool (docs/scheduling.md, "Resources"): "gpu": 2 is a counted
  * pool of numbered units 0..total-1 (at most 64); "vram": {"amount": 48}
@@ -132,7 +140,23 @@ typedef struct bb_config {
     struct {
         char *trusted_proxies;  /* comma-joined IPs/CIDRs whose X-Forwarded-For is
                                    believed; NULL = none (docs/configuration.md) */
+        char *cors_origins;     /* comma-joined origins allowed to call the API from a
+                                   browser; NULL = none (docs/integrations.md) */
+        int rate_per_sec;       /* requests per second per user/key/address; 0 = off */
+        int rate_burst;         /* bucket size; 0 = 2 x rate_per_sec */
     } http;
+    struct {                    /* docs/operations.md, "Retention" */
+        int days;               /* finished jobs kept this long; 0 = forever */
+        int64_t after_sec;      /* when > 0, replaces days (seconds) */
+        int interval_sec;       /* how often the collector runs (default 3600) */
+        int batch_size;         /* jobs deleted per write transaction (default 200) */
+    } retention;
+    struct {                    /* docs/integrations.md, "Webhooks" */
+        int timeout_ms;         /* one delivery's whole request */
+        int max_attempts;       /* tries per delivery, with backoff */
+        int retry_base_ms;      /* first backoff; doubles per try */
+        int queue_size;         /* deliveries waiting; more are recorded as dropped */
+    } webhooks;
     struct {
         int heartbeat_sec;      /* 1..3600, default 25 */
         int64_t retain_events;  /* >= 1000, default 100000 */
@@ -205,6 +229,9 @@ int config_pool_index(const bb_config *c, const char *name);
  * key ("gpu", or "" for the object itself) and why in msg. */
 int config_needs_check(const bb_config *c, const struct cJSON *needs, int64_t *amounts,
                        char *key, size_t keycap, char *msg, size_t msgcap);
+/* How long finished jobs of preset id are kept, in seconds (the preset's
+ * override, else the global setting); 0 = forever. */
+int64_t config_retention_sec(const bb_config *c, const char *preset_id);
 
 /* The environment overrides, one table (docs and --help list them from
  * here): the i-th variable ("BATCHBOX_WORKERS") and the key it sets

@@ -83,6 +83,12 @@ int cfg_parse_translate(load_ctx *x, const cJSON *it, const char *path, bb_prese
 int cfg_check_translate(load_ctx *x, bb_config *c, const char *base_dir,
                         char *(*resolve)(load_ctx *, const char *, const char *));
 void cfg_free_translate(bb_translate *t);
+/* ---- config_integ.c ------------------------------------------------------ */
+
+/* A preset's "retention" ({"days": N} or {"afterSec": N}) and "notify"
+ * (webhook targets) members at path; either may be NULL (absent). */
+int cfg_parse_integrations(load_ctx *x, const cJSON *retention, const cJSON *notify,
+                           const char *path, bb_preset *p);
 
 /* ---- config_params.c ----------------------------------------------------- */
 

@@ -38,6 +38,7 @@ static void free_preset_more(void *elem)
     cfg_free_strv(((bb_preset *)elem)->argv);
     cfg_free_params(elem);
     cfg_free_translate(((bb_preset *)elem)->translate);
+    notify_free_list(((bb_preset *)elem)->notify, ((bb_preset *)elem)->nnotify);
 }
 
 /* ---- array elements ------------------------------------------------- */
@@ -116,11 +117,11 @@ static bool accent_ok(const char *s)
 
 enum { P_ID, P_LABEL, P_WORKFLOW, P_ARGV, P_TIMEOUT, P_ATTEMPTS, P_CONC,
        P_DELAY, P_DEFAULTS, P_GAP, P_PARAMS, P_TRANSLATE, P_TRANSLATE_TO, P_NEEDS,
-       P_ALLOW_NEEDS, P_RATE, P_NKEYS };
+       P_ALLOW_NEEDS, P_RATE, P_RETENTION, P_NOTIFY, P_NKEYS };
 static const char *const PRESET_KEYS[] = {
     "id", "label", "workflow", "argv", "timeoutSec", "maxAttempts",
     "concurrency", "retryDelayMs", "defaults", "gapMs", "params", "translate", "translateTo",
-    "needs", "allowJobNeeds", "rateLimit", NULL,
+    "needs", "allowJobNeeds", "rateLimit", "retention", "notify", NULL,
 };
 enum { D_TTS, D_ACCENT, D_MODE, D_UPLOAD, D_NOTION, D_NKEYS };
 static const char *const DEFAULT_KEYS[] = {
@@ -368,7 +369,7 @@ static int parse_preset(load_ctx *x, const cJSON *const *f, const char *path, vo
                 &p->retry_delay_ms) != 0 ||
         cfg_parse_flow(x, f[P_NEEDS], f[P_ALLOW_NEEDS], f[P_RATE], path, p) != 0)
         return -1;
-    return 0;
+    return cfg_parse_integrations(x, f[P_RETENTION], f[P_NOTIFY], path, p);
 }
 
 enum { V_ID, V_LABEL, V_ACCENT, V_GENDER, V_PROVIDER, V_PVOICE, V_NKEYS };

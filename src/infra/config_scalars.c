@@ -28,6 +28,8 @@ enum kind {
     K_CHOICE_INT, /* int field, one of SAMPLE_RATES */
     K_ADDRS,    /* IP addresses/CIDR ranges: a JSON array of strings or one
                    comma-separated string; stored comma-joined */
+    K_ORIGINS,  /* web origins "https://host[:port]": a JSON array of strings or
+                   one comma-separated string; stored comma-joined */
 };
 
 typedef struct scalar {
@@ -129,13 +131,30 @@ static const scalar SCALARS[] = {
         4096, TIB),
     INT("queue.reserveAfterSec", "BATCHBOX_QUEUE_RESERVE_AFTER_SEC", queue.reserve_after_sec,
         0, 86400),
+    /* docs/integrations.md and docs/operations.md ("Retention") */
+    ROW(K_ORIGINS, "http.corsOrigins", "BATCHBOX_HTTP_CORS_ORIGINS", http.cors_origins),
+    INT("http.rateLimit.perSec", "BATCHBOX_HTTP_RATE_LIMIT_PER_SEC", http.rate_per_sec, 0,
+        1000000),
+    INT("http.rateLimit.burst", "BATCHBOX_HTTP_RATE_LIMIT_BURST", http.rate_burst, 0, 10000000),
+    INT("retention.days", "BATCHBOX_RETENTION_DAYS", retention.days, 0, 36500),
+    I64("retention.afterSec", "BATCHBOX_RETENTION_AFTER_SEC", retention.after_sec, 0,
+        3153600000LL),
+    INT("retention.intervalSec", "BATCHBOX_RETENTION_INTERVAL_SEC", retention.interval_sec, 1,
+        86400),
+    INT("retention.batchSize", "BATCHBOX_RETENTION_BATCH_SIZE", retention.batch_size, 1, 10000),
+    INT("webhooks.timeoutMs", "BATCHBOX_WEBHOOKS_TIMEOUT_MS", webhooks.timeout_ms, 100, 600000),
+    INT("webhooks.maxAttempts", "BATCHBOX_WEBHOOKS_MAX_ATTEMPTS", webhooks.max_attempts, 1, 20),
+    INT("webhooks.retryBaseMs", "BATCHBOX_WEBHOOKS_RETRY_BASE_MS", webhooks.retry_base_ms, 1,
+        3600000),
+    INT("webhooks.queueSize", "BATCHBOX_WEBHOOKS_QUEUE_SIZE", webhooks.queue_size, 1, 1000000),
 };
 #define NSCALARS (sizeof SCALARS / sizeof SCALARS[0])
 
 /* Nested objects whose keys are scalars (or further objects). */
 static const char *const OBJECTS[] = {
     "auth", "limits", "events", "storage", "storage.s3", "metrics", "tts",
-    "tts.elevenlabs", "notion", "http", "queue", NULL,
+    "tts.elevenlabs", "notion", "http", "queue", "http.rateLimit", "retention", "webhooks",
+    NULL,
 };
 
 bool config_env_override(size_t i, const char **env, const char **key)
@@ -236,6 +255,9 @@ static int expect_msg(load_ctx *x, const scalar *s)
     case K_ADDRS:
         return cfg_fail(x, "\"%s\" must be a list of IP addresses or CIDR ranges (e.g. "
                     "[\"10.0.0.1\", \"192.168.0.0/16\"])", s->key);
+    case K_ORIGINS:
+        return cfg_fail(x, "\"%s\" must be a list of web origins (e.g. "
+                    "[\"https://app.example\", \"http://127.0.0.1:3000\"])", s->key);
     case K_CHOICE_INT:
         return cfg_fail(x, "\"%s\" must be one of 8000, 16000, 22050, 24000, 44100, "
                     "48000", s->key);
@@ -248,6 +270,38 @@ static int expect_msg(load_ctx *x, const scalar *s)
     return cfg_fail(x, "\"%s\" has an unsupported type", s->key);
 }
 
+/* One web origin: http:// or https://, a host of letters, digits, '.',
+ * '-', or a bracketed IPv6 address, an optional :port, nothing else (no
+ * path, no '*': browsers send exactly this in the Origin header). */
+static bool origin_ok(const char *o, size_t n)
+{
+    size_t skip = n > 7 && strncmp(o, "http://", 7) == 0    ? 7
+                  : n > 8 && strncmp(o, "https://", 8) == 0 ? 8
+                                                            : 0;
+    if (skip == 0 || n > 256)
+        return false;
+    for (size_t i = skip; i < n; i++) {
+        unsigned char ch = (unsigned char)o[i];
+        if (!isalnum(ch) && !strchr(".-:[]", ch))
+            return false;
+    }
+    return true;
+}
+
+/* A comma-separated list of origins (docs/integrations.md, "CORS"). */
+static bool origins_ok(const char *v)
+{
+    while (*v) {
+        size_t n = strcspn(v, ",");
+        if (!origin_ok(v, n))
+            return false;
+        v += n;
+        if (*v == ',')
+            v++;
+    }
+    return true;
+}
+
 /* Validates and stores a string-kind scalar (from the file or env). */
 static int apply_str(load_ctx *x, bb_config *c, const scalar *s, const char *v)
 {
@@ -258,6 +312,8 @@ static int apply_str(load_ctx *x, bb_config *c, const scalar *s, const char *v)
     char why[160];
     if (s->kind == K_ADDRS && !bb_addr_list_valid(v, why, sizeof why))
         return cfg_fail(x, "\"%s\": %s", s->key, why);
+    if (s->kind == K_ORIGINS && !origins_ok(v))
+        return expect_msg(x, s);
     if (s->kind == K_URL) {
         /* scheme, a host, nothing after the path; trailing '/' dropped */
         size_t skip = strncmp(v, "http://", 7) == 0 ? 7 : strncmp(v, "https://", 8) == 0 ? 8 : 0;
@@ -429,7 +485,7 @@ int cfg_apply_scalar(load_ctx *x, bb_config *c, const char *path, const cJSON *i
     const scalar *s = find_scalar(path);
     if (s == NULL)
         return 1;
-    if (s->kind == K_ADDRS && cJSON_IsArray(it))
+    if ((s->kind == K_ADDRS || s->kind == K_ORIGINS) && cJSON_IsArray(it))
         return apply_addr_array(x, c, s, it);
     return apply_value(x, c, s, from_json(s, it));
 }

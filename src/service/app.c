@@ -16,6 +16,10 @@
 #include "service/appctl.h"
 #include "service/attempt.h"
 #include "service/scheduler.h"
+#include "service/ratelimit.h"
+#include "service/reload.h"
+#include "service/retention.h"
+#include "service/webhooks.h"
 #include "util/log.h"
 #include "util/tz.h"
 #include "util/util.h"
@@ -83,6 +87,12 @@ int app_open(bb_app *app, const struct app_options *o, char *err, size_t errlen)
         cfg_path = implicit;
     app->cfg = calloc(1, sizeof *app->cfg);
     int crc = app->cfg ? config_load(cfg_path, real, app->cfg, err, errlen) : -1;
+    /* what a reload reads again (docs/integrations.md) */
+    if (crc == 0 &&
+        svc_reload_init(app, cfg_path, o->listen, o->workers, o->input_root) != 0) {
+        snprintf(err, errlen, "out of memory");
+        crc = -1;
+    }
     free(implicit);
     if (crc != 0)
         goto fail;
@@ -123,6 +133,7 @@ int app_open(bb_app *app, const struct app_options *o, char *err, size_t errlen)
     }
     app->upload_store = app->s3_store ? app->s3_store : app->fs_store;
 
+    app->ratelimit = ratelimit_new(8192);   /* docs/integrations.md, "Rate limits" */
     app->bus = bus_new((size_t)app->cfg->events.ring_events);
     if (!app->bus) {
         snprintf(err, errlen, "out of memory");
@@ -177,6 +188,11 @@ int app_open(bb_app *app, const struct app_options *o, char *err, size_t errlen)
             goto fail;
         }
     }
+    /* webhooks and retention (docs/integrations.md, docs/operations.md) */
+    if (o->integrations && (svc_webhooks_start(app) != 0 || svc_retention_start(app) != 0)) {
+        snprintf(err, errlen, "cannot start the webhook and retention threads");
+        goto fail;
+    }
     return 0;
 fail:
     app_close(app, 0);
@@ -193,16 +209,21 @@ void app_close(bb_app *app, int grace_ms)
     if (app->pool)
         pool_stop(app->pool, grace_ms);
     app->pool = NULL;
+    svc_webhooks_stop(app);
+    svc_retention_stop(app);
     if (app->db)
         db_close(app->db);
     app->db = NULL;
     bus_free(app->bus);
     app->bus = NULL;
+    ratelimit_free(app->ratelimit);
+    app->ratelimit = NULL;
     if (app->s3_store)
         store_close(app->s3_store);
     if (app->fs_store)
         store_close(app->fs_store);
     app->s3_store = app->fs_store = app->upload_store = NULL;
+    svc_reload_free(app);
     if (app->cfg) {
         config_free(app->cfg);
         free(app->cfg);

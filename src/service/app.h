@@ -17,9 +17,18 @@ struct pool;
 struct sched;
 struct store;
 struct hub;
+struct ratelimit;
+struct webhooks;
+struct retention;
+struct reload;
 
 typedef struct bb_app {
-    bb_config *cfg;          /* read-only after start-up */
+    /* The running configuration, immutable once published.  A reload
+     * (service/reload.c, docs/integrations.md "Configuration reload")
+     * publishes a new one with an atomic store; every version stays alive
+     * until app_close, so a pointer read once is good for the whole
+     * request or attempt.  Reading the member is an atomic load. */
+    bb_config *_Atomic cfg;
     db *db;                  /* thread-safe (writer queue + reader pool) */
     bus *bus;                /* thread-safe */
     struct pool *pool;       /* thread-safe */
@@ -48,6 +57,12 @@ typedef struct bb_app {
      * before they are published (used by `batchbox run` to print logs) */
     void (*on_events)(void *ud, bus_event **evs, size_t n);
     void *on_events_ud;
+    /* integrations (docs/integrations.md); each thread-safe, NULL when not
+     * started (the local `run` verb starts none of them) */
+    struct ratelimit *ratelimit;   /* per-user/key/address request buckets */
+    struct webhooks *webhooks;     /* the delivery thread and its queue */
+    struct retention *retention;   /* the collector thread (docs/operations.md) */
+    struct reload *reload;         /* the configuration file and the old versions */
 } bb_app;
 
 /* Who is asking: the router fills user_id/admin from the access token

@@ -12,6 +12,7 @@ struct app_options {
     int workers;                /* >0 overrides config; 0 = config; <0 = no pool */
     bool relative_urls;         /* `batchbox run`: manifests name artifacts by file
                                    name alone (they end up side by side in --out) */
+    bool integrations;          /* start the webhook and retention threads (`serve`) */
     /* optional observer of committed events (writer thread; must not block) */
     void (*on_events)(void *ud, bus_event **evs, size_t n);
     void *on_events_ud;

@@ -21,6 +21,7 @@
 #include "service/segments.h"
 #include "service/scheduler.h"
 #include "service/flow.h"
+#include "service/webhooks.h"
 #include "util/bb_assert.h"
 #include "util/util.h"
 
@@ -165,7 +166,7 @@ int svc_job_from_request(const bb_app *app, const cJSON *body, job *out, bb_errc
     static const char *const known[] = {"md", "preset", "withTts", "upload", "voiceAccent",
                                         "forceTts", "notionDatabase", "mode", "priority",
                                         "params", "runAt", "delaySec", "dependsOn",
-                                        "runWhen", "needs"};
+                                        "runWhen", "needs", "notify"};
     const bb_config *cfg = app->cfg;
     memset(out, 0, sizeof *out);
     if (!cJSON_IsObject(body))
@@ -255,6 +256,10 @@ int svc_job_from_request(const bb_app *app, const cJSON *body, job *out, bb_errc
             priority = (int)pr->valuedouble;
     }
 
+    /* webhook targets of this job (docs/integrations.md, "Webhooks") */
+    char *notify = NULL;
+    svc_webhooks_parse_job_notify(cJSON_GetObjectItemCaseSensitive(body, "notify"), &notify, e);
+
     /* typed params (docs/parameters.md): checked, defaults filled, random
      * seeds drawn; upload ownership is checked in svc_job_submit */
     const cJSON *params = cJSON_GetObjectItemCaseSensitive(body, "params");
@@ -280,6 +285,7 @@ int svc_job_from_request(const bb_app *app, const cJSON *body, job *out, bb_errc
     if (e->code != BB_OK) {
         free(params_text);
         free(needs);
+        free(notify);
         job_clear(out);
         return e->code;
     }
@@ -296,6 +302,7 @@ int svc_job_from_request(const bb_app *app, const cJSON *body, job *out, bb_errc
     out->max_attempts = preset->max_attempts;
     out->file_id = file_id;
     out->needs = needs;
+    out->notify = notify;
     if (!out->preset || !out->upload || !out->mode || !out->params) {
         job_clear(out);
         return bb_fail(e, BB_EINTERNAL, "out of memory");

@@ -108,6 +108,6 @@ void route_admin_stats(http_req *r)
     if (svc_admin_stats(r->app, &st, &r->err) != BB_OK)
         http_reply_failed(r);
     else
-        http_reply_doc(r, 200, stats_dto(&st), NULL);
+        http_reply_doc(r, 200, http_integ_stats(r->app, stats_dto(&st)), NULL);
     admin_stats_clear(&st);
 }

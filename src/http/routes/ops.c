@@ -187,6 +187,7 @@ static int put_gauges(http_req *r, buf *b)
         if (singles[i].value >= 0)
             rc |= metrics_put_single(b, singles[i].name, singles[i].type, singles[i].help,
                                      singles[i].value);
+    rc |= http_integ_metrics(r->app, b);    /* retention, webhooks (docs/operations.md) */
     rc |= buf_puts(b, "# HELP batchbox_build_info The running version (value 1).\n"
                       "# TYPE batchbox_build_info gauge\n"
                       "batchbox_build_info{version=\"");

@@ -12,6 +12,7 @@
 #include "domain/event.h"
 #include "infra/db/repo_deps.h"
 #include "infra/db/repo_jobrow.h"
+#include "infra/db/repo_webhook.h"
 #include "util/bb_assert.h"
 #include "util/err.h"
 #include "util/util.h"
@@ -181,6 +182,9 @@ static int insert_job(db_conn *c, job *j, const char *key, const char *hash, int
         return rc;
     j->id = db_last_id(&q);
     j->created_at = j->updated_at = now;
+    /* webhook targets, in the same transaction (docs/integrations.md) */
+    if (j->notify && (rc = repo_job_notify_store(c, j->id, j->notify)) != BB_OK)
+        return rc;
     if (!j->upload && !(j->upload = strdup("auto")))
         return BB_EINTERNAL;
     if (!j->params && !(j->params = strdup("{}")))
