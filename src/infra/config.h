@@ -98,6 +98,13 @@ typedef struct bb_config {
     struct {
         char *trusted_proxies;  /* comma-joined IPs/CIDRs whose X-Forwarded-For is
                                    believed; NULL = none (docs/configuration.md) */
+        /* slow clients (docs/operations.md, "Slow clients and connection
+           limits"): overall deadlines and the per-address connection cap */
+        int header_timeout_ms;      /* a connection's first request headers */
+        int body_timeout_ms;        /* a JSON (or unread) request body, overall */
+        int upload_min_bytes_per_sec;   /* an upload's least average rate ... */
+        int upload_rate_window_ms;      /* ... over each window this long */
+        int max_connections_per_address;    /* open sockets per client address */
     } http;
     struct {
         int heartbeat_sec;      /* 1..3600, default 25 */

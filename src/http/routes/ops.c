@@ -19,6 +19,7 @@
 
 #include "cJSON.h"
 #include "domain/job.h"
+#include "http/conn_guard.h"
 #include "http/http.h"
 #include "infra/metrics.h"
 #include "service/stats.h"
@@ -161,6 +162,7 @@ static int put_gauges(http_req *r, buf *b)
         if (singles[i].value >= 0)
             rc |= metrics_put_single(b, singles[i].name, singles[i].type, singles[i].help,
                                      singles[i].value);
+    rc |= conn_guard_metrics(b);        /* slow clients, connection cap */
     rc |= buf_puts(b, "# HELP batchbox_build_info The running version (value 1).\n"
                       "# TYPE batchbox_build_info gauge\n"
                       "batchbox_build_info{version=\"");
