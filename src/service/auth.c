@@ -307,6 +307,7 @@ static struct rl_entry *rl_find(uint64_t key, int64_t now, bool create)
     victim->key = key;
     victim->window_start = now;
     victim->count = 0;
+    victim->next_ms = 0;
     return victim;
 }
 
@@ -327,9 +328,17 @@ static int rl_excess(uint64_t key, int limit, int64_t now)
     return en && en->count >= limit ? en->count - limit + 1 : 0;
 }
 
-/* Pacing of an address past its budget (excess failures over it): 0 and
- * the next attempt's earliest time set when an attempt may go ahead now,
- * else the seconds to wait.  Caller holds rl_mu. */
+/* The pause of an address `excess` failures past its budget. */
+static int64_t rl_pause_ms(int excess)
+{
+    int64_t pause = (int64_t)excess * ADDR_DELAY_STEP_MS;
+    return pause > ADDR_DELAY_MAX_MS ? ADDR_DELAY_MAX_MS : pause;
+}
+
+/* Pacing of an address past its budget (excess failures over it): 0 when
+ * an attempt may go ahead now (the next one then waits a pause: attempts
+ * in parallel do not slip through together), else the seconds to wait.
+ * A failure starts the pause again (rl_count).  Caller holds rl_mu. */
 static int rl_pace(uint64_t key, int excess, int64_t now)
 {
     struct rl_entry *en = rl_find(key, now, false);
@@ -337,16 +346,19 @@ static int rl_pace(uint64_t key, int excess, int64_t now)
         return 0;
     if (now < en->next_ms)
         return (int)((en->next_ms - now + 999) / 1000);
-    int64_t pause = (int64_t)excess * ADDR_DELAY_STEP_MS;
-    en->next_ms = now + (pause > ADDR_DELAY_MAX_MS ? ADDR_DELAY_MAX_MS : pause);
+    en->next_ms = now + rl_pause_ms(excess);
     return 0;
 }
 
-static void rl_count(uint64_t key, int64_t now)
+/* Counts a failure of key at now; a failure past limit starts a pause. */
+static void rl_count(uint64_t key, int limit, int64_t now)
 {
     struct rl_entry *en = rl_find(key, now, true);
-    if (en)
-        en->count++;
+    if (!en)
+        return;
+    en->count++;
+    if (en->count > limit)
+        en->next_ms = now + rl_pause_ms(en->count - limit);
 }
 
 static void rl_clear(uint64_t key, int64_t now)
@@ -507,10 +519,11 @@ int auth_login(bb_app *app, const cJSON *body, const char *addr, user *u, struct
     if (rc != BB_OK || !ok || found.disabled) {
         if (rc == BB_OK)
             user_clear(&found);
+        int64_t failed_at = bb_now_ms();
         pthread_mutex_lock(&rl_mu);
-        rl_count(k_pair, now);
-        rl_count(k_addr, now);
-        rl_count(k_email, now);
+        rl_count(k_pair, RL_PAIR_LIMIT, failed_at);
+        rl_count(k_addr, RL_ADDR_LIMIT, failed_at);
+        rl_count(k_email, RL_EMAIL_LIMIT, failed_at);
         pthread_mutex_unlock(&rl_mu);
         bb_info("sign-in failed", "addr", addr);
         return bb_fail(e, BB_EAUTH, "wrong email or password");
