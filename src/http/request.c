@@ -142,8 +142,8 @@ static int read_some(http_req *r, void *dst, size_t cap, bool upload)
             r->rate_window_bytes = r->body_read;
             if (short_body)
                 continue;
-        } else if (!upload && n <= 0 && (short_body || n < 0 ||
-                                           r->ri->content_length < 0)) {
+        } else if (!upload && n <= 0 &&
+                   (short_body || n < 0 || r->ri->content_length < 0)) {
             missed = now - r->t0_us >= (int64_t)c->http.body_timeout_ms * 1000;
         }
         break;
@@ -176,8 +176,8 @@ void http_body_timeout_err(http_req *r)
     if (r->rate_window_us != 0)
         snprintf(r->err.message, sizeof r->err.message,
                  "the upload arrived slower than %d bytes/s over %d ms "
-                 "(http.uploadMinBytesPerSec); %lld bytes arrived", c->http.upload_min_bytes_per_sec,
-                 c->http.upload_rate_window_ms, r->body_read);
+                 "(http.uploadMinBytesPerSec); %lld bytes arrived",
+                 c->http.upload_min_bytes_per_sec, c->http.upload_rate_window_ms, r->body_read);
     else
         snprintf(r->err.message, sizeof r->err.message,
                  "the request body did not arrive within %d ms (http.bodyTimeoutMs); "
