@@ -230,8 +230,23 @@ $(BUILD)/tests/$(basename $(notdir $(1))): $(BUILD)/obj/$(1:.c=.o) $$(LIB_OBJS) 
 endef
 $(foreach t,$(TEST_SRCS),$(eval $(call test_rule,$(t))))
 
-# Third-party objects: their own flags, warnings silenced.  civetweb is
-# compiled through our glue unit, which #includes civetweb.c (found on the
+# Third-party objects: their own flags, warnings silenced.
+# civetweb: a copy of Debian's src/ and include/ with our patch series
+# applied (third_party/build.mk), made again when the series or a patch
+# changes.
+$(CIVETWEB_TREE)/.patched: $(THIRD_PARTY_STAMP) $(CIVETWEB_SERIES) $(CIVETWEB_PATCHES)
+	$(call say,PATCH,civetweb)
+	$(Q)rm -rf $(CIVETWEB_TREE) $(CIVETWEB_TREE).tmp && mkdir -p $(CIVETWEB_TREE).tmp
+	$(Q)cp -R $(CIVETWEB_DEBIAN)/src $(CIVETWEB_DEBIAN)/include $(CIVETWEB_TREE).tmp/
+	$(Q)for p in $(CIVETWEB_PATCHES); do \
+	    patch -s -d $(CIVETWEB_TREE).tmp -p1 --forward --batch <$$p || \
+	    { echo "civetweb: $$p does not apply to $(CIVETWEB_DEBIAN)" >&2; exit 1; }; \
+	done
+	$(Q)touch $(CIVETWEB_TREE).tmp/.patched && mv $(CIVETWEB_TREE).tmp $(CIVETWEB_TREE)
+
+$(CIVETWEB_SRC): $(CIVETWEB_TREE)/.patched ;
+
+# civetweb is compiled through our glue unit, which #includes civetweb.c (found on the
 # -I of its source directory) and adds mg_hijack_socket() for the stream hub
 # (docs/architecture.md, "The stream hub and civetweb").  The release build
 # uses this same rule with musl-gcc.
@@ -266,6 +281,8 @@ $(LIBS3_OBJS): $(BUILD)/obj/third_party/libs3/%.o: $(LIBS3_TREE)/.patched $(FLAG
 
 # Our code includes the patched libs3.h.
 $(OBJS) $(TEST_OBJS): | $(LIBS3_TREE)/.patched
+# ... and the patched civetweb.h.
+$(OBJS) $(TEST_OBJS): | $(CIVETWEB_TREE)/.patched
 
 # Embedded assets.
 $(EMBEDGEN): src/tools/embedgen.c $(FLAGS_FILE)

@@ -437,8 +437,8 @@ do_test() {
     # third-party code, each with its reason.  TSan runs code 5-15x slower:
     # per-test unit timeouts and the API suite's timeouts are tripled.
     # Starting a thread costs TSan far more than the program does, and a
-    # server starts events.maxSubscribers + 64 civetweb threads: the API
-    # servers get 48 subscriber slots (the most a test opens is 40) instead
+    # server starts events.maxSubscribers + http.maxConnectionsPerAddress
+    # + 32 civetweb threads: the API servers get 48 subscriber slots (the most a test opens is 40) instead
     # of 256, which cuts each server start from seconds to a fraction.
     export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$ROOT/tests/tsan.supp"
     UNIT_TIMEOUT=60 UNIT_BINARY_TIMEOUT=300 \

@@ -11,8 +11,19 @@
 # REENTRANT_TIME: the Date header is formatted with gmtime_r, not gmtime,
 # whose one static struct tm every connection thread would share (a race
 # ThreadSanitizer reports).
-CIVETWEB_SRC  := third_party/civetweb/src/civetweb.c
-CIVETWEB_INC  := third_party/civetweb/include
+# Our patch series third_party/patches/civetweb/ goes on top (overall read
+# deadlines, an accept-time hook: docs/operations.md, "Slow clients and
+# connection limits"): the Makefile copies the Debian tree's src/ and
+# include/ into CIVETWEB_TREE ($(BUILD)/third_party/civetweb), applies the
+# series there with `patch -p1`, and compiles that copy, so the normal,
+# sanitizer and release builds all compile the same patched source.  A
+# unit that #includes civetweb.c must include this copy (-I$(CIVETWEB_TREE)/src).
+CIVETWEB_DEBIAN  := third_party/civetweb
+CIVETWEB_SERIES  := third_party/patches/civetweb/series
+CIVETWEB_PATCHES := $(addprefix third_party/patches/civetweb/,$(shell grep -v '^\#' $(CIVETWEB_SERIES) 2>/dev/null))
+CIVETWEB_TREE  = $(BUILD)/third_party/civetweb
+CIVETWEB_SRC   = $(CIVETWEB_TREE)/src/civetweb.c
+CIVETWEB_INC   = $(CIVETWEB_TREE)/include
 CIVETWEB_DEFS := -DNO_SSL -DNO_CGI -DNO_FILES -DUSE_STACK_SIZE=524288 -DNDEBUG \
                  -DSOCKET_TIMEOUT_QUANTUM=200 -DREENTRANT_TIME
 

@@ -73,6 +73,10 @@ typedef struct http_req {
     long long body_read;             /* body bytes read so far (http_read) */
     bool body_broken;                /* the body ended short of its length or
                                         chunk framing: nothing more to read */
+    bool body_timed_out;             /* ... because it missed its deadline or the
+                                        upload rate (request.c): answered 408 */
+    int64_t rate_window_us;          /* upload rate: start of the window ... */
+    long long rate_window_bytes;     /* ... and body_read at its start */
     int serve_policy;                /* enum http_serve_policy for http_serve_object */
 } http_req;
 

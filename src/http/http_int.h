@@ -25,6 +25,9 @@ void http_reply_err_status(http_req *r, int status, const bb_errctx *e, bool mus
 void http_req_begin(http_req *r, struct mg_connection *conn);
 /* Releases what the request owns (body, parsed JSON, error context). */
 void http_req_end(http_req *r);
+/* Replaces r->err with the 408 of a body that missed its deadline
+ * (r->body_timed_out). */
+void http_body_timeout_err(http_req *r);
 
 /* authn.c */
 /* Decides who is calling (Bearer token or cookie + CSRF) and whether they

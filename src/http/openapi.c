@@ -458,6 +458,7 @@ static const char *reason(int status)
     case 401: return "No or invalid credentials";
     case 403: return "Not allowed";
     case 404: return "Not found (also another user's object)";
+    case 408: return "Request timeout (a slow client; the connection closes)";
     case 409: return "Conflict";
     case 413: return "Too large";
     case 415: return "Unsupported media type";

@@ -228,6 +228,8 @@ void http_reply_err(http_req *r, const bb_errctx *e)
 
 void http_reply_failed(http_req *r)
 {
+    if (r->body_timed_out)      /* whatever failed, the slow body was why */
+        http_body_timeout_err(r);
     http_reply_err(r, &r->err);
 }
 

@@ -1,8 +1,9 @@
 /* request.c — the request: its life cycle (request id, what it owns and
  * frees at the end), path parameters, query, headers, cookies, and reading
- * the body (bounded, drained, parsed as JSON).  Runs on the request's
- * civetweb thread; nothing here is shared between requests except the
- * request-id counter (atomic). */
+ * the body (bounded, drained, parsed as JSON, under a deadline: see
+ * docs/operations.md, "Slow clients and connection limits").  Runs on the
+ * request's civetweb thread; nothing here is shared between requests
+ * except the request-id counter (atomic). */
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 
 #include "civetweb.h"
 #include "cJSON.h"
+#include "http/conn_guard.h"
 #include "http/http.h"
 #include "http/http_int.h"
 #include "util/buf.h"
@@ -37,6 +39,11 @@ void http_req_begin(http_req *r, struct mg_connection *conn)
     }
     snprintf(r->request_id, sizeof r->request_id, "%08x%08llx", id,
              (unsigned long long)atomic_fetch_add(&request_seq, 1));
+    /* Every body has http.bodyTimeoutMs from the end of the headers, also
+     * one no handler reads (civetweb discards it under the same deadline);
+     * uploads switch to the minimum rate (read_some). */
+    if (r->app)
+        mg_set_read_deadline_ms(conn, r->app->cfg->http.body_timeout_ms);
 }
 
 void http_req_end(http_req *r)
@@ -81,24 +88,100 @@ const char *http_cookie(http_req *r, const char *name, char *dst, size_t cap)
 
 /* Every body reader goes through here.  civetweb's mg_read() answers 0 at
  * the end of the body, but also when the client stops sending (request
- * timeout), closes early, or the server is stopping: a 0 before
- * Content-Length bytes arrived is a short body, reported as -1 like a
- * read error.  A chunked body without its last chunk already reads as -1
- * (civetweb checks the framing).  See docs/operations.md, "Request bodies". */
-int http_read(http_req *r, void *dst, size_t cap)
+ * timeout, or the deadline below), closes early, or the server is
+ * stopping: a 0 before Content-Length bytes arrived is a short body,
+ * reported as -1 like a read error.  A chunked body without its last chunk
+ * already reads as -1 (civetweb checks the framing).  See
+ * docs/operations.md, "Request bodies".
+ *
+ * Deadlines (docs/operations.md, "Slow clients and connection limits"):
+ * civetweb's own timeout starts again with every read, so the deadline is
+ * civetweb's overall one (patch 0001, mg_set_read_deadline_ms).  A JSON
+ * body must be complete http.bodyTimeoutMs after the headers (set in
+ * http_req_begin).  An upload (upload = true) must instead average
+ * http.uploadMinBytesPerSec over each http.uploadRateWindowMs window: the
+ * deadline is the end of the current window, where the window's bytes are
+ * checked and the next window starts.  A body that misses either is
+ * marked body_timed_out (answered 408 by whoever replies). */
+static int read_some(http_req *r, void *dst, size_t cap, bool upload)
 {
     if (r->body_broken)
         return -1;
-    int n = mg_read(r->conn, dst, cap);
-    if (n > 0)
-        r->body_read += n;
-    else if (n == 0 && r->ri->content_length > r->body_read)
+    const struct bb_config *c = r->app->cfg;
+    int64_t rate = upload ? c->http.upload_min_bytes_per_sec : 0;
+    int64_t window_us = (int64_t)c->http.upload_rate_window_ms * 1000;
+    int n = 0;
+    bool missed = false;
+    if (upload && rate == 0)
+        mg_set_read_deadline_ms(r->conn, -1);    /* no rate: civetweb's own timeout */
+    /* Two rounds at most: a read cut off by the end of a window that had
+     * enough bytes (they came in earlier reads) tries once more in the
+     * next window, which then has to bring bytes of its own. */
+    for (int round = 0; round < 2; round++) {
+        int64_t now = bb_mono_us();
+        if (rate > 0) {
+            if (r->rate_window_us == 0) {
+                r->rate_window_us = now;
+                r->rate_window_bytes = r->body_read;
+            }
+            int64_t left_us = r->rate_window_us + window_us - now;
+            mg_set_read_deadline_ms(r->conn, left_us > 0 ? left_us / 1000 + 1 : 0);
+        }
+        n = mg_read(r->conn, dst, cap);
+        if (n > 0)
+            r->body_read += n;
+        bool short_body = n == 0 && r->ri->content_length > r->body_read;
+        now = bb_mono_us();
+        if (rate > 0 && now >= r->rate_window_us + window_us) {
+            long long need = (long long)(rate * window_us / 1000000);
+            if (r->body_read - r->rate_window_bytes < need) {
+                missed = n <= 0 || r->body_read < r->ri->content_length;
+                break;
+            }
+            r->rate_window_us = now;
+            r->rate_window_bytes = r->body_read;
+            if (short_body)
+                continue;
+        } else if (!upload && n <= 0 &&
+                   (short_body || n < 0 || r->ri->content_length < 0)) {
+            missed = now - r->t0_us >= (int64_t)c->http.body_timeout_ms * 1000;
+        }
+        break;
+    }
+    if (missed) {
+        r->body_timed_out = true;
         n = -1;
+        char addr[64];
+        conn_guard_timed_out(http_client_addr(r, addr, sizeof addr), false);
+    } else if (n == 0 && r->ri->content_length > r->body_read) {
+        n = -1;
+    }
     if (n < 0) {
         r->body_broken = true;
         mg_disable_connection_keep_alive(r->conn);
     }
     return n;
+}
+
+int http_read(http_req *r, void *dst, size_t cap)
+{
+    return read_some(r, dst, cap, true);
+}
+
+void http_body_timeout_err(http_req *r)
+{
+    const struct bb_config *c = r->app->cfg;
+    bb_err_clear(&r->err);
+    r->err.code = BB_ETIMEOUT;
+    if (r->rate_window_us != 0)
+        snprintf(r->err.message, sizeof r->err.message,
+                 "the upload arrived slower than %d bytes/s over %d ms "
+                 "(http.uploadMinBytesPerSec); %lld bytes arrived",
+                 c->http.upload_min_bytes_per_sec, c->http.upload_rate_window_ms, r->body_read);
+    else
+        snprintf(r->err.message, sizeof r->err.message,
+                 "the request body did not arrive within %d ms (http.bodyTimeoutMs); "
+                 "%lld bytes arrived", c->http.body_timeout_ms, r->body_read);
 }
 
 void http_drain(http_req *r, long long budget)
@@ -128,11 +211,13 @@ bool http_read_body_or_reply(http_req *r, size_t max)
     buf_init(&b, max);
     char tmp[16384];
     for (;;) {
-        int n = http_read(r, tmp, sizeof tmp);
+        int n = read_some(r, tmp, sizeof tmp, false);
         if (n < 0 || (n > 0 && buf_append(&b, tmp, (size_t)n) != 0)) {
             buf_free(&b);
             mg_disable_connection_keep_alive(r->conn);
-            if (n < 0 && r->ri->content_length >= 0)
+            if (r->body_timed_out)
+                http_reply_failed(r);
+            else if (n < 0 && r->ri->content_length >= 0)
                 http_reply_error(r, BB_EINVAL,
                                  "the request body ended early: %lld of %lld bytes arrived "
                                  "(connection closed or timed out)",

@@ -4,11 +4,19 @@
  * lines go to ours.
  *
  * Threads: civetweb runs one thread per open connection (idle keep-alive
- * sockets included) from a pool created at start.  Live streams do not
- * hold one: their routes hand the socket to the stream hub (hub.c) once
- * the head and replay are written, so num_threads is sized for short
- * requests only (docs/architecture.md).  Keep-alive sockets are released
- * after 2 s idle. */
+ * sockets and connections still sending their headers included) from a
+ * pool created at start.  Live streams do not hold one: their routes hand
+ * the socket to the stream hub (hub.c) once the head and replay are
+ * written.  Slow clients cannot keep them (docs/operations.md, "Slow
+ * clients and connection limits"): the headers of a connection's first
+ * request have an overall deadline (http.headerTimeoutMs, civetweb patched
+ * for it: third_party/patches/civetweb/), bodies too (request.c),
+ * kept-alive sockets are released after 2 s idle, and conn_guard caps the
+ * connections of one address when they are accepted, before a thread is
+ * spent on them.  Sizing (docs/architecture.md): num_threads =
+ * http.maxConnectionsPerAddress + API_HEADROOM, so one address holding all
+ * the connections it may still leaves API_HEADROOM threads to everyone
+ * else. */
 #include "http/http.h"
 
 #include <stdio.h>
@@ -16,11 +24,14 @@
 #include <string.h>
 
 #include "civetweb.h"
+#include "http/conn_guard.h"
 #include "http/http_int.h"
 #include "http/hub.h"
 #include "util/log.h"
 
-#define API_THREADS 64
+/* Threads beyond what one client address may hold: what every other
+ * client shares while one address is at its cap. */
+#define API_HEADROOM 32
 
 struct http_server {
     struct mg_context *ctx;
@@ -32,10 +43,26 @@ struct http_server {
 static int begin_request(struct mg_connection *conn)
 {
     http_req r;
+    conn_guard_request_begin();
     http_req_begin(&r, conn);
     http_dispatch(&r);
     http_req_end(&r);
+    conn_guard_request_end();
     return r.status;
+}
+
+/* civetweb's master thread, for each accepted socket (patch 0001). */
+static int accept_cb(int sock, const char *remote_addr, void *user_data)
+{
+    (void)user_data;
+    return conn_guard_accept(sock, remote_addr) ? 1 : 0;
+}
+
+/* Every socket accept_cb kept ends here, once. */
+static void connection_closed_cb(const struct mg_connection *conn)
+{
+    const struct mg_request_info *ri = mg_get_request_info(conn);
+    conn_guard_closed(ri ? ri->remote_addr : "");
 }
 
 /* civetweb's own errors get the same JSON error shape as ours; the
@@ -46,9 +73,18 @@ static int http_error_cb(struct mg_connection *conn, int status, const char *msg
     http_req_begin(&r, conn);
     bb_errctx e = {.code = status == 413 || status == 431 ? BB_ETOOLARGE
                            : status == 404              ? BB_ENOTFOUND
+                           : status == 408              ? BB_ETIMEOUT
                            : status >= 500              ? BB_EINTERNAL
                                                         : BB_EINVAL};
-    snprintf(e.message, sizeof e.message, "%s", msg && *msg ? msg : http_reason_phrase(status));
+    if (status == 408) {
+        /* the headers missed http.headerTimeoutMs (civetweb patch 0001) */
+        snprintf(e.message, sizeof e.message, "the request headers did not arrive within %d ms "
+                 "(http.headerTimeoutMs)", r.app ? r.app->cfg->http.header_timeout_ms : 0);
+        conn_guard_timed_out(r.ri ? r.ri->remote_addr : NULL, true);
+    } else {
+        snprintf(e.message, sizeof e.message, "%s",
+                 msg && *msg ? msg : http_reason_phrase(status));
+    }
     e.message[strcspn(e.message, "\r\n")] = '\0';
     http_reply_err_status(&r, status, &e, true);
     char st[8];
@@ -80,8 +116,17 @@ http_server *http_start(bb_app *app, const char *listen, char *err, size_t errle
         return NULL;
     }
     app->hub = s->hub;
-    char threads[16];
-    snprintf(threads, sizeof threads, "%d", API_THREADS);
+    int nthreads = app->cfg->http.max_connections_per_address + API_HEADROOM;
+    char threads[16], header_ms[16];
+    snprintf(threads, sizeof threads, "%d", nthreads);
+    snprintf(header_ms, sizeof header_ms, "%d", app->cfg->http.header_timeout_ms);
+    if (conn_guard_init(app->cfg, nthreads) != 0) {
+        snprintf(err, errlen, "out of memory");
+        app->hub = NULL;
+        hub_stop(s->hub);
+        free(s);
+        return NULL;
+    }
     /* Tests shorten civetweb's request timeout (a stalled client's body
      * then ends early within the test's time); digits only, else 30 s. */
     const char *rt = getenv("BB_TEST_REQUEST_TIMEOUT_MS");
@@ -93,6 +138,7 @@ http_server *http_start(bb_app *app, const char *listen, char *err, size_t errle
         "enable_keep_alive", "yes",
         "keep_alive_timeout_ms", "2000",
         "request_timeout_ms", rt,
+        "request_header_timeout_ms", header_ms,
         "max_request_size", "16384",
         "connection_queue", "512",
         "listen_backlog", "1024",
@@ -105,6 +151,8 @@ http_server *http_start(bb_app *app, const char *listen, char *err, size_t errle
     cb.begin_request = begin_request;
     cb.http_error = http_error_cb;
     cb.log_message = log_message_cb;
+    cb.accept_connection = accept_cb;
+    cb.connection_closed = connection_closed_cb;
     struct mg_init_data init = {.callbacks = &cb, .user_data = app,
                                 .configuration_options = options};
     struct mg_error_data ed;
@@ -117,6 +165,7 @@ http_server *http_start(bb_app *app, const char *listen, char *err, size_t errle
         snprintf(err, errlen, "cannot listen on %s: %s", listen, ebuf[0] ? ebuf : "unknown error");
         app->hub = NULL;
         hub_stop(s->hub);
+        conn_guard_free();
         free(s);
         return NULL;
     }
@@ -136,5 +185,6 @@ void http_stop(http_server *s)
     mg_stop(s->ctx);
     s->app->hub = NULL;
     hub_stop(s->hub);
+    conn_guard_free();
     free(s);
 }

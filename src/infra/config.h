@@ -144,6 +144,13 @@ typedef struct bb_config {
                                    browser; NULL = none (docs/integrations.md) */
         int rate_per_sec;       /* requests per second per user/key/address; 0 = off */
         int rate_burst;         /* bucket size; 0 = 2 x rate_per_sec */
+        /* slow clients (docs/operations.md, "Slow clients and connection
+           limits"): overall deadlines and the per-address connection cap */
+        int header_timeout_ms;      /* a connection's first request headers */
+        int body_timeout_ms;        /* a JSON (or unread) request body, overall */
+        int upload_min_bytes_per_sec;   /* an upload's least average rate ... */
+        int upload_rate_window_ms;      /* ... over each window this long */
+        int max_connections_per_address;    /* open sockets per client address */
     } http;
     struct {                    /* docs/operations.md, "Retention" */
         int days;               /* finished jobs kept this long; 0 = forever */

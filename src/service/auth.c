@@ -10,10 +10,14 @@
  * address + email (5 in 15 min) and per email over all addresses (50 in
  * 15 min) — the per-account limits, which refuse (429) — and per client
  * address (20 in 15 min), which only slows that address down: past it
- * each attempt waits ADDR_DELAY_STEP_MS more, up to ADDR_DELAY_MAX_MS, and
- * then is answered on its merits, so a correct password is never refused
- * because of the address (behind a proxy every user may share one; the
- * address is the one http_client_addr believes, docs/operations.md).
+ * the address gets one attempt per pause, ADDR_DELAY_STEP_MS longer with
+ * each failure past the budget, up to ADDR_DELAY_MAX_MS; an attempt
+ * inside the pause is answered 429 with Retry-After at once (no sleeping:
+ * a sleep would hold one of the server's few request threads, and a flood
+ * of them would hold them all), and one after it is answered on its
+ * merits, so a correct password is never refused for the address's sake
+ * once the client waits as told (behind a proxy every user may share one;
+ * the address is the one http_client_addr believes, docs/operations.md).
  * Wrong email and wrong password give the same answer in about the same
  * time: an unknown email is verified against a dummy hash. */
 #include "service/auth.h"
@@ -250,6 +254,7 @@ struct rl_entry {
     uint64_t key;            /* 0 = free */
     int64_t window_start;
     int count;
+    int64_t next_ms;         /* per-address pacing: no attempt before this */
 };
 
 static struct rl_entry rl_table[RL_SLOTS];
@@ -302,6 +307,7 @@ static struct rl_entry *rl_find(uint64_t key, int64_t now, bool create)
     victim->key = key;
     victim->window_start = now;
     victim->count = 0;
+    victim->next_ms = 0;
     return victim;
 }
 
@@ -322,18 +328,37 @@ static int rl_excess(uint64_t key, int limit, int64_t now)
     return en && en->count >= limit ? en->count - limit + 1 : 0;
 }
 
-static void sleep_ms(int64_t ms)
+/* The pause of an address `excess` failures past its budget. */
+static int64_t rl_pause_ms(int excess)
 {
-    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0)
-        ;
+    int64_t pause = (int64_t)excess * ADDR_DELAY_STEP_MS;
+    return pause > ADDR_DELAY_MAX_MS ? ADDR_DELAY_MAX_MS : pause;
 }
 
-static void rl_count(uint64_t key, int64_t now)
+/* Pacing of an address past its budget (excess failures over it): 0 when
+ * an attempt may go ahead now (the next one then waits a pause: attempts
+ * in parallel do not slip through together), else the seconds to wait.
+ * A failure starts the pause again (rl_count).  Caller holds rl_mu. */
+static int rl_pace(uint64_t key, int excess, int64_t now)
+{
+    struct rl_entry *en = rl_find(key, now, false);
+    if (!en || excess <= 0)
+        return 0;
+    if (now < en->next_ms)
+        return (int)((en->next_ms - now + 999) / 1000);
+    en->next_ms = now + rl_pause_ms(excess);
+    return 0;
+}
+
+/* Counts a failure of key at now; a failure past limit starts a pause. */
+static void rl_count(uint64_t key, int limit, int64_t now)
 {
     struct rl_entry *en = rl_find(key, now, true);
-    if (en)
-        en->count++;
+    if (!en)
+        return;
+    en->count++;
+    if (en->count > limit)
+        en->next_ms = now + rl_pause_ms(en->count - limit);
 }
 
 static void rl_clear(uint64_t key, int64_t now)
@@ -472,6 +497,7 @@ int auth_login(bb_app *app, const cJSON *body, const char *addr, user *u, struct
     int wait = rl_wait(k_pair, RL_PAIR_LIMIT, now);
     int excess = rl_excess(k_addr, RL_ADDR_LIMIT, now);
     int w3 = rl_wait(k_email, RL_EMAIL_LIMIT, now);
+    int pace = wait > 0 || w3 > 0 ? 0 : rl_pace(k_addr, excess, now);
     pthread_mutex_unlock(&rl_mu);
     if (w3 > wait)
         wait = w3;
@@ -479,9 +505,10 @@ int auth_login(bb_app *app, const cJSON *body, const char *addr, user *u, struct
         *retry_after = wait;
         return bb_fail(e, BB_ERATE, "too many failed sign-ins: try again in %d seconds", wait);
     }
-    if (excess > 0) {
-        int64_t ms = (int64_t)excess * ADDR_DELAY_STEP_MS;
-        sleep_ms(ms > ADDR_DELAY_MAX_MS ? ADDR_DELAY_MAX_MS : ms);
+    if (pace > 0) {
+        *retry_after = pace;
+        return bb_fail(e, BB_ERATE, "too many failed sign-ins from this address: try again in "
+                       "%d second%s", pace, pace == 1 ? "" : "s");
     }
 
     user found;
@@ -492,10 +519,11 @@ int auth_login(bb_app *app, const cJSON *body, const char *addr, user *u, struct
     if (rc != BB_OK || !ok || found.disabled) {
         if (rc == BB_OK)
             user_clear(&found);
+        int64_t failed_at = bb_now_ms();
         pthread_mutex_lock(&rl_mu);
-        rl_count(k_pair, now);
-        rl_count(k_addr, now);
-        rl_count(k_email, now);
+        rl_count(k_pair, RL_PAIR_LIMIT, failed_at);
+        rl_count(k_addr, RL_ADDR_LIMIT, failed_at);
+        rl_count(k_email, RL_EMAIL_LIMIT, failed_at);
         pthread_mutex_unlock(&rl_mu);
         bb_info("sign-in failed", "addr", addr);
         return bb_fail(e, BB_EAUTH, "wrong email or password");

@@ -105,6 +105,8 @@ const struct bb_err_info bb_err_table[] = {
      "a Range outside the object (Content-Range gives its size)"},
     {BB_EFULL, "insufficient_storage", 507, "Retry-After", "30",
      "the disk or the database's size limit is full; retry once space is freed"},
+    {BB_ETIMEOUT, "request_timeout", 408, NULL, NULL,
+     "the request's headers or body did not arrive within their deadline (slow client)"},
 };
 
 const size_t bb_err_count = sizeof bb_err_table / sizeof bb_err_table[0];

@@ -27,6 +27,7 @@ enum bb_err {
     BB_EMETHOD,         /* the path exists, not with this method (405) */
     BB_ERANGE,          /* a byte range outside the object (416) */
     BB_EFULL,           /* the disk (or the database's size limit) is full (507) */
+    BB_ETIMEOUT,        /* the request did not arrive within its deadline (408) */
 };
 
 /* One row of the error table (err.c).  `header` names the extra response

@@ -4,7 +4,8 @@
    taken from their bytes, active types batchbox did not render as attachments, and the
    lesson page batchbox renders under its own policy.
 8. Sign-in: X-Forwarded-For is believed only from http.trustedProxies; the per-address
-   budget slows sign-ins down but never refuses a correct password.
+   budget slows sign-ins down (429 + Retry-After) but never refuses a correct password
+   sent after the pause.
 10. GET /jobs/:id/logs streams with bounded memory; limits.maxLogBytes caps a job's log with
     one truncation line; logs and artifacts count in the user quota.
 11. Multipart overhead limit; one `md` message for missing and outside paths; "no such
@@ -155,6 +156,14 @@ def test_address_budget_slows_down_but_never_refuses_a_correct_password():
     # one more failure past the budget is still just a failure
     assert_error(s.login_as("nobody-x@example.com", "wrong-password",
                             source_address="127.0.0.3"), 401, "unauthorized")
+    # past the budget the address gets one attempt per pause; one inside the pause is
+    # answered 429 with Retry-After at once (issue 16: no sleeping on a server thread)
+    r = s.login_as(harness.ADMIN_EMAIL, harness.ADMIN_PASSWORD, source_address="127.0.0.3")
+    assert_error(r, 429, "rate_limited")
+    wait = int(r.headers["Retry-After"])
+    assert 1 <= wait <= 3 and "from this address" in r.body["message"], r.describe()
+    # waiting as told, the correct password is accepted
+    time.sleep(wait)
     r = s.login_as(harness.ADMIN_EMAIL, harness.ADMIN_PASSWORD, source_address="127.0.0.3")
     assert r.status == 200, f"the admin's correct password was refused: {r.describe()}"
     # (the per-account limits still refuse: test_auth.py and the next test)

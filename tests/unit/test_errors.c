@@ -11,6 +11,7 @@ static const char *const enum_names[] = {
     "BB_OK", "BB_EINVAL", "BB_EAUTH", "BB_EFORBIDDEN", "BB_ENOTFOUND", "BB_ECONFLICT",
     "BB_ETOOLARGE", "BB_EMEDIA", "BB_ESTATE", "BB_ERATE", "BB_EINTERNAL", "BB_ENOTIMPL",
     "BB_EUNAVAIL", "BB_EIO", "BB_EMETHOD", "BB_ERANGE", "BB_EFULL",
+    "BB_ETIMEOUT",
 };
 
 TEST(table_has_one_row_per_value_in_order)

@@ -19,6 +19,7 @@
 
 #include "cJSON.h"
 #include "domain/job.h"
+#include "http/conn_guard.h"
 #include "http/http.h"
 #include "http/hub.h"
 #include "infra/metrics.h"
@@ -188,6 +189,7 @@ static int put_gauges(http_req *r, buf *b)
             rc |= metrics_put_single(b, singles[i].name, singles[i].type, singles[i].help,
                                      singles[i].value);
     rc |= http_integ_metrics(r->app, b);    /* retention, webhooks (docs/operations.md) */
+    rc |= conn_guard_metrics(b);        /* slow clients, connection cap */
     rc |= buf_puts(b, "# HELP batchbox_build_info The running version (value 1).\n"
                       "# TYPE batchbox_build_info gauge\n"
                       "batchbox_build_info{version=\"");
