@@ -1,9 +1,12 @@
-"""The per-thread cache of verified access tokens (docs/architecture.md, "Request cost"):
-a token checked on a keep-alive connection is answered from the cache afterwards, yet
-every change made through the server (logout, refresh-token reuse, password change,
-disable, demotion) is refused on that very connection at once, and a change made by the
-offline CLI on the same database within the cache's bound (one second)."""
+"""What makes a request cheap must not change what it does (docs/architecture.md,
+"Request cost"). The per-thread cache of verified access tokens: a token checked on a
+keep-alive connection is answered from the cache afterwards, yet every change made through
+the server (logout, refresh-token reuse, password change, disable, demotion) is refused on
+that very connection at once, and a change made by the offline CLI on the same database
+within the cache's bound (one second). The batched access log: every request still gets
+its line, in order with the other lines, and none is lost when the server stops."""
 
+import json
 import subprocess
 
 import harness
@@ -107,3 +110,50 @@ def test_a_cli_disable_on_the_same_database_is_seen_within_the_bound():
                interval=0.05, what="the CLI's disable to reach a warm keep-alive connection")
     assert_error(c.req("GET", "/api/v1/auth/me"), 401, "unauthorized")
     c.close()
+
+
+def _request_lines(s):
+    out = {}
+    for line in s.stderr_text().splitlines():
+        try:
+            o = json.loads(line)
+        except ValueError:
+            continue
+        if o.get("msg") == "request":
+            out[o["requestId"]] = o
+    return out
+
+
+def test_every_request_has_its_access_line_even_right_before_a_stop():
+    s = Server()
+    c = s.client()
+    ids = []
+    for i in range(40):
+        r = c.req("GET", "/api/v1/jobs/987654" if i % 2 else "/api/v1/auth/me")
+        assert r.status in (200, 404), r.describe()
+        ids.append((r.headers["X-Request-Id"], r.status))
+    wait_until(lambda: all(rid in _request_lines(s) for rid, _ in ids), timeout=10,
+               what="an access line for each request")
+    lines = _request_lines(s)
+    for rid, status in ids:
+        o = lines[rid]
+        assert o["status"] == str(status) and o["method"] == "GET", o
+        assert o["level"] == "info" and float(o["durationMs"]) >= 0, o
+        ms = o["durationMs"].split(".")
+        assert len(ms) == 2 and len(ms[1]) == 3 and ms[0].isdigit(), o
+        assert o["route"] in ("/jobs/:id", "/auth/me") and o["userId"].isdigit(), o
+    # the last requests before SIGTERM are written by the exit path, not lost
+    last = []
+    for _ in range(5):
+        r = c.req("GET", "/api/v1/auth/me")
+        last.append(r.headers["X-Request-Id"])
+    c.close()
+    s.stop()
+    lines = _request_lines(s)
+    missing = [rid for rid in last if rid not in lines]
+    assert not missing, f"access lines lost at stop: {missing}\n{s.stderr_tail()}"
+    # order: the access lines come before the shutdown's own lines
+    text = s.stderr_text().splitlines()
+    pos = max(i for i, line in enumerate(text) if last[-1] in line)
+    later = [json.loads(x).get("msg") for x in text[pos + 1:] if x.startswith("{")]
+    assert later, "the server logged nothing after the last request line"
