@@ -12,6 +12,8 @@
 #   ./build.sh fuzz [SECONDS] build and run every libFuzzer target SECONDS
 #                             each (default 30); tests/fuzz/run.sh
 #   ./build.sh bench [ARGS]   build, then run build/bench/bbbench
+#                             (--compare: also the original Fastify + BullMQ +
+#                             Redis stack, side by side; bench/README.md)
 #   ./build.sh release        the static musl binary build/release/batchbox
 #                             (docs/release.md; libraries cached)
 #   ./build.sh clean          remove build/
@@ -648,7 +650,23 @@ fuzz)
 bench)
     do_build batchbox bench
     [[ -x build/bench/bbbench ]] || die "build/bench/bbbench was not built (is bench/bbbench.c there?)"
-    exec build/bench/bbbench --bin build/batchbox "$@"
+    # --compare: also drive the stack batchbox replaces (bench/compare: Fastify + BullMQ on
+    # Debian's redis-server, pinned by its package-lock.json); never needed by run or test.
+    bench_args=()
+    for a in "$@"; do
+        if [[ $a == --compare ]]; then
+            ensure_packages redis-server
+            if [[ ! -d bench/compare/node_modules ]] ||
+                [[ bench/compare/package-lock.json -nt bench/compare/node_modules/.package-lock.json ]]; then
+                log "installing the pinned npm packages of bench/compare/"
+                npm ci --prefix bench/compare --no-audit --no-fund --loglevel=error
+            fi
+            bench_args+=(--compare bench/compare)
+        else
+            bench_args+=("$a")
+        fi
+    done
+    exec build/bench/bbbench --bin build/batchbox ${bench_args[@]+"${bench_args[@]}"}
     ;;
 release)
     [[ $# -eq 0 ]] || die "release takes no arguments"

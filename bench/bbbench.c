@@ -122,12 +122,14 @@ struct opts {
     unsigned only;
     bool keep;
     bool json;
+    const char *compare_dir;   /* --compare: bench/compare with node_modules */
 };
 
 /* ------------------------------------------------------------------ globals */
 
 static struct opts g_o;
 static atomic_int g_server_pid;          /* 0 when no server runs */
+static atomic_int g_redis_pid;           /* --compare: redis-server, 0 when none */
 static char g_datadir[PATH_MAX];
 static atomic_bool g_cleanup_claimed;
 static atomic_bool g_done;               /* main finished; watchdog leaves */
@@ -927,8 +929,11 @@ static bool cleanup_once(void)
 {
     if (atomic_exchange(&g_cleanup_claimed, true))
         return false;
-    int pid = atomic_exchange(&g_server_pid, 0);
-    if (pid > 0) {
+    atomic_int *const slots[] = { &g_server_pid, &g_redis_pid };
+    for (size_t i = 0; i < sizeof slots / sizeof slots[0]; i++) {
+        int pid = atomic_exchange(slots[i], 0);
+        if (pid <= 0)
+            continue;
         if (kill(pid, SIGKILL) != 0 && errno != ESRCH)
             logmsg("warning: kill(%d): %s", pid, strerror(errno));
         int st;
@@ -2959,6 +2964,10 @@ static void print_table(FILE *o)
         fprintf(o, "  startup: runs %.1f / %.1f / %.1f ms; RSS after restart %.1f MB; graceful "
                 "stop after load %.0f ms (exit %d)\n", R.startup_ms[0], R.startup_ms[1],
                 R.startup_ms[2], (double)R.startup_rss_kb / 1024, R.stop_ms_first, R.stop_exit_first);
+    if (R.get_ran && R.get_requests > 0)
+        fprintf(o, "  server CPU per GET: %.1f µs; per e2e job: %.1f µs\n",
+                1e6 * R.cpu_get.srv / (double)R.get_requests,
+                R.e2e_accepted > 0 ? 1e6 * R.cpu_e2e.srv / (double)R.e2e_accepted : 0.0);
     fprintf(o, "  server stderr lines with level error: %ld\n", R.server_error_lines);
 }
 
@@ -2967,6 +2976,8 @@ static void json_pct(FILE *o, const char *name, const struct pct *p)
     fprintf(o, "\"%s\":{\"n\":%ld,\"p50\":%.3f,\"p95\":%.3f,\"p99\":%.3f,\"max\":%.3f}", name, p->n,
             p->p50, p->p95, p->p99, p->max);
 }
+
+static void compare_json(FILE *o);
 
 static void print_json(FILE *o)
 {
@@ -3058,9 +3069,11 @@ static void print_json(FILE *o)
             R.cpu_e2e.wall, R.cpu_e2e.srv, R.cpu_e2e.cli, R.cpu_paced.wall, R.cpu_paced.srv,
             R.cpu_paced.cli, R.cpu_get.wall, R.cpu_get.srv, R.cpu_get.cli, R.cpu_fan.wall,
             R.cpu_fan.srv, R.cpu_fan.cli);
-    fprintf(o, ",\"serverErrorLines\":%ld,\"correctnessFail\":%s,\"serverFail\":%s}\n",
+    fprintf(o, ",\"serverErrorLines\":%ld,\"correctnessFail\":%s,\"serverFail\":%s",
             R.server_error_lines, R.correctness_fail ? "true" : "false",
             R.server_fail ? "true" : "false");
+    compare_json(o);
+    fprintf(o, "}\n");
 }
 
 /* ------------------------------------------------------------------ options */
@@ -3082,6 +3095,8 @@ static void usage(FILE *o)
             "  --timeout SEC     overall watchdog (default 600)\n"
             "  --only LIST       comma list of idle,e2e,paced,get,fanout,startup,lesson\n"
             "                    (default: all but lesson)\n"
+            "  --compare DIR     also run idle/e2e/paced/get against the original stack in DIR\n"
+            "                    (bench/compare: node server.js + redis-server; npm ci first)\n"
             "  --keep            keep the temporary data dir\n"
             "  --json            machine-readable results on stdout (table on stderr)\n");
 }
@@ -3182,6 +3197,8 @@ static int parse_args(int argc, char **argv)
             g_o.timeout_s = (int)x;
         else if (strcmp(a, "--only") == 0 && parse_only(v, &g_o.only))
             ;
+        else if (strcmp(a, "--compare") == 0)
+            g_o.compare_dir = v;
         else {
             fprintf(stderr, "bbbench: bad option or value: %s %s\n", a, v);
             usage(stderr);
@@ -3247,6 +3264,275 @@ static int write_config(void)
     if (fclose(f) != 0 || n < 0)
         return -1;
     return 0;
+}
+
+/* ------------------------------------------------------------------ compare (--compare DIR) */
+
+/* The stack batchbox replaces (bench/compare/server.js: Fastify + BullMQ +
+ * Redis), driven by the same phases after the batchbox server has stopped:
+ * idle RSS (node + redis), e2e, paced at half its own e2e rate, and get.
+ * Redis is Debian's redis-server on a free loopback port, persistence off,
+ * its directory inside the data directory; both children die with the
+ * driver (PR_SET_PDEATHSIG) and cleanup_once kills them. */
+
+static struct {
+    bool ran, ok;
+    long node_rss_kb, redis_rss_kb;
+    struct flow_result e2e, paced;
+    double paced_rate;
+    long get_requests, get_errors;
+    double get_rps;
+    struct pct get_lat;
+    double get_node_cpu_s, get_redis_cpu_s;
+    double e2e_node_cpu_s, e2e_redis_cpu_s;
+} RC;
+
+/* fork/execs argv[0] (looked up in PATH) with stdout and stderr appended to
+ * log; env_kv are "NAME=value" strings added to the environment (NULL
+ * terminated).  Returns the pid or -1. */
+static int compare_spawn(char *const argv[], const char *log, char *const env_kv[])
+{
+    int fo = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    int fi = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (fo < 0 || fi < 0) {
+        logmsg("compare: cannot open %s: %s", log, strerror(errno));
+        if (fo >= 0) close(fo);
+        if (fi >= 0) close(fi);
+        return -1;
+    }
+    for (int i = 0; env_kv && env_kv[i]; i++)
+        if (putenv(env_kv[i]) != 0)
+            logmsg("compare: putenv failed");
+    sigset_t empty;
+    sigemptyset(&empty);
+    pid_t pid = fork();
+    if (pid == 0) {
+        (void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+        (void)signal(SIGPIPE, SIG_DFL);
+        (void)pthread_sigmask(SIG_SETMASK, &empty, NULL);
+        if (dup2(fi, 0) < 0 || dup2(fo, 1) < 0 || dup2(fo, 2) < 0)
+            _exit(126);
+        execvp(argv[0], argv);
+        _exit(127);
+    }
+    close(fo);
+    close(fi);
+    if (pid < 0)
+        logmsg("compare: fork: %s", strerror(errno));
+    return pid < 0 ? -1 : (int)pid;
+}
+
+/* Waits until redis answers PING on port (10 s at most).  0 or -1. */
+static int redis_wait(int pid, int port)
+{
+    int64_t deadline = now_ns() + 10 * NS_PER_S;
+    while (now_ns() < deadline) {
+        int st;
+        if (waitpid(pid, &st, WNOHANG) == pid) {
+            atomic_store(&g_redis_pid, 0);
+            logmsg("compare: redis-server exited (status 0x%x)", st);
+            return -1;
+        }
+        int fd = tcp_connect(port, 1000);
+        if (fd >= 0) {
+            char pong[16] = "";
+            ssize_t n = -1;
+            if (send_all(fd, "PING\r\n", 6) == 0)
+                n = recv(fd, pong, sizeof pong - 1, 0);
+            close(fd);
+            if (n >= 5 && strncmp(pong, "+PONG", 5) == 0)
+                return 0;
+        }
+        sleep_ms(20);
+    }
+    logmsg("compare: redis-server did not answer PING on port %d", port);
+    return -1;
+}
+
+/* Stops a compare child: SIGTERM, then SIGKILL after 5 s. */
+static void compare_stop(atomic_int *slot)
+{
+    int pid = atomic_exchange(slot, 0);
+    if (pid <= 0)
+        return;
+    if (kill(pid, SIGTERM) != 0 && errno != ESRCH)
+        logmsg("compare: kill(%d): %s", pid, strerror(errno));
+    int64_t deadline = now_ns() + 5 * NS_PER_S;
+    int st;
+    while (waitpid(pid, &st, WNOHANG) == 0) {
+        if (now_ns() > deadline) {
+            if (kill(pid, SIGKILL) != 0 && errno != ESRCH)
+                logmsg("compare: kill(%d, SIGKILL): %s", pid, strerror(errno));
+            while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+                ;
+            return;
+        }
+        sleep_ms(5);
+    }
+}
+
+/* Forgets every job id the batchbox phases recorded: the other stack
+ * numbers its jobs from 1 again. */
+static void ids_reset(void)
+{
+    memset(g_submit_ns, 0, (size_t)g_id_cap * sizeof *g_submit_ns);
+    memset(g_phase_of_id, 0, (size_t)g_id_cap);
+    atomic_store(&g_all_ids_n, 0);
+}
+
+static void run_compare(void)
+{
+    RC.ran = true;
+    char dir[PATH_MAX + 32], script[PATH_MAX + 64], log_redis[PATH_MAX + 32],
+        log_node[PATH_MAX + 32];
+    snprintf(dir, sizeof dir, "%s/redis", g_datadir);
+    snprintf(script, sizeof script, "%s/server.js", g_o.compare_dir);
+    snprintf(log_redis, sizeof log_redis, "%s/compare-redis.log", g_datadir);
+    snprintf(log_node, sizeof log_node, "%s/compare-node.log", g_datadir);
+    if (mkdir(dir, 0700) != 0 || access(script, R_OK) != 0) {
+        logmsg("compare: cannot use %s (or make %s): %s", script, dir, strerror(errno));
+        return;
+    }
+    int rport = free_port(), nport = free_port();
+    if (rport <= 0 || nport <= 0 || rport == nport) {
+        logmsg("compare: no free ports");
+        return;
+    }
+    char rport_s[16];
+    snprintf(rport_s, sizeof rport_s, "%d", rport);
+    char *rargv[] = { "redis-server", "--port", rport_s, "--bind", "127.0.0.1", "--dir", dir,
+                      "--save", "", "--appendonly", "no", NULL };
+    int rpid = compare_spawn(rargv, log_redis, NULL);
+    if (rpid < 0)
+        return;
+    atomic_store(&g_redis_pid, rpid);
+    if (redis_wait(rpid, rport) != 0) {
+        compare_stop(&g_redis_pid);
+        return;
+    }
+    static char env_port[32], env_rport[32], env_email[64], env_pw[64];
+    snprintf(env_port, sizeof env_port, "PORT=%d", nport);
+    snprintf(env_rport, sizeof env_rport, "REDIS_PORT=%d", rport);
+    snprintf(env_email, sizeof env_email, "BENCH_EMAIL=%s", BENCH_EMAIL);
+    snprintf(env_pw, sizeof env_pw, "BENCH_PASSWORD=%s", BENCH_PASSWORD);
+    char *env[] = { env_port, env_rport, env_email, env_pw, NULL };
+    char *nargv[] = { "node", script, NULL };
+    int64_t tf = now_ns();
+    int npid = compare_spawn(nargv, log_node, env);
+    int saved_port = g_port;
+    struct results saved = R;
+    if (npid < 0) {
+        compare_stop(&g_redis_pid);
+        return;
+    }
+    atomic_store(&g_server_pid, npid);
+    g_port = nport;
+    if (wait_healthy(npid, nport, 15000) < 0 || sign_in(nport) != 0) {
+        logmsg("compare: the node server did not start; see %s", log_node);
+        goto stop;
+    }
+    logmsg("compare: node server pid %d on 127.0.0.1:%d (up in %.0f ms), redis pid %d on %d",
+           npid, nport, (double)(now_ns() - tf) / NS_PER_MS, rpid, rport);
+    ids_reset();
+    sleep_ms(200);
+    RC.node_rss_kb = proc_status_kb(npid, "VmRSS");
+    RC.redis_rss_kb = proc_status_kb(rpid, "VmRSS");
+    double r0 = proc_cpu_s(rpid);
+    RC.e2e = run_flow(1, g_o.jobs, 0, "compare e2e");
+    RC.e2e_node_cpu_s = RC.e2e.cpu.srv;
+    RC.e2e_redis_cpu_s = proc_cpu_s(rpid) - r0;
+    RC.paced_rate = RC.e2e.jps > 0 ? RC.e2e.jps / 2 : 500;
+    long n = (long)(RC.paced_rate * 4);
+    n = n < 500 ? 500 : n > g_o.jobs ? g_o.jobs : n;
+    RC.paced = run_flow(2, n, RC.paced_rate, "compare paced");
+    memset(&R, 0, sizeof R);
+    r0 = proc_cpu_s(rpid);
+    run_get();
+    RC.get_redis_cpu_s = proc_cpu_s(rpid) - r0;
+    RC.get_node_cpu_s = R.cpu_get.srv;
+    RC.get_requests = R.get_requests;
+    RC.get_errors = R.get_errors;
+    RC.get_rps = R.get_rps;
+    RC.get_lat = R.get_lat;
+    RC.ok = RC.e2e.ok && RC.paced.ok && R.get_ran && !R.server_fail;
+stop:
+    R = saved;
+    g_port = saved_port;
+    compare_stop(&g_server_pid);
+    compare_stop(&g_redis_pid);
+}
+
+/* "3.2x" (a/b), or "-" when either side is missing. */
+static const char *ratio(char *out, size_t cap, double a, double b)
+{
+    if (a > 0 && b > 0)
+        snprintf(out, cap, "%.2fx", a / b);
+    else
+        snprintf(out, cap, "-");
+    return out;
+}
+
+static void print_compare(FILE *o)
+{
+    if (!RC.ran)
+        return;
+    char a[64], b[64], r[32];
+    fprintf(o, "\nside by side: batchbox vs the original stack (bench/compare: Fastify + BullMQ + "
+               "Redis), same driver, one after the other%s\n", RC.ok ? "" : " (INCOMPLETE)");
+    fprintf(o, "%-40s %-24s %-28s %s\n", "measure", "batchbox", "Fastify+BullMQ+Redis",
+            "batchbox better by");
+    fprintf(o, "%.*s\n", 104, "--------------------------------------------------------------"
+                              "------------------------------------------");
+    snprintf(a, sizeof a, "%.0f", R.e2e_jps);
+    snprintf(b, sizeof b, "%.0f", RC.e2e.jps);
+    fprintf(o, "%-40s %-24s %-28s %s\n", "e2e no-op jobs/s", a, b,
+            ratio(r, sizeof r, R.e2e_jps, RC.e2e.jps));
+    snprintf(a, sizeof a, "%.1f ms at %.0f/s", R.paced_lat.p99, R.paced_achieved);
+    snprintf(b, sizeof b, "%.1f ms at %.0f/s", RC.paced.lat.p99, RC.paced.achieved_rate);
+    fprintf(o, "%-40s %-24s %-28s %s\n", "p99 submit→succeeded at half load", a, b,
+            ratio(r, sizeof r, RC.paced.lat.p99, R.paced_ran ? R.paced_lat.p99 : 0));
+    snprintf(a, sizeof a, "%.0f (p99 %.1f ms)", R.get_rps, R.get_lat.p99);
+    snprintf(b, sizeof b, "%.0f (p99 %.1f ms)", RC.get_rps, RC.get_lat.p99);
+    fprintf(o, "%-40s %-24s %-28s %s\n", "GET /jobs/:id req/s, 50 conns", a, b,
+            ratio(r, sizeof r, R.get_rps, RC.get_rps));
+    double bb_us = R.get_requests > 0 ? 1e6 * R.cpu_get.srv / (double)R.get_requests : 0;
+    double rc_us = RC.get_requests > 0 ? 1e6 * (RC.get_node_cpu_s + RC.get_redis_cpu_s) /
+                                             (double)RC.get_requests : 0;
+    snprintf(a, sizeof a, "%.1f µs", bb_us);
+    snprintf(b, sizeof b, "%.1f µs (node+redis)", rc_us);
+    fprintf(o, "%-40s %-24s %-28s %s\n", "server CPU per GET", a, b, ratio(r, sizeof r, rc_us, bb_us));
+    double bb_job = R.e2e_accepted > 0 ? 1e6 * R.cpu_e2e.srv / (double)R.e2e_accepted : 0;
+    double rc_job = RC.e2e.accepted > 0 ? 1e6 * (RC.e2e_node_cpu_s + RC.e2e_redis_cpu_s) /
+                                              (double)RC.e2e.accepted : 0;
+    snprintf(a, sizeof a, "%.1f µs", bb_job);
+    snprintf(b, sizeof b, "%.1f µs (node+redis)", rc_job);
+    fprintf(o, "%-40s %-24s %-28s %s\n", "server CPU per e2e job", a, b,
+            ratio(r, sizeof r, rc_job, bb_job));
+    double rc_rss = (double)(RC.node_rss_kb + RC.redis_rss_kb) / 1024;
+    snprintf(a, sizeof a, "%.1f MB", (double)R.rss_start_kb / 1024);
+    snprintf(b, sizeof b, "%.1f MB (%.1f + %.1f)", rc_rss, (double)RC.node_rss_kb / 1024,
+             (double)RC.redis_rss_kb / 1024);
+    fprintf(o, "%-40s %-24s %-28s %s\n", "idle RSS", a, b,
+            ratio(r, sizeof r, rc_rss, R.idle_ran ? (double)R.rss_start_kb / 1024 : 0));
+    fprintf(o, "  original stack: e2e accepted %ld/%ld, missing %ld, duplicates %ld; paced "
+               "accepted %ld/%ld, missing %ld; get %ld requests, %ld errors\n",
+            RC.e2e.accepted, RC.e2e.wanted, RC.e2e.missing, RC.e2e.dups, RC.paced.accepted,
+            RC.paced.wanted, RC.paced.missing, RC.get_requests, RC.get_errors);
+}
+
+static void compare_json(FILE *o)
+{
+    if (!RC.ran)
+        return;
+    fprintf(o, ",\"compare\":{\"ok\":%s,\"nodeRssKb\":%ld,\"redisRssKb\":%ld,\"e2eJps\":%.1f,",
+            RC.ok ? "true" : "false", RC.node_rss_kb, RC.redis_rss_kb, RC.e2e.jps);
+    json_pct(o, "e2eLatMs", &RC.e2e.lat);
+    fprintf(o, ",\"pacedRate\":%.1f,", RC.paced.achieved_rate);
+    json_pct(o, "pacedLatMs", &RC.paced.lat);
+    fprintf(o, ",\"getRps\":%.1f,\"getRequests\":%ld,\"getCpuNodeS\":%.3f,\"getCpuRedisS\":%.3f,",
+            RC.get_rps, RC.get_requests, RC.get_node_cpu_s, RC.get_redis_cpu_s);
+    json_pct(o, "getLatMs", &RC.get_lat);
+    fprintf(o, "}");
 }
 
 int main(int argc, char **argv)
@@ -3390,9 +3676,15 @@ int main(int argc, char **argv)
     }
     if ((g_o.only & PH_STARTUP) && !R.server_fail)
         run_startup(pid);
+    if (g_o.compare_dir && !R.server_fail) {
+        if (atomic_load(&g_server_pid) == pid)
+            server_stop(pid, 20000); /* the other stack runs alone */
+        run_compare();
+    }
     R.server_error_lines = count_server_errors();
 
     print_table(g_o.json ? stderr : stdout);
+    print_compare(g_o.json ? stderr : stdout);
     if (g_o.json)
         print_json(stdout);
     if (R.server_fail)

@@ -1,7 +1,8 @@
 /* users.c — `batchbox user add|list|passwd|role|disable|enable`: account
  * administration for the machine's operator, straight on DIR/batchbox.db
- * (no server needed; a running server sees the changes at once, since it
- * reads users and sessions from the same database on every request).
+ * (no server needed; a running server sees the changes within a second: it
+ * reads users and sessions from the same database, and keeps a verified
+ * access token for at most TOKEN_CACHE_TTL_MS, infra/db/token_cache.h).
  * Also cli_read_secret(), the CLI's password prompt, shared with
  * `batchbox login` (client_account.c).  User documentation: docs/cli.md.
  *

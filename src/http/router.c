@@ -102,22 +102,54 @@ static bool read_body_or_reply(http_req *r, const struct http_route *rt)
     return true;
 }
 
+/* Decimal text of v into out (cap >= 24); returns out. */
+static char *i64_text(char *out, int64_t v)
+{
+    char tmp[24];
+    size_t n = 0;
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    do {
+        tmp[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    size_t k = 0;
+    if (v < 0)
+        out[k++] = '-';
+    while (n)
+        out[k++] = tmp[--n];
+    out[k] = '\0';
+    return out;
+}
+
+/* The access line: one per request, handed to the log's batching writer
+ * (bb_log_deferred), numbers formatted without printf; see "Request cost"
+ * in docs/architecture.md. */
 static void access_log(http_req *r)
 {
-    char status[8], dur[32], job[24], uid[24];
-    metrics_http_observe(r->route, r->method, r->status, bb_mono_us() - r->t0_us);
-    snprintf(uid, sizeof uid, "%lld", (long long)r->who.user_id);
-    snprintf(status, sizeof status, "%d", r->status);
-    snprintf(dur, sizeof dur, "%.3f", (double)(bb_mono_us() - r->t0_us) / 1000.0);
-    snprintf(job, sizeof job, "%lld", (long long)r->job_id);
+    char status[24], dur[32], job[24], uid[24];
+    int64_t us = bb_mono_us() - r->t0_us;
+    if (us < 0)
+        us = 0;
+    metrics_http_observe(r->route, r->method, r->status, us);
+    i64_text(uid, r->who.user_id);
+    i64_text(status, r->status);
+    /* milliseconds with three decimals */
+    i64_text(dur, us / 1000);
+    size_t dl = strlen(dur);
+    dur[dl] = '.';
+    dur[dl + 1] = (char)('0' + us % 1000 / 100);
+    dur[dl + 2] = (char)('0' + us % 100 / 10);
+    dur[dl + 3] = (char)('0' + us % 10);
+    dur[dl + 4] = '\0';
+    const char *route = r->route ? r->route : "-";
     if (r->job_id)
-        bb_log(BB_LOG_INFO, "request", "requestId", r->request_id, "method", r->method,
-               "route", r->route ? r->route : "-", "status", status, "durationMs", dur,
-               "userId", uid, "jobId", job, (char *)0);
+        bb_log_deferred(BB_LOG_INFO, "request", "requestId", r->request_id, "method", r->method,
+                        "route", route, "status", status, "durationMs", dur, "userId", uid,
+                        "jobId", i64_text(job, r->job_id), (char *)0);
     else
-        bb_log(BB_LOG_INFO, "request", "requestId", r->request_id, "method", r->method,
-               "route", r->route ? r->route : "-", "status", status, "durationMs", dur,
-               "userId", uid, (char *)0);
+        bb_log_deferred(BB_LOG_INFO, "request", "requestId", r->request_id, "method", r->method,
+                        "route", route, "status", status, "durationMs", dur, "userId", uid,
+                        (char *)0);
 }
 
 /* civetweb runs with decode_url=no: the path is decoded here, where a %00

@@ -15,6 +15,13 @@ void bb_log_set_text(int text);
 void bb_log(enum bb_log_level lvl, const char *msg, ...)
     __attribute__((sentinel));
 
+/* The same line, written by a background thread within a few milliseconds
+ * together with others (one write(2) per batch instead of one per line).
+ * For high-volume INFO lines such as the access log; lines logged later
+ * with bb_log still come after it.  Never for warnings or errors. */
+void bb_log_deferred(enum bb_log_level lvl, const char *msg, ...)
+    __attribute__((sentinel));
+
 #define bb_info(...)  bb_log(BB_LOG_INFO, __VA_ARGS__, (char *)0)
 #define bb_warn(...)  bb_log(BB_LOG_WARN, __VA_ARGS__, (char *)0)
 #define bb_error(...) bb_log(BB_LOG_ERROR, __VA_ARGS__, (char *)0)

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "infra/db/token_cache.h"
 #include "util/err.h"
 #include "util/log.h"
 #include "util/util.h"
@@ -206,7 +207,9 @@ static int op_update(db_conn *c, void *arg, db_outbox *out)
 int repo_user_update(db *d, int64_t id, const struct user_change *c, user *out)
 {
     struct update_arg a = {.id = id, .c = c, .out = out};
-    return db_write(d, op_update, &a);
+    int rc = db_write(d, op_update, &a);
+    token_cache_invalidate();    /* role, disable, password: after the commit */
+    return rc;
 }
 
 /* ---- sessions and tokens ------------------------------------------------ */
@@ -281,8 +284,14 @@ static bool is_admin(db_q *q, int i)
     return role && strcmp(role, "admin") == 0;
 }
 
+/* Answers from this thread's token cache when it can (token_cache.c says
+ * why that never outlives a revocation made by this process). */
 int repo_token_check(db *d, const unsigned char *hash, int64_t now, struct token_info *out)
 {
+    if (token_cache_get(hash, now, out))
+        return BB_OK;
+    uint64_t gen = token_cache_generation();
+    int64_t expires_at = 0;
     db_q q;
     db_prepare_read(&q, d, SQL_TOKEN_CHECK);
     bind_hash(&q, ":hash", hash);
@@ -292,10 +301,12 @@ int repo_token_check(db *d, const unsigned char *hash, int64_t now, struct token
         out->session_id = db_col_i64(&q, 0);
         out->user_id = db_col_i64(&q, 1);
         out->admin = is_admin(&q, 2);
-        out->expires_at = db_col_i64(&q, 3);
+        out->expires_at = expires_at = db_col_i64(&q, 3);
         rc = db_end(&q);
     }
     db_release(&q);
+    if (rc == BB_OK)
+        token_cache_put(hash, gen, now, expires_at, out);
     return rc == BB_ENOTFOUND ? BB_EAUTH : rc;
 }
 
@@ -402,6 +413,7 @@ int repo_session_rotate(db *d, const unsigned char *old_hash, int64_t now,
     if (rc == BB_EAUTH && a.reused) {
         struct revoke_arg r = {.id = out->session_id};
         int rrc = db_write(d, op_revoke, &r);
+        token_cache_invalidate();
         if (rrc != BB_OK)
             return rrc;
         char sid[24];
@@ -414,7 +426,9 @@ int repo_session_rotate(db *d, const unsigned char *old_hash, int64_t now,
 int repo_session_revoke(db *d, int64_t session_id)
 {
     struct revoke_arg r = {.id = session_id};
-    return db_write(d, op_revoke, &r);
+    int rc = db_write(d, op_revoke, &r);
+    token_cache_invalidate();    /* after the commit: see token_cache.c */
+    return rc;
 }
 
 static const char SQL_SESSION_OF_REFRESH[] =
