@@ -514,7 +514,7 @@ static const struct list_spec LISTS[] = {
      offsetof(bb_config, nnotion_dbs), NOTION_KEYS, parse_notion, STRS(NOTION_STRS), NULL},
 };
 #define NLISTS (sizeof LISTS / sizeof LISTS[0])
-#define MAX_ELEM_KEYS 16          /* the most keys an element kind has */
+#define MAX_ELEM_KEYS 24          /* the most keys an element kind has */
 _Static_assert(P_NKEYS <= MAX_ELEM_KEYS && V_NKEYS <= MAX_ELEM_KEYS && N_NKEYS <= MAX_ELEM_KEYS,
                "an element kind has more keys than parse_list holds");
 
