@@ -395,6 +395,7 @@ CREATE TABLE tm_entries (
     job_id      INTEGER,                        -- the job it was reviewed in
     updated_at  INTEGER NOT NULL,
     UNIQUE (owner_id, pair, source_hash)
+);
 
 -- migration 12
 -- Flow control (docs/scheduling.md): what a job needs from the resource

@@ -24,7 +24,7 @@ TEST(table_lists_the_actions_in_order)
     size_t n = 0;
     while (svc_job_action_name(n))
         n++;
-    CHECK_EQ_INT(n, 5);
+    CHECK_EQ_INT(n, 6);
     for (size_t i = 0; i < n; i++)
         CHECK_STR_EQ(svc_job_action_name(i), want[i]);
     CHECK(svc_job_action_name(99) == NULL);
