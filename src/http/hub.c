@@ -89,7 +89,7 @@
 #define SUB_BATCH 16                    /* frames written with one sendmsg */
 #define FD_HEADROOM 256                 /* descriptors besides the streams */
 
-enum close_why { WHY_HANGUP, WHY_DROP, WHY_ENDED, WHY_DONE, WHY_SHUTDOWN, WHY_ERROR };
+enum close_why { WHY_HANGUP, WHY_DROP, WHY_ENDED, WHY_EXPIRED, WHY_DONE, WHY_SHUTDOWN, WHY_ERROR };
 
 struct hsub {
     int fd;
@@ -275,7 +275,7 @@ static void set_out(struct loop *lp, struct hsub *s, bool out)
 static const char *why_name(enum close_why w)
 {
     static const char *const names[] = {"hang-up", "dropped (a ring behind)", "session ended",
-                                        "done", "shutdown", "error"};
+                                        "access token expired", "done", "shutdown", "error"};
     return names[w];
 }
 
@@ -292,7 +292,7 @@ static void close_sub(struct loop *lp, struct hsub *s, enum close_why why)
     for (size_t i = 0; i < s->nev; i++)
         bus_event_free(s->evs[i]);
     buf_free(&s->pend);
-    if (why == WHY_DROP || why == WHY_ENDED) {
+    if (why == WHY_DROP || why == WHY_ENDED || why == WHY_EXPIRED) {
         char uid[24];
         snprintf(uid, sizeof uid, "%lld", (long long)s->st.user_id);
         bb_info("live stream closed", "reason", why_name(why), "userId", uid);
@@ -305,7 +305,7 @@ static void close_sub(struct loop *lp, struct hsub *s, enum close_why why)
         lp->hub->hangups++;
     else if (why == WHY_DROP)
         lp->hub->drops++;
-    else if (why == WHY_ENDED)
+    else if (why == WHY_ENDED || why == WHY_EXPIRED)
         lp->hub->ended++;
     pthread_mutex_unlock(&lp->hub->mu);
     free(s);
@@ -651,7 +651,7 @@ static void tick(struct loop *lp)
     for (struct hsub *s = lp->subs, *next; s; s = next) {
         next = s->next;
         if (s->st.expires_ms && now_ms >= s->st.expires_ms) {
-            close_sub(lp, s, WHY_ENDED);
+            close_sub(lp, s, WHY_EXPIRED);
             continue;
         }
         if (s->st.kind != HUB_EVENTS || s->blocked || s->nev || s->pend.len ||
@@ -686,9 +686,13 @@ static void *hub_main(void *arg)
             if (read(lp->wake_fd, &v, sizeof v) < 0 && errno != EAGAIN)
                 bb_warn("stream hub: cannot read its eventfd", "error", strerror(errno));
             atomic_store(&lp->woken, false);
-            take_queues(lp);
         }
-        if (atomic_exchange(&lp->bus_pending, false))
+        /* notices first: one queued before an event was published (a role
+         * change, then an event) is applied before that event is written */
+        bool events = atomic_exchange(&lp->bus_pending, false);
+        if (woke || events)
+            take_queues(lp);
+        if (events)
             on_bus(lp);
         int64_t now = bb_mono_us();
         if (now - last_tick >= HUB_TICK_MS * 1000LL) {
@@ -806,7 +810,11 @@ void hub_stop(hub *h)
 
 int hub_adopt(hub *h, struct http_req *r, const struct hub_stream *st, bus_sub *sub)
 {
-    int fd = mg_hijack_socket(r->conn);
+    return hub_adopt_fd(h, mg_hijack_socket(r->conn), st, sub, r->t0_us);
+}
+
+int hub_adopt_fd(hub *h, int fd, const struct hub_stream *st, bus_sub *sub, int64_t auth_us)
+{
     struct hsub *s = fd >= 0 ? calloc(1, sizeof *s) : NULL;
     int fl = fd >= 0 ? fcntl(fd, F_GETFL) : -1;
     if (!s || fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0) {
@@ -820,7 +828,7 @@ int hub_adopt(hub *h, struct http_req *r, const struct hub_stream *st, bus_sub *
     s->fd = fd;
     s->st = *st;
     s->bs = sub;
-    s->auth_us = r->t0_us;
+    s->auth_us = auth_us;
     s->last_write_us = bb_mono_us();
     s->dirty = st->kind == HUB_LOGS;   /* lines may have come since the route read */
     buf_init(&s->pend, LOG_PEND_CAP);

@@ -69,6 +69,11 @@ void hub_release(hub *h, int64_t user_id);
  * st->user_id, whatever it returns; 0, or -1 when the socket could not be
  * taken (the stream then ends with this request). */
 int hub_adopt(hub *h, struct http_req *r, const struct hub_stream *st, bus_sub *sub);
+/* The same with a socket already taken (fd < 0: fails as above); auth_us
+ * is when the caller was authenticated (monotonic, bb_mono_us), so
+ * session-ending notices since then apply.  hub_adopt calls it; so do the
+ * unit tests, with one end of a socketpair. */
+int hub_adopt_fd(hub *h, int fd, const struct hub_stream *st, bus_sub *sub, int64_t auth_us);
 
 /* One log line as a log reply shows it: "[job] " before a job's line that
  * begins like batchbox's own "[batchbox" lines (docs/api.md), then "\n".

@@ -76,7 +76,8 @@ def user(s, email, password="password-of-" + "x" * 4):
 
 def test_more_streams_than_server_threads_all_live_and_api_answers():
     # civetweb has 64 threads: 100 streams would have starved it before the hub
-    s = Server(env={"BATCHBOX_EVENTS_MAX_PER_USER": "200"})
+    s = Server(env={"BATCHBOX_EVENTS_MAX_PER_USER": "200",
+                    "BATCHBOX_EVENTS_MAX_SUBSCRIBERS": "10000"})
     cs = [open_stream(s) for _ in range(100)]
     wait_metric(s, "batchbox_hub_subscribers", lambda v: v == 100)
     assert s.req("GET", "/api/v1/health").status == 200
