@@ -134,16 +134,20 @@ static int read_some(http_req *r, void *dst, size_t cap, bool upload)
         now = bb_mono_us();
         if (rate > 0 && now >= r->rate_window_us + window_us) {
             long long need = (long long)(rate * window_us / 1000000);
+            /* complete: nothing left to be late with (a chunked body
+             * ends with a 0; a broken one reads as -1) */
+            bool complete = r->ri->content_length >= 0
+                                ? r->body_read >= r->ri->content_length
+                                : n == 0;
             if (r->body_read - r->rate_window_bytes < need) {
-                missed = n <= 0 || r->body_read < r->ri->content_length;
+                missed = !complete;
                 break;
             }
             r->rate_window_us = now;
             r->rate_window_bytes = r->body_read;
             if (short_body)
                 continue;
-        } else if (!upload && n <= 0 &&
-                   (short_body || n < 0 || r->ri->content_length < 0)) {
+        } else if (!upload && (short_body || n < 0)) {
             missed = now - r->t0_us >= (int64_t)c->http.body_timeout_ms * 1000;
         }
         break;
