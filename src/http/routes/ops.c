@@ -142,8 +142,10 @@ static int put_gauges(http_req *r, buf *b)
     } singles[] = {
         {"batchbox_queue_depth", "gauge", "Queued jobs waiting for a worker.",
          (double)g.jobs_by_state[JOB_QUEUED]},
-        {"batchbox_sse_subscribers", "gauge", "Open live-event streams (event-bus subscribers).",
-         (double)g.event_subscribers},
+        /* the hub's streams: in-process bus subscribers (the webhook
+         * dispatcher) are not SSE clients */
+        {"batchbox_sse_subscribers", "gauge", "Open live-event and log-follow streams.",
+         (double)hs.subscribers},
         {"batchbox_event_bus_drops_total", "counter",
          "Event-stream subscribers dropped for falling too far behind.",
          (double)g.event_bus_drops},
