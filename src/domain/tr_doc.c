@@ -109,7 +109,7 @@ static int add_piece(struct builder *b, char *lit, int seg, enum tr_esc esc, int
         free(lit);
         return b->rc = -1;
     }
-    d->pieces[d->npieces++] = (struct tr_piece){lit, seg, esc, lines};
+    d->pieces[d->npieces++] = (struct tr_piece){lit, seg, esc, lines, NULL};
     return 0;
 }
 
@@ -410,8 +410,12 @@ static int add_cue_text(struct builder *b, size_t at, size_t *after)
     if (lines && translatable(joined, NULL, 0)) {
         if (literal_to(b, start) == 0) {
             int seg = add_seg(b, joined, w, NULL, 0);
-            if (seg >= 0 && add_piece(b, NULL, seg, TR_ESC_SUBTITLE, (int)lines) == 0)
+            if (seg >= 0 && add_piece(b, NULL, seg, TR_ESC_SUBTITLE, (int)lines) == 0) {
                 b->at = end;
+                char **orig = &b->d->pieces[b->d->npieces - 1].orig;
+                if (!(*orig = strndup(b->src + start, end - start)))
+                    b->rc = -1;
+            }
         }
     }
     free(joined);
@@ -656,8 +660,10 @@ int tr_doc_parse(enum tr_format fmt, const char *data, size_t len, struct tr_doc
 
 void tr_doc_free(struct tr_doc *d)
 {
-    for (size_t i = 0; d->pieces && i < d->npieces; i++)
+    for (size_t i = 0; d->pieces && i < d->npieces; i++) {
         free(d->pieces[i].lit);
+        free(d->pieces[i].orig);
+    }
     free(d->pieces);
     for (size_t i = 0; d->keep && i < d->nsegs; i++)
         free(d->keep[i]);
@@ -744,6 +750,8 @@ char *tr_doc_write(struct tr_doc *d, size_t *len_out)
         const char *text = s->target ? s->target : s->source;
         if (p->esc == TR_ESC_PO)
             rc = write_po(&o, text);
+        else if (p->esc == TR_ESC_SUBTITLE && p->orig && strcmp(text, s->source) == 0)
+            rc = buf_puts(&o, p->orig);
         else if (p->esc == TR_ESC_SUBTITLE)
             rc = write_subtitle(&o, text, p->lines);
         else

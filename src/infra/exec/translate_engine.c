@@ -334,7 +334,9 @@ static enum exec_result apertium_batch(const bb_translate *cfg, const char *pair
         char *r = tr_masked_render(&m[i], "[@", "]", APERTIUM_ESC);
         int rc = r ? buf_puts(&in, r) : -1;
         free(r);
-        if (rc != 0 || buf_append(&in, "", 1) != 0) {
+        /* an empty superblank ends each text: without it apertium drops a
+         * final full stop right before the NUL */
+        if (rc != 0 || buf_append(&in, "[]", 3) != 0) {
             buf_free(&in);
             return failed(ctx, err, cap, false, "the batch is too large for one run");
         }
@@ -353,8 +355,13 @@ static enum exec_result apertium_batch(const bb_translate *cfg, const char *pair
             free(res);
             return failed(ctx, err, cap, true, "apertium returned fewer texts than it got");
         }
-        const char *piece = res + at;      /* NUL-terminated: the separator */
-        at += strlen(piece) + 1;
+        char *piece = res + at;            /* NUL-terminated: the separator */
+        size_t pl = strlen(piece);
+        at += pl + 1;
+        while (pl && (piece[pl - 1] == ' ' || piece[pl - 1] == '\n'))
+            pl--;
+        if (pl >= 2 && piece[pl - 2] == '[' && piece[pl - 1] == ']')
+            piece[pl - 2] = '\0';         /* the closing superblank */
         if (!(out[i] = tr_unmask(&m[i], piece, "[@", "]", APERTIUM_ESC))) {
             free(res);
             return failed(ctx, err, cap, true, "out of memory");

@@ -8,12 +8,14 @@
 #include <string.h>
 
 #include "cJSON.h"
+#include "infra/exec/translate.h"
 
 /* Every workflow; a new one is a module file plus a row here. */
 static const struct workflow *const WORKFLOWS[] = {
     &workflow_noop,
     &workflow_command,
     &workflow_lesson,
+    &workflow_translate,
 };
 #define NWORKFLOWS (sizeof WORKFLOWS / sizeof WORKFLOWS[0])
 
