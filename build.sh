@@ -649,6 +649,11 @@ fuzz)
 bench)
     do_build batchbox bench
     [[ -x build/bench/bbbench ]] || die "build/bench/bbbench was not built (is bench/bbbench.c there?)"
+    # the translate workflow's segments/s (docs/benchmarks.md, "Translate"); about a
+    # minute; BB_BENCH_SKIP_TRANSLATE=1 leaves it out
+    if [[ ${BB_BENCH_SKIP_TRANSLATE:-0} != 1 ]]; then
+        python3 bench/trbench.py --bin build/batchbox || die "bench/trbench.py failed"
+    fi
     exec build/bench/bbbench --bin build/batchbox "$@"
     ;;
 release)
