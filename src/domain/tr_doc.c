@@ -6,12 +6,15 @@
 #include "domain/translate.h"
 
 #include <ctype.h>
-#include <md4c.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "domain/tr_int.h"
+
+#ifdef BB_HAVE_MD4C
+#include <md4c.h>
+#endif
 
 #define DOC_CAP ((size_t)256 << 20)
 #define SUB_LINE 42            /* characters per subtitle line */
@@ -242,6 +245,8 @@ static int add_unit(struct builder *b, size_t start, size_t end, const struct tr
 
 /* ---- Markdown ----------------------------------------------------------------- */
 
+#ifdef BB_HAVE_MD4C
+
 struct md_state {
     struct builder *b;
     int skip;                        /* inside a code or HTML block */
@@ -337,6 +342,14 @@ static int parse_md(struct builder *b)
     free(m.keep);
     return rc != 0 || b->rc ? -1 : 0;
 }
+#else
+/* This build has no md4c (the static release: docs/release.md). */
+static int parse_md(struct builder *b)
+{
+    (void)b;
+    return -1;
+}
+#endif
 
 /* ---- line-based formats --------------------------------------------------------- */
 
@@ -650,8 +663,15 @@ int tr_doc_parse(enum tr_format fmt, const char *data, size_t len, struct tr_doc
     if (rc == 0 && !b.rc)
         rc = literal_to(&b, len);
     if (rc != 0 || b.rc) {
+#ifdef BB_HAVE_MD4C
         if (fmt == TR_FMT_MD && !b.rc)
             snprintf(err, cap, "Markdown: the parser gave up on this document");
+#else
+        if (fmt == TR_FMT_MD && !b.rc)
+            snprintf(err, cap, "Markdown documents need md4c, which this static release "
+                     "build does not include (docs/release.md): use a build from source, or "
+                     "give the document a .txt name to translate it as plain text");
+#endif
         tr_doc_free(d);
         return -1;
     }
