@@ -306,6 +306,12 @@ def test_translate_to_needs_a_translate_object():
          "translate": {"provider": "apertium", "pair": "eng-spa"}}])
     assert tag.start(expect_fail=True) != 0
     assert "translateTo" in tag.stderr_text(), tag.stderr_tail()
+    other = Server(start=False, presets_extra=[
+        {"id": "x", "workflow": "command", "argv": ["true"],
+         "translate": {"provider": "apertium", "pair": "eng-spa"}}])
+    assert other.start(expect_fail=True) != 0
+    assert 'only for workflow "lesson" or "translate"' in other.stderr_text(), \
+        other.stderr_tail()
 
 
 def test_batch_over_a_folder_of_documents():
