@@ -35,6 +35,17 @@ export function ReviewLink({ job, options }) {
     <span class="small muted"> edit segments, then rebuild the documents</span></p>`;
 }
 
+// A translate run's QA counts on a gallery card (batch-page.js): segments,
+// flagged, reviewed, and the way to its review page.
+export function QaLine({ item }) {
+  const qa = item.qa;
+  if (!qa) return null;
+  return html`<p class="small qa-line" data-testid="qa">
+    ${qa.segments} segment${qa.segments === 1 ? '' : 's'} ·
+    <span class=${qa.flagged ? 'qa-bad' : ''}>${qa.flagged} flagged</span> ·
+    ${qa.reviewed} reviewed · <a href=${`#/jobs/${item.id}/review`}>Review</a></p>`;
+}
+
 // Whether an action applies to this job's workflow (job-page.js filter).
 export function actionFits(action, workflow) {
   return action.type !== 'rebuild' || !workflow || workflow === 'translate';
@@ -77,7 +88,7 @@ function SegmentRow({ seg, onSave, onKeep, onTheirs, focusNext, focusPrev, regis
   return html`<li class=${`seg${flagged ? ' seg-flagged' : ''}${seg.state === 'reviewed' ? ' seg-reviewed' : ''}`}
       data-n=${seg.n} data-state=${seg.state} data-testid="segment">
     <div class="seg-num" aria-hidden="true">${seg.n}</div>
-    <div class="seg-source" lang="" id=${`${id}-src`}>${seg.source}</div>
+    <div class="seg-source" id=${`${id}-src`}>${seg.source}</div>
     <div class="seg-target">
       <label class="vh" for=${id}>Translation of segment ${seg.n}</label>
       <textarea id=${id} ref=${ta} rows=${Math.min(6, Math.max(2, Math.ceil((text || '').length / 60)))}
