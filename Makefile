@@ -114,8 +114,11 @@ ARCHIVE_LIBS   ?= $(or $(shell pkg-config --libs libarchive 2>/dev/null),-larchi
 # libxml2 (XLIFF, docs/translate.md) from pkg-config like libarchive; the
 # release build points XML2_CFLAGS at its own static libxml2.
 XML2_CFLAGS ?= $(or $(shell pkg-config --cflags libxml-2.0 2>/dev/null),-I/usr/include/libxml2)
+# md4c (Debian's libmd4c-dev): the translate workflow's Markdown parser.  The
+# release build sets MD4C_DEFS empty (no pinned md4c source; docs/release.md).
+MD4C_DEFS ?= -DBB_HAVE_MD4C
 INCLUDES := -Isrc -I$(BUILD)/gen -I$(CIVETWEB_INC) -I$(CJSON_INC) -isystem $(LIBS3_TREE)/inc \
-            $(ARCHIVE_CFLAGS) $(XML2_CFLAGS)
+            $(ARCHIVE_CFLAGS) $(XML2_CFLAGS) $(MD4C_DEFS)
 
 ifeq ($(SANITIZE),1)
 OPT    := -O1 -g -fno-omit-frame-pointer

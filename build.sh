@@ -37,7 +37,8 @@ APT_PACKAGES=(
     build-essential pkg-config dpkg-dev xz-utils ca-certificates
     debian-archive-keyring libsqlite3-dev libcurl4-openssl-dev patch openssl
     libsodium-dev libxml2-dev libarchive-dev python3 espeak-ng sox clang
-    libclang-rt-14-dev ffmpeg imagemagick
+    libclang-rt-14-dev ffmpeg imagemagick libmd4c-dev apertium apertium-eng-spa
+    apertium-eng-cat
 )
 # libclang-rt-14-dev: the libFuzzer and sanitizer runtimes for clang
 # (-fsanitize=fuzzer); clang only recommends it.  patch: applies our libs3
@@ -45,7 +46,9 @@ APT_PACKAGES=(
 # HTTPS S3 tests (tests/api/test_s3.py).  ffmpeg: the API tests make small
 # real video and audio files with it (tests/api/test_inputs.py).
 # imagemagick: the batch tests run the docs' worked example
-# (docs/batches.md) with convert.
+# (docs/batches.md) with convert.  libmd4c-dev: the translate workflow's
+# Markdown parser; apertium and two language pairs: its offline engine
+# (docs/translate.md), which the API tests run for real.
 
 log() { printf 'build.sh: %s\n' "$*" >&2; }
 die() { printf 'build.sh: error: %s\n' "$*" >&2; exit 1; }
@@ -570,7 +573,8 @@ release_link() {
     nice -n 19 make -j"$JOBS" BUILD="$RELEASE_DIR/obj" CC=musl-gcc LIBS3_OBJS= \
         CFLAGS="-isystem $RELEASE_PREFIX/include -include src/util/musl_compat.h -DBB_CURL_WRAP" \
         LDFLAGS="-static -Wl,--wrap=curl_easy_init -Wl,--wrap=mbedtls_platform_entropy_poll -Wl,-z,stack-size=8388608" \
-        STATIC_LIBS="$static" BB_LDLIBS="$libs" ARCHIVE_CFLAGS= batchbox
+        STATIC_LIBS="$static" BB_LDLIBS="$libs" ARCHIVE_CFLAGS= MD4C_DEFS= \
+        XML2_CFLAGS="-isystem $RELEASE_PREFIX/include/libxml2" batchbox
     strip --strip-all -o "$RELEASE_BIN.tmp" "$RELEASE_DIR/obj/batchbox"
     mv -f "$RELEASE_BIN.tmp" "$RELEASE_BIN"
 }
@@ -650,6 +654,11 @@ fuzz)
 bench)
     do_build batchbox bench
     [[ -x build/bench/bbbench ]] || die "build/bench/bbbench was not built (is bench/bbbench.c there?)"
+    # the translate workflow's segments/s (docs/benchmarks.md, "Translate"); about a
+    # minute; left out with --only (a chosen phase) or BB_BENCH_SKIP_TRANSLATE=1
+    if [[ ${BB_BENCH_SKIP_TRANSLATE:-0} != 1 && " $* " != *" --only "* ]]; then
+        python3 bench/trbench.py --bin build/batchbox || die "bench/trbench.py failed"
+    fi
     # --compare: also drive the stack batchbox replaces (bench/compare: Fastify + BullMQ on
     # Debian's redis-server, pinned by its package-lock.json); never needed by run or test.
     bench_args=()

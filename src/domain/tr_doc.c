@@ -6,12 +6,15 @@
 #include "domain/translate.h"
 
 #include <ctype.h>
-#include <md4c.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "domain/tr_int.h"
+
+#ifdef BB_HAVE_MD4C
+#include <md4c.h>
+#endif
 
 #define DOC_CAP ((size_t)256 << 20)
 #define SUB_LINE 42            /* characters per subtitle line */
@@ -109,7 +112,7 @@ static int add_piece(struct builder *b, char *lit, int seg, enum tr_esc esc, int
         free(lit);
         return b->rc = -1;
     }
-    d->pieces[d->npieces++] = (struct tr_piece){lit, seg, esc, lines};
+    d->pieces[d->npieces++] = (struct tr_piece){lit, seg, esc, lines, NULL};
     return 0;
 }
 
@@ -242,6 +245,8 @@ static int add_unit(struct builder *b, size_t start, size_t end, const struct tr
 
 /* ---- Markdown ----------------------------------------------------------------- */
 
+#ifdef BB_HAVE_MD4C
+
 struct md_state {
     struct builder *b;
     int skip;                        /* inside a code or HTML block */
@@ -337,6 +342,14 @@ static int parse_md(struct builder *b)
     free(m.keep);
     return rc != 0 || b->rc ? -1 : 0;
 }
+#else
+/* This build has no md4c (the static release: docs/release.md). */
+static int parse_md(struct builder *b)
+{
+    (void)b;
+    return -1;
+}
+#endif
 
 /* ---- line-based formats --------------------------------------------------------- */
 
@@ -410,8 +423,12 @@ static int add_cue_text(struct builder *b, size_t at, size_t *after)
     if (lines && translatable(joined, NULL, 0)) {
         if (literal_to(b, start) == 0) {
             int seg = add_seg(b, joined, w, NULL, 0);
-            if (seg >= 0 && add_piece(b, NULL, seg, TR_ESC_SUBTITLE, (int)lines) == 0)
+            if (seg >= 0 && add_piece(b, NULL, seg, TR_ESC_SUBTITLE, (int)lines) == 0) {
                 b->at = end;
+                char **orig = &b->d->pieces[b->d->npieces - 1].orig;
+                if (!(*orig = strndup(b->src + start, end - start)))
+                    b->rc = -1;
+            }
         }
     }
     free(joined);
@@ -646,8 +663,15 @@ int tr_doc_parse(enum tr_format fmt, const char *data, size_t len, struct tr_doc
     if (rc == 0 && !b.rc)
         rc = literal_to(&b, len);
     if (rc != 0 || b.rc) {
+#ifdef BB_HAVE_MD4C
         if (fmt == TR_FMT_MD && !b.rc)
             snprintf(err, cap, "Markdown: the parser gave up on this document");
+#else
+        if (fmt == TR_FMT_MD && !b.rc)
+            snprintf(err, cap, "Markdown documents need md4c, which this static release "
+                     "build does not include (docs/release.md): use a build from source, or "
+                     "give the document a .txt name to translate it as plain text");
+#endif
         tr_doc_free(d);
         return -1;
     }
@@ -656,8 +680,10 @@ int tr_doc_parse(enum tr_format fmt, const char *data, size_t len, struct tr_doc
 
 void tr_doc_free(struct tr_doc *d)
 {
-    for (size_t i = 0; d->pieces && i < d->npieces; i++)
+    for (size_t i = 0; d->pieces && i < d->npieces; i++) {
         free(d->pieces[i].lit);
+        free(d->pieces[i].orig);
+    }
     free(d->pieces);
     for (size_t i = 0; d->keep && i < d->nsegs; i++)
         free(d->keep[i]);
@@ -744,6 +770,8 @@ char *tr_doc_write(struct tr_doc *d, size_t *len_out)
         const char *text = s->target ? s->target : s->source;
         if (p->esc == TR_ESC_PO)
             rc = write_po(&o, text);
+        else if (p->esc == TR_ESC_SUBTITLE && p->orig && strcmp(text, s->source) == 0)
+            rc = buf_puts(&o, p->orig);
         else if (p->esc == TR_ESC_SUBTITLE)
             rc = write_subtitle(&o, text, p->lines);
         else

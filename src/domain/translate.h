@@ -132,6 +132,8 @@ struct tr_piece {
     int seg;             /* index into segs when lit is NULL */
     enum tr_esc esc;
     int lines;           /* TR_ESC_SUBTITLE: the source's line count */
+    char *orig;          /* TR_ESC_SUBTITLE: the cue's lines as they were (owned),
+                            written when the target is the source */
 };
 
 struct tr_doc {

@@ -309,7 +309,17 @@ static int parse_workflow_keys(load_ctx *x, const struct workflow *w, const cJSO
                 continue;
             if (declared(owner, PRESET_KEYS[k])->required)
                 return cfg_fail(x, "\"%s\" is not allowed for workflow \"%s\"", kp, w->name);
-            return cfg_fail(x, "\"%s\" is only for workflow \"%s\"", kp, owner->name);
+            /* a key several workflows take ("translate": lesson and
+             * translate) names them all */
+            char names[128] = "";
+            size_t used = 0;
+            for (size_t i = 0; workflow_at(i) && used < sizeof names; i++)
+                if (declared(workflow_at(i), PRESET_KEYS[k])) {
+                    int wn = snprintf(names + used, sizeof names - used, "%s\"%s\"",
+                                      used ? " or " : "", workflow_at(i)->name);
+                    used += wn > 0 ? (size_t)wn : 0;
+                }
+            return cfg_fail(x, "\"%s\" is only for workflow %s", kp, names);
         }
         if (mine->required && f[k] == NULL)
             return cfg_fail(x, "\"%s\" is required for workflow \"%s\"", kp, w->name);

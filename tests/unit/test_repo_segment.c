@@ -85,9 +85,7 @@ static int store_five(db *d, int64_t job_id)
         s[i].meta = i == 0 ? "{\"fmt\":\"txt\"}" : NULL;
     }
     s[1].flags = "[\"number\"]";
-    s[1].nflags = 1;
     s[3].flags = "[\"placeholder\"]";
-    s[3].nflags = 1;
     s[2].origin = "tm";
     s[2].state = "reviewed";
     return repo_segment_replace(d, job_id, s, 5);
@@ -163,10 +161,11 @@ TEST(patch_checks_the_version)
     int64_t jid = submit(d, 7, 0);
     CHECK_EQ_INT(store_five(d, jid), BB_OK);
     seg_rec s = {.job_id = jid, .n = 2, .target = "Dos 2.", .origin = "edited",
-                 .state = "reviewed", .flags = "[]", .nflags = 0};
+                 .state = "reviewed", .flags = "[\"empty\", \"length\"]"};
     seg_rec cur;
     CHECK_EQ_INT(repo_segment_patch(d, &s, 1, &cur), BB_OK);
-    CHECK(s.version == 2 && s.updated_at > 0);
+    CHECK(s.version == 2 && s.updated_at > 0 && s.nflags == 2);
+    s.flags = "[]";
     seg_rec_clear(&cur);
     /* the same version again: a conflict, the stored segment comes back */
     s.target = "Dos dos.";

@@ -16,6 +16,7 @@ import { LiveStream } from './live.js';
 import { LiveBadge, batchSummary } from './dashboard.js';
 import { Actions } from './job-page.js';
 import { bytes, STATES, TERMINAL } from './format.js';
+import { QaLine } from './review-page.js';
 
 // How long after a run's event the gallery is read again: 0.4 s, longer
 // for big batches (each read returns every run).
@@ -127,6 +128,7 @@ function RunCard({ item, swept, nameOf, mdSwept, focusKey, onPick, onFocus, pick
       ${swept.filter((n) => n !== 'md').map((n) => html`<div><dt>${n}</dt><dd>${show(params[n])}</dd></div>`)}
       ${mdSwept ? html`<div><dt>input</dt><dd title=${item.md || ''}>${nameOf(item.md)}</dd></div>` : null}
     </dl>
+    <${QaLine} item=${item} />
     ${item.error && item.state !== 'succeeded' ? html`<p class="run-error" title=${item.error}>${item.error}</p>` : null}
     ${arts.length ? html`<div class="tiles">${arts.map((a) => html`<${Tile} key=${a.name} item=${item} a=${a}
         focused=${focusKey === `${item.id}/${a.name}`} onPick=${onPick} onFocus=${onFocus} />`)}</div>`

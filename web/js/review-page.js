@@ -35,6 +35,17 @@ export function ReviewLink({ job, options }) {
     <span class="small muted"> edit segments, then rebuild the documents</span></p>`;
 }
 
+// A translate run's QA counts on a gallery card (batch-page.js): segments,
+// flagged, reviewed, and the way to its review page.
+export function QaLine({ item }) {
+  const qa = item.qa;
+  if (!qa) return null;
+  return html`<p class="small qa-line" data-testid="qa">
+    ${qa.segments} segment${qa.segments === 1 ? '' : 's'} ·
+    <span class=${qa.flagged ? 'qa-bad' : ''}>${qa.flagged} flagged</span> ·
+    ${qa.reviewed} reviewed · <a href=${`#/jobs/${item.id}/review`}>Review</a></p>`;
+}
+
 // Whether an action applies to this job's workflow (job-page.js filter).
 export function actionFits(action, workflow) {
   return action.type !== 'rebuild' || !workflow || workflow === 'translate';
@@ -77,7 +88,7 @@ function SegmentRow({ seg, onSave, onKeep, onTheirs, focusNext, focusPrev, regis
   return html`<li class=${`seg${flagged ? ' seg-flagged' : ''}${seg.state === 'reviewed' ? ' seg-reviewed' : ''}`}
       data-n=${seg.n} data-state=${seg.state} data-testid="segment">
     <div class="seg-num" aria-hidden="true">${seg.n}</div>
-    <div class="seg-source" lang="" id=${`${id}-src`}>${seg.source}</div>
+    <div class="seg-source" id=${`${id}-src`}>${seg.source}</div>
     <div class="seg-target">
       <label class="vh" for=${id}>Translation of segment ${seg.n}</label>
       <textarea id=${id} ref=${ta} rows=${Math.min(6, Math.max(2, Math.ceil((text || '').length / 60)))}
@@ -153,11 +164,11 @@ export function ReviewPage({ id }) {
     patchItem(seg.n, { saving: true, error: null });
     try {
       const s = await api('PATCH', `/jobs/${id}/segments/${seg.n}`, body);
-      const wasReviewed = seg.state === 'reviewed';
+      // the job's counts follow this segment's change
+      const dr = (s.state === 'reviewed') - (seg.state === 'reviewed');
+      const df = (s.flags.length > 0) - ((seg.flags || []).length > 0);
       patchItem(seg.n, { ...s, saving: false, conflict: null, error: null });
-      if (!wasReviewed && s.state === 'reviewed') {
-        setCounts((c) => (c ? { ...c, reviewed: c.reviewed + 1 } : c));
-      }
+      setCounts((c) => (c ? { ...c, reviewed: c.reviewed + dr, flagged: c.flagged + df } : c));
       return true;
     } catch (e) {
       if (e instanceof ApiError && e.status === 409) {
