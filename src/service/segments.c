@@ -243,15 +243,6 @@ static int parse_patch(const cJSON *body, struct patch_body *pb, bb_errctx *e)
     return e->code;
 }
 
-/* Number of elements of a JSON array text (0 when it is not one). */
-static int64_t count_flags(const char *flags)
-{
-    cJSON *a = cJSON_Parse(flags);
-    int64_t n = cJSON_IsArray(a) ? cJSON_GetArraySize(a) : 0;
-    cJSON_Delete(a);
-    return n;
-}
-
 /* QA of target against source with the preset's glossary (loaded per
  * call: a glossary is a small file, and an edit is one request).  Caller
  * frees; NULL on OOM. */
@@ -290,7 +281,6 @@ static int patch_once(bb_app *app, const bb_preset *p, const seg_rec *cur,
     upd->flags = upd->source && upd->target ? run_qa(p, upd->source, upd->target) : NULL;
     if (!upd->source || !upd->target || !upd->origin || !upd->state || !upd->flags)
         return BB_EINTERNAL;
-    upd->nflags = count_flags(upd->flags);
     return repo_segment_patch(app->db, upd, expect, stored);
 }
 

@@ -322,11 +322,11 @@ def test_supported_actions_say_their_allowed_states():
     opts = s.call("GET", "/api/v1/config/job-options")
     acts = {a["type"]: a for a in opts["supportedActions"]}
     assert [a["type"] for a in opts["supportedActions"]] == \
-        ["cancel", "retry", "edit_metadata", "rerun_audio"], opts["supportedActions"]
+        ["cancel", "retry", "edit_metadata", "rerun_audio", "rebuild"], opts["supportedActions"]
     want = {"cancel": ["queued", "running"],
             "retry": ["failed", "canceled"],
             "edit_metadata": ["queued", "succeeded", "failed", "canceled"],
-            "rerun_audio": ["succeeded"]}
+            "rerun_audio": ["succeeded"], "rebuild": ["succeeded"]}
     for t, states in want.items():
         assert acts[t]["allowedStates"] == states, acts[t]
     assert acts["cancel"]["requiresFields"] == ["reason"], acts["cancel"]

@@ -120,7 +120,7 @@ def test_lesson_examples_narrated_with_espeak():
                               "upload": "auto", "notionDatabase": None}, lp
     assert lp["gapMs"] == 250, lp
     acts = {a["type"]: a for a in opts["supportedActions"]}
-    assert set(acts) == {"cancel", "retry", "edit_metadata", "rerun_audio"}, acts
+    assert set(acts) == {"cancel", "retry", "edit_metadata", "rerun_audio", "rebuild"}, acts
     assert all(a["implemented"] is True for a in acts.values()), acts
     assert acts["rerun_audio"]["requiresFields"] == ["voiceId", "voiceAccent", "forceTts"]
 

@@ -17,13 +17,14 @@ static const enum job_state all_states[NSTATES] = {
     JOB_QUEUED, JOB_RUNNING, JOB_SUCCEEDED, JOB_FAILED, JOB_CANCELED,
 };
 
-TEST(table_lists_the_four_actions_in_order)
+TEST(table_lists_the_actions_in_order)
 {
-    static const char *const want[] = {"cancel", "retry", "edit_metadata", "rerun_audio"};
+    static const char *const want[] = {"cancel", "retry", "edit_metadata", "rerun_audio",
+                                       "rebuild"};
     size_t n = 0;
     while (svc_job_action_name(n))
         n++;
-    CHECK_EQ_INT(n, 4);
+    CHECK_EQ_INT(n, 5);
     for (size_t i = 0; i < n; i++)
         CHECK_STR_EQ(svc_job_action_name(i), want[i]);
     CHECK(svc_job_action_name(99) == NULL);
@@ -39,6 +40,7 @@ TEST(allowed_states_match_the_documented_rules)
         {"retry", {false, false, false, true, true}},
         {"edit_metadata", {true, false, true, true, true}},
         {"rerun_audio", {false, false, true, false, false}},
+        {"rebuild", {false, false, true, false, false}},
     };
     for (size_t r = 0; r < sizeof rules / sizeof rules[0]; r++)
         for (int s = 0; s < NSTATES; s++)

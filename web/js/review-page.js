@@ -153,11 +153,11 @@ export function ReviewPage({ id }) {
     patchItem(seg.n, { saving: true, error: null });
     try {
       const s = await api('PATCH', `/jobs/${id}/segments/${seg.n}`, body);
-      const wasReviewed = seg.state === 'reviewed';
+      // the job's counts follow this segment's change
+      const dr = (s.state === 'reviewed') - (seg.state === 'reviewed');
+      const df = (s.flags.length > 0) - ((seg.flags || []).length > 0);
       patchItem(seg.n, { ...s, saving: false, conflict: null, error: null });
-      if (!wasReviewed && s.state === 'reviewed') {
-        setCounts((c) => (c ? { ...c, reviewed: c.reviewed + 1 } : c));
-      }
+      setCounts((c) => (c ? { ...c, reviewed: c.reviewed + dr, flagged: c.flagged + df } : c));
       return true;
     } catch (e) {
       if (e instanceof ApiError && e.status === 409) {

@@ -39,9 +39,12 @@ static void fill_seg(db_q *q, void *rec)
 static void clear_seg(void *rec) { seg_rec_clear(rec); }
 
 static const char SQL_DELETE_ALL[] = "DELETE FROM segments WHERE job_id = :job_id";
+/* nflags: the length of the flags array, counted here so no writer can
+ * store a count that disagrees with its flags */
+#define NFLAGS_OF_FLAGS "CASE WHEN json_valid(:flags) THEN json_array_length(:flags) ELSE 0 END"
 static const char SQL_INSERT[] =
     "INSERT INTO segments (" SEG_COLS ") VALUES (:job_id, :n, :source, :target, :origin, "
-    ":state, :flags, :nflags, 1, :meta, :updated_at)";
+    ":state, :flags, " NFLAGS_OF_FLAGS ", 1, :meta, :updated_at)";
 
 struct replace_arg {
     int64_t job_id;
@@ -68,7 +71,6 @@ static int op_replace(db_conn *c, void *arg, db_outbox *out)
         db_bind_text(&q, ":origin", s->origin ? s->origin : "mt");
         db_bind_text(&q, ":state", s->state ? s->state : "translated");
         db_bind_text(&q, ":flags", s->flags ? s->flags : "[]");
-        db_bind_i64(&q, ":nflags", s->nflags);
         db_bind_text(&q, ":meta", s->meta);
         db_bind_i64(&q, ":updated_at", now);
         rc = db_step_done(&q);
@@ -159,10 +161,10 @@ int repo_segment_get(db *d, int64_t job_id, int64_t n, seg_rec *out)
 
 static const char SQL_PATCH[] =
     "UPDATE segments SET target = :target, origin = :origin, state = :state, flags = :flags, "
-    "nflags = :nflags, version = version + 1, updated_at = :updated_at "
+    "nflags = " NFLAGS_OF_FLAGS ", version = version + 1, updated_at = :updated_at "
     "WHERE job_id = :job_id AND n = :n AND (:expect = 0 OR version = :expect)";
 static const char SQL_VERSION[] =
-    "SELECT version FROM segments WHERE job_id = :job_id AND n = :n";
+    "SELECT version, nflags FROM segments WHERE job_id = :job_id AND n = :n";
 
 struct patch_arg {
     seg_rec *s;
@@ -182,7 +184,6 @@ static int op_patch(db_conn *c, void *arg, db_outbox *out)
     db_bind_text(&q, ":origin", s->origin);
     db_bind_text(&q, ":state", s->state);
     db_bind_text(&q, ":flags", s->flags ? s->flags : "[]");
-    db_bind_i64(&q, ":nflags", s->nflags);
     db_bind_i64(&q, ":updated_at", s->updated_at);
     db_bind_i64(&q, ":job_id", s->job_id);
     db_bind_i64(&q, ":n", s->n);
@@ -191,6 +192,7 @@ static int op_patch(db_conn *c, void *arg, db_outbox *out)
     if (rc != BB_OK)
         return rc;
     bool changed = db_changes(&q) > 0;
+    s->nflags = 0;
     if (!changed) {
         /* Missing, or a stale version: read what is stored. */
         db_prepare(&q, c, SQL_GET);
@@ -202,7 +204,11 @@ static int op_patch(db_conn *c, void *arg, db_outbox *out)
     db_prepare(&q, c, SQL_VERSION);
     db_bind_i64(&q, ":job_id", s->job_id);
     db_bind_i64(&q, ":n", s->n);
-    return db_one_i64(&q, &s->version);
+    if (db_step_one(&q) != BB_OK)
+        return q.rc != BB_OK ? q.rc : BB_EIO;
+    s->version = db_col_i64(&q, 0);
+    s->nflags = db_col_i64(&q, 1);
+    return db_end(&q);
 }
 
 int repo_segment_patch(db *d, seg_rec *s, int64_t expect_version, seg_rec *current)

@@ -22,7 +22,8 @@ typedef struct seg_rec {
     char *origin;         /* "mt" | "tm" | "edited" */
     char *state;          /* "translated" | "reviewed" */
     char *flags;          /* JSON array text ("[]" = none) */
-    int64_t nflags;       /* number of flags (the flagged filter) */
+    int64_t nflags;       /* number of flags (the flagged filter): counted from
+                             flags by the repository, ignored on writes */
     int64_t version;      /* 1 when stored, +1 per patch */
     char *meta;           /* the writers' JSON, or NULL */
     int64_t updated_at;   /* ms since the epoch */
@@ -56,10 +57,10 @@ int repo_segment_counts(db *d, int64_t job_id, int64_t *total, int64_t *reviewed
 /* One segment (caller clears *out); BB_ENOTFOUND. */
 int repo_segment_get(db *d, int64_t job_id, int64_t n, seg_rec *out);
 
-/* Writes target, origin, state, flags and nflags of s (borrowed; the
- * segment is s->job_id, s->n) if its stored version is expect_version
- * (0 = any), and bumps the version.  BB_OK: s->version and s->updated_at
- * are the new ones.  BB_ECONFLICT: the version moved on; *current (caller
+/* Writes target, origin, state and flags of s (borrowed; the segment is
+ * s->job_id, s->n) if its stored version is expect_version (0 = any), and
+ * bumps the version.  BB_OK: s->version, s->nflags and s->updated_at are
+ * the new ones.  BB_ECONFLICT: the version moved on; *current (caller
  * clears) holds the stored segment.  BB_ENOTFOUND: no such segment.  One
  * writer operation, so two concurrent patches cannot both pass. */
 int repo_segment_patch(db *d, seg_rec *s, int64_t expect_version, seg_rec *current);
