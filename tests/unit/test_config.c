@@ -500,7 +500,7 @@ TEST(unknown_workflow)
     bb_config c;
     CHECK_EQ_INT(load("{\"presets\": [{\"id\": \"b1\", \"workflow\": \"comfyui\"}]}", &c), -1);
     CHECK_STR_EQ(err, "config: presets[0].workflow: unknown workflow \"comfyui\""
-                      " (this build runs: noop, command, lesson)");
+                      " (this build runs: noop, command, lesson, translate)");
     EXPECT_ERROR("{\"presets\": [{\"id\": \"b1\"}]}", "\"presets[0].workflow\" is required");
     EXPECT_ERROR("{\"presets\": [{\"id\": \"b1\", \"workflow\": 1}]}",
                  "\"presets[0].workflow\" must be a string");

@@ -12,7 +12,7 @@
 
 TEST(table_lists_every_workflow_once)
 {
-    CHECK_STR_EQ(workflow_names(), "noop, command, lesson");
+    CHECK_STR_EQ(workflow_names(), "noop, command, lesson, translate");
     size_t n = 0;
     for (const struct workflow *w; (w = workflow_at(n)) != NULL; n++) {
         CHECK(workflow_find(w->name) == w);
@@ -20,7 +20,7 @@ TEST(table_lists_every_workflow_once)
         CHECK(w->run != NULL && w->retryable != NULL && w->keys != NULL);
         CHECK_STR_EQ(config_workflow_name(w->id), w->name);
     }
-    CHECK_EQ_INT((int)n, 3);
+    CHECK_EQ_INT((int)n, 4);
     CHECK(workflow_find("comfyui") == NULL);
     CHECK(workflow_find(NULL) == NULL);
 }
