@@ -151,7 +151,7 @@ struct tr_doc {
     int xliff_version;       /* 1 (1.2) or 2 (2.0) */
 };
 
-/* Parses data (len bytes, any NUL-free UTF-8) as fmt into *d: 0, or -1 with
+/* Parses data (len bytes of NUL-free UTF-8, NUL-terminated at len) as fmt into *d: 0, or -1 with
  * a message in err (malformed SubRip timing, PO syntax, XML...).  *d owns
  * everything; tr_doc_free. */
 int tr_doc_parse(enum tr_format fmt, const char *data, size_t len, struct tr_doc *d,

@@ -441,7 +441,7 @@ static bool transient_errno(int e)
 /* A pipe whose ends are close-on-exec and numbered >= 3, so the file
  * actions' dup2 onto 0..2 never collide with them even when the server
  * runs with a standard descriptor closed. */
-static int make_pipe(int fds[2])
+int exec_pipe_high(int fds[2])
 {
     if (pipe2(fds, O_CLOEXEC) != 0)
         return -1;
@@ -596,14 +596,14 @@ static pid_t spawn(exec_ctx *ctx, char **argv, char **envp, int rd[2])
     char eb[128];
     pid_t pid = -1;
 
-    if (make_pipe(out) != 0) {
+    if (exec_pipe_high(out) != 0) {
         int e = errno;
         snprintf(ctx->error, sizeof ctx->error, "cannot create pipe: %s",
                  errstr(e, eb, sizeof eb));
         ctx->retryable = true;
         return -1;
     }
-    if (make_pipe(errp) != 0) {
+    if (exec_pipe_high(errp) != 0) {
         int e = errno;
         close(out[0]);
         close(out[1]);

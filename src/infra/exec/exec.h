@@ -112,6 +112,11 @@ int exec_record(exec_ctx *ctx, const char *key, const char *value);
  * (not found, not executable) fail without retry.  Thread-safe. */
 enum exec_result exec_command(exec_ctx *ctx);
 
+/* A pipe whose ends are close-on-exec and numbered >= 3 (so a child's
+ * dup2 onto 0..2 never collides with them): 0, or -1 with errno
+ * (command.c; the translate engine's child processes use it too). */
+int exec_pipe_high(int fds[2]);
+
 /* The start time of process pid (clock ticks after boot, field 22 of
  * /proc/PID/stat) into *started: 0, or -1 when there is no such process. */
 int exec_proc_started(int64_t pid, int64_t *started);

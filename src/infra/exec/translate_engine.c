@@ -33,6 +33,7 @@
 #include "util/clock.h"
 
 #define POLL_MS 50
+#define DRAIN_MS 2000      /* pipe reading after the engine exited */
 #define OUT_CAP ((size_t)256 << 20)
 #define APERTIUM_ESC "[]\\^$/@<>{}"
 #define APERTIUM_MODES "/usr/share/apertium/modes"
@@ -70,25 +71,6 @@ static enum exec_result failed(exec_ctx *ctx, char *err, size_t cap, bool retry,
 
 /* ---- child processes ----------------------------------------------------------- */
 
-static int pipe_hi(int fds[2])
-{
-    if (pipe2(fds, O_CLOEXEC) != 0)
-        return -1;
-    for (int i = 0; i < 2; i++) {
-        if (fds[i] >= 3)
-            continue;
-        int nfd = fcntl(fds[i], F_DUPFD_CLOEXEC, 3);
-        if (nfd < 0) {
-            close(fds[0]);
-            close(fds[1]);
-            return -1;
-        }
-        close(fds[i]);
-        fds[i] = nfd;
-    }
-    return 0;
-}
-
 static void close_fd(int *fd)
 {
     if (*fd >= 0)
@@ -102,9 +84,9 @@ static pid_t start_child(exec_ctx *ctx, char *const *argv, int *in_w, int *out_r
                          size_t cap)
 {
     int in[2], out[2];
-    if (pipe_hi(in) != 0)
+    if (exec_pipe_high(in) != 0)
         return snprintf(err, cap, "cannot create a pipe: %s", strerror(errno)), -1;
-    if (pipe_hi(out) != 0) {
+    if (exec_pipe_high(out) != 0) {
         close(in[0]);
         close(in[1]);
         return snprintf(err, cap, "cannot create a pipe: %s", strerror(errno)), -1;
@@ -207,7 +189,7 @@ static enum exec_result run_filter(exec_ctx *ctx, char *const *argv, const char 
     buf o;
     buf_init(&o, OUT_CAP);
     size_t sent = 0;
-    int64_t deadline = bb_now_ms() + (int64_t)timeout_sec * 1000;
+    int64_t deadline = bb_now_ms() + (int64_t)timeout_sec * 1000, drain_until = 0;
     enum exec_result res = EXEC_OK;
     if (len == 0)
         close_fd(&in_w);
@@ -216,6 +198,12 @@ static enum exec_result run_filter(exec_ctx *ctx, char *const *argv, const char 
             res = EXEC_CANCELED;
             break;
         }
+        /* a grandchild may hold stdout open after the engine exited: read
+         * for at most DRAIN_MS more */
+        if (!drain_until && exited(pid))
+            drain_until = bb_now_ms() + DRAIN_MS;
+        if (drain_until && bb_now_ms() > drain_until)
+            break;
         if (bb_now_ms() > deadline) {
             snprintf(err, cap, "the engine took longer than %d s", timeout_sec);
             ctx->retryable = true;
