@@ -58,7 +58,7 @@ int cl_sched_submit_fields(const struct cli_call *a, struct ctx *c, cJSON *body)
 /* Server text on stdout, control characters shown as '?'; "" for NULL. */
 static void put(const char *s)
 {
-    put(s ? s : "");
+    cl_put_clean(stdout, s ? s : "");
 }
 
 /* Sends method url with body (may be NULL) and prints the answer: --json
