@@ -35,7 +35,7 @@ APT_PACKAGES=(
     build-essential pkg-config dpkg-dev xz-utils ca-certificates
     debian-archive-keyring libsqlite3-dev libcurl4-openssl-dev patch openssl
     libsodium-dev libxml2-dev libarchive-dev python3 espeak-ng sox clang
-    libclang-rt-14-dev ffmpeg imagemagick
+    libclang-rt-14-dev ffmpeg imagemagick tzdata
 )
 # libclang-rt-14-dev: the libFuzzer and sanitizer runtimes for clang
 # (-fsanitize=fuzzer); clang only recommends it.  patch: applies our libs3
@@ -43,7 +43,8 @@ APT_PACKAGES=(
 # HTTPS S3 tests (tests/api/test_s3.py).  ffmpeg: the API tests make small
 # real video and audio files with it (tests/api/test_inputs.py).
 # imagemagick: the batch tests run the docs' worked example
-# (docs/batches.md) with convert.
+# (docs/batches.md) with convert.  tzdata: the zone database schedules'
+# time zones are read from (docs/scheduling.md).
 
 log() { printf 'build.sh: %s\n' "$*" >&2; }
 die() { printf 'build.sh: error: %s\n' "$*" >&2; exit 1; }
