@@ -38,7 +38,7 @@ APT_PACKAGES=(
     debian-archive-keyring libsqlite3-dev libcurl4-openssl-dev patch openssl
     libsodium-dev libxml2-dev libarchive-dev python3 espeak-ng sox clang
     libclang-rt-14-dev ffmpeg imagemagick libmd4c-dev apertium apertium-eng-spa
-    apertium-eng-cat
+    apertium-eng-cat tzdata
 )
 # libclang-rt-14-dev: the libFuzzer and sanitizer runtimes for clang
 # (-fsanitize=fuzzer); clang only recommends it.  patch: applies our libs3
@@ -48,7 +48,8 @@ APT_PACKAGES=(
 # imagemagick: the batch tests run the docs' worked example
 # (docs/batches.md) with convert.  libmd4c-dev: the translate workflow's
 # Markdown parser; apertium and two language pairs: its offline engine
-# (docs/translate.md), which the API tests run for real.
+# (docs/translate.md), which the API tests run for real.  tzdata: the zone
+# database schedules' time zones are read from (docs/scheduling.md).
 
 log() { printf 'build.sh: %s\n' "$*" >&2; }
 die() { printf 'build.sh: error: %s\n' "$*" >&2; exit 1; }

@@ -13,6 +13,7 @@ import { BatchPage } from './js/batch-page.js';
 import { ReviewPage } from './js/review-page.js';
 import { ProfilePage } from './js/profile.js';
 import { UsersPage, StatsPage } from './js/admin.js';
+import { SchedulesPage } from './js/schedules.js';
 
 function parseHash() {
   const raw = location.hash.replace(/^#/, '') || '/';
@@ -41,6 +42,7 @@ function Header({ me, onSignOut, path }) {
     <a class="brand" href="#/">batchbox</a>
     <nav aria-label="Main">
       ${link('#/', 'Jobs', path === '/' || path.startsWith('/jobs') || path.startsWith('/batches'))}
+      ${link('#/schedules', 'Schedules', path === '/schedules')}
       ${link('#/profile', 'Profile', path === '/profile')}
       ${admin ? link('#/admin/users', 'Users', path === '/admin/users') : null}
       ${admin ? link('#/admin/stats', 'Stats', path === '/admin/stats') : null}
@@ -71,6 +73,7 @@ function Screen({ route, me, setMe }) {
   if ((m = path.match(/^\/jobs\/(\d+)$/))) return html`<${JobPage} key=${m[1]} id=${m[1]} me=${me} />`;
   if ((m = path.match(/^\/jobs\/(\d+)\/review$/))) return html`<${ReviewPage} key=${m[1]} id=${m[1]} me=${me} />`;
   if ((m = path.match(/^\/batches\/(\d+)$/))) return html`<${BatchPage} key=${m[1]} id=${m[1]} me=${me} />`;
+  if (path === '/schedules') return html`<${SchedulesPage} />`;
   if (path === '/profile') return html`<${ProfilePage} me=${me} setMe=${setMe} />`;
   if (path === '/admin/users') return admin ? html`<${UsersPage} me=${me} />` : html`<${Forbidden} />`;
   if (path === '/admin/stats') return admin ? html`<${StatsPage} />` : html`<${Forbidden} />`;

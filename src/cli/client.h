@@ -245,6 +245,13 @@ struct cl_stream {
  * made for 5 minutes; returns the exit code. */
 int cl_run_stream(struct cl_stream *s, const char *query);
 
+/* ------------------------------------------- scheduling (client_schedule.c) */
+
+/* Adds runAt / delaySec / dependsOn / runWhen from --run-at, --delay,
+ * --depends-on and --run-when to a submit body.  0, or the exit code
+ * (message printed). */
+int cl_sched_submit_fields(const struct cli_call *a, struct ctx *c, cJSON *body);
+
 /* -------------------------------------------------- output (client_print.c) */
 
 /* Writes s to f with control characters (but tab) shown as '?'. */

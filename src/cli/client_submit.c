@@ -636,6 +636,9 @@ int cl_submit(const struct cli_call *a)
             goto out;
         }
     }
+    if ((code = cl_sched_submit_fields(a, c, body)) != 0)
+        goto out;
+    code = CLI_EXIT_FAILED;
     if (cJSON_GetArraySize(params) > 0) {
         if (!cJSON_AddItemToObject(body, "params", params)) {
             errorf(c, "out of memory");

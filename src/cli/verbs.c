@@ -108,6 +108,40 @@ static const struct cli_verb user_verbs[] = {
      .min_pos = 1, .max_pos = 1, .missing = MISSING_EMAIL},
 };
 
+static const struct cli_verb schedule_verbs[] = {
+    {.name = "add", .run = cl_schedule_add, .group = &client_group,
+     .min_pos = 1, .max_pos = 1, .missing = {"missing NAME", NULL},
+     .synopsis = "add NAME --cron EXPR --preset P [options]",
+     .summary = "create a recurring schedule",
+     .help = "Creates a schedule that submits a job to preset P each time the cron\n"
+             "expression EXPR (minute hour day-of-month month day-of-week) comes\n"
+             "round in the time zone.  Prints the schedule with its next run.\n",
+     .opts = "--cron EXPR           five fields, e.g. '30 2 * * *' or '*/15 * * * *'\n"
+             "--preset P            the job's preset\n"
+             "--param NAME=VALUE    the job's params; repeatable\n"
+             "--input PATH          the job's md (an upload id or a path in\n"
+             "                      the server's inputRoot)\n"
+             "--timezone TZ         e.g. Europe/Madrid (default UTC)\n"
+             "--overlap skip|queue  skip (default): no new job while the last runs\n"
+             "--catch-up none|one   after downtime: none (default) or one job\n"
+             "--paused              create it paused\n"},
+    {.name = "list", .run = cl_schedule_list, .group = &client_group,
+     .synopsis = "list", .summary = "list your schedules",
+     .help = "Lists the schedules: id, name, cron, time zone, next run, last job.\n"},
+    {.name = "pause", .run = cl_schedule_pause, .group = &client_group,
+     .min_pos = 1, .max_pos = 1, .missing = {"missing schedule ID", NULL},
+     .synopsis = "pause ID", .summary = "stop a schedule from firing",
+     .help = "Pauses the schedule: no job is created until it is resumed.\n"},
+    {.name = "resume", .run = cl_schedule_resume, .group = &client_group,
+     .min_pos = 1, .max_pos = 1, .missing = {"missing schedule ID", NULL},
+     .synopsis = "resume ID", .summary = "let a paused schedule fire again",
+     .help = "Resumes the schedule from now (runs missed while paused are not made).\n"},
+    {.name = "rm", .run = cl_schedule_rm, .group = &client_group,
+     .min_pos = 1, .max_pos = 1, .missing = {"missing schedule ID", NULL},
+     .synopsis = "rm ID", .summary = "delete a schedule",
+     .help = "Deletes the schedule; the jobs it created stay.\n"},
+};
+
 static const struct cli_verb verbs[] = {
     /* local: in this process */
     {.name = "serve", .run = cli_serve, .group = &local_group,
@@ -197,6 +231,12 @@ static const struct cli_verb verbs[] = {
              "--recursive           with DIR: include its subfolders\n"
              "--idempotency-key K   a repeat with the same key and options gives\n"
              "                      back the same job instead of a new one\n"
+             "--run-at TIME         start at TIME (ISO-8601 with an offset, e.g.\n"
+             "                      2026-12-04T10:00:00Z): scheduled until then\n"
+             "--delay SEC           start SEC seconds from now\n"
+             "--depends-on IDS      wait for these jobs (ids separated by commas)\n"
+             "--run-when W          with --depends-on: success (default), failure\n"
+             "                      or always\n"
              "--wait                follow the job until it ends: exit 0 if it\n"
              "                      succeeded, 1 if it failed or was canceled\n"},
     {.name = "jobs", .run = cl_jobs, .group = &client_group,
@@ -256,6 +296,12 @@ static const struct cli_verb verbs[] = {
              "(the original stays as it was) and prints the new job's id.\n",
      .opts = "--voice-accent A      use this accent this time\n"
              "--force-tts           do not reuse cached audio\n"},
+    {.name = "schedule", .group = &client_group,
+     .subs = schedule_verbs, .nsubs = sizeof schedule_verbs / sizeof schedule_verbs[0],
+     .synopsis = "schedule <command> [options]",
+     .summary = "recurring schedules: add, list, pause, resume, rm",
+     .help = "Manages recurring schedules on the server (docs/scheduling.md):\n",
+     .notes = "\nbatchbox schedule <command> --help shows a command's options.\n"},
     {.name = "login", .run = cl_login, .group = &client_group,
      .synopsis = "login [--email E] [--password-stdin]",
      .opts = "--email E             the account's e-mail address\n"

@@ -38,5 +38,10 @@ int cl_rerun(const struct cli_call *call);
 int cl_login(const struct cli_call *call);
 int cl_logout(const struct cli_call *call);
 int cl_whoami(const struct cli_call *call);
+int cl_schedule_add(const struct cli_call *call);
+int cl_schedule_list(const struct cli_call *call);
+int cl_schedule_pause(const struct cli_call *call);
+int cl_schedule_resume(const struct cli_call *call);
+int cl_schedule_rm(const struct cli_call *call);
 
 #endif

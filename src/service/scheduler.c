@@ -323,12 +323,15 @@ static int64_t pass(sched *s, bool ready)
 {
     bb_app *app = s->app;
     int promoted = 0;
-    if (repo_jobs_promote_due(app->db, bb_now_ms(), &promoted) != BB_OK)
+    int64_t at = 0;
+    /* a read first: the writer sees an operation only when a job is due */
+    if (repo_jobs_next_due(app->db, &at) == BB_OK && at && at <= bb_now_ms() &&
+        repo_jobs_promote_due(app->db, bb_now_ms(), &promoted) != BB_OK)
         bb_warn("scheduler: promoting due jobs failed (database error)");
     int fired = svc_schedules_fire_due(app, sched_now());
     if ((promoted || fired || ready) && app->pool)
         pool_wake(app->pool);
-    int64_t sleep = SCHED_IDLE_MS, at = 0;
+    int64_t sleep = SCHED_IDLE_MS;
     if (promoted == 256)
         return 0;                 /* more are due */
     if (repo_jobs_next_due(app->db, &at) == BB_OK && at) {

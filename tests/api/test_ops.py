@@ -296,8 +296,11 @@ def test_every_documented_route_answers_at_its_documented_path():
     assert up.status == 201, up.describe()
     tpl = s.call("POST", "/api/v1/presets/cat/templates", {"name": "t", "params": {}},
                  expect=201)["id"]
+    sched = s.call("POST", "/api/v1/schedules",
+                   {"name": "s", "cron": "0 0 1 1 *", "job": {"preset": "noop"}},
+                   expect=201)["scheduleId"]
     ids = {"/jobs/": job, "/files/": up.body["fileId"], "/admin/users/": other,
-           "/presets/": "cat", "/templates/": tpl}
+           "/presets/": "cat", "/templates/": tpl, "/schedules/": sched}
     bodies = {
         ("POST", "/jobs"): {"preset": "noop"},
         ("POST", "/jobs/:id/actions"): {"type": "edit_metadata", "payload": {"preset": "cat"}},
@@ -310,6 +313,8 @@ def test_every_documented_route_answers_at_its_documented_path():
         ("PATCH", "/admin/users/:id"): {"disabled": False},
         ("POST", "/uploads"): b"# another\n",
         ("POST", "/presets/:id/templates"): {"name": "u", "params": {}},
+        ("POST", "/schedules"): {"name": "t", "cron": "0 0 1 1 *", "job": {"preset": "noop"}},
+        ("PATCH", "/schedules/:id"): {"enabled": False},
     }
     base = doc["servers"][0]["url"]
     ops = [(m.upper(), p) for p, item in doc["paths"].items() for m in item]

@@ -4,6 +4,7 @@ firing with the test clock (BB_TEST_CLOCK runs schedules 60x faster: a minute pe
 catch-up after downtime per policy, overlap skip, pause/resume, validation."""
 
 import datetime
+import json
 import os
 import time
 
@@ -204,3 +205,48 @@ def test_schedule_validation_names_the_field():
     assert_error(s.req("PATCH", f"/api/v1/schedules/{sc['scheduleId']}", {"cron": "x"}),
                  400, "invalid", "cron")
     assert_error(s.req("GET", "/api/v1/schedules/999"), 404, "not_found")
+
+
+def test_cli_submit_run_at_depends_on_and_schedule_verbs():
+    from test_cli import Cli
+    s = Server(presets_extra=SCHED_PRESETS)
+    cli = Cli(s)
+    env = {"BATCHBOX_TOKEN": s.token}
+    try:
+        p = cli.ok(cli.client("submit", "--preset", "ok", "--delay", "3600", env=env))
+        delayed = p.stdout.split("submitted job ", 1)[1].split()[0]
+        assert s.job(delayed)["state"] == "scheduled"
+        p = cli.ok(cli.client("submit", "--preset", "ok", "--depends-on", delayed,
+                              "--run-when", "always", env=env))
+        waiting = p.stdout.split("submitted job ", 1)[1].split()[0]
+        dto = s.job(waiting)
+        assert dto["state"] == "waiting" and dto["dependsOn"] == [delayed], dto
+        assert dto["runWhen"] == "always", dto
+        p = cli.ok(cli.client("jobs", "--state", "waiting", "--json", env=env))
+        assert [j["jobId"] for j in json.loads(p.stdout)["items"]] == [waiting], p.stdout
+        cli.ok(cli.client("submit", "--preset", "ok", "--run-at", "soon", env=env), 2)
+        cli.ok(cli.client("submit", "--preset", "ok", "--run-when", "always", env=env), 2)
+        cli.ok(cli.client("cancel", delayed, env=env))
+        assert s.wait_terminal(waiting)["state"] == "succeeded"    # runWhen always
+
+        p = cli.ok(cli.client("schedule", "add", "nightly", "--cron", "30 2 * * *",
+                              "--preset", "ok", "--timezone", "Europe/Madrid",
+                              "--catch-up", "one", env=env))
+        assert p.stdout.startswith("created schedule "), p.stdout
+        sid = p.stdout.split()[2]
+        p = cli.ok(cli.client("schedule", "list", env=env))
+        assert "nightly" in p.stdout and "Europe/Madrid" in p.stdout, p.stdout
+        cli.ok(cli.client("schedule", "pause", sid, env=env))
+        assert s.call("GET", f"/api/v1/schedules/{sid}")["enabled"] is False
+        p = cli.ok(cli.client("schedule", "list", env=env))
+        assert "(paused)" in p.stdout, p.stdout
+        cli.ok(cli.client("schedule", "resume", sid, env=env))
+        assert s.call("GET", f"/api/v1/schedules/{sid}")["nextRunAt"]
+        cli.ok(cli.client("schedule", "add", "bad", "--cron", "99 * * * *", "--preset", "ok",
+                          env=env), 2)
+        cli.ok(cli.client("schedule", "rm", sid, env=env))
+        cli.ok(cli.client("schedule", "rm", sid, env=env), 1)
+        p = cli.ok(cli.client("schedule", "list", env=env))
+        assert "no schedules" in p.stdout, p.stdout
+    finally:
+        cli.close()

@@ -11,7 +11,8 @@ import {
   useJobOptions, presetLabel, humanize, useFileNames,
 } from './options.js';
 import { LiveStream } from './live.js';
-import { dateTime, STATES } from './format.js';
+import { HoldNote } from './schedules.js';
+import { dateTime, ALL_STATES } from './format.js';
 import { SubmitForm } from './submit-form.js';
 
 const PAGE_SIZE = 20;
@@ -164,7 +165,7 @@ function JobList({ me, options }) {
       <${Field} id=${`${id}-state`} label="State">
         <select id=${`${id}-state`} value=${filters.state} onChange=${setFilter('state')}>
           <option value="">All states</option>
-          ${STATES.map((s) => html`<option value=${s}>${humanize(s)}</option>`)}
+          ${ALL_STATES.map((s) => html`<option value=${s}>${humanize(s)}</option>`)}
         </select>
       </${Field}>
       <${Field} id=${`${id}-preset`} label="Preset">
@@ -199,7 +200,7 @@ function JobList({ me, options }) {
             : html`<span title=${j.md || ''}>${nameOf(j.md)}</span>`}
             ${j.parentJobId ? html`<span class="parent">rerun of <a href=${`#/jobs/${j.parentJobId}`}>#${j.parentJobId}</a></span>` : null}</td>
           <td data-label="Preset">${presetLabel(options, j.preset)}</td>
-          <td data-label="State"><${Badge} state=${j.state} /></td>
+          <td data-label="State"><${Badge} state=${j.state} /> <${HoldNote} job=${j} /></td>
           <td data-label="Progress"><${Progress} value=${j.state === 'succeeded' ? 1 : j.progress} state=${j.state}
             label=${`Progress of job ${j.jobId}`} /></td>
           <td data-label="Created"><time datetime=${j.createdAt}>${dateTime(j.createdAt)}</time></td>

@@ -48,4 +48,7 @@ export function percent(p) {
 }
 
 export const STATES = ['queued', 'running', 'succeeded', 'failed', 'canceled'];
+// every state a job can be in, for filters: scheduled and waiting hold a job
+// before it is queued (docs/scheduling.md); a batch counts them as queued
+export const ALL_STATES = ['scheduled', 'waiting', ...STATES];
 export const TERMINAL = new Set(['succeeded', 'failed', 'canceled']);

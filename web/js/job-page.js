@@ -11,6 +11,7 @@ import {
 import {
   useJobOptions, presetLabel, humanize, useFileNames,
 } from './options.js';
+import { DependencyChain, HoldNote } from './schedules.js';
 import { LiveStream } from './live.js';
 import { LiveBadge } from './dashboard.js';
 import { ReviewLink, actionFits } from './review-page.js';
@@ -457,6 +458,7 @@ export function JobPage({ id, me }) {
     <div class="job-head">
       <h1 tabindex="-1">Job #${job.jobId} <span class="h1-sub">${nameOf(job.md)}</span></h1>
       <${Badge} state=${job.state} />
+      <${HoldNote} job=${job} />
       <${LiveBadge} status=${live} />
     </div>
     ${job.parentJobId ? html`<p class="parent-note" data-testid="parent">Rerun of job
@@ -484,6 +486,7 @@ export function JobPage({ id, me }) {
           <${Timeline} events=${events} /></section>
       </div>
       <div class="col">
+        <${DependencyChain} job=${job} />
         <${Artifacts} job=${job} />
         <${LogTail} jobId=${job.jobId} running=${!TERMINAL.has(job.state)} attempts=${job.attempts} />
       </div>
