@@ -323,7 +323,7 @@ def test_supported_actions_say_their_allowed_states():
     acts = {a["type"]: a for a in opts["supportedActions"]}
     assert [a["type"] for a in opts["supportedActions"]] == \
         ["cancel", "retry", "edit_metadata", "rerun_audio"], opts["supportedActions"]
-    want = {"cancel": ["queued", "running"],
+    want = {"cancel": ["queued", "running", "scheduled", "waiting"],
             "retry": ["failed", "canceled"],
             "edit_metadata": ["queued", "succeeded", "failed", "canceled"],
             "rerun_audio": ["succeeded"]}
