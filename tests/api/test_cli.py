@@ -458,7 +458,10 @@ def test_cli_every_verb_help_and_unknown_option_come_from_the_table():
         assert p.stderr == top and p.stdout == "", p.stderr
         subs = _verbs_listed(cli.ok(cli.run("user", "--help")).stdout, "user ")
         assert subs == ["add", "list", "passwd", "role", "disable", "enable"], subs
-        commands = [[v] for v in verbs if v != "user"] + [["user", s] for s in subs]
+        ssubs = _verbs_listed(cli.ok(cli.run("schedule", "--help")).stdout)
+        assert ssubs == ["add", "list", "pause", "resume", "rm"], ssubs
+        commands = [[v] for v in verbs if v not in ("user", "schedule")] + \
+            [["user", s] for s in subs] + [["schedule", s] for s in ssubs]
         for words in commands:
             p = cli.ok(cli.run(*words, "--help"))
             assert p.stdout.startswith(f"usage: batchbox {' '.join(words)}"), (words, p.stdout)
