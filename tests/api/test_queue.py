@@ -127,3 +127,31 @@ def test_queue_control_bad_inputs():
                  field="presets")
     assert_error(s.req("POST", "/api/v1/admin/queue/resume", {"preset": 3}), 400,
                  field="preset")
+
+
+def _cli(s, *args):
+    import os
+    import subprocess
+
+    import harness
+    env = {k: v for k, v in os.environ.items() if k not in ("BATCHBOX_SERVER",)}
+    env.update(BATCHBOX_TOKEN=s.token, HOME=s.base, XDG_CONFIG_HOME=s.base)
+    p = subprocess.run([harness.BIN, *args, "--server", f"http://127.0.0.1:{s.port}"],
+                       capture_output=True, text=True, env=env, timeout=harness.scaled(30))
+    assert p.returncode == 0, (args, p.returncode, p.stdout, p.stderr)
+    return p.stdout
+
+
+def test_cli_pause_bulk_resume():
+    s = _server()
+    out = _cli(s, "pause", "--preset", "noop")
+    assert "noop paused" in out and "paused: noop" in out, out
+    ids = [s.submit(preset="noop") for _ in range(3)]
+    out = _cli(s, "bulk", "cancel", "--preset", "noop", "--state", "queued", "--dry-run")
+    assert out.strip() == "3 jobs match (dry run: nothing changed)", out
+    out = _cli(s, "bulk", "cancel", "--preset", "noop", "--reason", "cli")
+    assert out.strip() == "cancel: 3 matched, 3 done, 0 skipped", out
+    assert all(s.job(j)["state"] == "canceled" for j in ids)
+    out = _cli(s, "resume", "--preset", "noop")
+    assert "noop resumed" in out and "paused:" not in out, out
+    assert s.call("GET", "/api/v1/admin/queue")["paused"] is False
