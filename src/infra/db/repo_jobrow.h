@@ -24,6 +24,9 @@
     "ifnull(batch_id, 0), sweep, batch_total, batch_queued, batch_running, "  \
     "batch_succeeded, batch_failed, batch_canceled, waiting_for, needs, resources"
 
+/* q with its LIKE wildcards escaped (ESCAPE '\\'), so it matches
+ * literally; caller frees; NULL when out of memory. */
+char *repo_like_literal(const char *q);
 /* Fills j (zeroed first; caller clears) from a row of JOB_COLS. */
 void repo_row_to_job(db_q *q, job *j);
 /* Loads job id on connection c (caller clears *out); BB_ENOTFOUND. */
