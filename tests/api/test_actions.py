@@ -322,17 +322,20 @@ def test_supported_actions_say_their_allowed_states():
     opts = s.call("GET", "/api/v1/config/job-options")
     acts = {a["type"]: a for a in opts["supportedActions"]}
     assert [a["type"] for a in opts["supportedActions"]] == \
-        ["cancel", "retry", "edit_metadata", "rerun_audio"], opts["supportedActions"]
+        ["cancel", "retry", "edit_metadata", "rerun_audio", "move-to-front"], \
+        opts["supportedActions"]
     want = {"cancel": ["queued", "running"],
             "retry": ["failed", "canceled"],
             "edit_metadata": ["queued", "succeeded", "failed", "canceled"],
-            "rerun_audio": ["succeeded"]}
+            "rerun_audio": ["succeeded"],
+            "move-to-front": ["queued"]}
     for t, states in want.items():
         assert acts[t]["allowedStates"] == states, acts[t]
     assert acts["cancel"]["requiresFields"] == ["reason"], acts["cancel"]
     assert acts["retry"]["requiresFields"] == [], acts["retry"]
-    assert acts["edit_metadata"]["requiresFields"] == ["preset", "notionDatabase"], \
-        acts["edit_metadata"]
+    assert acts["edit_metadata"]["requiresFields"] == ["preset", "notionDatabase", "priority",
+                                                       "params"], acts["edit_metadata"]
+    assert acts["move-to-front"]["requiresFields"] == [], acts["move-to-front"]
 
 
 def test_refused_action_names_the_action_and_the_state():

@@ -146,7 +146,8 @@ def test_job_options():
     assert {"auto", "none"} <= set(_ids(b["uploadOptions"])), b["uploadOptions"]
     assert {"auto", "dialogue", "monologue"} <= set(_ids(b["modes"])), b["modes"]
     acts = {a.get("type"): a for a in b["supportedActions"]}
-    assert set(acts) == {"rerun_audio", "cancel", "edit_metadata", "retry"}, list(acts)
+    assert set(acts) == {"rerun_audio", "cancel", "edit_metadata", "retry", "move-to-front"}, \
+        list(acts)
     for t, a in acts.items():
         for k in ("type", "label", "description", "requiresFields", "implemented"):
             assert k in a, f"action {t} lacks {k!r}: {a}"
