@@ -11,6 +11,8 @@ EXTRA = [
     {"id": "paced", "workflow": "command", "maxAttempts": 1,
      "rateLimit": {"jobs": 2, "perSec": 1},
      "argv": ["sh", "-c", "true"]},
+    {"id": "slowpace", "workflow": "command", "maxAttempts": 1,
+     "rateLimit": {"jobs": 1, "perSec": 2}, "argv": ["sh", "-c", "true"]},
 ]
 
 
@@ -110,11 +112,11 @@ def test_rate_limit_spaces_starts():
 
 def test_rate_limited_job_says_why():
     s = _server(workers=2)
-    s.call("POST", "/api/v1/admin/queue/pause", {"preset": "paced"})
-    ids = [s.submit(preset="paced") for _ in range(12)]
-    s.call("POST", "/api/v1/admin/queue/resume", {"preset": "paced"})
-    wait_until(lambda: any(s.job(j)["waitingFor"] == "rate limit: 2 per 1 s" for j in ids),
-               10, what="a job held by the rate limit")
+    s.call("POST", "/api/v1/admin/queue/pause", {"preset": "slowpace"})
+    ids = [s.submit(preset="slowpace") for _ in range(3)]
+    s.call("POST", "/api/v1/admin/queue/resume", {"preset": "slowpace"})
+    wait_until(lambda: s.job(ids[-1])["waitingFor"] == "rate limit: 1 per 2 s", 10,
+               what="the last job held by the rate limit")
     for j in ids:
         assert s.wait_terminal(j, timeout=30)["state"] == "succeeded"
 
