@@ -288,6 +288,33 @@ static const struct cli_verb verbs[] = {
      .synopsis = "retry ID", .summary = "queue a failed or canceled job again",
      .help = "Queues a failed or canceled job again as a new attempt.\n",
      .min_pos = 1, .max_pos = 1, .missing = MISSING_ID},
+    {.name = "pause", .run = cl_pause, .group = &client_group,
+     .synopsis = "pause [--preset P]", .summary = "pause a preset's queue, or every queue",
+     .help = "Stops jobs from starting (admins): those of preset P, or of every preset.\n"
+             "Running jobs finish; queued ones wait (waitingFor \"queue paused\").  The\n"
+             "pause is stored and survives a restart.  See docs/scheduling.md.\n",
+     .opts = "--preset P            only this preset's queue\n"},
+    {.name = "resume", .run = cl_resume, .group = &client_group,
+     .synopsis = "resume [--preset P]", .summary = "resume a paused queue",
+     .help = "Lets the jobs of preset P start again, or, without --preset, lifts the\n"
+             "global pause (admins).\n",
+     .opts = "--preset P            only this preset's queue\n"},
+    {.name = "bulk", .run = cl_bulk, .group = &client_group,
+     .synopsis = "bulk cancel|retry [filters] [--dry-run]",
+     .summary = "cancel or retry every job a filter matches",
+     .min_pos = 1, .max_pos = 1, .missing = {"missing the action (cancel or retry)", NULL},
+     .help = "Cancels or retries every job the filters match (your own; an admin's:\n"
+             "everyone's) and prints how many matched, were done and skipped.  Use\n"
+             "--dry-run first: it only counts.  See docs/scheduling.md.\n",
+     .opts = "--state S             only jobs in state S\n"
+             "--preset P            only jobs of preset P\n"
+             "--q TEXT              only jobs whose input name contains TEXT\n"
+             "--owner ID            only this user's jobs (admins)\n"
+             "--created-after T     created at or after T (ISO-8601 or a date)\n"
+             "--created-before T    created before T\n"
+             "--out-of-attempts     failed jobs with no attempts left\n"
+             "--reason TEXT         recorded with a cancellation\n"
+             "--dry-run             only count the matching jobs\n"},
     {.name = "rerun", .run = cl_rerun, .group = &client_group,
      .synopsis = "rerun ID [--voice-accent A] [--force-tts]",
      .summary = "redo the audio of a lesson job as a new job",

@@ -131,6 +131,14 @@ MATRIX = [
     _row("GET", "/admin/jobs", "/admin/jobs", None,                     401, 403, 403, 200),
     _row("GET", "/admin/stats", "/admin/stats", None,                   401, 403, 403, 200),
     _row("POST", "/admin/backup", "/admin/backup", None,                401, 403, 403, 201),
+    _row("GET", "/admin/queue", "/admin/queue", None,                   401, 403, 403, 200),
+    _row("POST", "/admin/queue/pause", "/admin/queue/pause", {"preset": "noop"},
+                                                                        401, 403, 403, 200),
+    _row("POST", "/admin/queue/resume", "/admin/queue/resume", {"preset": "noop"},
+                                                                        401, 403, 403, 200),
+    # bulk actions are owner-scoped (tests/api/test_bulk.py); a dry run changes nothing
+    _row("POST", "/jobs/bulk", "/jobs/bulk", {"action": "cancel", "dryRun": True},
+                                                                        401, 200, 200, 200),
     # templates are owner-scoped (tests/api/test_templates.py covers sharing and deletes)
     _row("GET", "/presets/:id/templates", "/presets/noop/templates", None,
                                                                         401, 200, 200, 200),

@@ -14,6 +14,7 @@ import { LiveStream } from './live.js';
 import { HoldNote } from './schedules.js';
 import { dateTime, ALL_STATES } from './format.js';
 import { SubmitForm } from './submit-form.js';
+import { BulkBar, QueueBanner, isDeadLetter } from './flow.js';
 
 const PAGE_SIZE = 20;
 
@@ -22,6 +23,7 @@ export function Dashboard({ me }) {
   useEffect(() => { document.title = 'Jobs · batchbox'; }, []);
   return html`<div class="dashboard">
     <h1 tabindex="-1" class="visually-hidden">Jobs</h1>
+    <${QueueBanner} me=${me} />
     <section class="card submit" aria-labelledby="submit-title">
       <h2 id="submit-title">Submit a lesson</h2>
       ${error ? html`<${ErrorBox} error=${error} title="The job options did not load" onRetry=${reload} />`
@@ -37,6 +39,7 @@ function matches(job, f) {
   if (f.state && job.state !== f.state) return false;
   if (f.preset && job.preset !== f.preset) return false;
   if (f.q && !(job.md || '').toLowerCase().includes(f.q.toLowerCase())) return false;
+  if (f.dead && !isDeadLetter(job)) return false;
   return true;
 }
 
@@ -82,9 +85,9 @@ export function LiveBadge({ status }) {
 function JobList({ me, options }) {
   const id = useId('jobs');
   const admin = me.role === 'admin';
-  const [filters, setFilters] = useState({ state: '', preset: '', q: '' });
+  const [filters, setFilters] = useState({ state: '', preset: '', q: '', dead: false });
   const q = useDebounced(filters.q, 250);
-  const f = { state: filters.state, preset: filters.preset, q };
+  const f = { state: filters.state, preset: filters.preset, q, dead: filters.dead };
   const [pages, setPages] = useState([null]); // cursor of each page visited
   const [data, setData] = useState({ items: [], nextCursor: null, loading: true, error: null });
   const [live, setLive] = useState('connecting');
@@ -99,14 +102,15 @@ function JobList({ me, options }) {
   const load = useCallback(async (signal) => {
     setData((d) => ({ ...d, loading: true, error: null }));
     try {
-      const r = await api('GET', `/jobs${qs({ ...f, limit: PAGE_SIZE, cursor: pages[pages.length - 1] })}`,
+      const query = { state: f.state, preset: f.preset, q: f.q, outOfAttempts: f.dead ? 1 : '' };
+      const r = await api('GET', `/jobs${qs({ ...query, limit: PAGE_SIZE, cursor: pages[pages.length - 1] })}`,
         undefined, { signal });
       setData({ items: r.items, nextCursor: r.nextCursor, loading: false, error: null });
     } catch (e) {
       if (e.name === 'AbortError') return;
       setData((d) => ({ ...d, loading: false, error: e }));
     }
-  }, [f.state, f.preset, f.q, pages]);
+  }, [f.state, f.preset, f.q, f.dead, pages]);
 
   useEffect(() => {
     const ac = new AbortController();
@@ -153,7 +157,7 @@ function JobList({ me, options }) {
     setFilters((o) => ({ ...o, [name]: val }));
     setPages([null]);
   };
-  const filtered = f.state || f.preset || f.q;
+  const filtered = f.state || f.preset || f.q || f.dead;
   const page = pages.length;
 
   return html`<section class="card jobs" aria-labelledby=${`${id}-title`}>
@@ -178,7 +182,12 @@ function JobList({ me, options }) {
         <input id=${`${id}-q`} type="search" value=${filters.q} placeholder="file name…"
           onInput=${(e) => { const val = e.currentTarget.value; setFilters((o) => ({ ...o, q: val })); setPages([null]); }} />
       </${Field}>
+      <label class="inline-check" title="Failed jobs with no attempts left">
+        <input type="checkbox" checked=${filters.dead} data-testid="dead-letters"
+          onChange=${(e) => { const val = e.currentTarget.checked; setFilters((o) => ({ ...o, dead: val })); setPages([null]); }} />
+        Dead letters</label>
     </div>
+    <${BulkBar} filters=${f} onDone=${() => setTick((t) => t + 1)} />
     ${data.error ? html`<${ErrorBox} error=${data.error} title="The job list did not load"
         onRetry=${() => setTick((t) => t + 1)} />` : null}
     ${data.loading && !data.items.length ? html`<${Loading} what="jobs" />` : null}

@@ -231,6 +231,11 @@ function ActionDialog({ action, job, options, onClose, onDone }) {
         if (val) payload.forceTts = true;
       } else if (k === 'preset') {
         if (val && val !== job.preset) payload.preset = val;
+      } else if (k === 'priority' || k === 'params') {
+        // a queued job's priority (a number) and params (a JSON object)
+        if (val !== '') {
+          try { payload[k] = JSON.parse(val); } catch (_) { payload[k] = val; }
+        }
       } else if (val !== '') {
         payload[k] = val;
       }
@@ -295,6 +300,14 @@ function ActionDialog({ action, job, options, onClose, onDone }) {
     if (name === 'forceTts') {
       return html`<${Field} id=${fid} label="Ignore the audio cache" inline error=${fields[name]}>
         <input type="checkbox" ...${common} checked=${v.forceTts} onChange=${set('forceTts')} /></${Field}>`;
+    }
+    if (name === 'priority' || name === 'params') {
+      const hint = name === 'params' ? 'queued jobs only; a JSON object, e.g. {"size": 512}'
+        : 'queued jobs only; -1000 to 1000';
+      return html`<${Field} id=${fid} label=${humanize(name)} error=${fields[name]} hint=${hint}>
+        <input type=${name === 'priority' ? 'number' : 'text'} ...${common}
+          aria-describedby=${describedBy(fid, fields[name], hint)}
+          value=${v[name]} onInput=${set(name)} /></${Field}>`;
     }
     return html`<${Field} id=${fid} label=${humanize(name)} error=${fields[name]}>
       <input type="text" ...${common} value=${v[name]} onInput=${set(name)} /></${Field}>`;

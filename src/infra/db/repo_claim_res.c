@@ -15,8 +15,11 @@
  *      submitted reserves what it needs: the candidates after it may only
  *      use the rest, so small jobs cannot starve it forever.
  *
- * Writer thread only (every function takes the operation's connection). */
+ * repo_claim_pick_res runs on the writer thread (it takes the operation's
+ * connection); repo_pool_usage (repo_flow.h) reads the same held units on
+ * a borrowed read connection for the statistics. */
 #include "infra/db/repo_claim_res.h"
+#include "infra/db/repo_flow.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -263,5 +266,17 @@ int repo_claim_pick_res(db_conn *conn, const struct claim_req *r, db_outbox *out
         *held = NULL;
         *id = 0;
     }
+    return rc;
+}
+
+int repo_pool_usage(db *d, const bb_pool *pools, size_t npools, int64_t *used)
+{
+    struct res_state s = {.n = npools < BB_MAX_POOLS ? npools : BB_MAX_POOLS, .pools = pools};
+    db_q q;
+    db_prepare_read(&q, d, SQL_HELD);
+    int rc = db_each(&q, add_held, &s);
+    db_release(&q);
+    for (size_t i = 0; i < npools; i++)
+        used[i] = i < s.n ? s.used[i] : 0;
     return rc;
 }

@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cJSON.h"
 #include "domain/event.h"
 #include "infra/db/repo_jobrow.h"
 #include "util/bb_assert.h"
@@ -230,22 +229,6 @@ static void state_list(const struct job_filter *f, job_state_set set, char *out,
     }
 }
 
-/* Escapes LIKE wildcards so q matches literally (caller frees). */
-static char *like_literal(const char *q)
-{
-    char *out = malloc(strlen(q) * 2 + 1);
-    if (!out)
-        return NULL;
-    char *w = out;
-    for (const char *p = q; *p; p++) {
-        if (*p == '%' || *p == '_' || *p == '\\')
-            *w++ = '\\';
-        *w++ = *p;
-    }
-    *w = '\0';
-    return out;
-}
-
 static int bind_bulk(db_q *q, const struct job_filter *f, const char *states, const char *like)
 {
     db_bind_text(q, ":states", states);
@@ -265,7 +248,7 @@ int repo_job_ids(db *d, const struct job_filter *f, job_state_set states, int64_
     char st[160];
     state_list(f, states, st, sizeof st);
     char *like = NULL;
-    if (f->q && !(like = like_literal(f->q)))
+    if (f->q && !(like = repo_like_literal(f->q)))
         return BB_EINTERNAL;
     struct id_list l = {0};
     db_q q;
@@ -290,7 +273,7 @@ int repo_job_count(db *d, const struct job_filter *f, job_state_set states, int6
     char st[160];
     state_list(f, states, st, sizeof st);
     char *like = NULL;
-    if (f->q && !(like = like_literal(f->q)))
+    if (f->q && !(like = repo_like_literal(f->q)))
         return BB_EINTERNAL;
     db_q q;
     db_prepare_read(&q, d, SQL_BULK_COUNT);
@@ -516,45 +499,5 @@ int repo_job_move_to_front(db *d, int64_t id, int64_t owner_scope, int *priority
     struct edit_arg a = {.id = id, .owner_scope = owner_scope, .front = true};
     int rc = db_write(d, op_edit_queued, &a);
     *priority = a.priority;
-    return rc;
-}
-
-/* ---- resource pools ------------------------------------------------------------ */
-
-static const char SQL_HELD_READ[] =
-    "SELECT resources FROM jobs INDEXED BY jobs_state WHERE state = 'running' "
-    "AND resources IS NOT NULL";
-
-struct usage_arg {
-    const bb_pool *pools;
-    size_t n;
-    int64_t *used;
-};
-
-static int add_usage(void *ud, db_q *q)
-{
-    struct usage_arg *u = ud;
-    const char *text = db_col_text(q, 0);
-    cJSON *o = text ? cJSON_Parse(text) : NULL;
-    for (size_t i = 0; o && i < u->n; i++) {
-        const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, u->pools[i].name);
-        if (cJSON_IsArray(v))
-            u->used[i] += cJSON_GetArraySize(v);
-        else if (cJSON_IsNumber(v) && v->valuedouble > 0)
-            u->used[i] += (int64_t)v->valuedouble;
-    }
-    cJSON_Delete(o);
-    return BB_OK;
-}
-
-int repo_pool_usage(db *d, const bb_pool *pools, size_t npools, int64_t *used)
-{
-    for (size_t i = 0; i < npools; i++)
-        used[i] = 0;
-    struct usage_arg u = {.pools = pools, .n = npools, .used = used};
-    db_q q;
-    db_prepare_read(&q, d, SQL_HELD_READ);
-    int rc = db_each(&q, add_usage, &u);
-    db_release(&q);
     return rc;
 }

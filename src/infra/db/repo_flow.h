@@ -72,7 +72,8 @@ int repo_job_move_to_front(db *d, int64_t id, int64_t owner_scope, int *priority
 
 /* ---- resource pools ------------------------------------------------------------ */
 
-/* The units of each pool running jobs hold now: used[i] for pools[i]. */
+/* The units of each pool running jobs hold now: used[i] for pools[i]
+ * (in repo_claim_res.c, which reads held units for the claim too). */
 int repo_pool_usage(db *d, const bb_pool *pools, size_t npools, int64_t *used);
 
 #endif

@@ -496,8 +496,7 @@ static const char SQL_LIST_BATCH[] =
     "AND (:q IS NULL OR md LIKE '%' || :q || '%' ESCAPE '\\' OR " Q_FILENAME ") "
     LIST_MORE "ORDER BY id DESC LIMIT :limit";
 
-/* Escapes LIKE wildcards so q matches literally (caller frees). */
-static char *like_literal(const char *q)
+char *repo_like_literal(const char *q)
 {
     char *out = malloc(strlen(q) * 2 + 1);
     if (!out)
@@ -517,7 +516,7 @@ int repo_job_list(db *d, const struct job_filter *f, job **out, size_t *n)
     *out = NULL;
     *n = 0;
     char *q = NULL;
-    if (f->q && !(q = like_literal(f->q)))
+    if (f->q && !(q = repo_like_literal(f->q)))
         return BB_EINTERNAL;
     db_q st;
     if (f->batch_id) {

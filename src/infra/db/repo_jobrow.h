@@ -26,6 +26,9 @@
     "ifnull(schedule_id, 0), (SELECT group_concat(dep_id, ',') FROM (SELECT dep_id "      \
     "FROM job_deps WHERE job_deps.job_id = jobs.id ORDER BY dep_id)), run_when, needs, resources"
 
+/* q with its LIKE wildcards escaped (ESCAPE '\\'), so it matches
+ * literally; caller frees; NULL when out of memory. */
+char *repo_like_literal(const char *q);
 /* Fills j (zeroed first; caller clears) from a row of JOB_COLS. */
 void repo_row_to_job(db_q *q, job *j);
 /* Loads job id on connection c (caller clears *out); BB_ENOTFOUND. */

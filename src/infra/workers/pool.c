@@ -54,8 +54,9 @@
  *   (repo_claim_res.c); presets with needs, rate limits or job needs are
  *   never batch-claimed.  Once a second the maintenance thread writes
  *   waitingFor ("queue paused", "rate limit: 10 per 60 s") on queued jobs
- *   of held presets and clears it from the others, at most 500 jobs per
- *   writer operation.
+ *   of held presets (every one for a pause; the oldest 50 for a rate limit,
+ *   which holds and releases with each window) and clears it from the
+ *   others when a hold ends, at most 500 jobs per writer operation.
  * - Every thread uses the shared db (writer queue + reader pool); none
  *   holds its own SQLite connection.
  */
@@ -83,6 +84,7 @@
 #define HOLDS_EVERY_US 1000000
 #define HOLDS_BATCH 500
 #define HOLDS_MAX_OPS 20         /* per preset and tick: 10,000 jobs a second */
+#define RATE_MARKS 50            /* queued jobs a rate limit's waitingFor is written on */
 
 /* A preset's rate limit: the start times of its last `cap` claims. */
 struct rate {
@@ -407,17 +409,17 @@ static void housekeeping(pool *p, const int64_t *ids, size_t nids, int64_t last[
     }
 }
 
-/* Writes text as waitingFor on the queued jobs of preset (NULL = all), a
- * bounded number of batches. */
-static void mark_held(pool *p, const char *preset, const char *text)
+/* Writes text as waitingFor on the queued jobs of preset (NULL = all),
+ * oldest first: up to ops batches of `batch` jobs. */
+static void mark_held(pool *p, const char *preset, const char *text, int ops, int batch)
 {
-    for (int op = 0; op < HOLDS_MAX_OPS; op++) {
+    for (int op = 0; op < ops; op++) {
         int n = 0;
-        if (repo_wait_mark(p->db, preset, text, HOLDS_BATCH, &n) != BB_OK) {
+        if (repo_wait_mark(p->db, preset, text, batch, &n) != BB_OK) {
             bb_warn("could not mark held jobs' waitingFor");
             return;
         }
-        if (n < HOLDS_BATCH)
+        if (n < batch)
             return;
     }
 }
@@ -453,15 +455,20 @@ static void flow_holds(pool *p)
     }
     pthread_mutex_unlock(&p->mu);
     if (all) {
-        mark_held(p, NULL, WAIT_PAUSED);
+        mark_held(p, NULL, WAIT_PAUSED, HOLDS_MAX_OPS, HOLDS_BATCH);
         free(p->held_marked);
         p->held_marked = strdup(",*,");
         return;
     }
-    for (size_t i = 0; i < nmarks; i++)
-        mark_held(p, marks[i].id, marks[i].text);
+    /* a pause marks every queued job of the preset; a rate limit, which
+     * comes and goes with each window, only the next RATE_MARKS of them */
+    for (size_t i = 0; i < nmarks; i++) {
+        bool paused = strcmp(marks[i].text, WAIT_PAUSED) == 0;
+        mark_held(p, marks[i].id, marks[i].text, paused ? HOLDS_MAX_OPS : 1,
+                  paused ? HOLDS_BATCH : RATE_MARKS);
+    }
     /* clear only when a hold ended since the last pass (or after start) */
-    bool changed = !p->held_marked || !held || strcmp(p->held_marked, held) != 0;
+    bool changed = !p->held_marked || strcmp(p->held_marked, held ? held : ",") != 0;
     if (changed) {
         for (int op = 0; op < HOLDS_MAX_OPS; op++) {
             int n = 0;
