@@ -256,6 +256,16 @@ static const struct cli_verb verbs[] = {
              "(the original stays as it was) and prints the new job's id.\n",
      .opts = "--voice-accent A      use this accent this time\n"
              "--force-tts           do not reuse cached audio\n"},
+    {.name = "gc", .run = cl_gc, .group = &client_group,
+     .synopsis = "gc [--dry-run]", .summary = "delete finished jobs past their retention now",
+     .help = "Runs retention at once (admin): finished jobs older than their preset's\n"
+             "retention (else retention.days) are deleted with their events, logs and\n"
+             "artifacts.  Prints how many jobs and bytes.\n",
+     .opts = "--dry-run             only count what would be deleted\n"},
+    {.name = "reload", .run = cl_reload, .group = &client_group,
+     .synopsis = "reload", .summary = "make the server read its configuration file again",
+     .help = "Asks the server to reload its configuration (admin; like SIGHUP).  A bad\n"
+             "file is refused and the server keeps running with the old one (exit 2).\n"},
     {.name = "login", .run = cl_login, .group = &client_group,
      .synopsis = "login [--email E] [--password-stdin]",
      .opts = "--email E             the account's e-mail address\n"

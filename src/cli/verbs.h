@@ -35,6 +35,9 @@ int cl_watch(const struct cli_call *call);
 int cl_cancel_job(const struct cli_call *call);
 int cl_retry(const struct cli_call *call);
 int cl_rerun(const struct cli_call *call);
+/* client_admin.c */
+int cl_gc(const struct cli_call *call);
+int cl_reload(const struct cli_call *call);
 int cl_login(const struct cli_call *call);
 int cl_logout(const struct cli_call *call);
 int cl_whoami(const struct cli_call *call);
