@@ -13,6 +13,7 @@ import {
 } from './options.js';
 import { LiveStream } from './live.js';
 import { LiveBadge } from './dashboard.js';
+import { Deliveries } from './deliveries.js';
 import {
   bytes, dateTime, timeOnly, duration, jobDuration, TERMINAL,
 } from './format.js';
@@ -483,6 +484,7 @@ export function JobPage({ id, me }) {
       <div class="col">
         <${Artifacts} job=${job} />
         <${LogTail} jobId=${job.jobId} running=${!TERMINAL.has(job.state)} attempts=${job.attempts} />
+        <${Deliveries} jobId=${job.jobId} running=${!TERMINAL.has(job.state)} />
       </div>
     </div>
   </div>`;
