@@ -49,7 +49,6 @@ static int apply_log_options(const struct cli_call *a)
     return 0;
 }
 
-
 /* SIGHUP: reload the configuration file; the outcome goes to the log. */
 static void reload_on_signal(bb_app *app)
 {
@@ -140,7 +139,7 @@ int cli_serve(const struct cli_call *a)
     /* SIGHUP reloads the configuration (docs/integrations.md); a bad file
      * is logged and the running configuration stays */
     int sig = 0;
-    for (int n = 0; sigwait(&set, &sig) == 0 && sig == SIGHUP; n++)
+    while (sigwait(&set, &sig) == 0 && sig == SIGHUP)
         reload_on_signal(&app);
     bb_info("stopping", "signal", sig == SIGINT ? "SIGINT" : "SIGTERM");
     atomic_store(&app.stopping, true);

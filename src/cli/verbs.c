@@ -329,6 +329,16 @@ static const struct cli_verb verbs[] = {
      .summary = "recurring schedules: add, list, pause, resume, rm",
      .help = "Manages recurring schedules on the server (docs/scheduling.md):\n",
      .notes = "\nbatchbox schedule <command> --help shows a command's options.\n"},
+    {.name = "gc", .run = cl_gc, .group = &client_group,
+     .synopsis = "gc [--dry-run]", .summary = "delete finished jobs past their retention now",
+     .help = "Runs retention at once (admin): finished jobs older than their preset's\n"
+             "retention (else retention.days) are deleted with their events, logs and\n"
+             "artifacts.  Prints how many jobs and bytes.\n",
+     .opts = "--dry-run             only count what would be deleted\n"},
+    {.name = "reload", .run = cl_reload, .group = &client_group,
+     .synopsis = "reload", .summary = "make the server read its configuration file again",
+     .help = "Asks the server to reload its configuration (admin; like SIGHUP).  A bad\n"
+             "file is refused and the server keeps running with the old one (exit 2).\n"},
     {.name = "login", .run = cl_login, .group = &client_group,
      .synopsis = "login [--email E] [--password-stdin]",
      .opts = "--email E             the account's e-mail address\n"

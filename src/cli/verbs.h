@@ -38,6 +38,9 @@ int cl_pause(const struct cli_call *call);
 int cl_resume(const struct cli_call *call);
 int cl_bulk(const struct cli_call *call);
 int cl_rerun(const struct cli_call *call);
+/* client_admin.c */
+int cl_gc(const struct cli_call *call);
+int cl_reload(const struct cli_call *call);
 int cl_login(const struct cli_call *call);
 int cl_logout(const struct cli_call *call);
 int cl_whoami(const struct cli_call *call);

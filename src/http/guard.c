@@ -68,10 +68,17 @@ bool http_cors_or_reply(http_req *r)
     return false;
 }
 
-bool http_rate_limit_or_reply(http_req *r)
+bool http_rate_limit_or_reply(http_req *r, bool before_auth)
 {
     const bb_config *cfg = r->app->cfg;
     if (cfg->http.rate_per_sec <= 0 || !r->app->ratelimit || strcmp(r->path, "/health") == 0)
+        return true;
+    /* requests without credentials count by address before authentication
+     * (so 401s count too); the others by user or key after it */
+    char cookie[160];
+    bool creds = http_header(r, "Authorization") ||
+                 http_cookie(r, "bb_access", cookie, sizeof cookie);
+    if (before_auth == creds)
         return true;
     char key[96];
     if (r->api_key_id)

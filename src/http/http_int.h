@@ -40,8 +40,10 @@ bool http_authenticate_or_reply(http_req *r, const struct http_route *route);
  * answer) and answers a preflight OPTIONS itself (204 allowed, 403 not);
  * false after replying. */
 bool http_cors_or_reply(http_req *r);
-/* The caller's request rate limit: false after answering 429. */
-bool http_rate_limit_or_reply(http_req *r);
+/* The caller's request rate limit: false after answering 429.  The router
+ * calls it before authentication (acts on requests without credentials:
+ * by address) and after (the others: by user or API key). */
+bool http_rate_limit_or_reply(http_req *r, bool before_auth);
 
 /* router.c */
 /* Decodes the path, finds the route, authenticates, reads the body the

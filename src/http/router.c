@@ -213,9 +213,9 @@ static void route_request(http_req *r)
         http_reply_error(r, BB_EINTERNAL, "path parameters do not fit");
         return;
     }
-    if (!rt->fallback && !http_authenticate_or_reply(r, rt))
-        return;
-    if (!http_rate_limit_or_reply(r))
+    if (!http_rate_limit_or_reply(r, true) ||
+        (!rt->fallback && !http_authenticate_or_reply(r, rt)) ||
+        !http_rate_limit_or_reply(r, false))
         return;
     if (!read_body_or_reply(r, rt))
         return;

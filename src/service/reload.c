@@ -202,8 +202,8 @@ static int reload_locked(bb_app *app, struct reload *st, cJSON **report, bb_errc
     cJSON *restart = doc ? cJSON_AddArrayToObject(doc, "needsRestart") : NULL;
     cJSON *added = doc ? cJSON_AddArrayToObject(doc, "presetsAdded") : NULL;
     cJSON *removed = doc ? cJSON_AddArrayToObject(doc, "presetsRemoved") : NULL;
-    bool ok = !oom && removed && keep_restart_only(old, c, restart) && presets_missing(c, old, added) &&
-              presets_missing(old, c, removed);
+    bool ok = !oom && removed && keep_restart_only(old, c, restart) &&
+              presets_missing(c, old, added) && presets_missing(old, c, removed);
     if (ok && st->nretired == st->cap) {
         size_t cap = st->cap ? st->cap * 2 : 8;
         bb_config **v = realloc(st->retired, cap * sizeof *v);

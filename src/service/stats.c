@@ -53,6 +53,14 @@ static void worker_counts(bb_app *app, int *busy, int *total)
         pool_stats(app->pool, busy, total);
 }
 
+/* Event-bus subscribers that are live-event streams: the webhook reader's
+ * own in-process subscription (service/webhooks.c) is not one. */
+static size_t stream_subscribers(bb_app *app)
+{
+    size_t n = bus_subscribers(app->bus), own = app->webhooks ? 1 : 0;
+    return n > own ? n - own : 0;
+}
+
 int svc_admin_stats(bb_app *app, struct admin_stats *out, bb_errctx *e)
 {
     memset(out, 0, sizeof *out);
@@ -65,7 +73,7 @@ int svc_admin_stats(bb_app *app, struct admin_stats *out, bb_errctx *e)
         return bb_fail(e, BB_EIO, "database error");
     out->hour_start_ms = (now / 3600000 - 23) * 3600000;
     worker_counts(app, &out->workers_busy, &out->workers_total);
-    out->event_subscribers = bus_subscribers(app->bus);
+    out->event_subscribers = stream_subscribers(app);
     out->event_bus_drops = bus_drops(app->bus);
     out->uptime_sec = (now - app->started_ms) / 1000;
     return svc_pool_usage(app, out->pools, &out->npools, e);
@@ -77,7 +85,7 @@ int svc_ops_gauges(bb_app *app, struct ops_gauges *out, bb_errctx *e)
     if (repo_job_counts(app->db, out->jobs_by_state) != 0)
         return bb_fail(e, BB_EIO, "could not collect the metrics");
     worker_counts(app, &out->workers_busy, &out->workers_total);
-    out->event_subscribers = bus_subscribers(app->bus);
+    out->event_subscribers = stream_subscribers(app);
     out->event_bus_drops = bus_drops(app->bus);
     out->events_published = bus_published(app->bus);
     struct db_stats ds;

@@ -60,6 +60,7 @@ struct webhooks {
     struct item *q;             /* guarded by mu: the queue, unordered */
     size_t n, cap;
     atomic_uint_fast64_t delivered, failed, dropped, retries, missed;
+    atomic_int cancel;          /* set by stop: aborts a delivery in flight */
 };
 
 static void item_free(struct item *it)
@@ -249,7 +250,8 @@ static void *reader_main(void *arg)
 
 /* POSTs it once: 0 on a 2xx answer, else -1 with the status (0 = none)
  * and a reason. */
-static int post(const bb_config *cfg, const struct item *it, int *status, char *err, size_t cap)
+static int post(struct webhooks *w, const bb_config *cfg, const struct item *it, int *status,
+                char *err, size_t cap)
 {
     char sig[100] = "", ev[80], dlv[64];
     snprintf(ev, sizeof ev, "X-Batchbox-Event: %s", it->event);
@@ -266,7 +268,8 @@ static int post(const bb_config *cfg, const struct item *it, int *status, char *
     struct http_request req = {.method = "POST", .url = it->url, .headers = headers,
                                .body = it->body, .body_len = strlen(it->body),
                                .connect_timeout_ms = timeout < 5000 ? timeout : 5000,
-                               .timeout_ms = timeout, .max_body = 65536};
+                               .timeout_ms = timeout, .max_body = 65536,
+                               .cancel = &w->cancel};
     struct http_response resp;
     char why[200] = "";
     enum http_result r = http_client_perform(&req, &resp, why, sizeof why);
@@ -325,7 +328,7 @@ static void *sender_main(void *arg)
         int status = 0;
         char err[300] = "";
         it.attempts++;
-        bool ok = post(cfg, &it, &status, err, sizeof err) == 0;
+        bool ok = post(w, cfg, &it, &status, err, sizeof err) == 0;
         bool again = !ok && it.attempts < cfg->webhooks.max_attempts;
         (void)repo_delivery_update(app->db, it.delivery_id,
                                    ok ? "delivered" : again ? "pending" : "failed", it.attempts,
@@ -386,6 +389,7 @@ void svc_webhooks_stop(bb_app *app)
         return;
     pthread_mutex_lock(&w->mu);
     w->stop = true;
+    atomic_store(&w->cancel, 1);
     pthread_cond_broadcast(&w->cv);
     pthread_mutex_unlock(&w->mu);
     if (w->reader_started)

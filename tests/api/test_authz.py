@@ -149,6 +149,16 @@ MATRIX = [
     # admin only (or the metrics token: tests/api/test_ops.py); the OpenAPI document is public
     _row("GET", "/metrics", "/metrics", None,                           401, 403, 403, 200),
     _row("GET", "/openapi.json", "/openapi.json", None,                 200, 200, 200, 200),
+    # integrations (docs/integrations.md): keys are the caller's own, deliveries the job's
+    _row("GET", "/user/api-keys", "/user/api-keys", None,               401, 200, 200, 200),
+    _row("POST", "/user/api-keys", "/user/api-keys", {"name": "k-{ACTOR}", "scope": "read"},
+                                                                        401, 201, 201, 201),
+    _row("DELETE", "/user/api-keys/:id", "/user/api-keys/key_999999", None,
+                                                                        401, 404, 404, 404),
+    _row("GET", "/jobs/:id/deliveries", "/jobs/{AJOB}/deliveries", None, 401, 200, 404, 200),
+    _row("GET", "/jobs/:id/deliveries", "/jobs/{BJOB}/deliveries", None, 401, 404, 200, 200),
+    _row("POST", "/admin/config/reload", "/admin/config/reload", None,  401, 403, 403, 200),
+    _row("POST", "/admin/gc", "/admin/gc", {"dryRun": True},            401, 403, 403, 200),
 ]
 
 PUBLIC = {("GET", "/health"), ("POST", "/auth/register"), ("POST", "/auth/login"),

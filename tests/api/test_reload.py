@@ -6,7 +6,9 @@ removed preset end canceled saying so, a running one is left to finish.
 """
 
 import json
+import os
 import signal
+import subprocess
 
 import harness
 from harness import Server, assert_error
@@ -97,3 +99,14 @@ def test_sighup_reloads_and_a_bad_file_is_logged():
     harness.wait_until(lambda: "configuration not reloaded" in s.stderr_text(),
                        harness.scaled(10), what="the refusal in the log")
     assert s.alive() and "viahup" in presets(s)
+    # `batchbox reload` says why the file is refused (exit 2, like any HTTP 400)
+    out = subprocess.run([harness.BIN, "reload", "--server", s.url("")],
+                         env=dict(os.environ, BATCHBOX_TOKEN=s.token), capture_output=True,
+                         text=True, timeout=harness.scaled(30))
+    assert out.returncode == 2 and "config" in out.stderr, (out.stdout, out.stderr)
+    write(s, s.config)
+    out = subprocess.run([harness.BIN, "reload", "--server", s.url("")],
+                         env=dict(os.environ, BATCHBOX_TOKEN=s.token), capture_output=True,
+                         text=True, timeout=harness.scaled(30))
+    assert out.returncode == 0 and "presets removed: viahup" in out.stdout, (out.stdout,
+                                                                              out.stderr)

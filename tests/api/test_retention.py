@@ -7,6 +7,7 @@ makes jobs due a second after they end, so the test needs no clock knob.
 """
 
 import os
+import subprocess
 
 import harness
 from harness import Server, assert_error
@@ -74,6 +75,16 @@ def test_gc_is_admin_only_and_validates():
                  field="dryRun")
     assert_error(s.req("POST", "/api/v1/admin/gc", {"now": 1}), 400, "invalid", field="now")
     assert s.call("POST", "/api/v1/admin/gc")["dryRun"] is False
+    # the CLI: `batchbox gc --dry-run` with the admin's token
+    env = dict(os.environ, BATCHBOX_TOKEN=s.token)
+    out = subprocess.run([harness.BIN, "gc", "--dry-run", "--server", s.url("")], env=env,
+                         capture_output=True, text=True, timeout=harness.scaled(30))
+    assert out.returncode == 0 and "would delete 0 job(s)" in out.stdout, (out.stdout,
+                                                                           out.stderr)
+    env = dict(os.environ, BATCHBOX_TOKEN=user)
+    out = subprocess.run([harness.BIN, "gc", "--server", s.url("")], env=env,
+                         capture_output=True, text=True, timeout=harness.scaled(30))
+    assert out.returncode == 1, (out.stdout, out.stderr)
 
 
 def test_global_retention_and_the_collector_thread():

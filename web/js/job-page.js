@@ -15,6 +15,7 @@ import { DependencyChain, HoldNote } from './schedules.js';
 import { LiveStream } from './live.js';
 import { LiveBadge } from './dashboard.js';
 import { ReviewLink, actionFits } from './review-page.js';
+import { Deliveries } from './deliveries.js';
 import {
   bytes, dateTime, timeOnly, duration, jobDuration, TERMINAL,
 } from './format.js';
@@ -502,6 +503,7 @@ export function JobPage({ id, me }) {
         <${DependencyChain} job=${job} />
         <${Artifacts} job=${job} />
         <${LogTail} jobId=${job.jobId} running=${!TERMINAL.has(job.state)} attempts=${job.attempts} />
+        <${Deliveries} jobId=${job.jobId} running=${!TERMINAL.has(job.state)} />
       </div>
     </div>
   </div>`;

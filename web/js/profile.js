@@ -3,6 +3,7 @@ import { html, useEffect, useState } from './lib.js';
 import { api, ApiError } from './api.js';
 import { Field, describedBy, ErrorBox, useId, useNotice } from './components.js';
 import { dateTime } from './format.js';
+import { ApiKeysCard } from './apikeys.js';
 
 export function ProfilePage({ me, setMe }) {
   const id = useId('profile');
@@ -98,5 +99,6 @@ export function ProfilePage({ me, setMe }) {
         <button type="submit" class="btn btn-primary" disabled=${pwBusy}>${pwBusy ? 'Saving…' : 'Change password'}</button>
       </form>
     </section>
+    <${ApiKeysCard} me=${me} />
   </div>`;
 }

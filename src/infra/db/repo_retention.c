@@ -97,8 +97,11 @@ void retention_objects_free(struct retention_object *v, size_t n)
     free(v);
 }
 
-int repo_retention_objects(db *d, const int64_t *ids, size_t n, struct retention_object **out,
-                           size_t *nout)
+/* Collects every row of sql, whose :ids is the JSON array of ids, into
+ * *out (records of size bytes filled by fill).  BB_OK or an error. */
+static int collect_for_ids(db *d, const char *sql, const int64_t *ids, size_t n, size_t size,
+                           void (*fill)(db_q *q, void *rec), void (*clear)(void *rec),
+                           void **out, size_t *nout)
 {
     *out = NULL;
     *nout = 0;
@@ -106,12 +109,20 @@ int repo_retention_objects(db *d, const int64_t *ids, size_t n, struct retention
     if (!js)
         return BB_EINTERNAL;
     db_q q;
-    db_prepare_read(&q, d, SQL_OBJECTS);
+    db_prepare_read(&q, d, sql);
     db_bind_text(&q, ":ids", js);
-    void *items;
-    int rc = db_collect(&q, sizeof **out, 0, fill_object, clear_object, &items, nout);
+    int rc = db_collect(&q, size, 0, fill, clear, out, nout);
     db_release(&q);
     free(js);
+    return rc;
+}
+
+int repo_retention_objects(db *d, const int64_t *ids, size_t n, struct retention_object **out,
+                           size_t *nout)
+{
+    void *items;
+    int rc = collect_for_ids(d, SQL_OBJECTS, ids, n, sizeof **out, fill_object, clear_object,
+                             &items, nout);
     *out = items;
     return rc;
 }
@@ -123,18 +134,9 @@ static void fill_id(db_q *q, void *rec) { *(int64_t *)rec = db_col_i64(q, 0); }
 
 int repo_retention_children(db *d, const int64_t *ids, size_t n, int64_t **out, size_t *nout)
 {
-    *out = NULL;
-    *nout = 0;
-    char *js = ids_json(ids, n);
-    if (!js)
-        return BB_EINTERNAL;
-    db_q q;
-    db_prepare_read(&q, d, SQL_CHILDREN);
-    db_bind_text(&q, ":ids", js);
     void *items;
-    int rc = db_collect(&q, sizeof **out, 0, fill_id, clear_nothing, &items, nout);
-    db_release(&q);
-    free(js);
+    int rc = collect_for_ids(d, SQL_CHILDREN, ids, n, sizeof **out, fill_id, clear_nothing,
+                             &items, nout);
     *out = items;
     return rc;
 }
