@@ -157,3 +157,29 @@ def test_every_request_has_its_access_line_even_right_before_a_stop():
     pos = max(i for i, line in enumerate(text) if last[-1] in line)
     later = [json.loads(x).get("msg") for x in text[pos + 1:] if x.startswith("{")]
     assert later, "the server logged nothing after the last request line"
+
+
+def test_submit_sees_an_upload_that_fills_the_quota_at_once():
+    """Submits reuse a recent figure of the storage a user uses (it walks all their jobs),
+    but an upload's commit makes the next submit read it afresh: a quota filled by an
+    upload refuses the very next job."""
+    quota = 100000
+    s = Server(start=False)
+    cfg = s.default_config()
+    cfg["limits"]["userQuotaBytes"] = quota
+    with open(s.config_path, "w") as f:
+        json.dump(cfg, f)
+    s.start()
+    for _ in range(3):                       # far below the quota: the figure is reused
+        s.submit(preset="noop")
+    data = b"q" * (quota - 1) + b"\n"
+    r = s.req("POST", "/api/v1/uploads?filename=fill.md", data,
+              headers={"Content-Type": "application/octet-stream"}, timeout=60)
+    assert r.status == 201, r.describe()
+    file_id = r.body["fileId"]
+    r = s.req("POST", "/api/v1/jobs", {"preset": "noop"})
+    assert_error(r, 413, "too_large")
+    assert "quota" in r.body["message"], r.describe()
+    # deleting the upload gives the room back at once too
+    s.call("DELETE", f"/api/v1/files/{file_id}", expect=204)
+    s.submit(preset="noop")
