@@ -327,9 +327,7 @@ int svc_job_quota_check(bb_app *app, const struct principal *who, bb_errctx *e)
     /* Artifacts and logs count in the quota (docs/operations.md): a user
      * who has used it all up cannot start more work. */
     int64_t used = 0;
-    if (who && who->user_id &&
-        repo_file_usage_recent(app->db, who->user_id, app->cfg->limits.user_quota_bytes,
-                               &used) == BB_OK &&
+    if (who && who->user_id && repo_file_usage(app->db, who->user_id, &used) == BB_OK &&
         used >= app->cfg->limits.user_quota_bytes)
         return bb_fail(e, BB_ETOOLARGE,
                        "your storage quota of %lld bytes is used up (uploads, job artifacts "

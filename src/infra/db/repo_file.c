@@ -2,7 +2,6 @@
  * the db writer thread; reads borrow a read connection. */
 #include "infra/db/repo_file.h"
 
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -85,62 +84,10 @@ static int op_insert(db_conn *c, void *arg, db_outbox *out)
     return BB_OK;
 }
 
-/* ---- recent usage figures (repo_file_usage_recent) -------------------------
- * A direct-mapped table of the last usage read per owner, guarded by
- * usage_mu.  An upload forgets its owner's entry after its commit, so the
- * figure never misses an upload; job logs and artifacts may be up to
- * USAGE_FRESH_MS late, which is why an entry is reused only below half
- * the limit. */
-#define USAGE_SLOTS 64
-#define USAGE_FRESH_MS 1000
-
-struct usage_entry {
-    int64_t owner, bytes, at_ms;   /* at_ms 0 = empty */
-};
-
-static pthread_mutex_t usage_mu = PTHREAD_MUTEX_INITIALIZER;
-static struct usage_entry usage_tab[USAGE_SLOTS];
-
-static struct usage_entry *usage_slot(int64_t owner)
-{
-    return &usage_tab[(uint64_t)owner % USAGE_SLOTS];
-}
-
-static void usage_forget(int64_t owner)
-{
-    pthread_mutex_lock(&usage_mu);
-    struct usage_entry *e = usage_slot(owner);
-    if (e->owner == owner)
-        e->at_ms = 0;
-    pthread_mutex_unlock(&usage_mu);
-}
-
-int repo_file_usage_recent(db *d, int64_t owner_id, int64_t limit, int64_t *bytes)
-{
-    int64_t now = bb_now_ms();
-    pthread_mutex_lock(&usage_mu);
-    struct usage_entry e = *usage_slot(owner_id);
-    pthread_mutex_unlock(&usage_mu);
-    if (e.at_ms && e.owner == owner_id && now - e.at_ms < USAGE_FRESH_MS && now >= e.at_ms &&
-        e.bytes < limit / 2) {
-        *bytes = e.bytes;
-        return BB_OK;
-    }
-    int rc = repo_file_usage(d, owner_id, bytes);
-    if (rc == BB_OK) {
-        pthread_mutex_lock(&usage_mu);
-        *usage_slot(owner_id) = (struct usage_entry){owner_id, *bytes, now > 0 ? now : 1};
-        pthread_mutex_unlock(&usage_mu);
-    }
-    return rc;
-}
-
 int repo_file_insert(db *d, file_rec *f, int64_t quota)
 {
     struct insert_arg a = {.f = f, .quota = quota};
-    int rc = db_write(d, op_insert, &a);
-    usage_forget(f->owner_id);    /* after the commit */
-    return rc;
+    return db_write(d, op_insert, &a);
 }
 
 static const char SQL_GET[] = "SELECT " FILE_COLS " FROM files WHERE id = :id";

@@ -26,11 +26,6 @@ int repo_file_get(db *d, int64_t id, int64_t owner_scope, file_rec *out);
 int repo_file_list(db *d, int64_t owner_id, int limit, file_rec **out, size_t *n);
 /* Bytes stored for an owner (quota). */
 int repo_file_usage(db *d, int64_t owner_id, int64_t *bytes);
-/* The same figure for a pre-check against limit (bytes): a figure read
- * less than a second ago is reused while it is below half of limit (the
- * query walks every job of the owner: reading it per submit made submits
- * cost O(jobs)).  An upload's commit makes the next call read afresh. */
-int repo_file_usage_recent(db *d, int64_t owner_id, int64_t limit, int64_t *bytes);
 /* Deletes the row unless a queued or running job uses the file
  * (BB_ECONFLICT); BB_ENOTFOUND if missing or not the owner's.  *out gets
  * the deleted record (to remove its bytes). */
