@@ -160,9 +160,9 @@ def test_every_request_has_its_access_line_even_right_before_a_stop():
 
 
 def test_submit_sees_an_upload_that_fills_the_quota_at_once():
-    """Submits reuse a recent figure of the storage a user uses (it walks all their jobs),
-    but an upload's commit makes the next submit read it afresh: a quota filled by an
-    upload refuses the very next job."""
+    """The quota pre-check of a submit sees an upload that fills the quota at once, and
+    the room a deleted upload gives back (the pre-check is on the request path: it must
+    stay exact whatever makes it cheaper)."""
     quota = 100000
     s = Server(start=False)
     cfg = s.default_config()
@@ -170,7 +170,7 @@ def test_submit_sees_an_upload_that_fills_the_quota_at_once():
     with open(s.config_path, "w") as f:
         json.dump(cfg, f)
     s.start()
-    for _ in range(3):                       # far below the quota: the figure is reused
+    for _ in range(3):                       # far below the quota
         s.submit(preset="noop")
     data = b"q" * (quota - 1) + b"\n"
     r = s.req("POST", "/api/v1/uploads?filename=fill.md", data,
