@@ -238,50 +238,53 @@ static void start_flusher(void)
         atomic_store(&flusher_ok, true);
 }
 
+/* Appends a formatted line to the pending batch; false when it must be
+ * written directly (no flusher, the batch is full, or a forked child). */
+static bool defer_line(const char *line, size_t n)
+{
+    if (pthread_once(&once, start_flusher) != 0 || !atomic_load(&flusher_ok))
+        return false;
+    pthread_mutex_lock(&mu);
+    bool ok = npend + n <= DEFER_CAP && owner == getpid();
+    if (ok) {
+        memcpy(pend + npend, line, n);
+        npend += n;
+        if (npend >= DEFER_CAP / 2)
+            pthread_cond_signal(&cond);
+    }
+    pthread_mutex_unlock(&mu);
+    return ok;
+}
+
+static void emit(enum bb_log_level lvl, bool deferred, const char *msg, va_list ap)
+{
+    char line[LINE_MAX_BYTES];
+    size_t n = format_line(line, lvl, msg, ap);
+    if (deferred && defer_line(line, n))
+        return;
+    pthread_mutex_lock(&wmu);
+    if (atomic_load(&flusher_ok))
+        flush_locked();          /* the batch first: calls stay in order */
+    write_all(line, n);
+    pthread_mutex_unlock(&wmu);
+}
+
 void bb_log(enum bb_log_level lvl, const char *msg, ...)
 {
     if ((int)lvl < atomic_load(&min_level))
         return;
-    char line[LINE_MAX_BYTES];
     va_list ap;
     va_start(ap, msg);
-    size_t n = format_line(line, lvl, msg, ap);
+    emit(lvl, false, msg, ap);
     va_end(ap);
-    pthread_mutex_lock(&wmu);
-    if (atomic_load(&flusher_ok))
-        flush_locked();
-    write_all(line, n);
-    pthread_mutex_unlock(&wmu);
 }
 
 void bb_log_deferred(enum bb_log_level lvl, const char *msg, ...)
 {
     if ((int)lvl < atomic_load(&min_level))
         return;
-    char line[LINE_MAX_BYTES];
     va_list ap;
     va_start(ap, msg);
-    size_t n = format_line(line, lvl, msg, ap);
+    emit(lvl, true, msg, ap);
     va_end(ap);
-    if (pthread_once(&once, start_flusher) != 0 || !atomic_load(&flusher_ok)) {
-        pthread_mutex_lock(&wmu);
-        write_all(line, n);
-        pthread_mutex_unlock(&wmu);
-        return;
-    }
-    pthread_mutex_lock(&mu);
-    if (npend + n <= DEFER_CAP && owner == getpid()) {
-        memcpy(pend + npend, line, n);
-        npend += n;
-        if (npend >= DEFER_CAP / 2)
-            pthread_cond_signal(&cond);
-        pthread_mutex_unlock(&mu);
-        return;
-    }
-    pthread_mutex_unlock(&mu);
-    /* full (or a forked child): write in order, ourselves */
-    pthread_mutex_lock(&wmu);
-    flush_locked();
-    write_all(line, n);
-    pthread_mutex_unlock(&wmu);
 }

@@ -157,3 +157,29 @@ def test_every_request_has_its_access_line_even_right_before_a_stop():
     pos = max(i for i, line in enumerate(text) if last[-1] in line)
     later = [json.loads(x).get("msg") for x in text[pos + 1:] if x.startswith("{")]
     assert later, "the server logged nothing after the last request line"
+
+
+def test_submit_sees_an_upload_that_fills_the_quota_at_once():
+    """The quota pre-check of a submit sees an upload that fills the quota at once, and
+    the room a deleted upload gives back (the pre-check is on the request path: it must
+    stay exact whatever makes it cheaper)."""
+    quota = 100000
+    s = Server(start=False)
+    cfg = s.default_config()
+    cfg["limits"]["userQuotaBytes"] = quota
+    with open(s.config_path, "w") as f:
+        json.dump(cfg, f)
+    s.start()
+    for _ in range(3):                       # far below the quota
+        s.submit(preset="noop")
+    data = b"q" * (quota - 1) + b"\n"
+    r = s.req("POST", "/api/v1/uploads?filename=fill.md", data,
+              headers={"Content-Type": "application/octet-stream"}, timeout=60)
+    assert r.status == 201, r.describe()
+    file_id = r.body["fileId"]
+    r = s.req("POST", "/api/v1/jobs", {"preset": "noop"})
+    assert_error(r, 413, "too_large")
+    assert "quota" in r.body["message"], r.describe()
+    # deleting the upload gives the room back at once too
+    s.call("DELETE", f"/api/v1/files/{file_id}", expect=204)
+    s.submit(preset="noop")

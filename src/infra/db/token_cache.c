@@ -23,7 +23,7 @@
 #include <stdatomic.h>
 #include <string.h>
 
-#define SLOTS 8
+#define SLOTS 4         /* a keep-alive connection uses one token; TLS is paid per thread */
 
 struct entry {
     unsigned char hash[TOKEN_HASH_BYTES];
