@@ -296,8 +296,10 @@ def test_every_documented_route_answers_at_its_documented_path():
     assert up.status == 201, up.describe()
     tpl = s.call("POST", "/api/v1/presets/cat/templates", {"name": "t", "params": {}},
                  expect=201)["id"]
+    key = s.call("POST", "/api/v1/user/api-keys", {"name": "k", "scope": "read"},
+                 expect=201)["id"]
     ids = {"/jobs/": job, "/files/": up.body["fileId"], "/admin/users/": other,
-           "/presets/": "cat", "/templates/": tpl}
+           "/presets/": "cat", "/templates/": tpl, "/user/api-keys/": key}
     bodies = {
         ("POST", "/jobs"): {"preset": "noop"},
         ("POST", "/jobs/:id/actions"): {"type": "edit_metadata", "payload": {"preset": "cat"}},
@@ -310,6 +312,7 @@ def test_every_documented_route_answers_at_its_documented_path():
         ("PATCH", "/admin/users/:id"): {"disabled": False},
         ("POST", "/uploads"): b"# another\n",
         ("POST", "/presets/:id/templates"): {"name": "u", "params": {}},
+        ("POST", "/user/api-keys"): {"name": "k2", "scope": "read"},
     }
     base = doc["servers"][0]["url"]
     ops = [(m.upper(), p) for p, item in doc["paths"].items() for m in item]
