@@ -299,8 +299,10 @@ def test_every_documented_route_answers_at_its_documented_path():
     sched = s.call("POST", "/api/v1/schedules",
                    {"name": "s", "cron": "0 0 1 1 *", "job": {"preset": "noop"}},
                    expect=201)["scheduleId"]
+    key = s.call("POST", "/api/v1/user/api-keys", {"name": "k", "scope": "read"},
+                 expect=201)["id"]
     ids = {"/jobs/": job, "/files/": up.body["fileId"], "/admin/users/": other,
-           "/presets/": "cat", "/templates/": tpl, "/schedules/": sched}
+           "/presets/": "cat", "/templates/": tpl, "/schedules/": sched, "/user/api-keys/": key}
     bodies = {
         ("POST", "/jobs"): {"preset": "noop"},
         ("POST", "/jobs/:id/actions"): {"type": "edit_metadata", "payload": {"preset": "cat"}},
@@ -315,6 +317,7 @@ def test_every_documented_route_answers_at_its_documented_path():
         ("POST", "/presets/:id/templates"): {"name": "u", "params": {}},
         ("POST", "/schedules"): {"name": "t", "cron": "0 0 1 1 *", "job": {"preset": "noop"}},
         ("PATCH", "/schedules/:id"): {"enabled": False},
+        ("POST", "/user/api-keys"): {"name": "k2", "scope": "read"},
     }
     base = doc["servers"][0]["url"]
     ops = [(m.upper(), p) for p, item in doc["paths"].items() for m in item]
