@@ -64,6 +64,11 @@ MATRIX = [
     _row("GET", "/jobs/:id/children", "/jobs/{AJOB}/children", None,    401, 422, 404, 422),
     _row("GET", "/jobs/:id/children", "/jobs/{BJOB}/children", None,    401, 404, 422, 422),
     _row("GET", "/jobs/:id/dependents", "/jobs/{AJOB}/dependents", None, 401, 200, 404, 200),
+    # review (docs/translate.md): A's job is not a translate job, so its owner and admins get
+    # 422; another user gets 404 as for any job he cannot see
+    _row("GET", "/jobs/:id/segments", "/jobs/{AJOB}/segments", None, 401, 422, 404, 422),
+    _row("PATCH", "/jobs/:id/segments/:n", "/jobs/{AJOB}/segments/1", {"target": "x"},
+         401, 422, 404, 422),
     _row("POST", "/schedules", "/schedules",
          {"name": "m", "cron": "0 0 1 1 *", "job": {"preset": "noop"}}, 401, 201, 201, 201),
     _row("GET", "/schedules", "/schedules", None,                       401, 200, 200, 200),
