@@ -116,7 +116,9 @@ static int by_kind_then_name(const void *a, const void *b)
 /* The content type of a listed file, judged from its first bytes. */
 static void sniff_entry(int fd, const char *name, char *type, size_t cap)
 {
-    static __thread unsigned char head[HEAD_MAX];
+    /* on the stack: a thread-local buffer costs every thread of the
+     * process its pages, whether it ever lists a directory or not */
+    unsigned char head[HEAD_MAX];
     struct stat st;
     type[0] = '\0';
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
@@ -264,10 +266,19 @@ static int copy_fd(int fd, const char *dest)
     int out = open(dest, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (out < 0)
         return -1;
-    static __thread char buf[64 * 1024];
+    /* on the heap, freed below: a thread-local buffer would cost every
+     * thread of the process 64 KiB of memory (idle RSS, docs/benchmarks.md) */
+    enum { COPY_BUF = 64 * 1024 };
+    char *buf = malloc(COPY_BUF);
+    if (!buf) {
+        close(out);
+        unlink(dest);
+        errno = ENOMEM;
+        return -1;
+    }
     int rc = 0;
     for (;;) {
-        ssize_t got = read(fd, buf, sizeof buf);
+        ssize_t got = read(fd, buf, COPY_BUF);
         if (got < 0 && errno == EINTR)
             continue;
         if (got <= 0) {
@@ -280,6 +291,7 @@ static int copy_fd(int fd, const char *dest)
         }
     }
     int err = errno;
+    free(buf);
     if (close(out) != 0 && rc == 0)
         rc = -1;
     else
