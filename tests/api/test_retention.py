@@ -119,3 +119,29 @@ def test_s3_artifacts_are_deleted_from_the_bucket():
         left = s3.keys()
         assert not [x for x in left if f"/{a}/" in x], left
         assert sorted(x for x in left if f"/{k}/" in x) == sorted(kept), left
+
+
+def test_a_dependency_of_a_waiting_job_is_kept():
+    # W waits for A (finished, past its retention) and for S (scheduled far ahead): A's
+    # outcome is part of W's decision, so retention keeps A until W is decided
+    s = Server(presets_extra=[SHORT])
+    a = s.submit(preset="short", params={"tag": "a"})
+    assert s.wait_terminal(a)["state"] == "succeeded"
+    sch = s.call("POST", "/api/v1/jobs", {"preset": "noop", "delaySec": 3600},
+                 expect=202)["jobId"]
+    w = s.call("POST", "/api/v1/jobs", {"preset": "noop", "dependsOn": [a, sch],
+                                        "runWhen": "always"}, expect=202)["jobId"]
+    assert s.job(w)["state"] == "waiting"
+    other = s.submit(preset="short", params={"tag": "b"})
+    assert s.wait_terminal(other)["state"] == "succeeded"
+    harness.wait_until(lambda: gc(s, False)["jobs"] == 1 or None, harness.scaled(10),
+                       what="the unrelated job to be deleted")
+    assert_error(s.req("GET", f"/api/v1/jobs/{other}"), 404, "not_found")
+    assert s.job(a)["state"] == "succeeded"
+    assert gc(s, True)["jobs"] == 0
+    # once W is decided (S canceled: runWhen always still runs it), A is due again
+    s.action(sch, "cancel", {})
+    assert s.wait_terminal(w)["state"] == "succeeded"
+    harness.wait_until(lambda: gc(s, False)["jobs"] >= 1 or None, harness.scaled(10),
+                       what="A to be deleted once W ran")
+    assert_error(s.req("GET", f"/api/v1/jobs/{a}"), 404, "not_found")

@@ -27,6 +27,10 @@ static const char SQL_DUE[] =
     ") "
     "AND NOT EXISTS (SELECT 1 FROM jobs r WHERE r.parent_job_id = j.id OR r.parent_job_id IN "
     "  (SELECT c.id FROM jobs c WHERE c.batch_id = j.id)) "
+    /* a job that a waiting job still depends on stays until that one is
+     * decided (its outcome is part of the decision: docs/scheduling.md) */
+    "AND NOT EXISTS (SELECT 1 FROM job_deps d JOIN jobs w ON w.id = d.job_id "
+    "  WHERE d.dep_id = j.id AND w.state = 'waiting') "
     "ORDER BY j.id LIMIT :limit";
 
 static void fill_due(db_q *q, void *rec)
