@@ -285,6 +285,57 @@ def test_logs_and_artifacts_count_in_the_quota():
     assert_error(r, 413, "too_large")
 
 
+def _usage_from_tables(s, owner):
+    """The quota's bytes summed from the tables themselves (read-only, beside the server)."""
+    import sqlite3
+    db = sqlite3.connect(f"file:{os.path.join(s.data, 'batchbox.db')}?mode=ro", uri=True)
+    try:
+        return db.execute(
+            "SELECT (SELECT ifnull(sum(size), 0) FROM files WHERE owner_id = ?)"
+            " + (SELECT ifnull(sum(a.size), 0) FROM artifacts a JOIN jobs j ON j.id = a.job_id"
+            "    WHERE j.owner_id = ?)"
+            " + (SELECT ifnull(sum(log_bytes), 0) FROM jobs WHERE owner_id = ?)",
+            (owner, owner, owner)).fetchone()[0]
+    finally:
+        db.close()
+
+
+def test_quota_usage_follows_every_change():
+    # the per-owner total the triggers keep (docs/operations.md) equals the sum of what is
+    # stored after uploads, logs, artifacts, a deleted upload and jobs deleted by retention
+    art = {"id": "art", "workflow": "command", "maxAttempts": 1, "retention": {"afterSec": 1},
+           "argv": ["sh", "-c", "echo a log line; head -c 3000 /dev/zero > \"$0/out.bin\"",
+                    "{outdir}"]}
+    s = _server_with(presets=[_loud(20), art])
+    me = s.call("GET", "/api/v1/auth/me")
+    me = (me.get("user") or me)["id"]
+
+    def check(what):
+        used = s.call("GET", "/api/v1/user/files")["usedBytes"]
+        assert used == _usage_from_tables(s, int(me)), f"after {what}: usedBytes {used}"
+        return used
+
+    assert check("start") == 0
+    ups = [s.req("POST", f"/api/v1/uploads?filename=f{i}.txt", b"x" * (100 * (i + 1)),
+                 headers={"Content-Type": "text/plain"}).body["fileId"] for i in range(2)]
+    check("two uploads")
+    jobs = [s.submit(preset="loud"), s.submit(preset="art"), s.submit(preset="art")]
+    for j in jobs:
+        assert s.wait_terminal(j, timeout=30)["state"] == "succeeded"
+    before = check("logs and artifacts")
+    assert before >= 300 + 2 * 3000, before
+    assert s.req("DELETE", f"/api/v1/files/{ups[0]}").status in (200, 204)
+    check("a deleted upload")
+    gone = []
+
+    def collect():
+        gone.append(s.call("POST", "/api/v1/admin/gc", {"dryRun": False})["jobs"])
+        return sum(gone) >= 2 or None
+    harness.wait_until(collect, harness.scaled(10), what="the two art jobs to be deleted")
+    after = check("retention")
+    assert after <= before - 100 - 2 * 3000, (before, after)
+
+
 # ---- 11: smaller ones ------------------------------------------------------------------------
 
 def test_md_errors_do_not_tell_outside_from_missing():

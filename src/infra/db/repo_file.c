@@ -41,12 +41,10 @@ static const char SQL_INSERT[] =
     "VALUES (:owner_id, :filename, :size, :sha256, :content_type, :storage, :key, :created_at)";
 
 /* What counts against a user's quota (docs/operations.md): uploads, the
- * artifacts of their jobs and their jobs' log bytes. */
+ * artifacts of their jobs and their jobs' log bytes, kept per owner by the
+ * triggers of schema.sql (user_usage, migration 14); owner 0 = none. */
 static const char SQL_USAGE[] =
-    "SELECT (SELECT ifnull(sum(size), 0) FROM files WHERE owner_id IS nullif(:owner, 0))"
-    " + (SELECT ifnull(sum(a.size), 0) FROM jobs j JOIN artifacts a ON a.job_id = j.id"
-    "    WHERE j.owner_id IS nullif(:owner, 0))"
-    " + (SELECT ifnull(sum(log_bytes), 0) FROM jobs WHERE owner_id IS nullif(:owner, 0))";
+    "SELECT ifnull((SELECT bytes FROM user_usage WHERE owner_key = :owner), 0)";
 
 /* Bytes stored for owner, on connection c. */
 static int usage(db_conn *c, int64_t owner, int64_t *bytes)
