@@ -8,6 +8,7 @@ import signal
 import socket
 import sqlite3
 import subprocess
+import tempfile
 import time
 
 from harness import Server, assert_error, scaled, wait_until
@@ -184,7 +185,15 @@ def _fill(what, attempt, limit=400):
 
 def test_disk_full_is_507_health_503_and_recovers_without_restart():
     # The database may grow by 8 pages: SQLite's own SQLITE_FULL, in the real writer.
-    s = Server(env={"BB_TEST_DB_SPARE_PAGES": "8"})
+    # A job that runs until the database is full and only then ends: recording its result
+    # meets the full disk, so the worker's retry waits double (without it, whether a worker
+    # has anything to record when the disk fills is a matter of timing).
+    go = os.path.join(tempfile.mkdtemp(prefix="bb-go-"), "go")
+    waiter = {"id": "waiter", "workflow": "command", "maxAttempts": 1, "timeoutSec": 120,
+              "argv": ["sh", "-c", "while [ ! -e \"$0\" ]; do sleep 0.05; done", go]}
+    s = Server(env={"BB_TEST_DB_SPARE_PAGES": "8"}, presets_extra=[waiter])
+    waiting = s.submit(preset="waiter")
+    s.wait_state(waiting, ("running",))
     refresh = [s.session("admin@example.com", "admin-password-1")["refreshToken"]]
     h = s.call("GET", "/api/v1/health")
     assert h["writes"] == "ok" and h["diskFull"] is False and h["lastWriteError"] is None, h
@@ -219,6 +228,8 @@ def test_disk_full_is_507_health_503_and_recovers_without_restart():
     assert "batchbox_disk_full 1" in metrics and "batchbox_db_writable 0" in metrics
     # The workers that cannot record or claim back off instead of retrying many times a
     # second: their retry waits double.
+    with open(go, "w"):
+        pass
     wait_until(lambda: '"retryInMs":"1600"' in s.stderr_text(), 20,
                what="a worker retry wait of 1.6 s in the log")
     # Free space without a restart: deleting the uploads frees their pages.
@@ -233,6 +244,8 @@ def test_disk_full_is_507_health_503_and_recovers_without_restart():
     r = s.req("POST", "/api/v1/jobs", {"preset": "noop"})
     assert r.status == 202, r.describe()
     assert s.wait_terminal(r.body["jobId"], timeout=30)["state"] == "succeeded"
+    # the result that met the full disk was kept and recorded once there was room
+    assert s.wait_terminal(waiting, timeout=30)["state"] == "succeeded"
 
 
 # ---- 4. databases the server cannot use ---------------------------------------------------
