@@ -90,7 +90,9 @@ def free_port():
         lo, hi = (int(x) for x in rng.split("-"))
         with _PORT_LOCK:
             for _ in range(hi - lo + 1):
-                p = _PORT_NEXT[0] if _PORT_NEXT[0] is not None else lo
+                # each runner process starts at its own place in the slice, so the next
+                # file's runner does not reuse the ports the last one just closed
+                p = _PORT_NEXT[0] if _PORT_NEXT[0] is not None else lo + os.getpid() % (hi - lo)
                 _PORT_NEXT[0] = lo if p >= hi else p + 1
                 s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
                 try:
@@ -316,7 +318,18 @@ class Server:
 
     def start(self, timeout=10.0, expect_fail=False):
         """Start the process and wait until it prints its listening line and /health answers.
-        With expect_fail, wait for it to exit instead and return its exit code."""
+        With expect_fail, wait for it to exit instead and return its exit code.  A port that
+        another process took between the probe and the server's bind is not the server's
+        fault: that start is tried again on another port (at most twice)."""
+        for _ in range(2):
+            try:
+                return self._start_once(timeout, expect_fail)
+            except AssertionError as e:
+                if "Address already in use" not in str(e):
+                    raise
+        return self._start_once(timeout, expect_fail)
+
+    def _start_once(self, timeout, expect_fail):
         assert self.proc is None or self.proc.poll() is not None, "server already running"
         self.port = free_port()
         self.generation += 1
