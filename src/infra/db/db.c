@@ -394,6 +394,25 @@ int db_end(db_q *q)
     return q->rc;
 }
 
+int db_ids_push(db_ids *l, int64_t id)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 64;
+        int64_t *ids = realloc(l->ids, cap * sizeof *ids);
+        if (!ids)
+            return BB_EINTERNAL;
+        l->ids = ids;
+        l->cap = cap;
+    }
+    l->ids[l->n++] = id;
+    return BB_OK;
+}
+
+int db_ids_take(void *ud, db_q *q)
+{
+    return db_ids_push(ud, db_col_i64(q, 0));
+}
+
 int db_each(db_q *q, int (*row)(void *ud, db_q *q), void *ud)
 {
     while (db_step(q)) {

@@ -135,6 +135,16 @@ int db_end(db_q *q);
  * (also after DB_STOP), the row's error or q->rc; the statement is reset. */
 #define DB_STOP (-1)
 int db_each(db_q *q, int (*row)(void *ud, db_q *q), void *ud);
+
+/* A growing list of ids (ids: malloc'd, the holder frees it). */
+typedef struct db_ids {
+    int64_t *ids;
+    size_t n, cap;
+} db_ids;
+/* Appends id to l: BB_OK or BB_EINTERNAL (out of memory). */
+int db_ids_push(db_ids *l, int64_t id);
+/* A db_each row callback: appends column 0 of each row to the db_ids ud. */
+int db_ids_take(void *ud, db_q *q);
 /* Steps a one-row query whose first column is an integer (count, sum,
  * max) into *out; BB_OK, BB_ENOTFOUND when no row, or an error.  Reset. */
 int db_one_i64(db_q *q, int64_t *out);

@@ -159,43 +159,22 @@ static int batch_state(db_conn *c, int64_t id, int64_t owner_scope, enum job_sta
     return prc == 0 ? BB_OK : BB_EIO;
 }
 
-/* The ids of the children of batch id in `state`, into a growing array. */
-struct id_list {
-    int64_t *ids;
-    size_t n, cap;
-};
-
-static int add_id(void *ud, db_q *q)
-{
-    struct id_list *l = ud;
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 64;
-        int64_t *ids = realloc(l->ids, cap * sizeof *ids);
-        if (!ids)
-            return BB_EINTERNAL;
-        l->ids = ids;
-        l->cap = cap;
-    }
-    l->ids[l->n++] = db_col_i64(q, 0);
-    return BB_OK;
-}
-
 static const char SQL_CHILDREN_IN[] =
     "SELECT id FROM jobs WHERE batch_id = :id AND state = :state ORDER BY id";
 
-static int children_in(db_conn *c, int64_t id, enum job_state s, struct id_list *l)
+static int children_in(db_conn *c, int64_t id, enum job_state s, db_ids *l)
 {
     db_q q;
     db_prepare(&q, c, SQL_CHILDREN_IN);
     db_bind_i64(&q, ":id", id);
     db_bind_text(&q, ":state", job_state_name(s));
-    return db_each(&q, add_id, l);
+    return db_each(&q, db_ids_take, l);
 }
 
 /* Runs sql (binding :id, :now and, when it has it, :error / :extra) on
  * each child in l and logs its job_state_changed without refreshing the
  * parent (the caller does that once). */
-static int update_children(db_conn *c, db_outbox *out, const char *sql, const struct id_list *l,
+static int update_children(db_conn *c, db_outbox *out, const char *sql, const db_ids *l,
                            const char *error, int extra)
 {
     int64_t now = bb_now_ms();
@@ -221,7 +200,7 @@ struct batch_action_arg {
     int64_t id, owner_scope;
     const char *reason;
     int extra;
-    struct id_list running;      /* cancel: children still running (caller frees) */
+    db_ids running;      /* cancel: children still running (caller frees) */
     int changed;
 };
 
@@ -247,7 +226,7 @@ static int op_batch_cancel(db_conn *c, void *arg, db_outbox *out)
     char msg[300];
     snprintf(msg, sizeof msg, "canceled with its batch%s%s", a->reason && *a->reason ? ": " : "",
              a->reason ? a->reason : "");
-    struct id_list queued = {0};
+    db_ids queued = {0};
     rc = children_in(c, a->id, JOB_QUEUED, &queued);
     if (rc == BB_OK)
         rc = children_in(c, a->id, JOB_SCHEDULED, &queued);
@@ -310,7 +289,7 @@ static int op_batch_retry(db_conn *c, void *arg, db_outbox *out)
         return rc;
     if (s != JOB_FAILED && s != JOB_CANCELED)
         return BB_ESTATE;
-    struct id_list l = {0};
+    db_ids l = {0};
     rc = children_in(c, a->id, JOB_FAILED, &l);
     if (rc == BB_OK)
         rc = children_in(c, a->id, JOB_CANCELED, &l);

@@ -222,37 +222,17 @@ int repo_deps_evaluate(db_conn *c, db_outbox *out, int64_t job_id)
 }
 
 /* The waiting jobs that depend on a job, collected before any decision. */
-struct id_rows {
-    int64_t *ids;
-    size_t n, cap;
-};
-
-static int take_id(void *ud, db_q *q)
-{
-    struct id_rows *l = ud;
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 16;
-        int64_t *ids = realloc(l->ids, cap * sizeof *ids);
-        if (!ids)
-            return BB_EINTERNAL;
-        l->ids = ids;
-        l->cap = cap;
-    }
-    l->ids[l->n++] = db_col_i64(q, 0);
-    return BB_OK;
-}
-
 static const char SQL_WAITERS_ON[] =
     "SELECT d.job_id FROM job_deps d JOIN jobs j ON j.id = d.job_id "
     "WHERE d.dep_id = :id AND j.state = 'waiting' ORDER BY d.job_id";
 
 int repo_deps_job_ended(db_conn *c, db_outbox *out, int64_t dep_id)
 {
-    struct id_rows l = {0};
+    db_ids l = {0};
     db_q q;
     db_prepare(&q, c, SQL_WAITERS_ON);
     db_bind_i64(&q, ":id", dep_id);
-    int rc = db_each(&q, take_id, &l);
+    int rc = db_each(&q, db_ids_take, &l);
     for (size_t i = 0; i < l.n && rc == BB_OK; i++)
         rc = repo_deps_evaluate(c, out, l.ids[i]);
     free(l.ids);
@@ -277,11 +257,11 @@ struct promote_arg {
 static int op_promote(db_conn *c, void *arg, db_outbox *out)
 {
     struct promote_arg *a = arg;
-    struct id_rows l = {0};
+    db_ids l = {0};
     db_q q;
     db_prepare(&q, c, SQL_DUE);
     db_bind_i64(&q, ":now", a->now);
-    int rc = db_each(&q, take_id, &l);
+    int rc = db_each(&q, db_ids_take, &l);
     for (size_t i = 0; i < l.n && rc == BB_OK; i++) {
         BB_ASSERT(job_transition_ok(JOB_SCHEDULED, JOB_QUEUED));
         db_prepare(&q, c, SQL_PROMOTE);

@@ -108,32 +108,8 @@ struct mark_arg {
     int max, n;
 };
 
-struct id_list {
-    int64_t *ids;             /* malloc'd */
-    size_t n, cap;
-};
-
-static int push_id(struct id_list *l, int64_t id)
-{
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 64;
-        int64_t *ids = realloc(l->ids, cap * sizeof *ids);
-        if (!ids)
-            return BB_EINTERNAL;
-        l->ids = ids;
-        l->cap = cap;
-    }
-    l->ids[l->n++] = id;
-    return BB_OK;
-}
-
-static int take_ids(void *ud, db_q *q)
-{
-    return push_id(ud, db_col_i64(q, 0));
-}
-
 /* Sets waiting_for = text (NULL clears) on each listed queued job. */
-static int set_waiting_all(db_conn *c, db_outbox *out, const struct id_list *l,
+static int set_waiting_all(db_conn *c, db_outbox *out, const db_ids *l,
                            const char *text, int *n)
 {
     int64_t now = bb_now_ms();
@@ -157,7 +133,7 @@ static int set_waiting_all(db_conn *c, db_outbox *out, const struct id_list *l,
 static int op_mark(db_conn *c, void *arg, db_outbox *out)
 {
     struct mark_arg *a = arg;
-    struct id_list l = {0};
+    db_ids l = {0};
     db_q q;
     db_prepare(&q, c, a->text ? SQL_MARK_PICK : SQL_UNMARK_PICK);
     if (a->text) {
@@ -168,7 +144,7 @@ static int op_mark(db_conn *c, void *arg, db_outbox *out)
         db_bind_text(&q, ":held", a->held);
     }
     db_bind_i64(&q, ":max", a->max);
-    int rc = db_each(&q, take_ids, &l);
+    int rc = db_each(&q, db_ids_take, &l);
     if (rc == BB_OK)
         rc = set_waiting_all(c, out, &l, a->text, &a->n);
     free(l.ids);
@@ -250,13 +226,13 @@ int repo_job_ids(db *d, const struct job_filter *f, job_state_set states, int64_
     char *like = NULL;
     if (f->q && !(like = repo_like_literal(f->q)))
         return BB_EINTERNAL;
-    struct id_list l = {0};
+    db_ids l = {0};
     db_q q;
     db_prepare_read(&q, d, SQL_BULK_IDS);
     bind_bulk(&q, f, st, like);
     db_bind_i64(&q, ":before", before_id);
     db_bind_i64(&q, ":max", max);
-    int rc = db_each(&q, take_ids, &l);
+    int rc = db_each(&q, db_ids_take, &l);
     db_release(&q);
     free(like);
     if (rc != BB_OK) {
@@ -303,7 +279,7 @@ struct many_arg {
     job_state_set cancelable;
     const char *reason;
     int done;
-    struct id_list running;
+    db_ids running;
 };
 
 /* The state of job id now; BB_ENOTFOUND when gone. */
@@ -342,7 +318,7 @@ static int op_cancel_many(db_conn *c, void *arg, db_outbox *out)
             db_bind_i64(&q, ":now", now);
             if ((rc = db_step_done(&q)) != BB_OK)
                 return rc;
-            if ((rc = push_id(&a->running, a->ids[i])) != BB_OK)
+            if ((rc = db_ids_push(&a->running, a->ids[i])) != BB_OK)
                 return rc;
             a->done++;
             continue;
