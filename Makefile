@@ -253,7 +253,7 @@ $(CIVETWEB_SRC): $(CIVETWEB_TREE)/.patched ;
 # -I of its source directory) and adds mg_hijack_socket() for the stream hub
 # (docs/architecture.md, "The stream hub and civetweb").  The release build
 # uses this same rule with musl-gcc.
-CIVETWEB_GLUE := third_party/glue/civetweb_glue.c
+CIVETWEB_GLUE := glue/civetweb_glue.c
 $(BUILD)/obj/third_party/civetweb.o: $(CIVETWEB_GLUE) $(CIVETWEB_SRC) $(FLAGS_FILE)
 	$(call say,CC,$<)
 	@mkdir -p $(@D)

@@ -8,7 +8,7 @@
  *   stream closes; a hang-up frees it at once.
  * - Hand-over (civetweb thread): after the head and the Last-Event-ID
  *   replay, hub_adopt takes the socket from civetweb (mg_hijack_socket,
- *   third_party/glue/civetweb_glue.c), makes it non-blocking and queues the
+ *   glue/civetweb_glue.c), makes it non-blocking and queues the
  *   subscriber on the `inbox` of one hub thread (round robin, under `mu`),
  *   then wakes that thread through its eventfd.  The civetweb thread
  *   returns to serve short requests.

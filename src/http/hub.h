@@ -1,7 +1,7 @@
 /* hub.h — the stream hub: the long-lived responses (GET /jobs/events and
  * GET /jobs/:id/logs?follow=1) after their civetweb thread has written the
  * head and the replay.  The route takes the connection's socket from
- * civetweb (mg_hijack_socket, third_party/glue/civetweb_glue.c) and hands
+ * civetweb (mg_hijack_socket, glue/civetweb_glue.c) and hands
  * it here; two epoll threads then write to every subscriber without
  * blocking.  DESIGN comment in hub.c; docs/architecture.md ("Threads",
  * "The stream hub and civetweb"); docs/operations.md ("Live streams"). */
@@ -20,7 +20,7 @@ struct mg_connection;
 struct buf;
 struct http_req;
 
-/* ---- the civetweb glue (third_party/glue/civetweb_glue.c) ------------- */
+/* ---- the civetweb glue (glue/civetweb_glue.c) ------------- */
 
 /* Takes the socket of conn away from civetweb: returns the descriptor,
  * now owned by the caller (civetweb finishes the request without reading,

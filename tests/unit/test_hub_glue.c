@@ -1,4 +1,4 @@
-/* test_hub_glue.c — pins the civetweb glue (third_party/glue/civetweb_glue.c):
+/* test_hub_glue.c — pins the civetweb glue (glue/civetweb_glue.c):
  * the civetweb version it was written against, and its behaviour on a live
  * request: mg_hijack_socket hands over the socket, civetweb finishes the
  * request without closing it, and what we write to it later reaches the
