@@ -38,7 +38,7 @@ APT_PACKAGES=(
     debian-archive-keyring libsqlite3-dev libcurl4-openssl-dev patch openssl
     libsodium-dev libxml2-dev libarchive-dev python3 espeak-ng sox clang
     libclang-rt-14-dev ffmpeg imagemagick libmd4c-dev apertium apertium-eng-spa
-    apertium-eng-cat tzdata
+    apertium-eng-cat tzdata python3-aiohttp
 )
 # libclang-rt-14-dev: the libFuzzer and sanitizer runtimes for clang
 # (-fsanitize=fuzzer); clang only recommends it.  patch: applies our libs3
@@ -50,6 +50,8 @@ APT_PACKAGES=(
 # Markdown parser; apertium and two language pairs: its offline engine
 # (docs/translate.md), which the API tests run for real.  tzdata: the zone
 # database schedules' time zones are read from (docs/scheduling.md).
+# python3-aiohttp: the fake ComfyUI server of the tests and the benchmark
+# (tests/api/fake_comfyui.py), which follows ComfyUI's own aiohttp server.
 
 log() { printf 'build.sh: %s\n' "$*" >&2; }
 die() { printf 'build.sh: error: %s\n' "$*" >&2; exit 1; }

@@ -498,3 +498,40 @@ CREATE TRIGGER usage_job_del BEFORE DELETE ON jobs BEGIN
         - (SELECT ifnull(sum(size), 0) FROM artifacts WHERE job_id = OLD.id)
         WHERE owner_key = ifnull(OLD.owner_id, 0);
 END;
+
+-- migration 15
+-- ComfyUI (docs/comfyui.md).  comfyui_servers: the servers admins added
+-- or changed at run time; those of the configuration are merged in at
+-- start (source 'config': the file's url wins, an admin's enabled, slots
+-- and labels stay).  comfyui_prompts: every prompt batchbox made for a
+-- job, stored BEFORE it is posted, so a restarted batchbox asks the server
+-- about it instead of posting it again.  comfyui_meta: 'client_id', the
+-- install's WebSocket client id.
+CREATE TABLE comfyui_servers (
+    id         TEXT    PRIMARY KEY,
+    url        TEXT    NOT NULL,
+    slots      INTEGER NOT NULL DEFAULT 1 CHECK (slots BETWEEN 1 AND 64),
+    labels     TEXT    NOT NULL DEFAULT '[]',
+    enabled    INTEGER NOT NULL DEFAULT 1,
+    source     TEXT    NOT NULL DEFAULT 'api' CHECK (source IN ('config','api')),
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+CREATE TABLE comfyui_prompts (
+    prompt_id  TEXT    PRIMARY KEY,
+    job_id     INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+    attempt    INTEGER NOT NULL,
+    server_id  TEXT    NOT NULL,
+    state      TEXT    NOT NULL
+               CHECK (state IN ('posting','queued','running','succeeded','failed',
+                                'interrupted','lost')),
+    error      TEXT,
+    detail     TEXT,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+CREATE INDEX comfyui_prompts_job ON comfyui_prompts (job_id, created_at);
+CREATE TABLE comfyui_meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);

@@ -15,7 +15,7 @@
 /* Workflows this build can run: each has a module and a row in the one
  * table of infra/exec/workflows.c (docs/architecture.md, "Workflows").  A
  * preset naming any other workflow is a configuration error. */
-enum bb_workflow { BB_WF_NOOP, BB_WF_COMMAND, BB_WF_LESSON, BB_WF_TRANSLATE };
+enum bb_workflow { BB_WF_NOOP, BB_WF_COMMAND, BB_WF_LESSON, BB_WF_TRANSLATE, BB_WF_COMFYUI };
 
 /* The workflow's name from that table: "noop", "command", "lesson"
  * (static). */
@@ -102,7 +102,25 @@ typedef struct bb_preset {
     int64_t retention_sec;
     bb_notify *notify;    /* webhook targets (docs/integrations.md); owned */
     size_t nnotify;
+    /* comfyui (docs/comfyui.md): the API-format graph read from "graph" at
+     * load and checked against params (JSON text, owned), and
+     * "servers": {"labels": [...]} (owned strings) */
+    char *comfy_graph;
+    char *comfy_graph_path;   /* absolute, for messages */
+    char **comfy_labels;      /* NULL-terminated, or NULL = any server */
+    size_t ncomfy_labels;
 } bb_preset;
+
+/* A ComfyUI server named in the configuration's "comfyui.servers"
+ * (docs/comfyui.md, "Servers"); admins add more at run time (stored in
+ * the database, service/comfy_pool.c). */
+typedef struct bb_comfy_server {
+    char *id;             /* [A-Za-z0-9._-]{1,64} */
+    char *url;            /* http(s)://host:port, no trailing '/' */
+    int slots;            /* prompts run at once, 1..64, default 1 */
+    char **labels;        /* NULL-terminated (may be empty) */
+    size_t nlabels;
+} bb_comfy_server;
 /* A resource pool (docs/scheduling.md, "Resources"): "gpu": 2 is a counted
  * pool of numbered units 0..total-1 (at most 64); "vram": {"amount": 48}
  * a quantity pool whose holders get an amount. */
@@ -207,6 +225,14 @@ typedef struct bb_config {
     struct {
         int reserve_after_sec;  /* a blocked job reserves what it needs after this */
     } queue;
+    struct {                    /* docs/comfyui.md */
+        bb_comfy_server *servers; size_t nservers;
+        int health_interval_sec;    /* /system_stats + catalogue, default 10 */
+        int lost_after_sec;         /* a running prompt's server unreachable this long:
+                                       the attempt fails (retryable), default 30 */
+        int poll_interval_ms;       /* /history while the socket is down, default 1000 */
+        int request_timeout_ms;     /* one API call (not /view), default 30000 */
+    } comfyui;
 } bb_config;
 
 /* Loads configuration.  path: explicit file (must exist), or NULL to use
