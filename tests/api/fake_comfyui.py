@@ -373,13 +373,15 @@ def _node_sort_key(node_id):
 def png_bytes(seed_text, width, height, text_chunks, pad_to=0):
     """A real RGB PNG whose pixels are a function of seed_text (zlib + struct only)."""
     h = hashlib.sha256(seed_text.encode("utf-8")).digest()
+    red = bytes((h[0] + x * (h[3] | 1)) & 255 for x in range(width))
+    blue = [(h[2] + v * (h[5] | 1)) & 255 for v in range(256)]
     rows = []
     for y in range(height):
-        row = bytearray(b"\x00")
-        for x in range(width):
-            row += bytes(((h[0] + x * (h[3] | 1)) & 255, (h[1] + y * (h[4] | 1)) & 255,
-                          (h[2] + (x ^ y) * (h[5] | 1)) & 255))
-        rows.append(bytes(row))
+        px = bytearray(3 * width)
+        px[0::3] = red
+        px[1::3] = bytes(((h[1] + y * (h[4] | 1)) & 255,)) * width
+        px[2::3] = bytes(blue[(x ^ y) & 255] for x in range(width))
+        rows.append(b"\x00" + bytes(px))
 
     def chunk(kind, data):
         body = kind + data
@@ -512,6 +514,7 @@ class Execution:
         self.meta = {}
         self.executed = []
         self.success = False
+        self.nodes_state = {}
 
     async def add_message(self, event, data, broadcast):
         data = dict(data, timestamp=now_ms())
@@ -582,6 +585,7 @@ class Execution:
                 s.last_node_id = node_id
                 await s.send("executing", {"node": node_id, "display_node": node_id,
                                            "prompt_id": self.prompt_id}, s.client_id)
+                await self.progress_state(node_id, "running")
                 inputs = self.resolve(node, values)
                 ee = s.config.get("exec_error")
                 if isinstance(ee, dict) and str(ee.get("node")) == node_id:
@@ -591,6 +595,7 @@ class Execution:
                 values[node_id] = outs
                 new_cache[sigs[node_id]] = outs
                 self.executed.append(node_id)
+                await self.progress_state(node_id, "finished", 1.0, 1.0)
                 if ui is not None:
                     new_ui[sigs[node_id]] = ui
                     self.record_ui(node_id, ui)
@@ -618,6 +623,15 @@ class Execution:
         # the cache keeps what this prompt computed (ComfyUI's classic cache)
         s.cache, s.ui_cache = new_cache, new_ui
         s.last_node_id = None
+
+    async def progress_state(self, node_id, state, value=0.0, maximum=1.0):
+        """The newer per-node progress message (comfy_execution/progress.py's shape)."""
+        self.nodes_state[node_id] = {"value": value, "max": maximum, "state": state,
+                                     "node_id": node_id, "prompt_id": self.prompt_id,
+                                     "display_node_id": node_id, "parent_node_id": None,
+                                     "real_node_id": node_id}
+        await self.s.send("progress_state", {"prompt_id": self.prompt_id,
+                                             "nodes": self.nodes_state}, self.s.client_id)
 
     def record_ui(self, node_id, ui):
         self.outputs_ui[node_id] = ui
@@ -694,6 +708,7 @@ class Execution:
                 raise Interrupted()
             await s.send("progress", {"value": step, "max": steps, "prompt_id": self.prompt_id,
                                       "node": node_id}, s.client_id)
+            await self.progress_state(node_id, "running", float(step), float(steps))
         lat = i["latent_image"]
         key = json.dumps([i["seed"], i["positive"]["text"], i["negative"]["text"], i["steps"],
                           i["cfg"], i["sampler_name"], i["scheduler"], i["model"],

@@ -13,6 +13,7 @@ import socket
 import struct
 import time
 import uuid
+import zlib
 
 import harness
 from comfy import FakeComfy
@@ -99,6 +100,24 @@ class WS:
         except OSError:
             pass
         self.sock.close()
+
+
+def png_pixels(data):
+    """The decoded scanlines of an 8-bit RGB PNG, every chunk's CRC checked."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    pos, idat, size = 8, b"", None
+    while pos < len(data):
+        n, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        body = data[pos + 4:pos + 8 + n]
+        assert struct.unpack(">I", data[pos + 8 + n:pos + 12 + n])[0] == zlib.crc32(body), kind
+        if kind == b"IHDR":
+            size = struct.unpack(">II", body[4:12])
+        elif kind == b"IDAT":
+            idat += body[4:]
+        pos += 12 + n
+    raw = zlib.decompress(idat)
+    assert len(raw) == size[1] * (1 + 3 * size[0]), (len(raw), size)
+    return raw
 
 
 def wait_history(fc, pid, timeout=10):
@@ -264,6 +283,14 @@ def test_view_upload_models_and_stats():
                                   "&subfolder=")
         assert st == 200 and raw.startswith(b"\x89PNG\r\n\x1a\n"), (st, raw[:20])
         assert hdr["content-type"] == "image/png"
+        # the pixels depend on the seed; output_bytes pads the file
+        fc.config(output_bytes=50000)
+        pid2 = fc.submit(graph(seed=2))[1]["prompt_id"]
+        img2 = wait_history(fc, pid2)["outputs"]["9"]["images"][0]
+        assert img2["filename"] != img["filename"]
+        _st, _h, raw2 = fc.request("GET", f"/view?filename={img2['filename']}")
+        assert len(raw2) >= 50000 and png_pixels(raw2) != png_pixels(raw)
+        fc.config(output_bytes=0)
         assert fc.request("GET", "/view?filename=../x.png")[0] == 400
         assert fc.request("GET", "/view?filename=/etc/passwd")[0] == 400
         assert fc.request("GET", f"/view?filename={img['filename']}&type=bogus")[0] == 400
