@@ -662,6 +662,11 @@ bench)
     if [[ ${BB_BENCH_SKIP_TRANSLATE:-0} != 1 && " $* " != *" --only "* ]]; then
         python3 bench/trbench.py --bin build/batchbox || die "bench/trbench.py failed"
     fi
+    # the ComfyUI workflow's prompts/s against four fake servers (docs/benchmarks.md,
+    # "ComfyUI"); left out with --only (a chosen phase) or BB_BENCH_SKIP_COMFYUI=1
+    if [[ ${BB_BENCH_SKIP_COMFYUI:-0} != 1 && " $* " != *" --only "* ]]; then
+        python3 bench/comfybench.py --bin build/batchbox || die "bench/comfybench.py failed"
+    fi
     # --compare: also drive the stack batchbox replaces (bench/compare: Fastify + BullMQ on
     # Debian's redis-server, pinned by its package-lock.json); never needed by run or test.
     bench_args=()
