@@ -236,7 +236,7 @@ static int place_locked(const struct claim_place *in, const bb_preset *p, char s
 int comfy_pool_claim_place(void *ud, const struct claim_place *in, char server[65], char *why,
                            size_t whycap)
 {
-    struct app *app = ud;
+    bb_app *app = ud;
     const bb_config *cfg = app->cfg;
     const bb_preset *p = config_preset(cfg, in->preset);
     if (!p) {

@@ -433,8 +433,8 @@ int comfy_pool_start(struct db *d, const bb_config *cfg, char *err, size_t errle
 {
     BB_ASSERT(!cpool.started);
     cpool.db = d;
-    cpool.interval_sec = cfg->comfyui.health_interval_sec > 0 ? cfg->comfyui.health_interval_sec : 10;
-    cpool.timeout_ms = cfg->comfyui.request_timeout_ms > 0 ? cfg->comfyui.request_timeout_ms : 30000;
+    cpool.interval_sec = cfg->comfyui.health_interval_sec;     /* >= 1 (config_comfyui.c) */
+    cpool.timeout_ms = cfg->comfyui.request_timeout_ms;
     if (repo_comfy_server_merge_config(d, cfg->comfyui.servers, cfg->comfyui.nservers) != BB_OK) {
         snprintf(err, errlen, "cannot store the configured ComfyUI servers (database error)");
         return -1;
@@ -501,6 +501,7 @@ void comfy_pool_stop(void)
     cpool.list = cpool.gone = NULL;
     cpool.started = false;
     cpool.workers = NULL;
+    cpool.db = NULL;
     pthread_mutex_unlock(&cpool.mu);
     for (struct srv *s = list, *nx; s; s = nx) {
         nx = s->next;
@@ -614,6 +615,8 @@ static char *labels_text(const struct comfy_server_in *in)
 
 int comfy_pool_add(const struct comfy_server_in *in, bb_errctx *e)
 {
+    if (!cpool.db)
+        return bb_fail(e, BB_EUNAVAIL, "the ComfyUI pool is not running");
     char *labels = labels_text(in);
     if (!labels)
         return bb_fail(e, BB_EINTERNAL, "out of memory");
@@ -646,6 +649,8 @@ int comfy_pool_add(const struct comfy_server_in *in, bb_errctx *e)
 
 int comfy_pool_update(const char *id, const struct comfy_server_in *in, bb_errctx *e)
 {
+    if (!cpool.db)
+        return bb_fail(e, BB_EUNAVAIL, "the ComfyUI pool is not running");
     char *labels = in->has_labels ? labels_text(in) : NULL;
     if (in->has_labels && !labels)
         return bb_fail(e, BB_EINTERNAL, "out of memory");
@@ -686,6 +691,8 @@ int comfy_pool_update(const char *id, const struct comfy_server_in *in, bb_errct
 
 int comfy_pool_remove(const char *id, bb_errctx *e)
 {
+    if (!cpool.db)
+        return bb_fail(e, BB_EUNAVAIL, "the ComfyUI pool is not running");
     pthread_mutex_lock(&cpool.mu);
     struct srv *s = comfy_srv_find(id);
     bool cfg = s && s->from_config;
@@ -749,9 +756,11 @@ static cJSON *srv_json(const struct srv *s, bool with_urls)
     cJSON_AddBoolToObject(o, "enabled", s->enabled);
     cJSON_AddStringToObject(o, "source", s->from_config ? "config" : "api");
     cJSON_AddStringToObject(o, "status", !s->checked ? "unknown" : s->up ? "up" : "down");
-    if (s->last_seen_at)
-        cJSON_AddNumberToObject(o, "lastSeenAt", (double)s->last_seen_at);
-    else
+    char iso[32];
+    if (s->last_seen_at) {
+        bb_iso8601(s->last_seen_at, iso);
+        cJSON_AddStringToObject(o, "lastSeenAt", iso);
+    } else
         cJSON_AddNullToObject(o, "lastSeenAt");
     if (s->last_error[0])
         cJSON_AddStringToObject(o, "lastError", s->last_error);

@@ -89,7 +89,7 @@ int repo_comfy_server_insert(db *d, comfy_server_rec *r)
         r->created_at = bb_now_ms();
     r->updated_at = r->created_at;
     if (r->source == NULL && (r->source = strdup("api")) == NULL)
-        return BB_ENOMEM;
+        return BB_EINTERNAL;
     return db_write(d, op_insert, r);
 }
 
@@ -185,7 +185,7 @@ static int op_merge(db_conn *c, void *arg, db_outbox *out)
     for (size_t i = 0; i < a->n; i++) {
         char *labels = labels_json(&a->s[i]);
         if (!labels)
-            return BB_ENOMEM;
+            return BB_EINTERNAL;
         db_q q;
         db_prepare(&q, c, SQL_MERGE);
         db_bind_text(&q, ":id", a->s[i].id);
