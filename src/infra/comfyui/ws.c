@@ -60,6 +60,7 @@
 #include "infra/net/http_client.h"
 #include "util/bb_assert.h"
 #include "util/buf.h"
+#include "util/clock.h"
 #include "util/log.h"
 #include "util/text.h"
 
@@ -129,13 +130,7 @@ const char *comfy_ws_client_id(void)
 static struct timespec deadline_in(long ms)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
+    bb_mono_deadline(ms, &ts);
     return ts;
 }
 
