@@ -705,12 +705,11 @@ class Execution:
         s = self.s
         steps = s.config.get("steps")
         steps = int(i["steps"]) if steps is None else int(steps)
+        if s.config.get("die_mid_prompt"):
+            os._exit(3)             # a crash: no reply, no history, sockets cut
         for step in range(1, steps + 1):
             if s.interrupt:
                 raise Interrupted()
-            if s.config.get("die_mid_prompt"):
-                sys.stdout.flush()
-                os._exit(3)
             ms = float(s.config.get("step_ms") or 0)
             await asyncio.sleep(ms / 1000.0)
             if s.interrupt:
