@@ -226,7 +226,9 @@ static int place_locked(const struct claim_place *in, const bb_preset *p, char s
         snprintf(server, 65, "%s", best->id);
         return 1;
     }
-    if (nmodel == 0)
+    if (nmodel == 0 && down[0])
+        snprintf(why, cap, "no ComfyUI server has %s (servers down: %s)", miss, down);
+    else if (nmodel == 0)
         snprintf(why, cap, "no ComfyUI server has %s", miss);
     else
         snprintf(why, cap, "all ComfyUI servers busy (%d of %d slots)", run_sum, slot_sum);

@@ -209,3 +209,100 @@ def test_cli_lists_servers_and_models():
         out = cli("models")
         assert "loras/a.safetensors" in out and "gpu1" in out, out
         assert json.loads(cli("models", "--json"))["loras"][0]["servers"] == ["gpu1"]
+
+
+# ---- placement (needs the comfyui workflow: src/infra/exec/comfyui.c) ---------------------
+
+FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "comfyui")
+LORA_PARAMS = [{"name": "prompt", "type": "text", "default": "a cat"},
+               {"name": "seed", "type": "seed", "default": 1},
+               {"name": "steps", "type": "int", "default": 1, "min": 1, "max": 10},
+               {"name": "ckpt", "type": "enum", "optionsSource": "comfyui:checkpoints",
+                "required": True},
+               {"name": "lora", "type": "string", "default": "a.safetensors"}]
+
+
+CKPT = "sd_xl_base_1.0.safetensors"
+
+
+def _placement_server(fakes, labels=("sdxl",)):
+    s = Server(config=None, start=False)
+    cfg = s.default_config(comfyui={
+        "servers": [{"id": sid, "url": fc.url, "slots": 1, "labels": lab}
+                    for sid, (fc, lab) in fakes.items()],
+        "healthIntervalSec": 1, "requestTimeoutMs": 2000, "pollIntervalMs": 100})
+    cfg["presets"] = cfg["presets"] + [
+        {"id": "lora", "workflow": "comfyui", "graph": "lora.json", "params": LORA_PARAMS,
+         "servers": {"labels": list(labels)}, "maxAttempts": 1},
+        {"id": "nolabel", "workflow": "comfyui", "graph": "lora.json", "params": LORA_PARAMS,
+         "servers": {"labels": ["nosuch"]}, "maxAttempts": 1}]
+    s.config = cfg
+    s.config_path = os.path.join(s.data, "batchbox.json")
+    import shutil
+    shutil.copy(os.path.join(FIXTURES, "lora.json"), os.path.join(s.data, "lora.json"))
+    with open(s.config_path, "w") as f:
+        json.dump(cfg, f)
+    s.start()
+    for sid in fakes:
+        _wait_status(s, sid, "up")
+        wait_until(lambda sid=sid: _servers(s)[sid]["models"] >= 3, 10, what="catalogue")
+    return s
+
+
+def _ran_on(s, job_id):
+    return [p["server"] for p in s.call("GET", f"/api/v1/jobs/{job_id}/comfyui")["prompts"]]
+
+
+def _waiting(s, job_id, text):
+    def check():
+        j = s.job(job_id)
+        return j if j["state"] == "queued" and text in (j.get("waitingFor") or "") else None
+    return wait_until(check, 10, interval=0.05, what=f"waitingFor {text!r}")
+
+
+def test_placement_by_model_label_and_enabled():
+    with FakeComfy(name="gpu1", models={"loras": ["a.safetensors"]}) as f1, \
+            FakeComfy(name="gpu2", models={"loras": ["b.safetensors"]}) as f2:
+        for f in (f1, f2):
+            f.config(step_ms=0, steps=1)
+        s = _placement_server({"gpu1": (f1, ["sdxl"]), "gpu2": (f2, ["sdxl", "video"])})
+        # the catalogue feeds optionsSource comfyui:checkpoints
+        opts = s.call("GET", "/api/v1/config/job-options")
+        preset = [p for p in opts["presets"] if p["id"] == "lora"][0]
+        ckpt = [p for p in preset["params"] if p["name"] == "ckpt"][0]
+        assert ckpt["optionsSource"] == "comfyui:checkpoints", ckpt
+        assert "sd_xl_base_1.0.safetensors" in [c["value"] for c in ckpt["choices"]], ckpt
+
+        # a LoRA only one server has goes there, whichever is less busy
+        a = s.submit(preset="lora", params={"ckpt": CKPT, "lora": "a.safetensors"})
+        b = s.submit(preset="lora", params={"ckpt": CKPT, "lora": "b.safetensors"})
+        for jid, where in ((a, "gpu1"), (b, "gpu2")):
+            assert s.wait_terminal(jid)["state"] == "succeeded", s.job(jid)
+            assert _ran_on(s, jid) == [where], (jid, _ran_on(s, jid))
+        # one nobody has waits, saying which
+        z = s.submit(preset="lora", params={"ckpt": CKPT, "lora": "zzz.safetensors"})
+        _waiting(s, z, "no ComfyUI server has loras/zzz.safetensors")
+        # no server with the preset's labels
+        n = s.submit(preset="nolabel", params={"ckpt": CKPT})
+        _waiting(s, n, "no enabled ComfyUI server with labels nosuch")
+        for jid in (z, n):
+            s.call("POST", f"/api/v1/jobs/{jid}/actions", {"type": "cancel"})
+
+        # a disabled server gets nothing; enabled again, the waiting job runs there
+        s.call("PATCH", f"{API}/servers/gpu2", {"enabled": False})
+        before = len(f2.prompts())
+        c = s.submit(preset="lora", params={"ckpt": CKPT, "lora": "b.safetensors"})
+        _waiting(s, c, "no ComfyUI server has loras/b.safetensors")
+        assert len(f2.prompts()) == before
+        s.call("PATCH", f"{API}/servers/gpu2", {"enabled": True})
+        assert s.wait_terminal(c)["state"] == "succeeded", s.job(c)
+        assert _ran_on(s, c) == ["gpu2"]
+
+        # a server that is down: its jobs wait, naming it
+        f2.kill()
+        _wait_status(s, "gpu2", "down")
+        d = s.submit(preset="lora", params={"ckpt": CKPT, "lora": "b.safetensors"})
+        _waiting(s, d, "no ComfyUI server has loras/b.safetensors (servers down: gpu2)")
+        done = s.call("GET", f"{API}/servers")["servers"]
+        assert {x["id"]: x["promptsDone"] for x in done} == {"gpu1": 1, "gpu2": 2}, done
+        s.call("POST", f"/api/v1/jobs/{d}/actions", {"type": "cancel"})
