@@ -8,30 +8,6 @@
 #include "cli/client.h"
 #include "cli/verbs.h"
 
-/* GETs path and prints it through show (or raw with --json). */
-static int get_and_show(struct ctx *c, const char *path, void (*show)(const cJSON *answer))
-{
-    char *url = cl_api_url(c, "%s", path);
-    int code = CLI_EXIT_FAILED;
-    if (!url) {
-        errorf(c, "out of memory");
-        return code;
-    }
-    struct http_response resp;
-    cJSON *answer = cl_api_json(c, "GET", url, NULL, NULL, &code, &resp);
-    if (answer) {
-        if (c->json)
-            cl_print_raw(&resp);
-        else
-            show(answer);
-        fflush(stdout);
-        http_response_free(&resp);
-        cJSON_Delete(answer);
-    }
-    free(url);
-    return code;
-}
-
 static const char *str(const cJSON *o, const char *key, const char *dflt)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
@@ -104,10 +80,10 @@ static void show_models(const cJSON *a)
 
 int cl_comfyui_servers(const struct cli_call *a)
 {
-    return get_and_show(a->ctx, "/comfyui/servers", show_servers);
+    return cl_call_and_show(a->ctx, "GET", "/comfyui/servers", NULL, show_servers);
 }
 
 int cl_comfyui_models(const struct cli_call *a)
 {
-    return get_and_show(a->ctx, "/comfyui/models", show_models);
+    return cl_call_and_show(a->ctx, "GET", "/comfyui/models", NULL, show_models);
 }
