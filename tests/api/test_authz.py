@@ -67,6 +67,7 @@ MATRIX = [
     # review (docs/translate.md): A's job is not a translate job, so its owner and admins get
     # 422; another user gets 404 as for any job he cannot see
     _row("GET", "/jobs/:id/segments", "/jobs/{AJOB}/segments", None, 401, 422, 404, 422),
+    _row("GET", "/jobs/:id/comfyui", "/jobs/{AJOB}/comfyui", None,      401, 200, 404, 200),
     _row("PATCH", "/jobs/:id/segments/:n", "/jobs/{AJOB}/segments/1", {"target": "x"},
          401, 422, 404, 422),
     _row("POST", "/schedules", "/schedules",
