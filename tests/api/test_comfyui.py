@@ -44,7 +44,8 @@ def _server(fakes, preset=None, comfy=None, extra=None, start=True, presets=()):
     cfg.update(extra or {})
     s.config = cfg
     s.config_path = os.path.join(s.data, "batchbox.json")
-    shutil.copy(FIXTURE, os.path.join(s.data, "sdxl.json"))
+    for name in ("sdxl.json", "upload.json"):
+        shutil.copy(os.path.join(os.path.dirname(FIXTURE), name), os.path.join(s.data, name))
     with open(s.config_path, "w") as f:
         json.dump(cfg, f)
     if start:
@@ -327,3 +328,28 @@ def test_preset_configuration_errors():
             assert needle in s.stderr_text(), (needle, s.stderr_tail())
         finally:
             s.cleanup()
+
+
+def test_file_param_is_uploaded_to_the_server():
+    with FakeComfy(name="gpu1") as fc:
+        fc.config(step_ms=5, steps=2)
+        up = _preset(id="up", graph="upload.json",
+                     params=[{"name": "photo", "type": "file", "required": True}])
+        s = _server({"gpu1": fc}, presets=[up], start=False)
+        data = b"\x89PNG\r\n\x1a\n not really a png, but bytes to compare"
+        os.makedirs(os.path.join(fc.root, "input"), exist_ok=True)
+        with open(os.path.join(fc.root, "input", "pic.png"), "wb") as f:
+            f.write(b"taken")            # the server renames the upload
+        with open(os.path.join(s.inputs, "pic.png"), "wb") as f:
+            f.write(data)
+        s.start()
+        wait_until(lambda: _status(s, "gpu1") == "up", 15, interval=0.1, what="gpu1 up")
+        jid = s.submit(preset="up", params={"photo": "pic.png"})
+        dto = s.wait_terminal(jid, timeout=20)
+        assert dto["state"] == "succeeded", dto
+        name = fc.prompts()[0]["prompt"]["1"]["inputs"]["image"]
+        assert name != "pic.png" and name.endswith(".png"), name
+        with open(os.path.join(fc.root, "input", name), "rb") as f:
+            assert f.read() == data
+        assert "uploaded to gpu1 as" in _log(s, jid)
+        s.stop()

@@ -30,10 +30,11 @@
  *
  * Lost messages.  A socket that closes sets `lost` on every open watch;
  * the next comfy_watch_next returns COMFY_WATCH_DOWN once the messages
- * queued before the close are read.  While the socket is closed a call
- * still waits its timeout (a message may arrive after a reconnect) and
- * then returns COMFY_WATCH_DOWN, so a caller alternating comfy_watch_next
- * and GET /history polls at its own pace.
+ * queued before the close are read.  While the socket is closed (or the
+ * comfy_ws stopped) a call still waits its timeout (a message may arrive
+ * after a reconnect) and then returns COMFY_WATCH_DOWN, so a caller
+ * alternating comfy_watch_next and GET /history polls at its own pace and
+ * never spins.
  *
  * Lifetime.  The owner holds one reference, every open watch one more.
  * comfy_ws_stop sets stopping, wakes the supervisor (out of its backoff
@@ -569,13 +570,13 @@ enum comfy_watch_rc comfy_watch_next(comfy_watch *w, int timeout_ms, cJSON **msg
             rc = COMFY_WATCH_MSG;
             break;
         }
-        if (w->lost || ws->stopping) {
+        if (w->lost) {
             w->lost = false;
             rc = COMFY_WATCH_DOWN;
             break;
         }
         if (past(&until)) {
-            rc = ws->connected ? COMFY_WATCH_TIMEOUT : COMFY_WATCH_DOWN;
+            rc = (ws->connected && !ws->stopping) ? COMFY_WATCH_TIMEOUT : COMFY_WATCH_DOWN;
             break;
         }
         int e = pthread_cond_timedwait(&w->cond, &ws->mu, &until);

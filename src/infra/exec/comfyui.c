@@ -27,6 +27,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -421,8 +422,29 @@ static enum exec_result watch_loop(struct cf_run *r, comfy_watch *w)
 
 /* ---- posting ------------------------------------------------------------ */
 
-/* The job's params with each staged `file` param uploaded to the server
- * and replaced by the name it got there.  A new object (caller deletes). */
+/* The local file of `file` param pm (a staged upload, or a path in the
+ * input root, checked at submit and again here: it must still resolve
+ * inside the root) into path; false when the job gives none. */
+static bool param_file(const struct cf_run *r, const bb_param *pm, const cJSON *v,
+                       char *path, size_t cap)
+{
+    const cJSON *st = cJSON_GetObjectItemCaseSensitive(r->ctx->staged_files, pm->name);
+    if (cJSON_IsString(st))
+        return (size_t)snprintf(path, cap, "%s", st->valuestring) < cap;
+    const char *root = r->ctx->cfg ? r->ctx->cfg->input_root : NULL;
+    char joined[4096], real[PATH_MAX], rroot[PATH_MAX];
+    if (!cJSON_IsString(v) || root == NULL ||
+        (size_t)snprintf(joined, sizeof joined, "%s/%s", root, v->valuestring) >= sizeof joined ||
+        realpath(joined, real) == NULL || realpath(root, rroot) == NULL)
+        return false;
+    size_t n = strlen(rroot);
+    if (strncmp(real, rroot, n) != 0 || real[n] != '/')
+        return false;
+    return (size_t)snprintf(path, cap, "%s", real) < cap;
+}
+
+/* The job's params with each `file` param uploaded to the server and
+ * replaced by the name it got there.  A new object (caller deletes). */
 static cJSON *upload_files(struct cf_run *r, enum exec_result *res)
 {
     cJSON *params = r->ctx->params ? cJSON_Duplicate(r->ctx->params, true)
@@ -431,30 +453,39 @@ static cJSON *upload_files(struct cf_run *r, enum exec_result *res)
         *res = exec_fail(r->ctx, true, "out of memory");
         return NULL;
     }
-    const cJSON *f;
-    cJSON_ArrayForEach(f, r->ctx->staged_files) {
-        if (!cJSON_IsString(f) || f->string == NULL)
+    const bb_preset *p = r->ctx->preset;
+    for (size_t i = 0; p && i < p->nparams; i++) {
+        const bb_param *pm = &p->params[i];
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(params, pm->name);
+        if (pm->type != BB_PT_FILE || v == NULL)
             continue;
-        const char *slash = strrchr(f->valuestring, '/');
-        const char *name = slash ? slash + 1 : f->valuestring;
+        char path[PATH_MAX];
+        if (!param_file(r, pm, v, path, sizeof path)) {
+            cJSON_Delete(params);
+            *res = exec_fail(r->ctx, false, "param %s: the file is gone or outside the "
+                             "input root", pm->name);
+            return NULL;
+        }
+        const char *slash = strrchr(path, '/');
+        const char *name = slash ? slash + 1 : path;
         char got[512], err[384];
-        enum comfy_rc rc = comfy_upload(r->lease.url, f->valuestring, name, &r->opts, got,
-                                        sizeof got, err, sizeof err);
+        enum comfy_rc rc = comfy_upload(r->lease.url, path, name, &r->opts, got, sizeof got,
+                                        err, sizeof err);
         if (rc != COMFY_OK) {
             cJSON_Delete(params);
             *res = rc == COMFY_CANCELED ? EXEC_CANCELED
                  : exec_fail(r->ctx, rc == COMFY_DOWN || rc == COMFY_GARBAGE,
-                             "uploading param %s to %s: %s", f->string, r->lease.id, err);
+                             "uploading param %s to %s: %s", pm->name, r->lease.id, err);
             return NULL;
         }
-        cJSON *v = cJSON_CreateString(got);
-        if (v == NULL || !cJSON_ReplaceItemInObjectCaseSensitive(params, f->string, v)) {
-            cJSON_Delete(v);
+        cJSON *nv = cJSON_CreateString(got);
+        if (nv == NULL || !cJSON_ReplaceItemInObjectCaseSensitive(params, pm->name, nv)) {
+            cJSON_Delete(nv);
             cJSON_Delete(params);
             *res = exec_fail(r->ctx, true, "out of memory");
             return NULL;
         }
-        exec_logf(r->ctx, LOG_STREAM, "param %s uploaded to %s as %s", f->string, r->lease.id,
+        exec_logf(r->ctx, LOG_STREAM, "param %s uploaded to %s as %s", pm->name, r->lease.id,
                   got);
     }
     return params;
