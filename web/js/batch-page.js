@@ -1,7 +1,8 @@
 // batch-page.js — one batch (#/batches/ID): the parent's state, counts and
 // actions, and a grid of its runs (GET /jobs/:id/gallery) with their
-// params and state; images, video and audio previewed inline (scaled by the
-// browser), other files linked; filters by any swept param's value, by
+// params and state; images (animated ones too), video (loaded when
+// scrolled near) and audio previewed inline (scaled by the browser), other
+// files linked; filters by any swept param's value, by
 // state and by "picked"; picks with the mouse or the keyboard (arrow keys
 // move between files, Space or P picks); "download all" / "download
 // picked" (gallery.zip).  One event stream keeps it current: a run's event
@@ -84,11 +85,33 @@ function nextTile(tiles, cur, dir) {
   return best;
 }
 
+// A video that loads only once its tile comes near the viewport (a batch
+// of hundreds of clips must not fetch them all); muted and looping like an
+// animated image, with controls for sound and seeking.
+function LazyVideo({ url, name }) {
+  const ref = useRef(null);
+  const [near, setNear] = useState(false);
+  useEffect(() => {
+    const el = ref.current;
+    if (!el || near) return undefined;
+    if (typeof IntersectionObserver !== 'function') { setNear(true); return undefined; }
+    const io = new IntersectionObserver((es) => {
+      if (es.some((e) => e.isIntersecting)) { setNear(true); io.disconnect(); }
+    }, { rootMargin: '300px' });
+    io.observe(el);
+    return () => io.disconnect();
+  }, [near]);
+  return html`<video ref=${ref} src=${near ? url : undefined} controls muted loop playsinline
+    preload="metadata" aria-label=${name} data-lazy=${near ? 'loaded' : 'waiting'}></video>`;
+}
+
+// Images (animated GIF, WebP and APNG too) as <img>, video as a lazy
+// <video>, audio as <audio>; anything else as a download link.
 function Preview({ a, url }) {
   const k = kindOf(a);
   if (!url) return html`<span class="tile-link">${a.name}</span>`;
   if (k === 'image') return html`<img src=${url} alt=${a.name} loading="lazy" decoding="async" />`;
-  if (k === 'video') return html`<video src=${url} controls preload="metadata" muted playsinline aria-label=${a.name}></video>`;
+  if (k === 'video') return html`<${LazyVideo} url=${url} name=${a.name} />`;
   if (k === 'audio') return html`<audio src=${url} controls preload="none" aria-label=${a.name}></audio>`;
   const dot = a.name.lastIndexOf('.');
   return html`<a class="tile-link" href=${url} download=${a.name.split('/').pop()} tabindex="-1"

@@ -16,6 +16,7 @@ import { LiveStream } from './live.js';
 import { LiveBadge } from './dashboard.js';
 import { ReviewLink, actionFits } from './review-page.js';
 import { Deliveries } from './deliveries.js';
+import { ComfyPrompts, isComfyJob } from './comfyui-job.js';
 import {
   bytes, dateTime, timeOnly, duration, jobDuration, TERMINAL,
 } from './format.js';
@@ -501,6 +502,7 @@ export function JobPage({ id, me }) {
       </div>
       <div class="col">
         <${DependencyChain} job=${job} />
+        ${isComfyJob(job, options) ? html`<${ComfyPrompts} job=${job} />` : null}
         <${Artifacts} job=${job} />
         <${LogTail} jobId=${job.jobId} running=${!TERMINAL.has(job.state)} attempts=${job.attempts} />
         <${Deliveries} jobId=${job.jobId} running=${!TERMINAL.has(job.state)} />
