@@ -13,6 +13,7 @@ import {
   Loading, ErrorBox, Empty, Field, Dialog, describedBy, useId,
 } from './components.js';
 import { bytes, dateTime } from './format.js';
+import { forgetJobOptions } from './options.js';
 
 const POLL_MS = 3000;
 
@@ -195,7 +196,11 @@ export function ComfyServersPage() {
   const [removing, setRemoving] = useState(null);
   const [tick, setTick] = useState(0);
   const busy = useRef(false);
-  useEffect(() => { document.title = 'ComfyUI servers · batchbox'; }, []);
+  useEffect(() => {
+    document.title = 'ComfyUI servers · batchbox';
+    // the form's catalogue choices may have changed here: read them afresh
+    return () => forgetJobOptions();
+  }, []);
 
   const load = () => {
     if (busy.current) return Promise.resolve();
