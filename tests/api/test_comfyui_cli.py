@@ -92,3 +92,25 @@ def test_cli_submit_a_prompt_file_times_seeds_to_comfyui_and_wait():
                     "--param", "ckpt=nope.safetensors")
         assert p.returncode == 2 and "ckpt" in p.stderr, (p.returncode, p.stdout, p.stderr)
         s.stop()
+
+
+def test_gallery_says_why_a_run_waits():
+    """A batch's runs held back (here by a paused queue; for ComfyUI, a busy or missing
+    server) carry the job's waitingFor in the gallery; finished runs carry null."""
+    s = Server()
+    s.call("POST", "/api/v1/admin/queue/pause", {"preset": "noop"})
+    r = s.req("POST", "/api/v1/jobs", {"preset": "noop", "sweep": {"x": ["1", "2"]}})
+    assert r.status == 201, r.describe()
+    pid = r.body["jobId"]
+
+    def held():
+        items = s.call("GET", f"/api/v1/jobs/{pid}/gallery")["items"]
+        return len(items) == 2 and all(i["waitingFor"] == "queue paused" for i in items)
+    wait_until(held, 10, what="both runs to say why they wait")
+    s.call("POST", "/api/v1/admin/queue/resume", {"preset": "noop"})
+
+    def done():
+        items = s.call("GET", f"/api/v1/jobs/{pid}/gallery")["items"]
+        return all(i["state"] == "succeeded" and i["waitingFor"] is None for i in items)
+    wait_until(done, 20, what="both runs to succeed with no waitingFor")
+    s.stop()

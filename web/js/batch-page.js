@@ -153,6 +153,8 @@ function RunCard({ item, swept, nameOf, mdSwept, focusKey, onPick, onFocus, pick
     </dl>
     <${QaLine} item=${item} />
     ${item.error && item.state !== 'succeeded' ? html`<p class="run-error" title=${item.error}>${item.error}</p>` : null}
+    ${item.waitingFor && !TERMINAL.has(item.state) && item.state !== 'running'
+      ? html`<p class="small muted run-waiting" data-testid="run-waiting">Waiting: ${item.waitingFor}</p>` : null}
     ${arts.length ? html`<div class="tiles">${arts.map((a) => html`<${Tile} key=${a.name} item=${item} a=${a}
         focused=${focusKey === `${item.id}/${a.name}`} onPick=${onPick} onFocus=${onFocus} />`)}</div>`
       : html`<p class="small muted run-empty">${TERMINAL.has(item.state) ? 'No files.' : item.state === 'running' ? 'Running…' : 'Waiting to run…'}</p>`}
@@ -240,7 +242,9 @@ export function BatchPage({ id, me }) {
           const i = g.items.findIndex((x) => String(x.id) === String(data.jobId));
           if (i < 0) return g;
           const items = g.items.slice();
-          items[i] = { ...items[i], state: data.state, error: data.error ?? null };
+          items[i] = {
+            ...items[i], state: data.state, error: data.error ?? null, waitingFor: data.waitingFor ?? null,
+          };
           return { ...g, items };
         });
         if (type !== 'job_progress') scheduleReload();

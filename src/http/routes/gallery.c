@@ -66,6 +66,14 @@ static cJSON *item_json(const struct gallery_item *it)
         cJSON_AddStringToObject(o, "error", j->error);
     else
         cJSON_AddNullToObject(o, "error");
+    /* why a run that has not started waits (a busy ComfyUI pool, a paused
+     * queue, ...), only while it has not started */
+    bool held = j->state && (strcmp(j->state, "queued") == 0 || strcmp(j->state, "waiting") == 0 ||
+                             strcmp(j->state, "scheduled") == 0);
+    if (j->waiting_for && held)
+        cJSON_AddStringToObject(o, "waitingFor", j->waiting_for);
+    else
+        cJSON_AddNullToObject(o, "waitingFor");
     cJSON *arts = cJSON_AddArrayToObject(o, "artifacts");
     for (size_t i = 0; i < it->narts; i++)
         cJSON_AddItemToArray(arts, artifact_json(&it->arts[i]));
