@@ -18,24 +18,12 @@ import { LiveBadge, batchSummary } from './dashboard.js';
 import { Actions } from './job-page.js';
 import { bytes, STATES, TERMINAL } from './format.js';
 import { QaLine } from './review-page.js';
+import { kindOf, localUrl, Preview } from './media.js';
 
 // How long after a run's event the gallery is read again: 0.4 s, longer
 // for big batches (each read returns every run).
 function reloadDelay(n) {
   return Math.min(3000, 400 + 2 * n);
-}
-
-// Only links to this appliance (artifact URLs are ours).
-function localUrl(u) {
-  return typeof u === 'string' && /^\/[^/]/.test(u) ? u : null;
-}
-
-function kindOf(a) {
-  const t = (a.contentType || '').toLowerCase();
-  if (t.startsWith('image/')) return 'image';
-  if (t.startsWith('video/')) return 'video';
-  if (t.startsWith('audio/')) return 'audio';
-  return 'file';
 }
 
 // The API path that picks an artifact (its URL plus /pick when the server
@@ -83,39 +71,6 @@ function nextTile(tiles, cur, dir) {
     }
   }
   return best;
-}
-
-// A video that loads only once its tile comes near the viewport (a batch
-// of hundreds of clips must not fetch them all); muted and looping like an
-// animated image, with controls for sound and seeking.
-function LazyVideo({ url, name }) {
-  const ref = useRef(null);
-  const [near, setNear] = useState(false);
-  useEffect(() => {
-    const el = ref.current;
-    if (!el || near) return undefined;
-    if (typeof IntersectionObserver !== 'function') { setNear(true); return undefined; }
-    const io = new IntersectionObserver((es) => {
-      if (es.some((e) => e.isIntersecting)) { setNear(true); io.disconnect(); }
-    }, { rootMargin: '300px' });
-    io.observe(el);
-    return () => io.disconnect();
-  }, [near]);
-  return html`<video ref=${ref} src=${near ? url : undefined} controls muted loop playsinline
-    preload="metadata" aria-label=${name} data-lazy=${near ? 'loaded' : 'waiting'}></video>`;
-}
-
-// Images (animated GIF, WebP and APNG too) as <img>, video as a lazy
-// <video>, audio as <audio>; anything else as a download link.
-function Preview({ a, url }) {
-  const k = kindOf(a);
-  if (!url) return html`<span class="tile-link">${a.name}</span>`;
-  if (k === 'image') return html`<img src=${url} alt=${a.name} loading="lazy" decoding="async" />`;
-  if (k === 'video') return html`<${LazyVideo} url=${url} name=${a.name} />`;
-  if (k === 'audio') return html`<audio src=${url} controls preload="none" aria-label=${a.name}></audio>`;
-  const dot = a.name.lastIndexOf('.');
-  return html`<a class="tile-link" href=${url} download=${a.name.split('/').pop()} tabindex="-1"
-    aria-label=${`Download ${a.name}`}>${dot > 0 ? a.name.slice(dot + 1).toUpperCase() : 'FILE'}</a>`;
 }
 
 function Tile({ item, a, focused, onPick, onFocus }) {
