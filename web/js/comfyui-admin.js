@@ -54,12 +54,12 @@ function Devices({ list }) {
   </li>`)}</ul>`;
 }
 
-// ----------------------------------------------------------------- add form
-
-function AddServer({ onAdded }) {
-  const id = useId('csadd');
-  const blank = { id: '', url: '', slots: '1', labels: '' };
-  const [v, setV] = useState(blank);
+// The state of a server form (add, edit): the values, each field's 400
+// message (cleared by an edit of that field), a general error, busy; and
+// the text inputs with their errors beside them.  send(values) returns
+// the request's promise.
+function useServerForm(idp, initial, send, onOk) {
+  const [v, setV] = useState(initial);
   const [busy, setBusy] = useState(false);
   const [fields, setFields] = useState({});
   const [error, setError] = useState(null);
@@ -68,18 +68,13 @@ function AddServer({ onAdded }) {
     setV((o) => ({ ...o, [name]: val }));
     setFields((f) => ({ ...f, [name]: undefined }));
   };
-
   const submit = async (e) => {
     e.preventDefault();
     setBusy(true);
     setError(null);
     setFields({});
     try {
-      const s = await api('POST', '/comfyui/servers', {
-        id: v.id.trim(), url: v.url.trim(), slots: parseSlots(v.slots), labels: parseLabels(v.labels),
-      });
-      setV(blank);
-      onAdded(s);
+      onOk(await send(v), setV);
     } catch (err) {
       const f = fieldErrors(err);
       setFields(f);
@@ -88,28 +83,38 @@ function AddServer({ onAdded }) {
       setBusy(false);
     }
   };
-
   const input = (name, label, attrs, hint) => {
-    const fid = `${id}-${name}`;
+    const fid = `${idp}-${name}`;
     return html`<${Field} id=${fid} label=${label} error=${fields[name]} hint=${hint}>
       <input id=${fid} name=${name} value=${v[name]} onInput=${set(name)} ...${attrs}
         aria-invalid=${fields[name] ? 'true' : undefined}
         aria-describedby=${describedBy(fid, fields[name], hint)} /></${Field}>`;
   };
+  return { busy, error, submit, input };
+}
 
-  return html`<form class="card comfy-add" onSubmit=${submit} aria-labelledby=${`${id}-title`}
+// ----------------------------------------------------------------- add form
+
+function AddServer({ onAdded }) {
+  const id = useId('csadd');
+  const blank = { id: '', url: '', slots: '1', labels: '' };
+  const f = useServerForm(id, blank, (v) => api('POST', '/comfyui/servers', {
+    id: v.id.trim(), url: v.url.trim(), slots: parseSlots(v.slots), labels: parseLabels(v.labels),
+  }), (s, setV) => { setV(blank); onAdded(s); });
+
+  return html`<form class="card comfy-add" onSubmit=${f.submit} aria-labelledby=${`${id}-title`}
       data-testid="comfy-add" novalidate>
     <h2 id=${`${id}-title`}>Add a server</h2>
     <div class="comfy-add-grid">
-      ${input('id', 'Id', { type: 'text', required: true, maxlength: 64, placeholder: 'gpu2' },
+      ${f.input('id', 'Id', { type: 'text', required: true, maxlength: 64, placeholder: 'gpu2' },
         'Letters, digits, - and _.')}
-      ${input('url', 'URL', { type: 'text', required: true, placeholder: 'http://10.0.0.5:8188' },
+      ${f.input('url', 'URL', { type: 'text', required: true, placeholder: 'http://10.0.0.5:8188' },
         'Where ComfyUI listens (http or https).')}
-      ${input('slots', 'Slots', { type: 'number', min: 1, step: 1 }, 'Prompts at once.')}
-      ${input('labels', 'Labels', { type: 'text', placeholder: 'sdxl, fast' }, 'Comma-separated.')}
+      ${f.input('slots', 'Slots', { type: 'number', min: 1, step: 1 }, 'Prompts at once.')}
+      ${f.input('labels', 'Labels', { type: 'text', placeholder: 'sdxl, fast' }, 'Comma-separated.')}
     </div>
-    <${ErrorBox} error=${error} title="The server was not added" />
-    <button type="submit" class="btn btn-primary" disabled=${busy}>${busy ? 'Adding…' : 'Add server'}</button>
+    <${ErrorBox} error=${f.error} title="The server was not added" />
+    <button type="submit" class="btn btn-primary" disabled=${f.busy}>${f.busy ? 'Adding…' : 'Add server'}</button>
   </form>`;
 }
 
@@ -117,48 +122,19 @@ function AddServer({ onAdded }) {
 
 function EditDialog({ server, onClose, onSaved }) {
   const id = useId('csedit');
-  const [v, setV] = useState({ slots: String(server.slots ?? 1), labels: (server.labels || []).join(', ') });
-  const [busy, setBusy] = useState(false);
-  const [fields, setFields] = useState({});
-  const [error, setError] = useState(null);
-  const set = (name) => (e) => {
-    const val = e.currentTarget.value;
-    setV((o) => ({ ...o, [name]: val }));
-    setFields((f) => ({ ...f, [name]: undefined }));
-  };
-  const save = async (e) => {
-    e.preventDefault();
-    setBusy(true);
-    setError(null);
-    setFields({});
-    try {
-      const s = await api('PATCH', `/comfyui/servers/${encodeURIComponent(server.id)}`,
-        { slots: parseSlots(v.slots), labels: parseLabels(v.labels) });
-      onSaved(s);
-    } catch (err) {
-      const f = fieldErrors(err);
-      setFields(f);
-      if (!Object.keys(f).length) setError(err);
-    } finally {
-      setBusy(false);
-    }
-  };
-  const fs = `${id}-slots`;
-  const fl = `${id}-labels`;
+  const f = useServerForm(id, { slots: String(server.slots ?? 1), labels: (server.labels || []).join(', ') },
+    (v) => api('PATCH', `/comfyui/servers/${encodeURIComponent(server.id)}`,
+      { slots: parseSlots(v.slots), labels: parseLabels(v.labels) }),
+    (s) => onSaved(s));
   return html`<${Dialog} title=${`Edit ${server.id}`} onClose=${onClose} labelledBy=${`${id}-title`}>
-    <form method="dialog" onSubmit=${save} novalidate>
-      <${Field} id=${fs} label="Slots" error=${fields.slots}>
-        <input id=${fs} type="number" min="1" step="1" value=${v.slots} onInput=${set('slots')}
-          aria-invalid=${fields.slots ? 'true' : undefined} aria-describedby=${describedBy(fs, fields.slots)} /></${Field}>
-      <${Field} id=${fl} label="Labels" error=${fields.labels} hint="Comma-separated.">
-        <input id=${fl} type="text" value=${v.labels} onInput=${set('labels')}
-          aria-invalid=${fields.labels ? 'true' : undefined}
-          aria-describedby=${describedBy(fl, fields.labels, 'Comma-separated.')} /></${Field}>
-      <${ErrorBox} error=${error} title="The server was not changed" />
+    <form method="dialog" onSubmit=${f.submit} novalidate>
+      ${f.input('slots', 'Slots', { type: 'number', min: 1, step: 1 })}
+      ${f.input('labels', 'Labels', { type: 'text' }, 'Comma-separated.')}
+      <${ErrorBox} error=${f.error} title="The server was not changed" />
       <div class="dialog-buttons">
         <button type="button" class="btn" onClick=${onClose}>Cancel</button>
-        <button type="submit" class="btn btn-primary" disabled=${busy} data-testid="confirm">
-          ${busy ? 'Saving…' : 'Save'}</button>
+        <button type="submit" class="btn btn-primary" disabled=${f.busy} data-testid="confirm">
+          ${f.busy ? 'Saving…' : 'Save'}</button>
       </div>
     </form>
   </${Dialog}>`;
