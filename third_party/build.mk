@@ -24,7 +24,7 @@ CIVETWEB_PATCHES := $(addprefix third_party/patches/civetweb/,$(shell grep -v '^
 CIVETWEB_TREE  = $(BUILD)/third_party/civetweb
 CIVETWEB_SRC   = $(CIVETWEB_TREE)/src/civetweb.c
 CIVETWEB_INC   = $(CIVETWEB_TREE)/include
-CIVETWEB_DEFS := -DNO_SSL -DNO_CGI -DNO_FILES -DUSE_STACK_SIZE=524288 -DNDEBUG \
+CIVETWEB_DEFS := -DNO_SSL -DNO_CGI -DNO_FILES -DUSE_STACK_SIZE=524288 -DNDEBUG -DUSE_WEBSOCKET \
                  -DSOCKET_TIMEOUT_QUANTUM=200 -DREENTRANT_TIME
 
 # cJSON: JSON parser/printer (Debian's patches include the CVE fixes).

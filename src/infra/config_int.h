@@ -113,4 +113,10 @@ int cfg_parse_flow(load_ctx *x, const cJSON *needs, const cJSON *allow, const cJ
 int cfg_check_needs(load_ctx *x, const bb_config *c);
 void cfg_free_pools(bb_config *c);
 
+/* ---- config_comfyui.c ---------------------------------------------------- */
+
+/* The "comfyui" object (servers and intervals) merged into c->comfyui. */
+int cfg_parse_comfyui(load_ctx *x, bb_config *c, const cJSON *obj);
+void cfg_free_comfyui(bb_config *c);
+
 #endif

@@ -603,6 +603,8 @@ int cfg_apply_list(load_ctx *x, bb_config *c, const char *path, const cJSON *it)
         return parse_tts_command(x, c, it) != 0 ? -1 : 0;
     if (strcmp(path, "resources") == 0)
         return cfg_parse_resources(x, c, it) != 0 ? -1 : 0;
+    if (strcmp(path, "comfyui") == 0)
+        return cfg_parse_comfyui(x, c, it) != 0 ? -1 : 0;
     return 1;
 }
 
@@ -616,4 +618,5 @@ void cfg_free_lists(bb_config *c)
     cfg_free_strv(c->tts.command_argv);
     c->tts.command_argv = NULL;
     cfg_free_pools(c);
+    cfg_free_comfyui(c);
 }

@@ -134,6 +134,12 @@ static void redact_url(const char *url, char *out, size_t outlen)
              (int)(path - host), host, (int)(rest_end - path), path);
 }
 
+/* The request's method: its own, else POST when it has a body. */
+static const char *method_of(const struct http_request *req)
+{
+    return req->method ? req->method : (req->body || req->nform ? "POST" : "GET");
+}
+
 static void set_err(char *err, size_t errlen, const struct http_request *req,
                     const char *what, const char *detail)
 {
@@ -149,11 +155,11 @@ static void set_err(char *err, size_t errlen, const struct http_request *req,
     }
     if (detail && *detail)
         snprintf(err, errlen, "%s %s: %s (%s)",
-                 req->method ? req->method : (req->body ? "POST" : "GET"),
+                 method_of(req),
                  safe, what, detail);
     else
         snprintf(err, errlen, "%s %s: %s",
-                 req->method ? req->method : (req->body ? "POST" : "GET"),
+                 method_of(req),
                  safe, what);
 }
 
@@ -185,12 +191,41 @@ static enum http_result classify(CURLcode rc, const struct xfer *x)
 }
 
 /* Applies every option of req to h; returns CURLE_OK or the first error. */
+/* The multipart body of req->form on handle h into *out (caller frees
+ * with curl_mime_free after the transfer). */
+static CURLcode build_form(CURL *h, const struct http_request *req, curl_mime **out)
+{
+    curl_mime *mime = curl_mime_init(h);
+    CURLcode rc = mime ? CURLE_OK : CURLE_OUT_OF_MEMORY;
+
+    for (size_t k = 0; rc == CURLE_OK && k < req->nform; k++) {
+        const struct http_form_part *fp = &req->form[k];
+        curl_mimepart *part = curl_mime_addpart(mime);
+        if (part == NULL) {
+            rc = CURLE_OUT_OF_MEMORY;
+            break;
+        }
+        rc = curl_mime_name(part, fp->name);
+        if (rc == CURLE_OK && fp->value != NULL)
+            rc = curl_mime_data(part, fp->value, CURL_ZERO_TERMINATED);
+        else if (rc == CURLE_OK)
+            rc = curl_mime_filedata(part, fp->file_path);
+        if (rc == CURLE_OK && fp->value == NULL && fp->file_name != NULL)
+            rc = curl_mime_filename(part, fp->file_name);
+    }
+    if (rc != CURLE_OK) {
+        curl_mime_free(mime);
+        mime = NULL;
+    }
+    *out = mime;
+    return rc;
+}
+
 static CURLcode configure(CURL *h, const struct http_request *req,
                           struct xfer *x, struct curl_slist *hdrs,
-                          char *errbuf)
+                          curl_mime *form, char *errbuf)
 {
-    const char *method =
-        req->method ? req->method : (req->body ? "POST" : "GET");
+    const char *method = method_of(req);
     long connect_ms = req->connect_timeout_ms > 0 ? req->connect_timeout_ms
                                                   : DEFAULT_CONNECT_TIMEOUT_MS;
     CURLcode rc = CURLE_OK;
@@ -226,7 +261,9 @@ static CURLcode configure(CURL *h, const struct http_request *req,
     SET(CURLOPT_XFERINFOFUNCTION, on_progress);
     SET(CURLOPT_XFERINFODATA, x);
 
-    if (strcmp(method, "GET") == 0 && !req->body) {
+    if (form != NULL) {
+        SET(CURLOPT_MIMEPOST, form);
+    } else if (strcmp(method, "GET") == 0 && !req->body) {
         SET(CURLOPT_HTTPGET, 1L);
     } else if (strcmp(method, "HEAD") == 0) {
         SET(CURLOPT_NOBODY, 1L);
@@ -253,6 +290,7 @@ enum http_result http_client_perform(const struct http_request *req,
     struct curl_slist *hdrs = NULL;
     enum http_result res = HTTP_RES_OK;
     CURL *h = NULL;
+    curl_mime *form = NULL;
     CURLcode rc;
     long code = 0;
 
@@ -294,7 +332,15 @@ enum http_result http_client_perform(const struct http_request *req,
         }
     }
 
-    rc = configure(h, req, &x, hdrs, errbuf);
+    if (req->nform > 0) {
+        rc = build_form(h, req, &form);
+        if (rc != CURLE_OK) {
+            set_err(err, errlen, req, curl_easy_strerror(rc), NULL);
+            res = HTTP_RES_INVALID;
+            goto out;
+        }
+    }
+    rc = configure(h, req, &x, hdrs, form, errbuf);
     if (rc != CURLE_OK) {
         set_err(err, errlen, req, curl_easy_strerror(rc), errbuf);
         res = HTTP_RES_INVALID;
@@ -341,6 +387,7 @@ out:
     curl_slist_free_all(hdrs);
     if (h)
         curl_easy_cleanup(h);
+    curl_mime_free(form);     /* after the handle that used it */
     return res;
 }
 

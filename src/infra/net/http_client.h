@@ -24,6 +24,15 @@
  * non-zero to abort the transfer (the call then returns HTTP_RES_ABORTED). */
 typedef int (*http_chunk_fn)(void *user, const char *data, size_t len);
 
+/* One part of a multipart/form-data body (built with curl's mime API). */
+struct http_form_part {
+    const char *name;            /* the form field */
+    const char *value;           /* a text part, or NULL for a file part */
+    const char *file_path;       /* a file part: the local file, streamed */
+    const char *file_name;       /* a file part: the name sent (NULL: the
+                                    file's base name) */
+};
+
 struct http_request {
     const char *method;          /* "GET", "POST", ...; NULL: GET, or POST
                                     when body is set */
@@ -46,6 +55,9 @@ struct http_request {
                                     handler */
     const atomic_bool *cancel_flag; /* optional: the same for a job's
                                     cancel flag (a worker's atomic_bool) */
+    const struct http_form_part *form; /* nform > 0: a multipart/form-data
+                                    POST of these parts (body unused) */
+    size_t nform;
 };
 
 struct http_response {

@@ -1,0 +1,332 @@
+/* test_comfy_ws.c — unit tests for the ComfyUI socket and its watches
+ * (src/infra/comfyui/ws.c; docs/comfyui.md, "Progress and the socket")
+ * against a WebSocket stand-in served by civetweb in the test process:
+ * the client id in the URL, messages routed to the watch of their
+ * prompt_id, status messages to the callback, binary previews ignored,
+ * COMFY_WATCH_DOWN when the server goes away, the reconnect once it is
+ * back, stop with open watches and while reconnecting, and the bounded
+ * queue dropping progress first.  Waits are bounded loops, never timing
+ * assertions. */
+#define UNIT_MAIN
+#include "unit.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <time.h>
+
+#include "cJSON.h"
+#include "civetweb.h"
+#include "infra/comfyui/ws.h"
+
+static struct mg_context *srv;
+static int port;
+static char base[64];
+static atomic_int connections;
+static atomic_int last_status = -100;
+static atomic_int down_calls;
+static char seen_query[256];
+
+/* The server side of the one open socket (guarded by srv_mu). */
+static pthread_mutex_t srv_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct mg_connection *srv_conn;
+
+static void pause_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static int ws_connect(const struct mg_connection *c, void *ud)
+{
+    (void)ud;
+    const char *q = mg_get_request_info(c)->query_string;
+    pthread_mutex_lock(&srv_mu);
+    snprintf(seen_query, sizeof seen_query, "%s", q ? q : "");
+    pthread_mutex_unlock(&srv_mu);
+    return 0;
+}
+
+static void ws_ready(struct mg_connection *c, void *ud)
+{
+    (void)ud;
+    pthread_mutex_lock(&srv_mu);
+    srv_conn = c;
+    pthread_mutex_unlock(&srv_mu);
+    atomic_fetch_add(&connections, 1);
+}
+
+static int ws_data(struct mg_connection *c, int flags, char *data, size_t len, void *ud)
+{
+    (void)c;
+    (void)flags;
+    (void)data;
+    (void)len;
+    (void)ud;
+    return 1;
+}
+
+static void ws_close(const struct mg_connection *c, void *ud)
+{
+    (void)ud;
+    pthread_mutex_lock(&srv_mu);
+    if (srv_conn == c)
+        srv_conn = NULL;
+    pthread_mutex_unlock(&srv_mu);
+}
+
+/* Starts the stand-in on port p (0: any; the port then in `port`). */
+static bool start_server(int p)
+{
+    char listen[32];
+    snprintf(listen, sizeof listen, "127.0.0.1:%d", p);
+    const char *opts[] = {"listening_ports", listen, "num_threads", "4", NULL};
+    struct mg_callbacks cb;
+    memset(&cb, 0, sizeof cb);
+    srv = mg_start(&cb, NULL, opts);
+    if (srv == NULL)
+        return false;
+    mg_set_websocket_handler(srv, "/ws", ws_connect, ws_ready, ws_data, ws_close, NULL);
+    struct mg_server_port ports[1];
+    if (mg_get_server_ports(srv, 1, ports) != 1)
+        return false;
+    port = ports[0].port;
+    snprintf(base, sizeof base, "http://127.0.0.1:%d", port);
+    return true;
+}
+
+static void stop_server(void)
+{
+    mg_stop(srv);
+    srv = NULL;
+}
+
+/* Sends text (or a binary frame) from the server; false when no socket. */
+static bool send_frame(int opcode, const char *text)
+{
+    pthread_mutex_lock(&srv_mu);
+    int n = srv_conn ? mg_websocket_write(srv_conn, opcode, text, strlen(text)) : -1;
+    pthread_mutex_unlock(&srv_mu);
+    return n > 0;
+}
+
+static bool send_text(const char *text)
+{
+    return send_frame(MG_WEBSOCKET_OPCODE_TEXT, text);
+}
+
+static void on_status(void *ud, int queue_remaining)
+{
+    (void)ud;
+    atomic_store(&last_status, queue_remaining);
+    if (queue_remaining < 0)
+        atomic_fetch_add(&down_calls, 1);
+}
+
+/* Waits (at most ~10 s) until ws is connected and the server side is ready. */
+static bool wait_connected(comfy_ws *ws, int want_connections)
+{
+    for (int i = 0; i < 1000; i++) {
+        pthread_mutex_lock(&srv_mu);
+        bool ready = srv_conn != NULL;
+        pthread_mutex_unlock(&srv_mu);
+        if (comfy_ws_connected(ws) && ready && atomic_load(&connections) >= want_connections)
+            return true;
+        pause_ms(10);
+    }
+    return false;
+}
+
+/* The next message of w within ~5 s, or NULL; its type in *type. */
+static cJSON *next_msg(comfy_watch *w, const char **type)
+{
+    cJSON *m = NULL;
+    enum comfy_watch_rc rc = comfy_watch_next(w, 5000, &m);
+    *type = rc == COMFY_WATCH_MSG
+                ? cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m, "type"))
+                : NULL;
+    return m;
+}
+
+TEST(routes_messages_by_prompt_id)
+{
+    comfy_ws_set_client_id("0b7c7d4e-1111-4222-8333-444455556666");
+    CHECK_STR_EQ(comfy_ws_client_id(), "0b7c7d4e-1111-4222-8333-444455556666");
+    CHECK(start_server(0));
+    comfy_ws *ws = comfy_ws_start("gpu1", base, on_status, NULL);
+    CHECK(ws != NULL);
+    comfy_watch *w1 = comfy_watch_open(ws, "p1"), *w2 = comfy_watch_open(ws, "p2");
+    CHECK(w1 && w2);
+    CHECK(wait_connected(ws, 1));
+    pthread_mutex_lock(&srv_mu);
+    bool query_ok = strcmp(seen_query, "clientId=0b7c7d4e-1111-4222-8333-444455556666") == 0;
+    pthread_mutex_unlock(&srv_mu);
+    CHECK(query_ok);
+
+    CHECK(send_text("{\"type\": \"status\", \"data\": {\"status\": {\"exec_info\":"
+                    " {\"queue_remaining\": 3}}, \"sid\": \"x\"}}"));
+    CHECK(send_frame(MG_WEBSOCKET_OPCODE_BINARY, "\x00\x00\x00\x01PNGpreview"));
+    CHECK(send_text("{\"type\": \"progress\", \"data\": {\"value\": 1, \"max\": 4,"
+                    " \"prompt_id\": \"p1\", \"node\": \"3\"}}"));
+    CHECK(send_text("{\"type\": \"executing\", \"data\": {\"node\": null,"
+                    " \"prompt_id\": \"p2\"}}"));
+    CHECK(send_text("not json at all"));
+    CHECK(send_text("{\"type\": \"crystools.monitor\", \"data\": {\"cpu\": 3}}"));
+    CHECK(send_text("{\"type\": \"executed\", \"data\": {\"node\": \"9\", \"output\": {},"
+                    " \"prompt_id\": \"p1\"}}"));
+
+    const char *type = NULL;
+    cJSON *m = next_msg(w1, &type);
+    CHECK(type != NULL && strcmp(type, "progress") == 0);
+    cJSON_Delete(m);
+    m = next_msg(w1, &type);
+    CHECK(type != NULL && strcmp(type, "executed") == 0);
+    cJSON_Delete(m);
+    m = next_msg(w2, &type);
+    CHECK(type != NULL && strcmp(type, "executing") == 0);
+    cJSON_Delete(m);
+    /* the status message reached the callback, before the messages after it */
+    CHECK_EQ_INT(atomic_load(&last_status), 3);
+    CHECK_EQ_INT(comfy_watch_next(w1, 50, &m), COMFY_WATCH_TIMEOUT);
+    CHECK(m == NULL);
+
+    comfy_watch_close(w1);
+    comfy_watch_close(w2);
+    comfy_ws_stop(ws);
+    stop_server();
+}
+
+TEST(down_when_server_goes_then_reconnects)
+{
+    CHECK(start_server(0));
+    comfy_ws *ws = comfy_ws_start("gpu1", base, on_status, NULL);
+    CHECK(ws != NULL);
+    comfy_watch *w = comfy_watch_open(ws, "p1");
+    CHECK(w != NULL);
+    CHECK(wait_connected(ws, 1));
+    CHECK(send_text("{\"type\": \"execution_start\", \"data\": {\"prompt_id\": \"p1\"}}"));
+    int p = port;
+    stop_server();                   /* like a crashed ComfyUI */
+
+    /* the message queued before the drop comes first, then DOWN */
+    const char *type = NULL;
+    cJSON *m = next_msg(w, &type);
+    CHECK(type != NULL && strcmp(type, "execution_start") == 0);
+    cJSON_Delete(m);
+    CHECK_EQ_INT(comfy_watch_next(w, 5000, &m), COMFY_WATCH_DOWN);
+    CHECK(atomic_load(&down_calls) >= 1);
+    /* while it stays down, every call (after its wait) says so */
+    CHECK_EQ_INT(comfy_watch_next(w, 20, &m), COMFY_WATCH_DOWN);
+    CHECK(!comfy_ws_connected(ws));
+
+    CHECK(start_server(p));          /* back on the same port */
+    CHECK(wait_connected(ws, 2));
+    /* drain a DOWN that a retry during the gap may have left */
+    while (comfy_watch_next(w, 0, &m) == COMFY_WATCH_DOWN)
+        ;
+    cJSON_Delete(m);
+    CHECK(send_text("{\"type\": \"executing\", \"data\": {\"node\": \"3\","
+                    " \"prompt_id\": \"p1\"}}"));
+    m = next_msg(w, &type);
+    CHECK(type != NULL && strcmp(type, "executing") == 0);
+    cJSON_Delete(m);
+
+    comfy_watch_close(w);
+    comfy_ws_stop(ws);
+    stop_server();
+}
+
+TEST(stop_wakes_watches_and_frees_after_last_close)
+{
+    CHECK(start_server(0));
+    comfy_ws *ws = comfy_ws_start("gpu1", base, NULL, NULL);
+    CHECK(ws != NULL);
+    comfy_watch *w = comfy_watch_open(ws, "p1");
+    CHECK(w != NULL);
+    CHECK(wait_connected(ws, 1));
+    CHECK(send_text("{\"type\": \"progress\", \"data\": {\"value\": 1, \"max\": 2,"
+                    " \"prompt_id\": \"p1\"}}"));
+    const char *type = NULL;
+    cJSON *m = next_msg(w, &type);
+    CHECK(type != NULL);
+    cJSON_Delete(m);
+    comfy_ws_stop(ws);               /* the watch keeps the memory alive */
+    CHECK_EQ_INT(comfy_watch_next(w, 5000, &m), COMFY_WATCH_DOWN);
+    CHECK_EQ_INT(comfy_watch_next(w, 5000, &m), COMFY_WATCH_DOWN);
+    comfy_watch_close(w);            /* frees the comfy_ws (ASan checks) */
+    stop_server();
+}
+
+TEST(stop_while_server_unreachable)
+{
+    CHECK(start_server(0));
+    char dead[64];
+    snprintf(dead, sizeof dead, "%s", base);
+    stop_server();
+    comfy_ws *ws = comfy_ws_start("gpu1", dead, NULL, NULL);
+    CHECK(ws != NULL);
+    comfy_watch *w = comfy_watch_open(ws, "p1");
+    cJSON *m = NULL;
+    CHECK_EQ_INT(comfy_watch_next(w, 300, &m), COMFY_WATCH_DOWN);   /* never connected */
+    CHECK(!comfy_ws_connected(ws));
+    comfy_watch_close(w);
+    comfy_ws_stop(ws);               /* cuts the backoff short; joins the supervisor */
+    /* a URL without a socket (https) starts too, and stops */
+    ws = comfy_ws_start("gpu2", "https://127.0.0.1:1", NULL, NULL);
+    CHECK(ws != NULL);
+    comfy_ws_stop(ws);
+}
+
+TEST(full_queue_drops_progress_first)
+{
+    CHECK(start_server(0));
+    comfy_ws *ws = comfy_ws_start("gpu1", base, NULL, NULL);
+    CHECK(ws != NULL);
+    comfy_watch *w = comfy_watch_open(ws, "p1"), *marker = comfy_watch_open(ws, "p2");
+    CHECK(w && marker);
+    CHECK(wait_connected(ws, 1));
+    CHECK(send_text("{\"type\": \"execution_start\", \"data\": {\"prompt_id\": \"p1\"}}"));
+    char msg[160];
+    for (int i = 0; i < 5000; i++) {
+        snprintf(msg, sizeof msg, "{\"type\": \"progress\", \"data\": {\"value\": %d,"
+                                  " \"max\": 5000, \"prompt_id\": \"p1\"}}", i);
+        CHECK(send_text(msg));
+    }
+    CHECK(send_text("{\"type\": \"execution_success\", \"data\": {\"prompt_id\": \"p1\"}}"));
+    CHECK(send_text("{\"type\": \"execution_start\", \"data\": {\"prompt_id\": \"p2\"}}"));
+    /* frames are handled in order: once p2's arrived, all of p1's are queued */
+    const char *type = NULL;
+    cJSON *m = next_msg(marker, &type);
+    CHECK(type != NULL);
+    cJSON_Delete(m);
+    /* 5002 messages into 4096 places: progress went, the first and last stay */
+    int n = 0, last_value = -1;
+    bool in_order = true;
+    const char *first = NULL, *last = NULL;
+    for (;;) {
+        enum comfy_watch_rc rc = comfy_watch_next(w, 0, &m);
+        if (rc != COMFY_WATCH_MSG)
+            break;
+        type = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m, "type"));
+        if (n == 0)
+            first = strcmp(type, "execution_start") == 0 ? "start" : "other";
+        last = strcmp(type, "execution_success") == 0 ? "success" : "other";
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(m, "data"), "value");
+        if (cJSON_IsNumber(v)) {
+            in_order &= v->valueint > last_value;
+            last_value = v->valueint;
+        }
+        n++;
+        cJSON_Delete(m);
+    }
+    CHECK_EQ_INT(n, 4096);
+    CHECK(first != NULL && strcmp(first, "start") == 0);
+    CHECK(last != NULL && strcmp(last, "success") == 0);
+    CHECK(in_order);
+    CHECK_EQ_INT(last_value, 4999);      /* the newest progress survives */
+    comfy_watch_close(w);
+    comfy_watch_close(marker);
+    comfy_ws_stop(ws);
+    stop_server();
+}
