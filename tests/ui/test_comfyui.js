@@ -10,7 +10,9 @@
 'use strict';
 
 const { spawn, spawnSync } = require('node:child_process');
+const fs = require('node:fs');
 const net = require('node:net');
+const os = require('node:os');
 const path = require('node:path');
 const { ADMIN, presets, openSignedIn } = require('./common.js');
 
@@ -54,9 +56,10 @@ class FakeComfy {
 
   async start() {
     this.port = await freePort();
+    this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bbfake-'));
     const py = pythonForFake();
     const proc = spawn(py, [path.join(API_TESTS, 'fake_comfyui.py'), '--port', String(this.port),
-      '--name', this.name], { stdio: ['ignore', 'pipe', 'pipe'] });
+      '--name', this.name, '--dir', this.dir], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.proc = proc;
     proc.stderr.setEncoding('utf8');
     proc.stderr.on('data', (c) => { this.err = (this.err + c).slice(-2000); });
@@ -87,12 +90,14 @@ class FakeComfy {
 
   async stop() {
     const p = this.proc;
-    if (!p || p.exitCode !== null || p.signalCode !== null) return;
-    const gone = new Promise((r) => p.once('exit', r));
-    p.kill('SIGTERM');
-    const t = setTimeout(() => p.kill('SIGKILL'), 5000);
-    await gone;
-    clearTimeout(t);
+    if (p && p.exitCode === null && p.signalCode === null) {
+      const gone = new Promise((r) => p.once('exit', r));
+      p.kill('SIGTERM');
+      const t = setTimeout(() => p.kill('SIGKILL'), 5000);
+      await gone;
+      clearTimeout(t);
+    }
+    if (this.dir) fs.rmSync(this.dir, { recursive: true, force: true });
   }
 }
 
