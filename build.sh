@@ -44,7 +44,8 @@ APT_PACKAGES=(
 # (-fsanitize=fuzzer); clang only recommends it.  patch: applies our libs3
 # series (third_party/build.mk).  openssl: its CLI makes the test CA of the
 # HTTPS S3 tests (tests/api/test_s3.py).  ffmpeg: the API tests make small
-# real video and audio files with it (tests/api/test_inputs.py).
+# real video and audio files with it (tests/api/test_inputs.py), and so does
+# the fake ComfyUI for its video outputs.
 # imagemagick: the batch tests run the docs' worked example
 # (docs/batches.md) with convert.  libmd4c-dev: the translate workflow's
 # Markdown parser; apertium and two language pairs: its offline engine
@@ -661,6 +662,11 @@ bench)
     # minute; left out with --only (a chosen phase) or BB_BENCH_SKIP_TRANSLATE=1
     if [[ ${BB_BENCH_SKIP_TRANSLATE:-0} != 1 && " $* " != *" --only "* ]]; then
         python3 bench/trbench.py --bin build/batchbox || die "bench/trbench.py failed"
+    fi
+    # the ComfyUI workflow's prompts/s against four fake servers (docs/benchmarks.md,
+    # "ComfyUI"); left out with --only (a chosen phase) or BB_BENCH_SKIP_COMFYUI=1
+    if [[ ${BB_BENCH_SKIP_COMFYUI:-0} != 1 && " $* " != *" --only "* ]]; then
+        python3 bench/comfybench.py --bin build/batchbox || die "bench/comfybench.py failed"
     fi
     # --compare: also drive the stack batchbox replaces (bench/compare: Fastify + BullMQ on
     # Debian's redis-server, pinned by its package-lock.json); never needed by run or test.

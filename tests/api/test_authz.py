@@ -144,6 +144,17 @@ MATRIX = [
     # bulk actions are owner-scoped (tests/api/test_bulk.py); a dry run changes nothing
     _row("POST", "/jobs/bulk", "/jobs/bulk", {"action": "cancel", "dryRun": True},
                                                                         401, 200, 200, 200),
+    # the ComfyUI pool (tests/api/test_comfyui_pool.py): reads for users, writes for admins
+    _row("GET", "/comfyui/servers", "/comfyui/servers", None,           401, 200, 200, 200),
+    _row("POST", "/comfyui/servers", "/comfyui/servers", {"id": "bad id"},
+                                                                        401, 403, 403, 400),
+    _row("PATCH", "/comfyui/servers/:id", "/comfyui/servers/nosuch", {"slots": 2},
+                                                                        401, 403, 403, 404),
+    _row("DELETE", "/comfyui/servers/:id", "/comfyui/servers/nosuch", None,
+                                                                        401, 403, 403, 404),
+    _row("POST", "/comfyui/servers/:id/refresh", "/comfyui/servers/nosuch/refresh", None,
+                                                                        401, 403, 403, 404),
+    _row("GET", "/comfyui/models", "/comfyui/models", None,             401, 200, 200, 200),
     # templates are owner-scoped (tests/api/test_templates.py covers sharing and deletes)
     _row("GET", "/presets/:id/templates", "/presets/noop/templates", None,
                                                                         401, 200, 200, 200),

@@ -17,6 +17,11 @@
  *     queues every message carrying a data.prompt_id on the watches of that
  *     prompt.  Binary frames (ComfyUI's previews) are ignored.
  *
+ * Callbacks.  The status callback runs on the reader thread, which
+ * comfy_ws_stop joins: the owner must not hold a lock the callback takes
+ * while it calls comfy_ws_stop.  A close that stop itself causes is not
+ * reported to the callback.
+ *
  * State.  Everything shared — connected/closed/stopping, the watch list,
  * every watch's queue and flags, the reference count — is guarded by
  * ws->mu.  The reader's frame-assembly buffer (frag) is the reader's
@@ -60,6 +65,7 @@
 #include "infra/net/http_client.h"
 #include "util/bb_assert.h"
 #include "util/buf.h"
+#include "util/clock.h"
 #include "util/log.h"
 #include "util/text.h"
 
@@ -129,13 +135,7 @@ const char *comfy_ws_client_id(void)
 static struct timespec deadline_in(long ms)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
+    bb_mono_deadline(ms, &ts);
     return ts;
 }
 
@@ -364,10 +364,11 @@ static void on_close(const struct mg_connection *conn, void *ud)
     pthread_mutex_lock(&ws->mu);
     ws->closed = true;
     ws->connected = false;
+    bool stopping = ws->stopping;
     watches_lost(ws);
     pthread_cond_broadcast(&ws->cond);
     pthread_mutex_unlock(&ws->mu);
-    if (ws->fn != NULL)
+    if (ws->fn != NULL && !stopping)    /* the owner is stopping us: it knows */
         ws->fn(ws->ud, -1);
 }
 
