@@ -245,10 +245,10 @@ export function ComfyServersPage() {
           <td data-label="Status"><${StatusBadge} s=${s} />
             <span class="block small muted">seen ${s.lastSeenAt ? dateTime(s.lastSeenAt) : 'never'}</span>
             ${s.lastError ? html`<span class="block small comfy-error" data-testid="last-error">${s.lastError}</span>` : null}</td>
-          <td data-label="Load"><span data-testid="running">${s.running ?? 0} of ${s.slots ?? '?'} slots</span>
+          <td data-label="Load"><span data-testid="running">${`${s.running ?? 0} of ${s.slots ?? '?'} slots`}</span>
             <span class="block small muted">queue ${s.queueRemaining ?? '—'}</span>
-            ${s.promptsDone !== undefined ? html`<span class="block small muted">${s.promptsDone} done,
-              ${s.promptsFailed ?? 0} failed</span>` : null}
+            ${s.promptsDone !== undefined
+              ? html`<span class="block small muted">${`${s.promptsDone} done, ${s.promptsFailed ?? 0} failed`}</span>` : null}
             ${s.models !== undefined ? html`<span class="block small muted">${s.models} models</span>` : null}</td>
           <td data-label="Devices"><${Devices} list=${s.devices} /></td>
           <td data-label="Labels">${(s.labels || []).length ? (s.labels || []).map((l) => html`<code class="label-chip">${l}</code> `)
