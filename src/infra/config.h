@@ -160,6 +160,8 @@ typedef struct bb_config {
         int64_t max_upload_bytes, max_body_bytes, user_quota_bytes;
         int max_batch_size;     /* children of one batch, 1..100000, default 1000 */
         int64_t max_log_bytes;  /* a job's log, over its attempts (default 16 MiB) */
+        int64_t max_artifact_bytes;  /* one output a workflow fetches (comfyui /view),
+                                        default 2 GiB */
     } limits;
     struct {
         char *trusted_proxies;  /* comma-joined IPs/CIDRs whose X-Forwarded-For is
