@@ -12,7 +12,8 @@ let cachedAt = 0;
 export function loadJobOptions(force) {
   if (!cached || force) {
     cachedAt = Date.now();
-    cached = api('GET', '/config/job-options').catch((e) => {
+    // a forced or stale read skips the browser's copy (kept up to a minute)
+    cached = api('GET', '/config/job-options', undefined, { cache: force ? 'no-cache' : 'default' }).catch((e) => {
       cached = null;
       throw e;
     });
