@@ -324,6 +324,7 @@ struct buf;
 int http_integ_metrics(bb_app *app, struct buf *out);
 void route_inputs_list(http_req *r);
 void route_job_segments(http_req *r);
+void route_job_comfyui(http_req *r);      /* routes/comfyui_job.c */
 void route_job_segment_patch(http_req *r);
 
 #endif

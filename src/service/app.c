@@ -16,6 +16,7 @@
 #include "service/appctl.h"
 #include "service/attempt.h"
 #include "service/comfy_pool.h"
+#include "service/comfy_prompts.h"
 #include "service/scheduler.h"
 #include "service/ratelimit.h"
 #include "service/reload.h"
@@ -183,6 +184,7 @@ int app_open(bb_app *app, const struct app_options *o, char *err, size_t errlen)
         if (comfy_pool_start(app->db, app->cfg, err, errlen) != 0)
             goto fail;
         app->comfy_started = true;
+        svc_comfy_workflow_bind();
         app->pool = svc_workers_start(app, app->cfg->workers);
         if (!app->pool) {
             snprintf(err, errlen, "cannot start worker threads");

@@ -39,6 +39,7 @@
 #include "infra/db/repo_comfy_prompt.h"
 #include "infra/exec/workflow.h"
 #include "util/files.h"
+#include "util/log.h"
 #include "util/util.h"
 
 #define LOG_STREAM "comfyui"
@@ -46,6 +47,14 @@
 #define WAIT_SLICE_MS 200
 #define MAX_EARLIER 64
 #define MAX_OUTPUTS 10000
+
+/* Set once at start-up before any worker runs; read-only afterwards. */
+static const struct cf_pool_ops *g_pool;
+
+void comfyui_set_pool(const struct cf_pool_ops *ops)
+{
+    g_pool = ops;
+}
 
 static bool canceled(const struct cf_run *r)
 {
@@ -59,12 +68,12 @@ static int64_t elapsed_ms(const struct cf_run *r)
 
 /* Ends the prompt's row and tells the pool how it went; returns res. */
 static enum exec_result end_prompt(struct cf_run *r, enum exec_result res, const char *state,
-                                   enum comfy_outcome o)
+                                   enum cf_outcome o)
 {
     if (r->prompt_id[0] != '\0')
         cf_track_store(r, state, res == EXEC_OK ? NULL : r->ctx->error, true);
-    if (r->leased)
-        comfy_pool_report(r->lease.id, o, elapsed_ms(r));
+    if (r->leased && g_pool && g_pool->report)
+        g_pool->report(r->lease.id, o, elapsed_ms(r));
     return res;
 }
 
@@ -184,7 +193,7 @@ static enum exec_result collect(struct cf_run *r, const cJSON *entry)
     const cJSON *str = cJSON_GetObjectItemCaseSensitive(status, "status_str");
     if (cJSON_IsString(str) && strcmp(str->valuestring, "success") != 0) {
         history_error(r, status);
-        return end_prompt(r, EXEC_FAILED, "failed", COMFY_DONE_FAILED);
+        return end_prompt(r, EXEC_FAILED, "failed", CF_DONE_FAILED);
     }
     cf_track_finish(r);
     const cJSON *outputs = cJSON_GetObjectItemCaseSensitive(entry, "outputs");
@@ -197,9 +206,9 @@ static enum exec_result collect(struct cf_run *r, const cJSON *entry)
             cJSON_ArrayForEach(item, list) {
                 enum exec_result res = fetch_item(r, item, &count);
                 if (res == EXEC_CANCELED)
-                    return end_prompt(r, res, "succeeded", COMFY_DONE_OK);
+                    return end_prompt(r, res, "succeeded", CF_DONE_OK);
                 if (res != EXEC_OK)
-                    return end_prompt(r, res, "succeeded", COMFY_DONE_OK);
+                    return end_prompt(r, res, "succeeded", CF_DONE_OK);
             }
         }
     }
@@ -214,10 +223,10 @@ static enum exec_result collect(struct cf_run *r, const cJSON *entry)
     cJSON_free(text);
     if (wr != 0)
         return end_prompt(r, exec_fail(r->ctx, true, "cannot write %s: %s", HISTORY_FILE,
-                                       strerror(errno)), "succeeded", COMFY_DONE_OK);
+                                       strerror(errno)), "succeeded", CF_DONE_OK);
     exec_logf(r->ctx, LOG_STREAM, "prompt %s on %s: succeeded, %d output%s", r->prompt_id,
               r->lease.id, count, count == 1 ? "" : "s");
-    return end_prompt(r, EXEC_OK, "succeeded", COMFY_DONE_OK);
+    return end_prompt(r, EXEC_OK, "succeeded", CF_DONE_OK);
 }
 
 /* ---- asking the server ------------------------------------------------- */
@@ -282,7 +291,7 @@ static enum exec_result on_cancel(struct cf_run *r)
 {
     stop_prompt(r);
     snprintf(r->ctx->error, sizeof r->ctx->error, "canceled");
-    return end_prompt(r, EXEC_CANCELED, "interrupted", COMFY_DONE_FAILED);
+    return end_prompt(r, EXEC_CANCELED, "interrupted", CF_DONE_FAILED);
 }
 
 /* ---- the watch loop ---------------------------------------------------- */
@@ -316,14 +325,14 @@ static enum exec_result poll_once(struct cf_run *r, struct loop_state *s, bool *
         exec_fail(r->ctx, true, "server %s %s for %d s while running prompt %s: %s",
                   r->lease.id, rc == COMFY_DOWN ? "unreachable" : "answered garbage", lost,
                   r->prompt_id, err);
-        return end_prompt(r, EXEC_FAILED, "lost", COMFY_SERVER_LOST);
+        return end_prompt(r, EXEC_FAILED, "lost", CF_SERVER_LOST);
     }
     s->down_since_us = 0;
     if (rc != COMFY_OK) {
         *done = true;
         exec_fail(r->ctx, false, "asking %s about prompt %s: %s", r->lease.id, r->prompt_id,
                   err);
-        return end_prompt(r, EXEC_FAILED, "failed", COMFY_DONE_FAILED);
+        return end_prompt(r, EXEC_FAILED, "failed", CF_DONE_FAILED);
     }
     if (w == W_FINISHED) {
         *done = true;
@@ -335,7 +344,7 @@ static enum exec_result poll_once(struct cf_run *r, struct loop_state *s, bool *
         *done = true;
         exec_fail(r->ctx, true, "server %s no longer knows prompt %s (restarted?)",
                   r->lease.id, r->prompt_id);
-        return end_prompt(r, EXEC_FAILED, "lost", COMFY_SERVER_LOST);
+        return end_prompt(r, EXEC_FAILED, "lost", CF_SERVER_LOST);
     }
     if (w == W_RUNNING && strcmp(r->state, "queued") == 0)
         cf_track_store(r, "running", NULL, true);
@@ -362,7 +371,7 @@ static enum exec_result watch_loop(struct cf_run *r, comfy_watch *w)
             stop_prompt(r);
             exec_fail(r->ctx, false, "timed out after %d s (the preset's timeoutSec); "
                       "prompt %s interrupted on %s", tmo, r->prompt_id, r->lease.id);
-            return end_prompt(r, EXEC_FAILED, "interrupted", COMFY_DONE_FAILED);
+            return end_prompt(r, EXEC_FAILED, "interrupted", CF_DONE_FAILED);
         }
         bool poll = now >= s.next_poll_us;
         if (w != NULL) {
@@ -377,14 +386,14 @@ static enum exec_result watch_loop(struct cf_run *r, comfy_watch *w)
                     poll = true;
                 if (ev == CF_EXEC_ERROR) {
                     exec_fail(r->ctx, false, "%s", err);
-                    return end_prompt(r, EXEC_FAILED, "failed", COMFY_DONE_FAILED);
+                    return end_prompt(r, EXEC_FAILED, "failed", CF_DONE_FAILED);
                 }
                 if (ev == CF_INTERRUPTED) {
                     if (canceled(r))
                         return on_cancel(r);
                     exec_fail(r->ctx, false, "prompt %s was interrupted on server %s",
                               r->prompt_id, r->lease.id);
-                    return end_prompt(r, EXEC_FAILED, "interrupted", COMFY_DONE_FAILED);
+                    return end_prompt(r, EXEC_FAILED, "interrupted", CF_DONE_FAILED);
                 }
             } else if (wr == COMFY_WATCH_DOWN) {
                 if (!s.socket_down)
@@ -487,7 +496,7 @@ static enum exec_result post_new(struct cf_run *r, comfy_watch **wp)
     cJSON_Delete(node_errors);
     if (rc == COMFY_REJECTED) {
         exec_fail(r->ctx, false, "server %s rejected the prompt: %s", r->lease.id, err);
-        return end_prompt(r, EXEC_FAILED, "failed", COMFY_DONE_FAILED);
+        return end_prompt(r, EXEC_FAILED, "failed", CF_DONE_FAILED);
     }
     if (rc == COMFY_CANCELED || (rc == COMFY_OK && canceled(r)))
         return on_cancel(r);
@@ -497,7 +506,7 @@ static enum exec_result post_new(struct cf_run *r, comfy_watch **wp)
         exec_fail(r->ctx, rc == COMFY_DOWN || rc == COMFY_GARBAGE,
                   "posting the prompt to %s: %s", r->lease.id, err);
         return end_prompt(r, EXEC_FAILED, rc == COMFY_DOWN ? "lost" : "failed",
-                          rc == COMFY_DOWN ? COMFY_SERVER_LOST : COMFY_DONE_FAILED);
+                          rc == COMFY_DOWN ? CF_SERVER_LOST : CF_DONE_FAILED);
     }
     cJSON *num = cJSON_CreateNumber((double)r->number);
     if (num && !cJSON_ReplaceItemInObjectCaseSensitive(r->detail, "number", num))
@@ -615,7 +624,9 @@ static enum exec_result comfyui_run(exec_ctx *ctx)
     if (placed_server(ctx, server, sizeof server) != 0)
         return exec_fail(ctx, false, "the job was not placed on a ComfyUI server "
                          "(its resources name none)");
-    if (comfy_pool_acquire(server, &r.lease) != 0)
+    if (g_pool == NULL)
+        return exec_fail(ctx, false, "the ComfyUI server pool is not running");
+    if (g_pool->acquire(server, &r.lease) != 0)
         return exec_fail(ctx, true, "ComfyUI server %s no longer exists", server);
     r.leased = true;
     comfy_watch *w = NULL;
@@ -628,7 +639,7 @@ static enum exec_result comfyui_run(exec_ctx *ctx)
     }
     if (w != NULL)
         comfy_watch_close(w);
-    comfy_pool_release(&r.lease);
+    g_pool->release(&r.lease);
     cJSON_Delete(r.graph);
     cJSON_Delete(r.detail);
     return res;
@@ -650,7 +661,8 @@ static const char *const comfyui_sources[] = {
 static cJSON *comfyui_resolve_options(const bb_config *cfg, const char *source)
 {
     (void)cfg;
-    return comfy_pool_choices(source + strlen("comfyui:"));
+    return g_pool && g_pool->choices ? g_pool->choices(source + strlen("comfyui:"))
+                                     : cJSON_CreateArray();
 }
 
 const struct workflow workflow_comfyui = {

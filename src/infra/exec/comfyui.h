@@ -11,15 +11,40 @@
 
 #include "infra/comfyui/client.h"
 #include "infra/exec/exec.h"
-#include "service/comfy_pool.h"
 
 struct cJSON;
+struct comfy_ws;
+
+/* ---- the server pool as the module sees it -------------------------------
+ * The pool lives in the service layer (service/comfy_pool.c), which infra
+ * does not include: service/comfy_prompts.c hands the module these calls
+ * once at start-up (comfyui_set_pool), before any worker runs. */
+
+/* A server held for one attempt (the pool's lease behind `pool_`). */
+struct cf_lease {
+    char id[65];
+    char url[512];
+    struct comfy_ws *ws;      /* NULL: no socket (poll /history) */
+    void *pool_;              /* the pool's */
+};
+enum cf_outcome { CF_DONE_OK, CF_DONE_FAILED, CF_SERVER_LOST };
+struct cf_pool_ops {
+    /* 0 with *l filled, or -1 when server id does not exist */
+    int (*acquire)(const char *id, struct cf_lease *l);
+    void (*release)(struct cf_lease *l);
+    /* how a prompt ended there, busy_ms its time on the server */
+    void (*report)(const char *id, enum cf_outcome o, int64_t busy_ms);
+    /* the choices of optionsSource "comfyui:FOLDER" (caller deletes) */
+    struct cJSON *(*choices)(const char *folder);
+};
+/* ops is static storage; called once before the workers start. */
+void comfyui_set_pool(const struct cf_pool_ops *ops);
 
 /* One attempt of a comfyui job.  Owned by comfyui_run's frame; every
  * pointer member is freed by cf_run_free. */
 struct cf_run {
     exec_ctx *ctx;
-    struct comfy_lease lease;
+    struct cf_lease lease;
     bool leased;
     struct comfy_opts opts;        /* API calls: request timeout, cancel flag */
     struct comfy_opts quiet;       /* cleanup calls: no cancel flag */

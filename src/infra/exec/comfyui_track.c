@@ -12,6 +12,7 @@
 
 #include "cJSON.h"
 #include "infra/db/repo_comfy_prompt.h"
+#include "util/log.h"
 #include "util/util.h"
 
 #define DETAIL_EVERY_US 500000
