@@ -26,8 +26,7 @@ def sdxl_server(fake_url):
         "params": [{"name": "prompt", "type": "text", "required": True},
                    {"name": "seed", "type": "seed", "default": "random"},
                    {"name": "steps", "type": "int", "default": 4, "min": 1, "max": 50},
-                   {"name": "ckpt", "type": "enum", "optionsSource": "comfyui:checkpoints",
-                    "default": "sd_xl_base_1.0.safetensors"}]})
+                   {"name": "ckpt", "type": "enum", "optionsSource": "comfyui:checkpoints"}]})
     cfg["comfyui"] = {"servers": [{"id": "gpu1", "url": fake_url, "slots": 2}],
                       "healthIntervalSec": 1}
     with open(s.config_path, "w") as f:
@@ -62,7 +61,8 @@ def test_cli_submit_a_prompt_file_times_seeds_to_comfyui_and_wait():
             10, what="the catalogue of gpu1")
 
         p = run_cli(s, home, "submit", "--preset", "sdxl", "--sweep", f"prompt=@{prompts}",
-                    "--sweep", "seed=count:2", "--wait")
+                    "--sweep", "seed=count:2", "--param", "ckpt=sd_xl_base_1.0.safetensors",
+                    "--wait")
         assert p.returncode == 0, (p.stdout, p.stderr)
         lines = p.stdout.splitlines()
         assert lines[0].startswith("submitted batch ") and lines[0].endswith("(4 jobs)"), p.stdout
@@ -113,4 +113,21 @@ def test_gallery_says_why_a_run_waits():
         items = s.call("GET", f"/api/v1/jobs/{pid}/gallery")["items"]
         return all(i["state"] == "succeeded" and i["waitingFor"] is None for i in items)
     wait_until(done, 20, what="both runs to succeed with no waitingFor")
+    s.stop()
+
+
+def test_gallery_prints_big_seeds_exactly():
+    """A seed such as 3161430237891780 (which reads back from 15 digits) is an exact integer
+    in the gallery, as in the job, not 3.16143023789178e+15."""
+    s = Server(presets_extra=[{"id": "seeded", "workflow": "command", "maxAttempts": 1,
+                               "argv": ["true", "{param.seed}"],
+                               "params": [{"name": "seed", "type": "seed"}]}])
+    r = s.req("POST", "/api/v1/jobs", {"preset": "seeded",
+                                       "sweep": {"seed": {"start": 3161430237891780, "count": 2}}})
+    assert r.status == 201, r.describe()
+    raw = s.call("GET", f"/api/v1/jobs/{r.body['jobId']}/gallery", raw=True).decode()
+    assert "3161430237891780" in raw and "e+15" not in raw, raw
+    seeds = sorted(i["params"]["seed"] for i in json.loads(raw)["items"])
+    assert seeds == [3161430237891780, 3161430237891781], seeds
+    assert all(isinstance(x, int) for x in seeds), seeds
     s.stop()
