@@ -114,9 +114,14 @@ function sdxlPreset() {
   };
 }
 
+// The same params on the graph that ends in VHS_VideoCombine (an mp4).
+function clipPreset() {
+  return { ...sdxlPreset(), id: 'clip', label: 'Clip', graph: path.join(API_TESTS, 'fixtures', 'comfyui', 'video.json') };
+}
+
 function comfyConfig() {
   return {
-    presets: [...presets(), sdxlPreset()],
+    presets: [...presets(), sdxlPreset(), clipPreset()],
     comfyui: { servers: [], healthIntervalSec: 1 },
   };
 }
@@ -262,6 +267,23 @@ module.exports = [{
         throw new Error(`no finished KSampler in the timeline: ${nodeStates}`);
       }
       await h.screenshot(page, 'comfyui-job');
+
+      // ---- a video output: a muted, looping <video> on the job page, loaded when in view
+      const token = await server.token(ADMIN.email, ADMIN.password);
+      const clip = await server.api('POST', '/jobs', {
+        preset: 'clip', params: { prompt: 'waves', ckpt: 'sd_xl_base_1.0.safetensors' },
+      }, token);
+      if (clip.status !== 202 && clip.status !== 201) throw new Error(`clip job: ${clip.status} ${JSON.stringify(clip.body)}`);
+      await page.goto(server.url(`/#/jobs/${clip.body.jobId}`));
+      const video = page.locator('[data-testid=previews] video');
+      await video.waitFor({ timeout: 30000 });
+      await h.waitFor(async () => (await video.getAttribute('data-lazy')) === 'loaded', 5000, 'the video source set');
+      const v = await video.evaluate((el) => ({
+        src: el.getAttribute('src'), muted: el.muted, loop: el.loop, controls: el.controls,
+      }));
+      if (!/\/api\/v1\/jobs\/\d+\/artifacts\/.+\.mp4$/.test(v.src) || !v.muted || !v.loop || !v.controls) {
+        throw new Error(`the video element: ${JSON.stringify(v)}`);
+      }
     } finally {
       await fake.stop();
     }
