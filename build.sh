@@ -44,7 +44,8 @@ APT_PACKAGES=(
 # (-fsanitize=fuzzer); clang only recommends it.  patch: applies our libs3
 # series (third_party/build.mk).  openssl: its CLI makes the test CA of the
 # HTTPS S3 tests (tests/api/test_s3.py).  ffmpeg: the API tests make small
-# real video and audio files with it (tests/api/test_inputs.py).
+# real video and audio files with it (tests/api/test_inputs.py), and so does
+# the fake ComfyUI for its video outputs.
 # imagemagick: the batch tests run the docs' worked example
 # (docs/batches.md) with convert.  libmd4c-dev: the translate workflow's
 # Markdown parser; apertium and two language pairs: its offline engine

@@ -72,6 +72,16 @@ def children(s, parent):
     raise SystemExit("comfybench: too many pages of children")
 
 
+def cpu_s(pid):
+    """User + system CPU seconds a process has used so far (/proc/PID/stat)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return float("nan")
+
+
 def machine():
     model = "?"
     try:
@@ -116,7 +126,7 @@ def main():
                        {"name": "seed", "type": "seed", "default": "random"},
                        {"name": "steps", "type": "int", "default": 1, "min": 1, "max": 50},
                        {"name": "ckpt", "type": "enum", "optionsSource": "comfyui:checkpoints",
-                        "default": "sd_xl_base_1.0.safetensors"}]})
+                        "required": True}]})
         cfg["comfyui"] = {"servers": [{"id": fc.name, "url": fc.url, "slots": a.slots}
                                       for fc in fakes], "healthIntervalSec": 1}
         with open(s.config_path, "w") as f:
@@ -130,6 +140,8 @@ def main():
         harness.wait_until(catalogue_ready, 30, what="every server's catalogue")
 
         load_before = os.getloadavg()
+        cpu0 = {"batchbox": cpu_s(s.proc.pid), "fakes": sum(cpu_s(fc.proc.pid) for fc in fakes),
+                "bench": sum(os.times()[:2])}
         parents = []
         left = a.prompts
         t0 = time.time()
@@ -137,7 +149,7 @@ def main():
         while left > 0:
             n = min(per_batch, left)
             r = s.req("POST", "/api/v1/jobs", {
-                "preset": "sdxl",
+                "preset": "sdxl", "params": {"ckpt": "sd_xl_base_1.0.safetensors"},
                 "sweep": {"prompt": TEXTS, "seed": {"start": seed, "count": n // len(TEXTS)}}})
             if r.status != 201:
                 raise SystemExit(f"comfybench: submit: {r.describe()}")
@@ -157,6 +169,8 @@ def main():
             time.sleep(0.05)
         t_end = time.time()
         load_after = os.getloadavg()
+        cpu1 = {"batchbox": cpu_s(s.proc.pid), "fakes": sum(cpu_s(fc.proc.pid) for fc in fakes),
+                "bench": sum(os.times()[:2])}
 
         kids = [c for p in parents for c in children(s, p)]
         bad = [c for c in kids if c["state"] != "succeeded"]
@@ -183,11 +197,13 @@ def main():
         span = t_end - t0
         result = {
             "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-            "machine": machine(), "loadavg_before": load_before, "loadavg_after": load_after,
+            "machine": machine(), "loadavg_before": " ".join(f"{x:.2f}" for x in load_before),
+            "loadavg_after": " ".join(f"{x:.2f}" for x in load_after),
             "prompts": a.prompts, "servers": a.servers, "slots": a.slots,
             "workers": a.workers, "submit_s": round(t_submitted - t0, 3),
             "span_s": round(span, 3), "prompts_per_s": round(a.prompts / span, 1),
             "per_server": per_server,
+            "cpu_s": {k: round(cpu1[k] - cpu0[k], 2) for k in cpu0},
             "delay_ms": {"p50": pct(delays, 50), "p99": pct(delays, 99),
                          "max": max(delays) if delays else None,
                          "mean": round(statistics.mean(delays), 1) if delays else None,

@@ -5,6 +5,8 @@
 # civetweb: HTTP/1.1 server.  Plain HTTP only (batchbox listens on loopback
 # or behind a TLS proxy), no CGI, no built-in static file serving (web/ is
 # embedded and served by our own handlers), 512 KiB thread stacks.
+# USE_WEBSOCKET: its WebSocket client, one socket per ComfyUI server
+# (src/infra/comfyui/ws.c); batchbox serves no WebSocket itself.
 # SOCKET_TIMEOUT_QUANTUM: how long civetweb's threads sleep in poll() before
 # looking at the stop flag (default 2000 ms, which made every shutdown take
 # ~2 s); 200 ms costs an idle connection thread 5 wake-ups a second.

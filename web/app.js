@@ -14,6 +14,7 @@ import { ReviewPage } from './js/review-page.js';
 import { ProfilePage } from './js/profile.js';
 import { UsersPage, StatsPage } from './js/admin.js';
 import { SchedulesPage } from './js/schedules.js';
+import { ComfyServersPage } from './js/comfyui-admin.js';
 
 function parseHash() {
   const raw = location.hash.replace(/^#/, '') || '/';
@@ -46,6 +47,7 @@ function Header({ me, onSignOut, path }) {
       ${link('#/profile', 'Profile', path === '/profile')}
       ${admin ? link('#/admin/users', 'Users', path === '/admin/users') : null}
       ${admin ? link('#/admin/stats', 'Stats', path === '/admin/stats') : null}
+      ${admin ? link('#/admin/comfyui', 'ComfyUI', path === '/admin/comfyui') : null}
     </nav>
     <div class="who">
       <span class="who-name" title=${me.email}>${me.name || me.email}</span>
@@ -77,6 +79,7 @@ function Screen({ route, me, setMe }) {
   if (path === '/profile') return html`<${ProfilePage} me=${me} setMe=${setMe} />`;
   if (path === '/admin/users') return admin ? html`<${UsersPage} me=${me} />` : html`<${Forbidden} />`;
   if (path === '/admin/stats') return admin ? html`<${StatsPage} />` : html`<${Forbidden} />`;
+  if (path === '/admin/comfyui') return admin ? html`<${ComfyServersPage} />` : html`<${Forbidden} />`;
   if (path === '/signin' || path === '/setup') {
     goNext(query.get('next'));
     return null;

@@ -277,6 +277,11 @@ bool cl_whole_number(double d);
 /* One JSON line on stdout / a 2xx body verbatim ending in a newline. */
 void cl_print_json(const cJSON *j);
 void cl_print_raw(const struct http_response *resp);
+/* Sends method path (under /api/v1) with body (JSON text or NULL) and
+ * prints the answer through show, or raw with --json (client_admin.c).
+ * Returns the exit code. */
+int cl_call_and_show(struct ctx *c, const char *method, const char *path, const char *body,
+                     void (*show)(const cJSON *answer));
 bool cl_state_terminal(const char *state);
 /* "2026-11-22T05:00:00.123Z" → "2026-11-22 05:00:00" (UTC). */
 const char *cl_short_time(const char *iso, char out[24]);

@@ -8,10 +8,10 @@
 #include "cli/client.h"
 #include "cli/verbs.h"
 
-/* POSTs body (may be NULL) to path and prints the answer through show
- * (or raw with --json).  Returns the exit code. */
-static int post_and_show(struct ctx *c, const char *path, const char *body,
-                         void (*show)(const cJSON *answer))
+/* Sends method path with body (may be NULL) and prints the answer through
+ * show (or raw with --json).  Returns the exit code.  (client.h) */
+int cl_call_and_show(struct ctx *c, const char *method, const char *path, const char *body,
+                     void (*show)(const cJSON *answer))
 {
     char *url = cl_api_url(c, "%s", path);
     int code = CLI_EXIT_FAILED;
@@ -20,7 +20,7 @@ static int post_and_show(struct ctx *c, const char *path, const char *body,
         return code;
     }
     struct http_response resp;
-    cJSON *answer = cl_api_json(c, "POST", url, body, NULL, &code, &resp);
+    cJSON *answer = cl_api_json(c, method, url, body, NULL, &code, &resp);
     if (answer) {
         if (c->json)
             cl_print_raw(&resp);
@@ -53,7 +53,7 @@ static void show_gc(const cJSON *a)
 
 int cl_gc(const struct cli_call *a)
 {
-    return post_and_show(a->ctx, "/admin/gc",
+    return cl_call_and_show(a->ctx, "POST", "/admin/gc",
                          cli_flag(a, "dry-run") ? "{\"dryRun\":true}" : "{\"dryRun\":false}",
                          show_gc);
 }
@@ -83,5 +83,5 @@ static void show_reload(const cJSON *a)
 
 int cl_reload(const struct cli_call *a)
 {
-    return post_and_show(a->ctx, "/admin/config/reload", NULL, show_reload);
+    return cl_call_and_show(a->ctx, "POST", "/admin/config/reload", NULL, show_reload);
 }

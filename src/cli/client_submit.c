@@ -186,6 +186,13 @@ static int waiter_finish(struct waiter *w, const cJSON *dto)
         cl_print_json(dto);
     else
         waiter_show(w, dto);
+    if (!w->c->json && cl_jstr(dto, "kind") && strcmp(cl_jstr(dto, "kind"), "batch") == 0) {
+        /* a finished batch: where its gallery is (docs/batches.md) */
+        fputs("gallery: ", stdout);
+        cl_put_clean(stdout, w->c->server);
+        printf("/#/batches/%s\n", w->job_id);
+        fflush(stdout);
+    }
     if (state && strcmp(state, "succeeded") == 0) {
         /* a finished lesson: where to open it */
         const char *page = cl_jstr(dto, "pageUrl"), *notion = cl_jstr(dto, "notionUrl");

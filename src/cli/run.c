@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "cJSON.h"
+#include "civetweb.h"
 #include "cli/verbs.h"
 #include "infra/db/repo_job.h"
 #include "infra/workers/pool.h"
@@ -254,6 +255,7 @@ int cli_run(const struct cli_call *a)
     struct app_options o = {.data_dir = tmpl, .config_path = cli_str(a, "config"),
                             .workers = 1, .input_root = input_dir[0] ? input_dir : NULL,
                             .on_events = print_logs, .relative_urls = true};
+    mg_init_library(0);     /* the ComfyUI sockets are civetweb clients */
     if (app_open(&app, &o, err, sizeof err) != 0) {
         cli_errorf(a, "%s", err);
         code = CLI_EXIT_UNREACHABLE;
@@ -261,6 +263,7 @@ int cli_run(const struct cli_call *a)
         code = run_job(a, &app, body);
         app_close(&app, 0);
     }
+    mg_exit_library();
     bb_rmtree(tmpl);
 out:
     cJSON_Delete(body);

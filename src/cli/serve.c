@@ -97,17 +97,19 @@ int cli_serve(const struct cli_call *a)
     int64_t t0 = bb_mono_us();
     bb_app app;
     char err[512];
+    mg_init_library(0);     /* before app_open: the ComfyUI sockets are civetweb clients */
     if (app_open(&app, &o, err, sizeof err) != 0) {
         fprintf(stderr, "batchbox serve: %s\n", err);
+        mg_exit_library();
         return 3;
     }
     char setup[64];
     if (auth_first_run(&app, setup, err, sizeof err) != 0) {
         fprintf(stderr, "batchbox serve: %s\n", err);
         app_close(&app, 0);
+        mg_exit_library();
         return 3;
     }
-    mg_init_library(0);
     http_server *srv = http_start(&app, app.cfg->listen, err, sizeof err);
     if (!srv) {
         fprintf(stderr, "batchbox serve: %s\n", err);

@@ -108,6 +108,18 @@ static const struct cli_verb user_verbs[] = {
      .min_pos = 1, .max_pos = 1, .missing = MISSING_EMAIL},
 };
 
+static const struct cli_verb comfyui_verbs[] = {
+    {.name = "servers", .run = cl_comfyui_servers, .group = &client_group,
+     .synopsis = "servers", .summary = "the ComfyUI servers, their health and load",
+     .help = "Lists the ComfyUI servers of the pool: status (up, down, unknown), enabled,\n"
+             "prompts running of slots, models in the catalogue, labels, and the URL\n"
+             "(admins) with the last error.  --json prints the server's answer.\n"},
+    {.name = "models", .run = cl_comfyui_models, .group = &client_group,
+     .synopsis = "models", .summary = "the model catalogue of the enabled servers",
+     .help = "Lists every model the enabled ComfyUI servers have, one FOLDER/NAME a\n"
+             "line with the servers that have it.  --json prints the server's answer.\n"},
+};
+
 static const struct cli_verb schedule_verbs[] = {
     {.name = "add", .run = cl_schedule_add, .group = &client_group,
      .min_pos = 1, .max_pos = 1, .missing = {"missing NAME", NULL},
@@ -329,6 +341,11 @@ static const struct cli_verb verbs[] = {
      .summary = "recurring schedules: add, list, pause, resume, rm",
      .help = "Manages recurring schedules on the server (docs/scheduling.md):\n",
      .notes = "\nbatchbox schedule <command> --help shows a command's options.\n"},
+    {.name = "comfyui", .group = &client_group,
+     .subs = comfyui_verbs, .nsubs = sizeof comfyui_verbs / sizeof comfyui_verbs[0],
+     .synopsis = "comfyui servers|models", .summary = "the ComfyUI server pool and its models",
+     .help = "Shows the ComfyUI server pool (docs/comfyui.md):\n",
+     .notes = "\nbatchbox comfyui <command> --help shows a command's options.\n"},
     {.name = "gc", .run = cl_gc, .group = &client_group,
      .synopsis = "gc [--dry-run]", .summary = "delete finished jobs past their retention now",
      .help = "Runs retention at once (admin): finished jobs older than their preset's\n"

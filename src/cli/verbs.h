@@ -40,6 +40,8 @@ int cl_bulk(const struct cli_call *call);
 int cl_rerun(const struct cli_call *call);
 /* client_admin.c */
 int cl_gc(const struct cli_call *call);
+int cl_comfyui_servers(const struct cli_call *call);
+int cl_comfyui_models(const struct cli_call *call);
 int cl_reload(const struct cli_call *call);
 int cl_login(const struct cli_call *call);
 int cl_logout(const struct cli_call *call);

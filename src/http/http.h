@@ -299,6 +299,12 @@ void route_schedule_get(http_req *r);
 void route_schedule_patch(http_req *r);
 void route_schedule_delete(http_req *r);
 void route_job_dependents(http_req *r);
+void route_comfyui_servers(http_req *r);
+void route_comfyui_server_add(http_req *r);
+void route_comfyui_server_patch(http_req *r);
+void route_comfyui_server_delete(http_req *r);
+void route_comfyui_server_refresh(http_req *r);
+void route_comfyui_models(http_req *r);
 void route_templates_list(http_req *r);
 void route_templates_save(http_req *r);
 void route_template_delete(http_req *r);
@@ -318,6 +324,7 @@ struct buf;
 int http_integ_metrics(bb_app *app, struct buf *out);
 void route_inputs_list(http_req *r);
 void route_job_segments(http_req *r);
+void route_job_comfyui(http_req *r);      /* routes/comfyui_job.c */
 void route_job_segment_patch(http_req *r);
 
 #endif

@@ -410,7 +410,7 @@ static int finish(load_ctx *x, bb_config *c, const char *base_dir)
     free(c->tts.cache_dir);
     c->tts.cache_dir = abs;
     if (cfg_check_params(x, c) != 0 || cfg_check_translate(x, c, base_dir, resolve_path) != 0 ||
-        cfg_check_needs(x, c) != 0)
+        cfg_check_comfy(x, c, base_dir, resolve_path) != 0 || cfg_check_needs(x, c) != 0)
         return -1;
     return check_lesson_presets(x, c);
 }

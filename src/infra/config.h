@@ -121,6 +121,12 @@ typedef struct bb_comfy_server {
     char **labels;        /* NULL-terminated (may be empty) */
     size_t nlabels;
 } bb_comfy_server;
+/* The checks of a server's id ([A-Za-z0-9._-]{1,64}), URL (http:// or
+ * https://, no trailing '/') and label (like an id), shared by the file
+ * and the routes that add servers (infra/config_comfyui.c). */
+bool config_comfy_id_ok(const char *s);
+bool config_comfy_url_ok(const char *s);
+bool config_comfy_label_ok(const char *s);
 /* A resource pool (docs/scheduling.md, "Resources"): "gpu": 2 is a counted
  * pool of numbered units 0..total-1 (at most 64); "vram": {"amount": 48}
  * a quantity pool whose holders get an amount. */
@@ -154,6 +160,8 @@ typedef struct bb_config {
         int64_t max_upload_bytes, max_body_bytes, user_quota_bytes;
         int max_batch_size;     /* children of one batch, 1..100000, default 1000 */
         int64_t max_log_bytes;  /* a job's log, over its attempts (default 16 MiB) */
+        int64_t max_artifact_bytes;  /* one output a workflow fetches (comfyui /view),
+                                        default 2 GiB */
     } limits;
     struct {
         char *trusted_proxies;  /* comma-joined IPs/CIDRs whose X-Forwarded-For is

@@ -113,4 +113,20 @@ int cfg_parse_flow(load_ctx *x, const cJSON *needs, const cJSON *allow, const cJ
 int cfg_check_needs(load_ctx *x, const bb_config *c);
 void cfg_free_pools(bb_config *c);
 
+/* ---- config_comfyui.c ---------------------------------------------------- */
+
+/* The "comfyui" object (servers and intervals) merged into c->comfyui. */
+int cfg_parse_comfyui(load_ctx *x, bb_config *c, const cJSON *obj);
+void cfg_free_comfyui(bb_config *c);
+
+/* ---- config_comfy_preset.c ------------------------------------------------ */
+
+/* A comfyui preset's "graph" (the path) and "servers" ({"labels"}). */
+int cfg_parse_comfy_graph(load_ctx *x, const cJSON *it, const char *path, bb_preset *p);
+int cfg_parse_comfy_servers(load_ctx *x, const cJSON *it, const char *path, bb_preset *p);
+/* Resolves, reads, parses and checks every comfyui preset's graph. */
+int cfg_check_comfy(load_ctx *x, bb_config *c, const char *base_dir,
+                    char *(*resolve)(load_ctx *, const char *, const char *));
+void cfg_free_comfy_preset(bb_preset *p);
+
 #endif

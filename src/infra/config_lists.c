@@ -39,6 +39,7 @@ static void free_preset_more(void *elem)
     cfg_free_params(elem);
     cfg_free_translate(((bb_preset *)elem)->translate);
     notify_free_list(((bb_preset *)elem)->notify, ((bb_preset *)elem)->nnotify);
+    cfg_free_comfy_preset(elem);
 }
 
 /* ---- array elements ------------------------------------------------- */
@@ -117,11 +118,11 @@ static bool accent_ok(const char *s)
 
 enum { P_ID, P_LABEL, P_WORKFLOW, P_ARGV, P_TIMEOUT, P_ATTEMPTS, P_CONC,
        P_DELAY, P_DEFAULTS, P_GAP, P_PARAMS, P_TRANSLATE, P_TRANSLATE_TO, P_NEEDS,
-       P_ALLOW_NEEDS, P_RATE, P_RETENTION, P_NOTIFY, P_NKEYS };
+       P_ALLOW_NEEDS, P_RATE, P_RETENTION, P_NOTIFY, P_GRAPH, P_SERVERS, P_NKEYS };
 static const char *const PRESET_KEYS[] = {
     "id", "label", "workflow", "argv", "timeoutSec", "maxAttempts",
     "concurrency", "retryDelayMs", "defaults", "gapMs", "params", "translate", "translateTo",
-    "needs", "allowJobNeeds", "rateLimit", "retention", "notify", NULL,
+    "needs", "allowJobNeeds", "rateLimit", "retention", "notify", "graph", "servers", NULL,
 };
 enum { D_TTS, D_ACCENT, D_MODE, D_UPLOAD, D_NOTION, D_NKEYS };
 static const char *const DEFAULT_KEYS[] = {
@@ -280,6 +281,8 @@ static const struct {
     {"gapMs", parse_gap},
     {"translate", cfg_parse_translate},
     {"translateTo", parse_translate_to},
+    {"graph", cfg_parse_comfy_graph},
+    {"servers", cfg_parse_comfy_servers},
 };
 
 /* w's declaration of preset key name, or NULL. */
@@ -603,6 +606,8 @@ int cfg_apply_list(load_ctx *x, bb_config *c, const char *path, const cJSON *it)
         return parse_tts_command(x, c, it) != 0 ? -1 : 0;
     if (strcmp(path, "resources") == 0)
         return cfg_parse_resources(x, c, it) != 0 ? -1 : 0;
+    if (strcmp(path, "comfyui") == 0)
+        return cfg_parse_comfyui(x, c, it) != 0 ? -1 : 0;
     return 1;
 }
 
@@ -616,4 +621,5 @@ void cfg_free_lists(bb_config *c)
     cfg_free_strv(c->tts.command_argv);
     c->tts.command_argv = NULL;
     cfg_free_pools(c);
+    cfg_free_comfyui(c);
 }

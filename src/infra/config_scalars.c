@@ -82,6 +82,8 @@ static const scalar SCALARS[] = {
         1024, 64 * MIB),
     I64("limits.userQuotaBytes", "BATCHBOX_LIMITS_USER_QUOTA_BYTES", limits.user_quota_bytes,
         0, CONFIG_INT_MAX),
+    I64("limits.maxArtifactBytes", "BATCHBOX_LIMITS_MAX_ARTIFACT_BYTES",
+        limits.max_artifact_bytes, 1, TIB),
     INT("limits.maxBatchSize", "BATCHBOX_LIMITS_MAX_BATCH_SIZE", limits.max_batch_size, 1,
         100000),
     INT("events.heartbeatSec", "BATCHBOX_EVENTS_HEARTBEAT_SEC", events.heartbeat_sec, 1, 3600),

@@ -15,6 +15,8 @@
 #include "infra/workers/pool.h"
 #include "service/appctl.h"
 #include "service/attempt.h"
+#include "service/comfy_pool.h"
+#include "service/comfy_prompts.h"
 #include "service/scheduler.h"
 #include "service/ratelimit.h"
 #include "service/reload.h"
@@ -177,11 +179,18 @@ int app_open(bb_app *app, const struct app_options *o, char *err, size_t errlen)
         bb_warn("recovered jobs interrupted by the previous run", "requeued", a, "failed", b);
     }
     if (o->workers >= 0) {
+        /* the ComfyUI pool places jobs in the claim: before the workers
+         * (docs/comfyui.md, "Servers") */
+        if (comfy_pool_start(app->db, app->cfg, err, errlen) != 0)
+            goto fail;
+        app->comfy_started = true;
+        svc_comfy_workflow_bind();
         app->pool = svc_workers_start(app, app->cfg->workers);
         if (!app->pool) {
             snprintf(err, errlen, "cannot start worker threads");
             goto fail;
         }
+        comfy_pool_set_workers(app->pool);
         app->sched = sched_start(app);
         if (!app->sched) {
             snprintf(err, errlen, "cannot start the scheduler thread");
@@ -209,6 +218,9 @@ void app_close(bb_app *app, int grace_ms)
     if (app->pool)
         pool_stop(app->pool, grace_ms);
     app->pool = NULL;
+    if (app->comfy_started)         /* after the workers: attempts hold leases */
+        comfy_pool_stop();
+    app->comfy_started = false;
     svc_webhooks_stop(app);
     svc_retention_stop(app);
     if (app->db)

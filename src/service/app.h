@@ -32,6 +32,7 @@ typedef struct bb_app {
     db *db;                  /* thread-safe (writer queue + reader pool) */
     bus *bus;                /* thread-safe */
     struct pool *pool;       /* thread-safe */
+    bool comfy_started;      /* the ComfyUI pool (comfy_pool.h) runs; start/stop thread */
     struct sched *sched;     /* thread-safe; NULL without workers (docs/scheduling.md) */
     struct store *fs_store;  /* the data directory (artifacts, fs uploads) */
     struct store *s3_store;  /* NULL unless storage.driver is "s3" */

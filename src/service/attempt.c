@@ -25,6 +25,7 @@
 #include "infra/exec/workflow.h"
 #include "infra/metrics.h"
 #include "infra/storage/storage.h"
+#include "service/comfy_pool.h"
 #include "service/inputs.h"
 #include "util/bb_assert.h"
 #include "util/err.h"
@@ -745,6 +746,7 @@ pool *svc_workers_start(bb_app *app, int n)
     struct pool_opts o = {
         .db = app->db, .cfg = cfg, .workers = n, .batchable = len ? batchable : NULL,
         .hooks = {.run = svc_attempt_run, .result_free = svc_attempt_result_free, .ud = app},
+        .place = comfy_pool_claim_place, .place_ud = app,
     };
     pool *p = pool_start(&o);
     free(batchable);

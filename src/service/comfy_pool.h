@@ -58,7 +58,53 @@ void comfy_pool_report(const char *id, enum comfy_outcome o, int64_t busy_ms);
  * {"value", "label"} of every model any enabled server lists in FOLDER
  * (caller deletes), or NULL when out of memory. */
 struct cJSON *comfy_pool_choices(const char *folder);
-/* Which catalogue folder a job param names a model in ("loras" for
- * optionsSource "comfyui:loras"), for placement: see comfy_pool_place. */
+
+/* ---- wiring and the admin operations (docs/comfyui.md, "Servers") ---- */
+
+struct pool;
+struct buf;
+struct bb_errctx;
+struct claim_place;
+/* The worker pool to wake when a server comes up, is added, enabled or
+ * given more slots (borrowed; NULL: none). */
+void comfy_pool_set_workers(struct pool *p);
+
+/* A server as an admin gives it (strings borrowed). */
+struct comfy_server_in {
+    const char *id, *url;
+    bool has_slots, has_labels, has_enabled;
+    int slots;
+    const char *const *labels;
+    size_t nlabels;
+    bool enabled;
+};
+/* Adds a server (source "api"), stored, checked at once.  BB_OK,
+ * BB_ECONFLICT (id taken) or a db error, with the message in e. */
+int comfy_pool_add(const struct comfy_server_in *in, struct bb_errctx *e);
+/* Changes enabled, slots and labels of server id.  BB_ENOTFOUND. */
+int comfy_pool_update(const char *id, const struct comfy_server_in *in, struct bb_errctx *e);
+/* Removes server id added at run time; a server of the configuration is
+ * BB_ECONFLICT (disable it instead).  Attempts holding it keep their
+ * lease until they end. */
+int comfy_pool_remove(const char *id, struct bb_errctx *e);
+/* Reads server id's health, queue and catalogue now (on the calling
+ * thread).  BB_OK or BB_ENOTFOUND. */
+int comfy_pool_refresh(const char *id);
+
+/* The servers as GET /comfyui/servers shows them (a new array, caller
+ * deletes; urls only when with_urls); one server (NULL when unknown). */
+struct cJSON *comfy_pool_servers_json(bool with_urls);
+struct cJSON *comfy_pool_server_json(const char *id, bool with_urls);
+/* {FOLDER: [{name, servers: [ids]}]} over the enabled servers (caller
+ * deletes), NULL when out of memory. */
+struct cJSON *comfy_pool_models_json(void);
+/* Appends the per-server families of /metrics.  0, or -1 when full. */
+int comfy_pool_metrics(struct buf *out);
+
+/* The claim's placement callback (infra/db/repo_claim.h claim_place_fn);
+ * ud is the app (service/app.h) whose configuration names the preset.
+ * Runs on the db writer thread; never touches the database. */
+int comfy_pool_claim_place(void *ud, const struct claim_place *in, char server[65],
+                           char *why, size_t whycap);
 
 #endif

@@ -11,6 +11,10 @@
 int64_t bb_now_ms(void);
 /* Monotonic clock in microseconds (for durations and deadlines). */
 int64_t bb_mono_us(void);
+/* The CLOCK_MONOTONIC time ms milliseconds from now, for
+ * pthread_cond_timedwait on a condition variable set to that clock. */
+struct timespec;
+void bb_mono_deadline(long ms, struct timespec *out);
 /* Formats ms since epoch as "2026-11-22T05:00:00.123Z" into out[32]. */
 void bb_iso8601(int64_t ms, char out[32]);
 

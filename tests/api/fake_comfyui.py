@@ -56,6 +56,8 @@ SCHEDULERS = ["normal", "karras", "exponential", "sgm_uniform", "simple", "ddim_
 VIDEO_FORMATS = ["image/gif", "image/webp", "video/h264-mp4"]
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 MAX_INT = 0xffffffffffffffff
+MAXIMUM_HISTORY_SIZE = 10000
+SERVER_FEATURES = {"supports_preview_metadata": True, "max_upload_size": 100 * 1024 * 1024}
 
 DEFAULT_CONFIG = {
     "step_ms": 20,          # sleep per sampler step
@@ -71,6 +73,10 @@ DEFAULT_CONFIG = {
     "output_bytes": 0,      # pad each PNG to at least this many bytes
     "no_models_route": False,  # 404 on /models and /models/{folder} (older ComfyUI)
     "video": True,          # False: VHS_VideoCombine fails as when ffmpeg is missing
+    "final_executing": True,  # False: no `executing {node: null}` after a prompt (some
+                              # recent ComfyUI revisions end with execution_success only)
+    "ignore_prompt_id": False,  # True: a given prompt_id is ignored and a new one minted
+                                # (ComfyUI before client-minted ids)
 }
 
 
@@ -326,8 +332,11 @@ def validate_prompt(state, prompt, partial_targets=None):
                                 "the class_type property.", f"Node ID '#{x}'"), [], {})
         class_type = node["class_type"]
         if class_type not in cat:
-            return (False, _err("invalid_prompt", f"Cannot execute because node {class_type} "
-                                "does not exist.", f"Node ID '#{x}'"), [], {})
+            title = (node.get("_meta") or {}).get("title", class_type)
+            return (False, _err("missing_node_type", f"Node '{title}' not found. The custom "
+                                "node may not be installed.", f"Node ID '#{x}'",
+                                {"node_id": x, "class_type": class_type, "node_title": title}),
+                    [], {})
         if cat[class_type].get("output_node"):
             if partial_targets is None or x in partial_targets:
                 outputs.add(x)
@@ -696,12 +705,11 @@ class Execution:
         s = self.s
         steps = s.config.get("steps")
         steps = int(i["steps"]) if steps is None else int(steps)
+        if s.config.get("die_mid_prompt"):
+            os._exit(3)             # a crash: no reply, no history, sockets cut
         for step in range(1, steps + 1):
             if s.interrupt:
                 raise Interrupted()
-            if s.config.get("die_mid_prompt"):
-                sys.stdout.flush()
-                os._exit(3)
             ms = float(s.config.get("step_ms") or 0)
             await asyncio.sleep(ms / 1000.0)
             if s.interrupt:
@@ -808,10 +816,12 @@ async def worker(s):
         del s.running[task_id]
         status = {"status_str": "success" if e.success else "error",
                   "completed": e.success, "messages": e.status_messages}
+        if len(s.history) >= MAXIMUM_HISTORY_SIZE:
+            s.history.pop(next(iter(s.history)))
         s.history[e.prompt_id] = {"prompt": list(item[:5]), "outputs": e.outputs_ui,
                                   "status": status, "meta": e.meta}
         await s.queue_updated()
-        if s.client_id is not None:
+        if s.client_id is not None and s.config.get("final_executing"):
             await s.send("executing", {"node": None, "prompt_id": e.prompt_id}, s.client_id)
 
 
@@ -837,7 +847,17 @@ def make_app(s):
             await s.send("status", {"status": s.queue_info(), "sid": sid}, sid)
             if s.client_id == sid and s.last_node_id is not None:
                 await s.send("executing", {"node": s.last_node_id}, sid)
+            first = True
             async for msg in ws:
+                if msg.type == WSMsgType.TEXT and first:
+                    # an optional first message declares the client's feature flags
+                    try:
+                        m = json.loads(msg.data)
+                    except ValueError:
+                        m = None
+                    if isinstance(m, dict) and m.get("type") == "feature_flags":
+                        await s.send("feature_flags", SERVER_FEATURES, sid)
+                first = False
                 if msg.type == WSMsgType.ERROR:
                     print(f"ws connection closed with exception {ws.exception()}",
                           file=sys.stderr)
@@ -845,6 +865,10 @@ def make_app(s):
             if s.sockets.get(sid) is ws:
                 s.sockets.pop(sid, None)
         return ws
+
+    @routes.get("/features")
+    async def features(request):
+        return web.json_response(SERVER_FEATURES)
 
     @routes.get("/embeddings")
     async def embeddings(request):
@@ -943,6 +967,8 @@ def make_app(s):
         return web.json_response({
             "system": {"os": os.name, "ram_total": 64 * gib, "ram_free": 48 * gib,
                        "comfyui_version": s.version, "required_frontend_version": "1.21.7",
+                       "installed_templates_version": "0.1.25",
+                       "required_templates_version": "0.1.25",
                        "python_version": sys.version, "pytorch_version": "2.7.0+cu128",
                        "embedded_python": False, "argv": ["main.py", "--listen", "127.0.0.1",
                                                           "--port", str(s.port)]},
@@ -982,10 +1008,13 @@ def make_app(s):
             err = _err("no_prompt", "No prompt provided", "No prompt provided")
             return web.json_response({"error": err, "node_errors": {}}, status=400)
         prompt = data["prompt"]
-        prompt_id = str(data.get("prompt_id", uuid.uuid4()))
+        given = data.get("prompt_id")
+        if given is None or s.config.get("ignore_prompt_id"):
+            given = None
+        prompt_id = str(given) if given is not None else str(uuid.uuid4())
         rec["prompt_id"] = prompt_id
-        if "prompt_id" in data and not UUID_RE.match(prompt_id):
-            err = _err("invalid_prompt", "Invalid prompt_id",
+        if given is not None and not UUID_RE.match(prompt_id):
+            err = _err("invalid_prompt_id", "prompt_id must be a valid UUID",
                        f"prompt_id '{prompt_id}' is not a lowercase hyphenated UUID")
             return web.json_response({"error": err, "node_errors": {}}, status=400)
         if not isinstance(prompt, dict):
@@ -1087,6 +1116,8 @@ def make_app(s):
         if unknown:
             return web.json_response({"error": f"unknown switch {unknown[0]}"}, status=400)
         s.config.update(data)
+        if not s.config.get("drop_socket"):
+            s.refuse_ws_until = 0.0
         s.wake.set()
         return web.json_response(s.config)
 

@@ -67,6 +67,7 @@ MATRIX = [
     # review (docs/translate.md): A's job is not a translate job, so its owner and admins get
     # 422; another user gets 404 as for any job he cannot see
     _row("GET", "/jobs/:id/segments", "/jobs/{AJOB}/segments", None, 401, 422, 404, 422),
+    _row("GET", "/jobs/:id/comfyui", "/jobs/{AJOB}/comfyui", None,      401, 200, 404, 200),
     _row("PATCH", "/jobs/:id/segments/:n", "/jobs/{AJOB}/segments/1", {"target": "x"},
          401, 422, 404, 422),
     _row("POST", "/schedules", "/schedules",
@@ -144,6 +145,17 @@ MATRIX = [
     # bulk actions are owner-scoped (tests/api/test_bulk.py); a dry run changes nothing
     _row("POST", "/jobs/bulk", "/jobs/bulk", {"action": "cancel", "dryRun": True},
                                                                         401, 200, 200, 200),
+    # the ComfyUI pool (tests/api/test_comfyui_pool.py): reads for users, writes for admins
+    _row("GET", "/comfyui/servers", "/comfyui/servers", None,           401, 200, 200, 200),
+    _row("POST", "/comfyui/servers", "/comfyui/servers", {"id": "bad id"},
+                                                                        401, 403, 403, 400),
+    _row("PATCH", "/comfyui/servers/:id", "/comfyui/servers/nosuch", {"slots": 2},
+                                                                        401, 403, 403, 404),
+    _row("DELETE", "/comfyui/servers/:id", "/comfyui/servers/nosuch", None,
+                                                                        401, 403, 403, 404),
+    _row("POST", "/comfyui/servers/:id/refresh", "/comfyui/servers/nosuch/refresh", None,
+                                                                        401, 403, 403, 404),
+    _row("GET", "/comfyui/models", "/comfyui/models", None,             401, 200, 200, 200),
     # templates are owner-scoped (tests/api/test_templates.py covers sharing and deletes)
     _row("GET", "/presets/:id/templates", "/presets/noop/templates", None,
                                                                         401, 200, 200, 200),

@@ -460,8 +460,11 @@ def test_cli_every_verb_help_and_unknown_option_come_from_the_table():
         assert subs == ["add", "list", "passwd", "role", "disable", "enable"], subs
         ssubs = _verbs_listed(cli.ok(cli.run("schedule", "--help")).stdout)
         assert ssubs == ["add", "list", "pause", "resume", "rm"], ssubs
-        commands = [[v] for v in verbs if v not in ("user", "schedule")] + \
-            [["user", s] for s in subs] + [["schedule", s] for s in ssubs]
+        csubs = _verbs_listed(cli.ok(cli.run("comfyui", "--help")).stdout)
+        assert csubs == ["servers", "models"], csubs
+        commands = [[v] for v in verbs if v not in ("user", "schedule", "comfyui")] + \
+            [["user", s] for s in subs] + [["schedule", s] for s in ssubs] + \
+            [["comfyui", s] for s in csubs]
         for words in commands:
             p = cli.ok(cli.run(*words, "--help"))
             assert p.stdout.startswith(f"usage: batchbox {' '.join(words)}"), (words, p.stdout)

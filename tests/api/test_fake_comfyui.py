@@ -129,7 +129,7 @@ def test_prompt_validation_like_comfyui():
         fc.config(hold=True)
         # a given prompt_id must be a lowercase hyphenated UUID
         st, body = fc.submit(graph(), prompt_id="not-a-uuid")
-        assert st == 400 and body["error"]["type"] == "invalid_prompt", body
+        assert st == 400 and body["error"]["type"] == "invalid_prompt_id", body
         assert body["node_errors"] == {}
         st, body = fc.submit(graph(), prompt_id=str(uuid.uuid4()).upper())
         assert st == 400, body
@@ -148,8 +148,11 @@ def test_prompt_validation_like_comfyui():
         g = graph()
         g["9"]["class_type"] = "NoSuchNode"
         st, body = fc.submit(g)
+        assert st == 400 and body["error"]["type"] == "missing_node_type", body
+        assert body["error"]["extra_info"]["class_type"] == "NoSuchNode"
+        del g["9"]["class_type"]
+        st, body = fc.submit(g)
         assert st == 400 and body["error"]["type"] == "invalid_prompt", body
-        assert "NoSuchNode" in body["error"]["message"]
         g = graph()
         del g["9"]
         st, body = fc.submit(g)
@@ -174,8 +177,12 @@ def test_prompt_validation_like_comfyui():
         fc.config(node_error={"node": "6", "message": "bad prompt"})
         st, body = fc.submit(graph())
         assert st == 400 and body["node_errors"]["6"]["class_type"] == "CLIPTextEncode"
+        # older servers ignore a given prompt_id and mint their own
+        fc.config(node_error=None, ignore_prompt_id=True)
+        st, body = fc.submit(graph(), prompt_id=str(uuid.uuid4()))
+        assert st == 200 and body["prompt_id"] != pid
         recorded = fc.prompts()
-        assert [p["status"] for p in recorded].count(200) == 2
+        assert [p["status"] for p in recorded].count(200) == 3
         assert recorded[2]["prompt_id"] == pid
 
 
@@ -375,3 +382,41 @@ def test_video_and_hang():
         assert fc.queue()["queue_pending"] == []
         g = copy.deepcopy(graph())
         assert fc.submit(g, number=-5)[1]["number"] == -5
+
+
+def test_drop_socket_and_catch_up():
+    with FakeComfy() as fc:
+        fc.config(step_ms=20, steps=50, drop_socket=True, drop_socket_ms=5000)
+        w = WS(fc.port, "c1")
+        try:
+            assert w.recv()["type"] == "status"
+            pid = fc.submit(graph(), client_id="c1")[1]["prompt_id"]
+            # the socket is closed when the prompt starts, new ones are refused a while
+            msgs = []
+            for _ in range(100):
+                m = w.recv()
+                if m is None:
+                    break
+                msgs.append(m["type"])
+            assert "execution_start" not in msgs, msgs
+        finally:
+            w.close()
+        try:
+            WS(fc.port, "c1").close()
+            refused = False
+        except AssertionError as e:
+            refused = "503" in str(e)
+        assert refused
+        fc.config(drop_socket=False)      # switching it off accepts sockets again
+        w = WS(fc.port, "c1")
+        try:
+            first = w.recv()
+            assert first["type"] == "status" and first["data"]["sid"] == "c1"
+            # the prompt ran on meanwhile: its client, reconnected, gets its messages again
+            msgs = w.until(lambda m: m["type"] == "executing" and m["data"]["node"] is None)
+            assert msgs[0]["type"] == "executing" and msgs[0]["data"]["node"] == "3", msgs[0]
+            kinds = [m["type"] for m in msgs if m["type"] != "status"]
+            assert kinds[-2] == "execution_success", kinds
+            assert wait_history(fc, pid)["status"]["completed"] is True
+        finally:
+            w.close()

@@ -96,7 +96,7 @@ def test_batch_gallery_shape_picks_and_zip():
     assert g["swept"] == ["size"], g
     assert [i["id"] for i in g["items"]] == kids, g
     for item, size in zip(g["items"], ("16", "32", "48")):
-        assert set(item) == {"id", "state", "params", "md", "error", "artifacts"}, item
+        assert set(item) == {"id", "state", "params", "md", "error", "waitingFor", "artifacts"}, item
         assert item["state"] == "succeeded" and item["error"] is None, item
         assert str(item["params"]["size"]) == size, item
         want = expected_files(size)

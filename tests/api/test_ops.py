@@ -301,7 +301,11 @@ def test_every_documented_route_answers_at_its_documented_path():
                    expect=201)["scheduleId"]
     key = s.call("POST", "/api/v1/user/api-keys", {"name": "k", "scope": "read"},
                  expect=201)["id"]
-    ids = {"/jobs/": job, "/files/": up.body["fileId"], "/admin/users/": other,
+    # a ComfyUI server nothing listens for (a check of it fails fast: status down)
+    s.call("POST", "/api/v1/comfyui/servers", {"id": "docs", "url": "http://127.0.0.1:9"},
+           expect=201)
+    ids = {"/comfyui/servers/": "docs",
+           "/jobs/": job, "/files/": up.body["fileId"], "/admin/users/": other,
            "/presets/": "cat", "/templates/": tpl, "/schedules/": sched, "/user/api-keys/": key}
     bodies = {
         ("POST", "/jobs"): {"preset": "noop"},
@@ -318,6 +322,8 @@ def test_every_documented_route_answers_at_its_documented_path():
         ("POST", "/schedules"): {"name": "t", "cron": "0 0 1 1 *", "job": {"preset": "noop"}},
         ("PATCH", "/schedules/:id"): {"enabled": False},
         ("POST", "/user/api-keys"): {"name": "k2", "scope": "read"},
+        ("POST", "/comfyui/servers"): {"id": "docs2", "url": "http://127.0.0.1:9"},
+        ("PATCH", "/comfyui/servers/:id"): {"slots": 2},
     }
     base = doc["servers"][0]["url"]
     ops = [(m.upper(), p) for p, item in doc["paths"].items() for m in item]

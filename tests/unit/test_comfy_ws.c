@@ -4,8 +4,8 @@
  * the client id in the URL, messages routed to the watch of their
  * prompt_id, status messages to the callback, binary previews ignored,
  * COMFY_WATCH_DOWN when the server goes away, the reconnect once it is
- * back, stop with open watches and while reconnecting, and the bounded
- * queue dropping progress first.  Waits are bounded loops, never timing
+ * back, stop with open watches and while reconnecting, the bounded queue
+ * dropping progress first, fragmented messages and pings.  Waits are bounded loops, never timing
  * assertions. */
 #define UNIT_MAIN
 #include "unit.h"
@@ -56,13 +56,14 @@ static void ws_ready(struct mg_connection *c, void *ud)
     atomic_fetch_add(&connections, 1);
 }
 
+static atomic_bool got_pong;
+
 static int ws_data(struct mg_connection *c, int flags, char *data, size_t len, void *ud)
 {
     (void)c;
-    (void)flags;
-    (void)data;
-    (void)len;
     (void)ud;
+    if ((flags & 0x0f) == MG_WEBSOCKET_OPCODE_PONG && len == 4 && memcmp(data, "abcd", 4) == 0)
+        atomic_store(&got_pong, true);
     return 1;
 }
 
@@ -108,6 +109,28 @@ static bool send_frame(int opcode, const char *text)
     int n = srv_conn ? mg_websocket_write(srv_conn, opcode, text, strlen(text)) : -1;
     pthread_mutex_unlock(&srv_mu);
     return n > 0;
+}
+
+/* Writes one raw frame (header byte0, a payload under 126 bytes, no
+ * mask: server to client) from the server. */
+static bool send_raw(unsigned char byte0, const char *payload)
+{
+    unsigned char frame[130];
+    size_t n = strlen(payload);
+    if (n >= 126)
+        return false;
+    frame[0] = byte0;
+    frame[1] = (unsigned char)n;
+    memcpy(frame + 2, payload, n);
+    pthread_mutex_lock(&srv_mu);
+    int w = -1;
+    if (srv_conn) {
+        mg_lock_connection(srv_conn);
+        w = mg_write(srv_conn, frame, n + 2);
+        mg_unlock_connection(srv_conn);
+    }
+    pthread_mutex_unlock(&srv_mu);
+    return w == (int)(n + 2);
 }
 
 static bool send_text(const char *text)
@@ -251,8 +274,12 @@ TEST(stop_wakes_watches_and_frees_after_last_close)
     CHECK(type != NULL);
     cJSON_Delete(m);
     comfy_ws_stop(ws);               /* the watch keeps the memory alive */
-    CHECK_EQ_INT(comfy_watch_next(w, 5000, &m), COMFY_WATCH_DOWN);
-    CHECK_EQ_INT(comfy_watch_next(w, 5000, &m), COMFY_WATCH_DOWN);
+    CHECK_EQ_INT(comfy_watch_next(w, 5000, &m), COMFY_WATCH_DOWN);   /* at once */
+    CHECK_EQ_INT(comfy_watch_next(w, 20, &m), COMFY_WATCH_DOWN);     /* after its wait */
+    comfy_watch *late = comfy_watch_open(ws, "p2");   /* opened after stop: down */
+    CHECK(late != NULL);
+    CHECK_EQ_INT(comfy_watch_next(late, 5000, &m), COMFY_WATCH_DOWN);
+    comfy_watch_close(late);
     comfy_watch_close(w);            /* frees the comfy_ws (ASan checks) */
     stop_server();
 }
@@ -327,6 +354,40 @@ TEST(full_queue_drops_progress_first)
     CHECK_EQ_INT(last_value, 4999);      /* the newest progress survives */
     comfy_watch_close(w);
     comfy_watch_close(marker);
+    comfy_ws_stop(ws);
+    stop_server();
+}
+
+TEST(fragments_are_joined_and_pings_answered)
+{
+    CHECK(start_server(0));
+    comfy_ws *ws = comfy_ws_start("gpu1", base, NULL, NULL);
+    CHECK(ws != NULL);
+    comfy_watch *w = comfy_watch_open(ws, "p1");
+    CHECK(w != NULL);
+    CHECK(wait_connected(ws, 1));
+    /* a text message in two frames with a ping between them (RFC 6455 5.4) */
+    CHECK(send_raw(0x01, "{\"type\": \"executing\", \"data\": "));
+    CHECK(send_raw(0x89, "abcd"));
+    CHECK(send_raw(0x80, "{\"node\": \"3\", \"prompt_id\": \"p1\"}}"));
+    /* a binary message in two frames is skipped whole */
+    CHECK(send_raw(0x02, "{\"type\": \"x\", "));
+    CHECK(send_raw(0x80, "\"data\": {\"prompt_id\": \"p1\"}}"));
+    CHECK(send_text("{\"type\": \"executed\", \"data\": {\"prompt_id\": \"p1\"}}"));
+    const char *type = NULL;
+    cJSON *m = next_msg(w, &type);
+    CHECK(type != NULL && strcmp(type, "executing") == 0);
+    const cJSON *node = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(m, "data"), "node");
+    CHECK(cJSON_IsString(node) && strcmp(node->valuestring, "3") == 0);
+    cJSON_Delete(m);
+    m = next_msg(w, &type);
+    CHECK(type != NULL && strcmp(type, "executed") == 0);
+    cJSON_Delete(m);
+    for (int i = 0; i < 500 && !atomic_load(&got_pong); i++)
+        pause_ms(10);
+    CHECK(atomic_load(&got_pong));
+    comfy_watch_close(w);
     comfy_ws_stop(ws);
     stop_server();
 }

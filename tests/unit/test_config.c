@@ -502,9 +502,9 @@ TEST(unknown_placeholder)
 TEST(unknown_workflow)
 {
     bb_config c;
-    CHECK_EQ_INT(load("{\"presets\": [{\"id\": \"b1\", \"workflow\": \"comfyui\"}]}", &c), -1);
-    CHECK_STR_EQ(err, "config: presets[0].workflow: unknown workflow \"comfyui\""
-                      " (this build runs: noop, command, lesson, translate)");
+    CHECK_EQ_INT(load("{\"presets\": [{\"id\": \"b1\", \"workflow\": \"comfy\"}]}", &c), -1);
+    CHECK_STR_EQ(err, "config: presets[0].workflow: unknown workflow \"comfy\""
+                      " (this build runs: noop, command, lesson, translate, comfyui)");
     EXPECT_ERROR("{\"presets\": [{\"id\": \"b1\"}]}", "\"presets[0].workflow\" is required");
     EXPECT_ERROR("{\"presets\": [{\"id\": \"b1\", \"workflow\": 1}]}",
                  "\"presets[0].workflow\" must be a string");
@@ -673,6 +673,7 @@ TEST(env_table_is_complete_and_distinct)
         "BATCHBOX_AUTH_REGISTRATION", "BATCHBOX_AUTH_ACCESS_TOKEN_TTL_SEC",
         "BATCHBOX_AUTH_REFRESH_TOKEN_TTL_SEC", "BATCHBOX_LIMITS_MAX_UPLOAD_BYTES",
         "BATCHBOX_LIMITS_MAX_BODY_BYTES", "BATCHBOX_LIMITS_USER_QUOTA_BYTES",
+        "BATCHBOX_LIMITS_MAX_ARTIFACT_BYTES",
         "BATCHBOX_LIMITS_MAX_BATCH_SIZE", "BATCHBOX_EVENTS_HEARTBEAT_SEC", "BATCHBOX_EVENTS_RETAIN_EVENTS",
         "BATCHBOX_EVENTS_MAX_SUBSCRIBERS", "BATCHBOX_EVENTS_MAX_PER_USER",
         "BATCHBOX_EVENTS_RING_EVENTS", "BATCHBOX_STORAGE_DRIVER",

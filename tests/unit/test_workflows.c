@@ -12,7 +12,7 @@
 
 TEST(table_lists_every_workflow_once)
 {
-    CHECK_STR_EQ(workflow_names(), "noop, command, lesson, translate");
+    CHECK_STR_EQ(workflow_names(), "noop, command, lesson, translate, comfyui");
     size_t n = 0;
     for (const struct workflow *w; (w = workflow_at(n)) != NULL; n++) {
         CHECK(workflow_find(w->name) == w);
@@ -20,8 +20,8 @@ TEST(table_lists_every_workflow_once)
         CHECK(w->run != NULL && w->retryable != NULL && w->keys != NULL);
         CHECK_STR_EQ(config_workflow_name(w->id), w->name);
     }
-    CHECK_EQ_INT((int)n, 4);
-    CHECK(workflow_find("comfyui") == NULL);
+    CHECK_EQ_INT((int)n, 5);
+    CHECK(workflow_find("comfy") == NULL);
     CHECK(workflow_find(NULL) == NULL);
 }
 

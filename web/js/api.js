@@ -72,7 +72,9 @@ const UNSAFE = new Set(['POST', 'PATCH', 'PUT', 'DELETE']);
 
 // api(method, path, body?) -> the parsed answer (JSON, text or null).
 // Throws ApiError.  A 401 on a signed-in request refreshes once and retries.
-export async function api(method, path, body, { retry = true, signal } = {}) {
+// cache: a fetch cache mode ('no-cache' revalidates what the browser kept,
+// e.g. the job options, which the server lets it keep for a minute).
+export async function api(method, path, body, { retry = true, signal, cache } = {}) {
   const headers = { Accept: 'application/json' };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   if (UNSAFE.has(method)) headers['X-CSRF-Token'] = cookie('bb_csrf');
@@ -84,13 +86,14 @@ export async function api(method, path, body, { retry = true, signal } = {}) {
       credentials: 'same-origin',
       body: body === undefined ? undefined : JSON.stringify(body),
       signal,
+      cache,
     });
   } catch (e) {
     if (e && e.name === 'AbortError') throw e;
     throw new ApiError(0, null);
   }
   if (res.status === 401 && retry && !path.startsWith('/auth/')) {
-    if (await refreshSession()) return api(method, path, body, { retry: false, signal });
+    if (await refreshSession()) return api(method, path, body, { retry: false, signal, cache });
     signedOut();
   }
   const data = await parse(res);

@@ -1,7 +1,8 @@
 // batch-page.js — one batch (#/batches/ID): the parent's state, counts and
 // actions, and a grid of its runs (GET /jobs/:id/gallery) with their
-// params and state; images, video and audio previewed inline (scaled by the
-// browser), other files linked; filters by any swept param's value, by
+// params and state; images (animated ones too), video (loaded when
+// scrolled near) and audio previewed inline (scaled by the browser), other
+// files linked; filters by any swept param's value, by
 // state and by "picked"; picks with the mouse or the keyboard (arrow keys
 // move between files, Space or P picks); "download all" / "download
 // picked" (gallery.zip).  One event stream keeps it current: a run's event
@@ -17,24 +18,12 @@ import { LiveBadge, batchSummary } from './dashboard.js';
 import { Actions } from './job-page.js';
 import { bytes, STATES, TERMINAL } from './format.js';
 import { QaLine } from './review-page.js';
+import { kindOf, localUrl, Preview } from './media.js';
 
 // How long after a run's event the gallery is read again: 0.4 s, longer
 // for big batches (each read returns every run).
 function reloadDelay(n) {
   return Math.min(3000, 400 + 2 * n);
-}
-
-// Only links to this appliance (artifact URLs are ours).
-function localUrl(u) {
-  return typeof u === 'string' && /^\/[^/]/.test(u) ? u : null;
-}
-
-function kindOf(a) {
-  const t = (a.contentType || '').toLowerCase();
-  if (t.startsWith('image/')) return 'image';
-  if (t.startsWith('video/')) return 'video';
-  if (t.startsWith('audio/')) return 'audio';
-  return 'file';
 }
 
 // The API path that picks an artifact (its URL plus /pick when the server
@@ -84,17 +73,6 @@ function nextTile(tiles, cur, dir) {
   return best;
 }
 
-function Preview({ a, url }) {
-  const k = kindOf(a);
-  if (!url) return html`<span class="tile-link">${a.name}</span>`;
-  if (k === 'image') return html`<img src=${url} alt=${a.name} loading="lazy" decoding="async" />`;
-  if (k === 'video') return html`<video src=${url} controls preload="metadata" muted playsinline aria-label=${a.name}></video>`;
-  if (k === 'audio') return html`<audio src=${url} controls preload="none" aria-label=${a.name}></audio>`;
-  const dot = a.name.lastIndexOf('.');
-  return html`<a class="tile-link" href=${url} download=${a.name.split('/').pop()} tabindex="-1"
-    aria-label=${`Download ${a.name}`}>${dot > 0 ? a.name.slice(dot + 1).toUpperCase() : 'FILE'}</a>`;
-}
-
 function Tile({ item, a, focused, onPick, onFocus }) {
   const key = `${item.id}/${a.name}`;
   const url = localUrl(a.url);
@@ -130,6 +108,8 @@ function RunCard({ item, swept, nameOf, mdSwept, focusKey, onPick, onFocus, pick
     </dl>
     <${QaLine} item=${item} />
     ${item.error && item.state !== 'succeeded' ? html`<p class="run-error" title=${item.error}>${item.error}</p>` : null}
+    ${item.waitingFor && !TERMINAL.has(item.state) && item.state !== 'running'
+      ? html`<p class="small muted run-waiting" data-testid="run-waiting">Waiting: ${item.waitingFor}</p>` : null}
     ${arts.length ? html`<div class="tiles">${arts.map((a) => html`<${Tile} key=${a.name} item=${item} a=${a}
         focused=${focusKey === `${item.id}/${a.name}`} onPick=${onPick} onFocus=${onFocus} />`)}</div>`
       : html`<p class="small muted run-empty">${TERMINAL.has(item.state) ? 'No files.' : item.state === 'running' ? 'Running…' : 'Waiting to run…'}</p>`}
@@ -217,7 +197,9 @@ export function BatchPage({ id, me }) {
           const i = g.items.findIndex((x) => String(x.id) === String(data.jobId));
           if (i < 0) return g;
           const items = g.items.slice();
-          items[i] = { ...items[i], state: data.state, error: data.error ?? null };
+          items[i] = {
+            ...items[i], state: data.state, error: data.error ?? null, waitingFor: data.waitingFor ?? null,
+          };
           return { ...g, items };
         });
         if (type !== 'job_progress') scheduleReload();

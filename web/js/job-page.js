@@ -1,7 +1,8 @@
 // job-page.js — one job: its details, live state (SSE filtered to the job,
 // replayed from the start so the event timeline is complete), the log tail
-// (GET /logs?follow=1, streamed), artifacts with an audio player and
-// downloads, the lesson page and Notion links, and the actions the server
+// (GET /logs?follow=1, streamed), artifacts with an audio player, image and
+// video previews and downloads, the lesson page and Notion links, the
+// ComfyUI prompts of a comfyui job (comfyui-job.js), and the actions the server
 // supports, each behind a confirmation dialog with its fields.
 import { html, useEffect, useRef, useState } from './lib.js';
 import { api, ApiError, API, refreshSession } from './api.js';
@@ -16,6 +17,8 @@ import { LiveStream } from './live.js';
 import { LiveBadge } from './dashboard.js';
 import { ReviewLink, actionFits } from './review-page.js';
 import { Deliveries } from './deliveries.js';
+import { ComfyPrompts, isComfyJob } from './comfyui-job.js';
+import { kindOf, localUrl, Preview } from './media.js';
 import {
   bytes, dateTime, timeOnly, duration, jobDuration, TERMINAL,
 } from './format.js';
@@ -168,6 +171,8 @@ function Artifacts({ job }) {
 
   const { items, error } = state;
   const audio = items ? mainAudio(items) : null;
+  // images and videos (a ComfyUI job's outputs) shown, not only listed
+  const media = items ? items.filter((a) => ['image', 'video'].includes(kindOf(a)) && localUrl(a.url)).slice(0, 24) : [];
   const pageUrl = safeUrl(job.pageUrl);
   const notionUrl = safeUrl(job.notionUrl);
   const manifestUrl = safeUrl(job.manifestPath);
@@ -184,6 +189,9 @@ function Artifacts({ job }) {
       <figcaption>${audio.name}</figcaption>
       <audio controls preload="metadata" src=${safeUrl(audio.url)} data-testid="audio"></audio>
     </figure>` : null}
+    ${media.length ? html`<div class="tiles job-previews" data-testid="previews">${media.map((a) => html`<figure
+        key=${a.name} class=${`tile tile-${kindOf(a)}`}><div class="tile-media"><${Preview} a=${a} url=${localUrl(a.url)} /></div>
+        <figcaption><span class="tile-name" title=${a.name}>${a.name}</span></figcaption></figure>`)}</div>` : null}
     ${error ? html`<${ErrorBox} error=${error} title="The artifacts did not load" onRetry=${() => setTick((t) => t + 1)} />` : null}
     ${!items && !error ? html`<${Loading} what="artifacts" />` : null}
     ${items && !items.length ? html`<${Empty}><p>${TERMINAL.has(job.state)
@@ -501,6 +509,7 @@ export function JobPage({ id, me }) {
       </div>
       <div class="col">
         <${DependencyChain} job=${job} />
+        ${isComfyJob(job, options) ? html`<${ComfyPrompts} job=${job} />` : null}
         <${Artifacts} job=${job} />
         <${LogTail} jobId=${job.jobId} running=${!TERMINAL.has(job.state)} attempts=${job.attempts} />
         <${Deliveries} jobId=${job.jobId} running=${!TERMINAL.has(job.state)} />

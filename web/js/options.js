@@ -1,18 +1,30 @@
-// options.js — GET /config/job-options, fetched once per page load and
-// shared by the submit form, the filters and the job page's actions.
+// options.js — GET /config/job-options, shared by the submit form, the
+// filters and the job page's actions; fetched once per page load and again
+// when a screen opens more than STALE_MS after the last fetch (choices from
+// an optionsSource, such as ComfyUI's model catalogue, change at run time).
 import { api } from './api.js';
 import { useEffect, useState } from './lib.js';
 
+const STALE_MS = 15000;
 let cached = null;
+let cachedAt = 0;
 
 export function loadJobOptions(force) {
   if (!cached || force) {
-    cached = api('GET', '/config/job-options').catch((e) => {
+    cachedAt = Date.now();
+    // a forced or stale read skips the browser's copy (kept up to a minute)
+    cached = api('GET', '/config/job-options', undefined, { cache: force ? 'no-cache' : 'default' }).catch((e) => {
       cached = null;
       throw e;
     });
   }
   return cached;
+}
+
+// Makes the next screen that opens read the options again (after an admin
+// changed what they list).
+export function forgetJobOptions() {
+  cachedAt = 0;
 }
 
 // {options, error, reload}
@@ -25,7 +37,7 @@ export function useJobOptions() {
       (error) => setState({ options: null, error }),
     );
   };
-  useEffect(() => { load(false); }, []);
+  useEffect(() => { load(Date.now() - cachedAt > STALE_MS); }, []);
   return { ...state, reload: () => load(true) };
 }
 

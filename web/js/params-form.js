@@ -62,11 +62,11 @@ export function fromForm(p, raw) {
 
 // A param's sweep editor state: off, or the values to try.
 export function emptySweep() {
-  return { on: false, text: '', picked: [], count: '4', start: '' };
+  return { on: false, text: '', picked: [], count: '4', start: '', lines: false };
 }
 
-function splitValues(p, text) {
-  if (p.type === 'text') {
+function splitValues(p, text, lines) {
+  if (p.type === 'text' && !lines) {
     return text.split(/^---$/m).map((x) => x.replace(/^\n+|\n+$/g, '')).filter((x) => x.trim() !== '');
   }
   return text.split('\n').map((x) => x.trim()).filter((x) => x !== '');
@@ -87,7 +87,7 @@ export function sweepValue(p, s) {
     out.count = num(s.count);
     return out;
   }
-  return splitValues(p, s.text).map((x) => fromForm(p, x));
+  return splitValues(p, s.text, s.lines).map((x) => fromForm(p, x));
 }
 
 // How many values a sweep entry stands for (null: not known here).
@@ -245,10 +245,17 @@ function SweepEditor({ p, id, s, onSweep, error }) {
           onInput=${(e) => set({ start: e.currentTarget.value })} /></div>
     </div>`;
   }
-  const many = p.type === 'text' ? 'Values, separated by a line with only ---' : 'Values to try, one per line';
+  // A text param's values may span lines (separated by ---), or be one per
+  // line (a list of prompts pasted from a file).
+  const many = p.type === 'text' && !s.lines ? 'Values, separated by a line with only ---'
+    : 'Values to try, one per line';
   return html`<div class="field"><label for=${`${id}-values`}>${many}</label>
     <textarea id=${`${id}-values`} rows="3" value=${s.text} data-sweep-values=${p.name}
-      aria-describedby=${described} onInput=${(e) => set({ text: e.currentTarget.value })}></textarea></div>`;
+      aria-describedby=${described} onInput=${(e) => set({ text: e.currentTarget.value })}></textarea>
+    ${p.type === 'text' ? html`<span class="field-inline">
+      <input type="checkbox" id=${`${id}-lines`} checked=${!!s.lines} data-sweep-lines=${p.name}
+        onChange=${(e) => set({ lines: e.currentTarget.checked })} />
+      <label for=${`${id}-lines`}>One value per line</label></span>` : null}</div>`;
 }
 
 // Every param of the preset: values[name], sweeps[name] (see emptySweep),

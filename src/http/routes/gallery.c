@@ -10,6 +10,7 @@
 #include "civetweb.h"
 #include "cJSON.h"
 #include "domain/artifact.h"
+#include "domain/params.h"
 #include "http/http.h"
 #include "service/gallery.h"
 #include "util/util.h"
@@ -57,6 +58,11 @@ static cJSON *item_json(const struct gallery_item *it)
     cJSON_AddStringToObject(o, "id", id);
     cJSON_AddStringToObject(o, "state", j->state ? j->state : "");
     cJSON *params = j->params ? cJSON_Parse(j->params) : NULL;
+    /* seeds up to 2^53 printed exactly, not as 3.16143023789178e+15 */
+    if (params != NULL && !params_exact_numbers(params)) {
+        cJSON_Delete(params); /* out of memory */
+        params = NULL;
+    }
     cJSON_AddItemToObject(o, "params", params ? params : cJSON_CreateObject());
     if (j->md)
         cJSON_AddStringToObject(o, "md", j->md);
@@ -66,6 +72,14 @@ static cJSON *item_json(const struct gallery_item *it)
         cJSON_AddStringToObject(o, "error", j->error);
     else
         cJSON_AddNullToObject(o, "error");
+    /* why a run that has not started waits (a busy ComfyUI pool, a paused
+     * queue, ...), only while it has not started */
+    bool held = j->state && (strcmp(j->state, "queued") == 0 || strcmp(j->state, "waiting") == 0 ||
+                             strcmp(j->state, "scheduled") == 0);
+    if (j->waiting_for && held)
+        cJSON_AddStringToObject(o, "waitingFor", j->waiting_for);
+    else
+        cJSON_AddNullToObject(o, "waitingFor");
     cJSON *arts = cJSON_AddArrayToObject(o, "artifacts");
     for (size_t i = 0; i < it->narts; i++)
         cJSON_AddItemToArray(arts, artifact_json(&it->arts[i]));

@@ -23,6 +23,7 @@
 #include "http/http.h"
 #include "http/hub.h"
 #include "infra/metrics.h"
+#include "service/comfy_pool.h"
 #include "service/stats.h"
 #include "util/buf.h"
 #include "util/util.h"
@@ -213,7 +214,8 @@ void route_metrics(http_req *r)
     }
     buf b;
     buf_init(&b, METRICS_MAX_BYTES);
-    if (put_gauges(r, &b) != 0 || metrics_render(&b) != 0) {
+    if (put_gauges(r, &b) != 0 || metrics_render(&b) != 0 ||
+        comfy_pool_metrics(&b) != 0) {
         buf_free(&b);
         http_reply_error(r, BB_EIO, "could not collect the metrics");
         return;

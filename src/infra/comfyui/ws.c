@@ -17,6 +17,11 @@
  *     queues every message carrying a data.prompt_id on the watches of that
  *     prompt.  Binary frames (ComfyUI's previews) are ignored.
  *
+ * Callbacks.  The status callback runs on the reader thread, which
+ * comfy_ws_stop joins: the owner must not hold a lock the callback takes
+ * while it calls comfy_ws_stop.  A close that stop itself causes is not
+ * reported to the callback.
+ *
  * State.  Everything shared — connected/closed/stopping, the watch list,
  * every watch's queue and flags, the reference count — is guarded by
  * ws->mu.  The reader's frame-assembly buffer (frag) is the reader's
@@ -25,10 +30,11 @@
  *
  * Lost messages.  A socket that closes sets `lost` on every open watch;
  * the next comfy_watch_next returns COMFY_WATCH_DOWN once the messages
- * queued before the close are read.  While the socket is closed a call
- * still waits its timeout (a message may arrive after a reconnect) and
- * then returns COMFY_WATCH_DOWN, so a caller alternating comfy_watch_next
- * and GET /history polls at its own pace.
+ * queued before the close are read.  While the socket is closed (or the
+ * comfy_ws stopped) a call still waits its timeout (a message may arrive
+ * after a reconnect) and then returns COMFY_WATCH_DOWN, so a caller
+ * alternating comfy_watch_next and GET /history polls at its own pace and
+ * never spins.
  *
  * Lifetime.  The owner holds one reference, every open watch one more.
  * comfy_ws_stop sets stopping, wakes the supervisor (out of its backoff
@@ -60,6 +66,7 @@
 #include "infra/net/http_client.h"
 #include "util/bb_assert.h"
 #include "util/buf.h"
+#include "util/clock.h"
 #include "util/log.h"
 #include "util/text.h"
 
@@ -129,13 +136,7 @@ const char *comfy_ws_client_id(void)
 static struct timespec deadline_in(long ms)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
+    bb_mono_deadline(ms, &ts);
     return ts;
 }
 
@@ -364,10 +365,11 @@ static void on_close(const struct mg_connection *conn, void *ud)
     pthread_mutex_lock(&ws->mu);
     ws->closed = true;
     ws->connected = false;
+    bool stopping = ws->stopping;
     watches_lost(ws);
     pthread_cond_broadcast(&ws->cond);
     pthread_mutex_unlock(&ws->mu);
-    if (ws->fn != NULL)
+    if (ws->fn != NULL && !stopping)    /* the owner is stopping us: it knows */
         ws->fn(ws->ud, -1);
 }
 
@@ -568,13 +570,13 @@ enum comfy_watch_rc comfy_watch_next(comfy_watch *w, int timeout_ms, cJSON **msg
             rc = COMFY_WATCH_MSG;
             break;
         }
-        if (w->lost || ws->stopping) {
+        if (w->lost) {
             w->lost = false;
             rc = COMFY_WATCH_DOWN;
             break;
         }
         if (past(&until)) {
-            rc = ws->connected ? COMFY_WATCH_TIMEOUT : COMFY_WATCH_DOWN;
+            rc = (ws->connected && !ws->stopping) ? COMFY_WATCH_TIMEOUT : COMFY_WATCH_DOWN;
             break;
         }
         int e = pthread_cond_timedwait(&w->cond, &ws->mu, &until);

@@ -243,8 +243,9 @@ static int cycle(db_conn *c, struct cycle_arg *a, db_outbox *out)
         return rc;
     int64_t first;
     bool batch = false;
-    if (r->npools > 0) {
-        /* resource pools: one job per cycle, picked by what is free */
+    if (r->npools > 0 || (r->placed && r->place)) {
+        /* resource pools or placement: one job per cycle, picked by what
+         * is free */
         char *held = NULL;
         rc = repo_claim_pick_res(c, r, out, &first, &held);
         if (rc == BB_OK && first == 0)

@@ -54,6 +54,29 @@ int repo_job_finish(db *d, const struct job_finish *f);
  * `batchable` (",noop," — presets cheap enough to run back to back) and
  * only from those presets.  out must hold max records; *nout receives how
  * many were claimed (caller clears each). */
+/* Placement of a job whose preset runs on a server of a pool outside the
+ * database (the ComfyUI servers, docs/comfyui.md "Placement"): the claim
+ * derives how many running jobs each server holds from their resources
+ * ({"comfyui": "ID"}) and asks the callback, on the writer thread, where
+ * a candidate may run.  The callback must not use the database. */
+#define CLAIM_SERVER_ID 65
+struct claim_load {
+    char id[CLAIM_SERVER_ID];
+    int running;
+};
+struct claim_place {
+    int64_t job_id;
+    const char *preset, *params;      /* borrowed: the job's preset and params JSON */
+    const char *prefer;               /* the server of its open prompt, or NULL */
+    const struct claim_load *load;    /* running jobs per server (servers with none
+                                         may be missing) */
+    size_t nload;
+};
+/* 1: place it on server (written into server[CLAIM_SERVER_ID]); 0: it
+ * cannot run now, why (waitingFor) written into why[whycap]. */
+typedef int (*claim_place_fn)(void *ud, const struct claim_place *in,
+                              char server[CLAIM_SERVER_ID], char *why, size_t whycap);
+
 struct claim_req {
     int64_t now, lease_ms;
     const char *blocked;      /* ",p1,p2," or NULL */
@@ -65,6 +88,11 @@ struct claim_req {
     const bb_pool *pools;
     size_t npools;
     int64_t reserve_after_ms; /* a blocked job waiting this long reserves */
+    /* placement (see claim_place): ",p1," the presets whose jobs need a
+     * server, or NULL; with them, one job is claimed per cycle */
+    const char *placed;
+    claim_place_fn place;
+    void *place_ud;
 };
 int repo_job_cycle(db *d, const struct job_finish *fin, size_t nfin,
                    const struct claim_req *req, job *out, size_t *nout,

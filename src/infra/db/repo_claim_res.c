@@ -15,6 +15,13 @@
  *      submitted reserves what it needs: the candidates after it may only
  *      use the rest, so small jobs cannot starve it forever.
  *
+ * Placement (docs/comfyui.md, "Placement"): a candidate whose preset is in
+ * the request's `placed` list also needs a server from the request's
+ * callback, which gets the running jobs per server (read from the same
+ * `resources`, {"comfyui": "ID"}) and the server of the job's open prompt
+ * (comfyui_prompts) so that a restarted attempt goes back there; the
+ * server chosen is added to the job's resources.
+ *
  * repo_claim_pick_res runs on the writer thread (it takes the operation's
  * connection); repo_pool_usage (repo_flow.h) reads the same held units on
  * a borrowed read connection for the statistics. */
@@ -32,6 +39,7 @@
 #include "util/err.h"
 
 #define CLAIM_SCAN 32
+#define MAX_LOAD 256
 
 /* What each pool has: totals, and what running jobs and a reservation hold. */
 struct res_state {
@@ -41,7 +49,25 @@ struct res_state {
     uint64_t mask[BB_MAX_POOLS];      /* counted pools: the unit numbers held */
     int64_t reserved[BB_MAX_POOLS];   /* set aside for the reserving job */
     int64_t reserver;                 /* its id, 0 = none yet */
+    struct claim_load load[MAX_LOAD]; /* running jobs per placement server */
+    size_t nload;
 };
+
+/* Counts one more running job on server id. */
+static void load_add(struct res_state *s, const char *id)
+{
+    size_t i = 0;
+    while (i < s->nload && strcmp(s->load[i].id, id) != 0)
+        i++;
+    if (i == s->nload) {
+        if (s->nload == MAX_LOAD || strlen(id) >= CLAIM_SERVER_ID)
+            return;
+        snprintf(s->load[i].id, sizeof s->load[i].id, "%s", id);
+        s->load[i].running = 0;
+        s->nload++;
+    }
+    s->load[i].running++;
+}
 
 static const char SQL_HELD[] =
     "SELECT resources FROM jobs INDEXED BY jobs_state WHERE state = 'running' "
@@ -52,6 +78,9 @@ static int add_held(void *ud, db_q *q)
     struct res_state *s = ud;
     const char *text = db_col_text(q, 0);
     cJSON *o = text ? cJSON_Parse(text) : NULL;
+    const cJSON *srv = cJSON_GetObjectItemCaseSensitive(o, "comfyui");
+    if (cJSON_IsString(srv))
+        load_add(s, srv->valuestring);
     for (size_t i = 0; o && i < s->n; i++) {
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, s->pools[i].name);
         if (s->pools[i].counted && cJSON_IsArray(v)) {
@@ -74,7 +103,7 @@ static int add_held(void *ud, db_q *q)
 
 struct cand {
     int64_t id, created_at;
-    char *needs, *waiting_for;
+    char *needs, *waiting_for, *preset, *params;
 };
 
 static void fill_cand(db_q *q, void *rec)
@@ -84,6 +113,8 @@ static void fill_cand(db_q *q, void *rec)
     c->needs = db_col_strdup(q, 1);
     c->created_at = db_col_i64(q, 2);
     c->waiting_for = db_col_strdup(q, 3);
+    c->preset = db_col_strdup(q, 4);
+    c->params = db_col_strdup(q, 5);
 }
 
 static void clear_cand(void *rec)
@@ -91,13 +122,18 @@ static void clear_cand(void *rec)
     struct cand *c = rec;
     free(c->needs);
     free(c->waiting_for);
+    free(c->preset);
+    free(c->params);
 }
 
 static const char SQL_SCAN[] =
-    "SELECT id, needs, created_at, waiting_for FROM jobs INDEXED BY jobs_claim "
+    "SELECT id, needs, created_at, waiting_for, preset, params FROM jobs INDEXED BY jobs_claim "
     "WHERE state = 'queued' AND kind = 'job' AND run_after <= :now "
     "AND (:blocked IS NULL OR instr(:blocked, ',' || preset || ',') = 0) "
     "ORDER BY priority DESC, id LIMIT :scan";
+static const char SQL_PREFER[] =
+    "SELECT server_id FROM comfyui_prompts WHERE job_id = :id "
+    "AND state IN ('posting', 'queued', 'running') ORDER BY created_at DESC LIMIT 1";
 static const char SQL_WAITING[] =
     "UPDATE jobs SET waiting_for = :w, updated_at = :now WHERE id = :id AND state = 'queued'";
 
@@ -195,6 +231,63 @@ static char *allocate(struct res_state *s, const int64_t *amt, bool *oom)
     return text;
 }
 
+/* Whether candidate c's preset needs placement. */
+static bool needs_place(const struct claim_req *r, const struct cand *c)
+{
+    if (!r->placed || !r->place || !c->preset)
+        return false;
+    char key[80];
+    snprintf(key, sizeof key, ",%s,", c->preset);
+    return strstr(r->placed, key) != NULL;
+}
+
+/* Asks the request's callback where candidate c runs: BB_OK with *placed
+ * and server, else why in msg; or a db error. */
+static int place(db_conn *conn, const struct claim_req *r, struct res_state *s,
+                 const struct cand *c, bool *placed, char server[CLAIM_SERVER_ID], char *msg,
+                 size_t cap)
+{
+    db_q q;
+    char prefer[CLAIM_SERVER_ID] = "";
+    db_prepare(&q, conn, SQL_PREFER);
+    db_bind_i64(&q, ":id", c->id);
+    int rc = db_step_one(&q);
+    if (rc == BB_OK) {
+        const char *v = db_col_text(&q, 0);
+        snprintf(prefer, sizeof prefer, "%s", v ? v : "");
+        rc = db_end(&q);
+    } else if (rc == BB_ENOTFOUND) {
+        rc = BB_OK;
+    }
+    if (rc != BB_OK)
+        return rc;
+    struct claim_place in = {.job_id = c->id, .preset = c->preset,
+                             .params = c->params ? c->params : "{}",
+                             .prefer = prefer[0] ? prefer : NULL, .load = s->load,
+                             .nload = s->nload};
+    server[0] = '\0';
+    msg[0] = '\0';
+    *placed = r->place(r->place_ud, &in, server, msg, cap) == 1 && server[0];
+    if (!*placed && !msg[0])
+        snprintf(msg, cap, "no ComfyUI server can run it now");
+    return BB_OK;
+}
+
+/* held (JSON object text or NULL; freed) with "comfyui": server added; a
+ * new text (caller frees) or NULL when out of memory. */
+static char *with_server(char *held, const char *server)
+{
+    cJSON *o = held ? cJSON_Parse(held) : cJSON_CreateObject();
+    free(held);
+    if (!o || !cJSON_AddStringToObject(o, "comfyui", server)) {
+        cJSON_Delete(o);
+        return NULL;
+    }
+    char *t = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return t;
+}
+
 /* Sets waitingFor of queued job c to w (NULL clears) when it differs,
  * logging the job's new DTO. */
 static int set_waiting(db_conn *conn, db_outbox *out, const struct cand *c, const char *w,
@@ -240,13 +333,28 @@ int repo_claim_pick_res(db_conn *conn, const struct claim_req *r, db_outbox *out
             rc = set_waiting(conn, out, &cs[i], msg, r->now);
             continue;
         }
-        if (fits(&s, amt, msg, sizeof msg)) {
+        bool fit = fits(&s, amt, msg, sizeof msg), placed = true;
+        char server[CLAIM_SERVER_ID] = "";
+        if (fit && needs_place(r, &cs[i])) {
+            if ((rc = place(conn, r, &s, &cs[i], &placed, server, msg, sizeof msg)) != BB_OK)
+                break;
+        }
+        if (fit && placed) {
             bool oom = false;
             *held = allocate(&s, amt, &oom);
+            if (!oom && server[0]) {
+                *held = with_server(*held, server);
+                oom = *held == NULL;
+                load_add(&s, server);
+            }
             if (oom)
                 rc = BB_EINTERNAL;
             else
                 *id = cs[i].id;
+            continue;
+        }
+        if (fit) {          /* resources fit, no server: nothing to reserve */
+            rc = set_waiting(conn, out, &cs[i], msg, r->now);
             continue;
         }
         if (!s.reserver && r->now - cs[i].created_at >= r->reserve_after_ms) {

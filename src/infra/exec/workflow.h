@@ -90,6 +90,7 @@ const char *workflow_source_names(void);
 extern const struct workflow workflow_noop;      /* infra/exec/noop.c */
 extern const struct workflow workflow_command;   /* infra/exec/command.c */
 extern const struct workflow workflow_lesson;    /* infra/exec/lesson_run.c */
+extern const struct workflow workflow_comfyui;   /* infra/exec/comfyui.c */
 
 /* The retryable hook of workflows that classify as they fail: returns
  * what the attempt set in ctx->retryable. */

@@ -16,6 +16,7 @@ static const struct workflow *const WORKFLOWS[] = {
     &workflow_command,
     &workflow_lesson,
     &workflow_translate,
+    &workflow_comfyui,
 };
 #define NWORKFLOWS (sizeof WORKFLOWS / sizeof WORKFLOWS[0])
 

@@ -116,6 +116,9 @@ struct pool {
     pthread_t maint;
     bool maint_started;
     char *batchable;         /* read-only after start */
+    char *placed;            /* ",p1,": presets needing placement; read-only after start */
+    claim_place_fn place;
+    void *place_ud;
     bool paused_all;         /* guarded by mu */
     char *paused;            /* ",p1,p2," or NULL; guarded by mu */
     struct rate *rates;      /* one per cfg preset; guarded by mu */
@@ -285,7 +288,9 @@ static void *worker_main(void *arg)
                                 .max = stop || paused_all ? 0 : CLAIM_BATCH,
                                 .pools = p->cfg->pools, .npools = p->cfg->npools,
                                 .reserve_after_ms =
-                                    (int64_t)p->cfg->queue.reserve_after_sec * 1000};
+                                    (int64_t)p->cfg->queue.reserve_after_sec * 1000,
+                                .placed = p->placed, .place = p->place,
+                                .place_ud = p->place_ud};
         int rc = repo_job_cycle(p->db, fins, npend, &req, jobs, &n, &next_due);
         free(blocked);
         BB_ASSERT(n <= req.max && (rc == BB_OK || n == 0));
@@ -559,11 +564,24 @@ static bool flow_batchable(const bb_config *cfg, const char *in, char **out)
         const bb_preset *pr = &cfg->presets[i];
         char key[80];
         snprintf(key, sizeof key, ",%s,", pr->id);
-        if (!strstr(in, key) || pr->needs || pr->allow_job_needs || pr->rate_jobs)
+        if (!strstr(in, key) || pr->needs || pr->allow_job_needs || pr->rate_jobs ||
+            pr->workflow == BB_WF_COMFYUI)
             continue;
         if (!id_list_add(out, &len, pr->id))
             return false;
     }
+    return true;
+}
+
+/* The presets whose jobs need placement (",p1,"; NULL when none or no
+ * callback); false on OOM. */
+static bool placed_presets(pool *p)
+{
+    size_t len = 0;
+    for (size_t i = 0; p->place && i < p->cfg->npresets; i++)
+        if (p->cfg->presets[i].workflow == BB_WF_COMFYUI &&
+            !id_list_add(&p->placed, &len, p->cfg->presets[i].id))
+            return false;
     return true;
 }
 
@@ -602,11 +620,14 @@ pool *pool_start(const struct pool_opts *o)
     p->cfg = o->cfg;
     p->hooks = o->hooks;
     p->n = o->workers < 1 ? 1 : o->workers;
-    bool ok = flow_batchable(o->cfg, o->batchable, &p->batchable);
+    p->place = o->place;
+    p->place_ud = o->place_ud;
+    bool ok = flow_batchable(o->cfg, o->batchable, &p->batchable) && placed_presets(p);
     p->w = calloc((size_t)p->n, sizeof *p->w);
     if (!p->w || !ok || !rates_init(p)) {
         free(p->w);
         free(p->batchable);
+        free(p->placed);
         rates_free(p);
         free(p);
         return NULL;
@@ -697,6 +718,7 @@ void pool_stop(pool *p, int grace_ms)
     pthread_cond_destroy(&p->cond);
     free(p->w);
     free(p->batchable);
+    free(p->placed);
     free(p->paused);
     free(p->held_marked);
     rates_free(p);

@@ -45,6 +45,11 @@ struct pool_opts {
      * attempts, no concurrency limit), or NULL.  Copied. */
     const char *batchable;
     struct pool_hooks hooks;
+    /* Placement (infra/db/repo_claim.h, claim_place_fn): the jobs of the
+     * ComfyUI presets of cfg are claimed only where this callback places
+     * them (docs/comfyui.md, "Placement"); NULL: no placement. */
+    claim_place_fn place;
+    void *place_ud;
 };
 
 /* Starts the worker threads and the maintenance thread.  NULL on failure
