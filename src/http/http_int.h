@@ -8,6 +8,15 @@
 
 #include "http/http.h"
 
+/* How long civetweb keeps an idle connection open for the next request.
+ * Responses advertise it ("Keep-Alive: timeout=2") so clients stop reusing
+ * a connection before the server closes it; without the hint a client that
+ * keeps connections longer (Node's fetch keeps 4 s) can send a request just
+ * as the server closes the socket, and that request fails. */
+#define HTTP_KEEP_ALIVE_SEC 2
+#define HTTP_STR_(x) #x
+#define HTTP_STR(x) HTTP_STR_(x)
+
 /* reply.c */
 /* The headers every response carries (security policy). */
 extern const char *const http_common_headers;

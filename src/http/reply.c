@@ -70,7 +70,8 @@ const char *http_reason_phrase(int status)
     return s ? s : "Unknown";
 }
 
-/* The Connection header to send, mirroring civetweb's keep-alive choice. */
+/* The Connection header to send, mirroring civetweb's keep-alive choice;
+ * a connection left open carries the idle timeout (see HTTP_KEEP_ALIVE_SEC). */
 static const char *connection_header(http_req *r, bool must_close)
 {
     if (must_close) {
@@ -81,8 +82,11 @@ static const char *connection_header(http_req *r, bool must_close)
     if (c && strcasestr(c, "close"))
         return "Connection: close\r\n";
     if (c && strcasestr(c, "keep-alive"))
-        return "Connection: keep-alive\r\n";
-    return "";
+        return "Connection: keep-alive\r\nKeep-Alive: timeout=" HTTP_STR(HTTP_KEEP_ALIVE_SEC) "\r\n";
+    const struct mg_request_info *ri = mg_get_request_info(r->conn);
+    if (ri && ri->http_version && strcmp(ri->http_version, "1.1") != 0)
+        return ""; /* HTTP/1.0 without keep-alive: civetweb closes */
+    return "Keep-Alive: timeout=" HTTP_STR(HTTP_KEEP_ALIVE_SEC) "\r\n";
 }
 
 /* Writes the head of a response into b. */

@@ -136,7 +136,7 @@ http_server *http_start(bb_app *app, const char *listen, char *err, size_t errle
         "listening_ports", listen,
         "num_threads", threads,
         "enable_keep_alive", "yes",
-        "keep_alive_timeout_ms", "2000",
+        "keep_alive_timeout_ms", HTTP_STR(HTTP_KEEP_ALIVE_SEC) "000",
         "request_timeout_ms", rt,
         "request_header_timeout_ms", header_ms,
         "max_request_size", "16384",

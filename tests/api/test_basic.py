@@ -2,6 +2,8 @@
 
 import json
 import os
+import socket
+import time
 
 from harness import Server, assert_error, default_presets
 
@@ -215,3 +217,44 @@ def test_security_headers_everywhere():
     assert c.wait_headers() == 200
     assert c.resp_headers.get("x-content-type-options") == "nosniff", c.resp_headers
     c.close()
+
+
+def _raw_get(port, version, timeout=5.0):
+    """One GET /api/v1/health over a raw socket; returns (socket, head)."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    sock.sendall(f"GET /api/v1/health HTTP/{version}\r\nHost: 127.0.0.1\r\n\r\n".encode())
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(4096)
+        assert chunk, f"connection closed before the head: {data!r}"
+        data += chunk
+    return sock, data.split(b"\r\n\r\n", 1)[0].decode("latin-1")
+
+
+def test_keep_alive_timeout_is_advertised_and_kept():
+    # A client that reuses an idle connection longer than the server keeps
+    # it sends its next request into a closing socket; the header tells it
+    # when to stop, and the server must really keep the connection that long.
+    s = Server()
+    sock, head = _raw_get(s.port, "1.1")
+    lines = [h.lower() for h in head.split("\r\n")[1:]]
+    assert "keep-alive: timeout=2" in lines, head
+    time.sleep(1.0)  # well inside the advertised idle time: still usable
+    sock.sendall(b"GET /api/v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    assert sock.recv(64).startswith(b"HTTP/1.1 200"), "connection not usable within the advertised time"
+    # and the server closes it after the advertised time (bounded wait)
+    sock.settimeout(10.0)
+    rest = b""
+    try:
+        while True:
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            rest += chunk
+    except socket.timeout:
+        raise AssertionError("idle connection still open 10 s after the advertised 2 s")
+    sock.close()
+    # HTTP/1.0 without keep-alive is closed after the reply: no hint
+    sock, head = _raw_get(s.port, "1.0")
+    sock.close()
+    assert "keep-alive:" not in head.lower(), head

@@ -143,7 +143,9 @@ async function main() {
       console.log(`ok - ${t.name} (${secs}s)`);
     } else {
       failed += 1;
-      const why = [err ? (err.stack || String(err)) : null, ...problems].filter(Boolean).join('\n');
+      // fetch hides the socket error in err.cause ("fetch failed" alone says nothing)
+      const cause = err && err.cause ? `cause: ${err.cause.code || ''} ${err.cause.message || err.cause}` : null;
+      const why = [err ? (err.stack || String(err)) : null, cause, ...problems].filter(Boolean).join('\n');
       console.log(`FAIL - ${t.name} (${secs}s): ${why.split('\n').join('\n    ')}`);
     }
   }
