@@ -263,6 +263,11 @@ static int check_enum(const bb_param *p, const cJSON *v, const params_env *env, 
     bool found = false;
     if (p->options_source != NULL) {
         cJSON *arr = workflow_source_choices(env ? env->cfg : NULL, p->options_source);
+        /* a live catalogue nobody has reported yet: the job waits for a
+         * server that has the value (placement says so in waitingFor) */
+        bool unknown = arr != NULL && arr->child == NULL &&
+                       workflow_source_is_live(p->options_source);
+        found = unknown;
         for (const cJSON *c = arr ? arr->child : NULL; c && !found; c = c->next) {
             const cJSON *cv = cJSON_GetObjectItemCaseSensitive(c, "value");
             found = cJSON_IsString(cv) && strcmp(cv->valuestring, s) == 0;

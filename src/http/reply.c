@@ -70,6 +70,8 @@ const char *http_reason_phrase(int status)
     return s ? s : "Unknown";
 }
 
+#define KEEP_ALIVE_HINT "Keep-Alive: timeout=" HTTP_STR(HTTP_KEEP_ALIVE_SEC) "\r\n"
+
 /* The Connection header to send, mirroring civetweb's keep-alive choice;
  * a connection left open carries the idle timeout (see HTTP_KEEP_ALIVE_SEC). */
 static const char *connection_header(http_req *r, bool must_close)
@@ -82,11 +84,11 @@ static const char *connection_header(http_req *r, bool must_close)
     if (c && strcasestr(c, "close"))
         return "Connection: close\r\n";
     if (c && strcasestr(c, "keep-alive"))
-        return "Connection: keep-alive\r\nKeep-Alive: timeout=" HTTP_STR(HTTP_KEEP_ALIVE_SEC) "\r\n";
+        return "Connection: keep-alive\r\n" KEEP_ALIVE_HINT;
     const struct mg_request_info *ri = mg_get_request_info(r->conn);
     if (ri && ri->http_version && strcmp(ri->http_version, "1.1") != 0)
         return ""; /* HTTP/1.0 without keep-alive: civetweb closes */
-    return "Keep-Alive: timeout=" HTTP_STR(HTTP_KEEP_ALIVE_SEC) "\r\n";
+    return KEEP_ALIVE_HINT;
 }
 
 /* Writes the head of a response into b. */

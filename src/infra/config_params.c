@@ -366,8 +366,9 @@ int cfg_check_params(load_ctx *x, const bb_config *c)
         const bb_preset *pr = &c->presets[i];
         for (size_t k = 0; k < pr->nparams; k++) {
             const bb_param *p = &pr->params[k];
-            if (p->options_source == NULL || p->default_json == NULL)
-                continue;
+            if (p->options_source == NULL || p->default_json == NULL ||
+                workflow_source_is_live(p->options_source))
+                continue; /* a catalogue's values are known once servers answer */
             char path[KEY_PATH_MAX];
             snprintf(path, sizeof path, "presets[%zu].params[%zu]", i, k);
             if (check_default(x, path, p, pr->workflow == BB_WF_COMMAND, c) != 0)

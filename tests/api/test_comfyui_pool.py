@@ -306,3 +306,41 @@ def test_placement_by_model_label_and_enabled():
         done = s.call("GET", f"{API}/servers")["servers"]
         assert {x["id"]: x["promptsDone"] for x in done} == {"gpu1": 1, "gpu2": 2}, done
         s.call("POST", f"/api/v1/jobs/{d}/actions", {"type": "cancel"})
+
+
+def test_catalogue_enum_default_before_any_server_answers():
+    # optionsSource "comfyui:…" lists what servers report, so nothing is known
+    # at start-up: a default naming a model must not stop the start, a job may
+    # be queued while the catalogue is empty (it waits for a server with the
+    # model), and once servers answer a value outside the catalogue is refused.
+    params = [dict(p) for p in LORA_PARAMS]
+    for p in params:
+        if p["name"] == "ckpt":
+            p.pop("required")
+            p["default"] = CKPT
+    s = Server(config=None, start=False)
+    cfg = s.default_config(comfyui={"servers": [], "healthIntervalSec": 1,
+                                    "requestTimeoutMs": 2000, "pollIntervalMs": 100})
+    cfg["presets"] = cfg["presets"] + [
+        {"id": "ckdef", "workflow": "comfyui", "graph": "lora.json", "params": params,
+         "maxAttempts": 1}]
+    s.config = cfg
+    s.config_path = os.path.join(s.data, "batchbox.json")
+    import shutil
+    shutil.copy(os.path.join(FIXTURES, "lora.json"), os.path.join(s.data, "lora.json"))
+    with open(s.config_path, "w") as f:
+        json.dump(cfg, f)
+    s.start()
+    jid = s.submit(preset="ckdef")
+    _waiting(s, jid, "ComfyUI server")
+    with FakeComfy(name="gpu1", models={"loras": ["a.safetensors"]}) as fc:
+        fc.config(step_ms=0, steps=1)
+        s.call("POST", f"{API}/servers", {"id": "gpu1", "url": fc.url, "slots": 1}, expect=201)
+        assert s.wait_terminal(jid)["state"] == "succeeded", s.job(jid)
+        got = fc.prompts()[-1]["prompt"]
+        assert CKPT in json.dumps(got), got
+        wait_until(lambda: _servers(s)["gpu1"]["models"] >= 3, 10, what="catalogue")
+        r = s.req("POST", "/api/v1/jobs", json.dumps(
+            {"preset": "ckdef", "params": {"ckpt": "typo.safetensors"}}))
+        assert_error(r, 400, field="params.ckpt")
+        assert "typo.safetensors" in r.body["message"], r.body

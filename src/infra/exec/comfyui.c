@@ -699,7 +699,7 @@ static cJSON *comfyui_resolve_options(const bb_config *cfg, const char *source)
 const struct workflow workflow_comfyui = {
     .name = "comfyui",
     .id = BB_WF_COMFYUI,
-    .flags = 0,
+    .flags = WF_LIVE_OPTIONS,
     .default_timeout_sec = 3600,
     .keys = comfyui_keys,
     .run = comfyui_run,

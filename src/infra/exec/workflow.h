@@ -34,6 +34,11 @@ enum {
     WF_NEEDS_INPUT = 1 << 1,
     /* no work or output directory, no input staging, no artifacts */
     WF_NO_FILES = 1 << 2,
+    /* its optionsSources list what running servers report (a model
+     * catalogue): unknown at start-up, so a default is not checked against
+     * them, and while a source has no values yet any string is accepted
+     * (the job then waits until a server has it) */
+    WF_LIVE_OPTIONS = 1 << 3,
 };
 
 struct workflow {
@@ -80,6 +85,8 @@ const struct workflow *workflow_owning_key(const char *name);
 
 /* Whether some workflow provides enum optionsSource `source`. */
 bool workflow_has_source(const char *source);
+/* Whether `source` belongs to a workflow with WF_LIVE_OPTIONS. */
+bool workflow_source_is_live(const char *source);
 /* The current choices of `source`: a new array of {"value", "label"}
  * (caller frees), or NULL when no workflow provides it or out of memory. */
 struct cJSON *workflow_source_choices(const bb_config *cfg, const char *source);

@@ -85,6 +85,12 @@ bool workflow_has_source(const char *source)
     return source_owner(source) != NULL;
 }
 
+bool workflow_source_is_live(const char *source)
+{
+    const struct workflow *w = source_owner(source);
+    return w != NULL && (w->flags & WF_LIVE_OPTIONS) != 0;
+}
+
 cJSON *workflow_source_choices(const bb_config *cfg, const char *source)
 {
     const struct workflow *w = source_owner(source);
