@@ -6,6 +6,7 @@ users), persistence across a restart, the metrics per server and the CLI."""
 
 import json
 import os
+import shutil
 import subprocess
 
 import harness
@@ -225,24 +226,28 @@ LORA_PARAMS = [{"name": "prompt", "type": "text", "default": "a cat"},
 CKPT = "sd_xl_base_1.0.safetensors"
 
 
-def _placement_server(fakes, labels=("sdxl",)):
+def _lora_server(fakes, presets):
+    """A started batchbox with fakes {id: (FakeComfy, labels)} and presets on lora.json."""
     s = Server(config=None, start=False)
     cfg = s.default_config(comfyui={
         "servers": [{"id": sid, "url": fc.url, "slots": 1, "labels": lab}
                     for sid, (fc, lab) in fakes.items()],
         "healthIntervalSec": 1, "requestTimeoutMs": 2000, "pollIntervalMs": 100})
-    cfg["presets"] = cfg["presets"] + [
-        {"id": "lora", "workflow": "comfyui", "graph": "lora.json", "params": LORA_PARAMS,
-         "servers": {"labels": list(labels)}, "maxAttempts": 1},
-        {"id": "nolabel", "workflow": "comfyui", "graph": "lora.json", "params": LORA_PARAMS,
-         "servers": {"labels": ["nosuch"]}, "maxAttempts": 1}]
+    cfg["presets"] = cfg["presets"] + [dict(p, workflow="comfyui", graph="lora.json",
+                                            maxAttempts=1) for p in presets]
     s.config = cfg
     s.config_path = os.path.join(s.data, "batchbox.json")
-    import shutil
     shutil.copy(os.path.join(FIXTURES, "lora.json"), os.path.join(s.data, "lora.json"))
     with open(s.config_path, "w") as f:
         json.dump(cfg, f)
     s.start()
+    return s
+
+
+def _placement_server(fakes, labels=("sdxl",)):
+    s = _lora_server(fakes, [
+        {"id": "lora", "params": LORA_PARAMS, "servers": {"labels": list(labels)}},
+        {"id": "nolabel", "params": LORA_PARAMS, "servers": {"labels": ["nosuch"]}}])
     for sid in fakes:
         _wait_status(s, sid, "up")
         wait_until(lambda sid=sid: _servers(s)[sid]["models"] >= 3, 10, what="catalogue")
@@ -318,19 +323,7 @@ def test_catalogue_enum_default_before_any_server_answers():
         if p["name"] == "ckpt":
             p.pop("required")
             p["default"] = CKPT
-    s = Server(config=None, start=False)
-    cfg = s.default_config(comfyui={"servers": [], "healthIntervalSec": 1,
-                                    "requestTimeoutMs": 2000, "pollIntervalMs": 100})
-    cfg["presets"] = cfg["presets"] + [
-        {"id": "ckdef", "workflow": "comfyui", "graph": "lora.json", "params": params,
-         "maxAttempts": 1}]
-    s.config = cfg
-    s.config_path = os.path.join(s.data, "batchbox.json")
-    import shutil
-    shutil.copy(os.path.join(FIXTURES, "lora.json"), os.path.join(s.data, "lora.json"))
-    with open(s.config_path, "w") as f:
-        json.dump(cfg, f)
-    s.start()
+    s = _lora_server({}, [{"id": "ckdef", "params": params}])
     jid = s.submit(preset="ckdef")
     _waiting(s, jid, "ComfyUI server")
     with FakeComfy(name="gpu1", models={"loras": ["a.safetensors"]}) as fc:
