@@ -535,3 +535,9 @@ CREATE TABLE comfyui_meta (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
 );
+
+-- migration 16
+-- The earliest future run_after of a queued job (a delayed retry), which
+-- every claim cycle that finds nothing to run reads to know how long to
+-- sleep: without this index that read visits every queued row.
+CREATE INDEX jobs_due ON jobs (run_after) WHERE state = 'queued' AND kind = 'job';

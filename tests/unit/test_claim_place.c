@@ -123,6 +123,41 @@ TEST(placed_jobs_wait_for_a_slot_and_others_pass)
     bb_rmtree(t.dir);
 }
 
+/* With placement configured, a job of a batchable preset still brings
+ * more of its kind in the same cycle (the placed ones never ride along). */
+TEST(batchable_jobs_still_claimed_together_with_placement_on)
+{
+    struct tmp t;
+    db *d = fresh(&t);
+    CHECK(d != NULL);
+    int64_t ids[5];
+    for (int i = 0; i < 5; i++)
+        CHECK((ids[i] = submit(d, i == 2 ? "sd" : "noop")) != 0);
+    struct fake_pool f = {0};
+    struct claim_req r = {.now = bb_now_ms(), .lease_ms = 30000, .max = 8,
+                          .batchable = ",noop,", .placed = ",sd,", .place = place,
+                          .place_ud = &f};
+    job out[8];
+    size_t n = 0;
+    int64_t due = 0;
+    CHECK_EQ_INT(repo_job_cycle(d, NULL, 0, &r, out, &n, &due), BB_OK);
+    CHECK_EQ_INT((int)n, 4);   /* the four noop jobs, in order; not the sd one */
+    CHECK_EQ_INT((int)out[0].id, (int)ids[0]);
+    CHECK_EQ_INT((int)out[1].id, (int)ids[1]);
+    CHECK_EQ_INT((int)out[2].id, (int)ids[3]);
+    CHECK_EQ_INT((int)out[3].id, (int)ids[4]);
+    for (size_t i = 0; i < n; i++)
+        job_clear(&out[i]);
+    /* the next cycle places the sd job alone */
+    CHECK_EQ_INT(repo_job_cycle(d, NULL, 0, &r, out, &n, &due), BB_OK);
+    CHECK_EQ_INT((int)n, 1);
+    CHECK_EQ_INT((int)out[0].id, (int)ids[2]);
+    CHECK_STR_EQ(out[0].resources, "{\"comfyui\":\"gpu1\"}");
+    job_clear(&out[0]);
+    db_close(d);
+    bb_rmtree(t.dir);
+}
+
 TEST(config_merge_keeps_admin_changes)
 {
     struct tmp t;

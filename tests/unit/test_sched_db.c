@@ -113,7 +113,7 @@ TEST(rebuild_keeps_logs_artifacts_and_procs)
     CHECK_EQ_INT(one_int(h, "SELECT count(*) FROM artifacts WHERE job_id = 7"), 1);
     CHECK_EQ_INT(one_int(h, "SELECT count(*) FROM job_procs WHERE job_id = 7"), 1);
     CHECK_EQ_INT(one_int(h, "SELECT count(*) FROM sqlite_schema WHERE type = 'index' "
-                            "AND tbl_name = 'jobs' AND name LIKE 'jobs_%'"), 13);   /* 12 + jobs_scheduled */
+                            "AND tbl_name = 'jobs' AND name LIKE 'jobs_%'"), 14);   /* 12 + jobs_scheduled + jobs_due */
     /* the new states pass the CHECK; a made-up one still does not */
     CHECK_EQ_INT(sqlite3_exec(h, "UPDATE jobs SET state = 'waiting' WHERE id = 7", NULL, NULL,
                               NULL), SQLITE_OK);

@@ -124,9 +124,11 @@ static const char SQL_CLAIM_MARK[] =
     "started_at = :now, updated_at = :now, progress = 0, cancel_requested = 0, "
     "resources = :res, waiting_for = NULL "
     "WHERE id = :id AND state = 'queued'";
+/* INDEXED BY for the same reason: the planner would pick jobs_finished
+ * (state, ...) and read every queued row; jobs_due answers with one step. */
 static const char SQL_NEXT_DUE[] =
-    "SELECT min(run_after) FROM jobs WHERE state = 'queued' AND kind = 'job' "
-    "AND run_after > :now";
+    "SELECT min(run_after) FROM jobs INDEXED BY jobs_due WHERE state = 'queued' "
+    "AND kind = 'job' AND run_after > :now";
 
 #define MAX_MORE 256
 
@@ -188,6 +190,14 @@ static int pick_first_due(db_conn *c, struct cycle_arg *a)
     return db_one_i64(&q, &a->next_due);
 }
 
+/* Whether preset is in the request's batchable list. */
+static bool is_batchable(const struct claim_req *r, const char *preset)
+{
+    char key[80];
+    snprintf(key, sizeof key, ",%s,", preset ? preset : "");
+    return r->max > 1 && r->batchable && strstr(r->batchable, key);
+}
+
 /* Picks the first job to claim: BB_OK with *id and *batch (whether more of
  * its preset may follow), or BB_ENOTFOUND with a->next_due set. */
 static int pick_first(db_conn *c, struct cycle_arg *a, int64_t *id, bool *batch)
@@ -200,10 +210,7 @@ static int pick_first(db_conn *c, struct cycle_arg *a, int64_t *id, bool *batch)
     int rc = db_step_one(&q);
     if (rc == BB_OK) {
         *id = db_col_i64(&q, 0);
-        const char *preset = db_col_text(&q, 1);
-        char key[80];
-        snprintf(key, sizeof key, ",%s,", preset ? preset : "");
-        *batch = r->max > 1 && r->batchable && strstr(r->batchable, key);
+        *batch = is_batchable(r, db_col_text(&q, 1));
         return db_end(&q);
     }
     if (rc != BB_ENOTFOUND)
@@ -235,6 +242,23 @@ static int op_cycle(db_conn *c, void *arg, db_outbox *out)
     return rc == BB_OK ? repo_batch_touched_refresh(c, out, &a->touched) : rc;
 }
 
+/* After claiming a job of a batchable preset: up to max - 1 more queued
+ * jobs of batchable presets, in claim order. */
+static int claim_more(db_conn *c, struct cycle_arg *a, db_outbox *out)
+{
+    const struct claim_req *r = a->req;
+    struct more_ids m = {.n = 0};
+    db_q q;
+    db_prepare(&q, c, SQL_CLAIM_PICK_MORE);
+    db_bind_i64(&q, ":now", r->now);
+    db_bind_text(&q, ":batchable", r->batchable);
+    db_bind_i64(&q, ":n", (int64_t)(r->max - 1 < MAX_MORE ? r->max - 1 : MAX_MORE));
+    int rc = db_each(&q, take_id, &m);
+    for (size_t i = 0; i < m.n && rc == BB_OK; i++)
+        rc = claim_mark(c, a, m.ids[i], NULL, out);
+    return rc;
+}
+
 static int cycle(db_conn *c, struct cycle_arg *a, db_outbox *out)
 {
     int rc = finish_all(c, a, out);
@@ -244,34 +268,26 @@ static int cycle(db_conn *c, struct cycle_arg *a, db_outbox *out)
     int64_t first;
     bool batch = false;
     if (r->npools > 0 || (r->placed && r->place)) {
-        /* resource pools or placement: one job per cycle, picked by what
-         * is free */
+        /* resource pools or placement: the first job is picked by what is
+         * free; without pools, a job of a batchable preset (never placed)
+         * still brings more of its kind, as below */
         char *held = NULL;
         rc = repo_claim_pick_res(c, r, out, &first, &held);
         if (rc == BB_OK && first == 0)
             rc = pick_first_due(c, a);
         else if (rc == BB_OK)
             rc = claim_mark(c, a, first, held, out);
+        bool more = rc == BB_OK && first != 0 && held == NULL && r->npools == 0 &&
+                    is_batchable(r, a->out[a->nout - 1].preset);
         free(held);
-        return rc;
+        return more ? claim_more(c, a, out) : rc;
     }
     rc = pick_first(c, a, &first, &batch);
     if (rc != BB_OK)
         return rc == BB_ENOTFOUND ? BB_OK : rc;
     if ((rc = claim_mark(c, a, first, NULL, out)) != BB_OK || !batch)
         return rc;
-    struct more_ids m = {.n = 0};
-    db_q q;
-    db_prepare(&q, c, SQL_CLAIM_PICK_MORE);
-    db_bind_i64(&q, ":now", r->now);
-    db_bind_text(&q, ":batchable", r->batchable);
-    db_bind_i64(&q, ":n", (int64_t)(r->max - 1 < MAX_MORE ? r->max - 1 : MAX_MORE));
-    if ((rc = db_each(&q, take_id, &m)) != BB_OK)
-        return rc;
-    for (size_t i = 0; i < m.n; i++)
-        if ((rc = claim_mark(c, a, m.ids[i], NULL, out)) != BB_OK)
-            return rc;
-    return BB_OK;
+    return claim_more(c, a, out);
 }
 
 int repo_job_cycle(db *d, const struct job_finish *fin, size_t nfin, const struct claim_req *req,

@@ -89,7 +89,8 @@ struct claim_req {
     size_t npools;
     int64_t reserve_after_ms; /* a blocked job waiting this long reserves */
     /* placement (see claim_place): ",p1," the presets whose jobs need a
-     * server, or NULL; with them, one job is claimed per cycle */
+     * server, or NULL; a placed job is claimed alone, while a job of a
+     * batchable preset still brings up to max - 1 more (without pools) */
     const char *placed;
     claim_place_fn place;
     void *place_ud;
