@@ -4,12 +4,14 @@
  * metrics.  Placement and the catalogue's choices are in comfy_place.c.
  *
  * Threads and state: the registry (cpool.list and every field of a struct srv)
- * is guarded by cpool.mu.  The health thread checks each enabled server every
- * comfyui.healthIntervalSec, and at once when an admin adds, enables or
- * refreshes one (cpool.cond); its HTTP calls run without the mutex held, and
- * their results are stored under it.  An entry an admin removes leaves
- * the list at once but is freed (its socket stopped) only when the last
- * lease on it is released. */
+ * is guarded by cpool.mu.  COMFY_HEALTH_THREADS health threads check each
+ * enabled server every comfyui.healthIntervalSec, and at once when an admin
+ * adds, enables or refreshes one (cpool.cond); a thread marks the server it
+ * takes (`checking`) so no other takes it meanwhile, and one server that
+ * hangs until the timeout does not delay the others' checks.  Their HTTP
+ * calls run without the mutex held, and their results are stored under it.
+ * An entry an admin removes leaves the list at once but is freed (its
+ * socket stopped) only when the last lease on it is released. */
 #include "service/comfy_pool_int.h"
 
 #include <pthread.h>
@@ -373,12 +375,15 @@ static int check_one(const char *id, bool force_catalogue)
     want_cat = force_catalogue || !s->up || !s->models ||
                now - s->catalogue_at >= 6000LL * cpool.interval_sec;
     s->check_now = false;
+    s->checking = true;
     pthread_mutex_unlock(&cpool.mu);
     struct probe p;
     probe_run(url, want_cat, &p);
     bool came_up = false;
     pthread_mutex_lock(&cpool.mu);
     s = comfy_srv_find(id);
+    if (s)
+        s->checking = false;
     if (s && strcmp(s->url, url) == 0)
         came_up = probe_store(s, &p, bb_now_ms());
     pthread_mutex_unlock(&cpool.mu);
@@ -398,7 +403,7 @@ static void *health_main(void *arg)
         int64_t now = bb_now_ms(), next = now + 1000LL * cpool.interval_sec;
         char due[65] = "";
         for (struct srv *s = cpool.list; s && !due[0]; s = s->next) {
-            if (!s->enabled)
+            if (!s->enabled || s->checking)
                 continue;
             int64_t at = s->check_now ? now : s->checked_at + 1000LL * cpool.interval_sec;
             if (at <= now)
@@ -472,10 +477,12 @@ int comfy_pool_start(struct db *d, const bb_config *cfg, char *err, size_t errle
     }
     free(rows);
     pthread_mutex_unlock(&cpool.mu);
-    if (rc == 0 && pthread_create(&cpool.health, NULL, health_main, NULL) != 0)
-        rc = -1;
-    else if (rc == 0)
-        cpool.health_started = true;
+    for (int i = 0; rc == 0 && i < COMFY_HEALTH_THREADS; i++) {
+        if (pthread_create(&cpool.health[i], NULL, health_main, NULL) != 0)
+            rc = -1;
+        else
+            cpool.nhealth++;
+    }
     if (rc != 0) {
         snprintf(err, errlen, "cannot start the ComfyUI pool (out of memory or threads)");
         comfy_pool_stop();
@@ -493,9 +500,9 @@ void comfy_pool_stop(void)
     cpool.stop = true;
     pthread_cond_broadcast(&cpool.cond);
     pthread_mutex_unlock(&cpool.mu);
-    if (cpool.health_started)
-        pthread_join(cpool.health, NULL);
-    cpool.health_started = false;
+    for (int i = 0; i < cpool.nhealth; i++)
+        pthread_join(cpool.health[i], NULL);
+    cpool.nhealth = 0;
     pthread_mutex_lock(&cpool.mu);
     struct srv *list = cpool.list, *gone = cpool.gone;
     cpool.list = cpool.gone = NULL;

@@ -12,6 +12,10 @@
 
 #include "service/comfy_pool.h"
 
+/* Health threads: a server that does not answer holds one for up to the
+ * check's timeout, so the others are still checked on time. */
+#define COMFY_HEALTH_THREADS 4
+
 /* One server of the pool. */
 struct srv {
     struct srv *next;
@@ -23,6 +27,7 @@ struct srv {
     bool enabled, from_config;
     bool removed;           /* left the list; freed at its last lease's release */
     bool checked, up, check_now;
+    bool checking;          /* a health thread is probing it now */
     int64_t checked_at, last_seen_at, catalogue_at;   /* ms since the epoch */
     char last_error[256];
     char version[64];
@@ -42,8 +47,9 @@ struct comfy_pool_state {
     struct srv *list;           /* by id */
     struct srv *gone;           /* removed, still leased */
     int interval_sec, timeout_ms;
-    bool started, stop, health_started;
-    pthread_t health;
+    bool started, stop;
+    pthread_t health[COMFY_HEALTH_THREADS];
+    int nhealth;                /* health threads started */
 };
 extern struct comfy_pool_state cpool;
 

@@ -337,3 +337,16 @@ def test_catalogue_enum_default_before_any_server_answers():
             {"preset": "ckdef", "params": {"ckpt": "typo.safetensors"}}))
         assert_error(r, 400, field="params.ckpt")
         assert "typo.safetensors" in r.body["message"], r.body
+
+
+def test_a_hanging_server_does_not_hold_up_the_others_checks():
+    # gpu1 (first in the list) answers nothing until released; its check waits
+    # out the 5 s timeout on one health thread while gpu2 is checked on another
+    with FakeComfy(name="gpu1") as f1, FakeComfy(name="gpu2") as f2:
+        f1.config(hang=True)
+        s = _server({"gpu1": (f1, []), "gpu2": (f2, [])}, requestTimeoutMs=5000)
+        _wait_status(s, "gpu2", "up")
+        assert _servers(s)["gpu1"]["status"] == "unknown", _servers(s)["gpu1"]
+        assert any(r["path"] == "/system_stats" for r in f1.requests()), "gpu1 never asked"
+        f1.config(hang=False)
+        _wait_status(s, "gpu1", "up")
