@@ -205,6 +205,17 @@ static cJSON *next_msg(comfy_watch *w, const char **type)
     return m;
 }
 
+/* Whether the next message of w within ~5 s has type want (any type when
+ * want is NULL); the message is deleted. */
+static bool next_is(comfy_watch *w, const char *want)
+{
+    const char *type = NULL;
+    cJSON *m = next_msg(w, &type);
+    bool ok = type != NULL && (want == NULL || strcmp(type, want) == 0);
+    cJSON_Delete(m);
+    return ok;
+}
+
 TEST(routes_messages_by_prompt_id)
 {
     comfy_ws_set_client_id("0b7c7d4e-1111-4222-8333-444455556666");
@@ -228,18 +239,12 @@ TEST(routes_messages_by_prompt_id)
     CHECK(send_text("{\"type\": \"executed\", \"data\": {\"node\": \"9\", \"output\": {},"
                     " \"prompt_id\": \"p1\"}}"));
 
-    const char *type = NULL;
-    cJSON *m = next_msg(f.w, &type);
-    CHECK(type != NULL && strcmp(type, "progress") == 0);
-    cJSON_Delete(m);
-    m = next_msg(f.w, &type);
-    CHECK(type != NULL && strcmp(type, "executed") == 0);
-    cJSON_Delete(m);
-    m = next_msg(f.w2, &type);
-    CHECK(type != NULL && strcmp(type, "executing") == 0);
-    cJSON_Delete(m);
+    CHECK(next_is(f.w, "progress"));
+    CHECK(next_is(f.w, "executed"));
+    CHECK(next_is(f.w2, "executing"));
     /* the status message reached the callback, before the messages after it */
     CHECK_EQ_INT(atomic_load(&last_status), 3);
+    cJSON *m = NULL;
     CHECK_EQ_INT(comfy_watch_next(f.w, 50, &m), COMFY_WATCH_TIMEOUT);
     CHECK(m == NULL);
     teardown(&f);
@@ -254,10 +259,8 @@ TEST(down_when_server_goes_then_reconnects)
     stop_server();                   /* like a crashed ComfyUI */
 
     /* the message queued before the drop comes first, then DOWN */
-    const char *type = NULL;
-    cJSON *m = next_msg(f.w, &type);
-    CHECK(type != NULL && strcmp(type, "execution_start") == 0);
-    cJSON_Delete(m);
+    CHECK(next_is(f.w, "execution_start"));
+    cJSON *m = NULL;
     CHECK_EQ_INT(comfy_watch_next(f.w, 5000, &m), COMFY_WATCH_DOWN);
     CHECK(atomic_load(&down_calls) >= 1);
     /* while it stays down, every call (after its wait) says so */
@@ -272,9 +275,7 @@ TEST(down_when_server_goes_then_reconnects)
     cJSON_Delete(m);
     CHECK(send_text("{\"type\": \"executing\", \"data\": {\"node\": \"3\","
                     " \"prompt_id\": \"p1\"}}"));
-    m = next_msg(f.w, &type);
-    CHECK(type != NULL && strcmp(type, "executing") == 0);
-    cJSON_Delete(m);
+    CHECK(next_is(f.w, "executing"));
     teardown(&f);
 }
 
@@ -284,11 +285,9 @@ TEST(stop_wakes_watches_and_frees_after_last_close)
     CHECK(setup(&f, NULL, NULL));
     CHECK(send_text("{\"type\": \"progress\", \"data\": {\"value\": 1, \"max\": 2,"
                     " \"prompt_id\": \"p1\"}}"));
-    const char *type = NULL;
-    cJSON *m = next_msg(f.w, &type);
-    CHECK(type != NULL);
-    cJSON_Delete(m);
+    CHECK(next_is(f.w, NULL));
     comfy_ws_stop(f.ws);             /* the watch keeps the memory alive */
+    cJSON *m = NULL;
     CHECK_EQ_INT(comfy_watch_next(f.w, 5000, &m), COMFY_WATCH_DOWN);   /* at once */
     CHECK_EQ_INT(comfy_watch_next(f.w, 20, &m), COMFY_WATCH_DOWN);     /* after its wait */
     comfy_watch *late = comfy_watch_open(f.ws, "p2");   /* opened after stop: down */
@@ -333,14 +332,12 @@ TEST(full_queue_drops_progress_first)
     CHECK(send_text("{\"type\": \"execution_success\", \"data\": {\"prompt_id\": \"p1\"}}"));
     CHECK(send_text("{\"type\": \"execution_start\", \"data\": {\"prompt_id\": \"p2\"}}"));
     /* frames are handled in order: once p2's arrived, all of p1's are queued */
-    const char *type = NULL;
-    cJSON *m = next_msg(f.w2, &type);
-    CHECK(type != NULL);
-    cJSON_Delete(m);
+    CHECK(next_is(f.w2, NULL));
     /* 5002 messages into 4096 places: progress went, the first and last stay */
     int n = 0, last_value = -1;
     bool in_order = true;
-    const char *first = NULL, *last = NULL;
+    const char *first = NULL, *last = NULL, *type;
+    cJSON *m = NULL;
     for (;;) {
         enum comfy_watch_rc rc = comfy_watch_next(f.w, 0, &m);
         if (rc != COMFY_WATCH_MSG)
@@ -385,9 +382,7 @@ TEST(fragments_are_joined_and_pings_answered)
         cJSON_GetObjectItemCaseSensitive(m, "data"), "node");
     CHECK(cJSON_IsString(node) && strcmp(node->valuestring, "3") == 0);
     cJSON_Delete(m);
-    m = next_msg(f.w, &type);
-    CHECK(type != NULL && strcmp(type, "executed") == 0);
-    cJSON_Delete(m);
+    CHECK(next_is(f.w, "executed"));
     for (int i = 0; i < 500 && !atomic_load(&got_pong); i++)
         pause_ms(10);
     CHECK(atomic_load(&got_pong));
