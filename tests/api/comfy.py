@@ -105,18 +105,10 @@ class FakeComfy:
             time.sleep(0.02)
 
     def _stdout(self):
-        try:
-            with open(self.out_path, "r", errors="replace") as f:
-                return f.read()
-        except OSError:
-            return ""
+        return harness.read_text(self.out_path)
 
     def log_tail(self, n=2000):
-        try:
-            with open(self.log_path, "r", errors="replace") as f:
-                return f.read()[-n:]
-        except OSError:
-            return ""
+        return harness.read_text(self.log_path)[-n:]
 
     def _reap(self, sig, timeout):
         if self.proc is None:

@@ -581,13 +581,8 @@ class Execution:
                 if node_id in cached:
                     values[node_id] = s.cache[sigs[node_id]]
                     new_cache[sigs[node_id]] = values[node_id]
-                    ui = s.ui_cache.get(sigs[node_id])
-                    if ui is not None:
-                        new_ui[sigs[node_id]] = ui
-                        self.record_ui(node_id, ui)
-                        await s.send("executed", {"node": node_id, "display_node": node_id,
-                                                  "output": ui, "prompt_id": self.prompt_id},
-                                     s.client_id)
+                    await self.output_ui(node_id, sigs[node_id], s.ui_cache.get(sigs[node_id]),
+                                         new_ui)
                     continue
                 if s.interrupt:
                     raise Interrupted()
@@ -605,12 +600,7 @@ class Execution:
                 new_cache[sigs[node_id]] = outs
                 self.executed.append(node_id)
                 await self.progress_state(node_id, "finished", 1.0, 1.0)
-                if ui is not None:
-                    new_ui[sigs[node_id]] = ui
-                    self.record_ui(node_id, ui)
-                    await s.send("executed", {"node": node_id, "display_node": node_id,
-                                              "output": ui, "prompt_id": self.prompt_id},
-                                 s.client_id)
+                await self.output_ui(node_id, sigs[node_id], ui, new_ui)
             s.finished[self.prompt_id] = now_ms()
             await self.add_message("execution_success", {"prompt_id": self.prompt_id}, False)
             self.success = True
@@ -632,6 +622,16 @@ class Execution:
         # the cache keeps what this prompt computed (ComfyUI's classic cache)
         s.cache, s.ui_cache = new_cache, new_ui
         s.last_node_id = None
+
+    async def output_ui(self, node_id, sig, ui, new_ui):
+        """A node's UI output (None: it has none), cached or just computed: kept in new_ui
+        under its signature, recorded for the history and sent as `executed`."""
+        if ui is None:
+            return
+        new_ui[sig] = ui
+        self.record_ui(node_id, ui)
+        await self.s.send("executed", {"node": node_id, "display_node": node_id, "output": ui,
+                                       "prompt_id": self.prompt_id}, self.s.client_id)
 
     async def progress_state(self, node_id, state, value=0.0, maximum=1.0):
         """The newer per-node progress message (comfy_execution/progress.py's shape)."""
@@ -1121,21 +1121,14 @@ def make_app(s):
         s.wake.set()
         return web.json_response(s.config)
 
-    @fake.get("/__fake/config")
-    async def fake_get_config(request):
-        return web.json_response(s.config)
+    def state_reader(name):
+        async def read_state(request):
+            return web.json_response(getattr(s, name))
+        return read_state
 
-    @fake.get("/__fake/prompts")
-    async def fake_prompts(request):
-        return web.json_response(s.prompts)
-
-    @fake.get("/__fake/requests")
-    async def fake_requests(request):
-        return web.json_response(s.requests)
-
-    @fake.get("/__fake/finished")
-    async def fake_finished(request):
-        return web.json_response(s.finished)
+    # GET /__fake/NAME: the fake's state s.NAME as JSON, for the tests
+    for name in ("config", "prompts", "requests", "finished"):
+        fake.get(f"/__fake/{name}")(state_reader(name))
 
     @fake.post("/__fake/release")
     async def fake_release(request):

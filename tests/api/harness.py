@@ -77,6 +77,17 @@ def wait_until(pred, timeout, interval=0.02, what="condition"):
         time.sleep(interval)
 
 
+def read_text(path, offset=0):
+    """The text of a (log) file from byte offset on, undecodable bytes replaced; "" when it
+    cannot be read."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(offset)
+            return f.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
 _PORT_LOCK = threading.Lock()
 _PORT_NEXT = [None]
 
@@ -244,16 +255,11 @@ class Server:
             config = self.default_config()
             for p in presets_extra:
                 config["presets"].append(json.loads(json.dumps(p).replace("RUNS", self.runs)))
-        self.config = config
+        self.config_via_flag = config_via_flag
+        self.config = None
         self.config_path = None
         if config is not None:
-            if config_via_flag:
-                self.config_path = os.path.join(self.base, "config.json")
-            else:
-                self.config_path = os.path.join(self.data, "batchbox.json")
-            with open(self.config_path, "w") as f:
-                json.dump(config, f, indent=1)
-        self.config_via_flag = config_via_flag
+            self.write_config(config)
         self.env = {}
         self.auth = auth
         if auth:
@@ -299,6 +305,18 @@ class Server:
         with open(self.outside, "wb") as f:
             f.write(b"# secret outside the input root\n")
         os.symlink(self.outside, os.path.join(self.inputs, "link.md"))
+
+    def write_config(self, config):
+        """Keep config (a dict) as self.config and write it to self.config_path, where the
+        server reads it at its next start: DATA/batchbox.json, or BASE/config.json passed
+        with --config when config_via_flag."""
+        self.config = config
+        if self.config_via_flag:
+            self.config_path = os.path.join(self.base, "config.json")
+        else:
+            self.config_path = os.path.join(self.data, "batchbox.json")
+        with open(self.config_path, "w") as f:
+            json.dump(config, f, indent=1)
 
     def default_config(self, **overrides):
         cfg = {"inputRoot": self.inputs,
@@ -412,12 +430,7 @@ class Server:
         return f"Authorization: Bearer {self.token}\r\n".encode() if self.token else b""
 
     def stdout_since_start(self):
-        try:
-            with open(self.stdout_path, "rb") as f:
-                f.seek(self._stdout_offset)
-                return f.read().decode("utf-8", "replace")
-        except OSError:
-            return ""
+        return read_text(self.stdout_path, self._stdout_offset)
 
     # ---- process control ----------------------------------------------------------------
 
@@ -476,11 +489,7 @@ class Server:
     # ---- diagnostics --------------------------------------------------------------------
 
     def stderr_text(self):
-        try:
-            with open(self.stderr_path, "rb") as f:
-                return f.read().decode("utf-8", "replace")
-        except OSError:
-            return ""
+        return read_text(self.stderr_path)
 
     def stderr_tail(self, n=40):
         lines = self.stderr_text().splitlines()[-n:]

@@ -25,10 +25,7 @@ def _server(fakes, extra=None, env=None, **comfy):
     section.update(comfy)
     cfg = s.default_config(comfyui=section)
     cfg.update(extra or {})
-    s.config = cfg
-    s.config_path = os.path.join(s.data, "batchbox.json")
-    with open(s.config_path, "w") as f:
-        json.dump(cfg, f)
+    s.write_config(cfg)
     s.start()
     return s
 
@@ -157,8 +154,7 @@ def test_admin_routes_reject_bad_input_and_persist():
         # the admin's changes and servers survive a restart; the file's url wins
         with FakeComfy(name="moved") as fc2:
             s.config["comfyui"]["servers"][0]["url"] = fc2.url
-            with open(s.config_path, "w") as f:
-                json.dump(s.config, f)
+            s.write_config(s.config)
             s.stop()
             s.restart()
             got = _servers(s)
@@ -182,10 +178,7 @@ def test_bad_comfyui_config_names_the_key():
                           "comfyui.servers[1].id"),
                          ({"colour": 1}, "comfyui.colour")):
         s = Server(config=None, start=False)
-        s.config = s.default_config(comfyui=section)
-        s.config_path = os.path.join(s.data, "batchbox.json")
-        with open(s.config_path, "w") as f:
-            json.dump(s.config, f)
+        s.write_config(s.default_config(comfyui=section))
         assert s.start(expect_fail=True) != 0
         assert key in s.stderr_text(), (key, s.stderr_tail())
 
@@ -235,11 +228,8 @@ def _lora_server(fakes, presets):
         "healthIntervalSec": 1, "requestTimeoutMs": 2000, "pollIntervalMs": 100})
     cfg["presets"] = cfg["presets"] + [dict(p, workflow="comfyui", graph="lora.json",
                                             maxAttempts=1) for p in presets]
-    s.config = cfg
-    s.config_path = os.path.join(s.data, "batchbox.json")
     shutil.copy(os.path.join(FIXTURES, "lora.json"), os.path.join(s.data, "lora.json"))
-    with open(s.config_path, "w") as f:
-        json.dump(cfg, f)
+    s.write_config(cfg)
     s.start()
     return s
 

@@ -37,11 +37,7 @@ def _server(reserve=60, workers=4, **kw):
                            queue={"reserveAfterSec": reserve})
     cfg["presets"] += [dict(p, argv=[a.replace("RUNS", s.runs) for a in p["argv"]])
                        for p in PRESETS]
-    s.config = cfg
-    s.config_path = os.path.join(s.data, "batchbox.json")
-    import json
-    with open(s.config_path, "w") as f:
-        json.dump(cfg, f)
+    s.write_config(cfg)
     s.start()
     return s
 

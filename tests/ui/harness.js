@@ -45,6 +45,7 @@ async function waitFor(fn, ms, what) {
   }
 }
 
+// A free 127.0.0.1 port (the kernel's pick; resolves once the probe closed).
 function freePort() {
   return new Promise((resolve, reject) => {
     const s = net.createServer();
@@ -323,5 +324,5 @@ process.on('exit', () => {
 
 module.exports = {
   ROOT, SHOTS, Server, Watch, launchBrowser, newPage, screenshot, checkLabels, checkNoOverflow,
-  waitFor, sleep,
+  waitFor, sleep, freePort,
 };

@@ -11,10 +11,10 @@
 
 const { spawn, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
-const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
 const { ADMIN, presets, openSignedIn } = require('./common.js');
+const { freePort } = require('./harness.js');
 
 const API_TESTS = path.join(__dirname, '..', 'api');
 const GRAPH = path.join(API_TESTS, 'fixtures', 'comfyui', 'sdxl.json');
@@ -28,17 +28,6 @@ function pythonForFake() {
   const py = (r.stdout || '').trim();
   if (r.status !== 0 || !py) throw new Error(`python_for_fake(): ${r.status} ${r.stderr}`);
   return py;
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 // One fake ComfyUI process; stop() in a finally.

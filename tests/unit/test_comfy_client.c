@@ -212,14 +212,16 @@ static int on_broken(struct mg_connection *c, void *ud)
     return 1;
 }
 
-static void start_server(void)
+/* Starts the stand-in (ctx; the caller stops it with mg_stop) and sets
+ * base to its URL; false when it could not start. */
+static bool start_server(void)
 {
     const char *opts[] = {"listening_ports", "127.0.0.1:0", "num_threads", "4", NULL};
     struct mg_callbacks cb;
     memset(&cb, 0, sizeof cb);
     ctx = mg_start(&cb, NULL, opts);
     if (ctx == NULL)
-        return;
+        return false;
     mg_set_request_handler(ctx, "/prompt$", on_prompt, NULL);
     mg_set_request_handler(ctx, "/history", on_history, NULL);
     mg_set_request_handler(ctx, "/queue$", on_queue, NULL);
@@ -231,8 +233,9 @@ static void start_server(void)
     mg_set_request_handler(ctx, "/broken$", on_broken, NULL);
     struct mg_server_port ports[1];
     if (mg_get_server_ports(ctx, 1, ports) != 1)
-        return;
+        return false;
     snprintf(base, sizeof base, "http://127.0.0.1:%d", ports[0].port);
+    return true;
 }
 
 /* A graph with one node whose input text is `text`. */
@@ -246,77 +249,71 @@ static cJSON *graph_with(const char *text)
     return g;
 }
 
+/* Posts graph_with(text) as prompt pid of client to the stand-in; number
+ * and ne as comfy_post_prompt's (*ne: caller deletes). */
+static enum comfy_rc post_graph(const char *text, const char *client, const char *pid,
+                                int64_t *number, cJSON **ne)
+{
+    cJSON *g = graph_with(text);
+    enum comfy_rc rc = comfy_post_prompt(base, g, client, pid, NULL, number, ne, err, sizeof err);
+    cJSON_Delete(g);
+    return rc;
+}
+
+/* path = $TMPDIR/name (or /tmp/name). */
+static void tmp_path(char *path, size_t cap, const char *name)
+{
+    const char *tmp = getenv("TMPDIR");
+    snprintf(path, cap, "%s/%s", tmp ? tmp : "/tmp", name);
+}
+
 TEST(post_prompt_accepted_with_exact_numbers)
 {
-    start_server();
-    CHECK(ctx != NULL);
-    cJSON *g = graph_with("a.safetensors");
+    CHECK(start_server());
     int64_t number = 0;
     cJSON *ne = NULL;
-    enum comfy_rc rc = comfy_post_prompt(base, g, "client-1", "pid-1", NULL, &number, &ne, err,
-                                         sizeof err);
-    CHECK_EQ_INT(rc, COMFY_OK);
+    CHECK_EQ_INT(post_graph("a.safetensors", "client-1", "pid-1", &number, &ne), COMFY_OK);
     CHECK(number == 7);
     CHECK(ne == NULL);
     CHECK(strstr(body_now(), "\"seed\":9007199254740991") != NULL);
     CHECK(strstr(body_now(), "\"client_id\":\"client-1\"") != NULL);
     CHECK(strstr(body_now(), "\"prompt_id\":\"pid-1\"") != NULL);
     CHECK(strstr(type_now(), "application/json") != NULL);
-    cJSON_Delete(g);
     mg_stop(ctx);
 }
 
 TEST(post_prompt_node_errors_rejected)
 {
-    start_server();
-    CHECK(ctx != NULL);
-    cJSON *g = graph_with("bad_ckpt");
+    CHECK(start_server());
     cJSON *ne = NULL;
-    enum comfy_rc rc = comfy_post_prompt(base, g, "c", "pid-2", NULL, NULL, &ne, err,
-                                         sizeof err);
-    CHECK_EQ_INT(rc, COMFY_REJECTED);
+    CHECK_EQ_INT(post_graph("bad_ckpt", "c", "pid-2", NULL, &ne), COMFY_REJECTED);
     CHECK(strstr(err, "node 4 (CheckpointLoaderSimple): Value not in list: ckpt_name: "
                       "'bad_ckpt' not in") != NULL);
     CHECK(ne != NULL && cJSON_GetObjectItem(ne, "4") != NULL);
     cJSON_Delete(ne);
-    cJSON_Delete(g);
-    g = graph_with("no_outputs");
-    rc = comfy_post_prompt(base, g, "c", "pid-3", NULL, NULL, &ne, err, sizeof err);
-    CHECK_EQ_INT(rc, COMFY_REJECTED);
+    CHECK_EQ_INT(post_graph("no_outputs", "c", "pid-3", NULL, &ne), COMFY_REJECTED);
     CHECK(ne == NULL);
     CHECK_STR_EQ(err, "Prompt has no outputs");
-    cJSON_Delete(g);
     mg_stop(ctx);
 }
 
 TEST(post_prompt_garbage_500_and_old_server)
 {
-    start_server();
-    CHECK(ctx != NULL);
-    cJSON *g = graph_with("garbage");
-    enum comfy_rc rc = comfy_post_prompt(base, g, "c", "p", NULL, NULL, NULL, err, sizeof err);
-    CHECK_EQ_INT(rc, COMFY_GARBAGE);
+    CHECK(start_server());
+    CHECK_EQ_INT(post_graph("garbage", "c", "p", NULL, NULL), COMFY_GARBAGE);
     CHECK(strstr(err, "not JSON") != NULL);
-    cJSON_Delete(g);
-    g = graph_with("crash");
-    rc = comfy_post_prompt(base, g, "c", "p", NULL, NULL, NULL, err, sizeof err);
-    CHECK_EQ_INT(rc, COMFY_DOWN);
+    CHECK_EQ_INT(post_graph("crash", "c", "p", NULL, NULL), COMFY_DOWN);
     CHECK(strstr(err, "HTTP 500") != NULL);
-    cJSON_Delete(g);
-    g = graph_with("old_server");
-    rc = comfy_post_prompt(base, g, "c", "p", NULL, NULL, NULL, err, sizeof err);
-    CHECK_EQ_INT(rc, COMFY_GARBAGE);
+    CHECK_EQ_INT(post_graph("old_server", "c", "p", NULL, NULL), COMFY_GARBAGE);
     CHECK(strstr(err, "their-own-id") != NULL);
     /* and it took the stray prompt back off the queue */
     CHECK(strstr(body_now(), "{\"delete\":[\"their-own-id\"]}") != NULL);
-    cJSON_Delete(g);
     mg_stop(ctx);
 }
 
 TEST(history_entry_or_null)
 {
-    start_server();
-    CHECK(ctx != NULL);
+    CHECK(start_server());
     cJSON *e = NULL;
     CHECK_EQ_INT(comfy_get_history(base, "p1", NULL, &e, err, sizeof err), COMFY_OK);
     CHECK(e != NULL && cJSON_GetObjectItem(e, "outputs") != NULL);
@@ -330,8 +327,7 @@ TEST(history_entry_or_null)
 
 TEST(queue_find_interrupt_delete)
 {
-    start_server();
-    CHECK(ctx != NULL);
+    CHECK(start_server());
     bool running = false, pending = false;
     CHECK_EQ_INT(comfy_queue_find(base, "run1", NULL, &running, &pending, err, sizeof err),
                  COMFY_OK);
@@ -353,8 +349,7 @@ TEST(queue_find_interrupt_delete)
 
 TEST(get_json_classifies)
 {
-    start_server();
-    CHECK(ctx != NULL);
+    CHECK(start_server());
     cJSON *j = NULL;
     CHECK_EQ_INT(comfy_get_json(base, "/system_stats", 0, NULL, &j, err, sizeof err), COMFY_OK);
     CHECK(cJSON_GetObjectItem(j, "system") != NULL);
@@ -377,8 +372,7 @@ TEST(get_json_classifies)
 
 TEST(refused_connection_is_down)
 {
-    start_server();
-    CHECK(ctx != NULL);
+    CHECK(start_server());
     char dead[64];
     snprintf(dead, sizeof dead, "%s", base);
     mg_stop(ctx);      /* nothing listens on the port now */
@@ -390,10 +384,9 @@ TEST(refused_connection_is_down)
 
 TEST(upload_is_multipart_and_returns_stored_name)
 {
-    start_server();
-    CHECK(ctx != NULL);
+    CHECK(start_server());
     char path[256], got[256];
-    snprintf(path, sizeof path, "%s/in.png", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    tmp_path(path, sizeof path, "in.png");
     FILE *f = fopen(path, "w");
     CHECK(f != NULL);
     fputs("PNGDATA-0123", f);
@@ -415,10 +408,9 @@ TEST(upload_is_multipart_and_returns_stored_name)
 
 TEST(view_streams_into_file_under_cap)
 {
-    start_server();
-    CHECK(ctx != NULL);
+    CHECK(start_server());
     char dest[256];
-    snprintf(dest, sizeof dest, "%s/out.png", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    tmp_path(dest, sizeof dest, "out.png");
     int64_t size = -1;
     CHECK_EQ_INT(comfy_view_to_file(base, "size300000", "", "output", dest, 1000000, NULL,
                                     &size, err, sizeof err),
@@ -433,10 +425,9 @@ TEST(view_streams_into_file_under_cap)
 
 TEST(view_over_cap_stops_and_removes_file)
 {
-    start_server();
-    CHECK(ctx != NULL);
+    CHECK(start_server());
     char dest[256];
-    snprintf(dest, sizeof dest, "%s/big.png", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    tmp_path(dest, sizeof dest, "big.png");
     FILE *f = fopen(dest, "w");     /* a stale file from before goes too */
     CHECK(f != NULL);
     fclose(f);

@@ -160,6 +160,40 @@ static bool wait_connected(comfy_ws *ws, int want_connections)
     return false;
 }
 
+/* A test's stand-in, socket and watches. */
+struct fixture {
+    comfy_ws *ws;
+    comfy_watch *w;      /* the watch of "p1" */
+    comfy_watch *w2;     /* the watch of `second`, or NULL */
+};
+
+/* Starts the stand-in, a socket to it ("gpu1", status messages to fn) and
+ * a watch of "p1" (and one of `second` unless NULL), then waits until the
+ * socket is connected.  false when a step failed; teardown() frees what
+ * started either way. */
+static bool setup(struct fixture *f, comfy_ws_status_fn fn, const char *second)
+{
+    memset(f, 0, sizeof *f);
+    if (!start_server(0))
+        return false;
+    f->ws = comfy_ws_start("gpu1", base, fn, NULL);
+    if (f->ws == NULL)
+        return false;
+    f->w = comfy_watch_open(f->ws, "p1");
+    if (second != NULL && (f->w2 = comfy_watch_open(f->ws, second)) == NULL)
+        return false;
+    return f->w != NULL && wait_connected(f->ws, 1);
+}
+
+/* Closes the watches, stops the socket (both may be NULL) and the stand-in. */
+static void teardown(struct fixture *f)
+{
+    comfy_watch_close(f->w);
+    comfy_watch_close(f->w2);
+    comfy_ws_stop(f->ws);
+    stop_server();
+}
+
 /* The next message of w within ~5 s, or NULL; its type in *type. */
 static cJSON *next_msg(comfy_watch *w, const char **type)
 {
@@ -171,16 +205,23 @@ static cJSON *next_msg(comfy_watch *w, const char **type)
     return m;
 }
 
+/* Whether the next message of w within ~5 s has type want (any type when
+ * want is NULL); the message is deleted. */
+static bool next_is(comfy_watch *w, const char *want)
+{
+    const char *type = NULL;
+    cJSON *m = next_msg(w, &type);
+    bool ok = type != NULL && (want == NULL || strcmp(type, want) == 0);
+    cJSON_Delete(m);
+    return ok;
+}
+
 TEST(routes_messages_by_prompt_id)
 {
     comfy_ws_set_client_id("0b7c7d4e-1111-4222-8333-444455556666");
     CHECK_STR_EQ(comfy_ws_client_id(), "0b7c7d4e-1111-4222-8333-444455556666");
-    CHECK(start_server(0));
-    comfy_ws *ws = comfy_ws_start("gpu1", base, on_status, NULL);
-    CHECK(ws != NULL);
-    comfy_watch *w1 = comfy_watch_open(ws, "p1"), *w2 = comfy_watch_open(ws, "p2");
-    CHECK(w1 && w2);
-    CHECK(wait_connected(ws, 1));
+    struct fixture f;
+    CHECK(setup(&f, on_status, "p2"));
     pthread_mutex_lock(&srv_mu);
     bool query_ok = strcmp(seen_query, "clientId=0b7c7d4e-1111-4222-8333-444455556666") == 0;
     pthread_mutex_unlock(&srv_mu);
@@ -198,89 +239,62 @@ TEST(routes_messages_by_prompt_id)
     CHECK(send_text("{\"type\": \"executed\", \"data\": {\"node\": \"9\", \"output\": {},"
                     " \"prompt_id\": \"p1\"}}"));
 
-    const char *type = NULL;
-    cJSON *m = next_msg(w1, &type);
-    CHECK(type != NULL && strcmp(type, "progress") == 0);
-    cJSON_Delete(m);
-    m = next_msg(w1, &type);
-    CHECK(type != NULL && strcmp(type, "executed") == 0);
-    cJSON_Delete(m);
-    m = next_msg(w2, &type);
-    CHECK(type != NULL && strcmp(type, "executing") == 0);
-    cJSON_Delete(m);
+    CHECK(next_is(f.w, "progress"));
+    CHECK(next_is(f.w, "executed"));
+    CHECK(next_is(f.w2, "executing"));
     /* the status message reached the callback, before the messages after it */
     CHECK_EQ_INT(atomic_load(&last_status), 3);
-    CHECK_EQ_INT(comfy_watch_next(w1, 50, &m), COMFY_WATCH_TIMEOUT);
+    cJSON *m = NULL;
+    CHECK_EQ_INT(comfy_watch_next(f.w, 50, &m), COMFY_WATCH_TIMEOUT);
     CHECK(m == NULL);
-
-    comfy_watch_close(w1);
-    comfy_watch_close(w2);
-    comfy_ws_stop(ws);
-    stop_server();
+    teardown(&f);
 }
 
 TEST(down_when_server_goes_then_reconnects)
 {
-    CHECK(start_server(0));
-    comfy_ws *ws = comfy_ws_start("gpu1", base, on_status, NULL);
-    CHECK(ws != NULL);
-    comfy_watch *w = comfy_watch_open(ws, "p1");
-    CHECK(w != NULL);
-    CHECK(wait_connected(ws, 1));
+    struct fixture f;
+    CHECK(setup(&f, on_status, NULL));
     CHECK(send_text("{\"type\": \"execution_start\", \"data\": {\"prompt_id\": \"p1\"}}"));
     int p = port;
     stop_server();                   /* like a crashed ComfyUI */
 
     /* the message queued before the drop comes first, then DOWN */
-    const char *type = NULL;
-    cJSON *m = next_msg(w, &type);
-    CHECK(type != NULL && strcmp(type, "execution_start") == 0);
-    cJSON_Delete(m);
-    CHECK_EQ_INT(comfy_watch_next(w, 5000, &m), COMFY_WATCH_DOWN);
+    CHECK(next_is(f.w, "execution_start"));
+    cJSON *m = NULL;
+    CHECK_EQ_INT(comfy_watch_next(f.w, 5000, &m), COMFY_WATCH_DOWN);
     CHECK(atomic_load(&down_calls) >= 1);
     /* while it stays down, every call (after its wait) says so */
-    CHECK_EQ_INT(comfy_watch_next(w, 20, &m), COMFY_WATCH_DOWN);
-    CHECK(!comfy_ws_connected(ws));
+    CHECK_EQ_INT(comfy_watch_next(f.w, 20, &m), COMFY_WATCH_DOWN);
+    CHECK(!comfy_ws_connected(f.ws));
 
     CHECK(start_server(p));          /* back on the same port */
-    CHECK(wait_connected(ws, 2));
+    CHECK(wait_connected(f.ws, 2));
     /* drain a DOWN that a retry during the gap may have left */
-    while (comfy_watch_next(w, 0, &m) == COMFY_WATCH_DOWN)
+    while (comfy_watch_next(f.w, 0, &m) == COMFY_WATCH_DOWN)
         ;
     cJSON_Delete(m);
     CHECK(send_text("{\"type\": \"executing\", \"data\": {\"node\": \"3\","
                     " \"prompt_id\": \"p1\"}}"));
-    m = next_msg(w, &type);
-    CHECK(type != NULL && strcmp(type, "executing") == 0);
-    cJSON_Delete(m);
-
-    comfy_watch_close(w);
-    comfy_ws_stop(ws);
-    stop_server();
+    CHECK(next_is(f.w, "executing"));
+    teardown(&f);
 }
 
 TEST(stop_wakes_watches_and_frees_after_last_close)
 {
-    CHECK(start_server(0));
-    comfy_ws *ws = comfy_ws_start("gpu1", base, NULL, NULL);
-    CHECK(ws != NULL);
-    comfy_watch *w = comfy_watch_open(ws, "p1");
-    CHECK(w != NULL);
-    CHECK(wait_connected(ws, 1));
+    struct fixture f;
+    CHECK(setup(&f, NULL, NULL));
     CHECK(send_text("{\"type\": \"progress\", \"data\": {\"value\": 1, \"max\": 2,"
                     " \"prompt_id\": \"p1\"}}"));
-    const char *type = NULL;
-    cJSON *m = next_msg(w, &type);
-    CHECK(type != NULL);
-    cJSON_Delete(m);
-    comfy_ws_stop(ws);               /* the watch keeps the memory alive */
-    CHECK_EQ_INT(comfy_watch_next(w, 5000, &m), COMFY_WATCH_DOWN);   /* at once */
-    CHECK_EQ_INT(comfy_watch_next(w, 20, &m), COMFY_WATCH_DOWN);     /* after its wait */
-    comfy_watch *late = comfy_watch_open(ws, "p2");   /* opened after stop: down */
+    CHECK(next_is(f.w, NULL));
+    comfy_ws_stop(f.ws);             /* the watch keeps the memory alive */
+    cJSON *m = NULL;
+    CHECK_EQ_INT(comfy_watch_next(f.w, 5000, &m), COMFY_WATCH_DOWN);   /* at once */
+    CHECK_EQ_INT(comfy_watch_next(f.w, 20, &m), COMFY_WATCH_DOWN);     /* after its wait */
+    comfy_watch *late = comfy_watch_open(f.ws, "p2");   /* opened after stop: down */
     CHECK(late != NULL);
     CHECK_EQ_INT(comfy_watch_next(late, 5000, &m), COMFY_WATCH_DOWN);
     comfy_watch_close(late);
-    comfy_watch_close(w);            /* frees the comfy_ws (ASan checks) */
+    comfy_watch_close(f.w);          /* frees the comfy_ws (ASan checks) */
     stop_server();
 }
 
@@ -306,12 +320,8 @@ TEST(stop_while_server_unreachable)
 
 TEST(full_queue_drops_progress_first)
 {
-    CHECK(start_server(0));
-    comfy_ws *ws = comfy_ws_start("gpu1", base, NULL, NULL);
-    CHECK(ws != NULL);
-    comfy_watch *w = comfy_watch_open(ws, "p1"), *marker = comfy_watch_open(ws, "p2");
-    CHECK(w && marker);
-    CHECK(wait_connected(ws, 1));
+    struct fixture f;
+    CHECK(setup(&f, NULL, "p2"));    /* p2's watch marks the end of p1's messages */
     CHECK(send_text("{\"type\": \"execution_start\", \"data\": {\"prompt_id\": \"p1\"}}"));
     char msg[160];
     for (int i = 0; i < 5000; i++) {
@@ -322,16 +332,14 @@ TEST(full_queue_drops_progress_first)
     CHECK(send_text("{\"type\": \"execution_success\", \"data\": {\"prompt_id\": \"p1\"}}"));
     CHECK(send_text("{\"type\": \"execution_start\", \"data\": {\"prompt_id\": \"p2\"}}"));
     /* frames are handled in order: once p2's arrived, all of p1's are queued */
-    const char *type = NULL;
-    cJSON *m = next_msg(marker, &type);
-    CHECK(type != NULL);
-    cJSON_Delete(m);
+    CHECK(next_is(f.w2, NULL));
     /* 5002 messages into 4096 places: progress went, the first and last stay */
     int n = 0, last_value = -1;
     bool in_order = true;
-    const char *first = NULL, *last = NULL;
+    const char *first = NULL, *last = NULL, *type;
+    cJSON *m = NULL;
     for (;;) {
-        enum comfy_watch_rc rc = comfy_watch_next(w, 0, &m);
+        enum comfy_watch_rc rc = comfy_watch_next(f.w, 0, &m);
         if (rc != COMFY_WATCH_MSG)
             break;
         type = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m, "type"));
@@ -352,20 +360,13 @@ TEST(full_queue_drops_progress_first)
     CHECK(last != NULL && strcmp(last, "success") == 0);
     CHECK(in_order);
     CHECK_EQ_INT(last_value, 4999);      /* the newest progress survives */
-    comfy_watch_close(w);
-    comfy_watch_close(marker);
-    comfy_ws_stop(ws);
-    stop_server();
+    teardown(&f);
 }
 
 TEST(fragments_are_joined_and_pings_answered)
 {
-    CHECK(start_server(0));
-    comfy_ws *ws = comfy_ws_start("gpu1", base, NULL, NULL);
-    CHECK(ws != NULL);
-    comfy_watch *w = comfy_watch_open(ws, "p1");
-    CHECK(w != NULL);
-    CHECK(wait_connected(ws, 1));
+    struct fixture f;
+    CHECK(setup(&f, NULL, NULL));
     /* a text message in two frames with a ping between them (RFC 6455 5.4) */
     CHECK(send_raw(0x01, "{\"type\": \"executing\", \"data\": "));
     CHECK(send_raw(0x89, "abcd"));
@@ -375,19 +376,15 @@ TEST(fragments_are_joined_and_pings_answered)
     CHECK(send_raw(0x80, "\"data\": {\"prompt_id\": \"p1\"}}"));
     CHECK(send_text("{\"type\": \"executed\", \"data\": {\"prompt_id\": \"p1\"}}"));
     const char *type = NULL;
-    cJSON *m = next_msg(w, &type);
+    cJSON *m = next_msg(f.w, &type);
     CHECK(type != NULL && strcmp(type, "executing") == 0);
     const cJSON *node = cJSON_GetObjectItemCaseSensitive(
         cJSON_GetObjectItemCaseSensitive(m, "data"), "node");
     CHECK(cJSON_IsString(node) && strcmp(node->valuestring, "3") == 0);
     cJSON_Delete(m);
-    m = next_msg(w, &type);
-    CHECK(type != NULL && strcmp(type, "executed") == 0);
-    cJSON_Delete(m);
+    CHECK(next_is(f.w, "executed"));
     for (int i = 0; i < 500 && !atomic_load(&got_pong); i++)
         pause_ms(10);
     CHECK(atomic_load(&got_pong));
-    comfy_watch_close(w);
-    comfy_ws_stop(ws);
-    stop_server();
+    teardown(&f);
 }
