@@ -541,3 +541,7 @@ CREATE TABLE comfyui_meta (
 -- every claim cycle that finds nothing to run reads to know how long to
 -- sleep: without this index that read visits every queued row.
 CREATE INDEX jobs_due ON jobs (run_after) WHERE state = 'queued' AND kind = 'job';
+-- The prompts still open on a server, read when it comes back up to take
+-- off it those whose job no longer follows them (docs/comfyui.md).
+CREATE INDEX comfyui_prompts_open ON comfyui_prompts (server_id, created_at)
+    WHERE state IN ('posting', 'queued', 'running', 'lost');

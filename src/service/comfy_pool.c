@@ -8,8 +8,11 @@
  * enabled server every comfyui.healthIntervalSec, and at once when an admin
  * adds, enables or refreshes one (cpool.cond); a thread marks the server it
  * takes (`checking`) so no other takes it meanwhile, and one server that
- * hangs until the timeout does not delay the others' checks.  Their HTTP
- * calls run without the mutex held, and their results are stored under it.
+ * hangs until the timeout does not delay the others' checks.  A server
+ * that came up is then swept by a health thread (sweep_due): the prompts
+ * batchbox left there and no longer follows are taken off it
+ * (svc_comfy_sweep_orphans).  Their HTTP calls run without the mutex held,
+ * and their results are stored under it.
  * An entry an admin removes leaves the list at once but is freed (its
  * socket stopped) only when the last lease on it is released. */
 #include "service/comfy_pool_int.h"
@@ -26,6 +29,7 @@
 #include "infra/db/repo_comfy_server.h"
 #include "infra/metrics.h"
 #include "infra/workers/pool.h"
+#include "service/comfy_prompts.h"
 #include "util/bb_assert.h"
 #include "util/buf.h"
 #include "util/clock.h"
@@ -386,6 +390,10 @@ static int check_one(const char *id, bool force_catalogue)
         s->checking = false;
     if (s && strcmp(s->url, url) == 0)
         came_up = probe_store(s, &p, bb_now_ms());
+    if (came_up) {              /* a health thread sweeps it (sweep_one) */
+        s->sweep_due = true;
+        pthread_cond_broadcast(&cpool.cond);
+    }
     pthread_mutex_unlock(&cpool.mu);
     probe_clear(&p);
     if (came_up) {
@@ -395,6 +403,29 @@ static int check_one(const char *id, bool force_catalogue)
     return s ? BB_OK : BB_ENOTFOUND;
 }
 
+/* Takes off server id the prompts batchbox left there (health thread; no
+ * lock held on entry). */
+static void sweep_one(const char *id)
+{
+    char url[512];
+    pthread_mutex_lock(&cpool.mu);
+    struct srv *s = comfy_srv_find(id);
+    if (s) {
+        s->sweep_due = false;
+        s->checking = true;
+        snprintf(url, sizeof url, "%s", s->url);
+    }
+    pthread_mutex_unlock(&cpool.mu);
+    if (!s)
+        return;
+    long t = cpool.timeout_ms < HEALTH_TIMEOUT_MS ? cpool.timeout_ms : HEALTH_TIMEOUT_MS;
+    svc_comfy_sweep_orphans(cpool.db, id, url, t);
+    pthread_mutex_lock(&cpool.mu);
+    if ((s = comfy_srv_find(id)) != NULL)
+        s->checking = false;
+    pthread_mutex_unlock(&cpool.mu);
+}
+
 static void *health_main(void *arg)
 {
     (void)arg;
@@ -402,18 +433,25 @@ static void *health_main(void *arg)
     while (!cpool.stop) {
         int64_t now = bb_now_ms(), next = now + 1000LL * cpool.interval_sec;
         char due[65] = "";
+        bool sweep = false;
         for (struct srv *s = cpool.list; s && !due[0]; s = s->next) {
             if (!s->enabled || s->checking)
                 continue;
-            int64_t at = s->check_now ? now : s->checked_at + 1000LL * cpool.interval_sec;
-            if (at <= now)
+            int64_t at = s->check_now || s->sweep_due
+                             ? now : s->checked_at + 1000LL * cpool.interval_sec;
+            if (at <= now) {
                 snprintf(due, sizeof due, "%s", s->id);
-            else if (at < next)
+                sweep = s->sweep_due && !s->check_now;
+            } else if (at < next) {
                 next = at;
+            }
         }
         if (due[0]) {
             pthread_mutex_unlock(&cpool.mu);
-            check_one(due, false);
+            if (sweep)
+                sweep_one(due);
+            else
+                check_one(due, false);
             pthread_mutex_lock(&cpool.mu);
             continue;
         }

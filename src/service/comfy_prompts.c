@@ -6,10 +6,12 @@
 #include <stdlib.h>
 
 #include "cJSON.h"
+#include "infra/comfyui/client.h"
 #include "infra/db/repo_comfy_prompt.h"
 #include "infra/exec/comfyui.h"
 #include "service/comfy_pool.h"
 #include "service/job_reads.h"
+#include "util/log.h"
 
 #define MAX_PROMPTS 1000
 
@@ -131,4 +133,48 @@ static const struct cf_pool_ops POOL_OPS = {
 void svc_comfy_workflow_bind(void)
 {
     comfyui_set_pool(&POOL_OPS);
+}
+
+/* ---- prompts left behind ------------------------------------------------- */
+
+#define MAX_ORPHANS 100
+
+void svc_comfy_sweep_orphans(struct db *d, const char *server_id, const char *url,
+                             long timeout_ms)
+{
+    comfy_prompt_rec *recs = NULL;
+    size_t n = 0;
+    if (d == NULL)
+        return;
+    if (repo_comfy_prompt_orphans(d, server_id, MAX_ORPHANS, &recs, &n) != BB_OK) {
+        bb_warn("cannot read the ComfyUI prompts left on a server", "server", server_id);
+        return;
+    }
+    struct comfy_opts o = {.connect_timeout_ms = timeout_ms, .timeout_ms = timeout_ms};
+    for (size_t i = 0; i < n; i++) {
+        const char *id = recs[i].prompt_id;
+        char err[256], why[200];
+        bool running = false, pending = false;
+        enum comfy_rc rc = comfy_queue_find(url, id, &o, &running, &pending, err, sizeof err);
+        if (rc == COMFY_OK && running)
+            rc = comfy_interrupt(url, id, &o, err, sizeof err);
+        else if (rc == COMFY_OK && pending)
+            rc = comfy_queue_delete(url, id, &o, err, sizeof err);
+        if (rc != COMFY_OK) {       /* the next time it comes up tries again */
+            bb_warn("cannot take a ComfyUI prompt its job left off the server", "server",
+                    server_id, "prompt", id, "error", err);
+            break;
+        }
+        snprintf(why, sizeof why, "its job no longer follows it: %s on %s when the server "
+                 "came back", running ? "interrupted" : pending ? "deleted from the queue"
+                                      : "no longer queued or running", server_id);
+        if (repo_comfy_prompt_update(d, id, "interrupted", why, NULL) != BB_OK)
+            bb_warn("could not store a ComfyUI prompt's state", "prompt", id);
+        else if (running || pending)
+            bb_info("took a prompt its job left off a ComfyUI server", "server", server_id,
+                    "prompt", id, "how", running ? "interrupted" : "deleted");
+    }
+    for (size_t i = 0; i < n; i++)
+        comfy_prompt_clear(&recs[i]);
+    free(recs);
 }

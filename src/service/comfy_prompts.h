@@ -26,4 +26,14 @@ int svc_comfy_job_prompts(bb_app *app, const struct principal *who, int64_t id,
  * workers start. */
 void svc_comfy_workflow_bind(void);
 
+struct db;
+/* Takes off the server that just came up (server_id at url) the prompts
+ * batchbox left there and no attempt follows any more (their job ended,
+ * or moved on to a newer prompt): interrupted when running, deleted when
+ * queued; each row then reads 'interrupted' with the reason.  Stops at
+ * the first call that fails (the next come-up tries again).  Runs on a
+ * pool health thread; each call waits at most timeout_ms. */
+void svc_comfy_sweep_orphans(struct db *d, const char *server_id, const char *url,
+                             long timeout_ms);
+
 #endif

@@ -311,6 +311,35 @@ def test_garbage_hang_and_output_over_the_cap():
         s.stop()
 
 
+def test_a_prompt_left_on_a_server_is_taken_off_when_it_comes_back():
+    # gpu1 stops answering (hang) while its prompt runs on: the attempt gives
+    # it up as lost and the job moves to gpu2 and succeeds.  When gpu1 answers
+    # again, the prompt nobody follows is interrupted there, not left to run.
+    with FakeComfy(name="gpu1") as f1, FakeComfy(name="gpu2") as f2:
+        f1.config(step_ms=300, steps=100)          # 30 s unless interrupted
+        f2.config(step_ms=5, steps=2)
+        s = _server({"gpu1": f1}, preset=_preset(maxAttempts=2, retryDelayMs=50))
+        jid = s.submit(preset="sdxl", params={"seed": 5})
+        first = _wait_prompt_state(s, jid, ("running",))
+        f1.config(hang=True)
+        s.call("POST", "/api/v1/comfyui/servers", {"id": "gpu2", "url": f2.url}, expect=201)
+        dto = s.wait_terminal(jid, timeout=30)
+        assert dto["state"] == "succeeded" and dto["attempts"] == 2, dto
+        f1.config(hang=False)
+        gone = wait_until(lambda: [p for p in _prompts(s, jid) if p["state"] == "interrupted"],
+                          15, interval=0.1, what="the left prompt taken off gpu1")
+        assert gone[0]["promptId"] == first["promptId"] and gone[0]["server"] == "gpu1", gone
+        assert "no longer follows it: interrupted on gpu1" in gone[0]["error"], gone
+        assert "/interrupt" in _paths(f1, "POST"), f1.requests()
+        # gpu1's worker is free again: a new prompt there runs now, not in 20 s
+        f1.config(step_ms=5, steps=2)
+        s.call("PATCH", "/api/v1/comfyui/servers/gpu2", {"enabled": False})
+        j2 = s.submit(preset="sdxl", params={"seed": 6})
+        assert s.wait_terminal(j2, timeout=15)["state"] == "succeeded", s.job(j2)
+        assert _prompts(s, j2)[-1]["server"] == "gpu1"
+        s.stop()
+
+
 def test_preset_configuration_errors():
     i = len(default_presets())
     cases = [

@@ -83,6 +83,18 @@ int repo_comfy_prompt_update(db *d, const char *prompt_id, const char *state,
     return db_write(d, op_update, &a);
 }
 
+/* Runs read q (its :limit bound to max) and releases it: the rows in
+ * *out (caller clears each and frees the array), *n. */
+static int collect_read(db_q *q, size_t max, comfy_prompt_rec **out, size_t *n)
+{
+    db_bind_i64(q, ":limit", (int64_t)max);
+    void *items;
+    int rc = db_collect(q, sizeof **out, max, fill_prompt, clear_prompt, &items, n);
+    db_release(q);
+    *out = items;
+    return rc;
+}
+
 static const char SQL_LIST[] =
     "SELECT " PROMPT_COLS " FROM comfyui_prompts WHERE job_id = :job_id "
     "ORDER BY created_at, rowid LIMIT :limit";
@@ -93,10 +105,28 @@ int repo_comfy_prompt_list(db *d, int64_t job_id, size_t max, comfy_prompt_rec *
     db_q q;
     db_prepare_read(&q, d, SQL_LIST);
     db_bind_i64(&q, ":job_id", job_id);
-    db_bind_i64(&q, ":limit", (int64_t)max);
-    void *items;
-    int rc = db_collect(&q, sizeof **out, max, fill_prompt, clear_prompt, &items, n);
-    db_release(&q);
-    *out = items;
-    return rc;
+    return collect_read(&q, max, out, n);
+}
+
+/* Open rows on a server whose job no longer follows them: the job ended,
+ * or made a newer prompt and is not running on this server now (a running
+ * attempt here may be adopting the row: resume_earlier in exec/comfyui.c). */
+static const char SQL_ORPHANS[] =
+    "SELECT p.prompt_id, p.job_id, p.attempt, p.server_id, p.state, p.error, p.detail, "
+    "p.created_at, p.updated_at FROM comfyui_prompts p INDEXED BY comfyui_prompts_open "
+    "JOIN jobs j ON j.id = p.job_id "
+    "WHERE p.server_id = :server AND p.state IN ('posting', 'queued', 'running', 'lost') "
+    "AND (j.state IN ('succeeded', 'failed', 'canceled') "
+    "OR (EXISTS (SELECT 1 FROM comfyui_prompts n WHERE n.job_id = p.job_id "
+    "AND n.created_at > p.created_at) "
+    "AND NOT (j.state = 'running' AND json_extract(j.resources, '$.comfyui') IS :server))) "
+    "ORDER BY p.created_at LIMIT :limit";
+
+int repo_comfy_prompt_orphans(db *d, const char *server_id, size_t max, comfy_prompt_rec **out,
+                              size_t *n)
+{
+    db_q q;
+    db_prepare_read(&q, d, SQL_ORPHANS);
+    db_bind_text(&q, ":server", server_id);
+    return collect_read(&q, max, out, n);
 }

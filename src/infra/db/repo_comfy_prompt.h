@@ -39,4 +39,12 @@ int repo_comfy_prompt_update(db *d, const char *prompt_id, const char *state,
 int repo_comfy_prompt_list(db *d, int64_t job_id, size_t max, comfy_prompt_rec **out,
                            size_t *n);
 
+/* The open prompts (posting, queued, running, lost) on server_id that no
+ * attempt follows any more: their job ended, or made a newer prompt and is
+ * not running on that server now; oldest first, at most max (*out: caller
+ * clears each record and frees the array).  The pool removes them from a
+ * server that comes back (docs/comfyui.md, "Failure handling"). */
+int repo_comfy_prompt_orphans(db *d, const char *server_id, size_t max, comfy_prompt_rec **out,
+                              size_t *n);
+
 #endif
