@@ -5,8 +5,10 @@
  * Placement is the claim's callback (infra/db/repo_claim.h): a job runs on
  * an enabled, up server whose labels include every label of its preset,
  * that lists every model the job's substituted graph loads, with a free
- * slot (slots less the running jobs the claim counted); the server of
- * the job's open prompt first, then the least busy (running / slots).
+ * slot (slots less the running jobs the claim counted), the least busy
+ * (running / slots) first.  A job with an open prompt on a server that is
+ * up or not yet checked waits for that server alone (place_back), so the
+ * prompt is asked about there instead of posted again elsewhere.
  * Otherwise the reason becomes the job's waitingFor.
  *
  * Threads: placement runs on the db writer thread, the rest on request
@@ -156,10 +158,38 @@ static void append_id(char *out, size_t cap, const char *id)
         snprintf(out + len, cap - len, "%s%s", len ? ", " : "", id);
 }
 
+/* A job with an open prompt on a server (in->prefer) goes back there while
+ * that server may still hold it: up (when a slot is free) or not checked
+ * yet since batchbox started — placing it elsewhere would post the prompt
+ * a second time.  1: placed there; 0: it waits (why); -1: that server is
+ * down, disabled or gone, the job may go anywhere (cpool.mu held). */
+static int place_back(const struct claim_place *in, const bb_preset *p, char server[65],
+                      char *why, size_t cap)
+{
+    const struct srv *s = in->prefer ? comfy_srv_find(in->prefer) : NULL;
+    if (!s || !s->enabled || !labels_ok(s, p) || (s->checked && !s->up))
+        return -1;
+    if (!s->checked) {
+        snprintf(why, cap, "waiting for ComfyUI server %s (it has this job's prompt) to be "
+                 "checked", s->id);
+        return 0;
+    }
+    if (running_on(in, s->id) >= s->slots) {
+        snprintf(why, cap, "waiting for a free slot on ComfyUI server %s (it has this job's "
+                 "prompt)", s->id);
+        return 0;
+    }
+    snprintf(server, 65, "%s", s->id);
+    return 1;
+}
+
 /* The placement over the registry (cpool.mu held). */
 static int place_locked(const struct claim_place *in, const bb_preset *p, char server[65],
                         char *why, size_t cap)
 {
+    int back = place_back(in, p, server, why, cap);
+    if (back >= 0)
+        return back;
     int nlabel = 0, nup = 0, run_sum = 0, slot_sum = 0;
     char down[160] = "";
     /* pass 1, cheap: labels, health and slots */
@@ -212,11 +242,6 @@ static int place_locked(const struct claim_place *in, const bb_preset *p, char s
         if (run >= s->slots)
             continue;
         double load = (double)run / s->slots;
-        bool preferred = in->prefer && strcmp(in->prefer, s->id) == 0;
-        if (preferred) {
-            best = s;
-            break;
-        }
         if (!best || load < best_load) {
             best = s;
             best_load = load;

@@ -207,6 +207,32 @@ def test_restart_while_prompts_run_posts_nothing_twice():
         s.stop()
 
 
+def test_after_a_restart_a_job_waits_for_the_server_that_has_its_prompt():
+    # the server holding the job's queued prompt answers its first check only
+    # after the other server is up: the job waits for it (not posted again on
+    # the other), then is asked about there and collected
+    with FakeComfy(name="gpu1") as f1, FakeComfy(name="gpu2") as f2:
+        for f in (f1, f2):
+            f.config(step_ms=5, steps=2, hold=True)
+        s = _server({"gpu1": f1, "gpu2": f2}, comfy={"requestTimeoutMs": 5000},
+                    preset=_preset(maxAttempts=3, retryDelayMs=50))
+        jid = s.submit(preset="sdxl", params={"seed": 9})
+        wait_until(lambda: f1.prompts() or f2.prompts(), 15, interval=0.05, what="a prompt")
+        holder, other = (f1, f2) if f1.prompts() else (f2, f1)
+        s.kill9()
+        holder.config(hang=True)
+        s.restart()
+        wait_until(lambda: "to be checked" in (s.job(jid).get("waitingFor") or ""), 15,
+                   interval=0.05, what="waitingFor the holder's first check")
+        assert _status(s, other.name) == "up" and not other.prompts(), other.prompts()
+        holder.config(hang=False)
+        holder.release()
+        assert s.wait_terminal(jid, timeout=30)["state"] == "succeeded", s.job(jid)
+        assert not other.prompts() and len(holder.prompts()) == 1, (other.prompts(),
+                                                                     holder.prompts())
+        s.stop()
+
+
 def test_prompt_finished_while_socket_away_is_collected():
     with FakeComfy(name="gpu1") as fc:
         fc.config(step_ms=5, steps=2, drop_socket=True, drop_socket_ms=1500)
