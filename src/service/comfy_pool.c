@@ -379,15 +379,15 @@ static int check_one(const char *id, bool force_catalogue)
     want_cat = force_catalogue || !s->up || !s->models ||
                now - s->catalogue_at >= 6000LL * cpool.interval_sec;
     s->check_now = false;
-    s->checking = true;
+    s->checking++;
     pthread_mutex_unlock(&cpool.mu);
     struct probe p;
     probe_run(url, want_cat, &p);
     bool came_up = false;
     pthread_mutex_lock(&cpool.mu);
     s = comfy_srv_find(id);
-    if (s)
-        s->checking = false;
+    if (s && s->checking > 0)   /* 0: a new entry under the same id */
+        s->checking--;
     if (s && strcmp(s->url, url) == 0)
         came_up = probe_store(s, &p, bb_now_ms());
     if (came_up) {              /* a health thread sweeps it (sweep_one) */
@@ -412,7 +412,7 @@ static void sweep_one(const char *id)
     struct srv *s = comfy_srv_find(id);
     if (s) {
         s->sweep_due = false;
-        s->checking = true;
+        s->checking++;
         snprintf(url, sizeof url, "%s", s->url);
     }
     pthread_mutex_unlock(&cpool.mu);
@@ -421,8 +421,8 @@ static void sweep_one(const char *id)
     long t = cpool.timeout_ms < HEALTH_TIMEOUT_MS ? cpool.timeout_ms : HEALTH_TIMEOUT_MS;
     svc_comfy_sweep_orphans(cpool.db, id, url, t);
     pthread_mutex_lock(&cpool.mu);
-    if ((s = comfy_srv_find(id)) != NULL)
-        s->checking = false;
+    if ((s = comfy_srv_find(id)) != NULL && s->checking > 0)
+        s->checking--;
     pthread_mutex_unlock(&cpool.mu);
 }
 
@@ -435,7 +435,7 @@ static void *health_main(void *arg)
         char due[65] = "";
         bool sweep = false;
         for (struct srv *s = cpool.list; s && !due[0]; s = s->next) {
-            if (!s->enabled || s->checking)
+            if (!s->enabled || s->checking > 0)
                 continue;
             int64_t at = s->check_now || s->sweep_due
                              ? now : s->checked_at + 1000LL * cpool.interval_sec;

@@ -27,7 +27,7 @@ struct srv {
     bool enabled, from_config;
     bool removed;           /* left the list; freed at its last lease's release */
     bool checked, up, check_now;
-    bool checking;          /* a health thread is probing it now */
+    int checking;           /* probes under way (health threads, /refresh) */
     bool sweep_due;         /* came up: take off it the prompts left there */
     int64_t checked_at, last_seen_at, catalogue_at;   /* ms since the epoch */
     char last_error[256];

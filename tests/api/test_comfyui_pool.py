@@ -126,6 +126,9 @@ def test_admin_routes_reject_bad_input_and_persist():
                      field="slots")
         assert_error(s.req("POST", add, {"id": "x", "url": fc.url, "slots": 1.5}), 400,
                      field="slots")
+        for huge in (1e10, -1e10, 1e300):      # out of int's range: no undefined cast
+            assert_error(s.req("POST", add, {"id": "x", "url": fc.url, "slots": huge}), 400,
+                         field="slots")
         assert_error(s.req("POST", add, {"id": "x", "url": fc.url, "labels": ["a b"]}), 400,
                      field="labels")
         assert_error(s.req("POST", add, {"id": "x", "url": fc.url, "color": 1}), 400,

@@ -16,6 +16,7 @@
 
 #include "infra/db/db.h"
 #include "infra/db/repo_claim.h"
+#include "infra/db/repo_comfy_prompt.h"
 #include "infra/db/repo_comfy_server.h"
 #include "infra/db/repo_job.h"
 #include "util/err.h"
@@ -154,6 +155,36 @@ TEST(batchable_jobs_still_claimed_together_with_placement_on)
     CHECK_EQ_INT((int)out[0].id, (int)ids[2]);
     CHECK_STR_EQ(out[0].resources, "{\"comfyui\":\"gpu1\"}");
     job_clear(&out[0]);
+    db_close(d);
+    bb_rmtree(t.dir);
+}
+
+/* A job retried past the list's limit still sees its newest prompts (the
+ * open one is the newest), oldest first. */
+TEST(prompt_list_keeps_the_newest)
+{
+    struct tmp t;
+    db *d = fresh(&t);
+    CHECK(d != NULL);
+    int64_t jid = submit(d, "sd");
+    CHECK(jid != 0);
+    for (int i = 1; i <= 70; i++) {
+        char id[40];
+        snprintf(id, sizeof id, "00000000-0000-4000-8000-%012d", i);
+        comfy_prompt_rec r = {.prompt_id = id, .job_id = jid, .attempt = i,
+                              .server_id = "gpu1", .state = i == 70 ? "queued" : "lost"};
+        CHECK_EQ_INT(repo_comfy_prompt_insert(d, &r), BB_OK);
+    }
+    comfy_prompt_rec *recs = NULL;
+    size_t n = 0;
+    CHECK_EQ_INT(repo_comfy_prompt_list(d, jid, 64, &recs, &n), BB_OK);
+    CHECK_EQ_INT((int)n, 64);
+    CHECK_EQ_INT(recs[0].attempt, 7);
+    CHECK_EQ_INT(recs[63].attempt, 70);
+    CHECK_STR_EQ(recs[63].state, "queued");
+    for (size_t i = 0; i < n; i++)
+        comfy_prompt_clear(&recs[i]);
+    free(recs);
     db_close(d);
     bb_rmtree(t.dir);
 }

@@ -45,8 +45,9 @@ static bool slots_enabled(http_req *r, const cJSON *body, struct comfy_server_in
     const cJSON *s = cJSON_GetObjectItemCaseSensitive(body, "slots");
     const cJSON *en = cJSON_GetObjectItemCaseSensitive(body, "enabled");
     if (s) {
-        if (!cJSON_IsNumber(s) || s->valuedouble != (double)(int)s->valuedouble ||
-            s->valuedouble < 1 || s->valuedouble > 64) {
+        /* the range first: casting 1e10 to int is undefined */
+        if (!cJSON_IsNumber(s) || !(s->valuedouble >= 1 && s->valuedouble <= 64) ||
+            s->valuedouble != (double)(int)s->valuedouble) {
             bb_fail_field(&r->err, "slots", "must be an integer from 1 to 64");
             return false;
         }

@@ -415,8 +415,6 @@ enum comfy_rc comfy_upload(const char *base_url, const char *path, const char *n
     apply_opts(&r, o);
     r.timeout_ms = 0;                   /* a large file may take long ... */
     r.idle_timeout_sec = VIEW_IDLE_SEC; /* ... as long as bytes flow */
-    if (o && o->timeout_ms > 0)
-        r.timeout_ms = o->timeout_ms;
     struct http_response resp;
     enum comfy_rc rc = perform("POST /upload/image", &r, &resp, err, errlen);
     if (rc == COMFY_OK) {

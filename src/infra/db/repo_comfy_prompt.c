@@ -95,9 +95,12 @@ static int collect_read(db_q *q, size_t max, comfy_prompt_rec **out, size_t *n)
     return rc;
 }
 
+/* the newest :limit, oldest first (a job retried many times keeps its open
+ * prompt in view) */
 static const char SQL_LIST[] =
-    "SELECT " PROMPT_COLS " FROM comfyui_prompts WHERE job_id = :job_id "
-    "ORDER BY created_at, rowid LIMIT :limit";
+    "SELECT " PROMPT_COLS " FROM (SELECT rowid AS rid, " PROMPT_COLS " FROM comfyui_prompts "
+    "WHERE job_id = :job_id ORDER BY created_at DESC, rowid DESC LIMIT :limit) "
+    "ORDER BY created_at, rid";
 
 int repo_comfy_prompt_list(db *d, int64_t job_id, size_t max, comfy_prompt_rec **out,
                            size_t *n)

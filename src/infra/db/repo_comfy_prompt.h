@@ -34,7 +34,7 @@ int repo_comfy_prompt_insert(db *d, const comfy_prompt_rec *r);
 int repo_comfy_prompt_update(db *d, const char *prompt_id, const char *state,
                              const char *error, const char *detail);
 
-/* Every prompt of job_id, oldest first (at most max): *out (caller clears
+/* The prompts of job_id, the newest max of them, oldest first: *out (caller clears
  * each record and frees the array), *n. */
 int repo_comfy_prompt_list(db *d, int64_t job_id, size_t max, comfy_prompt_rec **out,
                            size_t *n);

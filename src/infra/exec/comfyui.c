@@ -252,6 +252,13 @@ static enum comfy_rc locate(struct cf_run *r, const char *id, enum where *w, cJS
         }
         bool running = false, pending = false;
         rc = comfy_queue_find(r->lease.url, id, &r->opts, &running, &pending, err, errlen);
+        if (rc == COMFY_TOO_LARGE) {
+            /* a queue too large to read (every pending graph, other
+             * clients' too): the prompt may be in it; it counts as queued
+             * until /history has it (or the job's timeout) */
+            *w = W_QUEUED;
+            return COMFY_OK;
+        }
         if (rc != COMFY_OK)
             return rc;
         if (running || pending) {
@@ -536,7 +543,8 @@ static enum exec_result post_new(struct cf_run *r, comfy_watch **wp)
          * again by the next attempt before it posts */
         exec_fail(r->ctx, rc == COMFY_DOWN || rc == COMFY_GARBAGE,
                   "posting the prompt to %s: %s", r->lease.id, err);
-        return end_prompt(r, EXEC_FAILED, rc == COMFY_DOWN ? "lost" : "failed",
+        bool maybe_queued = rc == COMFY_DOWN || rc == COMFY_GARBAGE;
+        return end_prompt(r, EXEC_FAILED, maybe_queued ? "lost" : "failed",
                           rc == COMFY_DOWN ? CF_SERVER_LOST : CF_DONE_FAILED);
     }
     cJSON *num = cJSON_CreateNumber((double)r->number);
