@@ -84,6 +84,11 @@ def test_config_server_health_devices_catalogue_and_metrics():
         fc.kill()
         x = _wait_status(s, "gpu1", "down")
         assert x["lastError"], x
+        # the reason never names the address (the URL is for admins only)
+        port = fc.url.rsplit(":", 1)[1]
+        for who in (None, tok):
+            err = _servers(s, token=who)["gpu1"]["lastError"]
+            assert "127.0.0.1" not in err and port not in err and "the server" in err, err
         text = s.call("GET", "/api/v1/metrics", raw=True)
         text = text.decode() if isinstance(text, bytes) else text
         assert 'batchbox_comfyui_up{server="gpu1"} 0' in text

@@ -98,13 +98,54 @@ static enum comfy_rc classify_status(const char *what, const struct http_respons
 
 /* Performs r (its URL, method and body set by the caller) and classifies
  * the result; *resp always needs http_response_free. */
+/* in (a transport error naming url) into out without the server's address:
+ * "http://host:port" dropped, any other mention of host (and curl's "port
+ * N" after it) made "the server".
+ * A server's URL is for admins only (it may name internal hosts), while
+ * these texts reach job owners and the server list. */
+static void scrub_address(const char *url, const char *in, char *out, size_t cap)
+{
+    const char *h = strstr(url, "://");
+    h = h ? h + 3 : url;
+    size_t auth = strcspn(h, "/?#");            /* host[:port] */
+    const char *at = memchr(h, '@', auth);       /* user:pass@ (redacted anyway) */
+    const char *host = at ? at + 1 : h;
+    size_t hostlen = (size_t)(h + auth - host);
+    const char *colon = host[0] == '[' ? memchr(host, ']', hostlen) : memchr(host, ':', hostlen);
+    if (colon && host[0] == '[')
+        colon++;                                 /* keep "[::1]" whole */
+    if (colon && colon < host + hostlen)
+        hostlen = (size_t)(colon - host);
+    size_t prefix = (size_t)(h + auth - url);    /* "http://host:port" */
+    size_t o = 0;
+    if (cap == 0)
+        return;
+    for (const char *p = in; *p && o + 1 < cap;) {
+        if (strncmp(p, url, prefix) == 0) {
+            p += prefix;
+        } else if (hostlen > 0 && strncmp(p, host, hostlen) == 0) {
+            int n = snprintf(out + o, cap - o, "the server");
+            o = n < 0 ? o : o + (size_t)n < cap ? o + (size_t)n : cap - 1;
+            p += hostlen;
+            if (strncmp(p, " port ", 6) == 0 && p[6] >= '0' && p[6] <= '9') {
+                p += 6;                          /* curl's "host port N" */
+                while (*p >= '0' && *p <= '9')
+                    p++;
+            }
+        } else {
+            out[o++] = *p++;
+        }
+    }
+    out[o < cap ? o : cap - 1] = '\0';
+}
+
 static enum comfy_rc perform(const char *what, const struct http_request *r,
                              struct http_response *resp, char *err, size_t errlen)
 {
     char why[512];
     enum http_result res = http_client_perform(r, resp, why, sizeof why);
     if (res != HTTP_RES_OK) {
-        snprintf(err, errlen, "%s", why);
+        scrub_address(r->url, why, err, errlen);
         return classify_transport(res);
     }
     return classify_status(what, resp, err, errlen);
