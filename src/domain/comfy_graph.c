@@ -374,6 +374,25 @@ static const struct {
     {"upscale_model_name", "upscale_models"},
 };
 
+const char *comfy_model_folder(const char *class_type, const char *input)
+{
+    /* CLIPVisionLoader's clip_name lists clip_vision, not text encoders */
+    if (class_type && strcmp(class_type, "CLIPVisionLoader") == 0 &&
+        strcmp(input, "clip_name") == 0)
+        return "clip_vision";
+    for (size_t i = 0; i < sizeof LOADER_INPUTS / sizeof LOADER_INPUTS[0]; i++)
+        if (strcmp(input, LOADER_INPUTS[i].input) == 0)
+            return LOADER_INPUTS[i].folder;
+    return NULL;
+}
+
+/* Whether value of a loader input names a file of its folder: VAELoader
+ * also offers built-in decoders ("taesd", "pixel_space") that are no file. */
+static bool is_model_file(const char *folder, const char *value)
+{
+    return strcmp(folder, "vae") != 0 || strchr(value, '.') != NULL;
+}
+
 /* Adds name to out[folder] unless there.  false when out of memory. */
 static bool add_model(cJSON *out, const char *folder, const char *name)
 {
@@ -404,11 +423,14 @@ cJSON *comfy_graph_models(const cJSON *graph)
         const cJSON *inputs = cJSON_GetObjectItemCaseSensitive(node, "inputs");
         if (!cJSON_IsObject(inputs))
             continue;
-        for (size_t i = 0; i < sizeof LOADER_INPUTS / sizeof LOADER_INPUTS[0]; i++) {
-            const cJSON *v = cJSON_GetObjectItemCaseSensitive(inputs, LOADER_INPUTS[i].input);
-            if (!cJSON_IsString(v) || v->valuestring == NULL || v->valuestring[0] == '\0')
+        const char *cls =
+            cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(node, "class_type"));
+        for (const cJSON *v = inputs->child; v != NULL; v = v->next) {
+            const char *folder = v->string ? comfy_model_folder(cls, v->string) : NULL;
+            if (!folder || !cJSON_IsString(v) || v->valuestring == NULL ||
+                v->valuestring[0] == '\0' || !is_model_file(folder, v->valuestring))
                 continue;
-            if (!add_model(out, LOADER_INPUTS[i].folder, v->valuestring)) {
+            if (!add_model(out, folder, v->valuestring)) {
                 cJSON_Delete(out);
                 return NULL;
             }

@@ -44,8 +44,15 @@ struct cJSON *comfy_graph_substitute(const struct cJSON *graph, const struct cJS
  * "loras": [...]} from the inputs ComfyUI's loaders take (ckpt_name →
  * checkpoints, lora_name → loras, vae_name → vae, unet_name →
  * diffusion_models, clip_name → text_encoders, control_net_name →
- * controlnet, upscale_model_name → upscale_models).  A new object (caller
- * deletes), possibly empty; NULL when out of memory. */
+ * controlnet, upscale_model_name → upscale_models; CLIPVisionLoader's
+ * clip_name → clip_vision; VAELoader's built-in decoders such as "taesd"
+ * are no file and left out).  A new object (caller deletes), possibly
+ * empty; NULL when out of memory. */
 struct cJSON *comfy_graph_models(const struct cJSON *graph);
+
+/* The catalogue folder input `input` of a node of class class_type (may
+ * be NULL) names a file of, or NULL when it is no model loader's input
+ * (static strings). */
+const char *comfy_model_folder(const char *class_type, const char *input);
 
 #endif

@@ -24,6 +24,7 @@
 #include <time.h>
 
 #include "cJSON.h"
+#include "domain/comfy_graph.h"
 #include "infra/comfyui/client.h"
 #include "infra/comfyui/ws.h"
 #include "infra/db/repo_comfy_server.h"
@@ -38,14 +39,6 @@
 
 struct comfy_pool_state cpool = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
-/* The loader inputs of /object_info whose choices are catalogue folders
- * (the fallback when a server has no /models route). */
-static const struct { const char *input, *folder; } LOADER_INPUTS[] = {
-    {"ckpt_name", "checkpoints"},          {"lora_name", "loras"},
-    {"vae_name", "vae"},                   {"unet_name", "diffusion_models"},
-    {"clip_name", "text_encoders"},        {"control_net_name", "controlnet"},
-    {"upscale_model_name", "upscale_models"},
-};
 #define MAX_FOLDERS 64
 #define HEALTH_TIMEOUT_MS 5000
 
@@ -228,24 +221,49 @@ static cJSON *catalogue_object_info(const char *url, const struct comfy_opts *o,
         const char *groups[] = {"required", "optional"};
         for (size_t g = 0; g < 2; g++) {
             const cJSON *grp = cJSON_GetObjectItemCaseSensitive(input, groups[g]);
-            for (const cJSON *in = grp ? grp->child : NULL; in; in = in->next)
-                for (size_t k = 0; k < sizeof LOADER_INPUTS / sizeof LOADER_INPUTS[0]; k++)
-                    if (in->string && strcmp(in->string, LOADER_INPUTS[k].input) == 0)
-                        add_choices(models, LOADER_INPUTS[k].folder, in);
+            for (const cJSON *in = grp ? grp->child : NULL; in; in = in->next) {
+                /* the loader inputs whose choices are catalogue folders
+                 * (domain/comfy_graph.c); node->string is the class */
+                const char *folder = in->string ? comfy_model_folder(node->string, in->string)
+                                                : NULL;
+                if (folder)
+                    add_choices(models, folder, in);
+            }
         }
     }
     cJSON_Delete(info);
     return models;
 }
 
-/* The catalogue from /models and /models/FOLDER, else /object_info. */
-static cJSON *catalogue(const char *url, const struct comfy_opts *o, char *err, size_t errlen)
+/* What is left of a read that must end by deadline_us (monotonic) in o's
+ * timeout; false (with err) once it has passed. */
+static bool within(int64_t deadline_us, struct comfy_opts *o, char *err, size_t errlen)
 {
+    int64_t left_ms = (deadline_us - bb_mono_us()) / 1000;
+    if (left_ms <= 0) {
+        snprintf(err, errlen, "the model catalogue took over comfyui.requestTimeoutMs");
+        return false;
+    }
+    o->timeout_ms = (long)left_ms;
+    if (o->connect_timeout_ms > o->timeout_ms)
+        o->connect_timeout_ms = o->timeout_ms;
+    return true;
+}
+
+/* The catalogue from /models and /models/FOLDER, else /object_info; every
+ * call together within o->timeout_ms (a server that answers the health
+ * check and then stalls holds a health thread that long at most). */
+static cJSON *catalogue(const char *url, const struct comfy_opts *whole, char *err,
+                        size_t errlen)
+{
+    int64_t deadline_us = bb_mono_us() + (int64_t)whole->timeout_ms * 1000;
+    struct comfy_opts o = *whole;
     cJSON *folders = NULL;
-    if (comfy_get_json(url, "/models", 0, o, &folders, err, errlen) != COMFY_OK ||
+    if (comfy_get_json(url, "/models", 0, &o, &folders, err, errlen) != COMFY_OK ||
         !cJSON_IsArray(folders)) {
         cJSON_Delete(folders);
-        return catalogue_object_info(url, o, err, errlen);
+        return within(deadline_us, &o, err, errlen)
+                   ? catalogue_object_info(url, &o, err, errlen) : NULL;
     }
     cJSON *models = cJSON_CreateObject();
     int n = 0;
@@ -255,7 +273,8 @@ static cJSON *catalogue(const char *url, const struct comfy_opts *o, char *err, 
         char path[128];
         snprintf(path, sizeof path, "/models/%s", f->valuestring);
         cJSON *names = NULL;
-        if (comfy_get_json(url, path, 0, o, &names, err, errlen) != COMFY_OK ||
+        if (!within(deadline_us, &o, err, errlen) ||
+            comfy_get_json(url, path, 0, &o, &names, err, errlen) != COMFY_OK ||
             !cJSON_IsArray(names)) {
             cJSON_Delete(names);
             cJSON_Delete(models);

@@ -253,14 +253,14 @@ TEST(models_by_loader_input)
 TEST(models_every_folder_once)
 {
     cJSON *g = cJSON_Parse(
-        "{\"1\": {\"class_type\": \"A\", \"inputs\": {\"ckpt_name\": \"c\", \"vae_name\": \"v\"}},"
+        "{\"1\": {\"class_type\": \"A\", \"inputs\": {\"ckpt_name\": \"c\", \"vae_name\": \"v.pt\"}},"
         " \"2\": {\"class_type\": \"B\", \"inputs\": {\"ckpt_name\": \"c\", \"unet_name\": \"u\","
         " \"clip_name\": \"t\", \"control_net_name\": \"n\", \"upscale_model_name\": \"x\","
         " \"lora_name\": \"\", \"other\": \"o\"}}}");
     CHECK(g != NULL);
     cJSON *m = comfy_graph_models(g);
     char *s = cJSON_PrintUnformatted(m);
-    CHECK_STR_EQ(s, "{\"checkpoints\":[\"c\"],\"vae\":[\"v\"],\"diffusion_models\":[\"u\"],"
+    CHECK_STR_EQ(s, "{\"checkpoints\":[\"c\"],\"vae\":[\"v.pt\"],\"diffusion_models\":[\"u\"],"
                     "\"text_encoders\":[\"t\"],\"controlnet\":[\"n\"],"
                     "\"upscale_models\":[\"x\"]}");
     free(s);
@@ -269,4 +269,24 @@ TEST(models_every_folder_once)
     m = comfy_graph_models(NULL);
     CHECK(m != NULL && m->child == NULL);
     cJSON_Delete(m);
+}
+
+/* The class decides where clip_name points; VAELoader's built-in decoders
+ * are no file to look for. */
+TEST(models_by_class_clip_vision_and_builtin_vae)
+{
+    cJSON *g = cJSON_Parse(
+        "{\"1\": {\"class_type\": \"CLIPVisionLoader\", \"inputs\": {\"clip_name\": \"h.bin\"}},"
+        " \"2\": {\"class_type\": \"CLIPLoader\", \"inputs\": {\"clip_name\": \"t5.bin\"}},"
+        " \"3\": {\"class_type\": \"VAELoader\", \"inputs\": {\"vae_name\": \"taesdxl\"}}}");
+    CHECK(g != NULL);
+    cJSON *m = comfy_graph_models(g);
+    char *s = cJSON_PrintUnformatted(m);
+    CHECK_STR_EQ(s, "{\"clip_vision\":[\"h.bin\"],\"text_encoders\":[\"t5.bin\"]}");
+    free(s);
+    cJSON_Delete(m);
+    cJSON_Delete(g);
+    CHECK_STR_EQ(comfy_model_folder("CLIPVisionLoader", "clip_name"), "clip_vision");
+    CHECK_STR_EQ(comfy_model_folder(NULL, "lora_name"), "loras");
+    CHECK(comfy_model_folder("KSampler", "seed") == NULL);
 }
