@@ -250,23 +250,31 @@ TEST(models_by_loader_input)
     cJSON_Delete(g);
 }
 
+/* Checks that graph (JSON text) needs exactly the models want (JSON text);
+ * a failure is recorded in the calling test. */
+static void check_models(const char *graph, const char *want)
+{
+    cJSON *g = cJSON_Parse(graph);
+    cJSON *m = g ? comfy_graph_models(g) : NULL;
+    char *s = m ? cJSON_PrintUnformatted(m) : NULL;
+    cJSON_Delete(m);
+    cJSON_Delete(g);
+    if (s == NULL || strcmp(s, want) != 0)
+        unit_fail_(__FILE__, __LINE__, "models of %.200s: %.200s, want %.200s", graph,
+                   s ? s : "(none)", want);
+    free(s);
+}
+
 TEST(models_every_folder_once)
 {
-    cJSON *g = cJSON_Parse(
+    check_models(
         "{\"1\": {\"class_type\": \"A\", \"inputs\": {\"ckpt_name\": \"c\", \"vae_name\": \"v.pt\"}},"
         " \"2\": {\"class_type\": \"B\", \"inputs\": {\"ckpt_name\": \"c\", \"unet_name\": \"u\","
         " \"clip_name\": \"t\", \"control_net_name\": \"n\", \"upscale_model_name\": \"x\","
-        " \"lora_name\": \"\", \"other\": \"o\"}}}");
-    CHECK(g != NULL);
-    cJSON *m = comfy_graph_models(g);
-    char *s = cJSON_PrintUnformatted(m);
-    CHECK_STR_EQ(s, "{\"checkpoints\":[\"c\"],\"vae\":[\"v.pt\"],\"diffusion_models\":[\"u\"],"
-                    "\"text_encoders\":[\"t\"],\"controlnet\":[\"n\"],"
-                    "\"upscale_models\":[\"x\"]}");
-    free(s);
-    cJSON_Delete(m);
-    cJSON_Delete(g);
-    m = comfy_graph_models(NULL);
+        " \"lora_name\": \"\", \"other\": \"o\"}}}",
+        "{\"checkpoints\":[\"c\"],\"vae\":[\"v.pt\"],\"diffusion_models\":[\"u\"],"
+        "\"text_encoders\":[\"t\"],\"controlnet\":[\"n\"],\"upscale_models\":[\"x\"]}");
+    cJSON *m = comfy_graph_models(NULL);
     CHECK(m != NULL && m->child == NULL);
     cJSON_Delete(m);
 }
@@ -275,17 +283,11 @@ TEST(models_every_folder_once)
  * are no file to look for. */
 TEST(models_by_class_clip_vision_and_builtin_vae)
 {
-    cJSON *g = cJSON_Parse(
+    check_models(
         "{\"1\": {\"class_type\": \"CLIPVisionLoader\", \"inputs\": {\"clip_name\": \"h.bin\"}},"
         " \"2\": {\"class_type\": \"CLIPLoader\", \"inputs\": {\"clip_name\": \"t5.bin\"}},"
-        " \"3\": {\"class_type\": \"VAELoader\", \"inputs\": {\"vae_name\": \"taesdxl\"}}}");
-    CHECK(g != NULL);
-    cJSON *m = comfy_graph_models(g);
-    char *s = cJSON_PrintUnformatted(m);
-    CHECK_STR_EQ(s, "{\"clip_vision\":[\"h.bin\"],\"text_encoders\":[\"t5.bin\"]}");
-    free(s);
-    cJSON_Delete(m);
-    cJSON_Delete(g);
+        " \"3\": {\"class_type\": \"VAELoader\", \"inputs\": {\"vae_name\": \"taesdxl\"}}}",
+        "{\"clip_vision\":[\"h.bin\"],\"text_encoders\":[\"t5.bin\"]}");
     CHECK_STR_EQ(comfy_model_folder("CLIPVisionLoader", "clip_name"), "clip_vision");
     CHECK_STR_EQ(comfy_model_folder(NULL, "lora_name"), "loras");
     CHECK(comfy_model_folder("KSampler", "seed") == NULL);
