@@ -873,19 +873,11 @@ cJSON *comfy_pool_server_json(const char *id, bool with_urls)
     return o;
 }
 
-/* One family: HELP, TYPE and a sample per server of value(s). */
-static int put_family(buf *out, const char *name, const char *type, const char *help,
-                      double (*value)(const struct srv *))
-{
-    if (buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type) != 0)
-        return -1;
-    for (const struct srv *s = cpool.list; s; s = s->next)
-        if (buf_printf(out, "%s{server=\"", name) != 0 ||
-            metrics_put_label_value(out, s->id) != 0 ||
-            buf_printf(out, "\"} %.17g\n", value(s)) != 0)
-            return -1;
-    return 0;
-}
+/* One metric family: a sample per server of value(s). */
+struct family {
+    const char *name, *type, *help;
+    double (*value)(const struct srv *);
+};
 
 static double v_up(const struct srv *s) { return s->enabled && s->up ? 1 : 0; }
 static double v_running(const struct srv *s) { return s->running; }
@@ -893,24 +885,39 @@ static double v_done(const struct srv *s) { return (double)s->done; }
 static double v_failed(const struct srv *s) { return (double)s->failed; }
 static double v_busy(const struct srv *s) { return (double)s->busy_ms / 1000.0; }
 
+/* The families of GET /metrics, in their order (docs/comfyui.md). */
+static const struct family FAMILIES[] = {
+    {"batchbox_comfyui_up", "gauge",
+     "1 when the ComfyUI server is enabled and its last check succeeded", v_up},
+    {"batchbox_comfyui_running", "gauge", "prompts running on the ComfyUI server", v_running},
+    {"batchbox_comfyui_prompts_done_total", "counter",
+     "prompts that succeeded on the ComfyUI server", v_done},
+    {"batchbox_comfyui_prompts_failed_total", "counter",
+     "prompts that failed or were lost on the ComfyUI server", v_failed},
+    {"batchbox_comfyui_busy_seconds_total", "counter",
+     "seconds prompts ran on the ComfyUI server", v_busy},
+};
+
+/* One family: HELP, TYPE and a sample per server. */
+static int put_family(buf *out, const struct family *f)
+{
+    if (buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n", f->name, f->help, f->name,
+                   f->type) != 0)
+        return -1;
+    for (const struct srv *s = cpool.list; s; s = s->next)
+        if (buf_printf(out, "%s{server=\"", f->name) != 0 ||
+            metrics_put_label_value(out, s->id) != 0 ||
+            buf_printf(out, "\"} %.17g\n", f->value(s)) != 0)
+            return -1;
+    return 0;
+}
+
 int comfy_pool_metrics(buf *out)
 {
     pthread_mutex_lock(&cpool.mu);
-    int rc = put_family(out, "batchbox_comfyui_up", "gauge",
-                        "1 when the ComfyUI server is enabled and its last check succeeded",
-                        v_up);
-    if (rc == 0)
-        rc = put_family(out, "batchbox_comfyui_running", "gauge",
-                        "prompts running on the ComfyUI server", v_running);
-    if (rc == 0)
-        rc = put_family(out, "batchbox_comfyui_prompts_done_total", "counter",
-                        "prompts that succeeded on the ComfyUI server", v_done);
-    if (rc == 0)
-        rc = put_family(out, "batchbox_comfyui_prompts_failed_total", "counter",
-                        "prompts that failed or were lost on the ComfyUI server", v_failed);
-    if (rc == 0)
-        rc = put_family(out, "batchbox_comfyui_busy_seconds_total", "counter",
-                        "seconds prompts ran on the ComfyUI server", v_busy);
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < sizeof FAMILIES / sizeof FAMILIES[0]; i++)
+        rc = put_family(out, &FAMILIES[i]);
     pthread_mutex_unlock(&cpool.mu);
     return rc;
 }

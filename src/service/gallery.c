@@ -30,6 +30,8 @@
 #include <strings.h>
 
 #include "cJSON.h"
+#include "infra/config.h"
+#include "infra/exec/workflow.h"
 #include "infra/storage/storage.h"
 #include "service/job_reads.h"
 #include "service/uploads.h"
@@ -48,9 +50,43 @@ void gallery_clear(struct gallery *g)
     memset(g, 0, sizeof *g);
 }
 
+/* Whether name is one of the files the workflow of preset_id keeps for the
+ * record (workflow.record_files): not an output, so not in the gallery. */
+static bool is_record_file(const bb_config *cfg, const char *preset_id, const char *name)
+{
+    const bb_preset *p = preset_id ? config_preset(cfg, preset_id) : NULL;
+    const struct workflow *wf = p ? workflow_of(p->workflow) : NULL;
+    for (const char *const *f = wf ? wf->record_files : NULL; f && *f; f++) {
+        if (name && strcmp(name, *f) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Moves the outputs of arts[0..n) to its front (in their order, the
+ * record files after them, still owned by the array) and returns their
+ * count. */
+static size_t keep_outputs(const bb_config *cfg, const char *preset_id,
+                           struct artifact_rec *arts, size_t n)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (is_record_file(cfg, preset_id, arts[i].name))
+            continue;
+        if (i != kept) {
+            struct artifact_rec t = arts[kept];
+            arts[kept] = arts[i];
+            arts[i] = t;
+        }
+        kept++;
+    }
+    return kept;
+}
+
 /* Pairs each job with its run of artifacts (both lists are in job id
- * order); with picked_only, jobs without an artifact are left out. */
-static int build_items(struct gallery *g, bool picked_only)
+ * order), outputs only; with picked_only, jobs without an artifact are
+ * left out. */
+static int build_items(const bb_config *cfg, struct gallery *g, bool picked_only)
 {
     g->items = calloc(g->njobs ? g->njobs : 1, sizeof *g->items);
     if (!g->items)
@@ -65,10 +101,11 @@ static int build_items(struct gallery *g, bool picked_only)
             a++;
         while (q < g->nqa && g->qa[q].job_id < j->id)
             q++;
-        if (picked_only && a == first)
+        size_t kept = keep_outputs(cfg, j->preset, g->arts + first, a - first);
+        if (picked_only && kept == 0)
             continue;
         g->items[g->nitems++] = (struct gallery_item){
-            .job = j, .arts = a > first ? &g->arts[first] : NULL, .narts = a - first,
+            .job = j, .arts = kept > 0 ? &g->arts[first] : NULL, .narts = kept,
             .qa = q < g->nqa && g->qa[q].job_id == j->id ? &g->qa[q] : NULL};
     }
     return 0;
@@ -89,7 +126,7 @@ int svc_gallery_get(bb_app *app, const struct principal *who, int64_t id, bool p
                                     &out->narts);
     if (rc == BB_OK)
         rc = repo_segment_gallery_counts(app->db, id, out->is_batch, &out->qa, &out->nqa);
-    if (rc == BB_OK && build_items(out, picked_only) != 0)
+    if (rc == BB_OK && build_items(app->cfg, out, picked_only) != 0)
         rc = BB_EINTERNAL;
     if (rc != BB_OK) {
         gallery_clear(out);
@@ -379,7 +416,10 @@ int svc_gallery_zip(bb_app *app, const struct principal *who, int64_t id, bool p
     char *paths = NULL;
     size_t n = 0;
     int rc = BB_OK;
-    if (g.narts == 0)
+    size_t outputs = 0;
+    for (size_t k = 0; k < g.nitems; k++)
+        outputs += g.items[k].narts;
+    if (outputs == 0)
         rc = bb_fail(e, BB_ENOTFOUND, "%s %" PRId64 " has no %sartifacts to download",
                      g.is_batch ? "batch" : "job", id, picked_only ? "picked " : "");
     else

@@ -163,6 +163,13 @@ def test_sweep_over_two_servers_and_one_killed():
                          "seed": {"start": 7, "count": 4}})
         dto = s.wait_terminal(bid, timeout=60)
         assert dto["state"] == "succeeded" and dto["batch"]["succeeded"] == 12, dto
+        # the gallery shows outputs only: the PNGs, not the history kept for the record
+        items = s.call("GET", f"/api/v1/jobs/{bid}/gallery")["items"]
+        assert len(items) == 12, items
+        for it in items:
+            names = [a["name"] for a in it["artifacts"]]
+            assert names and all(n.endswith(".png") for n in names), names
+            assert "comfyui-history.json" in _artifacts(s, it["id"]), it["id"]
         n1, n2 = len(f1.prompts()), len(f2.prompts())
         assert n1 + n2 == 12 and n1 > 0 and n2 > 0, (n1, n2)
         seeds = sorted(p["prompt"]["3"]["inputs"]["seed"] for p in f1.prompts() + f2.prompts())

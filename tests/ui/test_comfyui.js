@@ -257,6 +257,15 @@ module.exports = [{
       }
       await h.screenshot(page, 'comfyui-job');
 
+      // ---- the Details card shows the rows of the comfyui workflow, none of the lesson's
+      const terms = await page.locator('dl.details dt').allTextContents();
+      for (const t of ['Preset', 'Attempts', 'Parameters']) {
+        if (!terms.includes(t)) throw new Error(`no ${t} row in Details: ${terms}`);
+      }
+      for (const t of ['Audio', 'Mode', 'Notion', 'Upload']) {
+        if (terms.includes(t)) throw new Error(`a lesson-only ${t} row in Details: ${terms}`);
+      }
+
       // ---- a video output: a muted, looping <video> on the job page, loaded when in view
       const token = await server.token(ADMIN.email, ADMIN.password);
       const clip = await server.api('POST', '/jobs', {

@@ -1483,15 +1483,25 @@ static int each_s(db *d, struct sum *s)
     return rc;
 }
 
+/* Inserts rows r0..r4 with n = 1..5 (names: their text); BB_OK or the
+ * first error. */
+static int insert_five_s(db *d, char names[5][8])
+{
+    for (int i = 0; i < 5; i++) {
+        snprintf(names[i], 8, "r%d", i);
+        struct s_row r = {.name = names[i], .n = i + 1};
+        int rc = db_write(d, op_insert_s, &r);
+        if (rc != BB_OK)
+            return rc;
+    }
+    return BB_OK;
+}
+
 TEST(read_loop_each_collect_and_one_record)
 {
     OPEN_S(f);
     char names[5][8];
-    for (int i = 0; i < 5; i++) {
-        snprintf(names[i], sizeof names[i], "r%d", i);
-        struct s_row r = {.name = names[i], .n = i + 1};
-        CHECK_EQ_INT(db_write(f.d, op_insert_s, &r), BB_OK);
-    }
+    CHECK_EQ_INT(insert_five_s(f.d, names), BB_OK);
     struct sum all = {0}, stopped = {.stop_at = 3}, failed = {.fail_at = 2};
     CHECK_EQ_INT(each_s(f.d, &all), BB_OK);
     CHECK_EQ_INT(all.rows, 5);
@@ -1533,6 +1543,50 @@ TEST(read_loop_each_collect_and_one_record)
     CHECK_EQ_INT(db_read_record(&q, &one, fill_srec, clear_srec), BB_ENOTFOUND);
     db_release(&q);
     CHECK_EQ_INT(count_s(f.d), 5);
+    fx_close(&f);
+}
+
+TEST(collect_by_map_reads_every_row_or_up_to_the_cap)
+{
+    OPEN_S(f);
+    char names[5][8];
+    CHECK_EQ_INT(insert_five_s(f.d, names), BB_OK);
+    size_t caps[] = {0, 3};
+    size_t want[] = {5, 3};
+    for (size_t c = 0; c < 2; c++) {
+        db_q q;
+        void *items = NULL;
+        size_t n = 0;
+        db_prepare_read(&q, f.d, SQL_S_ALL);
+        int rc = db_collect_map(&q, sizeof(struct srec), caps[c], SREC_MAP, 4, &items, &n);
+        db_release(&q);
+        CHECK_EQ_INT(rc, BB_OK);
+        CHECK_EQ_INT(n, want[c]);
+        struct srec *recs = items;
+        bool rec_ok = true;
+        for (size_t i = 0; i < n; i++) {
+            rec_ok = rec_ok && strcmp(recs[i].name, names[i]) == 0 && recs[i].n == (int)i + 1;
+            db_row_free(&recs[i], SREC_MAP, 4);
+        }
+        free(items);
+        CHECK(rec_ok);
+    }
+
+    /* one record by the map, and a miss */
+    struct srec one = {.name = NULL, .r = 9.5};
+    db_q q;
+    db_prepare_read(&q, f.d, SQL_S_BY_NAME);
+    db_bind_text(&q, ":name", "r3");
+    int rc = db_read_map(&q, &one, sizeof one, SREC_MAP, 4);
+    db_release(&q);
+    CHECK_EQ_INT(rc, BB_OK);
+    CHECK_STR_EQ(one.name, "r3");
+    CHECK_EQ_INT(one.n, 4);
+    db_row_free(&one, SREC_MAP, 4);
+    db_prepare_read(&q, f.d, SQL_S_BY_NAME);
+    db_bind_text(&q, ":name", "none");
+    CHECK_EQ_INT(db_read_map(&q, &one, sizeof one, SREC_MAP, 4), BB_ENOTFOUND);
+    db_release(&q);
     fx_close(&f);
 }
 

@@ -2,7 +2,7 @@
 // one-time token `batchbox serve` printed) and sign-in.
 import { html, useState } from './lib.js';
 import { api, ApiError } from './api.js';
-import { Field, describedBy, ErrorBox, useId } from './components.js';
+import { Field, describedBy, ErrorBox, useId, useSubmit } from './components.js';
 
 // Where `next` may lead after signing in: a hash route of this page
 // ("#/jobs/3"), or a path on this server (the lesson page the server sent a
@@ -39,16 +39,10 @@ function useForm(initial) {
   return [values, bind];
 }
 
-function fieldErrors(e) {
-  return e instanceof ApiError ? e.fields : {};
-}
-
 export function SetupPage({ token, onDone }) {
   const id = useId('setup');
   const [v, bind] = useForm({ setupToken: token, email: '', name: '', password: '', confirm: '' });
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState(null);
-  const [fields, setFields] = useState({});
+  const { busy, fields, setFields, error, setError, run } = useSubmit();
 
   const submit = async (e) => {
     e.preventDefault();
@@ -59,18 +53,12 @@ export function SetupPage({ token, onDone }) {
     setFields(local);
     setError(null);
     if (Object.keys(local).length) return;
-    setBusy(true);
-    try {
+    await run(async () => {
       const body = { email: v.email.trim(), password: v.password, setupToken: v.setupToken.trim() };
       if (v.name.trim()) body.name = v.name.trim();
       const r = await api('POST', '/auth/register', body);
       onDone(r.user);
-    } catch (err) {
-      setFields(fieldErrors(err));
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   const f = (name, label, type, extra = {}) => html`<${Field} id=${`${id}-${name}`} label=${label}
@@ -99,30 +87,20 @@ export function SetupPage({ token, onDone }) {
 export function SignInPage({ onDone, expired }) {
   const id = useId('signin');
   const [v, bind] = useForm({ email: '', password: '' });
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState(null);
-  const [fields, setFields] = useState({});
+  const { busy, fields, error, run } = useSubmit();
 
   const submit = async (e) => {
     e.preventDefault();
-    setBusy(true);
-    setError(null);
-    setFields({});
-    try {
+    await run(async () => {
       const r = await api('POST', '/auth/login', { email: v.email.trim(), password: v.password });
       onDone(r.user);
-    } catch (err) {
-      setFields(fieldErrors(err));
-      if (err instanceof ApiError && err.status === 401) {
-        setError(new Error('Wrong email or password.'));
-      } else if (err instanceof ApiError && err.status === 429) {
-        setError(new Error('Too many failed sign-ins. Wait a few minutes and try again.'));
-      } else {
-        setError(err);
+    }, (err) => {
+      if (err instanceof ApiError && err.status === 401) return new Error('Wrong email or password.');
+      if (err instanceof ApiError && err.status === 429) {
+        return new Error('Too many failed sign-ins. Wait a few minutes and try again.');
       }
-    } finally {
-      setBusy(false);
-    }
+      return err;
+    });
   };
 
   return html`<section class="card auth">

@@ -8,9 +8,9 @@
 // model).  The list is read again every few seconds while the page is
 // visible (the pool's health thread changes it without events).
 import { html, useEffect, useRef, useState } from './lib.js';
-import { api, ApiError } from './api.js';
+import { api } from './api.js';
 import {
-  Loading, ErrorBox, Empty, Field, Dialog, describedBy, useId,
+  Loading, ErrorBox, Empty, Field, Dialog, describedBy, useId, useSubmit,
 } from './components.js';
 import { bytes, dateTime } from './format.js';
 import { forgetJobOptions } from './options.js';
@@ -35,11 +35,6 @@ function serverList(r) {
   return (r && (r.items || r.servers)) || [];
 }
 
-// The fields of a 400, keyed by the request field ("url", "slots", …).
-function fieldErrors(err) {
-  return err instanceof ApiError ? err.fields || {} : {};
-}
-
 function StatusBadge({ s }) {
   const st = !s.enabled ? 'disabled' : (s.status || 'unknown');
   const cls = st === 'up' ? 'badge-succeeded' : st === 'down' ? 'badge-failed' : 'badge-queued';
@@ -60,28 +55,16 @@ function Devices({ list }) {
 // the request's promise.
 function useServerForm(idp, initial, send, onOk) {
   const [v, setV] = useState(initial);
-  const [busy, setBusy] = useState(false);
-  const [fields, setFields] = useState({});
-  const [error, setError] = useState(null);
+  const { busy, fields, setFields, error, run } = useSubmit();
   const set = (name) => (e) => {
     const val = e.currentTarget.value;
     setV((o) => ({ ...o, [name]: val }));
     setFields((f) => ({ ...f, [name]: undefined }));
   };
-  const submit = async (e) => {
+  const submit = (e) => {
     e.preventDefault();
-    setBusy(true);
-    setError(null);
-    setFields({});
-    try {
-      onOk(await send(v), setV);
-    } catch (err) {
-      const f = fieldErrors(err);
-      setFields(f);
-      if (!Object.keys(f).length) setError(err);
-    } finally {
-      setBusy(false);
-    }
+    return run(async () => onOk(await send(v), setV),
+      (err, f) => (Object.keys(f).length ? null : err));
   };
   const input = (name, label, attrs, hint) => {
     const fid = `${idp}-${name}`;

@@ -3,6 +3,7 @@
 // confirmation dialog built on <dialog> (focus trap and Escape for free).
 import { html, useEffect, useRef, useState } from './lib.js';
 import { percent } from './format.js';
+import { ApiError } from './api.js';
 
 let uid = 0;
 // A stable id for label/control pairs.
@@ -89,4 +90,34 @@ export function useNotice() {
     ? html`<p class=${`notice notice-${notice.kind}`} role=${notice.kind === 'error' ? 'alert' : 'status'}>${notice.text}</p>`
     : null;
   return [view, show, () => setNotice(null)];
+}
+
+// The fields of a 400, keyed by the request field ("email", "url", …).
+export function fieldErrors(err) {
+  return err instanceof ApiError ? err.fields || {} : {};
+}
+
+// A form's submission state: busy while a request runs, the 400's field
+// messages and a general error.  run(work, explain) clears both, awaits
+// work(), and on a throw sets the field messages and explain(err, fields)
+// as the error (the error itself when explain is left out; null: none).
+export function useSubmit() {
+  const [busy, setBusy] = useState(false);
+  const [fields, setFields] = useState({});
+  const [error, setError] = useState(null);
+  const run = async (work, explain) => {
+    setBusy(true);
+    setError(null);
+    setFields({});
+    try {
+      await work();
+    } catch (err) {
+      const f = fieldErrors(err);
+      setFields(f);
+      setError(explain ? explain(err, f) : err);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return { busy, fields, setFields, error, setError, run };
 }

@@ -376,16 +376,24 @@ function Timeline({ events }) {
   </ol>`;
 }
 
+// Audio, mode, Notion and upload are job options only the lesson workflow reads
+// (docs/api.md); a job whose preset is no longer configured keeps every row.
+function lessonRows(options, job) {
+  const wf = (options.presets.find((p) => p.id === job.preset) || {}).workflow;
+  return !wf || wf === 'lesson';
+}
+
 function Details({ job, options, owner, nameOf }) {
   const row = (k, val) => html`<div><dt>${k}</dt><dd>${val}</dd></div>`;
   const params = Object.entries(job.params || {});
+  const lesson = lessonRows(options, job);
   return html`<dl class="details">
-    ${row('Input', html`<span title=${job.md || ''}>${nameOf(job.md)}</span>`)}
+    ${lesson || job.md ? row('Input', html`<span title=${job.md || ''}>${nameOf(job.md)}</span>`) : null}
     ${row('Preset', presetLabel(options, job.preset))}
-    ${row('Audio', job.withTts ? `yes${job.voiceAccent ? `, ${humanize(job.voiceAccent)}` : ''}${job.voiceId ? ` (voice ${job.voiceId})` : ''}${job.forceTts ? ', cache ignored' : ''}` : 'no')}
-    ${row('Mode', humanize(job.mode || 'auto'))}
-    ${row('Notion', job.notionDatabase || '—')}
-    ${row('Upload', job.upload || '—')}
+    ${lesson ? row('Audio', job.withTts ? `yes${job.voiceAccent ? `, ${humanize(job.voiceAccent)}` : ''}${job.voiceId ? ` (voice ${job.voiceId})` : ''}${job.forceTts ? ', cache ignored' : ''}` : 'no') : null}
+    ${lesson ? row('Mode', humanize(job.mode || 'auto')) : null}
+    ${lesson ? row('Notion', job.notionDatabase || '—') : null}
+    ${lesson ? row('Upload', job.upload || '—') : null}
     ${row('Priority', String(job.priority))}
     ${row('Attempts', `${job.attempts} of ${job.maxAttempts}`)}
     ${params.length ? row('Parameters', params.map(([k, val]) => `${k}=${val}`).join(', ')) : null}

@@ -433,6 +433,8 @@ struct collect {
     size_t size, max, n, cap;
     char *items;
     void (*fill)(db_q *, void *);
+    const struct db_col *map;   /* with fill NULL: each row read by this map */
+    size_t ncols;
 };
 
 static int collect_row(void *ud, db_q *q)
@@ -450,7 +452,10 @@ static int collect_row(void *ud, db_q *q)
     }
     void *rec = k->items + k->n * k->size;
     memset(rec, 0, k->size);
-    k->fill(q, rec);
+    if (k->fill)
+        k->fill(q, rec);
+    else
+        db_row_read(q, rec, k->map, k->ncols);
     k->n++;
     return k->max && k->n == k->max ? DB_STOP : BB_OK;
 }
@@ -471,6 +476,36 @@ int db_collect(db_q *q, size_t size, size_t max, void (*fill)(db_q *q, void *rec
     *out = k.items;
     *n = k.n;
     return BB_OK;
+}
+
+int db_collect_map(db_q *q, size_t size, size_t max, const struct db_col *map, size_t ncols,
+                   void **out, size_t *n)
+{
+    struct collect k = {.size = size, .max = max, .map = map, .ncols = ncols};
+    *out = NULL;
+    *n = 0;
+    int rc = db_each(q, collect_row, &k);
+    if (rc != BB_OK) {
+        for (size_t i = 0; i < k.n; i++)
+            db_row_free(k.items + i * size, map, ncols);
+        free(k.items);
+        return rc;
+    }
+    *out = k.items;
+    *n = k.n;
+    return BB_OK;
+}
+
+int db_read_map(db_q *q, void *rec, size_t size, const struct db_col *map, size_t ncols)
+{
+    int rc = db_step_one(q);
+    if (rc != BB_OK)
+        return rc;
+    memset(rec, 0, size);
+    db_row_read(q, rec, map, ncols);
+    if ((rc = db_end(q)) != BB_OK)
+        db_row_free(rec, map, ncols);
+    return rc;
 }
 
 int db_read_record(db_q *q, void *rec, void (*fill)(db_q *q, void *rec),

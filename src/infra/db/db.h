@@ -185,6 +185,15 @@ void db_row_read(db_q *q, void *rec, const struct db_col *map, size_t n);
 int db_row_bind(db_q *q, const void *rec, const struct db_col *map, size_t n);
 /* Frees the DB_COL_STR fields of rec and sets them to NULL. */
 void db_row_free(void *rec, const struct db_col *map, size_t n);
+/* db_collect for records read by a map alone: each row read into a zeroed
+ * record with db_row_read, freed with db_row_free on an error.  *out:
+ * caller frees the array and each record's map fields (db_row_free). */
+int db_collect_map(db_q *q, size_t size, size_t max, const struct db_col *map, size_t ncols,
+                   void **out, size_t *n);
+/* db_read_record for a record read by a map alone: rec (size bytes) is
+ * zeroed and read with db_row_read; its map fields are the caller's to free
+ * (db_row_free) on BB_OK, freed here otherwise. */
+int db_read_map(db_q *q, void *rec, size_t size, const struct db_col *map, size_t ncols);
 
 /* A query for one record: BB_OK with rec filled by fill(q, rec) (caller
  * clears it), BB_ENOTFOUND, or an error (rec cleared with clear).  The

@@ -26,14 +26,6 @@ void comfy_prompt_clear(comfy_prompt_rec *r)
     memset(r, 0, sizeof *r);
 }
 
-static void fill_prompt(db_q *q, void *rec)
-{
-    memset(rec, 0, sizeof(comfy_prompt_rec));
-    db_row_read(q, rec, PROMPT_MAP, PROMPT_NCOLS);
-}
-
-static void clear_prompt(void *rec) { comfy_prompt_clear(rec); }
-
 static const char SQL_INSERT[] =
     "INSERT INTO comfyui_prompts (" PROMPT_COLS ") VALUES (:prompt_id, :job_id, :attempt, "
     ":server_id, :state, :error, :detail, :now, :now)";
@@ -89,7 +81,7 @@ static int collect_read(db_q *q, size_t max, comfy_prompt_rec **out, size_t *n)
 {
     db_bind_i64(q, ":limit", (int64_t)max);
     void *items;
-    int rc = db_collect(q, sizeof **out, max, fill_prompt, clear_prompt, &items, n);
+    int rc = db_collect_map(q, sizeof **out, max, PROMPT_MAP, PROMPT_NCOLS, &items, n);
     db_release(q);
     *out = items;
     return rc;

@@ -27,14 +27,6 @@ void comfy_server_rec_clear(comfy_server_rec *r)
     memset(r, 0, sizeof *r);
 }
 
-static void fill_server(db_q *q, void *rec)
-{
-    memset(rec, 0, sizeof(comfy_server_rec));
-    db_row_read(q, rec, SERVER_MAP, SERVER_NCOLS);
-}
-
-static void clear_server(void *rec) { comfy_server_rec_clear(rec); }
-
 static const char SQL_LIST[] = "SELECT " SERVER_COLS " FROM comfyui_servers ORDER BY id";
 
 int repo_comfy_server_list(db *d, comfy_server_rec **out, size_t *n)
@@ -42,7 +34,7 @@ int repo_comfy_server_list(db *d, comfy_server_rec **out, size_t *n)
     db_q q;
     db_prepare_read(&q, d, SQL_LIST);
     void *items;
-    int rc = db_collect(&q, sizeof **out, 0, fill_server, clear_server, &items, n);
+    int rc = db_collect_map(&q, sizeof **out, 0, SERVER_MAP, SERVER_NCOLS, &items, n);
     db_release(&q);
     *out = items;
     return rc;
@@ -55,7 +47,7 @@ int repo_comfy_server_get(db *d, const char *id, comfy_server_rec *out)
     db_q q;
     db_prepare_read(&q, d, SQL_GET);
     db_bind_text(&q, ":id", id);
-    int rc = db_read_record(&q, out, fill_server, clear_server);
+    int rc = db_read_map(&q, out, sizeof *out, SERVER_MAP, SERVER_NCOLS);
     db_release(&q);
     return rc;
 }

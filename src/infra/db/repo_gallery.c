@@ -14,16 +14,18 @@ static const struct db_col JOB_MAP[] = {
     DB_COL(struct gallery_job_rec, params, STR), DB_COL(struct gallery_job_rec, md, STR),
     DB_COL(struct gallery_job_rec, error, STR), DB_COL(struct gallery_job_rec, finished_at, I64),
     DB_COL(struct gallery_job_rec, waiting_for, STR),
+    DB_COL(struct gallery_job_rec, preset, STR),
 };
 #define JOB_NCOLS (sizeof JOB_MAP / sizeof JOB_MAP[0])
 
 static const char SQL_HEAD[] = "SELECT kind, sweep FROM jobs WHERE id = :id";
 
 static const char SQL_CHILDREN[] =
-    "SELECT id, state, params, md, error, finished_at, waiting_for FROM jobs "
+    "SELECT id, state, params, md, error, finished_at, waiting_for, preset FROM jobs "
     "WHERE batch_id = :id ORDER BY id";
 static const char SQL_ONE[] =
-    "SELECT id, state, params, md, error, finished_at, waiting_for FROM jobs WHERE id = :id";
+    "SELECT id, state, params, md, error, finished_at, waiting_for, preset FROM jobs "
+    "WHERE id = :id";
 
 static const char SQL_ARTS_BATCH[] =
     ARTIFACT_SELECT "JOIN jobs j ON j.id = a.job_id WHERE j.batch_id = :id "

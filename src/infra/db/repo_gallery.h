@@ -23,6 +23,7 @@ struct gallery_job_rec {
     char *error;
     int64_t finished_at;       /* ms since the epoch, 0 = not finished */
     char *waiting_for;         /* why it has not started (NULL: nothing said) */
+    char *preset;              /* the job's preset id */
 };
 
 /* Whether job id is a batch parent (jobs.kind = 'batch') and its sweep

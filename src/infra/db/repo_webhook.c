@@ -29,14 +29,6 @@ void delivery_rec_clear(delivery_rec *d)
     memset(d, 0, sizeof *d);
 }
 
-static void fill_delivery(db_q *q, void *rec)
-{
-    memset(rec, 0, sizeof(delivery_rec));
-    db_row_read(q, rec, DELIVERY_MAP, DELIVERY_NCOLS);
-}
-
-static void clear_delivery(void *rec) { delivery_rec_clear(rec); }
-
 static const char SQL_INSERT[] =
     "INSERT INTO webhook_deliveries (job_id, event_id, event, url, state, last_error, "
     "created_at, updated_at) SELECT id, :event_id, :event, :url, :state, :error, :now, :now "
@@ -123,7 +115,7 @@ int repo_delivery_list(db *d, int64_t job_id, size_t max, delivery_rec **out, si
     db_bind_i64(&q, ":job_id", job_id);
     db_bind_i64(&q, ":limit", (int64_t)max);
     void *items;
-    int rc = db_collect(&q, sizeof **out, max, fill_delivery, clear_delivery, &items, n);
+    int rc = db_collect_map(&q, sizeof **out, max, DELIVERY_MAP, DELIVERY_NCOLS, &items, n);
     db_release(&q);
     *out = items;
     return rc;

@@ -704,6 +704,9 @@ static cJSON *comfyui_resolve_options(const bb_config *cfg, const char *source)
                                      : cJSON_CreateArray();
 }
 
+/* The prompt's history is kept for the record, not shown as an output. */
+static const char *const comfyui_records[] = {HISTORY_FILE, NULL};
+
 const struct workflow workflow_comfyui = {
     .name = "comfyui",
     .id = BB_WF_COMFYUI,
@@ -714,4 +717,5 @@ const struct workflow workflow_comfyui = {
     .retryable = workflow_retryable_as_reported,
     .option_sources = comfyui_sources,
     .resolve_options = comfyui_resolve_options,
+    .record_files = comfyui_records,
 };

@@ -71,6 +71,10 @@ struct workflow {
      * {"value", "label"} objects (caller frees), or NULL when out of
      * memory.  NULL when option_sources is. */
     struct cJSON *(*resolve_options)(const bb_config *cfg, const char *source);
+    /* Files an attempt writes for the record, not as outputs (kept as
+     * artifacts, left out of the gallery; docs/gallery.md),
+     * NULL-terminated, or NULL: none. */
+    const char *const *record_files;
 };
 
 /* The registered workflows (static), by name or id; NULL when unknown. */
