@@ -1,5 +1,5 @@
 /* comfy_pool.c — the pool of ComfyUI servers (comfy_pool.h; docs/comfyui.md,
- * "Servers" and "The model catalogue"): the registry, the health thread,
+ * "Servers" and "The model catalogue"): the registry, the health threads,
  * the sockets, the leases, the admin operations and their JSON, the
  * metrics.  Placement and the catalogue's choices are in comfy_place.c.
  *

@@ -12,7 +12,7 @@
  * leaks across a crash).  The attempt (infra/exec/comfyui.c) reads that
  * id and takes a lease on the server for the attempt's duration.
  *
- * Threads: one health thread for the pool; state guarded by the pool's
+ * Threads: COMFY_HEALTH_THREADS health threads; state guarded by the pool's
  * mutex; every function is safe from any thread.  The pool is a process
  * singleton started by the app (service/app.c) before the workers. */
 #ifndef BB_COMFY_POOL_H
@@ -29,7 +29,7 @@ struct cJSON;
 typedef struct comfy_ws comfy_ws;
 
 /* Starts the pool: merges the configured servers into the table, loads
- * the table, the client id, starts the sockets and the health thread.
+ * the table, the client id, starts the sockets and the health threads.
  * 0, or -1 with a message in err. */
 int comfy_pool_start(struct db *d, const bb_config *cfg, char *err, size_t errlen);
 /* Stops the health thread and every socket (after the workers stopped). */

@@ -42,7 +42,7 @@ struct srv {
 
 struct comfy_pool_state {
     pthread_mutex_t mu;
-    pthread_cond_t cond;        /* the health thread's wake-up */
+    pthread_cond_t cond;        /* the health threads' wake-up */
     struct db *db;              /* borrowed; set at start */
     struct pool *workers;       /* borrowed; woken when a server comes up */
     struct srv *list;           /* by id */
