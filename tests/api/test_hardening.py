@@ -231,6 +231,13 @@ def _vmrss_kib(pid):
     raise AssertionError(f"no VmRSS in /proc/{pid}/status")
 
 
+def _under_tsan(pid):
+    """Whether the server runs with ThreadSanitizer, whose shadow memory makes every page the
+    server touches cost several more: its growth here is ~10x the normal build's."""
+    with open(f"/proc/{pid}/maps") as f:
+        return "libtsan" in f.read()
+
+
 def test_big_log_is_streamed_with_bounded_memory():
     """Four clients read a 12 MB log but take only its first bytes: the server holds at most
     a page per client (the old route built the whole log twice per client first)."""
@@ -264,7 +271,10 @@ def test_big_log_is_streamed_with_bounded_memory():
             c.close()
     grew = (peak - idle) / 1024
     print(f"  4 readers of a {lines * 1000 / 1e6:.0f} MB log: VmRSS grew {grew:.1f} MiB")
-    assert grew < 24, f"server VmRSS grew {grew:.1f} MiB while 4 clients read the log"
+    # normal build ~2.4 MiB, ASan ~6, TSan 20-25; building the log per client (the old
+    # route) costs over 96 MiB in the normal build, ~10x that under TSan
+    limit = 96 if _under_tsan(pid) else 24
+    assert grew < limit, f"server VmRSS grew {grew:.1f} MiB while 4 clients read the log"
     # the whole log still arrives, in order, to a client that reads it all
     text = s.logs(jid)
     assert text.count("\n") >= lines and text.startswith("n0 ") and f"n{lines - 1} " in text
