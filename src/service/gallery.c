@@ -50,13 +50,10 @@ void gallery_clear(struct gallery *g)
     memset(g, 0, sizeof *g);
 }
 
-/* Whether name is one of the files the workflow of preset_id keeps for the
- * record (workflow.record_files): not an output, so not in the gallery. */
-static bool is_record_file(const bb_config *cfg, const char *preset_id, const char *name)
+/* Whether name is one of records (NULL-terminated, may be NULL). */
+static bool is_record_file(const char *const *records, const char *name)
 {
-    const bb_preset *p = preset_id ? config_preset(cfg, preset_id) : NULL;
-    const struct workflow *wf = p ? workflow_of(p->workflow) : NULL;
-    for (const char *const *f = wf ? wf->record_files : NULL; f && *f; f++) {
+    for (const char *const *f = records; f && *f; f++) {
         if (name && strcmp(name, *f) == 0)
             return true;
     }
@@ -64,14 +61,18 @@ static bool is_record_file(const bb_config *cfg, const char *preset_id, const ch
 }
 
 /* Moves the outputs of arts[0..n) to its front (in their order, the
- * record files after them, still owned by the array) and returns their
- * count. */
+ * files the workflow of preset_id keeps for the record after them —
+ * workflow.record_files: not outputs, so not in the gallery — still owned
+ * by the array) and returns their count. */
 static size_t keep_outputs(const bb_config *cfg, const char *preset_id,
                            struct artifact_rec *arts, size_t n)
 {
+    const bb_preset *p = n > 0 && preset_id ? config_preset(cfg, preset_id) : NULL;
+    const struct workflow *wf = p ? workflow_of(p->workflow) : NULL;
+    const char *const *records = wf ? wf->record_files : NULL;
     size_t kept = 0;
     for (size_t i = 0; i < n; i++) {
-        if (is_record_file(cfg, preset_id, arts[i].name))
+        if (is_record_file(records, arts[i].name))
             continue;
         if (i != kept) {
             struct artifact_rec t = arts[kept];
