@@ -154,25 +154,20 @@ void svc_comfy_sweep_orphans(struct db *d, const char *server_id, const char *ur
     for (size_t i = 0; i < n; i++) {
         const char *id = recs[i].prompt_id;
         char err[256], why[200];
-        bool running = false, pending = false;
-        enum comfy_rc rc = comfy_queue_find(url, id, &o, &running, &pending, err, sizeof err);
-        if (rc == COMFY_OK && running)
-            rc = comfy_interrupt(url, id, &o, err, sizeof err);
-        else if (rc == COMFY_OK && pending)
-            rc = comfy_queue_delete(url, id, &o, err, sizeof err);
-        if (rc != COMFY_OK) {       /* the next time it comes up tries again */
+        const char *how = NULL;
+        if (comfy_stop_prompt(url, id, &o, &how, err, sizeof err) != COMFY_OK) {
+            /* the next time it comes up tries again */
             bb_warn("cannot take a ComfyUI prompt its job left off the server", "server",
                     server_id, "prompt", id, "error", err);
             break;
         }
         snprintf(why, sizeof why, "its job no longer follows it: %s on %s when the server "
-                 "came back", running ? "interrupted" : pending ? "deleted from the queue"
-                                      : "no longer queued or running", server_id);
+                 "came back", how ? how : "no longer queued or running", server_id);
         if (repo_comfy_prompt_update(d, id, "interrupted", why, NULL) != BB_OK)
             bb_warn("could not store a ComfyUI prompt's state", "prompt", id);
-        else if (running || pending)
+        else if (how)
             bb_info("took a prompt its job left off a ComfyUI server", "server", server_id,
-                    "prompt", id, "how", running ? "interrupted" : "deleted");
+                    "prompt", id, "how", how);
     }
     for (size_t i = 0; i < n; i++)
         comfy_prompt_clear(&recs[i]);

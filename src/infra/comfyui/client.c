@@ -432,6 +432,26 @@ enum comfy_rc comfy_queue_delete(const char *base_url, const char *prompt_id,
 
 /* ---- files ----------------------------------------------------------------- */
 
+enum comfy_rc comfy_stop_prompt(const char *base_url, const char *prompt_id,
+                                const struct comfy_opts *o, const char **how, char *err,
+                                size_t errlen)
+{
+    bool running = false, pending = false;
+    const char *done = NULL;
+    enum comfy_rc rc = comfy_queue_find(base_url, prompt_id, o, &running, &pending, err,
+                                        errlen);
+    if (rc == COMFY_OK && running) {
+        rc = comfy_interrupt(base_url, prompt_id, o, err, errlen);
+        done = "interrupted";
+    } else if (rc == COMFY_OK && pending) {
+        rc = comfy_queue_delete(base_url, prompt_id, o, err, errlen);
+        done = "deleted from the queue";
+    }
+    if (how)
+        *how = rc == COMFY_OK ? done : NULL;
+    return rc;
+}
+
 enum comfy_rc comfy_upload(const char *base_url, const char *path, const char *name,
                            const struct comfy_opts *o, char *got, size_t gotlen, char *err,
                            size_t errlen)

@@ -79,6 +79,14 @@ enum comfy_rc comfy_interrupt(const char *base_url, const char *prompt_id,
 enum comfy_rc comfy_queue_delete(const char *base_url, const char *prompt_id,
                                  const struct comfy_opts *o, char *err, size_t errlen);
 
+/* Takes prompt_id off the server: interrupted when it runs, deleted when
+ * it waits (comfy_queue_find, then one of the two).  *how (may be NULL):
+ * what was done, "interrupted", "deleted from the queue", or NULL when it
+ * was neither queued nor running (static strings). */
+enum comfy_rc comfy_stop_prompt(const char *base_url, const char *prompt_id,
+                                const struct comfy_opts *o, const char **how, char *err,
+                                size_t errlen);
+
 /* POST /upload/image (multipart: image=FILE, type=input, overwrite=false)
  * of local file path under the name `name`; the name ComfyUI stored it
  * under (it renames on collision: "x (1).png"), with its subfolder as

@@ -275,24 +275,13 @@ static enum comfy_rc locate(struct cf_run *r, const char *id, enum where *w, cJS
 static void stop_prompt(struct cf_run *r)
 {
     char err[256];
-    bool running = false, pending = false;
-    if (comfy_queue_find(r->lease.url, r->prompt_id, &r->quiet, &running, &pending, err,
-                         sizeof err) != COMFY_OK) {
-        exec_logf(r->ctx, LOG_STREAM, "prompt %s: cannot reach %s to stop it: %s",
-                  r->prompt_id, r->lease.id, err);
-        return;
-    }
-    enum comfy_rc rc = COMFY_OK;
-    if (running)
-        rc = comfy_interrupt(r->lease.url, r->prompt_id, &r->quiet, err, sizeof err);
-    else if (pending)
-        rc = comfy_queue_delete(r->lease.url, r->prompt_id, &r->quiet, err, sizeof err);
-    if (rc != COMFY_OK)
+    const char *how = NULL;
+    if (comfy_stop_prompt(r->lease.url, r->prompt_id, &r->quiet, &how, err, sizeof err) !=
+        COMFY_OK)
         exec_logf(r->ctx, LOG_STREAM, "prompt %s: stopping it on %s failed: %s",
                   r->prompt_id, r->lease.id, err);
-    else if (running || pending)
-        exec_logf(r->ctx, LOG_STREAM, "prompt %s on %s: %s", r->prompt_id, r->lease.id,
-                  running ? "interrupted" : "deleted from the queue");
+    else if (how)
+        exec_logf(r->ctx, LOG_STREAM, "prompt %s on %s: %s", r->prompt_id, r->lease.id, how);
 }
 
 static enum exec_result on_cancel(struct cf_run *r)
