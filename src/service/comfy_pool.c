@@ -314,12 +314,19 @@ static cJSON *devices_of(const cJSON *stats)
     return out;
 }
 
+/* How long one health call may take: HEALTH_TIMEOUT_MS, or
+ * comfyui.requestTimeoutMs when shorter. */
+static long health_timeout_ms(void)
+{
+    return cpool.timeout_ms < HEALTH_TIMEOUT_MS ? cpool.timeout_ms : HEALTH_TIMEOUT_MS;
+}
+
 /* Checks url: /system_stats, /queue and (when want_catalogue) the models. */
 static void probe_run(const char *url, bool want_catalogue, struct probe *p)
 {
     memset(p, 0, sizeof *p);
     p->queue = -1;
-    long t = cpool.timeout_ms < HEALTH_TIMEOUT_MS ? cpool.timeout_ms : HEALTH_TIMEOUT_MS;
+    long t = health_timeout_ms();
     struct comfy_opts o = {.connect_timeout_ms = t, .timeout_ms = t};
     cJSON *stats = NULL;
     if (comfy_get_json(url, "/system_stats", 0, &o, &stats, p->error, sizeof p->error) !=
@@ -437,7 +444,7 @@ static void sweep_one(const char *id)
     pthread_mutex_unlock(&cpool.mu);
     if (!s)
         return;
-    long t = cpool.timeout_ms < HEALTH_TIMEOUT_MS ? cpool.timeout_ms : HEALTH_TIMEOUT_MS;
+    long t = health_timeout_ms();
     svc_comfy_sweep_orphans(cpool.db, id, url, t);
     pthread_mutex_lock(&cpool.mu);
     if ((s = comfy_srv_find(id)) != NULL && s->checking > 0)
