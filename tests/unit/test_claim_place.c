@@ -40,6 +40,13 @@ static db *fresh(struct tmp *t)
     return db_open(t->path, &o, &d, err, sizeof err) == 0 ? d : NULL;
 }
 
+/* Closes d and removes its folder (the end of every test). */
+static void drop(db *d, struct tmp *t)
+{
+    db_close(d);
+    bb_rmtree(t->dir);
+}
+
 static int64_t submit(db *d, const char *preset)
 {
     job j;
@@ -120,8 +127,7 @@ TEST(placed_jobs_wait_for_a_slot_and_others_pass)
     CHECK_EQ_INT((int)out[0].id, (int)b);
     CHECK(out[0].waiting_for == NULL);
     job_clear(&out[0]);
-    db_close(d);
-    bb_rmtree(t.dir);
+    drop(d, &t);
 }
 
 /* With placement configured, a job of a batchable preset still brings
@@ -155,8 +161,7 @@ TEST(batchable_jobs_still_claimed_together_with_placement_on)
     CHECK_EQ_INT((int)out[0].id, (int)ids[2]);
     CHECK_STR_EQ(out[0].resources, "{\"comfyui\":\"gpu1\"}");
     job_clear(&out[0]);
-    db_close(d);
-    bb_rmtree(t.dir);
+    drop(d, &t);
 }
 
 /* A job retried past the list's limit still sees its newest prompts (the
@@ -185,8 +190,7 @@ TEST(prompt_list_keeps_the_newest)
     for (size_t i = 0; i < n; i++)
         comfy_prompt_clear(&recs[i]);
     free(recs);
-    db_close(d);
-    bb_rmtree(t.dir);
+    drop(d, &t);
 }
 
 TEST(config_merge_keeps_admin_changes)
@@ -218,6 +222,5 @@ TEST(config_merge_keeps_admin_changes)
     CHECK_EQ_INT(repo_comfy_client_id(d, "22222222-2222-4222-8222-222222222222", id2), BB_OK);
     CHECK_STR_EQ(id1, "11111111-1111-4111-8111-111111111111");
     CHECK_STR_EQ(id2, id1);
-    db_close(d);
-    bb_rmtree(t.dir);
+    drop(d, &t);
 }
